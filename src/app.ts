@@ -1,0 +1,133 @@
+/**
+ * Wires keyhold together: repository → key store → identities → KMS → JSON protocol → HTTP.
+ * `startKeyhold` is what `keyhold server` runs and what tests start in-process.
+ */
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { systemClock, type Clock } from "./clock.js";
+import type { Config } from "./config.js";
+import { Credentials, generateAccessKeyId, generateSecretAccessKey } from "./iam/credentials.js";
+import { JsonProtocol, type JsonService } from "./http/json-protocol.js";
+import { createHttpServer } from "./http/server.js";
+import { SoftwareKeyStore, type KekSource } from "./keystore/software.js";
+import { KMS_OPERATIONS_BY_NAME } from "./kms/registry.js";
+import { KmsScheduler } from "./kms/scheduler.js";
+import { KmsService } from "./kms/service.js";
+import { consoleLogger, type Logger } from "./log.js";
+import type { Repository } from "./store/repository.js";
+import { SqliteRepository } from "./store/sqlite.js";
+
+export interface Keyhold {
+  url: string;
+  port: number;
+  kms: KmsService;
+  repo: Repository;
+  scheduler: KmsScheduler;
+  /** Set when this start initialized the data directory with generated root credentials. */
+  generatedRootCredentials?: { accessKeyId: string; secretAccessKey: string };
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Print the generated root credentials to stdout (the CLI does; tests read them from the result). */
+  printCredentials?: boolean;
+}
+
+function kekSource(config: Config): KekSource {
+  if (config.masterPassphrase !== undefined) return { kind: "passphrase", passphrase: config.masterPassphrase };
+  return { kind: "file", path: config.masterKeyFile ?? join(config.dataDir, "master.key") };
+}
+
+export async function startKeyhold(config: Config, options: StartOptions = {}): Promise<Keyhold> {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? consoleLogger();
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const repo = new SqliteRepository(join(config.dataDir, "keyhold.db"));
+  const keystore = SoftwareKeyStore.open(repo, kekSource(config));
+  const credentials = new Credentials(repo, keystore);
+
+  let generated: Keyhold["generatedRootCredentials"];
+  if (!(await repo.getAccount(config.accountId))) {
+    generated = await initialize(config, repo, credentials, clock, log);
+  }
+
+  const kms = new KmsService({ repo, keystore, clock });
+  const kmsService: JsonService = {
+    targetPrefix: "TrentService",
+    signingName: "kms",
+    internalErrorCode: "KMSInternalException",
+    operation: (name) => {
+      const op = KMS_OPERATIONS_BY_NAME.get(name);
+      return op && { handle: (call, raw) => op.handle(kms, call, raw) };
+    },
+  };
+  const protocol = new JsonProtocol({ services: [kmsService], lookup: credentials.lookup, now: () => clock.now(), log });
+  const server = createHttpServer((req) => protocol.handle(req));
+  await listen(server, config.port, config.host);
+  const port = (server.address() as AddressInfo).port;
+
+  const scheduler = new KmsScheduler(kms, (m) => log.info(m));
+  scheduler.start(config.schedulerIntervalMs);
+  if (generated && options.printCredentials) printCredentials(config, generated, port);
+
+  return {
+    url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`,
+    port,
+    kms,
+    repo,
+    scheduler,
+    generatedRootCredentials: generated,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await scheduler.stop();
+      await repo.close();
+      keystore.close();
+    },
+  };
+}
+
+async function initialize(config: Config, repo: Repository, credentials: Credentials, clock: Clock, log: Logger) {
+  const now = clock.now();
+  await repo.createAccount({ accountId: config.accountId, createdAt: now });
+  const fromEnv = config.rootAccessKeyId !== undefined;
+  const accessKeyId = config.rootAccessKeyId ?? generateAccessKeyId();
+  const secretAccessKey = config.rootSecretAccessKey ?? generateSecretAccessKey();
+  await credentials.addAccessKey(config.accountId, accessKeyId, secretAccessKey, now);
+  log.info(`initialized ${config.dataDir}: account ${config.accountId}, root access key ${accessKeyId}`);
+  if (fromEnv) return undefined;
+  const file = join(config.dataDir, "root-credentials");
+  writeFileSync(file, `AWS_ACCESS_KEY_ID=${accessKeyId}\nAWS_SECRET_ACCESS_KEY=${secretAccessKey}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { accessKeyId, secretAccessKey };
+}
+
+function printCredentials(config: Config, creds: { accessKeyId: string; secretAccessKey: string }, port: number): void {
+  process.stdout.write(
+    [
+      "",
+      `Root credentials of account ${config.accountId} (shown once; also in ${join(config.dataDir, "root-credentials")}, mode 0600):`,
+      `  export AWS_ACCESS_KEY_ID=${creds.accessKeyId}`,
+      `  export AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey}`,
+      `  export AWS_DEFAULT_REGION=${config.region}`,
+      `  aws --endpoint-url http://${config.host}:${port} kms create-key --description first`,
+      "",
+    ].join("\n") + "\n",
+  );
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}

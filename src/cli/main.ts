@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/** The `keyhold` command. */
+import { startKeyhold } from "../app.js";
+import { ConfigError, loadConfig, settingsHelp } from "../config.js";
+import { KeyStoreError } from "../keystore/software.js";
+import { KMS_OPERATIONS } from "../kms/registry.js";
+
+const USAGE = `keyhold — self-hosted key management that speaks the AWS KMS API
+
+Usage:
+  keyhold server [options]     start the server (the first start initializes the data directory)
+  keyhold operations           list the KMS operations this server answers
+  keyhold --help               this text
+
+Server options (each also an environment variable):
+${settingsHelp()}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (command === "operations") {
+    for (const op of KMS_OPERATIONS) process.stdout.write(`${op.name.padEnd(34)} ${op.description}\n`);
+    return 0;
+  }
+  if (command !== "server") {
+    process.stderr.write(`keyhold: unknown command '${command}'\n\n${USAGE}`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const config = loadConfig(process.env, rest);
+  const keyhold = await startKeyhold(config, { printCredentials: true });
+  process.stdout.write(`keyhold listening on ${keyhold.url} (data in ${config.dataDir})\n`);
+  const stop = () => {
+    keyhold.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  return -1; // keep running
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError || error instanceof KeyStoreError) {
+      process.stderr.write(`keyhold: ${error.message}\n`);
+    } else {
+      process.stderr.write(`keyhold: ${(error as Error)?.stack ?? String(error)}\n`);
+    }
+    process.exitCode = 1;
+  },
+);

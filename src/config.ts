@@ -1,0 +1,88 @@
+/**
+ * Every setting is an environment variable and a flag of `keyhold server`; flags win. One table
+ * drives parsing, defaults and `keyhold server --help`.
+ */
+import { resolve } from "node:path";
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  region: string;
+  accountId: string;
+  rootAccessKeyId?: string;
+  rootSecretAccessKey?: string;
+  masterKeyFile?: string;
+  masterPassphrase?: string;
+  schedulerIntervalMs: number;
+}
+
+interface Setting {
+  key: keyof Config;
+  env: string;
+  flag: string;
+  help: string;
+  default?: string;
+  parse?: (value: string) => unknown;
+}
+
+function integer(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${value}'`);
+    return n;
+  };
+}
+
+function matching(name: string, pattern: RegExp, what: string) {
+  return (value: string): string => {
+    if (!pattern.test(value)) throw new ConfigError(`${name} must be ${what}, got '${value}'`);
+    return value;
+  };
+}
+
+export class ConfigError extends Error {}
+
+export const SETTINGS: readonly Setting[] = [
+  { key: "host", env: "KEYHOLD_HOST", flag: "--host", default: "127.0.0.1", help: "address to listen on" },
+  { key: "port", env: "KEYHOLD_PORT", flag: "--port", default: "8420", help: "port to listen on (0 picks a free one)", parse: integer("port", 0, 65535) },
+  { key: "dataDir", env: "KEYHOLD_DATA_DIR", flag: "--data-dir", default: "./keyhold-data", help: "where state is kept", parse: (v) => resolve(v) },
+  { key: "region", env: "KEYHOLD_REGION", flag: "--region", default: "us-east-1", help: "region shown in printed examples; every region is served", parse: matching("region", /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, "a region name such as us-east-1") },
+  { key: "accountId", env: "KEYHOLD_ACCOUNT_ID", flag: "--account-id", default: "000000000000", help: "id of the first account, made at initialization", parse: matching("account id", /^\d{12}$/, "12 digits") },
+  { key: "rootAccessKeyId", env: "KEYHOLD_ROOT_ACCESS_KEY_ID", flag: "--root-access-key-id", help: "access key id of the first account's root user, at initialization", parse: matching("root access key id", /^[A-Z0-9]{16,128}$/, "16–128 upper-case letters and digits") },
+  { key: "rootSecretAccessKey", env: "KEYHOLD_ROOT_SECRET_ACCESS_KEY", flag: "--root-secret-access-key", help: "its secret access key" },
+  { key: "masterKeyFile", env: "KEYHOLD_MASTER_KEY_FILE", flag: "--master-key-file", help: "file holding the key that seals the root key (default: <data-dir>/master.key, created 0600)", parse: (v) => resolve(v) },
+  { key: "masterPassphrase", env: "KEYHOLD_MASTER_PASSPHRASE", flag: "--master-passphrase", help: "passphrase the root-key seal is derived from with scrypt, instead of a master key file" },
+  { key: "schedulerIntervalMs", env: "KEYHOLD_SCHEDULER_INTERVAL_MS", flag: "--scheduler-interval-ms", default: "60000", help: "how often due rotations and deletions are carried out", parse: integer("scheduler interval", 10, 86_400_000) },
+];
+
+export function loadConfig(env: NodeJS.ProcessEnv, args: readonly string[]): Config {
+  const given = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const eq = arg.indexOf("=");
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const setting = SETTINGS.find((s) => s.flag === flag);
+    if (!setting) throw new ConfigError(`unknown option ${flag} (see keyhold server --help)`);
+    const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined) throw new ConfigError(`option ${flag} needs a value`);
+    given.set(setting.key, value);
+  }
+  const config: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const raw = given.get(s.key) ?? env[s.env] ?? s.default;
+    if (raw === undefined || raw === "") continue;
+    config[s.key] = s.parse ? s.parse(raw) : raw;
+  }
+  if ((config.rootAccessKeyId === undefined) !== (config.rootSecretAccessKey === undefined)) {
+    throw new ConfigError("KEYHOLD_ROOT_ACCESS_KEY_ID and KEYHOLD_ROOT_SECRET_ACCESS_KEY go together");
+  }
+  if (config.masterKeyFile !== undefined && config.masterPassphrase !== undefined) {
+    throw new ConfigError("set KEYHOLD_MASTER_KEY_FILE or KEYHOLD_MASTER_PASSPHRASE, not both");
+  }
+  return config as unknown as Config;
+}
+
+export function settingsHelp(): string {
+  return SETTINGS.map((s) => `  ${(s.flag + " <value>").padEnd(34)} ${s.env.padEnd(32)} ${s.help}${s.default ? ` (default ${s.default})` : ""}`).join("\n");
+}

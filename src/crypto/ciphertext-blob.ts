@@ -1,0 +1,80 @@
+/**
+ * keyhold's symmetric ciphertext blob, format version 1 (docs/ciphertext-format.md):
+ *
+ *   offset  size  field
+ *   0       1     format version, 0x01
+ *   1       16    key id (the UUID's 16 bytes)
+ *   17      4     key version (uint32, big-endian, from 1)
+ *   21      12    AES-GCM IV
+ *   33      n     AES-256-GCM ciphertext (n = plaintext length, 1..4096)
+ *   33+n    16    GCM tag
+ *
+ * The additional authenticated data is the 21-byte header followed by the canonical encoding of
+ * the encryption context, so neither the key reference nor the context can be changed.
+ */
+import { invalidCiphertext } from "../errors.js";
+import { gcmDecrypt, gcmEncrypt, IV_LENGTH, TAG_LENGTH, systemRandom, type AesKey, type RandomSource } from "./aes-gcm.js";
+
+export const BLOB_VERSION = 1;
+const HEADER_LENGTH = 1 + 16 + 4;
+const MIN_LENGTH = HEADER_LENGTH + IV_LENGTH + 1 + TAG_LENGTH;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface BlobHeader {
+  keyId: string;
+  keyVersion: number;
+}
+
+export function uuidToBytes(keyId: string): Buffer {
+  if (!UUID.test(keyId)) throw new Error(`not a key id: ${keyId}`);
+  return Buffer.from(keyId.replace(/-/g, ""), "hex");
+}
+
+export function bytesToUuid(bytes: Buffer): string {
+  const h = bytes.toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function header(keyId: string, keyVersion: number): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_LENGTH);
+  out[0] = BLOB_VERSION;
+  uuidToBytes(keyId).copy(out, 1);
+  out.writeUInt32BE(keyVersion, 17);
+  return out;
+}
+
+export function sealBlob(
+  key: AesKey,
+  ref: BlobHeader,
+  plaintext: Buffer,
+  context: Buffer,
+  random: RandomSource = systemRandom,
+): Buffer {
+  const head = header(ref.keyId, ref.keyVersion);
+  const iv = random(IV_LENGTH);
+  const [ciphertext, tag] = gcmEncrypt(key, iv, plaintext, Buffer.concat([head, context]));
+  return Buffer.concat([head, iv, ciphertext, tag]);
+}
+
+/** Reads the header so the caller can find the key; throws InvalidCiphertextException if malformed. */
+export function parseBlobHeader(blob: Buffer): BlobHeader {
+  if (blob.length < MIN_LENGTH || blob[0] !== BLOB_VERSION) throw invalidCiphertext();
+  const keyVersion = blob.readUInt32BE(17);
+  if (keyVersion === 0) throw invalidCiphertext();
+  return { keyId: bytesToUuid(blob.subarray(1, 17)), keyVersion };
+}
+
+export function openBlob(key: AesKey, blob: Buffer, context: Buffer): Buffer {
+  parseBlobHeader(blob);
+  const aad = Buffer.concat([blob.subarray(0, HEADER_LENGTH), context]);
+  const ivEnd = HEADER_LENGTH + IV_LENGTH;
+  const plaintext = gcmDecrypt(
+    key,
+    blob.subarray(HEADER_LENGTH, ivEnd),
+    blob.subarray(ivEnd, blob.length - TAG_LENGTH),
+    blob.subarray(blob.length - TAG_LENGTH),
+    aad,
+  );
+  if (!plaintext) throw invalidCiphertext();
+  return plaintext;
+}

@@ -1,0 +1,82 @@
+/**
+ * The closed list of error codes keyhold can put on the wire, each with its HTTP status and the
+ * message used when the thrower has nothing more specific to say. Only the protocol adapters
+ * render these (JSON `__type`, later S3's XML); operations throw them.
+ *
+ * A `ServiceError` is a user error: 4xx, no stack in logs, no alarm. Anything else that escapes
+ * an operation is an internal fault, logged with its stack and answered with a bare 500.
+ */
+export const ERROR_CODES = {
+  // Authentication and protocol (shared by every JSON service).
+  MissingAuthenticationTokenException: { status: 400, message: "Missing Authentication Token" },
+  IncompleteSignatureException: { status: 400, message: "The request signature is incomplete." },
+  InvalidSignatureException: {
+    status: 400,
+    message: "The request signature we calculated does not match the signature you provided.",
+  },
+  UnrecognizedClientException: {
+    status: 400,
+    message: "The security token included in the request is invalid.",
+  },
+  AccessDeniedException: { status: 400, message: "Access denied." },
+  SerializationException: { status: 400, message: "The request body could not be parsed." },
+  ValidationException: { status: 400, message: "The request failed validation." },
+  UnknownOperationException: { status: 400, message: "The requested operation is not recognized." },
+  RequestEntityTooLargeException: { status: 413, message: "The request body is too large." },
+  // KMS.
+  AlreadyExistsException: { status: 400, message: "The resource already exists." },
+  ConflictException: { status: 400, message: "The request conflicts with the resource's state." },
+  CustomKeyStoreNotFoundException: { status: 400, message: "The custom key store was not found." },
+  DisabledException: { status: 400, message: "The KMS key is disabled." },
+  DryRunOperationException: {
+    status: 412,
+    message: "The request would have succeeded, but the DryRun option is set.",
+  },
+  IncorrectKeyException: {
+    status: 400,
+    message: "The key ID in the request does not identify the KMS key used to encrypt the ciphertext.",
+  },
+  InvalidAliasNameException: { status: 400, message: "The alias name is not valid." },
+  InvalidArnException: { status: 400, message: "The ARN is not valid." },
+  InvalidCiphertextException: { status: 400, message: "The ciphertext is invalid." },
+  InvalidGrantTokenException: { status: 400, message: "The grant token is not valid." },
+  InvalidKeyUsageException: {
+    status: 400,
+    message: "The KMS key's KeyUsage or KeySpec does not allow this operation.",
+  },
+  InvalidMarkerException: { status: 400, message: "The pagination marker is not valid." },
+  KMSInternalException: { status: 500, message: "An internal error occurred." },
+  KMSInvalidStateException: {
+    status: 400,
+    message: "The state of the KMS key does not allow this operation.",
+  },
+  LimitExceededException: { status: 400, message: "A limit was exceeded." },
+  MalformedPolicyDocumentException: { status: 400, message: "The policy document is malformed." },
+  NotFoundException: { status: 400, message: "The specified resource could not be found." },
+  TagException: { status: 400, message: "The tags are not valid." },
+  UnsupportedOperationException: { status: 400, message: "This operation is not supported." },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class ServiceError extends Error {
+  override readonly name = "ServiceError";
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+  ) {
+    super(message ?? ERROR_CODES[code].message);
+    this.status = ERROR_CODES[code].status;
+  }
+}
+
+export function isServiceError(error: unknown): error is ServiceError {
+  return error instanceof ServiceError;
+}
+
+/** The one message every decrypt failure carries, so that failures are no oracle. */
+export function invalidCiphertext(): ServiceError {
+  return new ServiceError("InvalidCiphertextException");
+}

@@ -1,0 +1,66 @@
+/**
+ * The HTTP listener: reads a bounded body, hands the request to the protocol adapter and writes
+ * its reply. Oversized bodies are refused without reading them whole.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { randomUUID } from "node:crypto";
+import { errorReply, type Reply } from "./json-protocol.js";
+import type { SignedRequest } from "./sigv4.js";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export type RequestHandler = (req: SignedRequest) => Promise<Reply>;
+
+function send(res: ServerResponse, reply: Reply): void {
+  reply.headers["content-length"] = String(reply.body.length);
+  res.writeHead(reply.status, reply.headers);
+  res.end(reply.body);
+}
+
+function tooLarge(res: ServerResponse): void {
+  const reply = errorReply(randomUUID(), "RequestEntityTooLargeException", 413, `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
+  reply.headers.connection = "close";
+  send(res, reply);
+}
+
+export function createHttpServer(handler: RequestHandler): Server {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      tooLarge(res);
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on("data", (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        refused = true;
+        tooLarge(res);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (refused) return;
+      const url = req.url ?? "/";
+      const q = url.indexOf("?");
+      handler({
+        method: req.method ?? "GET",
+        rawPath: q < 0 ? url : url.slice(0, q),
+        rawQuery: q < 0 ? "" : url.slice(q + 1),
+        headers: req.headers,
+        body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
+      }).then(
+        (reply) => send(res, reply),
+        () => send(res, errorReply(randomUUID(), "InternalFailure", 500, "An internal error occurred.")),
+      );
+    });
+    req.on("error", () => res.destroy());
+  });
+  server.keepAliveTimeout = 65_000;
+  return server;
+}

@@ -1,0 +1,20 @@
+/**
+ * The key store is where key material is protected. The management layer (kms/) asks it to wrap
+ * fresh material for storage and to unwrap stored material for use; it never sees the root key.
+ * The software key store is the first implementation; a PKCS#11 store fills the same seam.
+ */
+export interface KeyStore {
+  /** Name shown in logs and docs ("software", later "pkcs11"). */
+  readonly kind: string;
+  /** Encrypts material under the root key, bound to `context` (who the material belongs to). */
+  wrap(material: Buffer, context: string): Buffer;
+  /** Reverses wrap; throws if the wrapped value or its context was altered. */
+  unwrap(wrapped: Buffer, context: string): Buffer;
+  close(): void;
+}
+
+/** Where a key store keeps its sealed root key: one opaque value, written once. */
+export interface SealStorage {
+  readSeal(): Buffer | undefined;
+  writeSeal(sealed: Buffer): void;
+}

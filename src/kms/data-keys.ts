@@ -1,0 +1,30 @@
+/** The data key GenerateDataKey and GenerateDataKeyWithoutPlaintext make: fresh random bytes, encrypted under a KMS key. */
+import { randomBytes } from "node:crypto";
+import type { CallContext } from "../call.js";
+import { ServiceError } from "../errors.js";
+import type { EncryptionContext } from "../crypto/encryption-context.js";
+import { DATA_KEY_SPECS } from "./key-specs.js";
+import type { KmsService } from "./service.js";
+
+export interface DataKeyRequest {
+  KeyId?: string;
+  KeySpec?: string;
+  NumberOfBytes?: number;
+  EncryptionContext?: EncryptionContext;
+  DryRun?: boolean;
+}
+
+export async function generateDataKey(kms: KmsService, call: CallContext, input: DataKeyRequest) {
+  if (input.KeySpec !== undefined && input.NumberOfBytes !== undefined) {
+    throw new ServiceError("ValidationException", "Specify either KeySpec or NumberOfBytes, not both.");
+  }
+  if (input.KeySpec === undefined && input.NumberOfBytes === undefined) {
+    throw new ServiceError("ValidationException", "Specify either KeySpec or NumberOfBytes.");
+  }
+  const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic" });
+  kms.requireEncryptionAlgorithm(key, undefined);
+  if (input.DryRun) throw new ServiceError("DryRunOperationException");
+  const plaintext = randomBytes(input.NumberOfBytes ?? DATA_KEY_SPECS[input.KeySpec!]!);
+  const { blob, materialId } = await kms.encrypt(key, plaintext, input.EncryptionContext);
+  return { key, plaintext, blob, materialId };
+}

@@ -1,0 +1,71 @@
+import type { CreateKeyRequest, CreateKeyResponse } from "@aws-sdk/client-kms";
+import { ServiceError } from "../../errors.js";
+import { bool, enumOf, str, struct } from "../../validation/schema.js";
+import { ALL_KEY_SPECS, CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGINS } from "../key-specs.js";
+import { defineOperation } from "../operation.js";
+import { checkKeyPolicy, defaultKeyPolicy } from "../policy.js";
+import { Description, Tags } from "../shapes.js";
+import { checkTags } from "../tags.js";
+import type { Tag } from "../../store/records.js";
+
+export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
+  name: "CreateKey",
+  description: "Create a KMS key (symmetric AES-256-GCM) with a description, tags and an optional key policy.",
+  readOnly: false,
+  input: struct({
+    Policy: str({ min: 1, max: 131072 }),
+    Description,
+    KeyUsage: enumOf(KEY_USAGES),
+    CustomerMasterKeySpec: enumOf(CUSTOMER_MASTER_KEY_SPECS),
+    KeySpec: enumOf(ALL_KEY_SPECS),
+    Origin: enumOf(ORIGINS),
+    CustomKeyStoreId: str({ min: 1, max: 64 }),
+    BypassPolicyLockoutSafetyCheck: bool(),
+    Tags,
+    MultiRegion: bool(),
+    XksKeyId: str({ min: 1, max: 128, pattern: /^[a-zA-Z0-9-_.]+$/ }),
+  }),
+  async run(kms, call, input) {
+    if (input.KeySpec !== undefined && input.CustomerMasterKeySpec !== undefined) {
+      throw new ServiceError("ValidationException", "You cannot specify both KeySpec and CustomerMasterKeySpec; use KeySpec.");
+    }
+    const keySpec = input.KeySpec ?? input.CustomerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
+    const spec = KEY_SPECS[keySpec];
+    if (!spec) throw new ServiceError("UnsupportedOperationException", `KeySpec ${keySpec} is not supported by this keyhold server yet.`);
+    const keyUsage = input.KeyUsage ?? spec.usages[0]!;
+    if (!spec.usages.includes(keyUsage)) {
+      throw new ServiceError("ValidationException", `KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}.`);
+    }
+    if (input.CustomKeyStoreId !== undefined) {
+      throw new ServiceError("CustomKeyStoreNotFoundException", `Custom key store ${input.CustomKeyStoreId} does not exist.`);
+    }
+    const origin = input.Origin ?? "AWS_KMS";
+    if (origin !== "AWS_KMS") throw new ServiceError("UnsupportedOperationException", `Origin ${origin} is not supported by this keyhold server yet.`);
+    if (input.XksKeyId !== undefined) throw new ServiceError("ValidationException", "XksKeyId is only valid with Origin EXTERNAL_KEY_STORE.");
+    if (input.MultiRegion) throw new ServiceError("UnsupportedOperationException", "Multi-Region keys are not supported by this keyhold server.");
+    const policy = input.Policy !== undefined ? checkKeyPolicy(input.Policy) : defaultKeyPolicy(call.accountId);
+    const tags = checkTags((input.Tags ?? []) as Tag[]);
+
+    const now = kms.clock.now();
+    const keyId = kms.newKeyId();
+    const record = {
+      keyId,
+      accountId: call.accountId,
+      region: call.region,
+      description: input.Description ?? "",
+      keyState: "Enabled",
+      keySpec,
+      keyUsage,
+      origin,
+      keyManager: "CUSTOMER",
+      policy,
+      creationDate: now,
+      rotationEnabled: false,
+      onDemandRotations: 0,
+      currentVersion: 1,
+    };
+    const first = kms.newVersion(keyId, keySpec, 1);
+    await kms.repo.createKey(record, first, tags);
+    return { KeyMetadata: await kms.describe(record) };
+  },
+});

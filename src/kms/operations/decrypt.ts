@@ -1,0 +1,43 @@
+import type { DecryptRequest, DecryptResponse } from "@aws-sdk/client-kms";
+import { ServiceError } from "../../errors.js";
+import { enumOf, list, struct } from "../../validation/schema.js";
+import { defineOperation } from "../operation.js";
+import { Ciphertext, DryRun, EncryptionAlgorithm, EncryptionContext, GrantTokens, KeyId, RecipientInfo } from "../shapes.js";
+
+export const decrypt = defineOperation<DecryptRequest, DecryptResponse>({
+  name: "Decrypt",
+  description: "Decrypt a ciphertext blob; the encryption context must be the one used to encrypt.",
+  readOnly: false,
+  input: struct(
+    {
+      CiphertextBlob: Ciphertext,
+      EncryptionContext,
+      GrantTokens,
+      KeyId,
+      EncryptionAlgorithm,
+      Recipient: RecipientInfo,
+      DryRun,
+      DryRunModifiers: list(enumOf(["IGNORE_CIPHERTEXT"])),
+    },
+    ["CiphertextBlob"],
+  ),
+  async run(kms, call, input) {
+    if (input.Recipient !== undefined) {
+      throw new ServiceError("UnsupportedOperationException", "Recipient (Nitro Enclaves attestation) is not supported by keyhold.");
+    }
+    const { key, plaintext, materialId } = await kms.decrypt(
+      call,
+      input.CiphertextBlob as Buffer,
+      input.EncryptionContext,
+      input.KeyId,
+      input.DryRun === true,
+    );
+    const algorithm = kms.requireEncryptionAlgorithm(key, input.EncryptionAlgorithm);
+    return {
+      KeyId: kms.arnOf(key),
+      Plaintext: plaintext,
+      EncryptionAlgorithm: algorithm as DecryptResponse["EncryptionAlgorithm"],
+      KeyMaterialId: materialId,
+    };
+  },
+});

@@ -1,0 +1,21 @@
+import type { EncryptRequest, EncryptResponse } from "@aws-sdk/client-kms";
+import { ServiceError } from "../../errors.js";
+import { struct } from "../../validation/schema.js";
+import { defineOperation } from "../operation.js";
+import { DryRun, EncryptionAlgorithm, EncryptionContext, GrantTokens, KeyId, Plaintext } from "../shapes.js";
+
+export const encrypt = defineOperation<EncryptRequest, EncryptResponse>({
+  name: "Encrypt",
+  description: "Encrypt up to 4096 bytes under a key, bound to an optional encryption context.",
+  readOnly: false,
+  input: struct({ KeyId, Plaintext, EncryptionContext, GrantTokens, EncryptionAlgorithm, DryRun }, ["KeyId", "Plaintext"]),
+  async run(kms, call, input) {
+    const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic" });
+    const algorithm = kms.requireEncryptionAlgorithm(key, input.EncryptionAlgorithm);
+    if (input.DryRun) throw new ServiceError("DryRunOperationException");
+    const plaintext = input.Plaintext as Buffer;
+    const { blob } = await kms.encrypt(key, plaintext, input.EncryptionContext);
+    plaintext.fill(0);
+    return { CiphertextBlob: blob, KeyId: kms.arnOf(key), EncryptionAlgorithm: algorithm as EncryptResponse["EncryptionAlgorithm"] };
+  },
+});

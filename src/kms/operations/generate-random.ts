@@ -1,0 +1,23 @@
+import type { GenerateRandomRequest, GenerateRandomResponse } from "@aws-sdk/client-kms";
+import { randomBytes } from "node:crypto";
+import { ServiceError } from "../../errors.js";
+import { str, struct } from "../../validation/schema.js";
+import { defineOperation } from "../operation.js";
+import { NumberOfBytes, RecipientInfo } from "../shapes.js";
+
+export const generateRandom = defineOperation<GenerateRandomRequest, GenerateRandomResponse>({
+  name: "GenerateRandom",
+  description: "Return 1–1024 cryptographically secure random bytes.",
+  readOnly: true,
+  input: struct({ NumberOfBytes, CustomKeyStoreId: str({ min: 1, max: 64 }), Recipient: RecipientInfo }),
+  async run(_kms, _call, input) {
+    if (input.NumberOfBytes === undefined) throw new ServiceError("ValidationException", "NumberOfBytes is required.");
+    if (input.CustomKeyStoreId !== undefined) {
+      throw new ServiceError("CustomKeyStoreNotFoundException", `Custom key store ${input.CustomKeyStoreId} does not exist.`);
+    }
+    if (input.Recipient !== undefined) {
+      throw new ServiceError("UnsupportedOperationException", "Recipient (Nitro Enclaves attestation) is not supported by keyhold.");
+    }
+    return { Plaintext: randomBytes(input.NumberOfBytes) };
+  },
+});

@@ -1,0 +1,39 @@
+/** Every KMS operation keyhold serves, in one table. The wire name is each operation's `name`. */
+import type { KmsOperation } from "./operation.js";
+import { cancelKeyDeletion } from "./operations/cancel-key-deletion.js";
+import { createAlias } from "./operations/create-alias.js";
+import { createKey } from "./operations/create-key.js";
+import { decrypt } from "./operations/decrypt.js";
+import { deleteAlias } from "./operations/delete-alias.js";
+import { describeKey } from "./operations/describe-key.js";
+import { disableKey } from "./operations/disable-key.js";
+import { disableKeyRotation } from "./operations/disable-key-rotation.js";
+import { enableKey } from "./operations/enable-key.js";
+import { enableKeyRotation } from "./operations/enable-key-rotation.js";
+import { encrypt } from "./operations/encrypt.js";
+import { generateDataKey } from "./operations/generate-data-key.js";
+import { generateDataKeyWithoutPlaintext } from "./operations/generate-data-key-without-plaintext.js";
+import { generateRandom } from "./operations/generate-random.js";
+import { getKeyRotationStatus } from "./operations/get-key-rotation-status.js";
+import { listAliases } from "./operations/list-aliases.js";
+import { listKeyRotations } from "./operations/list-key-rotations.js";
+import { listKeys } from "./operations/list-keys.js";
+import { listResourceTags } from "./operations/list-resource-tags.js";
+import { reEncrypt } from "./operations/re-encrypt.js";
+import { rotateKeyOnDemand } from "./operations/rotate-key-on-demand.js";
+import { scheduleKeyDeletion } from "./operations/schedule-key-deletion.js";
+import { tagResource } from "./operations/tag-resource.js";
+import { untagResource } from "./operations/untag-resource.js";
+import { updateAlias } from "./operations/update-alias.js";
+import { updateKeyDescription } from "./operations/update-key-description.js";
+
+export const KMS_OPERATIONS: readonly KmsOperation[] = [
+  createKey, describeKey, listKeys, enableKey, disableKey, updateKeyDescription,
+  scheduleKeyDeletion, cancelKeyDeletion,
+  encrypt, decrypt, reEncrypt, generateDataKey, generateDataKeyWithoutPlaintext, generateRandom,
+  createAlias, updateAlias, deleteAlias, listAliases,
+  tagResource, untagResource, listResourceTags,
+  enableKeyRotation, disableKeyRotation, getKeyRotationStatus, rotateKeyOnDemand, listKeyRotations,
+];
+
+export const KMS_OPERATIONS_BY_NAME: ReadonlyMap<string, KmsOperation> = new Map(KMS_OPERATIONS.map((op) => [op.name, op]));

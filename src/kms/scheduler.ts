@@ -1,0 +1,63 @@
+/**
+ * Background work that comes due: keys whose deletion window has ended are destroyed (material,
+ * aliases, tags, metadata), and keys with automatic rotation get a new version when their date
+ * comes. `tick` is what the timer calls; tests call it directly after moving an injected clock.
+ */
+import { rotateKey } from "./rotation.js";
+import type { KmsService } from "./service.js";
+
+export interface TickReport {
+  deleted: string[];
+  rotated: string[];
+}
+
+export class KmsScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<TickReport> | undefined;
+
+  constructor(
+    private readonly kms: KmsService,
+    private readonly log: (message: string) => void = () => {},
+  ) {}
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      this.tick().catch((error: unknown) => this.log(`scheduler tick failed: ${(error as Error).stack ?? String(error)}`));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** Runs one pass; overlapping calls share the pass in progress. */
+  tick(): Promise<TickReport> {
+    this.running ??= this.pass().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async pass(): Promise<TickReport> {
+    const now = this.kms.clock.now();
+    const report: TickReport = { deleted: [], rotated: [] };
+    for (const key of await this.kms.repo.keysDueForDeletion(now)) {
+      await this.kms.repo.deleteKey(key.keyId);
+      this.kms.forgetMaterial(key.keyId);
+      report.deleted.push(key.keyId);
+      this.log(`deleted key ${this.kms.arnOf(key)} at the end of its ${key.pendingWindowInDays}-day waiting period`);
+    }
+    for (const key of await this.kms.repo.keysDueForRotation(now)) {
+      // A disabled key or one pending deletion is not rotated; it is rotated when it is enabled again.
+      if (key.keyState !== "Enabled") continue;
+      if (await rotateKey(this.kms, key, "AUTOMATIC")) {
+        report.rotated.push(key.keyId);
+        this.log(`rotated key ${this.kms.arnOf(key)} to version ${key.currentVersion + 1}`);
+      }
+    }
+    return report;
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The KMS management layer shared by the operations: finding keys the caller names, enforcing
+ * key states, and the symmetric cryptography on key versions (material unwrapped by the key
+ * store, cached as KeyObjects, never written anywhere unwrapped).
+ */
+import { randomBytes, randomUUID, type KeyObject } from "node:crypto";
+import type { KeyMetadata } from "@aws-sdk/client-kms";
+import type { CallContext } from "../call.js";
+import type { Clock } from "../clock.js";
+import { ServiceError } from "../errors.js";
+import { openBlob, parseBlobHeader, sealBlob } from "../crypto/ciphertext-blob.js";
+import { encodeEncryptionContext, type EncryptionContext } from "../crypto/encryption-context.js";
+import type { KeyStore } from "../keystore/keystore.js";
+import { takeKey } from "../keystore/software.js";
+import type { Repository } from "../store/repository.js";
+import type { KeyRecord, KeyVersionRecord } from "../store/records.js";
+import { aliasArn, keyArn, parseKeyReference } from "./arns.js";
+import { KEY_SPECS } from "./key-specs.js";
+import { keyMetadata } from "./metadata.js";
+import { requireState, type StateRule } from "./key-states.js";
+
+export interface KmsDependencies {
+  repo: Repository;
+  keystore: KeyStore;
+  clock: Clock;
+}
+
+export interface ResolveOptions {
+  /** Whether this operation accepts alias names and alias ARNs (cryptographic operations and DescribeKey do). */
+  aliases: boolean;
+  state: StateRule;
+}
+
+const MATERIAL_CACHE_LIMIT = 10_000;
+
+export class KmsService {
+  readonly repo: Repository;
+  readonly keystore: KeyStore;
+  readonly clock: Clock;
+  /** Unwrapped key versions. A version's material never changes, so the cache cannot go stale. */
+  private readonly materials = new Map<string, KeyObject>();
+
+  constructor(deps: KmsDependencies) {
+    this.repo = deps.repo;
+    this.keystore = deps.keystore;
+    this.clock = deps.clock;
+  }
+
+  arnOf(key: KeyRecord): string {
+    return keyArn(key.region, key.accountId, key.keyId);
+  }
+
+  /**
+   * Finds the key the caller names, in the caller's account and region, and checks that its
+   * state allows the operation. Keys of other accounts or regions are not found.
+   */
+  async resolveKey(call: CallContext, identifier: string, options: ResolveOptions): Promise<KeyRecord> {
+    const ref = parseKeyReference(identifier);
+    if (ref.region !== undefined && (ref.region !== call.region || ref.accountId !== call.accountId)) {
+      throw new ServiceError("NotFoundException", `${ref.kind === "key" ? "Key" : "Alias"} '${identifier}' does not exist`);
+    }
+    let keyId: string;
+    if (ref.kind === "alias") {
+      if (!options.aliases) {
+        throw new ServiceError("NotFoundException", `Invalid keyId ${identifier}: this operation takes a key ID or key ARN, not an alias.`);
+      }
+      const alias = await this.repo.getAlias(call.accountId, call.region, ref.aliasName);
+      if (!alias) throw new ServiceError("NotFoundException", `Alias ${aliasArn(call.region, call.accountId, ref.aliasName)} is not found.`);
+      keyId = alias.targetKeyId;
+    } else {
+      keyId = ref.keyId;
+    }
+    const key = await this.repo.getKey(keyId);
+    if (!key || key.accountId !== call.accountId || key.region !== call.region) {
+      throw new ServiceError("NotFoundException", `Key '${keyArn(call.region, call.accountId, keyId)}' does not exist`);
+    }
+    requireState(options.state, key.keyState, this.arnOf(key));
+    return key;
+  }
+
+  // ---- key material -------------------------------------------------------------------------
+
+  /** Fresh random material for a new key version, wrapped for storage. */
+  newVersion(keyId: string, keySpec: string, version: number, rotationType?: KeyVersionRecord["rotationType"]): KeyVersionRecord {
+    const spec = KEY_SPECS[keySpec];
+    if (!spec) throw new Error(`no material generator for ${keySpec}`);
+    const material = randomBytes(spec.materialLength);
+    try {
+      return {
+        keyId,
+        version,
+        materialId: randomBytes(32).toString("hex"),
+        wrappedMaterial: this.keystore.wrap(material, materialContext(keyId, version)),
+        createdAt: this.clock.now(),
+        rotationType,
+      };
+    } finally {
+      material.fill(0);
+    }
+  }
+
+  private async material(keyId: string, version: number): Promise<{ key: KeyObject; materialId: string } | undefined> {
+    const cacheKey = `${keyId}/${version}`;
+    const record = await this.repo.getKeyVersion(keyId, version);
+    if (!record) return undefined;
+    let key = this.materials.get(cacheKey);
+    if (!key) {
+      key = takeKey(this.keystore.unwrap(record.wrappedMaterial, materialContext(keyId, version)));
+      if (this.materials.size >= MATERIAL_CACHE_LIMIT) this.materials.clear();
+      this.materials.set(cacheKey, key);
+    }
+    return { key, materialId: record.materialId };
+  }
+
+  forgetMaterial(keyId: string): void {
+    for (const k of this.materials.keys()) if (k.startsWith(keyId + "/")) this.materials.delete(k);
+  }
+
+  /** Encrypts under the key's current version. */
+  async encrypt(key: KeyRecord, plaintext: Buffer, context: EncryptionContext | undefined): Promise<{ blob: Buffer; materialId: string }> {
+    const m = await this.material(key.keyId, key.currentVersion);
+    if (!m) throw new Error(`key ${key.keyId} has no version ${key.currentVersion}`);
+    const blob = sealBlob(m.key, { keyId: key.keyId, keyVersion: key.currentVersion }, plaintext, encodeEncryptionContext(context));
+    return { blob, materialId: m.materialId };
+  }
+
+  /**
+   * Decrypts a ciphertext blob for the caller. `expectedKeyId` is the KeyId the caller named, if
+   * any: naming another key than the one in the blob is IncorrectKeyException. Every failure of
+   * the ciphertext itself is the one InvalidCiphertextException.
+   */
+  async decrypt(
+    call: CallContext,
+    blob: Buffer,
+    context: EncryptionContext | undefined,
+    expectedKeyId: string | undefined,
+    dryRun = false,
+  ): Promise<{ key: KeyRecord; plaintext: Buffer; materialId: string }> {
+    const header = parseBlobHeader(blob);
+    let key: KeyRecord;
+    if (expectedKeyId !== undefined) {
+      const named = await this.resolveKey(call, expectedKeyId, { aliases: true, state: "any" });
+      if (named.keyId !== header.keyId) throw new ServiceError("IncorrectKeyException");
+      key = named;
+    } else {
+      const found = await this.repo.getKey(header.keyId);
+      // A blob naming a key the caller cannot see is, to the caller, not a ciphertext it can use.
+      if (!found || found.accountId !== call.accountId || found.region !== call.region) throw new ServiceError("InvalidCiphertextException");
+      key = found;
+    }
+    requireState("cryptographic", key.keyState, this.arnOf(key));
+    if (key.keyUsage !== "ENCRYPT_DECRYPT") throw new ServiceError("InvalidKeyUsageException", `${this.arnOf(key)} cannot be used to decrypt.`);
+    if (dryRun) throw new ServiceError("DryRunOperationException");
+    const m = await this.material(key.keyId, header.keyVersion);
+    if (!m) throw new ServiceError("InvalidCiphertextException");
+    return { key, plaintext: openBlob(m.key, blob, encodeEncryptionContext(context)), materialId: m.materialId };
+  }
+
+  requireEncryptionAlgorithm(key: KeyRecord, algorithm: string | undefined): string {
+    const allowed = KEY_SPECS[key.keySpec]?.encryptionAlgorithms ?? [];
+    const chosen = algorithm ?? "SYMMETRIC_DEFAULT";
+    if (key.keyUsage !== "ENCRYPT_DECRYPT" || !allowed.includes(chosen)) {
+      throw new ServiceError("InvalidKeyUsageException", `${this.arnOf(key)} does not support encryption algorithm ${chosen}.`);
+    }
+    return chosen;
+  }
+
+  async describe(key: KeyRecord): Promise<KeyMetadata> {
+    const current = await this.repo.getKeyVersion(key.keyId, key.currentVersion);
+    return keyMetadata(key, current?.materialId);
+  }
+
+  newKeyId(): string {
+    return randomUUID();
+  }
+}
+
+/** Binds wrapped material to its key and version: a wrapped value moved to another row won't open. */
+export function materialContext(keyId: string, version: number): string {
+  return `keyhold:key-material:v1:${keyId}:${version}`;
+}

@@ -1,0 +1,70 @@
+/**
+ * Plain records the repository stores. They carry data only: the rules about what a key state
+ * allows, or what an alias may be called, live in the service modules that use them.
+ * Times are milliseconds since the epoch.
+ */
+export interface AccountRecord {
+  accountId: string;
+  createdAt: number;
+}
+
+export interface AccessKeyRecord {
+  accessKeyId: string;
+  accountId: string;
+  /** The secret access key, wrapped by the key store. */
+  wrappedSecret: Buffer;
+  status: "Active" | "Inactive";
+  createdAt: number;
+}
+
+export interface KeyRecord {
+  keyId: string;
+  accountId: string;
+  region: string;
+  description: string;
+  keyState: string;
+  keySpec: string;
+  keyUsage: string;
+  origin: string;
+  keyManager: string;
+  policy: string;
+  creationDate: number;
+  deletionDate?: number;
+  pendingWindowInDays?: number;
+  rotationEnabled: boolean;
+  rotationPeriodInDays?: number;
+  nextRotationDate?: number;
+  onDemandRotations: number;
+  currentVersion: number;
+}
+
+export interface KeyVersionRecord {
+  keyId: string;
+  version: number;
+  /** 64 hex characters, AWS's KeyMaterialId. */
+  materialId: string;
+  /** The key material, wrapped by the key store. */
+  wrappedMaterial: Buffer;
+  createdAt: number;
+  rotationType?: "AUTOMATIC" | "ON_DEMAND";
+}
+
+export interface AliasRecord {
+  accountId: string;
+  region: string;
+  aliasName: string;
+  targetKeyId: string;
+  creationDate: number;
+  lastUpdatedDate: number;
+}
+
+export interface Tag {
+  TagKey: string;
+  TagValue: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** The sort key of the last item, when more items follow. */
+  next?: string;
+}

@@ -1,0 +1,57 @@
+/**
+ * The storage seam. SQLite implements it today; a PostgreSQL implementation fills the same
+ * interface. Every method is one atomic change: it either happens whole or not at all, and once
+ * its promise resolves the change is durable.
+ */
+import type { SealStorage } from "../keystore/keystore.js";
+import type { AccessKeyRecord, AccountRecord, AliasRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
+
+export type KeyPatch = Partial<Omit<KeyRecord, "keyId" | "accountId" | "region" | "creationDate">>;
+
+export interface Repository extends SealStorage {
+  readonly kind: string;
+
+  createAccount(account: AccountRecord): Promise<void>;
+  getAccount(accountId: string): Promise<AccountRecord | undefined>;
+  putAccessKey(key: AccessKeyRecord): Promise<void>;
+  getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined>;
+
+  /** Creates the key, its first version and its tags together. */
+  createKey(key: KeyRecord, firstVersion: KeyVersionRecord, tags: Tag[]): Promise<void>;
+  getKey(keyId: string): Promise<KeyRecord | undefined>;
+  /** Keys of one account and region in key-id order, after `after`. */
+  listKeys(accountId: string, region: string, after: string | undefined, limit: number): Promise<Page<KeyRecord>>;
+  /**
+   * Applies `patch` only while the key still has `expectedState` (when given); returns false when
+   * the key is gone or its state moved, so a concurrent change is never overwritten.
+   */
+  updateKey(keyId: string, patch: KeyPatch, expectedState?: string): Promise<boolean>;
+  /** Adds the next version and makes it current, unless the current version is no longer `fromVersion`. */
+  addKeyVersion(version: KeyVersionRecord, fromVersion: number, patch: KeyPatch): Promise<boolean>;
+  getKeyVersion(keyId: string, version: number): Promise<KeyVersionRecord | undefined>;
+  listKeyVersions(keyId: string): Promise<KeyVersionRecord[]>;
+  /** Destroys the key: versions (its material), aliases, tags and the key row. */
+  deleteKey(keyId: string): Promise<void>;
+  keysDueForDeletion(now: number): Promise<KeyRecord[]>;
+  keysDueForRotation(now: number): Promise<KeyRecord[]>;
+
+  /** Returns false when an alias of that name already exists. */
+  createAlias(alias: AliasRecord): Promise<boolean>;
+  getAlias(accountId: string, region: string, aliasName: string): Promise<AliasRecord | undefined>;
+  updateAlias(accountId: string, region: string, aliasName: string, targetKeyId: string, now: number): Promise<boolean>;
+  deleteAlias(accountId: string, region: string, aliasName: string): Promise<boolean>;
+  listAliases(
+    accountId: string,
+    region: string,
+    keyId: string | undefined,
+    after: string | undefined,
+    limit: number,
+  ): Promise<Page<AliasRecord>>;
+
+  /** Sets tags (replacing values of existing keys) unless the key would then have more than `maxTags`. */
+  putTags(keyId: string, tags: Tag[], maxTags: number): Promise<boolean>;
+  removeTags(keyId: string, tagKeys: string[]): Promise<void>;
+  listTags(keyId: string, after: string | undefined, limit: number): Promise<Page<Tag>>;
+
+  close(): Promise<void>;
+}

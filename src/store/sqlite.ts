@@ -1,0 +1,321 @@
+/**
+ * The embedded SQLite repository (better-sqlite3). WAL journal with synchronous=FULL: a commit is
+ * on disk before the call returns, so an acknowledged write survives kill -9 and power loss.
+ * secure_delete overwrites deleted rows, so destroyed key material does not linger in free pages.
+ */
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type { KeyPatch, Repository } from "./repository.js";
+import type { AccessKeyRecord, AccountRecord, AliasRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
+import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
+
+type Row = Record<string, unknown>;
+
+const KEY_COLUMNS: Record<keyof KeyPatch, string> = {
+  description: "description",
+  keyState: "key_state",
+  keySpec: "key_spec",
+  keyUsage: "key_usage",
+  origin: "origin",
+  keyManager: "key_manager",
+  policy: "policy",
+  deletionDate: "deletion_date",
+  pendingWindowInDays: "pending_window_days",
+  rotationEnabled: "rotation_enabled",
+  rotationPeriodInDays: "rotation_period_days",
+  nextRotationDate: "next_rotation_date",
+  onDemandRotations: "on_demand_rotations",
+  currentVersion: "current_version",
+};
+
+function sqlValue(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === "boolean") return value ? 1 : 0;
+  return value;
+}
+
+function optional(value: unknown): number | undefined {
+  return value === null || value === undefined ? undefined : Number(value);
+}
+
+function toKey(r: Row): KeyRecord {
+  return {
+    keyId: r.key_id as string,
+    accountId: r.account_id as string,
+    region: r.region as string,
+    description: r.description as string,
+    keyState: r.key_state as string,
+    keySpec: r.key_spec as string,
+    keyUsage: r.key_usage as string,
+    origin: r.origin as string,
+    keyManager: r.key_manager as string,
+    policy: r.policy as string,
+    creationDate: Number(r.creation_date),
+    deletionDate: optional(r.deletion_date),
+    pendingWindowInDays: optional(r.pending_window_days),
+    rotationEnabled: r.rotation_enabled === 1,
+    rotationPeriodInDays: optional(r.rotation_period_days),
+    nextRotationDate: optional(r.next_rotation_date),
+    onDemandRotations: Number(r.on_demand_rotations),
+    currentVersion: Number(r.current_version),
+  };
+}
+
+function toVersion(r: Row): KeyVersionRecord {
+  return {
+    keyId: r.key_id as string,
+    version: Number(r.version),
+    materialId: r.material_id as string,
+    wrappedMaterial: r.wrapped_material as Buffer,
+    createdAt: Number(r.created_at),
+    rotationType: (r.rotation_type as KeyVersionRecord["rotationType"]) ?? undefined,
+  };
+}
+
+function toAlias(r: Row): AliasRecord {
+  return {
+    accountId: r.account_id as string,
+    region: r.region as string,
+    aliasName: r.alias_name as string,
+    targetKeyId: r.target_key_id as string,
+    creationDate: Number(r.creation_date),
+    lastUpdatedDate: Number(r.last_updated_date),
+  };
+}
+
+function page<T>(rows: T[], limit: number, cursor: (item: T) => string): Page<T> {
+  if (rows.length <= limit) return { items: rows };
+  const items = rows.slice(0, limit);
+  return { items, next: cursor(items[items.length - 1]!) };
+}
+
+export class SqliteRepository implements Repository {
+  readonly kind = "sqlite";
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(path: string) {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    this.db = new Database(path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.pragma("foreign_keys = ON");
+    this.db.pragma("secure_delete = ON");
+    this.db.pragma("busy_timeout = 5000");
+    this.migrate();
+  }
+
+  private migrate(): void {
+    this.db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+    const applied = new Set((this.db.prepare("SELECT id FROM schema_migrations").all() as Row[]).map((r) => Number(r.id)));
+    for (const m of SQLITE_MIGRATIONS) {
+      if (applied.has(m.id)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare("INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)").run(m.id, m.name, Date.now());
+      }).immediate();
+    }
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  readSeal(): Buffer | undefined {
+    const row = this.stmt("SELECT sealed FROM keystore_seal WHERE id = 1").get() as Row | undefined;
+    return row ? (row.sealed as Buffer) : undefined;
+  }
+
+  writeSeal(sealed: Buffer): void {
+    this.stmt("INSERT INTO keystore_seal (id, sealed) VALUES (1, ?)").run(sealed);
+  }
+
+  async createAccount(a: AccountRecord): Promise<void> {
+    this.stmt("INSERT INTO accounts (account_id, created_at) VALUES (?, ?)").run(a.accountId, a.createdAt);
+  }
+
+  async getAccount(accountId: string): Promise<AccountRecord | undefined> {
+    const r = this.stmt("SELECT * FROM accounts WHERE account_id = ?").get(accountId) as Row | undefined;
+    return r ? { accountId: r.account_id as string, createdAt: Number(r.created_at) } : undefined;
+  }
+
+  async putAccessKey(k: AccessKeyRecord): Promise<void> {
+    this.stmt(
+      `INSERT INTO access_keys (access_key_id, account_id, wrapped_secret, status, created_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (access_key_id) DO UPDATE SET wrapped_secret = excluded.wrapped_secret, status = excluded.status`,
+    ).run(k.accessKeyId, k.accountId, k.wrappedSecret, k.status, k.createdAt);
+  }
+
+  async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
+    const r = this.stmt("SELECT * FROM access_keys WHERE access_key_id = ?").get(accessKeyId) as Row | undefined;
+    if (!r) return undefined;
+    return {
+      accessKeyId: r.access_key_id as string,
+      accountId: r.account_id as string,
+      wrappedSecret: r.wrapped_secret as Buffer,
+      status: r.status as AccessKeyRecord["status"],
+      createdAt: Number(r.created_at),
+    };
+  }
+
+  async createKey(key: KeyRecord, firstVersion: KeyVersionRecord, tags: Tag[]): Promise<void> {
+    this.db.transaction(() => {
+      this.stmt(
+        `INSERT INTO kms_keys (key_id, account_id, region, description, key_state, key_spec, key_usage, origin, key_manager,
+           policy, creation_date, deletion_date, pending_window_days, rotation_enabled, rotation_period_days,
+           next_rotation_date, on_demand_rotations, current_version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        key.keyId, key.accountId, key.region, key.description, key.keyState, key.keySpec, key.keyUsage, key.origin,
+        key.keyManager, key.policy, key.creationDate, sqlValue(key.deletionDate), sqlValue(key.pendingWindowInDays),
+        sqlValue(key.rotationEnabled), sqlValue(key.rotationPeriodInDays), sqlValue(key.nextRotationDate),
+        key.onDemandRotations, key.currentVersion,
+      );
+      this.insertVersion(firstVersion);
+      for (const t of tags) this.stmt("INSERT INTO kms_tags (key_id, tag_key, tag_value) VALUES (?, ?, ?)").run(key.keyId, t.TagKey, t.TagValue);
+    }).immediate();
+  }
+
+  private insertVersion(v: KeyVersionRecord): void {
+    this.stmt(
+      "INSERT INTO kms_key_versions (key_id, version, material_id, wrapped_material, created_at, rotation_type) VALUES (?, ?, ?, ?, ?, ?)",
+    ).run(v.keyId, v.version, v.materialId, v.wrappedMaterial, v.createdAt, sqlValue(v.rotationType));
+  }
+
+  async getKey(keyId: string): Promise<KeyRecord | undefined> {
+    const r = this.stmt("SELECT * FROM kms_keys WHERE key_id = ?").get(keyId) as Row | undefined;
+    return r ? toKey(r) : undefined;
+  }
+
+  async listKeys(accountId: string, region: string, after: string | undefined, limit: number): Promise<Page<KeyRecord>> {
+    const rows = this.stmt(
+      "SELECT * FROM kms_keys WHERE account_id = ? AND region = ? AND key_id > ? ORDER BY key_id LIMIT ?",
+    ).all(accountId, region, after ?? "", limit + 1) as Row[];
+    return page(rows.map(toKey), limit, (k) => k.keyId);
+  }
+
+  private patchSql(patch: KeyPatch): { sets: string; values: unknown[] } {
+    const names = Object.keys(patch) as (keyof KeyPatch)[];
+    return {
+      sets: names.map((n) => `${KEY_COLUMNS[n]} = ?`).join(", "),
+      values: names.map((n) => sqlValue(patch[n])),
+    };
+  }
+
+  async updateKey(keyId: string, patch: KeyPatch, expectedState?: string): Promise<boolean> {
+    const { sets, values } = this.patchSql(patch);
+    if (!sets) return (await this.getKey(keyId)) !== undefined;
+    const guard = expectedState === undefined ? "" : " AND key_state = ?";
+    const args = expectedState === undefined ? [...values, keyId] : [...values, keyId, expectedState];
+    return this.stmt(`UPDATE kms_keys SET ${sets} WHERE key_id = ?${guard}`).run(...args).changes === 1;
+  }
+
+  async addKeyVersion(version: KeyVersionRecord, fromVersion: number, patch: KeyPatch): Promise<boolean> {
+    const { sets, values } = this.patchSql({ ...patch, currentVersion: version.version });
+    return this.db.transaction(() => {
+      const moved = this.stmt(`UPDATE kms_keys SET ${sets} WHERE key_id = ? AND current_version = ?`).run(...values, version.keyId, fromVersion);
+      if (moved.changes !== 1) return false;
+      this.insertVersion(version);
+      return true;
+    }).immediate();
+  }
+
+  async getKeyVersion(keyId: string, version: number): Promise<KeyVersionRecord | undefined> {
+    const r = this.stmt("SELECT * FROM kms_key_versions WHERE key_id = ? AND version = ?").get(keyId, version) as Row | undefined;
+    return r ? toVersion(r) : undefined;
+  }
+
+  async listKeyVersions(keyId: string): Promise<KeyVersionRecord[]> {
+    return (this.stmt("SELECT * FROM kms_key_versions WHERE key_id = ? ORDER BY version").all(keyId) as Row[]).map(toVersion);
+  }
+
+  async deleteKey(keyId: string): Promise<void> {
+    this.db.transaction(() => {
+      this.stmt("DELETE FROM kms_tags WHERE key_id = ?").run(keyId);
+      this.stmt("DELETE FROM kms_aliases WHERE target_key_id = ?").run(keyId);
+      this.stmt("DELETE FROM kms_key_versions WHERE key_id = ?").run(keyId);
+      this.stmt("DELETE FROM kms_keys WHERE key_id = ?").run(keyId);
+    }).immediate();
+    // Move the overwritten pages out of the WAL into the main file, where secure_delete zeroed them.
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
+  }
+
+  async keysDueForDeletion(now: number): Promise<KeyRecord[]> {
+    return (this.stmt("SELECT * FROM kms_keys WHERE deletion_date IS NOT NULL AND deletion_date <= ? AND key_state = 'PendingDeletion'").all(now) as Row[]).map(toKey);
+  }
+
+  async keysDueForRotation(now: number): Promise<KeyRecord[]> {
+    return (this.stmt("SELECT * FROM kms_keys WHERE rotation_enabled = 1 AND next_rotation_date IS NOT NULL AND next_rotation_date <= ?").all(now) as Row[]).map(toKey);
+  }
+
+  async createAlias(a: AliasRecord): Promise<boolean> {
+    const r = this.stmt(
+      `INSERT INTO kms_aliases (account_id, region, alias_name, target_key_id, creation_date, last_updated_date)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ).run(a.accountId, a.region, a.aliasName, a.targetKeyId, a.creationDate, a.lastUpdatedDate);
+    return r.changes === 1;
+  }
+
+  async getAlias(accountId: string, region: string, aliasName: string): Promise<AliasRecord | undefined> {
+    const r = this.stmt("SELECT * FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?").get(accountId, region, aliasName) as Row | undefined;
+    return r ? toAlias(r) : undefined;
+  }
+
+  async updateAlias(accountId: string, region: string, aliasName: string, targetKeyId: string, now: number): Promise<boolean> {
+    return this.stmt(
+      "UPDATE kms_aliases SET target_key_id = ?, last_updated_date = ? WHERE account_id = ? AND region = ? AND alias_name = ?",
+    ).run(targetKeyId, now, accountId, region, aliasName).changes === 1;
+  }
+
+  async deleteAlias(accountId: string, region: string, aliasName: string): Promise<boolean> {
+    return this.stmt("DELETE FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?").run(accountId, region, aliasName).changes === 1;
+  }
+
+  async listAliases(accountId: string, region: string, keyId: string | undefined, after: string | undefined, limit: number): Promise<Page<AliasRecord>> {
+    const rows = (keyId === undefined
+      ? this.stmt("SELECT * FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name > ? ORDER BY alias_name LIMIT ?").all(accountId, region, after ?? "", limit + 1)
+      : this.stmt("SELECT * FROM kms_aliases WHERE account_id = ? AND region = ? AND target_key_id = ? AND alias_name > ? ORDER BY alias_name LIMIT ?").all(accountId, region, keyId, after ?? "", limit + 1)) as Row[];
+    return page(rows.map(toAlias), limit, (a) => a.aliasName);
+  }
+
+  async putTags(keyId: string, tags: Tag[], maxTags: number): Promise<boolean> {
+    try {
+      this.db.transaction(() => {
+        for (const t of tags) {
+          this.stmt(
+            "INSERT INTO kms_tags (key_id, tag_key, tag_value) VALUES (?, ?, ?) ON CONFLICT (key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
+          ).run(keyId, t.TagKey, t.TagValue);
+        }
+        const count = Number((this.stmt("SELECT count(*) AS n FROM kms_tags WHERE key_id = ?").get(keyId) as Row).n);
+        if (count > maxTags) throw new TooManyTags(); // rolls the whole change back
+      }).immediate();
+      return true;
+    } catch (error) {
+      if (error instanceof TooManyTags) return false;
+      throw error;
+    }
+  }
+
+  async removeTags(keyId: string, tagKeys: string[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const k of tagKeys) this.stmt("DELETE FROM kms_tags WHERE key_id = ? AND tag_key = ?").run(keyId, k);
+    }).immediate();
+  }
+
+  async listTags(keyId: string, after: string | undefined, limit: number): Promise<Page<Tag>> {
+    const rows = this.stmt("SELECT tag_key, tag_value FROM kms_tags WHERE key_id = ? AND tag_key > ? ORDER BY tag_key LIMIT ?").all(keyId, after ?? "", limit + 1) as Row[];
+    return page(rows.map((r) => ({ TagKey: r.tag_key as string, TagValue: r.tag_value as string })), limit, (t) => t.TagKey);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
+
+class TooManyTags extends Error {}
