@@ -60,6 +60,13 @@ export class JsonProtocol {
   }
 
   async handle(req: SignedRequest): Promise<Reply> {
+    const reply = await this.dispatch(req);
+    // The Date header is the server's clock: SDKs correct their clock skew from it.
+    reply.headers.date = httpDate(this.options.now());
+    return reply;
+  }
+
+  private async dispatch(req: SignedRequest): Promise<Reply> {
     const requestId = randomUUID();
     let service: JsonService | undefined;
     try {
@@ -88,6 +95,14 @@ export class JsonProtocol {
       return errorReply(requestId, service?.internalErrorCode ?? "KMSInternalException", 500, "An internal error occurred.");
     }
   }
+}
+
+let lastDate = { second: -1, text: "" };
+
+function httpDate(now: number): string {
+  const second = Math.floor(now / 1000);
+  if (second !== lastDate.second) lastDate = { second, text: new Date(second * 1000).toUTCString() };
+  return lastDate.text;
 }
 
 function parseJsonBody(body: Buffer): unknown {

@@ -13,6 +13,7 @@ export type RequestHandler = (req: SignedRequest) => Promise<Reply>;
 
 function send(res: ServerResponse, reply: Reply): void {
   reply.headers["content-length"] = String(reply.body.length);
+  reply.headers.date ??= new Date().toUTCString();
   res.writeHead(reply.status, reply.headers);
   res.end(reply.body);
 }
@@ -25,6 +26,8 @@ function tooLarge(res: ServerResponse): void {
 
 export function createHttpServer(handler: RequestHandler): Server {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    // Replies carry their own Date header, from the server's (injectable) clock; see send().
+    res.sendDate = false;
     const declared = Number(req.headers["content-length"] ?? 0);
     if (declared > MAX_BODY_BYTES) {
       tooLarge(res);
@@ -62,5 +65,6 @@ export function createHttpServer(handler: RequestHandler): Server {
     req.on("error", () => res.destroy());
   });
   server.keepAliveTimeout = 65_000;
+
   return server;
 }

@@ -1,0 +1,83 @@
+/** Test harness: a keyhold server in-process on a free port with a throw-away data directory. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KMSClient } from "@aws-sdk/client-kms";
+import { startKeyhold, type Keyhold } from "../src/app.js";
+import type { Clock } from "../src/clock.js";
+import type { Config } from "../src/config.js";
+
+export const ACCESS_KEY_ID = "AKIATESTKEYHOLD00001";
+export const SECRET_ACCESS_KEY = "test/secret/keyhold/0000000000000000000000";
+export const ACCOUNT_ID = "111122223333";
+
+export interface TestServer {
+  keyhold: Keyhold;
+  dataDir: string;
+  url: string;
+  logs: string[];
+  client(region?: string, options?: { systemClockOffset?: number }): KMSClient;
+  stop(): Promise<void>;
+}
+
+export function tempDir(prefix = "keyhold-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function testConfig(dataDir: string, extra: Partial<Config> = {}): Config {
+  return {
+    host: "127.0.0.1",
+    port: 0,
+    dataDir,
+    region: "us-east-1",
+    accountId: ACCOUNT_ID,
+    rootAccessKeyId: ACCESS_KEY_ID,
+    rootSecretAccessKey: SECRET_ACCESS_KEY,
+    schedulerIntervalMs: 3_600_000,
+    ...extra,
+  };
+}
+
+export async function startTestServer(options: { clock?: Clock; config?: Partial<Config>; dataDir?: string } = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? tempDir();
+  const logs: string[] = [];
+  const keyhold = await startKeyhold(testConfig(dataDir, options.config), {
+    clock: options.clock,
+    log: { info: (m) => logs.push(m), error: (m) => logs.push(m) },
+  });
+  const clients: KMSClient[] = [];
+  return {
+    keyhold,
+    dataDir,
+    url: keyhold.url,
+    logs,
+    client(region = "us-east-1", clientOptions = {}) {
+      const c = new KMSClient({
+        endpoint: keyhold.url,
+        region,
+        credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+        maxAttempts: 1,
+        ...clientOptions,
+      });
+      clients.push(c);
+      return c;
+    },
+    async stop() {
+      for (const c of clients) c.destroy();
+      await keyhold.close();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `fn`, expecting it to throw an AWS SDK error with the given name; returns the error. */
+export async function rejects(fn: () => Promise<unknown>, name: string): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
+  try {
+    await fn();
+  } catch (error) {
+    const e = error as Error & { $metadata?: { httpStatusCode?: number } };
+    if (e.name !== name) throw new Error(`expected ${name}, got ${e.name}: ${e.message}`);
+    return e;
+  }
+  throw new Error(`expected ${name}, but the call succeeded`);
+}
