@@ -1,0 +1,127 @@
+/**
+ * What an acknowledged write means: after kill -9 it is there. And what must never be written:
+ * no data key and no key material in plaintext, anywhere in the data directory or the log.
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  KMSClient,
+  RotateKeyOnDemandCommand,
+} from "@aws-sdk/client-kms";
+import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, tempDir } from "./helpers.js";
+import { spawnServer } from "./process.js";
+import { SqliteRepository } from "../src/store/sqlite.js";
+import { SoftwareKeyStore } from "../src/keystore/software.js";
+import { materialContext } from "../src/kms/service.js";
+
+function client(url: string): KMSClient {
+  return new KMSClient({ endpoint: url, region: "us-east-1", credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }, maxAttempts: 1 });
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+describe("durability and plaintext hygiene", () => {
+  const dirs: string[] = [];
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("every acknowledged write survives kill -9, including writes in flight when it lands", async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    let server = await spawnServer(dataDir);
+    let kms = client(server.url);
+    const keyId = (await kms.send(new CreateKeyCommand({ Description: "survivor" }))).KeyMetadata!.KeyId!;
+    await kms.send(new CreateAliasCommand({ AliasName: "alias/survivor", TargetKeyId: keyId }));
+    await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+    const blob = (await kms.send(new EncryptCommand({ KeyId: "alias/survivor", Plaintext: Buffer.from("still here") }))).CiphertextBlob!;
+
+    // A stream of CreateKey calls; kill -9 lands while some are in flight.
+    const acknowledged: string[] = [];
+    let stop = false;
+    const writers = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        try {
+          acknowledged.push((await kms.send(new CreateKeyCommand({ Description: "burst" }))).KeyMetadata!.KeyId!);
+        } catch {
+          return;
+        }
+      }
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await server.kill("SIGKILL");
+    stop = true;
+    await Promise.all(writers);
+    kms.destroy();
+    assert.ok(acknowledged.length > 0, "some writes were acknowledged before the kill");
+
+    server = await spawnServer(dataDir);
+    kms = client(server.url);
+    try {
+      const md = (await kms.send(new DescribeKeyCommand({ KeyId: "alias/survivor" }))).KeyMetadata!;
+      assert.equal(md.KeyId, keyId);
+      assert.equal(md.Description, "survivor");
+      const dec = await kms.send(new DecryptCommand({ CiphertextBlob: blob }));
+      assert.equal(Buffer.from(dec.Plaintext!).toString(), "still here");
+      for (const id of acknowledged) assert.equal((await kms.send(new DescribeKeyCommand({ KeyId: id }))).KeyMetadata!.KeyId, id);
+    } finally {
+      kms.destroy();
+      await server.kill();
+    }
+  });
+
+  it("no data key and no key material appears in plaintext in the data directory or the server's output", async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const server = await spawnServer(dataDir);
+    const kms = client(server.url);
+    const dataKeys: Buffer[] = [];
+    const keyIds: string[] = [];
+    try {
+      for (let k = 0; k < 3; k++) {
+        const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+        keyIds.push(keyId);
+        await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+        for (let i = 0; i < 10; i++) {
+          const dk = await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256", EncryptionContext: { i: String(i) } }));
+          dataKeys.push(Buffer.from(dk.Plaintext!));
+          await kms.send(new DecryptCommand({ CiphertextBlob: dk.CiphertextBlob, EncryptionContext: { i: String(i) } }));
+        }
+      }
+    } finally {
+      kms.destroy();
+      await server.kill("SIGKILL"); // leave the WAL as a crash would
+    }
+
+    // The key material, recovered the only way it can be: through the key store.
+    const repo = new SqliteRepository(join(dataDir, "keyhold.db"));
+    const keystore = SoftwareKeyStore.open(repo, { kind: "file", path: join(dataDir, "master.key") });
+    const materials: Buffer[] = [];
+    for (const keyId of keyIds) {
+      for (const v of await repo.listKeyVersions(keyId)) materials.push(keystore.unwrap(v.wrappedMaterial, materialContext(keyId, v.version)));
+    }
+    await repo.close();
+    assert.equal(materials.length, 6);
+    assert.equal(dataKeys.length, 30);
+
+    const haystacks = [...filesUnder(dataDir).map((f) => ({ name: f, bytes: readFileSync(f) })), { name: "server output", bytes: Buffer.from(server.output()) }];
+    for (const secret of [...dataKeys, ...materials]) {
+      for (const form of [secret, Buffer.from(secret.toString("base64")), Buffer.from(secret.toString("hex"))]) {
+        for (const h of haystacks) assert.ok(!h.bytes.includes(form), `a plaintext key was found in ${h.name}`);
+      }
+    }
+  });
+});
