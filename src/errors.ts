@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   ValidationException: { status: 400, message: "The request failed validation." },
   UnknownOperationException: { status: 400, message: "The requested operation is not recognized." },
   RequestEntityTooLargeException: { status: 413, message: "The request body is too large." },
+  InternalFailure: { status: 500, message: "An internal error occurred." },
   // KMS.
   AlreadyExistsException: { status: 400, message: "The resource already exists." },
   ConflictException: { status: 400, message: "The request conflicts with the resource's state." },

@@ -12,7 +12,7 @@ describe("error registry", () => {
     for (const code of codes) {
       const { status, message } = ERROR_CODES[code];
       assert.ok(message.length > 10, code);
-      if (code === "KMSInternalException") assert.equal(status, 500);
+      if (code === "KMSInternalException" || code === "InternalFailure") assert.equal(status, 500);
       else assert.ok(status >= 400 && status < 500, `${code} has status ${status}`);
       const e = new ServiceError(code);
       assert.equal(e.code, code);

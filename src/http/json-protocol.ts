@@ -46,7 +46,7 @@ export function jsonReply(requestId: string, status: number, payload: unknown): 
   };
 }
 
-export function errorReply(requestId: string, code: ErrorCode | string, status: number, message: string): Reply {
+export function errorReply(requestId: string, code: ErrorCode, status: number, message: string): Reply {
   const reply = jsonReply(requestId, status, { __type: code, message });
   reply.headers["x-amzn-errortype"] = code;
   return reply;
