@@ -18,6 +18,7 @@ import { KmsService } from "./kms/service.js";
 import { consoleLogger, type Logger } from "./log.js";
 import type { Repository } from "./store/repository.js";
 import { SqliteRepository } from "./store/sqlite.js";
+import { CachedRepository } from "./store/cached.js";
 
 export interface Keyhold {
   url: string;
@@ -26,7 +27,7 @@ export interface Keyhold {
   repo: Repository;
   scheduler: KmsScheduler;
   /** Set when this start initialized the data directory with generated root credentials. */
-  generatedRootCredentials?: { accessKeyId: string; secretAccessKey: string };
+  generatedRootCredentials?: GeneratedCredentials;
   close(): Promise<void>;
 }
 
@@ -35,6 +36,32 @@ export interface StartOptions {
   log?: Logger;
   /** Print the generated root credentials to stdout (the CLI does; tests read them from the result). */
   printCredentials?: boolean;
+  /** Run the background scheduler here (exactly one worker process does). Default true. */
+  scheduler?: boolean;
+}
+
+export type GeneratedCredentials = { accessKeyId: string; secretAccessKey: string };
+
+function openStorage(config: Config) {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const repo = new CachedRepository(new SqliteRepository(join(config.dataDir, "keyhold.db")));
+  const keystore = SoftwareKeyStore.open(repo, kekSource(config));
+  return { repo, keystore, credentials: new Credentials(repo, keystore) };
+}
+
+/**
+ * Runs the migrations, unseals (or creates) the root key and makes the first account on first
+ * start. The primary of `--workers N` calls this once before forking, so workers never race it.
+ */
+export async function initializeDataDir(config: Config, options: StartOptions = {}): Promise<GeneratedCredentials | undefined> {
+  const { repo, keystore, credentials } = openStorage(config);
+  try {
+    if (await repo.getAccount(config.accountId)) return undefined;
+    return await initialize(config, repo, credentials, options.clock ?? systemClock, options.log ?? consoleLogger());
+  } finally {
+    await repo.close();
+    keystore.close();
+  }
 }
 
 function kekSource(config: Config): KekSource {
@@ -45,10 +72,7 @@ function kekSource(config: Config): KekSource {
 export async function startKeyhold(config: Config, options: StartOptions = {}): Promise<Keyhold> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? consoleLogger();
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const repo = new SqliteRepository(join(config.dataDir, "keyhold.db"));
-  const keystore = SoftwareKeyStore.open(repo, kekSource(config));
-  const credentials = new Credentials(repo, keystore);
+  const { repo, keystore, credentials } = openStorage(config);
 
   let generated: Keyhold["generatedRootCredentials"];
   if (!(await repo.getAccount(config.accountId))) {
@@ -71,7 +95,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   const port = (server.address() as AddressInfo).port;
 
   const scheduler = new KmsScheduler(kms, (m) => log.info(m));
-  scheduler.start(config.schedulerIntervalMs);
+  if (options.scheduler !== false) scheduler.start(config.schedulerIntervalMs);
   if (generated && options.printCredentials) printCredentials(config, generated, port);
 
   return {
@@ -108,7 +132,7 @@ async function initialize(config: Config, repo: Repository, credentials: Credent
   return { accessKeyId, secretAccessKey };
 }
 
-function printCredentials(config: Config, creds: { accessKeyId: string; secretAccessKey: string }, port: number): void {
+export function printCredentials(config: Config, creds: GeneratedCredentials, port: number): void {
   process.stdout.write(
     [
       "",

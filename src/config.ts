@@ -15,6 +15,7 @@ export interface Config {
   masterKeyFile?: string;
   masterPassphrase?: string;
   schedulerIntervalMs: number;
+  workers: number;
 }
 
 interface Setting {
@@ -53,6 +54,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: "rootSecretAccessKey", env: "KEYHOLD_ROOT_SECRET_ACCESS_KEY", flag: "--root-secret-access-key", help: "its secret access key" },
   { key: "masterKeyFile", env: "KEYHOLD_MASTER_KEY_FILE", flag: "--master-key-file", help: "file holding the key that seals the root key (default: <data-dir>/master.key, created 0600)", parse: (v) => resolve(v) },
   { key: "masterPassphrase", env: "KEYHOLD_MASTER_PASSPHRASE", flag: "--master-passphrase", help: "passphrase the root-key seal is derived from with scrypt, instead of a master key file" },
+  { key: "workers", env: "KEYHOLD_WORKERS", flag: "--workers", default: "1", help: "server processes sharing the port and the database (one per core is the fastest)", parse: integer("workers", 1, 64) },
   { key: "schedulerIntervalMs", env: "KEYHOLD_SCHEDULER_INTERVAL_MS", flag: "--scheduler-interval-ms", default: "60000", help: "how often due rotations and deletions are carried out", parse: integer("scheduler interval", 10, 86_400_000) },
 ];
 

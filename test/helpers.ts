@@ -34,6 +34,7 @@ export function testConfig(dataDir: string, extra: Partial<Config> = {}): Config
     rootAccessKeyId: ACCESS_KEY_ID,
     rootSecretAccessKey: SECRET_ACCESS_KEY,
     schedulerIntervalMs: 3_600_000,
+    workers: 1,
     ...extra,
   };
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /** The `keyhold` command. */
-import { startKeyhold } from "../app.js";
 import { ConfigError, loadConfig, settingsHelp } from "../config.js";
 import { KeyStoreError } from "../keystore/software.js";
 import { KMS_OPERATIONS } from "../kms/registry.js";
+import { runServer } from "./server.js";
 
 const USAGE = `keyhold — self-hosted key management that speaks the AWS KMS API
 
@@ -34,17 +34,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const config = loadConfig(process.env, rest);
-  const keyhold = await startKeyhold(config, { printCredentials: true });
-  process.stdout.write(`keyhold listening on ${keyhold.url} (data in ${config.dataDir})\n`);
-  const stop = () => {
-    keyhold.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  await runServer(loadConfig(process.env, rest));
   return -1; // keep running
 }
 

@@ -3,7 +3,7 @@
  * A sealed value is `iv (12) || ciphertext || tag (16)`. Any failure to open is reported as
  * `undefined`, never as a reason: callers turn it into their one opaque error.
  */
-import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from "node:crypto";
+import { createCipheriv, createDecipheriv, randomBytes, randomFillSync, type KeyObject } from "node:crypto";
 
 export const IV_LENGTH = 12;
 export const TAG_LENGTH = 16;
@@ -11,6 +11,23 @@ export const KEY_LENGTH = 32;
 
 export type RandomSource = (size: number) => Buffer;
 export const systemRandom: RandomSource = (size) => randomBytes(size);
+
+/**
+ * IVs from a pool refilled from the CSPRNG 1024 IVs at a time: one system call instead of one per
+ * request. IVs are public values, so holding upcoming ones in memory exposes nothing; key
+ * material never comes from this pool.
+ */
+const IV_POOL = Buffer.allocUnsafeSlow(IV_LENGTH * 1024);
+let ivOffset = IV_POOL.length;
+export const ivRandom: RandomSource = (size) => {
+  if (ivOffset + size > IV_POOL.length) {
+    randomFillSync(IV_POOL);
+    ivOffset = 0;
+  }
+  const iv = Buffer.from(IV_POOL.subarray(ivOffset, ivOffset + size));
+  ivOffset += size;
+  return iv;
+};
 
 export type AesKey = KeyObject | Buffer;
 
@@ -47,7 +64,7 @@ export function gcmDecrypt(key: AesKey, iv: Buffer, ciphertext: Buffer, tag: Buf
 }
 
 /** `iv || ciphertext || tag` with a fresh random IV. */
-export function seal(key: AesKey, plaintext: Buffer, aad: Buffer, random: RandomSource = systemRandom): Buffer {
+export function seal(key: AesKey, plaintext: Buffer, aad: Buffer, random: RandomSource = ivRandom): Buffer {
   const iv = random(IV_LENGTH);
   const [ciphertext, tag] = gcmEncrypt(key, iv, plaintext, aad);
   return Buffer.concat([iv, ciphertext, tag]);

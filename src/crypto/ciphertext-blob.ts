@@ -13,7 +13,7 @@
  * the encryption context, so neither the key reference nor the context can be changed.
  */
 import { invalidCiphertext } from "../errors.js";
-import { gcmDecrypt, gcmEncrypt, IV_LENGTH, TAG_LENGTH, systemRandom, type AesKey, type RandomSource } from "./aes-gcm.js";
+import { gcmDecrypt, gcmEncrypt, IV_LENGTH, TAG_LENGTH, ivRandom, type AesKey, type RandomSource } from "./aes-gcm.js";
 
 export const BLOB_VERSION = 1;
 const HEADER_LENGTH = 1 + 16 + 4;
@@ -48,7 +48,7 @@ export function sealBlob(
   ref: BlobHeader,
   plaintext: Buffer,
   context: Buffer,
-  random: RandomSource = systemRandom,
+  random: RandomSource = ivRandom,
 ): Buffer {
   const head = header(ref.keyId, ref.keyVersion);
   const iv = random(IV_LENGTH);

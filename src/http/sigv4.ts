@@ -6,7 +6,7 @@
  * header, then an unknown access key, then the clock, then the scope, then the signature itself.
  * The final comparison is constant-time.
  */
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, hash, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { ServiceError } from "../errors.js";
 
@@ -53,7 +53,15 @@ function incomplete(message: string): ServiceError {
   return new ServiceError("IncompleteSignatureException", message);
 }
 
+/** The form every SDK sends; anything else goes through the general parser below. */
+const COMMON_FORM =
+  /^AWS4-HMAC-SHA256 Credential=([A-Z0-9]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
+
 export function parseAuthorization(header: string): ParsedAuthorization {
+  const m = COMMON_FORM.exec(header);
+  if (m) {
+    return { accessKeyId: m[1]!, date: m[2]!, region: m[3]!, service: m[4]!, signedHeaders: m[5]!.split(";"), signature: m[6]! };
+  }
   if (!header.startsWith(ALGORITHM + " ")) {
     throw incomplete(`Authorization header must use the ${ALGORITHM} algorithm.`);
   }
@@ -125,7 +133,7 @@ export function canonicalQuery(rawQuery: string): string {
  */
 export function canonicalPath(rawPath: string, doubleEncode: boolean): string {
   const path = rawPath || "/";
-  if (!doubleEncode) return path;
+  if (!doubleEncode || path === "/") return path;
   const segments: string[] = [];
   for (const segment of path.split("/")) {
     if (segment === "" || segment === ".") continue;
@@ -140,10 +148,12 @@ function basicIso(t: number): string {
   return new Date(t).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
 }
 
+const NEEDS_FOLDING = /^\s|\s$|\s\s|[\t\r\n]/;
+
 function headerValue(headers: IncomingHttpHeaders, name: string): string {
   const v = headers[name];
   const joined = Array.isArray(v) ? v.join(",") : (v ?? "");
-  return joined.trim().replace(/\s+/g, " ");
+  return NEEDS_FOLDING.test(joined) ? joined.trim().replace(/\s+/g, " ") : joined;
 }
 
 const signingKeys = new Map<string, Buffer>();
@@ -188,7 +198,7 @@ export async function verifySigV4(req: SignedRequest, options: VerifyOptions): P
       `Signature expired: ${basicIso(requestTime)} is now earlier than ${basicIso(options.now - MAX_CLOCK_SKEW_MS)} (${basicIso(options.now)} - 15 min.)`,
     );
   }
-  const isoDate = new Date(requestTime).toISOString().slice(0, 10).replace(/-/g, "");
+  const isoDate = amzDate ? amzDate.slice(0, 8) : basicIso(requestTime).slice(0, 8);
   if (auth.date !== isoDate) {
     throw new ServiceError("InvalidSignatureException", `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${isoDate}'`);
   }
@@ -202,7 +212,7 @@ export async function verifySigV4(req: SignedRequest, options: VerifyOptions): P
     throw new ServiceError("InvalidSignatureException", "The host header must be signed.");
   }
 
-  const payloadHash = createHash("sha256").update(req.body).digest("hex");
+  const payloadHash = hash("sha256", req.body, "hex");
   const claimed = req.headers["x-amz-content-sha256"];
   if (claimed !== undefined && claimed !== payloadHash) {
     throw new ServiceError("InvalidSignatureException", "The provided 'x-amz-content-sha256' header does not match what was computed.");
@@ -217,7 +227,7 @@ export async function verifySigV4(req: SignedRequest, options: VerifyOptions): P
     payloadHash,
   ].join("\n");
   const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
-  const stringToSign = `${ALGORITHM}\n${amzDate || basicIso(requestTime)}\n${scope}\n${createHash("sha256").update(canonicalRequest).digest("hex")}`;
+  const stringToSign = `${ALGORITHM}\n${amzDate || basicIso(requestTime)}\n${scope}\n${hash("sha256", canonicalRequest, "hex")}`;
   const key = signingKey(identity.secretAccessKey, auth.date, auth.region, auth.service, auth.accessKeyId);
   const expected = createHmac("sha256", key).update(stringToSign).digest();
   if (!timingSafeEqual(expected, Buffer.from(auth.signature, "hex"))) throw new ServiceError("InvalidSignatureException");

@@ -11,6 +11,12 @@ export type KeyPatch = Partial<Omit<KeyRecord, "keyId" | "accountId" | "region" 
 export interface Repository extends SealStorage {
   readonly kind: string;
 
+  /**
+   * A number that changes whenever another connection (another process or node) has committed a
+   * change since the last call: the signal for caches to drop what they hold.
+   */
+  changeToken(): number;
+
   createAccount(account: AccountRecord): Promise<void>;
   getAccount(accountId: string): Promise<AccountRecord | undefined>;
   putAccessKey(key: AccessKeyRecord): Promise<void>;

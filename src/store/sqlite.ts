@@ -127,6 +127,11 @@ export class SqliteRepository implements Repository {
     return s;
   }
 
+  /** SQLite's data_version: it moves when another connection commits, never for our own commits. */
+  changeToken(): number {
+    return this.stmt("PRAGMA data_version").pluck().get() as number;
+  }
+
   readSeal(): Buffer | undefined {
     const row = this.stmt("SELECT sealed FROM keystore_seal WHERE id = 1").get() as Row | undefined;
     return row ? (row.sealed as Buffer) : undefined;

@@ -1,0 +1,120 @@
+/**
+ * `npm run bench`: SigV4-signed KMS requests at fixed concurrency against a fresh keyhold server,
+ * and in the same run the same requests against a bare node:http server doing only JSON parsing
+ * and one AES-256-GCM encryption. Prints requests/s, p50 and p99 and the ratio keyhold/bare.
+ *
+ * keyhold is measured as one process and, when the machine has more than one core, with
+ * `--workers <cores>` as well; the bare server is always one process.
+ * BENCH_SECONDS (default 5) sets each measurement's duration, BENCH_CONNECTIONS (default 32) the
+ * concurrency.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CreateKeyCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
+import { SignatureV4 } from "@smithy/signature-v4";
+import { Hash } from "@smithy/hash-node";
+import { runLoad, type LoadResult } from "./load.js";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const ACCESS_KEY_ID = "AKIABENCHKEYHOLD0001";
+const SECRET = "bench/secret/keyhold/000000000000000000000";
+
+function start(script: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [script, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  return new Promise((resolve, reject) => {
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
+  });
+}
+
+async function signedBytes(port: number, target: string, body: string): Promise<Buffer> {
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET },
+    region: "us-east-1",
+    service: "kms",
+    sha256: Hash.bind(null, "sha256"),
+  });
+  const host = `127.0.0.1:${port}`;
+  const signed = await signer.sign({
+    method: "POST",
+    protocol: "http:",
+    hostname: "127.0.0.1",
+    port,
+    path: "/",
+    headers: { host, "content-type": "application/x-amz-json-1.1", "x-amz-target": `TrentService.${target}` },
+    body,
+  });
+  const headers = Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`);
+  return Buffer.from(`POST / HTTP/1.1\r\n${headers.join("\r\n")}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: keep-alive\r\n\r\n${body}`);
+}
+
+function row(name: string, layout: string, k: LoadResult, b: LoadResult): string {
+  const f = (n: number, d = 0) => n.toFixed(d);
+  return `| ${name.padEnd(23)} | ${layout.padEnd(7)} | ${f(k.rps).padStart(7)} | ${f(k.p50ms, 2).padStart(6)} | ${f(k.p99ms, 2).padStart(6)} | ${f(b.rps).padStart(10)} | ${f(b.p50ms, 2).padStart(6)} | ${f(b.p99ms, 2).padStart(6)} | ${f(k.rps / b.rps, 2).padStart(5)} |`;
+}
+
+async function startKeyholdServer(dataDir: string, workers: number) {
+  const main = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+  return start(main, ["server", "--port", "0", "--data-dir", dataDir, "--workers", String(workers)], {
+    KEYHOLD_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID,
+    KEYHOLD_ROOT_SECRET_ACCESS_KEY: SECRET,
+  }, /listening on http:\/\/127\.0\.0\.1:(\d+)/);
+}
+
+async function scenarios(port: number): Promise<[string, string, string][]> {
+  const kms = new KMSClient({ endpoint: `http://127.0.0.1:${port}`, region: "us-east-1", credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET } });
+  const keyId = (await kms.send(new CreateKeyCommand({ Description: "bench" }))).KeyMetadata!.KeyId!;
+  const blob = Buffer.from((await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(64, 7) }))).CiphertextBlob!).toString("base64");
+  kms.destroy();
+  return [
+    ["Encrypt 64 B", "Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: Buffer.alloc(64, 7).toString("base64") })],
+    ["Encrypt 4 KiB", "Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: Buffer.alloc(4096, 7).toString("base64") })],
+    ["Decrypt 64 B", "Decrypt", JSON.stringify({ CiphertextBlob: blob })],
+    ["GenerateDataKey AES_256", "GenerateDataKey", JSON.stringify({ KeyId: keyId, KeySpec: "AES_256" })],
+  ];
+}
+
+async function main(): Promise<void> {
+  const cores = availableParallelism();
+  const layouts = cores > 1 ? [1, cores] : [1];
+  const bare = fileURLToPath(new URL("./bare-server.js", import.meta.url));
+  process.stdout.write(`keyhold vs bare node:http (one process), ${CONNECTIONS} connections, ${SECONDS} s each, ${cores} cores, node ${process.version}\n\n`);
+  process.stdout.write("| scenario                | keyhold | req/s | p50 ms | p99 ms | bare req/s | p50 ms | p99 ms | ratio |\n");
+  process.stdout.write("|-------------------------|---------|------:|-------:|-------:|-----------:|-------:|-------:|------:|\n");
+  for (const workers of layouts) {
+    const dataDir = mkdtempSync(join(tmpdir(), "keyhold-bench-"));
+    const keyhold = await startKeyholdServer(dataDir, workers);
+    const ceiling = await start(bare, [], {}, /bare listening on (\d+)/);
+    try {
+      for (const [name, target, body] of await scenarios(keyhold.port)) {
+        const kReq = await signedBytes(keyhold.port, target, body);
+        const bReq = await signedBytes(ceiling.port, target, body);
+        await runLoad("127.0.0.1", keyhold.port, kReq, CONNECTIONS, Math.min(1, SECONDS)); // warm-up
+        await runLoad("127.0.0.1", ceiling.port, bReq, CONNECTIONS, Math.min(1, SECONDS));
+        const k = await runLoad("127.0.0.1", keyhold.port, kReq, CONNECTIONS, SECONDS);
+        const b = await runLoad("127.0.0.1", ceiling.port, bReq, CONNECTIONS, SECONDS);
+        if (k.errors > 0) throw new Error(`${name}: keyhold answered ${k.errors} requests with an error`);
+        process.stdout.write(row(name, workers === 1 ? "1 proc" : `${workers} wkrs`, k, b) + "\n");
+      }
+    } finally {
+      keyhold.child.kill("SIGTERM");
+      ceiling.child.kill("SIGTERM");
+      await new Promise((r) => setTimeout(r, 300));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});

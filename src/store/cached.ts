@@ -1,0 +1,203 @@
+/**
+ * A read-through cache in front of a repository, for the records every request reads: the
+ * access key, the key, the key version and the alias. Writes go to the repository first and then
+ * drop what they changed from the cache, so this process never serves a stale record.
+ *
+ * Changes made by other writers (other worker processes on the same SQLite file) are seen
+ * through the repository's change token, checked before cached reads (once per event-loop turn):
+ * when it moved, the whole cache is dropped. So no process serves a record another process has changed.
+ *
+ * Cached records are frozen: callers share them and must not change them.
+ */
+import type { KeyPatch, Repository } from "./repository.js";
+import type { AccessKeyRecord, AccountRecord, AliasRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
+
+const LIMIT = 50_000;
+
+class Cache<T> {
+  private readonly map = new Map<string, T | undefined>();
+  get(key: string): T | undefined | null {
+    return this.map.has(key) ? (this.map.get(key) as T | undefined) : null;
+  }
+  set(key: string, value: T | undefined): void {
+    if (this.map.size >= LIMIT) this.map.clear();
+    this.map.set(key, value);
+  }
+  delete(key: string): void {
+    this.map.delete(key);
+  }
+  deleteWhere(test: (key: string) => boolean): void {
+    for (const k of this.map.keys()) if (test(k)) this.map.delete(k);
+  }
+}
+
+async function through<T>(
+  repo: CachedRepository,
+  cache: Cache<T>,
+  key: string,
+  load: () => Promise<T | undefined>,
+): Promise<T | undefined> {
+  repo.dropIfChangedElsewhere();
+  const hit = cache.get(key);
+  if (hit !== null) return hit;
+  const value = await load();
+  // Misses are not cached: a record created by another writer must be found at once.
+  if (value !== undefined) cache.set(key, Object.freeze(value));
+  return value;
+}
+
+export class CachedRepository implements Repository {
+  readonly kind: string;
+  private readonly keys = new Cache<KeyRecord>();
+  private readonly versions = new Cache<KeyVersionRecord>();
+  private readonly accessKeys = new Cache<AccessKeyRecord>();
+  private readonly aliases = new Cache<AliasRecord>();
+
+  private token: number;
+  private checkedThisTurn = false;
+
+  constructor(private readonly inner: Repository) {
+    this.kind = inner.kind;
+    this.token = inner.changeToken();
+  }
+
+  changeToken(): number {
+    return this.inner.changeToken();
+  }
+
+  /**
+   * Asks the database once per turn of the event loop: the requests handled in one turn share
+   * the answer, so a change by another process is seen by the next turn at the latest.
+   */
+  dropIfChangedElsewhere(): void {
+    if (this.checkedThisTurn) return;
+    this.checkedThisTurn = true;
+    setImmediate(() => {
+      this.checkedThisTurn = false;
+    });
+    const token = this.inner.changeToken();
+    if (token !== this.token) {
+      this.token = token;
+      this.invalidateAll();
+    }
+  }
+
+  invalidateAll(): void {
+    this.keys.deleteWhere(() => true);
+    this.versions.deleteWhere(() => true);
+    this.accessKeys.deleteWhere(() => true);
+    this.aliases.deleteWhere(() => true);
+  }
+
+  readSeal(): Buffer | undefined {
+    return this.inner.readSeal();
+  }
+  writeSeal(sealed: Buffer): void {
+    this.inner.writeSeal(sealed);
+  }
+
+  createAccount(account: AccountRecord): Promise<void> {
+    return this.inner.createAccount(account);
+  }
+  getAccount(accountId: string): Promise<AccountRecord | undefined> {
+    return this.inner.getAccount(accountId);
+  }
+  async putAccessKey(key: AccessKeyRecord): Promise<void> {
+    await this.inner.putAccessKey(key);
+    this.accessKeys.delete(key.accessKeyId);
+  }
+  getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
+    return through(this, this.accessKeys, accessKeyId, () => this.inner.getAccessKey(accessKeyId));
+  }
+
+  createKey(key: KeyRecord, firstVersion: KeyVersionRecord, tags: Tag[]): Promise<void> {
+    return this.inner.createKey(key, firstVersion, tags);
+  }
+  getKey(keyId: string): Promise<KeyRecord | undefined> {
+    return through(this, this.keys, keyId, () => this.inner.getKey(keyId));
+  }
+  listKeys(accountId: string, region: string, after: string | undefined, limit: number): Promise<Page<KeyRecord>> {
+    return this.inner.listKeys(accountId, region, after, limit);
+  }
+  async updateKey(keyId: string, patch: KeyPatch, expectedState?: string): Promise<boolean> {
+    try {
+      return await this.inner.updateKey(keyId, patch, expectedState);
+    } finally {
+      this.keys.delete(keyId);
+    }
+  }
+  async addKeyVersion(version: KeyVersionRecord, fromVersion: number, patch: KeyPatch): Promise<boolean> {
+    try {
+      return await this.inner.addKeyVersion(version, fromVersion, patch);
+    } finally {
+      this.keys.delete(version.keyId);
+    }
+  }
+  /** Versions never change once written, so a cached one stays true until its key is deleted. */
+  getKeyVersion(keyId: string, version: number): Promise<KeyVersionRecord | undefined> {
+    return through(this, this.versions, `${keyId}/${version}`, () => this.inner.getKeyVersion(keyId, version));
+  }
+  listKeyVersions(keyId: string): Promise<KeyVersionRecord[]> {
+    return this.inner.listKeyVersions(keyId);
+  }
+  async deleteKey(keyId: string): Promise<void> {
+    try {
+      await this.inner.deleteKey(keyId);
+    } finally {
+      this.keys.delete(keyId);
+      this.versions.deleteWhere((k) => k.startsWith(keyId + "/"));
+      this.aliases.deleteWhere(() => true);
+    }
+  }
+  keysDueForDeletion(now: number): Promise<KeyRecord[]> {
+    return this.inner.keysDueForDeletion(now);
+  }
+  keysDueForRotation(now: number): Promise<KeyRecord[]> {
+    return this.inner.keysDueForRotation(now);
+  }
+
+  private aliasKey(accountId: string, region: string, aliasName: string): string {
+    return `${accountId}/${region}/${aliasName}`;
+  }
+  async createAlias(alias: AliasRecord): Promise<boolean> {
+    try {
+      return await this.inner.createAlias(alias);
+    } finally {
+      this.aliases.delete(this.aliasKey(alias.accountId, alias.region, alias.aliasName));
+    }
+  }
+  getAlias(accountId: string, region: string, aliasName: string): Promise<AliasRecord | undefined> {
+    return through(this, this.aliases, this.aliasKey(accountId, region, aliasName), () => this.inner.getAlias(accountId, region, aliasName));
+  }
+  async updateAlias(accountId: string, region: string, aliasName: string, targetKeyId: string, now: number): Promise<boolean> {
+    try {
+      return await this.inner.updateAlias(accountId, region, aliasName, targetKeyId, now);
+    } finally {
+      this.aliases.delete(this.aliasKey(accountId, region, aliasName));
+    }
+  }
+  async deleteAlias(accountId: string, region: string, aliasName: string): Promise<boolean> {
+    try {
+      return await this.inner.deleteAlias(accountId, region, aliasName);
+    } finally {
+      this.aliases.delete(this.aliasKey(accountId, region, aliasName));
+    }
+  }
+  listAliases(accountId: string, region: string, keyId: string | undefined, after: string | undefined, limit: number): Promise<Page<AliasRecord>> {
+    return this.inner.listAliases(accountId, region, keyId, after, limit);
+  }
+
+  putTags(keyId: string, tags: Tag[], maxTags: number): Promise<boolean> {
+    return this.inner.putTags(keyId, tags, maxTags);
+  }
+  removeTags(keyId: string, tagKeys: string[]): Promise<void> {
+    return this.inner.removeTags(keyId, tagKeys);
+  }
+  listTags(keyId: string, after: string | undefined, limit: number): Promise<Page<Tag>> {
+    return this.inner.listTags(keyId, after, limit);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
