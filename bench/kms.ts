@@ -24,7 +24,10 @@ const ACCESS_KEY_ID = "AKIABENCHKEYHOLD0001";
 const SECRET = "bench/secret/keyhold/000000000000000000000";
 
 function start(script: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [script, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [script, ...args], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let out = "";
   return new Promise((resolve, reject) => {
     child.stdout!.on("data", (d: Buffer) => {
@@ -54,7 +57,9 @@ async function signedBytes(port: number, target: string, body: string): Promise<
     body,
   });
   const headers = Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`);
-  return Buffer.from(`POST / HTTP/1.1\r\n${headers.join("\r\n")}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: keep-alive\r\n\r\n${body}`);
+  return Buffer.from(
+    `POST / HTTP/1.1\r\n${headers.join("\r\n")}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: keep-alive\r\n\r\n${body}`,
+  );
 }
 
 function row(name: string, layout: string, k: LoadResult, b: LoadResult): string {
@@ -64,16 +69,27 @@ function row(name: string, layout: string, k: LoadResult, b: LoadResult): string
 
 async function startKeyholdServer(dataDir: string, workers: number) {
   const main = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-  return start(main, ["server", "--port", "0", "--data-dir", dataDir, "--workers", String(workers)], {
-    KEYHOLD_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID,
-    KEYHOLD_ROOT_SECRET_ACCESS_KEY: SECRET,
-  }, /listening on http:\/\/127\.0\.0\.1:(\d+)/);
+  return start(
+    main,
+    ["server", "--port", "0", "--data-dir", dataDir, "--workers", String(workers)],
+    {
+      KEYHOLD_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID,
+      KEYHOLD_ROOT_SECRET_ACCESS_KEY: SECRET,
+    },
+    /listening on http:\/\/127\.0\.0\.1:(\d+)/,
+  );
 }
 
 async function scenarios(port: number): Promise<[string, string, string][]> {
-  const kms = new KMSClient({ endpoint: `http://127.0.0.1:${port}`, region: "us-east-1", credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET } });
+  const kms = new KMSClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: "us-east-1",
+    credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET },
+  });
   const keyId = (await kms.send(new CreateKeyCommand({ Description: "bench" }))).KeyMetadata!.KeyId!;
-  const blob = Buffer.from((await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(64, 7) }))).CiphertextBlob!).toString("base64");
+  const blob = Buffer.from((await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(64, 7) }))).CiphertextBlob!).toString(
+    "base64",
+  );
   kms.destroy();
   return [
     ["Encrypt 64 B", "Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: Buffer.alloc(64, 7).toString("base64") })],
@@ -87,7 +103,9 @@ async function main(): Promise<void> {
   const cores = availableParallelism();
   const layouts = cores > 1 ? [1, cores] : [1];
   const bare = fileURLToPath(new URL("./bare-server.js", import.meta.url));
-  process.stdout.write(`keyhold vs bare node:http (one process), ${CONNECTIONS} connections, ${SECONDS} s each, ${cores} cores, node ${process.version}\n\n`);
+  process.stdout.write(
+    `keyhold vs bare node:http (one process), ${CONNECTIONS} connections, ${SECONDS} s each, ${cores} cores, node ${process.version}\n\n`,
+  );
   process.stdout.write("| scenario                | keyhold | req/s | p50 ms | p99 ms | bare req/s | p50 ms | p99 ms | ratio |\n");
   process.stdout.write("|-------------------------|---------|------:|-------:|-------:|-----------:|-------:|-------:|------:|\n");
   for (const workers of layouts) {

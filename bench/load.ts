@@ -22,42 +22,44 @@ export async function runLoad(host: string, port: number, request: Buffer, conne
   const deadline = performance.now() + seconds * 1000;
   const start = performance.now();
   await Promise.all(
-    Array.from({ length: connections }, () =>
-      new Promise<void>((resolve, reject) => {
-        const socket: Socket = connect({ host, port, noDelay: true });
-        let buffer: Buffer = Buffer.alloc(0);
-        let sentAt = 0;
-        const sendOne = () => {
-          if (performance.now() >= deadline) {
-            socket.end();
-            resolve();
-            return;
-          }
-          sentAt = performance.now();
-          socket.write(request);
-        };
-        socket.on("connect", sendOne);
-        socket.on("error", reject);
-        socket.on("data", (chunk: Buffer) => {
-          buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
-          for (;;) {
-            const headerEnd = buffer.indexOf("\r\n\r\n");
-            if (headerEnd < 0) return;
-            const head = buffer.subarray(0, headerEnd).toString("latin1");
-            const m = /\r\ncontent-length: *(\d+)/i.exec(head);
-            const length = m ? Number(m[1]) : 0;
-            if (buffer.length < headerEnd + 4 + length) return;
-            const status = head.slice(9, 12);
-            if (status !== "200") {
-              errors++;
-              statusSample ||= buffer.subarray(0, headerEnd + 4 + length).toString("utf8");
+    Array.from(
+      { length: connections },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const socket: Socket = connect({ host, port, noDelay: true });
+          let buffer: Buffer = Buffer.alloc(0);
+          let sentAt = 0;
+          const sendOne = () => {
+            if (performance.now() >= deadline) {
+              socket.end();
+              resolve();
+              return;
             }
-            buffer = buffer.subarray(headerEnd + 4 + length);
-            latencies.push(performance.now() - sentAt);
-            sendOne();
-          }
-        });
-      }),
+            sentAt = performance.now();
+            socket.write(request);
+          };
+          socket.on("connect", sendOne);
+          socket.on("error", reject);
+          socket.on("data", (chunk: Buffer) => {
+            buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
+            for (;;) {
+              const headerEnd = buffer.indexOf("\r\n\r\n");
+              if (headerEnd < 0) return;
+              const head = buffer.subarray(0, headerEnd).toString("latin1");
+              const m = /\r\ncontent-length: *(\d+)/i.exec(head);
+              const length = m ? Number(m[1]) : 0;
+              if (buffer.length < headerEnd + 4 + length) return;
+              const status = head.slice(9, 12);
+              if (status !== "200") {
+                errors++;
+                statusSample ||= buffer.subarray(0, headerEnd + 4 + length).toString("utf8");
+              }
+              buffer = buffer.subarray(headerEnd + 4 + length);
+              latencies.push(performance.now() - sentAt);
+              sendOne();
+            }
+          });
+        }),
     ),
   );
   const elapsed = (performance.now() - start) / 1000;

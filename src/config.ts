@@ -30,7 +30,8 @@ interface Setting {
 function integer(name: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${value}'`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${value}'`);
     return n;
   };
 }
@@ -46,16 +47,75 @@ export class ConfigError extends Error {}
 
 export const SETTINGS: readonly Setting[] = [
   { key: "host", env: "KEYHOLD_HOST", flag: "--host", default: "127.0.0.1", help: "address to listen on" },
-  { key: "port", env: "KEYHOLD_PORT", flag: "--port", default: "8420", help: "port to listen on (0 picks a free one)", parse: integer("port", 0, 65535) },
-  { key: "dataDir", env: "KEYHOLD_DATA_DIR", flag: "--data-dir", default: "./keyhold-data", help: "where state is kept", parse: (v) => resolve(v) },
-  { key: "region", env: "KEYHOLD_REGION", flag: "--region", default: "us-east-1", help: "region shown in printed examples; every region is served", parse: matching("region", /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, "a region name such as us-east-1") },
-  { key: "accountId", env: "KEYHOLD_ACCOUNT_ID", flag: "--account-id", default: "000000000000", help: "id of the first account, made at initialization", parse: matching("account id", /^\d{12}$/, "12 digits") },
-  { key: "rootAccessKeyId", env: "KEYHOLD_ROOT_ACCESS_KEY_ID", flag: "--root-access-key-id", help: "access key id of the first account's root user, at initialization", parse: matching("root access key id", /^[A-Z0-9]{16,128}$/, "16–128 upper-case letters and digits") },
+  {
+    key: "port",
+    env: "KEYHOLD_PORT",
+    flag: "--port",
+    default: "8420",
+    help: "port to listen on (0 picks a free one)",
+    parse: integer("port", 0, 65535),
+  },
+  {
+    key: "dataDir",
+    env: "KEYHOLD_DATA_DIR",
+    flag: "--data-dir",
+    default: "./keyhold-data",
+    help: "where state is kept",
+    parse: (v) => resolve(v),
+  },
+  {
+    key: "region",
+    env: "KEYHOLD_REGION",
+    flag: "--region",
+    default: "us-east-1",
+    help: "region shown in printed examples; every region is served",
+    parse: matching("region", /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, "a region name such as us-east-1"),
+  },
+  {
+    key: "accountId",
+    env: "KEYHOLD_ACCOUNT_ID",
+    flag: "--account-id",
+    default: "000000000000",
+    help: "id of the first account, made at initialization",
+    parse: matching("account id", /^\d{12}$/, "12 digits"),
+  },
+  {
+    key: "rootAccessKeyId",
+    env: "KEYHOLD_ROOT_ACCESS_KEY_ID",
+    flag: "--root-access-key-id",
+    help: "access key id of the first account's root user, at initialization",
+    parse: matching("root access key id", /^[A-Z0-9]{16,128}$/, "16–128 upper-case letters and digits"),
+  },
   { key: "rootSecretAccessKey", env: "KEYHOLD_ROOT_SECRET_ACCESS_KEY", flag: "--root-secret-access-key", help: "its secret access key" },
-  { key: "masterKeyFile", env: "KEYHOLD_MASTER_KEY_FILE", flag: "--master-key-file", help: "file holding the key that seals the root key (default: <data-dir>/master.key, created 0600)", parse: (v) => resolve(v) },
-  { key: "masterPassphrase", env: "KEYHOLD_MASTER_PASSPHRASE", flag: "--master-passphrase", help: "passphrase the root-key seal is derived from with scrypt, instead of a master key file" },
-  { key: "workers", env: "KEYHOLD_WORKERS", flag: "--workers", default: "1", help: "server processes sharing the port and the database (one per core is the fastest)", parse: integer("workers", 1, 64) },
-  { key: "schedulerIntervalMs", env: "KEYHOLD_SCHEDULER_INTERVAL_MS", flag: "--scheduler-interval-ms", default: "60000", help: "how often due rotations and deletions are carried out", parse: integer("scheduler interval", 10, 86_400_000) },
+  {
+    key: "masterKeyFile",
+    env: "KEYHOLD_MASTER_KEY_FILE",
+    flag: "--master-key-file",
+    help: "file holding the key that seals the root key (default: <data-dir>/master.key, created 0600)",
+    parse: (v) => resolve(v),
+  },
+  {
+    key: "masterPassphrase",
+    env: "KEYHOLD_MASTER_PASSPHRASE",
+    flag: "--master-passphrase",
+    help: "passphrase the root-key seal is derived from with scrypt, instead of a master key file",
+  },
+  {
+    key: "workers",
+    env: "KEYHOLD_WORKERS",
+    flag: "--workers",
+    default: "1",
+    help: "server processes sharing the port and the database (one per core is the fastest)",
+    parse: integer("workers", 1, 64),
+  },
+  {
+    key: "schedulerIntervalMs",
+    env: "KEYHOLD_SCHEDULER_INTERVAL_MS",
+    flag: "--scheduler-interval-ms",
+    default: "60000",
+    help: "how often due rotations and deletions are carried out",
+    parse: integer("scheduler interval", 10, 86_400_000),
+  },
 ];
 
 export function loadConfig(env: NodeJS.ProcessEnv, args: readonly string[]): Config {
@@ -86,5 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, args: readonly string[]): Con
 }
 
 export function settingsHelp(): string {
-  return SETTINGS.map((s) => `  ${(s.flag + " <value>").padEnd(34)} ${s.env.padEnd(32)} ${s.help}${s.default ? ` (default ${s.default})` : ""}`).join("\n");
+  return SETTINGS.map(
+    (s) => `  ${(s.flag + " <value>").padEnd(34)} ${s.env.padEnd(32)} ${s.help}${s.default ? ` (default ${s.default})` : ""}`,
+  ).join("\n");
 }

@@ -37,7 +37,9 @@ describe("ciphertext blob format v1", () => {
       assert.deepEqual(parseBlobHeader(blob), { keyId: KEY_ID, keyVersion: 3 });
       assert.equal(openBlob(KEY, blob, Buffer.from(v.contextHex, "hex")).toString(), "keyhold");
       // Re-encrypting with the same IV reproduces the vector byte for byte.
-      const again = sealBlob(KEY, { keyId: KEY_ID, keyVersion: 3 }, Buffer.from("keyhold"), encodeEncryptionContext(v.context), () => Buffer.from(IV));
+      const again = sealBlob(KEY, { keyId: KEY_ID, keyVersion: 3 }, Buffer.from("keyhold"), encodeEncryptionContext(v.context), () =>
+        Buffer.from(IV),
+      );
       assert.equal(again.toString("hex"), v.blobHex);
     });
 

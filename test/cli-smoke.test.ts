@@ -42,7 +42,16 @@ describe("AWS CLI and boto3 against a keyhold server process", () => {
 
     const secret = join(dir, "secret.txt");
     writeFileSync(secret, "the launch codes\n");
-    const enc = ok("kms", "encrypt", "--key-id", "alias/orders", "--plaintext", `fileb://${secret}`, "--encryption-context", "app=orders") as {
+    const enc = ok(
+      "kms",
+      "encrypt",
+      "--key-id",
+      "alias/orders",
+      "--plaintext",
+      `fileb://${secret}`,
+      "--encryption-context",
+      "app=orders",
+    ) as {
       CiphertextBlob: string;
       KeyId: string;
     };
@@ -53,12 +62,18 @@ describe("AWS CLI and boto3 against a keyhold server process", () => {
     assert.equal(Buffer.from(dec.Plaintext, "base64").toString(), readFileSync(secret, "utf8"));
     fails("InvalidCiphertextException", "kms", "decrypt", "--ciphertext-blob", `fileb://${blob}`, "--encryption-context", "app=billing");
 
-    const dk = ok("kms", "generate-data-key", "--key-id", "alias/orders", "--key-spec", "AES_256") as { Plaintext: string; CiphertextBlob: string };
+    const dk = ok("kms", "generate-data-key", "--key-id", "alias/orders", "--key-spec", "AES_256") as {
+      Plaintext: string;
+      CiphertextBlob: string;
+    };
     assert.equal(Buffer.from(dk.Plaintext, "base64").length, 32);
 
     ok("kms", "rotate-key-on-demand", "--key-id", keyId);
     const rotations = ok("kms", "list-key-rotations", "--key-id", keyId) as { Rotations: { RotationType: string }[] };
-    assert.deepEqual(rotations.Rotations.map((r) => r.RotationType), ["ON_DEMAND"]);
+    assert.deepEqual(
+      rotations.Rotations.map((r) => r.RotationType),
+      ["ON_DEMAND"],
+    );
     const old = ok("kms", "decrypt", "--ciphertext-blob", `fileb://${blob}`, "--encryption-context", "app=orders") as { Plaintext: string };
     assert.equal(old.Plaintext, dec.Plaintext, "ciphertext from before the rotation still decrypts");
     ok("kms", "enable-key-rotation", "--key-id", keyId, "--rotation-period-in-days", "180");

@@ -23,7 +23,12 @@ import { SoftwareKeyStore } from "../src/keystore/software.js";
 import { materialContext } from "../src/kms/service.js";
 
 function client(url: string): KMSClient {
-  return new KMSClient({ endpoint: url, region: "us-east-1", credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }, maxAttempts: 1 });
+  return new KMSClient({
+    endpoint: url,
+    region: "us-east-1",
+    credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+    maxAttempts: 1,
+  });
 }
 
 function filesUnder(dir: string): string[] {
@@ -111,13 +116,17 @@ describe("durability and plaintext hygiene", () => {
     const keystore = SoftwareKeyStore.open(repo, { kind: "file", path: join(dataDir, "master.key") });
     const materials: Buffer[] = [];
     for (const keyId of keyIds) {
-      for (const v of await repo.listKeyVersions(keyId)) materials.push(keystore.unwrap(v.wrappedMaterial, materialContext(keyId, v.version)));
+      for (const v of await repo.listKeyVersions(keyId))
+        materials.push(keystore.unwrap(v.wrappedMaterial, materialContext(keyId, v.version)));
     }
     await repo.close();
     assert.equal(materials.length, 6);
     assert.equal(dataKeys.length, 30);
 
-    const haystacks = [...filesUnder(dataDir).map((f) => ({ name: f, bytes: readFileSync(f) })), { name: "server output", bytes: Buffer.from(server.output()) }];
+    const haystacks = [
+      ...filesUnder(dataDir).map((f) => ({ name: f, bytes: readFileSync(f) })),
+      { name: "server output", bytes: Buffer.from(server.output()) },
+    ];
     for (const secret of [...dataKeys, ...materials]) {
       for (const form of [secret, Buffer.from(secret.toString("base64")), Buffer.from(secret.toString("hex"))]) {
         for (const h of haystacks) assert.ok(!h.bytes.includes(form), `a plaintext key was found in ${h.name}`);

@@ -40,7 +40,10 @@ describe("aliases and tags", () => {
     await kms.send(new UpdateAliasCommand({ AliasName: "alias/app", TargetKeyId: b }));
     assert.equal((await kms.send(new DescribeKeyCommand({ KeyId: "alias/app" }))).KeyMetadata!.KeyId, b);
     const forB = await kms.send(new ListAliasesCommand({ KeyId: b }));
-    assert.deepEqual(forB.Aliases!.map((x) => x.AliasName), ["alias/app"]);
+    assert.deepEqual(
+      forB.Aliases!.map((x) => x.AliasName),
+      ["alias/app"],
+    );
     assert.deepEqual((await kms.send(new ListAliasesCommand({ KeyId: a }))).Aliases, []);
 
     await kms.send(new DeleteAliasCommand({ AliasName: "alias/app" }));
@@ -58,7 +61,10 @@ describe("aliases and tags", () => {
     await rejects(() => kms.send(new CreateAliasCommand({ AliasName: "alias/has space", TargetKeyId: a })), "ValidationException");
     await rejects(() => kms.send(new CreateAliasCommand({ AliasName: "alias/" + "x".repeat(251), TargetKeyId: a })), "ValidationException");
     await rejects(() => kms.send(new CreateAliasCommand({ AliasName: "alias/other", TargetKeyId: "alias/taken" })), "NotFoundException");
-    await rejects(() => kms.send(new CreateAliasCommand({ AliasName: "alias/ghost", TargetKeyId: "00000000-0000-0000-0000-000000000000" })), "NotFoundException");
+    await rejects(
+      () => kms.send(new CreateAliasCommand({ AliasName: "alias/ghost", TargetKeyId: "00000000-0000-0000-0000-000000000000" })),
+      "NotFoundException",
+    );
   });
 
   it("an alias cannot be pointed at a key pending deletion, and aliases are per region", async () => {
@@ -87,7 +93,15 @@ describe("aliases and tags", () => {
   });
 
   it("TagResource adds and overwrites, UntagResource removes, ListResourceTags lists in key order", async () => {
-    await kms.send(new TagResourceCommand({ KeyId: a, Tags: [{ TagKey: "env", TagValue: "dev" }, { TagKey: "app", TagValue: "x" }] }));
+    await kms.send(
+      new TagResourceCommand({
+        KeyId: a,
+        Tags: [
+          { TagKey: "env", TagValue: "dev" },
+          { TagKey: "app", TagValue: "x" },
+        ],
+      }),
+    );
     await kms.send(new TagResourceCommand({ KeyId: a, Tags: [{ TagKey: "env", TagValue: "prod" }] }));
     assert.deepEqual((await kms.send(new ListResourceTagsCommand({ KeyId: a }))).Tags, [
       { TagKey: "app", TagValue: "x" },
@@ -102,8 +116,23 @@ describe("aliases and tags", () => {
   it("refuses reserved, duplicate and too many tags without a partial write", async () => {
     const k = (await kms.send(new CreateKeyCommand({ Tags: [{ TagKey: "keep", TagValue: "1" }] }))).KeyMetadata!.KeyId!;
     await rejects(() => kms.send(new TagResourceCommand({ KeyId: k, Tags: [{ TagKey: "aws:x", TagValue: "v" }] })), "TagException");
-    await rejects(() => kms.send(new TagResourceCommand({ KeyId: k, Tags: [{ TagKey: "d", TagValue: "1" }, { TagKey: "d", TagValue: "2" }] })), "TagException");
-    await rejects(() => kms.send(new TagResourceCommand({ KeyId: k, Tags: [{ TagKey: "x".repeat(129), TagValue: "v" }] })), "ValidationException");
+    await rejects(
+      () =>
+        kms.send(
+          new TagResourceCommand({
+            KeyId: k,
+            Tags: [
+              { TagKey: "d", TagValue: "1" },
+              { TagKey: "d", TagValue: "2" },
+            ],
+          }),
+        ),
+      "TagException",
+    );
+    await rejects(
+      () => kms.send(new TagResourceCommand({ KeyId: k, Tags: [{ TagKey: "x".repeat(129), TagValue: "v" }] })),
+      "ValidationException",
+    );
     const fifty = Array.from({ length: 50 }, (_, i) => ({ TagKey: `t${String(i).padStart(2, "0")}`, TagValue: "v" }));
     // 1 existing + 50 new = 51: refused whole.
     await rejects(() => kms.send(new TagResourceCommand({ KeyId: k, Tags: fifty })), "LimitExceededException");
@@ -114,6 +143,9 @@ describe("aliases and tags", () => {
     assert.equal(first.Truncated, true);
     const rest = await kms.send(new ListResourceTagsCommand({ KeyId: k, Marker: first.NextMarker }));
     assert.equal(rest.Tags!.length, 30);
-    await rejects(() => kms.send(new CreateKeyCommand({ Tags: [...fifty, { TagKey: "one-more", TagValue: "v" }] })), "LimitExceededException");
+    await rejects(
+      () => kms.send(new CreateKeyCommand({ Tags: [...fifty, { TagKey: "one-more", TagValue: "v" }] })),
+      "LimitExceededException",
+    );
   });
 });

@@ -53,11 +53,20 @@ describe("symmetric cryptography through @aws-sdk/client-kms", () => {
   });
 
   it("binds the encryption context: another context, a missing one or an extra pair is InvalidCiphertextException", async () => {
-    const enc = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("bound"), EncryptionContext: { a: "1", b: "2" } }));
+    const enc = await kms.send(
+      new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("bound"), EncryptionContext: { a: "1", b: "2" } }),
+    );
     // The same pairs in another order decrypt.
     const ok = await kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { b: "2", a: "1" } }));
     assert.equal(Buffer.from(ok.Plaintext!).toString(), "bound");
-    const contexts: (Record<string, string> | undefined)[] = [undefined, {}, { a: "1" }, { a: "1", b: "3" }, { a: "1", b: "2", c: "3" }, { A: "1", b: "2" }];
+    const contexts: (Record<string, string> | undefined)[] = [
+      undefined,
+      {},
+      { a: "1" },
+      { a: "1", b: "3" },
+      { a: "1", b: "2", c: "3" },
+      { A: "1", b: "2" },
+    ];
     for (const context of contexts) {
       const e = await rejects(
         () => kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: context })),
@@ -67,7 +76,10 @@ describe("symmetric cryptography through @aws-sdk/client-kms", () => {
     }
     // A ciphertext made without context needs none.
     const plain = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("free") }));
-    await rejects(() => kms.send(new DecryptCommand({ CiphertextBlob: plain.CiphertextBlob, EncryptionContext: { a: "1" } })), "InvalidCiphertextException");
+    await rejects(
+      () => kms.send(new DecryptCommand({ CiphertextBlob: plain.CiphertextBlob, EncryptionContext: { a: "1" } })),
+      "InvalidCiphertextException",
+    );
   });
 
   it("any flipped bit, any truncation, any extension of the blob is the one InvalidCiphertextException", async () => {
@@ -76,8 +88,11 @@ describe("symmetric cryptography through @aws-sdk/client-kms", () => {
     const messages = new Set<string>();
     for (let i = 0; i < blob.length; i++) {
       const bad = Buffer.from(blob);
-      bad[i] = bad[i]! ^ (1 << i % 8);
-      const e = await rejects(() => kms.send(new DecryptCommand({ CiphertextBlob: bad, EncryptionContext: { k: "v" } })), "InvalidCiphertextException");
+      bad[i] = bad[i]! ^ (1 << (i % 8));
+      const e = await rejects(
+        () => kms.send(new DecryptCommand({ CiphertextBlob: bad, EncryptionContext: { k: "v" } })),
+        "InvalidCiphertextException",
+      );
       messages.add(e.message);
     }
     for (let n = 1; n < blob.length; n++) {
@@ -88,7 +103,14 @@ describe("symmetric cryptography through @aws-sdk/client-kms", () => {
       messages.add(e.message);
     }
     const longer = Buffer.concat([blob, Buffer.from([0])]);
-    messages.add((await rejects(() => kms.send(new DecryptCommand({ CiphertextBlob: longer, EncryptionContext: { k: "v" } })), "InvalidCiphertextException")).message);
+    messages.add(
+      (
+        await rejects(
+          () => kms.send(new DecryptCommand({ CiphertextBlob: longer, EncryptionContext: { k: "v" } })),
+          "InvalidCiphertextException",
+        )
+      ).message,
+    );
     assert.equal(messages.size, 1, `decrypt failures must look alike, saw: ${[...messages].join(" | ")}`);
   });
 
@@ -117,9 +139,15 @@ describe("symmetric cryptography through @aws-sdk/client-kms", () => {
   });
 
   it("DryRun answers DryRunOperationException (412) and does nothing", async () => {
-    const e = await rejects(() => kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("x"), DryRun: true })), "DryRunOperationException");
+    const e = await rejects(
+      () => kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("x"), DryRun: true })),
+      "DryRunOperationException",
+    );
     assert.equal(e.$metadata?.httpStatusCode, 412);
-    await rejects(() => kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256", DryRun: true })), "DryRunOperationException");
+    await rejects(
+      () => kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256", DryRun: true })),
+      "DryRunOperationException",
+    );
   });
 
   it("ReEncrypt moves a ciphertext to another key and context; the source context and key are checked", async () => {
@@ -140,18 +168,38 @@ describe("symmetric cryptography through @aws-sdk/client-kms", () => {
     assert.equal(Buffer.from(dec.Plaintext!).toString(), "moving");
     assert.equal(dec.KeyId, re.KeyId);
     await rejects(
-      () => kms.send(new ReEncryptCommand({ CiphertextBlob: enc.CiphertextBlob, SourceEncryptionContext: { from: "x" }, DestinationKeyId: otherKeyId })),
+      () =>
+        kms.send(
+          new ReEncryptCommand({
+            CiphertextBlob: enc.CiphertextBlob,
+            SourceEncryptionContext: { from: "x" },
+            DestinationKeyId: otherKeyId,
+          }),
+        ),
       "InvalidCiphertextException",
     );
     await rejects(
-      () => kms.send(new ReEncryptCommand({ CiphertextBlob: enc.CiphertextBlob, SourceEncryptionContext: { from: "a" }, SourceKeyId: otherKeyId, DestinationKeyId: otherKeyId })),
+      () =>
+        kms.send(
+          new ReEncryptCommand({
+            CiphertextBlob: enc.CiphertextBlob,
+            SourceEncryptionContext: { from: "a" },
+            SourceKeyId: otherKeyId,
+            DestinationKeyId: otherKeyId,
+          }),
+        ),
       "IncorrectKeyException",
     );
   });
 
   it("GenerateDataKey returns a usable AES key and its ciphertext; the ciphertext decrypts to the same key", async () => {
-    for (const [spec, length] of [["AES_256", 32], ["AES_128", 16]] as const) {
-      const dk = await kms.send(new GenerateDataKeyCommand({ KeyId: "alias/crypto", KeySpec: spec, EncryptionContext: { purpose: "envelope" } }));
+    for (const [spec, length] of [
+      ["AES_256", 32],
+      ["AES_128", 16],
+    ] as const) {
+      const dk = await kms.send(
+        new GenerateDataKeyCommand({ KeyId: "alias/crypto", KeySpec: spec, EncryptionContext: { purpose: "envelope" } }),
+      );
       assert.equal(dk.Plaintext!.length, length);
       assert.equal(dk.KeyId, keyArn);
       assert.match(dk.KeyMaterialId!, /^[0-9a-f]{64}$/);
@@ -173,13 +221,18 @@ describe("symmetric cryptography through @aws-sdk/client-kms", () => {
     assert.equal(Buffer.concat([decipher.update(sealed), decipher.final()]).toString(), "large object");
 
     await rejects(() => kms.send(new GenerateDataKeyCommand({ KeyId: keyId })), "ValidationException");
-    await rejects(() => kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256", NumberOfBytes: 32 })), "ValidationException");
+    await rejects(
+      () => kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256", NumberOfBytes: 32 })),
+      "ValidationException",
+    );
     await rejects(() => kms.send(new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 1025 })), "ValidationException");
     await rejects(() => kms.send(new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 0 })), "ValidationException");
   });
 
   it("GenerateDataKeyWithoutPlaintext returns only the ciphertext, which decrypts to a key of the asked size", async () => {
-    const dk = await kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyId, KeySpec: "AES_128", EncryptionContext: { x: "y" } }));
+    const dk = await kms.send(
+      new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyId, KeySpec: "AES_128", EncryptionContext: { x: "y" } }),
+    );
     assert.equal((dk as { Plaintext?: unknown }).Plaintext, undefined);
     assert.equal(dk.KeyId, keyArn);
     const dec = await kms.send(new DecryptCommand({ CiphertextBlob: dk.CiphertextBlob, EncryptionContext: { x: "y" } }));

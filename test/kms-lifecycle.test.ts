@@ -53,7 +53,10 @@ describe("key lifecycle through @aws-sdk/client-kms", () => {
 
   it("refuses what CreateKey cannot do, with AWS's codes", async () => {
     await rejects(() => kms.send(new CreateKeyCommand({ KeySpec: "SYMMETRIC_DEFAULT", KeyUsage: "SIGN_VERIFY" })), "ValidationException");
-    await rejects(() => kms.send(new CreateKeyCommand({ KeySpec: "SYMMETRIC_DEFAULT", CustomerMasterKeySpec: "SYMMETRIC_DEFAULT" })), "ValidationException");
+    await rejects(
+      () => kms.send(new CreateKeyCommand({ KeySpec: "SYMMETRIC_DEFAULT", CustomerMasterKeySpec: "SYMMETRIC_DEFAULT" })),
+      "ValidationException",
+    );
     await rejects(() => kms.send(new CreateKeyCommand({ Description: "x".repeat(8193) })), "ValidationException");
     await rejects(() => kms.send(new CreateKeyCommand({ Tags: [{ TagKey: "aws:reserved", TagValue: "v" }] })), "TagException");
     await rejects(() => kms.send(new CreateKeyCommand({ Policy: "{not json" })), "MalformedPolicyDocumentException");
@@ -80,7 +83,10 @@ describe("key lifecycle through @aws-sdk/client-kms", () => {
     const { KeyMetadata } = await west.send(new CreateKeyCommand({ Description: "west" }));
     assert.match(KeyMetadata!.Arn!, /^arn:aws:kms:us-west-2:/);
     await rejects(() => eu.send(new DescribeKeyCommand({ KeyId: KeyMetadata!.KeyId })), "NotFoundException");
-    await rejects(() => west.send(new DescribeKeyCommand({ KeyId: KeyMetadata!.Arn!.replace("us-west-2", "eu-west-1") })), "NotFoundException");
+    await rejects(
+      () => west.send(new DescribeKeyCommand({ KeyId: KeyMetadata!.Arn!.replace("us-west-2", "eu-west-1") })),
+      "NotFoundException",
+    );
     const euKeys = await eu.send(new ListKeysCommand({}));
     assert.ok(!euKeys.Keys!.some((k) => k.KeyId === KeyMetadata!.KeyId));
     assert.equal((await west.send(new DescribeKeyCommand({ KeyId: KeyMetadata!.KeyId }))).KeyMetadata!.Description, "west");

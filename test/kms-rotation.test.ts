@@ -39,7 +39,9 @@ describe("rotation and deletion over time (injected clock)", () => {
     const keyId = (await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     const blobs: { blob: Uint8Array; text: string; material: string }[] = [];
     for (let v = 1; v <= 4; v++) {
-      const enc = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(`version ${v}`), EncryptionContext: { v: String(v) } }));
+      const enc = await client.send(
+        new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(`version ${v}`), EncryptionContext: { v: String(v) } }),
+      );
       const material = (await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.CurrentKeyMaterialId!;
       blobs.push({ blob: enc.CiphertextBlob!, text: `version ${v}`, material });
       if (v < 4) assert.equal((await client.send(new RotateKeyOnDemandCommand({ KeyId: keyId }))).KeyId, keyId);
@@ -52,15 +54,26 @@ describe("rotation and deletion over time (injected clock)", () => {
     }
     const rotations = await client.send(new ListKeyRotationsCommand({ KeyId: keyId }));
     assert.equal(rotations.Rotations!.length, 3);
-    assert.deepEqual(rotations.Rotations!.map((r) => r.RotationType), ["ON_DEMAND", "ON_DEMAND", "ON_DEMAND"]);
-    assert.deepEqual(rotations.Rotations!.map((r) => r.KeyMaterialState), ["NON_CURRENT", "NON_CURRENT", "CURRENT"]);
-    assert.deepEqual(rotations.Rotations!.map((r) => r.KeyMaterialId), blobs.slice(1).map((b) => b.material));
+    assert.deepEqual(
+      rotations.Rotations!.map((r) => r.RotationType),
+      ["ON_DEMAND", "ON_DEMAND", "ON_DEMAND"],
+    );
+    assert.deepEqual(
+      rotations.Rotations!.map((r) => r.KeyMaterialState),
+      ["NON_CURRENT", "NON_CURRENT", "CURRENT"],
+    );
+    assert.deepEqual(
+      rotations.Rotations!.map((r) => r.KeyMaterialId),
+      blobs.slice(1).map((b) => b.material),
+    );
     const all = await client.send(new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: "ALL_KEY_MATERIAL", Limit: 2 }));
     assert.equal(all.Rotations!.length, 2);
     assert.equal(all.Rotations![0]!.KeyMaterialId, blobs[0]!.material);
     assert.equal(all.Rotations![0]!.RotationDate, undefined);
     assert.equal(all.Truncated, true);
-    const rest = await client.send(new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: "ALL_KEY_MATERIAL", Marker: all.NextMarker }));
+    const rest = await client.send(
+      new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: "ALL_KEY_MATERIAL", Marker: all.NextMarker }),
+    );
     assert.equal(rest.Rotations!.length, 2);
     assert.equal(rest.Truncated, false);
   });
@@ -105,7 +118,10 @@ describe("rotation and deletion over time (injected clock)", () => {
     assert.ok((await server.keyhold.scheduler.tick()).rotated.includes(keyId));
     client = kms();
     const rotations = await client.send(new ListKeyRotationsCommand({ KeyId: keyId }));
-    assert.deepEqual(rotations.Rotations!.map((r) => r.RotationType), ["AUTOMATIC"]);
+    assert.deepEqual(
+      rotations.Rotations!.map((r) => r.RotationType),
+      ["AUTOMATIC"],
+    );
     const status = await client.send(new GetKeyRotationStatusCommand({ KeyId: keyId }));
     assert.equal(status.NextRotationDate!.getTime(), clock.now() + 90 * DAY_MS);
     const dec = await client.send(new DecryptCommand({ CiphertextBlob: old.CiphertextBlob }));

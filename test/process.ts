@@ -66,7 +66,10 @@ export function requireTool(t: TestContext, command: string, debianPackage: stri
   if (has()) return true;
   if (process.getuid?.() === 0) {
     spawnSync("apt-get", ["update", "-qq"], { stdio: "ignore" });
-    spawnSync("apt-get", ["install", "-y", "-qq", debianPackage], { stdio: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    spawnSync("apt-get", ["install", "-y", "-qq", debianPackage], {
+      stdio: "ignore",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
     if (has()) return true;
   }
   const why = `${command} is not installed and could not be installed (Debian package ${debianPackage})`;

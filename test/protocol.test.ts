@@ -82,15 +82,42 @@ describe("AWS JSON 1.1 protocol and SigV4, with hand-built requests", () => {
     expectError(await call(url, "TrentService.DescribeKey", JSON.stringify({ KeyId: 5 })), 400, "SerializationException");
     expectError(await call(url, "TrentService.ListKeys", JSON.stringify({ Limit: "10" })), 400, "SerializationException");
     expectError(await call(url, "TrentService.ListKeys", JSON.stringify({ Limit: 1.5 })), 400, "SerializationException");
-    expectError(await call(url, "TrentService.Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: "not base64!!" })), 400, "SerializationException");
-    expectError(await call(url, "TrentService.Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: "aGk=", EncryptionContext: { a: 1 } })), 400, "SerializationException");
-    expectError(await call(url, "TrentService.Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: "aGk=", EncryptionContext: ["a"] })), 400, "SerializationException");
+    expectError(
+      await call(url, "TrentService.Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: "not base64!!" })),
+      400,
+      "SerializationException",
+    );
+    expectError(
+      await call(url, "TrentService.Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: "aGk=", EncryptionContext: { a: 1 } })),
+      400,
+      "SerializationException",
+    );
+    expectError(
+      await call(url, "TrentService.Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: "aGk=", EncryptionContext: ["a"] })),
+      400,
+      "SerializationException",
+    );
   });
 
   it("missing required members and out-of-bounds values → ValidationException naming each", async () => {
-    expectError(await call(url, "TrentService.Encrypt", "{}"), 400, "ValidationException", /2 validation errors detected: .*'keyId'.*must not be null.*'plaintext'/);
-    expectError(await call(url, "TrentService.CreateKey", JSON.stringify({ KeyUsage: "NOPE" })), 400, "ValidationException", /enum value set/);
-    expectError(await call(url, "TrentService.DescribeKey", JSON.stringify({ KeyId: "" })), 400, "ValidationException", /length greater than or equal to 1/);
+    expectError(
+      await call(url, "TrentService.Encrypt", "{}"),
+      400,
+      "ValidationException",
+      /2 validation errors detected: .*'keyId'.*must not be null.*'plaintext'/,
+    );
+    expectError(
+      await call(url, "TrentService.CreateKey", JSON.stringify({ KeyUsage: "NOPE" })),
+      400,
+      "ValidationException",
+      /enum value set/,
+    );
+    expectError(
+      await call(url, "TrentService.DescribeKey", JSON.stringify({ KeyId: "" })),
+      400,
+      "ValidationException",
+      /length greater than or equal to 1/,
+    );
   });
 
   it("an oversized body is refused with 413 before it is read whole", async () => {
@@ -105,10 +132,18 @@ describe("AWS JSON 1.1 protocol and SigV4, with hand-built requests", () => {
     const enc = await call(url, "TrentService.Encrypt", body);
     assert.equal(enc.status, 200, enc.body);
     const blob = enc.json().CiphertextBlob as string;
-    const ok = await call(url, "TrentService.Decrypt", `{"CiphertextBlob":"${blob}","EncryptionContext":{"constructor":"y","__proto__":"x"}}`);
+    const ok = await call(
+      url,
+      "TrentService.Decrypt",
+      `{"CiphertextBlob":"${blob}","EncryptionContext":{"constructor":"y","__proto__":"x"}}`,
+    );
     assert.equal(ok.status, 200, ok.body);
     assert.equal(ok.json().Plaintext, "aGk=");
-    expectError(await call(url, "TrentService.Decrypt", `{"CiphertextBlob":"${blob}","EncryptionContext":{"constructor":"y"}}`), 400, "InvalidCiphertextException");
+    expectError(
+      await call(url, "TrentService.Decrypt", `{"CiphertextBlob":"${blob}","EncryptionContext":{"constructor":"y"}}`),
+      400,
+      "InvalidCiphertextException",
+    );
     // A __proto__ member at the top level changes nothing.
     const polluted = await call(url, "TrentService.ListKeys", `{"__proto__":{"Limit":1},"Limit":2}`);
     assert.equal(polluted.status, 200);

@@ -43,13 +43,7 @@ function header(keyId: string, keyVersion: number): Buffer {
   return out;
 }
 
-export function sealBlob(
-  key: AesKey,
-  ref: BlobHeader,
-  plaintext: Buffer,
-  context: Buffer,
-  random: RandomSource = ivRandom,
-): Buffer {
+export function sealBlob(key: AesKey, ref: BlobHeader, plaintext: Buffer, context: Buffer, random: RandomSource = ivRandom): Buffer {
   const head = header(ref.keyId, ref.keyVersion);
   const iv = random(IV_LENGTH);
   const [ciphertext, tag] = gcmEncrypt(key, iv, plaintext, Buffer.concat([head, context]));

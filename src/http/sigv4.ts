@@ -145,7 +145,10 @@ export function canonicalPath(rawPath: string, doubleEncode: boolean): string {
 }
 
 function basicIso(t: number): string {
-  return new Date(t).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+  return new Date(t)
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}/, "");
 }
 
 const NEEDS_FOLDING = /^\s|\s$|\s\s|[\t\r\n]/;
@@ -162,7 +165,9 @@ function signingKey(secret: string, date: string, region: string, service: strin
   const cacheKey = `${accessKeyId}\n${date}\n${region}\n${service}\n${secret}`;
   let key = signingKeys.get(cacheKey);
   if (!key) {
-    const kDate = createHmac("sha256", "AWS4" + secret).update(date).digest();
+    const kDate = createHmac("sha256", "AWS4" + secret)
+      .update(date)
+      .digest();
     const kRegion = createHmac("sha256", kDate).update(region).digest();
     const kService = createHmac("sha256", kRegion).update(service).digest();
     key = createHmac("sha256", kService).update("aws4_request").digest();
@@ -200,7 +205,10 @@ export async function verifySigV4(req: SignedRequest, options: VerifyOptions): P
   }
   const isoDate = amzDate ? amzDate.slice(0, 8) : basicIso(requestTime).slice(0, 8);
   if (auth.date !== isoDate) {
-    throw new ServiceError("InvalidSignatureException", `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${isoDate}'`);
+    throw new ServiceError(
+      "InvalidSignatureException",
+      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${isoDate}'`,
+    );
   }
   if (!REGION.test(auth.region)) {
     throw new ServiceError("InvalidSignatureException", `Credential should be scoped to a valid region, not '${auth.region}'.`);

@@ -6,7 +6,10 @@ export function checkAliasName(aliasName: string): string {
     throw new ServiceError("InvalidAliasNameException", `Alias name '${aliasName}' must begin with 'alias/' followed by a name.`);
   }
   if (aliasName.startsWith("alias/aws/")) {
-    throw new ServiceError("InvalidAliasNameException", `Alias name '${aliasName}' uses the prefix 'alias/aws/', which is reserved for AWS managed keys.`);
+    throw new ServiceError(
+      "InvalidAliasNameException",
+      `Alias name '${aliasName}' uses the prefix 'alias/aws/', which is reserved for AWS managed keys.`,
+    );
   }
   return aliasName;
 }

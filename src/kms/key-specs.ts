@@ -23,8 +23,22 @@ export const KEY_SPECS: Readonly<Record<string, KeySpecInfo>> = Object.freeze({
 
 /** Every spec the AWS API defines; those missing from KEY_SPECS are refused as unsupported. */
 export const ALL_KEY_SPECS = [
-  "RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1",
-  "SYMMETRIC_DEFAULT", "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512", "SM2", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87",
+  "RSA_2048",
+  "RSA_3072",
+  "RSA_4096",
+  "ECC_NIST_P256",
+  "ECC_NIST_P384",
+  "ECC_NIST_P521",
+  "ECC_SECG_P256K1",
+  "SYMMETRIC_DEFAULT",
+  "HMAC_224",
+  "HMAC_256",
+  "HMAC_384",
+  "HMAC_512",
+  "SM2",
+  "ML_DSA_44",
+  "ML_DSA_65",
+  "ML_DSA_87",
   "ECC_NIST_EDWARDS25519",
 ] as const;
 export const CUSTOMER_MASTER_KEY_SPECS = ALL_KEY_SPECS.filter((s) => !s.startsWith("ML_DSA") && s !== "ECC_NIST_EDWARDS25519");

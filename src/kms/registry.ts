@@ -28,12 +28,32 @@ import { updateAlias } from "./operations/update-alias.js";
 import { updateKeyDescription } from "./operations/update-key-description.js";
 
 export const KMS_OPERATIONS: readonly KmsOperation[] = [
-  createKey, describeKey, listKeys, enableKey, disableKey, updateKeyDescription,
-  scheduleKeyDeletion, cancelKeyDeletion,
-  encrypt, decrypt, reEncrypt, generateDataKey, generateDataKeyWithoutPlaintext, generateRandom,
-  createAlias, updateAlias, deleteAlias, listAliases,
-  tagResource, untagResource, listResourceTags,
-  enableKeyRotation, disableKeyRotation, getKeyRotationStatus, rotateKeyOnDemand, listKeyRotations,
+  createKey,
+  describeKey,
+  listKeys,
+  enableKey,
+  disableKey,
+  updateKeyDescription,
+  scheduleKeyDeletion,
+  cancelKeyDeletion,
+  encrypt,
+  decrypt,
+  reEncrypt,
+  generateDataKey,
+  generateDataKeyWithoutPlaintext,
+  generateRandom,
+  createAlias,
+  updateAlias,
+  deleteAlias,
+  listAliases,
+  tagResource,
+  untagResource,
+  listResourceTags,
+  enableKeyRotation,
+  disableKeyRotation,
+  getKeyRotationStatus,
+  rotateKeyOnDemand,
+  listKeyRotations,
 ];
 
 export const KMS_OPERATIONS_BY_NAME: ReadonlyMap<string, KmsOperation> = new Map(KMS_OPERATIONS.map((op) => [op.name, op]));

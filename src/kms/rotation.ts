@@ -20,11 +20,7 @@ export function requireRotatable(kms: KmsService, key: KeyRecord): void {
 }
 
 /** Returns false when another rotation of the same key won the race. */
-export async function rotateKey(
-  kms: KmsService,
-  key: KeyRecord,
-  type: NonNullable<KeyVersionRecord["rotationType"]>,
-): Promise<boolean> {
+export async function rotateKey(kms: KmsService, key: KeyRecord, type: NonNullable<KeyVersionRecord["rotationType"]>): Promise<boolean> {
   const version = kms.newVersion(key.keyId, key.keySpec, key.currentVersion + 1, type);
   const patch: KeyPatch =
     type === "ON_DEMAND"

@@ -65,7 +65,8 @@ export class KmsService {
         throw new ServiceError("NotFoundException", `Invalid keyId ${identifier}: this operation takes a key ID or key ARN, not an alias.`);
       }
       const alias = await this.repo.getAlias(call.accountId, call.region, ref.aliasName);
-      if (!alias) throw new ServiceError("NotFoundException", `Alias ${aliasArn(call.region, call.accountId, ref.aliasName)} is not found.`);
+      if (!alias)
+        throw new ServiceError("NotFoundException", `Alias ${aliasArn(call.region, call.accountId, ref.aliasName)} is not found.`);
       keyId = alias.targetKeyId;
     } else {
       keyId = ref.keyId;
@@ -145,11 +146,13 @@ export class KmsService {
     } else {
       const found = await this.repo.getKey(header.keyId);
       // A blob naming a key the caller cannot see is, to the caller, not a ciphertext it can use.
-      if (!found || found.accountId !== call.accountId || found.region !== call.region) throw new ServiceError("InvalidCiphertextException");
+      if (!found || found.accountId !== call.accountId || found.region !== call.region)
+        throw new ServiceError("InvalidCiphertextException");
       key = found;
     }
     requireState("cryptographic", key.keyState, this.arnOf(key));
-    if (key.keyUsage !== "ENCRYPT_DECRYPT") throw new ServiceError("InvalidKeyUsageException", `${this.arnOf(key)} cannot be used to decrypt.`);
+    if (key.keyUsage !== "ENCRYPT_DECRYPT")
+      throw new ServiceError("InvalidKeyUsageException", `${this.arnOf(key)} cannot be used to decrypt.`);
     if (dryRun) throw new ServiceError("DryRunOperationException");
     const m = await this.material(key.keyId, header.keyVersion);
     if (!m) throw new ServiceError("InvalidCiphertextException");

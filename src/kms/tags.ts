@@ -11,6 +11,7 @@ export function checkTags(tags: Tag[]): Tag[] {
     if (seen.has(t.TagKey)) throw new ServiceError("TagException", `Duplicate tag key '${t.TagKey}'.`);
     seen.add(t.TagKey);
   }
-  if (tags.length > MAX_TAGS_PER_KEY) throw new ServiceError("LimitExceededException", `A KMS key can have at most ${MAX_TAGS_PER_KEY} tags.`);
+  if (tags.length > MAX_TAGS_PER_KEY)
+    throw new ServiceError("LimitExceededException", `A KMS key can have at most ${MAX_TAGS_PER_KEY} tags.`);
   return tags;
 }

@@ -167,7 +167,9 @@ export class CachedRepository implements Repository {
     }
   }
   getAlias(accountId: string, region: string, aliasName: string): Promise<AliasRecord | undefined> {
-    return through(this, this.aliases, this.aliasKey(accountId, region, aliasName), () => this.inner.getAlias(accountId, region, aliasName));
+    return through(this, this.aliases, this.aliasKey(accountId, region, aliasName), () =>
+      this.inner.getAlias(accountId, region, aliasName),
+    );
   }
   async updateAlias(accountId: string, region: string, aliasName: string, targetKeyId: string, now: number): Promise<boolean> {
     try {
@@ -183,7 +185,13 @@ export class CachedRepository implements Repository {
       this.aliases.delete(this.aliasKey(accountId, region, aliasName));
     }
   }
-  listAliases(accountId: string, region: string, keyId: string | undefined, after: string | undefined, limit: number): Promise<Page<AliasRecord>> {
+  listAliases(
+    accountId: string,
+    region: string,
+    keyId: string | undefined,
+    after: string | undefined,
+    limit: number,
+  ): Promise<Page<AliasRecord>> {
     return this.inner.listAliases(accountId, region, keyId, after, limit);
   }
 

@@ -111,10 +111,12 @@ export class SqliteRepository implements Repository {
     const applied = new Set((this.db.prepare("SELECT id FROM schema_migrations").all() as Row[]).map((r) => Number(r.id)));
     for (const m of SQLITE_MIGRATIONS) {
       if (applied.has(m.id)) continue;
-      this.db.transaction(() => {
-        this.db.exec(m.sql);
-        this.db.prepare("INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)").run(m.id, m.name, Date.now());
-      }).immediate();
+      this.db
+        .transaction(() => {
+          this.db.exec(m.sql);
+          this.db.prepare("INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)").run(m.id, m.name, Date.now());
+        })
+        .immediate();
     }
   }
 
@@ -170,21 +172,38 @@ export class SqliteRepository implements Repository {
   }
 
   async createKey(key: KeyRecord, firstVersion: KeyVersionRecord, tags: Tag[]): Promise<void> {
-    this.db.transaction(() => {
-      this.stmt(
-        `INSERT INTO kms_keys (key_id, account_id, region, description, key_state, key_spec, key_usage, origin, key_manager,
+    this.db
+      .transaction(() => {
+        this.stmt(
+          `INSERT INTO kms_keys (key_id, account_id, region, description, key_state, key_spec, key_usage, origin, key_manager,
            policy, creation_date, deletion_date, pending_window_days, rotation_enabled, rotation_period_days,
            next_rotation_date, on_demand_rotations, current_version)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        key.keyId, key.accountId, key.region, key.description, key.keyState, key.keySpec, key.keyUsage, key.origin,
-        key.keyManager, key.policy, key.creationDate, sqlValue(key.deletionDate), sqlValue(key.pendingWindowInDays),
-        sqlValue(key.rotationEnabled), sqlValue(key.rotationPeriodInDays), sqlValue(key.nextRotationDate),
-        key.onDemandRotations, key.currentVersion,
-      );
-      this.insertVersion(firstVersion);
-      for (const t of tags) this.stmt("INSERT INTO kms_tags (key_id, tag_key, tag_value) VALUES (?, ?, ?)").run(key.keyId, t.TagKey, t.TagValue);
-    }).immediate();
+        ).run(
+          key.keyId,
+          key.accountId,
+          key.region,
+          key.description,
+          key.keyState,
+          key.keySpec,
+          key.keyUsage,
+          key.origin,
+          key.keyManager,
+          key.policy,
+          key.creationDate,
+          sqlValue(key.deletionDate),
+          sqlValue(key.pendingWindowInDays),
+          sqlValue(key.rotationEnabled),
+          sqlValue(key.rotationPeriodInDays),
+          sqlValue(key.nextRotationDate),
+          key.onDemandRotations,
+          key.currentVersion,
+        );
+        this.insertVersion(firstVersion);
+        for (const t of tags)
+          this.stmt("INSERT INTO kms_tags (key_id, tag_key, tag_value) VALUES (?, ?, ?)").run(key.keyId, t.TagKey, t.TagValue);
+      })
+      .immediate();
   }
 
   private insertVersion(v: KeyVersionRecord): void {
@@ -199,9 +218,12 @@ export class SqliteRepository implements Repository {
   }
 
   async listKeys(accountId: string, region: string, after: string | undefined, limit: number): Promise<Page<KeyRecord>> {
-    const rows = this.stmt(
-      "SELECT * FROM kms_keys WHERE account_id = ? AND region = ? AND key_id > ? ORDER BY key_id LIMIT ?",
-    ).all(accountId, region, after ?? "", limit + 1) as Row[];
+    const rows = this.stmt("SELECT * FROM kms_keys WHERE account_id = ? AND region = ? AND key_id > ? ORDER BY key_id LIMIT ?").all(
+      accountId,
+      region,
+      after ?? "",
+      limit + 1,
+    ) as Row[];
     return page(rows.map(toKey), limit, (k) => k.keyId);
   }
 
@@ -223,12 +245,18 @@ export class SqliteRepository implements Repository {
 
   async addKeyVersion(version: KeyVersionRecord, fromVersion: number, patch: KeyPatch): Promise<boolean> {
     const { sets, values } = this.patchSql({ ...patch, currentVersion: version.version });
-    return this.db.transaction(() => {
-      const moved = this.stmt(`UPDATE kms_keys SET ${sets} WHERE key_id = ? AND current_version = ?`).run(...values, version.keyId, fromVersion);
-      if (moved.changes !== 1) return false;
-      this.insertVersion(version);
-      return true;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const moved = this.stmt(`UPDATE kms_keys SET ${sets} WHERE key_id = ? AND current_version = ?`).run(
+          ...values,
+          version.keyId,
+          fromVersion,
+        );
+        if (moved.changes !== 1) return false;
+        this.insertVersion(version);
+        return true;
+      })
+      .immediate();
   }
 
   async getKeyVersion(keyId: string, version: number): Promise<KeyVersionRecord | undefined> {
@@ -241,22 +269,32 @@ export class SqliteRepository implements Repository {
   }
 
   async deleteKey(keyId: string): Promise<void> {
-    this.db.transaction(() => {
-      this.stmt("DELETE FROM kms_tags WHERE key_id = ?").run(keyId);
-      this.stmt("DELETE FROM kms_aliases WHERE target_key_id = ?").run(keyId);
-      this.stmt("DELETE FROM kms_key_versions WHERE key_id = ?").run(keyId);
-      this.stmt("DELETE FROM kms_keys WHERE key_id = ?").run(keyId);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.stmt("DELETE FROM kms_tags WHERE key_id = ?").run(keyId);
+        this.stmt("DELETE FROM kms_aliases WHERE target_key_id = ?").run(keyId);
+        this.stmt("DELETE FROM kms_key_versions WHERE key_id = ?").run(keyId);
+        this.stmt("DELETE FROM kms_keys WHERE key_id = ?").run(keyId);
+      })
+      .immediate();
     // Move the overwritten pages out of the WAL into the main file, where secure_delete zeroed them.
     this.db.pragma("wal_checkpoint(TRUNCATE)");
   }
 
   async keysDueForDeletion(now: number): Promise<KeyRecord[]> {
-    return (this.stmt("SELECT * FROM kms_keys WHERE deletion_date IS NOT NULL AND deletion_date <= ? AND key_state = 'PendingDeletion'").all(now) as Row[]).map(toKey);
+    return (
+      this.stmt("SELECT * FROM kms_keys WHERE deletion_date IS NOT NULL AND deletion_date <= ? AND key_state = 'PendingDeletion'").all(
+        now,
+      ) as Row[]
+    ).map(toKey);
   }
 
   async keysDueForRotation(now: number): Promise<KeyRecord[]> {
-    return (this.stmt("SELECT * FROM kms_keys WHERE rotation_enabled = 1 AND next_rotation_date IS NOT NULL AND next_rotation_date <= ?").all(now) as Row[]).map(toKey);
+    return (
+      this.stmt("SELECT * FROM kms_keys WHERE rotation_enabled = 1 AND next_rotation_date IS NOT NULL AND next_rotation_date <= ?").all(
+        now,
+      ) as Row[]
+    ).map(toKey);
   }
 
   async createAlias(a: AliasRecord): Promise<boolean> {
@@ -268,38 +306,64 @@ export class SqliteRepository implements Repository {
   }
 
   async getAlias(accountId: string, region: string, aliasName: string): Promise<AliasRecord | undefined> {
-    const r = this.stmt("SELECT * FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?").get(accountId, region, aliasName) as Row | undefined;
+    const r = this.stmt("SELECT * FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?").get(
+      accountId,
+      region,
+      aliasName,
+    ) as Row | undefined;
     return r ? toAlias(r) : undefined;
   }
 
   async updateAlias(accountId: string, region: string, aliasName: string, targetKeyId: string, now: number): Promise<boolean> {
-    return this.stmt(
-      "UPDATE kms_aliases SET target_key_id = ?, last_updated_date = ? WHERE account_id = ? AND region = ? AND alias_name = ?",
-    ).run(targetKeyId, now, accountId, region, aliasName).changes === 1;
+    return (
+      this.stmt(
+        "UPDATE kms_aliases SET target_key_id = ?, last_updated_date = ? WHERE account_id = ? AND region = ? AND alias_name = ?",
+      ).run(targetKeyId, now, accountId, region, aliasName).changes === 1
+    );
   }
 
   async deleteAlias(accountId: string, region: string, aliasName: string): Promise<boolean> {
-    return this.stmt("DELETE FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?").run(accountId, region, aliasName).changes === 1;
+    return (
+      this.stmt("DELETE FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?").run(accountId, region, aliasName)
+        .changes === 1
+    );
   }
 
-  async listAliases(accountId: string, region: string, keyId: string | undefined, after: string | undefined, limit: number): Promise<Page<AliasRecord>> {
-    const rows = (keyId === undefined
-      ? this.stmt("SELECT * FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name > ? ORDER BY alias_name LIMIT ?").all(accountId, region, after ?? "", limit + 1)
-      : this.stmt("SELECT * FROM kms_aliases WHERE account_id = ? AND region = ? AND target_key_id = ? AND alias_name > ? ORDER BY alias_name LIMIT ?").all(accountId, region, keyId, after ?? "", limit + 1)) as Row[];
+  async listAliases(
+    accountId: string,
+    region: string,
+    keyId: string | undefined,
+    after: string | undefined,
+    limit: number,
+  ): Promise<Page<AliasRecord>> {
+    const rows = (
+      keyId === undefined
+        ? this.stmt("SELECT * FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name > ? ORDER BY alias_name LIMIT ?").all(
+            accountId,
+            region,
+            after ?? "",
+            limit + 1,
+          )
+        : this.stmt(
+            "SELECT * FROM kms_aliases WHERE account_id = ? AND region = ? AND target_key_id = ? AND alias_name > ? ORDER BY alias_name LIMIT ?",
+          ).all(accountId, region, keyId, after ?? "", limit + 1)
+    ) as Row[];
     return page(rows.map(toAlias), limit, (a) => a.aliasName);
   }
 
   async putTags(keyId: string, tags: Tag[], maxTags: number): Promise<boolean> {
     try {
-      this.db.transaction(() => {
-        for (const t of tags) {
-          this.stmt(
-            "INSERT INTO kms_tags (key_id, tag_key, tag_value) VALUES (?, ?, ?) ON CONFLICT (key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
-          ).run(keyId, t.TagKey, t.TagValue);
-        }
-        const count = Number((this.stmt("SELECT count(*) AS n FROM kms_tags WHERE key_id = ?").get(keyId) as Row).n);
-        if (count > maxTags) throw new TooManyTags(); // rolls the whole change back
-      }).immediate();
+      this.db
+        .transaction(() => {
+          for (const t of tags) {
+            this.stmt(
+              "INSERT INTO kms_tags (key_id, tag_key, tag_value) VALUES (?, ?, ?) ON CONFLICT (key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
+            ).run(keyId, t.TagKey, t.TagValue);
+          }
+          const count = Number((this.stmt("SELECT count(*) AS n FROM kms_tags WHERE key_id = ?").get(keyId) as Row).n);
+          if (count > maxTags) throw new TooManyTags(); // rolls the whole change back
+        })
+        .immediate();
       return true;
     } catch (error) {
       if (error instanceof TooManyTags) return false;
@@ -308,14 +372,24 @@ export class SqliteRepository implements Repository {
   }
 
   async removeTags(keyId: string, tagKeys: string[]): Promise<void> {
-    this.db.transaction(() => {
-      for (const k of tagKeys) this.stmt("DELETE FROM kms_tags WHERE key_id = ? AND tag_key = ?").run(keyId, k);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const k of tagKeys) this.stmt("DELETE FROM kms_tags WHERE key_id = ? AND tag_key = ?").run(keyId, k);
+      })
+      .immediate();
   }
 
   async listTags(keyId: string, after: string | undefined, limit: number): Promise<Page<Tag>> {
-    const rows = this.stmt("SELECT tag_key, tag_value FROM kms_tags WHERE key_id = ? AND tag_key > ? ORDER BY tag_key LIMIT ?").all(keyId, after ?? "", limit + 1) as Row[];
-    return page(rows.map((r) => ({ TagKey: r.tag_key as string, TagValue: r.tag_value as string })), limit, (t) => t.TagKey);
+    const rows = this.stmt("SELECT tag_key, tag_value FROM kms_tags WHERE key_id = ? AND tag_key > ? ORDER BY tag_key LIMIT ?").all(
+      keyId,
+      after ?? "",
+      limit + 1,
+    ) as Row[];
+    return page(
+      rows.map((r) => ({ TagKey: r.tag_key as string, TagValue: r.tag_value as string })),
+      limit,
+      (t) => t.TagKey,
+    );
   }
 
   async close(): Promise<void> {

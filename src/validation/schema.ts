@@ -76,7 +76,8 @@ function walk(schema: Schema, value: unknown, path: string, problems: string[]):
         const raw = Object.prototype.hasOwnProperty.call(input, name) ? input[name] : undefined;
         const childPath = memberPath(path, name);
         if (raw === undefined || raw === null) {
-          if (schema.required?.includes(name)) problems.push(`Value null at '${childPath}' failed to satisfy constraint: Member must not be null`);
+          if (schema.required?.includes(name))
+            problems.push(`Value null at '${childPath}' failed to satisfy constraint: Member must not be null`);
           continue;
         }
         out[name] = walk(member, raw, childPath, problems);
@@ -87,19 +88,27 @@ function walk(schema: Schema, value: unknown, path: string, problems: string[]):
       if (typeof value !== "string") serialization(path, "a string");
       lengthCheck(value.length, schema, value, path, problems);
       if (schema.enum && !schema.enum.includes(value)) {
-        problems.push(`Value ${show(value)} at '${path}' failed to satisfy constraint: Member must satisfy enum value set: [${schema.enum.join(", ")}]`);
+        problems.push(
+          `Value ${show(value)} at '${path}' failed to satisfy constraint: Member must satisfy enum value set: [${schema.enum.join(", ")}]`,
+        );
       } else if (schema.pattern && !schema.pattern.test(value)) {
-        problems.push(`Value ${show(value)} at '${path}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${schema.pattern.source}`);
+        problems.push(
+          `Value ${show(value)} at '${path}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${schema.pattern.source}`,
+        );
       }
       return value;
     }
     case "integer": {
       if (typeof value !== "number" || !Number.isInteger(value)) serialization(path, "an integer");
       if (schema.min !== undefined && value < schema.min) {
-        problems.push(`Value '${value}' at '${path}' failed to satisfy constraint: Member must have value greater than or equal to ${schema.min}`);
+        problems.push(
+          `Value '${value}' at '${path}' failed to satisfy constraint: Member must have value greater than or equal to ${schema.min}`,
+        );
       }
       if (schema.max !== undefined && value > schema.max) {
-        problems.push(`Value '${value}' at '${path}' failed to satisfy constraint: Member must have value less than or equal to ${schema.max}`);
+        problems.push(
+          `Value '${value}' at '${path}' failed to satisfy constraint: Member must have value less than or equal to ${schema.max}`,
+        );
       }
       return value;
     }
@@ -133,17 +142,15 @@ function walk(schema: Schema, value: unknown, path: string, problems: string[]):
   }
 }
 
-function lengthCheck(
-  length: number,
-  schema: { min?: number; max?: number },
-  value: unknown,
-  path: string,
-  problems: string[],
-): void {
+function lengthCheck(length: number, schema: { min?: number; max?: number }, value: unknown, path: string, problems: string[]): void {
   if (schema.min !== undefined && length < schema.min) {
-    problems.push(`Value ${show(value)} at '${path}' failed to satisfy constraint: Member must have length greater than or equal to ${schema.min}`);
+    problems.push(
+      `Value ${show(value)} at '${path}' failed to satisfy constraint: Member must have length greater than or equal to ${schema.min}`,
+    );
   }
   if (schema.max !== undefined && length > schema.max) {
-    problems.push(`Value ${show(value)} at '${path}' failed to satisfy constraint: Member must have length less than or equal to ${schema.max}`);
+    problems.push(
+      `Value ${show(value)} at '${path}' failed to satisfy constraint: Member must have length less than or equal to ${schema.max}`,
+    );
   }
 }

@@ -23,7 +23,11 @@ export const createAlias = defineOperation<CreateAliasRequest, Record<string, ne
       creationDate: now,
       lastUpdatedDate: now,
     });
-    if (!created) throw new ServiceError("AlreadyExistsException", `An alias with the name ${aliasArn(call.region, call.accountId, name)} already exists`);
+    if (!created)
+      throw new ServiceError(
+        "AlreadyExistsException",
+        `An alias with the name ${aliasArn(call.region, call.accountId, name)} already exists`,
+      );
     return {};
   },
 });

@@ -40,9 +40,12 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
       throw new ServiceError("CustomKeyStoreNotFoundException", `Custom key store ${input.CustomKeyStoreId} does not exist.`);
     }
     const origin = input.Origin ?? "AWS_KMS";
-    if (origin !== "AWS_KMS") throw new ServiceError("UnsupportedOperationException", `Origin ${origin} is not supported by this keyhold server yet.`);
-    if (input.XksKeyId !== undefined) throw new ServiceError("ValidationException", "XksKeyId is only valid with Origin EXTERNAL_KEY_STORE.");
-    if (input.MultiRegion) throw new ServiceError("UnsupportedOperationException", "Multi-Region keys are not supported by this keyhold server.");
+    if (origin !== "AWS_KMS")
+      throw new ServiceError("UnsupportedOperationException", `Origin ${origin} is not supported by this keyhold server yet.`);
+    if (input.XksKeyId !== undefined)
+      throw new ServiceError("ValidationException", "XksKeyId is only valid with Origin EXTERNAL_KEY_STORE.");
+    if (input.MultiRegion)
+      throw new ServiceError("UnsupportedOperationException", "Multi-Region keys are not supported by this keyhold server.");
     const policy = input.Policy !== undefined ? checkKeyPolicy(input.Policy) : defaultKeyPolicy(call.accountId);
     const tags = checkTags((input.Tags ?? []) as Tag[]);
 

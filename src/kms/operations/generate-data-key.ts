@@ -9,10 +9,9 @@ export const generateDataKey = defineOperation<GenerateDataKeyRequest, GenerateD
   name: "GenerateDataKey",
   description: "Make a data key for envelope encryption: returned in plaintext and encrypted under a KMS key.",
   readOnly: false,
-  input: struct(
-    { KeyId, EncryptionContext, NumberOfBytes, KeySpec: DataKeySpec, GrantTokens, Recipient: RecipientInfo, DryRun },
-    ["KeyId"],
-  ),
+  input: struct({ KeyId, EncryptionContext, NumberOfBytes, KeySpec: DataKeySpec, GrantTokens, Recipient: RecipientInfo, DryRun }, [
+    "KeyId",
+  ]),
   async run(kms, call, input) {
     if (input.Recipient !== undefined) {
       throw new ServiceError("UnsupportedOperationException", "Recipient (Nitro Enclaves attestation) is not supported by keyhold.");

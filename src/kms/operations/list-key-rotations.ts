@@ -16,7 +16,8 @@ export const listKeyRotations = defineOperation<ListKeyRotationsRequest, ListKey
     requireRotatable(kms, key);
     const after = decodeMarker(input.Marker);
     const afterVersion = after === undefined ? 0 : Number(after);
-    if (!Number.isInteger(afterVersion) || afterVersion < 0) throw new ServiceError("InvalidMarkerException", "The Marker is not one this operation returned.");
+    if (!Number.isInteger(afterVersion) || afterVersion < 0)
+      throw new ServiceError("InvalidMarkerException", "The Marker is not one this operation returned.");
     const firstListed = input.IncludeKeyMaterial === "ALL_KEY_MATERIAL" ? 1 : 2;
     const versions = (await kms.repo.listKeyVersions(key.keyId)).filter((v) => v.version >= firstListed && v.version > afterVersion);
     const limit = input.Limit ?? 100;

@@ -26,7 +26,13 @@ export const reEncrypt = defineOperation<ReEncryptRequest, ReEncryptResponse>({
   async run(kms, call, input) {
     const destination = await kms.resolveKey(call, input.DestinationKeyId!, { aliases: true, state: "cryptographic" });
     const destinationAlgorithm = kms.requireEncryptionAlgorithm(destination, input.DestinationEncryptionAlgorithm);
-    const source = await kms.decrypt(call, input.CiphertextBlob as Buffer, input.SourceEncryptionContext, input.SourceKeyId, input.DryRun === true);
+    const source = await kms.decrypt(
+      call,
+      input.CiphertextBlob as Buffer,
+      input.SourceEncryptionContext,
+      input.SourceKeyId,
+      input.DryRun === true,
+    );
     const sourceAlgorithm = kms.requireEncryptionAlgorithm(source.key, input.SourceEncryptionAlgorithm);
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
     const { blob, materialId } = await kms.encrypt(destination, source.plaintext, input.DestinationEncryptionContext);

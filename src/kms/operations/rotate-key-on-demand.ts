@@ -14,7 +14,10 @@ export const rotateKeyOnDemand = defineOperation<RotateKeyOnDemandRequest, Rotat
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "rotation" });
     requireRotatable(kms, key);
     if (key.onDemandRotations >= MAX_ON_DEMAND_ROTATIONS) {
-      throw new ServiceError("LimitExceededException", `${kms.arnOf(key)} has reached the limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`);
+      throw new ServiceError(
+        "LimitExceededException",
+        `${kms.arnOf(key)} has reached the limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`,
+      );
     }
     if (!(await rotateKey(kms, key, "ON_DEMAND"))) {
       throw new ServiceError("ConflictException", `${kms.arnOf(key)} is being rotated by another request.`);
