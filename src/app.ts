@@ -14,11 +14,15 @@ import { createHttpServer } from "./http/server.js";
 import { SoftwareKeyStore, type KekSource } from "./keystore/software.js";
 import { KMS_OPERATIONS_BY_NAME } from "./kms/registry.js";
 import { KmsScheduler } from "./kms/scheduler.js";
-import { KmsService } from "./kms/service.js";
+import { KEY_RESOURCE_TYPE, KmsService } from "./kms/service.js";
 import { consoleLogger, type Logger } from "./log.js";
 import type { Repository } from "./store/repository.js";
 import { SqliteRepository } from "./store/sqlite.js";
 import { CachedRepository } from "./store/cached.js";
+import { Audit } from "./audit/audit.js";
+import { openAuditDatabase } from "./audit/database.js";
+import { loadOrCreateSigningKey } from "./audit/signing-key.js";
+import { CLOUDTRAIL_OPERATIONS_BY_NAME, CLOUDTRAIL_TARGET_PREFIX } from "./cloudtrail/registry.js";
 
 export interface Keyhold {
   url: string;
@@ -26,6 +30,7 @@ export interface Keyhold {
   kms: KmsService;
   repo: Repository;
   scheduler: KmsScheduler;
+  audit: Audit;
   /** Set when this start initialized the data directory with generated root credentials. */
   generatedRootCredentials?: GeneratedCredentials;
   close(): Promise<void>;
@@ -55,13 +60,22 @@ function openStorage(config: Config) {
  */
 export async function initializeDataDir(config: Config, options: StartOptions = {}): Promise<GeneratedCredentials | undefined> {
   const { repo, keystore, credentials } = openStorage(config);
+  const clock = options.clock ?? systemClock;
   try {
+    // The audit signing key is made here too, so that workers starting together find one.
+    const auditDb = openAuditDatabase(auditPath(config));
+    loadOrCreateSigningKey(auditDb, keystore, clock.now());
+    auditDb.close();
     if (await repo.getAccount(config.accountId)) return undefined;
-    return await initialize(config, repo, credentials, options.clock ?? systemClock, options.log ?? consoleLogger());
+    return await initialize(config, repo, credentials, clock, options.log ?? consoleLogger());
   } finally {
     await repo.close();
     keystore.close();
   }
+}
+
+export function auditPath(config: Config): string {
+  return join(config.dataDir, "audit.db");
 }
 
 function kekSource(config: Config): KekSource {
@@ -79,23 +93,61 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     generated = await initialize(config, repo, credentials, clock, log);
   }
 
-  const kms = new KmsService({ repo, keystore, clock });
+  const audit = await Audit.open({
+    path: auditPath(config),
+    keystore,
+    clock,
+    log,
+    digestIntervalMs: config.auditDigestIntervalMs,
+    retentionDays: config.auditRetentionDays,
+  });
+  const kms = new KmsService({ repo, keystore, clock, usage: audit.reader });
   const kmsService: JsonService = {
     targetPrefix: "TrentService",
     signingName: "kms",
     internalErrorCode: "KMSInternalException",
     operation: (name) => {
       const op = KMS_OPERATIONS_BY_NAME.get(name);
-      return op && { handle: (call, raw) => op.handle(kms, call, raw) };
+      return op && { readOnly: op.readOnly, handle: (call, raw) => op.handle(kms, call, raw) };
     },
   };
-  const protocol = new JsonProtocol({ services: [kmsService], lookup: credentials.lookup, now: () => clock.now(), log });
+  const cloudTrailService: JsonService = {
+    targetPrefix: CLOUDTRAIL_TARGET_PREFIX,
+    signingName: "cloudtrail",
+    internalErrorCode: "InternalFailure",
+    operation: (name) => {
+      const op = CLOUDTRAIL_OPERATIONS_BY_NAME.get(name);
+      return op && { readOnly: op.readOnly, handle: (call, raw) => op.handle(audit.reader, call, raw) };
+    },
+  };
+  const protocol = new JsonProtocol({
+    services: [kmsService, cloudTrailService],
+    lookup: credentials.lookup,
+    now: () => clock.now(),
+    log,
+    observer: audit,
+  });
   const server = createHttpServer((req) => protocol.handle(req));
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
 
-  const scheduler = new KmsScheduler(kms, (m) => log.info(m));
-  if (options.scheduler !== false) scheduler.start(config.schedulerIntervalMs);
+  const scheduler = new KmsScheduler(
+    kms,
+    (m) => log.info(m),
+    (e) =>
+      audit.serviceEvent({
+        time: clock.now(),
+        eventName: e.eventName,
+        accountId: e.key.accountId,
+        region: e.key.region,
+        resource: { arn: e.arn, type: KEY_RESOURCE_TYPE },
+        details: { keyId: e.key.keyId },
+      }),
+  );
+  if (options.scheduler !== false) {
+    scheduler.start(config.schedulerIntervalMs);
+    audit.startDigests();
+  }
   if (generated && options.printCredentials) printCredentials(config, generated, port);
 
   return {
@@ -104,6 +156,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     kms,
     repo,
     scheduler,
+    audit,
     generatedRootCredentials: generated,
     async close() {
       await new Promise<void>((resolve) => {
@@ -111,6 +164,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
         server.closeAllConnections();
       });
       await scheduler.stop();
+      await audit.close();
       await repo.close();
       keystore.close();
     },

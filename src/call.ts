@@ -6,4 +6,13 @@ export interface CallContext {
   accessKeyId: string;
   principalArn: string;
   requestId: string;
+  /** What the operation tells the audit trail about this call. */
+  trail: CallTrail;
+}
+
+export interface CallTrail {
+  /** The decoded input, set once it passed validation; the audit redacts it. */
+  input?: unknown;
+  /** ARNs of the resources the call acted on, with their CloudTrail resource type. */
+  resources: { arn: string; type: string }[];
 }

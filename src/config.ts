@@ -16,6 +16,8 @@ export interface Config {
   masterPassphrase?: string;
   schedulerIntervalMs: number;
   workers: number;
+  auditDigestIntervalMs: number;
+  auditRetentionDays: number;
 }
 
 interface Setting {
@@ -115,6 +117,22 @@ export const SETTINGS: readonly Setting[] = [
     default: "60000",
     help: "how often due rotations and deletions are carried out",
     parse: integer("scheduler interval", 10, 86_400_000),
+  },
+  {
+    key: "auditDigestIntervalMs",
+    env: "KEYHOLD_AUDIT_DIGEST_INTERVAL_MS",
+    flag: "--audit-digest-interval-ms",
+    default: "60000",
+    help: "how often a signed digest of the audit trail is written (and at shutdown)",
+    parse: integer("audit digest interval", 1000, 86_400_000),
+  },
+  {
+    key: "auditRetentionDays",
+    env: "KEYHOLD_AUDIT_RETENTION_DAYS",
+    flag: "--audit-retention-days",
+    default: "365",
+    help: "how long audit events are kept",
+    parse: integer("audit retention", 1, 36_500),
   },
 ];
 

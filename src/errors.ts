@@ -56,6 +56,12 @@ export const ERROR_CODES = {
   NotFoundException: { status: 400, message: "The specified resource could not be found." },
   TagException: { status: 400, message: "The tags are not valid." },
   UnsupportedOperationException: { status: 400, message: "This operation is not supported." },
+  // CloudTrail.
+  InvalidLookupAttributesException: { status: 400, message: "The lookup attributes are not valid." },
+  InvalidTimeRangeException: { status: 400, message: "The time range is not valid: StartTime must not be after EndTime." },
+  InvalidMaxResultsException: { status: 400, message: "MaxResults must be from 1 to 50." },
+  InvalidNextTokenException: { status: 400, message: "The NextToken is not valid." },
+  InvalidEventCategoryException: { status: 400, message: "The event category is not valid." },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

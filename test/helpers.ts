@@ -35,6 +35,8 @@ export function testConfig(dataDir: string, extra: Partial<Config> = {}): Config
     rootSecretAccessKey: SECRET_ACCESS_KEY,
     schedulerIntervalMs: 3_600_000,
     workers: 1,
+    auditDigestIntervalMs: 3_600_000,
+    auditRetentionDays: 365,
     ...extra,
   };
 }

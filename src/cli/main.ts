@@ -3,13 +3,16 @@
 import { ConfigError, loadConfig, settingsHelp } from "../config.js";
 import { KeyStoreError } from "../keystore/software.js";
 import { KMS_OPERATIONS } from "../kms/registry.js";
+import { CLOUDTRAIL_OPERATIONS } from "../cloudtrail/registry.js";
 import { runServer } from "./server.js";
+import { AUDIT_USAGE, runAudit } from "./audit.js";
 
 const USAGE = `keyhold — self-hosted key management that speaks the AWS KMS API
 
 Usage:
   keyhold server [options]     start the server (the first start initializes the data directory)
-  keyhold operations           list the KMS operations this server answers
+  keyhold operations           list the operations this server answers
+${AUDIT_USAGE}
   keyhold --help               this text
 
 Server options (each also an environment variable):
@@ -23,9 +26,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === "operations") {
-    for (const op of KMS_OPERATIONS) process.stdout.write(`${op.name.padEnd(34)} ${op.description}\n`);
+    for (const op of KMS_OPERATIONS) process.stdout.write(`kms ${op.name.padEnd(34)} ${op.description}\n`);
+    for (const op of CLOUDTRAIL_OPERATIONS) process.stdout.write(`cloudtrail ${op.name.padEnd(27)} ${op.description}\n`);
     return 0;
   }
+  if (command === "audit") return runAudit(rest);
   if (command !== "server") {
     process.stderr.write(`keyhold: unknown command '${command}'\n\n${USAGE}`);
     return 2;

@@ -9,12 +9,14 @@ import { randomUUID } from "node:crypto";
 import type { CallContext } from "../call.js";
 import { ServiceError, type ErrorCode } from "../errors.js";
 import type { Logger } from "../log.js";
-import { verifySigV4, type IdentityLookup, type SignedRequest } from "./sigv4.js";
+import type { CompletedCall } from "../audit/record.js";
+import { parseAuthorization, verifySigV4, type IdentityLookup, type SignedRequest } from "./sigv4.js";
 import { toWire } from "./wire.js";
 
 export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
 
 export interface JsonOperation {
+  readonly readOnly: boolean;
   handle(call: CallContext, raw: unknown): Promise<unknown>;
 }
 
@@ -31,11 +33,17 @@ export interface Reply {
   body: Buffer;
 }
 
+/** Told about every call once it is answered; the reply waits for it (the audit trail). */
+export interface CallObserver {
+  completed(call: CompletedCall): Promise<void>;
+}
+
 export interface JsonProtocolOptions {
   services: readonly JsonService[];
   lookup: IdentityLookup;
   now: () => number;
   log: Logger;
+  observer?: CallObserver;
 }
 
 export function jsonReply(requestId: string, status: number, payload: unknown): Reply {
@@ -67,8 +75,17 @@ export class JsonProtocol {
   }
 
   private async dispatch(req: SignedRequest): Promise<Reply> {
-    const requestId = randomUUID();
+    const time = this.options.now();
+    const completed: CompletedCall = {
+      requestId: randomUUID(),
+      time,
+      readOnly: false,
+      sourceIp: req.sourceIp,
+      userAgent: typeof req.headers["user-agent"] === "string" ? req.headers["user-agent"] : undefined,
+      trail: { resources: [] },
+    };
     let service: JsonService | undefined;
+    let reply: Reply;
     try {
       const target = req.headers["x-amz-target"];
       const dot = typeof target === "string" ? target.indexOf(".") : -1;
@@ -76,23 +93,64 @@ export class JsonProtocol {
       if (!service || req.method !== "POST") {
         throw new ServiceError("UnknownOperationException", `Operation ${String(target ?? "(no X-Amz-Target)")} is not recognized.`);
       }
-      const verified = await verifySigV4(req, { service: service.signingName, now: this.options.now(), lookup: this.options.lookup });
+      completed.service = service.signingName;
       const name = (target as string).slice(dot + 1);
+      completed.operation = name;
+      const verified = await verifySigV4(req, { service: service.signingName, now: time, lookup: this.options.lookup });
+      completed.region = verified.region;
+      const principalArn = `arn:aws:iam::${verified.accountId}:root`;
+      completed.caller = { accountId: verified.accountId, accessKeyId: verified.accessKeyId, principalArn };
       const operation = service.operation(name);
       if (!operation) throw new ServiceError("UnknownOperationException", `Operation ${name} is not recognized.`);
+      completed.readOnly = operation.readOnly;
       const call: CallContext = {
         accountId: verified.accountId,
         region: verified.region,
         accessKeyId: verified.accessKeyId,
-        principalArn: `arn:aws:iam::${verified.accountId}:root`,
-        requestId,
+        principalArn,
+        requestId: completed.requestId,
+        trail: completed.trail,
       };
-      const output = await operation.handle(call, parseJsonBody(req.body));
-      return jsonReply(requestId, 200, toWire(output));
+      completed.output = await operation.handle(call, parseJsonBody(req.body));
+      reply = jsonReply(completed.requestId, 200, toWire(completed.output));
     } catch (error) {
-      if (error instanceof ServiceError) return errorReply(requestId, error.code, error.status, error.message);
-      this.options.log.error(`request ${requestId} failed: ${(error as Error)?.stack ?? String(error)}`);
-      return errorReply(requestId, service?.internalErrorCode ?? "KMSInternalException", 500, "An internal error occurred.");
+      if (error instanceof ServiceError) {
+        completed.error = { code: error.code, message: error.message };
+        reply = errorReply(completed.requestId, error.code, error.status, error.message);
+      } else {
+        this.options.log.error(`request ${completed.requestId} failed: ${(error as Error)?.stack ?? String(error)}`);
+        const code = service?.internalErrorCode ?? "InternalFailure";
+        completed.error = { code, message: "An internal error occurred." };
+        reply = errorReply(completed.requestId, code, 500, "An internal error occurred.");
+      }
+      if (!completed.caller) await this.attributeClaim(req, completed);
+    }
+    return this.observe(completed, reply);
+  }
+
+  /** For a request that failed authentication: whose access key and which region it claimed. */
+  private async attributeClaim(req: SignedRequest, completed: CompletedCall): Promise<void> {
+    const header = req.headers.authorization;
+    if (!header) return;
+    try {
+      const claim = parseAuthorization(header);
+      completed.region = claim.region;
+      const identity = await this.options.lookup(claim.accessKeyId);
+      completed.claimed = { accessKeyId: claim.accessKeyId, accountId: identity?.accountId };
+    } catch {
+      // A header too malformed to name anyone: recorded without an identity.
+    }
+  }
+
+  /** The response leaves only once the audit trail holds the call (fail closed if it cannot). */
+  private async observe(completed: CompletedCall, reply: Reply): Promise<Reply> {
+    if (!this.options.observer) return reply;
+    try {
+      await this.options.observer.completed(completed);
+      return reply;
+    } catch (error) {
+      this.options.log.error(`request ${completed.requestId} could not be audited: ${(error as Error)?.stack ?? String(error)}`);
+      return errorReply(completed.requestId, "InternalFailure", 500, "An internal error occurred.");
     }
   }
 }

@@ -57,6 +57,7 @@ export function createHttpServer(handler: RequestHandler): Server {
         rawQuery: q < 0 ? "" : url.slice(q + 1),
         headers: req.headers,
         body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
+        sourceIp: req.socket.remoteAddress,
       }).then(
         (reply) => send(res, reply),
         () => send(res, errorReply(randomUUID(), "InternalFailure", 500, "An internal error occurred.")),

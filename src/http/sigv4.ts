@@ -24,6 +24,8 @@ export interface SignedRequest {
   rawQuery: string;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** The peer's address, for the audit trail. */
+  sourceIp?: string;
 }
 
 export interface SigningIdentity {

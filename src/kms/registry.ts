@@ -14,6 +14,7 @@ import { encrypt } from "./operations/encrypt.js";
 import { generateDataKey } from "./operations/generate-data-key.js";
 import { generateDataKeyWithoutPlaintext } from "./operations/generate-data-key-without-plaintext.js";
 import { generateRandom } from "./operations/generate-random.js";
+import { getKeyLastUsage } from "./operations/get-key-last-usage.js";
 import { getKeyRotationStatus } from "./operations/get-key-rotation-status.js";
 import { listAliases } from "./operations/list-aliases.js";
 import { listKeyRotations } from "./operations/list-key-rotations.js";
@@ -54,6 +55,7 @@ export const KMS_OPERATIONS: readonly KmsOperation[] = [
   getKeyRotationStatus,
   rotateKeyOnDemand,
   listKeyRotations,
+  getKeyLastUsage,
 ];
 
 export const KMS_OPERATIONS_BY_NAME: ReadonlyMap<string, KmsOperation> = new Map(KMS_OPERATIONS.map((op) => [op.name, op]));

@@ -3,8 +3,15 @@
  * aliases, tags, metadata), and keys with automatic rotation get a new version when their date
  * comes. `tick` is what the timer calls; tests call it directly after moving an injected clock.
  */
+import type { KeyRecord } from "../store/records.js";
 import { rotateKey } from "./rotation.js";
 import type { KmsService } from "./service.js";
+
+export interface KeyServiceEvent {
+  eventName: "DeleteKey" | "RotateKey";
+  key: KeyRecord;
+  arn: string;
+}
 
 export interface TickReport {
   deleted: string[];
@@ -18,6 +25,8 @@ export class KmsScheduler {
   constructor(
     private readonly kms: KmsService,
     private readonly log: (message: string) => void = () => {},
+    /** Told of each deletion and rotation, for the audit trail (CloudTrail's DeleteKey and RotateKey service events). */
+    private readonly notify: (event: KeyServiceEvent) => Promise<void> = async () => {},
   ) {}
 
   start(intervalMs: number): void {
@@ -48,6 +57,7 @@ export class KmsScheduler {
       await this.kms.repo.deleteKey(key.keyId);
       this.kms.forgetMaterial(key.keyId);
       report.deleted.push(key.keyId);
+      await this.notify({ eventName: "DeleteKey", key, arn: this.kms.arnOf(key) });
       this.log(`deleted key ${this.kms.arnOf(key)} at the end of its ${key.pendingWindowInDays}-day waiting period`);
     }
     for (const key of await this.kms.repo.keysDueForRotation(now)) {
@@ -55,6 +65,7 @@ export class KmsScheduler {
       if (key.keyState !== "Enabled") continue;
       if (await rotateKey(this.kms, key, "AUTOMATIC")) {
         report.rotated.push(key.keyId);
+        await this.notify({ eventName: "RotateKey", key, arn: this.kms.arnOf(key) });
         this.log(`rotated key ${this.kms.arnOf(key)} to version ${key.currentVersion + 1}`);
       }
     }

@@ -19,10 +19,20 @@ import { KEY_SPECS } from "./key-specs.js";
 import { keyMetadata } from "./metadata.js";
 import { requireState, type StateRule } from "./key-states.js";
 
+/** Where GetKeyLastUsage reads from: the audit trail. */
+export interface KeyUsageLog {
+  lastUse(
+    arn: string,
+    operations: readonly string[],
+  ): { eventId: string; eventName: string; eventTime: number; requestId: string } | undefined;
+  trackingStart(): number | undefined;
+}
+
 export interface KmsDependencies {
   repo: Repository;
   keystore: KeyStore;
   clock: Clock;
+  usage?: KeyUsageLog;
 }
 
 export interface ResolveOptions {
@@ -32,11 +42,13 @@ export interface ResolveOptions {
 }
 
 const MATERIAL_CACHE_LIMIT = 10_000;
+export const KEY_RESOURCE_TYPE = "AWS::KMS::Key";
 
 export class KmsService {
   readonly repo: Repository;
   readonly keystore: KeyStore;
   readonly clock: Clock;
+  readonly usage: KeyUsageLog | undefined;
   /** Unwrapped key versions. A version's material never changes, so the cache cannot go stale. */
   private readonly materials = new Map<string, KeyObject>();
 
@@ -44,6 +56,7 @@ export class KmsService {
     this.repo = deps.repo;
     this.keystore = deps.keystore;
     this.clock = deps.clock;
+    this.usage = deps.usage;
   }
 
   arnOf(key: KeyRecord): string {
@@ -75,6 +88,7 @@ export class KmsService {
     if (!key || key.accountId !== call.accountId || key.region !== call.region) {
       throw new ServiceError("NotFoundException", `Key '${keyArn(call.region, call.accountId, keyId)}' does not exist`);
     }
+    call.trail.resources.push({ arn: this.arnOf(key), type: KEY_RESOURCE_TYPE });
     requireState(options.state, key.keyState, this.arnOf(key));
     return key;
   }
@@ -149,6 +163,7 @@ export class KmsService {
       if (!found || found.accountId !== call.accountId || found.region !== call.region)
         throw new ServiceError("InvalidCiphertextException");
       key = found;
+      call.trail.resources.push({ arn: this.arnOf(key), type: KEY_RESOURCE_TYPE });
     }
     requireState("cryptographic", key.keyState, this.arnOf(key));
     if (key.keyUsage !== "ENCRYPT_DECRYPT")

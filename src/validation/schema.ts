@@ -13,6 +13,7 @@ export type Schema =
   | { kind: "string"; min?: number; max?: number; pattern?: RegExp; enum?: readonly string[] }
   | { kind: "integer"; min?: number; max?: number }
   | { kind: "boolean" }
+  | { kind: "timestamp" }
   | { kind: "blob"; min?: number; max?: number }
   | { kind: "list"; member: Schema; min?: number; max?: number }
   | { kind: "map"; key: Schema; value: Schema; min?: number; max?: number }
@@ -21,6 +22,8 @@ export type Schema =
 export const str = (o: Omit<Extract<Schema, { kind: "string" }>, "kind"> = {}): Schema => ({ kind: "string", ...o });
 export const int = (o: Omit<Extract<Schema, { kind: "integer" }>, "kind"> = {}): Schema => ({ kind: "integer", ...o });
 export const bool = (): Schema => ({ kind: "boolean" });
+/** AWS JSON 1.1 timestamps: epoch seconds as a number. Decoded to a Date. */
+export const timestamp = (): Schema => ({ kind: "timestamp" });
 export const blob = (o: Omit<Extract<Schema, { kind: "blob" }>, "kind"> = {}): Schema => ({ kind: "blob", ...o });
 export const list = (member: Schema, o: { min?: number; max?: number } = {}): Schema => ({ kind: "list", member, ...o });
 export const map = (key: Schema, value: Schema, o: { min?: number; max?: number } = {}): Schema => ({
@@ -115,6 +118,9 @@ function walk(schema: Schema, value: unknown, path: string, problems: string[]):
     case "boolean":
       if (typeof value !== "boolean") serialization(path, "a boolean");
       return value;
+    case "timestamp":
+      if (typeof value !== "number" || !Number.isFinite(value)) serialization(path, "a timestamp (epoch seconds)");
+      return new Date(value * 1000);
     case "blob": {
       if (typeof value !== "string" || !BASE64.test(value)) serialization(path, "a base64-encoded blob");
       const bytes = Buffer.from(value, "base64");

@@ -7,7 +7,7 @@ import { Ciphertext, DryRun, EncryptionAlgorithm, EncryptionContext, GrantTokens
 export const decrypt = defineOperation<DecryptRequest, DecryptResponse>({
   name: "Decrypt",
   description: "Decrypt a ciphertext blob; the encryption context must be the one used to encrypt.",
-  readOnly: false,
+  readOnly: true,
   input: struct(
     {
       CiphertextBlob: Ciphertext,

@@ -7,7 +7,7 @@ import { DryRun, EncryptionAlgorithm, EncryptionContext, GrantTokens, KeyId, Pla
 export const encrypt = defineOperation<EncryptRequest, EncryptResponse>({
   name: "Encrypt",
   description: "Encrypt up to 4096 bytes under a key, bound to an optional encryption context.",
-  readOnly: false,
+  readOnly: true,
   input: struct({ KeyId, Plaintext, EncryptionContext, GrantTokens, EncryptionAlgorithm, DryRun }, ["KeyId", "Plaintext"]),
   async run(kms, call, input) {
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic" });

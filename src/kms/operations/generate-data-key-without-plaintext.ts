@@ -10,7 +10,7 @@ export const generateDataKeyWithoutPlaintext = defineOperation<
 >({
   name: "GenerateDataKeyWithoutPlaintext",
   description: "Make a data key and return it only encrypted under a KMS key.",
-  readOnly: false,
+  readOnly: true,
   input: struct({ KeyId, EncryptionContext, KeySpec: DataKeySpec, NumberOfBytes, GrantTokens, DryRun }, ["KeyId"]),
   async run(kms, call, input) {
     const { key, plaintext, blob, materialId } = await generateDataKey(kms, call, input);

@@ -8,7 +8,7 @@ import { DataKeySpec, DryRun, EncryptionContext, GrantTokens, KeyId, NumberOfByt
 export const generateDataKey = defineOperation<GenerateDataKeyRequest, GenerateDataKeyResponse>({
   name: "GenerateDataKey",
   description: "Make a data key for envelope encryption: returned in plaintext and encrypted under a KMS key.",
-  readOnly: false,
+  readOnly: true,
   input: struct({ KeyId, EncryptionContext, NumberOfBytes, KeySpec: DataKeySpec, GrantTokens, Recipient: RecipientInfo, DryRun }, [
     "KeyId",
   ]),

@@ -7,7 +7,7 @@ import { Ciphertext, DryRun, EncryptionAlgorithm, EncryptionContext, GrantTokens
 export const reEncrypt = defineOperation<ReEncryptRequest, ReEncryptResponse>({
   name: "ReEncrypt",
   description: "Decrypt a ciphertext and encrypt it again under another key or context, without exposing the plaintext.",
-  readOnly: false,
+  readOnly: true,
   input: struct(
     {
       CiphertextBlob: Ciphertext,

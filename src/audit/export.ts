@@ -1,0 +1,57 @@
+/**
+ * `keyhold audit export`: the trail as CloudTrail-style files, for archiving and for offline
+ * verification (docs/audit.md):
+ *   events/YYYY/MM/DD/keyhold_YYYYMMDDTHHZ.json.gz   {"Records": [...]} — one file per hour, in sequence order
+ *   digests/keyhold_digest_<n>.json                   {"digest": {...}, "digestSignature": "<hex>"}
+ *   keyhold-audit-public-key.pem                      the key the digests are signed with
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { gzipSync } from "node:zlib";
+import type Database from "better-sqlite3";
+import { readDigests } from "./digest.js";
+import { publicKeyPem } from "./signing-key.js";
+
+export const PUBLIC_KEY_FILE = "keyhold-audit-public-key.pem";
+
+function hourOf(time: number): string {
+  return new Date(Math.floor(time / 3_600_000) * 3_600_000).toISOString().slice(0, 13).replace(/-/g, "");
+}
+
+function write(path: string, data: string | Buffer): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, data);
+}
+
+export function exportTrail(db: Database.Database, out: string): { files: number; events: number; digests: number } {
+  let current: string | undefined;
+  let records: string[] = [];
+  let files = 0;
+  let events = 0;
+  const flush = () => {
+    if (!current || records.length === 0) return;
+    const [y, m, d] = [current.slice(0, 4), current.slice(4, 6), current.slice(6, 8)];
+    write(join(out, "events", y, m, d, `keyhold_${current}Z.json.gz`), gzipSync(`{"Records":[${records.join(",")}]}`));
+    files++;
+    records = [];
+  };
+  for (const row of db.prepare("SELECT event_time, record FROM audit_events ORDER BY seq").iterate() as Iterable<{
+    event_time: number;
+    record: string;
+  }>) {
+    // Files follow sequence order: an event stamped in an earlier hour than its predecessor stays in the later file.
+    const hour = hourOf(Number(row.event_time));
+    if (current === undefined || hour > current) {
+      flush();
+      current = hour;
+    }
+    records.push(row.record);
+    events++;
+  }
+  flush();
+  const digests = readDigests(db);
+  digests.forEach((d, i) => write(join(out, "digests", `keyhold_digest_${String(i + 1).padStart(8, "0")}.json`), JSON.stringify(d)));
+  const pem = publicKeyPem(db);
+  if (pem) write(join(out, PUBLIC_KEY_FILE), pem);
+  return { files, events, digests: digests.length };
+}

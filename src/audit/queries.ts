@@ -1,0 +1,121 @@
+/** Reading the trail: LookupEvents' filters, GetKeyLastUsage, retention. */
+import type Database from "better-sqlite3";
+
+export type LookupKey = "EventId" | "EventName" | "ReadOnly" | "Username" | "ResourceType" | "ResourceName" | "EventSource" | "AccessKeyId";
+
+export interface LookupQuery {
+  accountId: string;
+  region: string;
+  attribute?: { key: LookupKey; value: string };
+  startTime?: number;
+  endTime?: number;
+  /** Only events with a smaller sequence number (the NextToken). */
+  beforeSeq?: number;
+  limit: number;
+}
+
+export interface StoredEvent {
+  seq: number;
+  eventId: string;
+  eventTime: number;
+  eventName: string;
+  eventSource: string;
+  readOnly: boolean;
+  accessKeyId?: string;
+  username?: string;
+  record: string;
+  resources: { arn: string; type: string }[];
+}
+
+const COLUMN: Partial<Record<LookupKey, string>> = {
+  EventId: "e.event_id",
+  EventName: "e.event_name",
+  Username: "e.username",
+  EventSource: "e.event_source",
+  AccessKeyId: "e.access_key_id",
+};
+
+export class AuditReader {
+  constructor(private readonly db: Database.Database) {}
+
+  lookup(q: LookupQuery): { events: StoredEvent[]; more: boolean } {
+    const where = ["e.account_id = ?", "e.region = ?"];
+    const args: unknown[] = [q.accountId, q.region];
+    let from = "audit_events e";
+    if (q.attribute) {
+      const { key, value } = q.attribute;
+      if (key === "ResourceName" || key === "ResourceType") {
+        from = `audit_events e JOIN audit_resources r ON r.seq = e.seq AND r.${key === "ResourceName" ? "arn" : "type"} = ?`;
+        args.unshift(value);
+      } else if (key === "ReadOnly") {
+        where.push("e.read_only = ?");
+        args.push(value === "true" ? 1 : 0);
+      } else {
+        where.push(`${COLUMN[key]} = ?`);
+        args.push(value);
+      }
+    }
+    if (q.startTime !== undefined) (where.push("e.event_time >= ?"), args.push(q.startTime));
+    if (q.endTime !== undefined) (where.push("e.event_time <= ?"), args.push(q.endTime));
+    if (q.beforeSeq !== undefined) (where.push("e.seq < ?"), args.push(q.beforeSeq));
+    const rows = this.db
+      .prepare(`SELECT DISTINCT e.* FROM ${from} WHERE ${where.join(" AND ")} ORDER BY e.seq DESC LIMIT ?`)
+      .all(...args, q.limit + 1) as Record<string, unknown>[];
+    const resources = this.db.prepare("SELECT arn, type FROM audit_resources WHERE seq = ?");
+    const events = rows.slice(0, q.limit).map((r) => ({
+      seq: Number(r.seq),
+      eventId: r.event_id as string,
+      eventTime: Number(r.event_time),
+      eventName: r.event_name as string,
+      eventSource: r.event_source as string,
+      readOnly: r.read_only === 1,
+      accessKeyId: (r.access_key_id as string | null) ?? undefined,
+      username: (r.username as string | null) ?? undefined,
+      record: r.record as string,
+      resources: resources.all(r.seq) as { arn: string; type: string }[],
+    }));
+    return { events, more: rows.length > q.limit };
+  }
+
+  /** The newest successful use of a resource by one of `operations`. */
+  lastUse(
+    arn: string,
+    operations: readonly string[],
+  ): { eventId: string; eventName: string; eventTime: number; requestId: string } | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT e.event_id, e.event_name, e.event_time, e.request_id FROM audit_resources r JOIN audit_events e ON e.seq = r.seq
+         WHERE r.arn = ? AND e.error_code IS NULL AND e.event_name IN (${operations.map(() => "?").join(",")})
+         ORDER BY r.seq DESC LIMIT 1`,
+      )
+      .get(arn, ...operations) as { event_id: string; event_name: string; event_time: number; request_id: string } | undefined;
+    return row && { eventId: row.event_id, eventName: row.event_name, eventTime: Number(row.event_time), requestId: row.request_id };
+  }
+
+  /** When tracking began: the time of the oldest retained event, or of the trail's creation. */
+  trackingStart(): number | undefined {
+    const row = this.db.prepare("SELECT value FROM audit_meta WHERE key = 'created_at'").get() as { value: string } | undefined;
+    return row ? Number(row.value) : undefined;
+  }
+}
+
+export function markCreated(db: Database.Database, now: number): void {
+  db.prepare("INSERT OR IGNORE INTO audit_meta (key, value) VALUES ('created_at', ?)").run(String(now));
+}
+
+/**
+ * Deletes events older than `cutoff`, in whole digest ranges only, so what remains starts at a
+ * digest whose previousEventHash anchors the chain: still verifiable from the retained start.
+ */
+export function pruneBefore(db: Database.Database, cutoff: number): number {
+  return db
+    .transaction(() => {
+      const last = db.prepare("SELECT max(last_seq) AS seq FROM audit_digests WHERE end_time < ?").get(cutoff) as { seq: number | null };
+      if (last.seq === null) return 0;
+      db.prepare("DELETE FROM audit_resources WHERE seq <= ?").run(last.seq);
+      const removed = db.prepare("DELETE FROM audit_events WHERE seq <= ?").run(last.seq).changes;
+      db.prepare("DELETE FROM audit_digests WHERE last_seq <= ?").run(last.seq);
+      return removed;
+    })
+    .immediate();
+}

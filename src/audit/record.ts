@@ -1,0 +1,190 @@
+/**
+ * Builds the CloudTrail record of one API call
+ * (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html).
+ *
+ * What is never recorded: any blob (plaintext, ciphertext, data keys, public or private key
+ * bytes), grant tokens, and anything of a request that failed validation. requestParameters keep
+ * what CloudTrail keeps for KMS: key ids, encryption context, algorithms, specs, names.
+ */
+import { randomUUID } from "node:crypto";
+import type { CallTrail } from "../call.js";
+
+export const EVENT_VERSION = "1.11";
+
+export interface CallerIdentity {
+  accountId: string;
+  accessKeyId: string;
+  principalArn: string;
+}
+
+export interface CompletedCall {
+  requestId: string;
+  time: number;
+  /** "kms", "cloudtrail", …: the SigV4 signing name. */
+  service?: string;
+  operation?: string;
+  readOnly: boolean;
+  region?: string;
+  sourceIp?: string;
+  userAgent?: string;
+  /** Who signed the request, when the signature checked out. */
+  caller?: CallerIdentity;
+  /** The access key and account a request claimed when its signature did not check out. */
+  claimed?: { accessKeyId: string; accountId?: string };
+  trail: CallTrail;
+  output?: unknown;
+  error?: { code: string; message: string };
+}
+
+/** The row the trail stores beside the record, for lookups. */
+export interface AuditEvent {
+  eventId: string;
+  eventTime: number;
+  accountId?: string;
+  region?: string;
+  eventSource: string;
+  eventName: string;
+  username?: string;
+  accessKeyId?: string;
+  readOnly: boolean;
+  errorCode?: string;
+  requestId: string;
+  resources: { arn: string; type: string }[];
+  /**
+   * The CloudTrail record as JSON text without its closing brace: the trail appends the chain
+   * fields (additionalEventData) and the brace when it gives the event its sequence number.
+   */
+  recordPrefix: string;
+}
+
+const NEVER_LOGGED = new Set(["GrantTokens", "Plaintext", "CiphertextBlob", "PublicKey", "PrivateKeyPlaintext", "Recipient"]);
+
+/**
+ * CloudTrail's requestParameters: structure members in camelCase, blobs and tokens left out.
+ * Maps (the decoder builds them without a prototype: encryption contexts, …) keep their keys as
+ * the caller wrote them.
+ */
+export function redact(value: unknown, depth = 0): unknown {
+  if (value === null || value === undefined || depth > 8) return undefined;
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return undefined;
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1)).filter((v) => v !== undefined);
+  if (typeof value === "object") {
+    const isMap = Object.getPrototypeOf(value) === null;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (!isMap && NEVER_LOGGED.has(k)) continue;
+      const r = redact(v, depth + 1);
+      if (r === undefined) continue;
+      const name = isMap ? k : k.charAt(0).toLowerCase() + k.slice(1);
+      Object.defineProperty(out, name, { value: r, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  return value;
+}
+
+function isoSeconds(time: number): string {
+  return new Date(Math.floor(time / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+export function buildEvent(call: CompletedCall): AuditEvent {
+  const eventSource = `${call.service ?? "unknown"}.amazonaws.com`;
+  const eventName = call.operation ?? "Unknown";
+  const accountId = call.caller?.accountId ?? call.claimed?.accountId;
+  const accessKeyId = call.caller?.accessKeyId ?? call.claimed?.accessKeyId;
+  const eventId = randomUUID();
+  const userIdentity = call.caller
+    ? {
+        type: "Root",
+        principalId: call.caller.accountId,
+        arn: call.caller.principalArn,
+        accountId: call.caller.accountId,
+        accessKeyId: call.caller.accessKeyId,
+      }
+    : { type: "Unknown", ...(accountId ? { accountId } : {}), ...(accessKeyId ? { accessKeyId } : {}) };
+  const record: Record<string, unknown> = {
+    eventVersion: EVENT_VERSION,
+    userIdentity,
+    eventTime: isoSeconds(call.time),
+    eventSource,
+    eventName,
+    awsRegion: call.region ?? null,
+    sourceIPAddress: call.sourceIp ?? null,
+    userAgent: call.userAgent ?? null,
+    ...(call.error ? { errorCode: call.error.code, errorMessage: call.error.message } : {}),
+    requestParameters: call.trail.input === undefined ? null : (redact(call.trail.input) ?? null),
+    responseElements: call.error || call.readOnly ? null : (redact(call.output) ?? null),
+    requestID: call.requestId,
+    eventID: eventId,
+    readOnly: call.readOnly,
+    resources: call.trail.resources.map((r) => ({ accountId, type: r.type, ARN: r.arn })),
+    eventType: "AwsApiCall",
+    managementEvent: true,
+    recipientAccountId: accountId ?? null,
+    eventCategory: "Management",
+  };
+  return {
+    eventId,
+    eventTime: call.time,
+    accountId,
+    region: call.region,
+    eventSource,
+    eventName,
+    username: call.caller ? "root" : undefined,
+    accessKeyId,
+    readOnly: call.readOnly,
+    errorCode: call.error?.code,
+    requestId: call.requestId,
+    resources: call.trail.resources,
+    recordPrefix: JSON.stringify(record).slice(0, -1),
+  };
+}
+
+/** What the service did by itself (a key deleted at the end of its window, an automatic rotation). */
+export interface ServiceAction {
+  time: number;
+  eventName: string;
+  accountId: string;
+  region: string;
+  resource: { arn: string; type: string };
+  details: Record<string, unknown>;
+}
+
+export function buildServiceEvent(action: ServiceAction): AuditEvent {
+  const eventId = randomUUID();
+  const requestId = randomUUID();
+  const record = {
+    eventVersion: EVENT_VERSION,
+    userIdentity: { accountId: action.accountId, invokedBy: "kms.amazonaws.com" },
+    eventTime: isoSeconds(action.time),
+    eventSource: "kms.amazonaws.com",
+    eventName: action.eventName,
+    awsRegion: action.region,
+    sourceIPAddress: "kms.amazonaws.com",
+    userAgent: "kms.amazonaws.com",
+    requestParameters: null,
+    responseElements: null,
+    requestID: requestId,
+    eventID: eventId,
+    readOnly: false,
+    resources: [{ accountId: action.accountId, type: action.resource.type, ARN: action.resource.arn }],
+    eventType: "AwsServiceEvent",
+    managementEvent: true,
+    recipientAccountId: action.accountId,
+    serviceEventDetails: action.details,
+    eventCategory: "Management",
+  };
+  return {
+    eventId,
+    eventTime: action.time,
+    accountId: action.accountId,
+    region: action.region,
+    eventSource: "kms.amazonaws.com",
+    eventName: action.eventName,
+    readOnly: false,
+    requestId,
+    resources: [action.resource],
+    recordPrefix: JSON.stringify(record).slice(0, -1),
+  };
+}

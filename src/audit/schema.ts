@@ -1,0 +1,42 @@
+/** The audit database (audit.db, beside keyhold.db): its own file, so audit writes never wait on key writes. */
+export const AUDIT_MIGRATIONS: readonly { id: number; name: string; sql: string }[] = [
+  {
+    id: 1,
+    name: "events, their resources, digests and the signing key",
+    sql: `
+      CREATE TABLE audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE audit_events (
+        seq INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        event_time INTEGER NOT NULL,
+        account_id TEXT,
+        region TEXT,
+        event_source TEXT NOT NULL,
+        event_name TEXT NOT NULL,
+        username TEXT,
+        access_key_id TEXT,
+        read_only INTEGER NOT NULL,
+        error_code TEXT,
+        request_id TEXT NOT NULL,
+        record TEXT NOT NULL,
+        hash BLOB NOT NULL
+      );
+      CREATE INDEX audit_events_by_owner ON audit_events (account_id, region, seq);
+      CREATE TABLE audit_resources (arn TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, PRIMARY KEY (arn, seq)) WITHOUT ROWID;
+      CREATE TABLE audit_digests (
+        id INTEGER PRIMARY KEY,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        start_time INTEGER NOT NULL,
+        end_time INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        signature TEXT NOT NULL
+      );
+      CREATE TABLE audit_signing_keys (
+        fingerprint TEXT PRIMARY KEY,
+        public_key TEXT NOT NULL,
+        wrapped_private_key BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+      );`,
+  },
+];

@@ -1,0 +1,125 @@
+/**
+ * `keyhold audit verify`: checks an exported trail offline with nothing but the files and the
+ * public key. Every record names its sequence number and its predecessor's hash; digests sign
+ * sequence ranges and chain through their signatures. The verifier walks both and names the
+ * first event or digest that was altered, removed, inserted or reordered.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { hash } from "node:crypto";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { verifyDigest, type SignedDigest } from "./digest.js";
+import { GENESIS_HASH } from "./database.js";
+
+export interface VerifyReport {
+  ok: boolean;
+  events: number;
+  digests: number;
+  /** Events after the last digest: linked, but not yet covered by a signature. */
+  unsignedTail: number;
+  problems: string[];
+}
+
+function filesUnder(dir: string, suffix: string): string[] {
+  let out: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out = out.concat(filesUnder(p, suffix));
+    else if (name.endsWith(suffix)) out.push(p);
+  }
+  return out;
+}
+
+interface Chained {
+  additionalEventData?: { keyholdSequence?: number; keyholdPreviousHash?: string };
+  eventID?: string;
+}
+
+export function verifyExport(dir: string, publicKeyPem: string): VerifyReport {
+  const problems: string[] = [];
+  const digests: { file: string; signed: SignedDigest }[] = [];
+  for (const file of filesUnder(join(dir, "digests"), ".json")) {
+    try {
+      digests.push({ file, signed: JSON.parse(readFileSync(file, "utf8")) as SignedDigest });
+    } catch {
+      problems.push(`digest file ${file} is not readable JSON`);
+    }
+  }
+  let previous: SignedDigest | undefined;
+  for (const { file, signed } of digests) {
+    if (!verifyDigest(signed, publicKeyPem)) problems.push(`digest ${file} was altered: its signature does not verify`);
+    if (previous) {
+      if (signed.digest.previousDigestSignature !== previous.digestSignature) {
+        problems.push(`digest ${file} does not follow the digest before it: a digest was removed, inserted or reordered`);
+      } else if (signed.digest.firstSequence !== previous.digest.lastSequence + 1) {
+        problems.push(`digest ${file} does not start where the digest before it ended`);
+      }
+    }
+    previous = signed;
+  }
+  const boundaries = new Map(digests.map((d) => [d.signed.digest.lastSequence, d]));
+
+  let expected: number | undefined = digests[0]?.signed.digest.firstSequence;
+  let link: string | undefined =
+    digests[0]?.signed.digest.previousEventHash ?? (expected === undefined ? undefined : GENESIS_HASH.toString("hex"));
+  let lastId = "(start)";
+  let events = 0;
+  let lastSigned = 0;
+  let lastSeq = 0;
+  for (const file of filesUnder(join(dir, "events"), ".json.gz")) {
+    let records: Chained[];
+    try {
+      records = (JSON.parse(gunzipSync(readFileSync(file)).toString("utf8")) as { Records: Chained[] }).Records;
+    } catch {
+      problems.push(`event file ${file} is not a readable gzip of {"Records": [...]}`);
+      continue;
+    }
+    for (const record of records) {
+      events++;
+      const seq = record.additionalEventData?.keyholdSequence;
+      const id = record.eventID ?? "(no eventID)";
+      if (typeof seq !== "number") {
+        problems.push(`event ${id} in ${file} carries no sequence number: inserted`);
+        continue;
+      }
+      if (expected !== undefined && seq > expected) {
+        problems.push(`sequence ${expected}${seq - 1 > expected ? `–${seq - 1}` : ""} is missing before event ${id} (${file}): removed`);
+      } else if (expected !== undefined && seq < expected) {
+        problems.push(`event ${id} (sequence ${seq}) in ${file} comes after sequence ${expected - 1}: inserted or reordered`);
+      } else if (link !== undefined && record.additionalEventData?.keyholdPreviousHash !== link) {
+        problems.push(
+          `event ${lastId} (sequence ${seq - 1}) was altered: its hash no longer matches the link in event ${id} (sequence ${seq})`,
+        );
+      }
+      const text = JSON.stringify(record);
+      link = hash("sha256", text, "hex");
+      const boundary = boundaries.get(seq);
+      if (boundary) {
+        if (boundary.signed.digest.lastEventHash !== link) {
+          problems.push(`event ${id} (sequence ${seq}) does not match the signed digest ${boundary.file}: altered`);
+        }
+        lastSigned = seq;
+      }
+      expected = seq + 1;
+      lastId = id;
+      lastSeq = seq;
+    }
+  }
+  const lastDigest = digests[digests.length - 1]?.signed.digest;
+  if (lastDigest && lastSeq < lastDigest.lastSequence) {
+    problems.push(`the events up to sequence ${lastDigest.lastSequence} that the last digest signs end at ${lastSeq}: removed`);
+  }
+  return {
+    ok: problems.length === 0,
+    events,
+    digests: digests.length,
+    unsignedTail: lastSigned > 0 || digests.length > 0 ? Math.max(0, lastSeq - lastSigned) : events,
+    problems,
+  };
+}

@@ -1,0 +1,9 @@
+/** The CloudTrail operations keyhold serves. */
+import type { CloudTrailOperation } from "./operation.js";
+import { lookupEvents } from "./operations/lookup-events.js";
+
+export const CLOUDTRAIL_TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101";
+export const CLOUDTRAIL_OPERATIONS: readonly CloudTrailOperation[] = [lookupEvents];
+export const CLOUDTRAIL_OPERATIONS_BY_NAME: ReadonlyMap<string, CloudTrailOperation> = new Map(
+  CLOUDTRAIL_OPERATIONS.map((op) => [op.name, op]),
+);
