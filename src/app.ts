@@ -22,7 +22,7 @@ import { CachedRepository } from "./store/cached.js";
 import { Audit } from "./audit/audit.js";
 import { openAuditDatabase } from "./audit/database.js";
 import { loadOrCreateSigningKey } from "./audit/signing-key.js";
-import { CLOUDTRAIL_OPERATIONS_BY_NAME, CLOUDTRAIL_TARGET_PREFIX } from "./cloudtrail/registry.js";
+import { CLOUDTRAIL_OPERATIONS_BY_NAME, CLOUDTRAIL_TARGET_PREFIXES } from "./cloudtrail/registry.js";
 
 export interface Keyhold {
   url: string;
@@ -103,7 +103,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   });
   const kms = new KmsService({ repo, keystore, clock, usage: audit.reader });
   const kmsService: JsonService = {
-    targetPrefix: "TrentService",
+    targetPrefixes: ["TrentService"],
     signingName: "kms",
     internalErrorCode: "KMSInternalException",
     operation: (name) => {
@@ -112,7 +112,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     },
   };
   const cloudTrailService: JsonService = {
-    targetPrefix: CLOUDTRAIL_TARGET_PREFIX,
+    targetPrefixes: CLOUDTRAIL_TARGET_PREFIXES,
     signingName: "cloudtrail",
     internalErrorCode: "InternalFailure",
     operation: (name) => {

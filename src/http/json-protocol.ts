@@ -21,7 +21,8 @@ export interface JsonOperation {
 }
 
 export interface JsonService {
-  targetPrefix: string;
+  /** The X-Amz-Target prefixes clients use (botocore and the Smithy-based SDKs may differ). */
+  targetPrefixes: readonly string[];
   signingName: string;
   internalErrorCode: ErrorCode;
   operation(name: string): JsonOperation | undefined;
@@ -64,7 +65,7 @@ export class JsonProtocol {
   private readonly byPrefix: Map<string, JsonService>;
 
   constructor(private readonly options: JsonProtocolOptions) {
-    this.byPrefix = new Map(options.services.map((s) => [s.targetPrefix, s]));
+    this.byPrefix = new Map(options.services.flatMap((s) => s.targetPrefixes.map((p) => [p, s] as const)));
   }
 
   async handle(req: SignedRequest): Promise<Reply> {
@@ -88,7 +89,7 @@ export class JsonProtocol {
     let reply: Reply;
     try {
       const target = req.headers["x-amz-target"];
-      const dot = typeof target === "string" ? target.indexOf(".") : -1;
+      const dot = typeof target === "string" ? target.lastIndexOf(".") : -1;
       service = dot > 0 ? this.byPrefix.get((target as string).slice(0, dot)) : undefined;
       if (!service || req.method !== "POST") {
         throw new ServiceError("UnknownOperationException", `Operation ${String(target ?? "(no X-Amz-Target)")} is not recognized.`);

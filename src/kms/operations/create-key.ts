@@ -3,6 +3,7 @@ import { ServiceError } from "../../errors.js";
 import { bool, enumOf, str, struct } from "../../validation/schema.js";
 import { ALL_KEY_SPECS, CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGINS } from "../key-specs.js";
 import { defineOperation } from "../operation.js";
+import { KEY_RESOURCE_TYPE } from "../service.js";
 import { checkKeyPolicy, defaultKeyPolicy } from "../policy.js";
 import { Description, Tags } from "../shapes.js";
 import { checkTags } from "../tags.js";
@@ -69,6 +70,7 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
     };
     const first = kms.newVersion(keyId, keySpec, 1);
     await kms.repo.createKey(record, first, tags);
+    call.trail.resources.push({ arn: kms.arnOf(record), type: KEY_RESOURCE_TYPE });
     return { KeyMetadata: await kms.describe(record) };
   },
 });

@@ -1,0 +1,254 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { CloudTrailClient, LookupEventsCommand, type Event } from "@aws-sdk/client-cloudtrail";
+import {
+  CreateKeyCommand,
+  DecryptCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  GenerateDataKeyWithoutPlaintextCommand,
+  GenerateRandomCommand,
+  GetKeyLastUsageCommand,
+  ReEncryptCommand,
+  type KMSClient,
+} from "@aws-sdk/client-kms";
+import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, type TestServer } from "./helpers.js";
+import { call } from "./raw-requests.js";
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+describe("audit trail: CloudTrail records, LookupEvents, GetKeyLastUsage", () => {
+  let server: TestServer;
+  let kms: KMSClient;
+  let trail: CloudTrailClient;
+  let keyArn: string;
+  let keyId: string;
+  const lookup = async (key: string, value: string, extra: Record<string, unknown> = {}): Promise<Event[]> =>
+    (await trail.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: key as never, AttributeValue: value }], ...extra })))
+      .Events!;
+  before(async () => {
+    server = await startTestServer();
+    kms = server.client();
+    trail = new CloudTrailClient({
+      endpoint: server.url,
+      region: "us-east-1",
+      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+      maxAttempts: 1,
+    });
+    const md = (await kms.send(new CreateKeyCommand({ Description: "audited" }))).KeyMetadata!;
+    keyArn = md.Arn!;
+    keyId = md.KeyId!;
+  });
+  after(async () => {
+    trail.destroy();
+    await server.stop();
+  });
+
+  it("records a successful call with the fields CloudTrail has, and the request id the caller saw", async () => {
+    const out = await kms.send(
+      new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("audited plaintext"), EncryptionContext: { app: "audit" } }),
+    );
+    const events = await lookup("EventName", "Encrypt");
+    assert.ok(events.length >= 1);
+    const e = events[0]!;
+    assert.equal(e.EventName, "Encrypt");
+    assert.equal(e.EventSource, "kms.amazonaws.com");
+    assert.equal(e.ReadOnly, "true");
+    assert.equal(e.AccessKeyId, ACCESS_KEY_ID);
+    assert.equal(e.Username, "root");
+    assert.deepEqual(e.Resources, [{ ResourceType: "AWS::KMS::Key", ResourceName: keyArn }]);
+    const r = JSON.parse(e.CloudTrailEvent!);
+    assert.equal(r.eventVersion, "1.11");
+    assert.deepEqual(r.userIdentity, {
+      type: "Root",
+      principalId: ACCOUNT_ID,
+      arn: `arn:aws:iam::${ACCOUNT_ID}:root`,
+      accountId: ACCOUNT_ID,
+      accessKeyId: ACCESS_KEY_ID,
+    });
+    assert.match(r.eventTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.equal(r.eventSource, "kms.amazonaws.com");
+    assert.equal(r.eventName, "Encrypt");
+    assert.equal(r.awsRegion, "us-east-1");
+    assert.equal(r.sourceIPAddress, "127.0.0.1");
+    assert.match(r.userAgent, /aws-sdk-js/);
+    assert.deepEqual(r.requestParameters, { keyId, encryptionContext: { app: "audit" } });
+    assert.equal(r.responseElements, null);
+    assert.equal(r.requestID, out.$metadata.requestId);
+    assert.equal(r.eventID, e.EventId);
+    assert.equal(r.readOnly, true);
+    assert.deepEqual(r.resources, [{ accountId: ACCOUNT_ID, type: "AWS::KMS::Key", ARN: keyArn }]);
+    assert.equal(r.eventType, "AwsApiCall");
+    assert.equal(r.managementEvent, true);
+    assert.equal(r.recipientAccountId, ACCOUNT_ID);
+    assert.equal(r.eventCategory, "Management");
+    assert.equal(r.errorCode, undefined);
+    assert.equal(typeof r.additionalEventData.keyholdSequence, "number");
+    assert.match(r.additionalEventData.keyholdPreviousHash, /^[0-9a-f]{64}$/);
+  });
+
+  it("records a management call's response, and a validation failure with its error and no parameters", async () => {
+    const created = await kms.send(new CreateKeyCommand({ Description: "shape" }));
+    const ok = JSON.parse((await lookup("ResourceName", created.KeyMetadata!.Arn!))[0]!.CloudTrailEvent!);
+    assert.equal(ok.eventName, "CreateKey");
+    assert.equal(ok.readOnly, false);
+    assert.equal(ok.requestParameters.description, "shape");
+    assert.equal(ok.responseElements.keyMetadata.keyId, created.KeyMetadata!.KeyId);
+
+    await rejects(() => kms.send(new CreateKeyCommand({ KeyUsage: "NOPE" as never })), "ValidationException");
+    const failed = (await lookup("EventName", "CreateKey")).map((e) => JSON.parse(e.CloudTrailEvent!)).find((r) => r.errorCode);
+    assert.ok(failed, "the failed call is in the trail");
+    assert.equal(failed.errorCode, "ValidationException");
+    assert.match(failed.errorMessage, /enum value set/);
+    assert.equal(failed.requestParameters, null);
+    assert.equal(failed.responseElements, null);
+  });
+
+  it("records a request whose signature fails, attributed to the access key and account it claimed", async () => {
+    const res = await call(server.url, "TrentService.ListKeys", "{}", { secretAccessKey: "not-the-secret" });
+    assert.equal(res.status, 400);
+    const events = await lookup("EventName", "ListKeys");
+    const r = JSON.parse(events.find((e) => JSON.parse(e.CloudTrailEvent!).errorCode)!.CloudTrailEvent!);
+    assert.equal(r.errorCode, "InvalidSignatureException");
+    assert.deepEqual(r.userIdentity, { type: "Unknown", accountId: ACCOUNT_ID, accessKeyId: ACCESS_KEY_ID });
+    assert.equal(r.recipientAccountId, ACCOUNT_ID);
+    assert.equal(r.requestID, res.headers["x-amzn-requestid"]);
+  });
+
+  it("never records plaintexts, data keys, ciphertexts, random bytes or the secret access key", async () => {
+    const secrets: Buffer[] = [Buffer.from("the launch codes are 0000-0000-0000")];
+    const enc = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: secrets[0] }));
+    secrets.push(Buffer.from(enc.CiphertextBlob!));
+    const dk = await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256" }));
+    secrets.push(Buffer.from(dk.Plaintext!), Buffer.from(dk.CiphertextBlob!));
+    const dkw = await kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyId, NumberOfBytes: 48 }));
+    secrets.push(Buffer.from(dkw.CiphertextBlob!));
+    secrets.push(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: dkw.CiphertextBlob }))).Plaintext!));
+    const re = await kms.send(new ReEncryptCommand({ CiphertextBlob: enc.CiphertextBlob, DestinationKeyId: keyId }));
+    secrets.push(Buffer.from(re.CiphertextBlob!));
+    secrets.push(Buffer.from((await kms.send(new GenerateRandomCommand({ NumberOfBytes: 64 }))).Plaintext!));
+    await rejects(() => kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(4097, 7) })), "ValidationException");
+    await server.keyhold.audit.digest();
+
+    const files = filesUnder(server.dataDir).filter((f) => f.includes("audit"));
+    assert.ok(files.length >= 1);
+    const blobs = files.map((f) => ({ f, bytes: readFileSync(f) }));
+    for (const s of secrets) {
+      for (const form of [s, Buffer.from(s.toString("base64")), Buffer.from(s.toString("hex"))]) {
+        for (const { f, bytes } of blobs) assert.ok(!bytes.includes(form), `a secret was found in ${f}`);
+      }
+    }
+    for (const { f, bytes } of blobs) assert.ok(!bytes.includes(Buffer.from(SECRET_ACCESS_KEY)), `the secret access key was found in ${f}`);
+    // The events are there all the same.
+    assert.ok((await lookup("EventName", "GenerateRandom")).length >= 1);
+  });
+
+  it("LookupEvents filters by each attribute, pages newest first, and keeps accounts' regions apart", async () => {
+    const before = new Date(Date.now() - 1000);
+    for (let i = 0; i < 5; i++) await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(`page ${i}`) }));
+    const all: Event[] = [];
+    let token: string | undefined;
+    do {
+      const page = await trail.send(
+        new LookupEventsCommand({
+          LookupAttributes: [{ AttributeKey: "ResourceName", AttributeValue: keyArn }],
+          MaxResults: 2,
+          NextToken: token,
+        }),
+      );
+      assert.ok(page.Events!.length <= 2);
+      all.push(...page.Events!);
+      token = page.NextToken;
+    } while (token);
+    const times = all.map((e) => e.EventTime!.getTime());
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => b - a),
+      "newest first",
+    );
+    const seqs = all.map((e) => JSON.parse(e.CloudTrailEvent!).additionalEventData.keyholdSequence as number);
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => b - a),
+    );
+    assert.equal(new Set(all.map((e) => e.EventId)).size, all.length, "no event twice across pages");
+
+    const one = all[0]!;
+    assert.deepEqual(
+      (await lookup("EventId", one.EventId!)).map((e) => e.EventId),
+      [one.EventId],
+    );
+    assert.ok((await lookup("ReadOnly", "false")).every((e) => e.ReadOnly === "false"));
+    assert.ok((await lookup("ReadOnly", "true")).every((e) => e.ReadOnly === "true"));
+    assert.ok((await lookup("AccessKeyId", ACCESS_KEY_ID)).length > 0);
+    assert.ok((await lookup("Username", "root")).length > 0);
+    assert.ok((await lookup("EventSource", "kms.amazonaws.com")).length > 0);
+    assert.ok((await lookup("ResourceType", "AWS::KMS::Key")).length > 0);
+    assert.deepEqual(await lookup("EventName", "NoSuchEvent"), []);
+    const windowed = await trail.send(new LookupEventsCommand({ StartTime: before, EndTime: new Date(Date.now() + 1000) }));
+    assert.ok(windowed.Events!.every((e) => e.EventTime!.getTime() >= Math.floor(before.getTime() / 1000) * 1000));
+    assert.deepEqual((await trail.send(new LookupEventsCommand({ EndTime: new Date(0) }))).Events, []);
+
+    const west = server.client("us-west-2");
+    await west.send(new CreateKeyCommand({ Description: "west" }));
+    const westTrail = new CloudTrailClient({
+      endpoint: server.url,
+      region: "us-west-2",
+      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+    });
+    const westEvents = (await westTrail.send(new LookupEventsCommand({}))).Events!;
+    assert.ok(westEvents.length >= 1 && westEvents.every((e) => JSON.parse(e.CloudTrailEvent!).awsRegion === "us-west-2"));
+    assert.ok(
+      (await trail.send(new LookupEventsCommand({}))).Events!.every((e) => JSON.parse(e.CloudTrailEvent!).awsRegion === "us-east-1"),
+    );
+    westTrail.destroy();
+  });
+
+  it("LookupEvents refuses what CloudTrail refuses", async () => {
+    const two = [
+      { AttributeKey: "EventName" as const, AttributeValue: "Encrypt" },
+      { AttributeKey: "Username" as const, AttributeValue: "root" },
+    ];
+    await rejects(() => trail.send(new LookupEventsCommand({ LookupAttributes: two })), "InvalidLookupAttributesException");
+    await rejects(
+      () => trail.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "Color" as never, AttributeValue: "x" }] })),
+      "InvalidLookupAttributesException",
+    );
+    await rejects(() => trail.send(new LookupEventsCommand({ MaxResults: 51 })), "InvalidMaxResultsException");
+    await rejects(() => trail.send(new LookupEventsCommand({ MaxResults: 0 })), "InvalidMaxResultsException");
+    await rejects(
+      () => trail.send(new LookupEventsCommand({ StartTime: new Date(2000), EndTime: new Date(1000) })),
+      "InvalidTimeRangeException",
+    );
+    await rejects(() => trail.send(new LookupEventsCommand({ NextToken: "forged" })), "InvalidNextTokenException");
+    await rejects(() => trail.send(new LookupEventsCommand({ EventCategory: "other" as never })), "InvalidEventCategoryException");
+  });
+
+  it("GetKeyLastUsage answers from the trail: nothing for a fresh key, then the last successful cryptographic call", async () => {
+    const fresh = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    const none = await kms.send(new GetKeyLastUsageCommand({ KeyId: fresh.KeyId }));
+    assert.equal(none.KeyId, fresh.KeyId);
+    assert.equal(none.KeyLastUsage?.Operation, undefined);
+    assert.equal(none.KeyCreationDate!.getTime(), fresh.CreationDate!.getTime());
+    assert.ok(none.TrackingStartDate!.getTime() >= fresh.CreationDate!.getTime());
+
+    const enc = await kms.send(new EncryptCommand({ KeyId: fresh.KeyId, Plaintext: Buffer.from("x") }));
+    await rejects(
+      () => kms.send(new DecryptCommand({ CiphertextBlob: Buffer.concat([Buffer.from(enc.CiphertextBlob!), Buffer.from([1])]) })),
+      "InvalidCiphertextException",
+    );
+    const used = await kms.send(new GetKeyLastUsageCommand({ KeyId: fresh.Arn }));
+    assert.equal(used.KeyLastUsage!.Operation, "Encrypt", "a failed Decrypt does not count");
+    assert.equal(used.KeyLastUsage!.KmsRequestId, enc.$metadata.requestId);
+    const event = (await lookup("EventId", used.KeyLastUsage!.CloudTrailEventId!))[0]!;
+    assert.equal(JSON.parse(event.CloudTrailEvent!).requestID, enc.$metadata.requestId);
+    await rejects(() => kms.send(new GetKeyLastUsageCommand({ KeyId: "00000000-0000-0000-0000-000000000000" })), "NotFoundException");
+  });
+});
