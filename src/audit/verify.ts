@@ -88,7 +88,11 @@ export function verifyExport(dir: string, publicKeyPem: string): VerifyReport {
         problems.push(`event ${id} in ${file} carries no sequence number: inserted`);
         continue;
       }
-      if (expected !== undefined && seq > expected) {
+      if (events === 1 && expected !== undefined && seq < expected) {
+        problems.push(
+          `event ${id} (sequence ${seq}) comes before the first digest, which starts at sequence ${expected}: a digest was removed, or events inserted`,
+        );
+      } else if (expected !== undefined && seq > expected) {
         problems.push(`sequence ${expected}${seq - 1 > expected ? `–${seq - 1}` : ""} is missing before event ${id} (${file}): removed`);
       } else if (expected !== undefined && seq < expected) {
         problems.push(`event ${id} (sequence ${seq}) in ${file} comes after sequence ${expected - 1}: inserted or reordered`);
