@@ -4,7 +4,10 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { tempDir } from "./helpers.js";
+
+const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 import { awsEnv, requireTool, spawnServer, type ServerProcess } from "./process.js";
 
 describe("AWS CLI and boto3 against a keyhold server process", () => {
@@ -91,6 +94,29 @@ describe("AWS CLI and boto3 against a keyhold server process", () => {
     assert.equal(described.KeyMetadata.KeyState, "Disabled");
     const aliases = ok("kms", "list-aliases") as { Aliases: { AliasName: string }[] };
     assert.ok(aliases.Aliases.some((a) => a.AliasName === "alias/orders"));
+
+    // The same session, as the audit trail saw it.
+    const trail = ok("cloudtrail", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=CancelKeyDeletion") as {
+      Events: { EventName: string; CloudTrailEvent: string }[];
+    };
+    assert.equal(trail.Events.length, 1);
+    const record = JSON.parse(trail.Events[0]!.CloudTrailEvent) as { userAgent: string; requestParameters: { keyId: string } };
+    assert.match(record.userAgent, /aws-cli/);
+    assert.equal(record.requestParameters.keyId, keyId);
+    const failures = ok("cloudtrail", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=Decrypt") as {
+      Events: { CloudTrailEvent: string }[];
+    };
+    assert.ok(failures.Events.some((e) => JSON.parse(e.CloudTrailEvent).errorCode === "InvalidCiphertextException"));
+
+    // Exported and verified offline with the keyhold command.
+    const exportDir = join(dir, "export");
+    const exp = spawnSync(process.execPath, [MAIN, "audit", "export", "--data-dir", join(dir, "data"), "--out", exportDir], {
+      encoding: "utf8",
+    });
+    assert.equal(exp.status, 0, exp.stderr);
+    const ver = spawnSync(process.execPath, [MAIN, "audit", "verify", exportDir], { encoding: "utf8" });
+    assert.equal(ver.status, 0, ver.stdout + ver.stderr);
+    assert.match(ver.stdout, /^OK: \d+ events/m);
   });
 
   it("boto3: create a key, encrypt and decrypt with context, and see a wrong context refused", (t) => {

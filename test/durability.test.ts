@@ -21,6 +21,7 @@ import { spawnServer } from "./process.js";
 import { SqliteRepository } from "../src/store/sqlite.js";
 import { SoftwareKeyStore } from "../src/keystore/software.js";
 import { materialContext } from "../src/kms/service.js";
+import { openAuditDatabase } from "../src/audit/database.js";
 
 function client(url: string): KMSClient {
   return new KMSClient({
@@ -86,6 +87,40 @@ describe("durability and plaintext hygiene", () => {
       kms.destroy();
       await server.kill();
     }
+  });
+
+  it("every acknowledged call has its audit event after kill -9 under load", async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const server = await spawnServer(dataDir);
+    const kms = client(server.url);
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const acknowledged: string[] = [];
+    let stop = false;
+    const callers = Array.from({ length: 16 }, async () => {
+      while (!stop) {
+        try {
+          const out = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("audited") }));
+          acknowledged.push(out.$metadata.requestId!);
+        } catch {
+          return;
+        }
+      }
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    await server.kill("SIGKILL");
+    stop = true;
+    await Promise.all(callers);
+    kms.destroy();
+    assert.ok(acknowledged.length > 50, `enough load: ${acknowledged.length} calls`);
+
+    const db = openAuditDatabase(join(dataDir, "audit.db"));
+    const recorded = new Set(
+      (db.prepare("SELECT request_id FROM audit_events").all() as { request_id: string }[]).map((r) => r.request_id),
+    );
+    db.close();
+    const missing = acknowledged.filter((id) => !recorded.has(id));
+    assert.deepEqual(missing, [], `${missing.length} of ${acknowledged.length} acknowledged calls have no audit event`);
   });
 
   it("no data key and no key material appears in plaintext in the data directory or the server's output", async () => {
