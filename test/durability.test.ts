@@ -13,10 +13,10 @@ import {
   DescribeKeyCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
-  KMSClient,
+  type KMSClient,
   RotateKeyOnDemandCommand,
 } from "@aws-sdk/client-kms";
-import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, tempDir } from "./helpers.js";
+import { kmsClient, tempDir } from "./helpers.js";
 import { spawnServer } from "./process.js";
 import { SqliteRepository } from "../src/store/sqlite.js";
 import { SoftwareKeyStore } from "../src/keystore/software.js";
@@ -24,12 +24,7 @@ import { materialContext } from "../src/kms/service.js";
 import { openAuditDatabase } from "../src/audit/database.js";
 
 function client(url: string): KMSClient {
-  return new KMSClient({
-    endpoint: url,
-    region: "us-east-1",
-    credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
-    maxAttempts: 1,
-  });
+  return kmsClient(url);
 }
 
 function filesUnder(dir: string): string[] {

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KMSClient } from "@aws-sdk/client-kms";
+import { KMSClient, type KMSClientConfig } from "@aws-sdk/client-kms";
 import { startKeyhold, type Keyhold } from "../src/app.js";
 import type { Clock } from "../src/clock.js";
 import type { Config } from "../src/config.js";
@@ -55,13 +55,7 @@ export async function startTestServer(options: { clock?: Clock; config?: Partial
     url: keyhold.url,
     logs,
     client(region = "us-east-1", clientOptions = {}) {
-      const c = new KMSClient({
-        endpoint: keyhold.url,
-        region,
-        credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
-        maxAttempts: 1,
-        ...clientOptions,
-      });
+      const c = kmsClient(keyhold.url, { region, ...clientOptions });
       clients.push(c);
       return c;
     },
@@ -71,6 +65,17 @@ export async function startTestServer(options: { clock?: Clock; config?: Partial
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A KMS client for a keyhold at `url`, signing with the test root credentials. */
+export function kmsClient(url: string, options: Partial<KMSClientConfig> = {}): KMSClient {
+  return new KMSClient({
+    endpoint: url,
+    region: "us-east-1",
+    credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+    maxAttempts: 1,
+    ...options,
+  });
 }
 
 /** Runs `fn`, expecting it to throw an AWS SDK error with the given name; returns the error. */

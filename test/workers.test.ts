@@ -5,19 +5,13 @@ import { Agent } from "node:http";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
-import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, tempDir } from "./helpers.js";
+import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, EncryptCommand, type KMSClient } from "@aws-sdk/client-kms";
+import { kmsClient, tempDir } from "./helpers.js";
 import { spawnServer, type ServerProcess } from "./process.js";
 
 /** A client that opens a new connection per request, so requests spread over the workers. */
 function freshConnectionClient(url: string): KMSClient {
-  return new KMSClient({
-    endpoint: url,
-    region: "us-east-1",
-    credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: false }) }),
-  });
+  return kmsClient(url, { requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: false }) }) });
 }
 
 async function outcomes(kms: KMSClient, keyId: string, n: number): Promise<string[]> {
