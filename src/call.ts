@@ -16,3 +16,29 @@ export interface CallTrail {
   /** ARNs of the resources the call acted on, with their CloudTrail resource type. */
   resources: { arn: string; type: string }[];
 }
+
+export interface CallerIdentity {
+  accountId: string;
+  accessKeyId: string;
+  principalArn: string;
+}
+
+/** A call as the protocol adapter saw it, once answered: what the audit trail records. */
+export interface CompletedCall {
+  requestId: string;
+  time: number;
+  /** "kms", "cloudtrail", …: the SigV4 signing name. */
+  service?: string;
+  operation?: string;
+  readOnly: boolean;
+  region?: string;
+  sourceIp?: string;
+  userAgent?: string;
+  /** Who signed the request, when the signature checked out. */
+  caller?: CallerIdentity;
+  /** The access key and account a request claimed when its signature did not check out. */
+  claimed?: { accessKeyId: string; accountId?: string };
+  trail: CallTrail;
+  output?: unknown;
+  error?: { code: string; message: string };
+}

@@ -11,7 +11,8 @@ import type { Logger } from "../log.js";
 import { openAuditDatabase } from "./database.js";
 import { writeDigest, type SignedDigest } from "./digest.js";
 import { AuditReader, markCreated, pruneBefore } from "./queries.js";
-import { buildEvent, buildServiceEvent, type CompletedCall, type ServiceAction } from "./record.js";
+import type { CompletedCall } from "../call.js";
+import { buildEvent, buildServiceEvent, type ServiceAction } from "./record.js";
 import { loadOrCreateSigningKey, type AuditSigningKey } from "./signing-key.js";
 import { AuditTrail } from "./trail.js";
 

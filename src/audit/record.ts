@@ -7,34 +7,9 @@
  * what CloudTrail keeps for KMS: key ids, encryption context, algorithms, specs, names.
  */
 import { randomUUID } from "node:crypto";
-import type { CallTrail } from "../call.js";
+import type { CompletedCall } from "../call.js";
 
 export const EVENT_VERSION = "1.11";
-
-export interface CallerIdentity {
-  accountId: string;
-  accessKeyId: string;
-  principalArn: string;
-}
-
-export interface CompletedCall {
-  requestId: string;
-  time: number;
-  /** "kms", "cloudtrail", …: the SigV4 signing name. */
-  service?: string;
-  operation?: string;
-  readOnly: boolean;
-  region?: string;
-  sourceIp?: string;
-  userAgent?: string;
-  /** Who signed the request, when the signature checked out. */
-  caller?: CallerIdentity;
-  /** The access key and account a request claimed when its signature did not check out. */
-  claimed?: { accessKeyId: string; accountId?: string };
-  trail: CallTrail;
-  output?: unknown;
-  error?: { code: string; message: string };
-}
 
 /** The row the trail stores beside the record, for lookups. */
 export interface AuditEvent {

@@ -6,10 +6,9 @@
  * This module knows nothing of any particular service.
  */
 import { randomUUID } from "node:crypto";
-import type { CallContext } from "../call.js";
+import type { CallContext, CompletedCall } from "../call.js";
 import { ServiceError, type ErrorCode } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { CompletedCall } from "../audit/record.js";
 import { parseAuthorization, verifySigV4, type IdentityLookup, type SignedRequest } from "./sigv4.js";
 import { toWire } from "./wire.js";
 
