@@ -19,9 +19,7 @@ import { consoleLogger, type Logger } from "./log.js";
 import type { Repository } from "./store/repository.js";
 import { SqliteRepository } from "./store/sqlite.js";
 import { CachedRepository } from "./store/cached.js";
-import { Audit } from "./audit/audit.js";
-import { openAuditDatabase } from "./audit/database.js";
-import { loadOrCreateSigningKey } from "./audit/signing-key.js";
+import { Audit, prepareSigningKey } from "./audit/audit.js";
 import { CLOUDTRAIL_OPERATIONS_BY_NAME, CLOUDTRAIL_TARGET_PREFIXES } from "./cloudtrail/registry.js";
 
 export interface Keyhold {
@@ -43,6 +41,8 @@ export interface StartOptions {
   printCredentials?: boolean;
   /** Run the background scheduler here (exactly one worker process does). Default true. */
   scheduler?: boolean;
+  /** This process's audit chain: its worker number (default 1). */
+  auditChain?: number;
 }
 
 export type GeneratedCredentials = { accessKeyId: string; secretAccessKey: string };
@@ -63,19 +63,13 @@ export async function initializeDataDir(config: Config, options: StartOptions = 
   const clock = options.clock ?? systemClock;
   try {
     // The audit signing key is made here too, so that workers starting together find one.
-    const auditDb = openAuditDatabase(auditPath(config));
-    loadOrCreateSigningKey(auditDb, keystore, clock.now());
-    auditDb.close();
+    prepareSigningKey(config.dataDir, keystore, clock.now());
     if (await repo.getAccount(config.accountId)) return undefined;
     return await initialize(config, repo, credentials, clock, options.log ?? consoleLogger());
   } finally {
     await repo.close();
     keystore.close();
   }
-}
-
-export function auditPath(config: Config): string {
-  return join(config.dataDir, "audit.db");
 }
 
 function kekSource(config: Config): KekSource {
@@ -94,7 +88,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   }
 
   const audit = await Audit.open({
-    path: auditPath(config),
+    dataDir: config.dataDir,
+    chain: options.auditChain ?? 1,
     keystore,
     clock,
     log,

@@ -9,9 +9,21 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { CreateKeyCommand, EncryptCommand, type KMSClient } from "@aws-sdk/client-kms";
 import { DAY_MS, ManualClock } from "../src/clock.js";
 import { openAuditDatabase } from "../src/audit/database.js";
+import { ChainSet, keysPath } from "../src/audit/chains.js";
 import { exportTrail, PUBLIC_KEY_FILE } from "../src/audit/export.js";
 import { verifyExport } from "../src/audit/verify.js";
 import { startTestServer, tempDir, type TestServer } from "./helpers.js";
+
+function exportNow(dataDir: string, out: string) {
+  const chains = new ChainSet(dataDir);
+  const keys = openAuditDatabase(keysPath(dataDir));
+  try {
+    return exportTrail(chains, keys, out);
+  } finally {
+    chains.close();
+    keys.close();
+  }
+}
 
 const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 
@@ -44,12 +56,10 @@ describe("audit trail integrity: export, verify, tamper", () => {
     assert.ok(server.keyhold.audit.digest());
     for (let i = 0; i < 6; i++) await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(`second ${i}`) }));
     assert.ok(server.keyhold.audit.digest());
-    assert.equal(server.keyhold.audit.digest(), undefined, "no digest without new events");
+    assert.equal(server.keyhold.audit.digest(), 0, "no digest without new events");
     exported = tempDir("keyhold-export-");
     work.push(exported);
-    const db = openAuditDatabase(join(server.dataDir, "audit.db"));
-    const result = exportTrail(db, exported);
-    db.close();
+    const result = exportNow(server.dataDir, exported);
     assert.equal(result.events, 13);
     assert.equal(result.digests, 2);
     pem = readFileSync(join(exported, PUBLIC_KEY_FILE), "utf8");
@@ -135,22 +145,22 @@ describe("audit trail integrity: export, verify, tamper", () => {
 
   it("names an altered or removed digest, and refuses another signing key", () => {
     const altered = copy();
-    const digests = readdirSync(join(altered.dir, "digests")).sort();
-    const first = join(altered.dir, "digests", digests[0]!);
+    const digests = readdirSync(join(altered.dir, "digests", "chain-1")).sort();
+    const first = join(altered.dir, "digests", "chain-1", digests[0]!);
     const d = JSON.parse(readFileSync(first, "utf8"));
     d.digest.eventCount += 1;
     writeFileSync(first, JSON.stringify(d));
     assert.match(verifyExport(altered.dir, pem).problems[0]!, /digest .*keyhold_digest_00000001\.json was altered/);
 
     const removed = copy();
-    rmSync(join(removed.dir, "digests", digests[0]!));
+    rmSync(join(removed.dir, "digests", "chain-1", digests[0]!));
     assert.match(
       verifyExport(removed.dir, pem).problems[0]!,
       /comes before the first digest, which starts at sequence \d+: a digest was removed/,
     );
     // Without the newest digest, its events are no longer covered by a signature, and verify says so.
     const newest = copy();
-    rmSync(join(newest.dir, "digests", digests[1]!));
+    rmSync(join(newest.dir, "digests", "chain-1", digests[1]!));
     const tail = verifyExport(newest.dir, pem);
     assert.equal(tail.unsignedTail, 6);
 
@@ -169,9 +179,7 @@ describe("audit trail integrity: export, verify, tamper", () => {
     server.keyhold.audit.digest();
     const dir = tempDir("keyhold-retained-");
     work.push(dir);
-    const db = openAuditDatabase(join(server.dataDir, "audit.db"));
-    const result = exportTrail(db, dir);
-    db.close();
+    const result = exportNow(server.dataDir, dir);
     assert.equal(result.events, 2);
     const report = verifyExport(dir, pem);
     assert.deepEqual(report.problems, []);

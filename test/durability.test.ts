@@ -22,6 +22,7 @@ import { SqliteRepository } from "../src/store/sqlite.js";
 import { SoftwareKeyStore } from "../src/keystore/software.js";
 import { materialContext } from "../src/kms/service.js";
 import { openAuditDatabase } from "../src/audit/database.js";
+import { listChains } from "../src/audit/chains.js";
 
 function client(url: string): KMSClient {
   return kmsClient(url);
@@ -109,11 +110,13 @@ describe("durability and plaintext hygiene", () => {
     kms.destroy();
     assert.ok(acknowledged.length > 50, `enough load: ${acknowledged.length} calls`);
 
-    const db = openAuditDatabase(join(dataDir, "audit.db"));
-    const recorded = new Set(
-      (db.prepare("SELECT request_id FROM audit_events").all() as { request_id: string }[]).map((r) => r.request_id),
-    );
-    db.close();
+    const recorded = new Set<string>();
+    for (const { path } of listChains(dataDir)) {
+      const db = openAuditDatabase(path);
+      for (const r of db.prepare("SELECT request_id FROM audit_events").all() as { request_id: string }[]) recorded.add(r.request_id);
+      db.close();
+    }
+    assert.ok(recorded.size > 0);
     const missing = acknowledged.filter((id) => !recorded.has(id));
     assert.deepEqual(missing, [], `${missing.length} of ${acknowledged.length} acknowledged calls have no audit event`);
   });

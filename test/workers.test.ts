@@ -6,7 +6,12 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, EncryptCommand, type KMSClient } from "@aws-sdk/client-kms";
-import { kmsClient, tempDir } from "./helpers.js";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { CloudTrailClient, LookupEventsCommand, type Event } from "@aws-sdk/client-cloudtrail";
+import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, kmsClient, tempDir } from "./helpers.js";
+
+const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 import { spawnServer, type ServerProcess } from "./process.js";
 
 /** A client that opens a new connection per request, so requests spread over the workers. */
@@ -52,5 +57,36 @@ describe("several worker processes on one database", () => {
     assert.deepEqual(new Set(await outcomes(kms, keyId, 16)), new Set(["DisabledException"]));
     await kms.send(new EnableKeyCommand({ KeyId: keyId }));
     assert.deepEqual(new Set(await outcomes(kms, keyId, 16)), new Set(["ok"]));
+  });
+
+  it("each worker keeps its own audit chain; LookupEvents reads them all and the export verifies", async () => {
+    const keyId = (await kms.send(new CreateKeyCommand({ Description: "chains" }))).KeyMetadata!.KeyId!;
+    await outcomes(kms, keyId, 24);
+    const trail = new CloudTrailClient({
+      endpoint: server.url,
+      region: "us-east-1",
+      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+      requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: false }) }),
+    });
+    const events: Event[] = [];
+    let token: string | undefined;
+    do {
+      const page = await trail.send(
+        new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "Encrypt" }], NextToken: token }),
+      );
+      events.push(...page.Events!);
+      token = page.NextToken;
+    } while (token);
+    trail.destroy();
+    assert.equal(events.length, 16 * 3 + 24, "every Encrypt, once");
+    assert.equal(new Set(events.map((e) => e.EventId)).size, events.length);
+    const chains = new Set(events.map((e) => JSON.parse(e.CloudTrailEvent!).additionalEventData.keyholdChain as number));
+    assert.deepEqual([...chains].sort(), [1, 2]);
+
+    const out = join(dir, "export");
+    const exp = spawnSync(process.execPath, [MAIN, "audit", "export", "--data-dir", join(dir, "data"), "--out", out], { encoding: "utf8" });
+    assert.equal(exp.status, 0, exp.stderr);
+    const ver = spawnSync(process.execPath, [MAIN, "audit", "verify", out], { encoding: "utf8" });
+    assert.equal(ver.status, 0, ver.stdout + ver.stderr);
   });
 });

@@ -9,7 +9,7 @@ import type Database from "better-sqlite3";
 import { GENESIS_HASH } from "./database.js";
 import type { AuditEvent } from "./record.js";
 
-export function makeAppender(db: Database.Database): (events: AuditEvent[]) => number[] {
+export function makeAppender(db: Database.Database, chain: number): (events: AuditEvent[]) => number[] {
   const last = db.prepare("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1");
   const insert = db.prepare(
     `INSERT INTO audit_events (seq, event_id, event_time, account_id, region, event_source, event_name, username, access_key_id,
@@ -23,7 +23,7 @@ export function makeAppender(db: Database.Database): (events: AuditEvent[]) => n
     const seqs: number[] = [];
     for (const e of events) {
       seq++;
-      const text = `${e.recordPrefix},"additionalEventData":{"keyholdSequence":${seq},"keyholdPreviousHash":"${previous.toString("hex")}"}}`;
+      const text = `${e.recordPrefix},"additionalEventData":{"keyholdChain":${chain},"keyholdSequence":${seq},"keyholdPreviousHash":"${previous.toString("hex")}"}}`;
       const h = hash("sha256", text, "buffer") as unknown as Buffer;
       insert.run(
         seq,

@@ -1,9 +1,9 @@
 /**
  * `keyhold audit export`: the trail as CloudTrail-style files, for archiving and for offline
  * verification (docs/audit.md):
- *   events/YYYY/MM/DD/keyhold_YYYYMMDDTHHZ.json.gz   {"Records": [...]} — one file per hour, in sequence order
- *   digests/keyhold_digest_<n>.json                   {"digest": {...}, "digestSignature": "<hex>"}
- *   keyhold-audit-public-key.pem                      the key the digests are signed with
+ *   events/chain-<c>/YYYY/MM/DD/keyhold_YYYYMMDDTHHZ.json.gz   {"Records": [...]}: per chain, one file per hour, in sequence order
+ *   digests/chain-<c>/keyhold_digest_<n>.json                   {"digest": {...}, "digestSignature": "<hex>"}
+ *   keyhold-audit-public-key.pem                                the key the digests are signed with
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -11,6 +11,7 @@ import { gzipSync } from "node:zlib";
 import type Database from "better-sqlite3";
 import { readDigests } from "./digest.js";
 import { publicKeyPem } from "./signing-key.js";
+import type { ChainSet } from "./chains.js";
 
 export const PUBLIC_KEY_FILE = "keyhold-audit-public-key.pem";
 
@@ -23,7 +24,20 @@ function write(path: string, data: string | Buffer): void {
   writeFileSync(path, data);
 }
 
-export function exportTrail(db: Database.Database, out: string): { files: number; events: number; digests: number } {
+export function exportTrail(chains: ChainSet, keys: Database.Database, out: string): { files: number; events: number; digests: number } {
+  const total = { files: 0, events: 0, digests: 0 };
+  for (const { chain, db } of chains.all()) {
+    const r = exportChain(db, join(out, "events", `chain-${chain}`), join(out, "digests", `chain-${chain}`));
+    total.files += r.files;
+    total.events += r.events;
+    total.digests += r.digests;
+  }
+  const pem = publicKeyPem(keys);
+  if (pem) write(join(out, PUBLIC_KEY_FILE), pem);
+  return total;
+}
+
+function exportChain(db: Database.Database, eventsDir: string, digestsDir: string): { files: number; events: number; digests: number } {
   let current: string | undefined;
   let records: string[] = [];
   let files = 0;
@@ -31,7 +45,7 @@ export function exportTrail(db: Database.Database, out: string): { files: number
   const flush = () => {
     if (!current || records.length === 0) return;
     const [y, m, d] = [current.slice(0, 4), current.slice(4, 6), current.slice(6, 8)];
-    write(join(out, "events", y, m, d, `keyhold_${current}Z.json.gz`), gzipSync(`{"Records":[${records.join(",")}]}`));
+    write(join(eventsDir, y, m, d, `keyhold_${current}Z.json.gz`), gzipSync(`{"Records":[${records.join(",")}]}`));
     files++;
     records = [];
   };
@@ -50,8 +64,6 @@ export function exportTrail(db: Database.Database, out: string): { files: number
   }
   flush();
   const digests = readDigests(db);
-  digests.forEach((d, i) => write(join(out, "digests", `keyhold_digest_${String(i + 1).padStart(8, "0")}.json`), JSON.stringify(d)));
-  const pem = publicKeyPem(db);
-  if (pem) write(join(out, PUBLIC_KEY_FILE), pem);
+  digests.forEach((d, i) => write(join(digestsDir, `keyhold_digest_${String(i + 1).padStart(8, "0")}.json`), JSON.stringify(d)));
   return { files, events, digests: digests.length };
 }

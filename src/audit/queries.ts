@@ -1,5 +1,6 @@
 /** Reading the trail: LookupEvents' filters, GetKeyLastUsage, retention. */
 import type Database from "better-sqlite3";
+import type { ChainSet } from "./chains.js";
 
 export type LookupKey = "EventId" | "EventName" | "ReadOnly" | "Username" | "ResourceType" | "ResourceName" | "EventSource" | "AccessKeyId";
 
@@ -9,12 +10,13 @@ export interface LookupQuery {
   attribute?: { key: LookupKey; value: string };
   startTime?: number;
   endTime?: number;
-  /** Only events with a smaller sequence number (the NextToken). */
-  beforeSeq?: number;
+  /** Per chain, only events with a smaller sequence number (what the NextToken carries). */
+  before?: Record<number, number>;
   limit: number;
 }
 
 export interface StoredEvent {
+  chain: number;
   seq: number;
   eventId: string;
   eventTime: number;
@@ -23,6 +25,7 @@ export interface StoredEvent {
   readOnly: boolean;
   accessKeyId?: string;
   username?: string;
+  requestId: string;
   record: string;
   resources: { arn: string; type: string }[];
 }
@@ -35,67 +38,93 @@ const COLUMN: Partial<Record<LookupKey, string>> = {
   AccessKeyId: "e.access_key_id",
 };
 
-export class AuditReader {
-  constructor(private readonly db: Database.Database) {}
-
-  lookup(q: LookupQuery): { events: StoredEvent[]; more: boolean } {
-    const where = ["e.account_id = ?", "e.region = ?"];
-    const args: unknown[] = [q.accountId, q.region];
-    let from = "audit_events e";
-    if (q.attribute) {
-      const { key, value } = q.attribute;
-      if (key === "ResourceName" || key === "ResourceType") {
-        from = `audit_events e JOIN audit_resources r ON r.seq = e.seq AND r.${key === "ResourceName" ? "arn" : "type"} = ?`;
-        args.unshift(value);
-      } else if (key === "ReadOnly") {
-        where.push("e.read_only = ?");
-        args.push(value === "true" ? 1 : 0);
-      } else {
-        where.push(`${COLUMN[key]} = ?`);
-        args.push(value);
-      }
+function lookupChain(db: Database.Database, chain: number, q: LookupQuery): StoredEvent[] {
+  const where = ["e.account_id = ?", "e.region = ?"];
+  const args: unknown[] = [q.accountId, q.region];
+  let from = "audit_events e";
+  if (q.attribute) {
+    const { key, value } = q.attribute;
+    if (key === "ResourceName" || key === "ResourceType") {
+      from = `audit_events e JOIN audit_resources r ON r.seq = e.seq AND r.${key === "ResourceName" ? "arn" : "type"} = ?`;
+      args.unshift(value);
+    } else if (key === "ReadOnly") {
+      where.push("e.read_only = ?");
+      args.push(value === "true" ? 1 : 0);
+    } else {
+      where.push(`${COLUMN[key]} = ?`);
+      args.push(value);
     }
-    if (q.startTime !== undefined) (where.push("e.event_time >= ?"), args.push(q.startTime));
-    if (q.endTime !== undefined) (where.push("e.event_time <= ?"), args.push(q.endTime));
-    if (q.beforeSeq !== undefined) (where.push("e.seq < ?"), args.push(q.beforeSeq));
-    const rows = this.db
-      .prepare(`SELECT DISTINCT e.* FROM ${from} WHERE ${where.join(" AND ")} ORDER BY e.seq DESC LIMIT ?`)
-      .all(...args, q.limit + 1) as Record<string, unknown>[];
-    const resources = this.db.prepare("SELECT arn, type FROM audit_resources WHERE seq = ?");
-    const events = rows.slice(0, q.limit).map((r) => ({
-      seq: Number(r.seq),
-      eventId: r.event_id as string,
-      eventTime: Number(r.event_time),
-      eventName: r.event_name as string,
-      eventSource: r.event_source as string,
-      readOnly: r.read_only === 1,
-      accessKeyId: (r.access_key_id as string | null) ?? undefined,
-      username: (r.username as string | null) ?? undefined,
-      record: r.record as string,
-      resources: resources.all(r.seq) as { arn: string; type: string }[],
-    }));
-    return { events, more: rows.length > q.limit };
+  }
+  if (q.startTime !== undefined) (where.push("e.event_time >= ?"), args.push(q.startTime));
+  if (q.endTime !== undefined) (where.push("e.event_time <= ?"), args.push(q.endTime));
+  const before = q.before?.[chain];
+  if (before !== undefined) (where.push("e.seq < ?"), args.push(before));
+  const rows = db
+    .prepare(`SELECT DISTINCT e.* FROM ${from} WHERE ${where.join(" AND ")} ORDER BY e.seq DESC LIMIT ?`)
+    .all(...args, q.limit + 1) as Record<string, unknown>[];
+  const resources = db.prepare("SELECT arn, type FROM audit_resources WHERE seq = ?");
+  return rows.map((r) => ({
+    chain,
+    seq: Number(r.seq),
+    eventId: r.event_id as string,
+    eventTime: Number(r.event_time),
+    eventName: r.event_name as string,
+    eventSource: r.event_source as string,
+    readOnly: r.read_only === 1,
+    accessKeyId: (r.access_key_id as string | null) ?? undefined,
+    username: (r.username as string | null) ?? undefined,
+    requestId: r.request_id as string,
+    record: r.record as string,
+    resources: resources.all(r.seq) as { arn: string; type: string }[],
+  }));
+}
+
+export class AuditReader {
+  constructor(private readonly chains: ChainSet) {}
+
+  /**
+   * Newest first across every chain: each chain is read newest first by sequence, and the pages
+   * are merged by event time. `cursor` is where each chain's part of the page ended.
+   */
+  lookup(q: LookupQuery): { events: StoredEvent[]; cursor?: Record<number, number> } {
+    const candidates = this.chains.all().flatMap(({ chain, db }) => lookupChain(db, chain, q));
+    candidates.sort((a, b) => b.eventTime - a.eventTime || b.chain - a.chain || b.seq - a.seq);
+    const events = candidates.slice(0, q.limit);
+    if (candidates.length <= q.limit) return { events };
+    const cursor: Record<number, number> = { ...q.before };
+    for (const e of events) cursor[e.chain] = Math.min(cursor[e.chain] ?? Infinity, e.seq);
+    return { events, cursor };
   }
 
-  /** The newest successful use of a resource by one of `operations`. */
+  /** The newest successful use of a resource by one of `operations`, over every chain. */
   lastUse(
     arn: string,
     operations: readonly string[],
   ): { eventId: string; eventName: string; eventTime: number; requestId: string } | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT e.event_id, e.event_name, e.event_time, e.request_id FROM audit_resources r JOIN audit_events e ON e.seq = r.seq
-         WHERE r.arn = ? AND e.error_code IS NULL AND e.event_name IN (${operations.map(() => "?").join(",")})
-         ORDER BY r.seq DESC LIMIT 1`,
-      )
-      .get(arn, ...operations) as { event_id: string; event_name: string; event_time: number; request_id: string } | undefined;
-    return row && { eventId: row.event_id, eventName: row.event_name, eventTime: Number(row.event_time), requestId: row.request_id };
+    let best: { eventId: string; eventName: string; eventTime: number; requestId: string } | undefined;
+    for (const { db } of this.chains.all()) {
+      const row = db
+        .prepare(
+          `SELECT e.event_id, e.event_name, e.event_time, e.request_id FROM audit_resources r JOIN audit_events e ON e.seq = r.seq
+           WHERE r.arn = ? AND e.error_code IS NULL AND e.event_name IN (${operations.map(() => "?").join(",")})
+           ORDER BY r.seq DESC LIMIT 1`,
+        )
+        .get(arn, ...operations) as { event_id: string; event_name: string; event_time: number; request_id: string } | undefined;
+      if (row && (!best || Number(row.event_time) > best.eventTime)) {
+        best = { eventId: row.event_id, eventName: row.event_name, eventTime: Number(row.event_time), requestId: row.request_id };
+      }
+    }
+    return best;
   }
 
-  /** When tracking began: the time of the oldest retained event, or of the trail's creation. */
+  /** When tracking began: the creation of the oldest chain. */
   trackingStart(): number | undefined {
-    const row = this.db.prepare("SELECT value FROM audit_meta WHERE key = 'created_at'").get() as { value: string } | undefined;
-    return row ? Number(row.value) : undefined;
+    const times = this.chains
+      .all()
+      .map(({ db }) => db.prepare("SELECT value FROM audit_meta WHERE key = 'created_at'").get() as { value: string } | undefined)
+      .filter((r): r is { value: string } => r !== undefined)
+      .map((r) => Number(r.value));
+    return times.length > 0 ? Math.min(...times) : undefined;
   }
 }
 

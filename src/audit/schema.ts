@@ -1,4 +1,4 @@
-/** The audit database (audit.db, beside keyhold.db): its own file, so audit writes never wait on key writes. */
+/** An audit chain file (audit/chain-N.db, and audit/keys.db for the signing key): apart from keyhold.db, so audit writes never wait on key writes. */
 export const AUDIT_MIGRATIONS: readonly { id: number; name: string; sql: string }[] = [
   {
     id: 1,

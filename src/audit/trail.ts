@@ -20,8 +20,8 @@ export class AuditTrail {
   private scheduled = false;
   private closed = false;
 
-  constructor(path: string) {
-    this.worker = new Worker(fileURLToPath(new URL("./writer-thread.js", import.meta.url)), { workerData: { path } });
+  constructor(path: string, chain: number) {
+    this.worker = new Worker(fileURLToPath(new URL("./writer-thread.js", import.meta.url)), { workerData: { path, chain } });
     this.ready = new Promise((resolve, reject) => {
       const onMessage = (m: { ready?: boolean }) => {
         if (m.ready) {

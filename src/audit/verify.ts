@@ -37,14 +37,36 @@ function filesUnder(dir: string, suffix: string): string[] {
 }
 
 interface Chained {
-  additionalEventData?: { keyholdSequence?: number; keyholdPreviousHash?: string };
+  additionalEventData?: { keyholdChain?: number; keyholdSequence?: number; keyholdPreviousHash?: string };
   eventID?: string;
 }
 
+/** Verifies every chain of an export (events/chain-<c>, digests/chain-<c>). */
 export function verifyExport(dir: string, publicKeyPem: string): VerifyReport {
+  const names = new Set<string>();
+  for (const sub of ["events", "digests"]) {
+    try {
+      for (const n of readdirSync(join(dir, sub))) if (/^chain-\d+$/.test(n)) names.add(n);
+    } catch {
+      // no such folder: nothing of that kind was exported
+    }
+  }
+  const total: VerifyReport = { ok: true, events: 0, digests: 0, unsignedTail: 0, problems: [] };
+  for (const name of [...names].sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)))) {
+    const r = verifyChain(join(dir, "events", name), join(dir, "digests", name), Number(name.slice(6)), publicKeyPem);
+    total.events += r.events;
+    total.digests += r.digests;
+    total.unsignedTail += r.unsignedTail;
+    total.problems.push(...r.problems.map((p) => `${name}: ${p}`));
+  }
+  total.ok = total.problems.length === 0;
+  return total;
+}
+
+function verifyChain(eventsDir: string, digestsDir: string, chain: number, publicKeyPem: string): VerifyReport {
   const problems: string[] = [];
   const digests: { file: string; signed: SignedDigest }[] = [];
-  for (const file of filesUnder(join(dir, "digests"), ".json")) {
+  for (const file of filesUnder(digestsDir, ".json")) {
     try {
       digests.push({ file, signed: JSON.parse(readFileSync(file, "utf8")) as SignedDigest });
     } catch {
@@ -72,7 +94,7 @@ export function verifyExport(dir: string, publicKeyPem: string): VerifyReport {
   let events = 0;
   let lastSigned = 0;
   let lastSeq = 0;
-  for (const file of filesUnder(join(dir, "events"), ".json.gz")) {
+  for (const file of filesUnder(eventsDir, ".json.gz")) {
     let records: Chained[];
     try {
       records = (JSON.parse(gunzipSync(readFileSync(file)).toString("utf8")) as { Records: Chained[] }).Records;
@@ -84,8 +106,8 @@ export function verifyExport(dir: string, publicKeyPem: string): VerifyReport {
       events++;
       const seq = record.additionalEventData?.keyholdSequence;
       const id = record.eventID ?? "(no eventID)";
-      if (typeof seq !== "number") {
-        problems.push(`event ${id} in ${file} carries no sequence number: inserted`);
+      if (typeof seq !== "number" || record.additionalEventData?.keyholdChain !== chain) {
+        problems.push(`event ${id} in ${file} does not belong to chain ${chain}: inserted`);
         continue;
       }
       if (events === 1 && expected !== undefined && seq < expected) {

@@ -1,5 +1,5 @@
 /**
- * The audit writer: a worker thread that owns audit.db's write connection, so the fsync of each
+ * The audit writer: a worker thread that owns its chain file's write connection, so the fsync of each
  * group commit happens off the event loop. It receives batches, appends each in one transaction
  * and answers with the sequence numbers (or the error) once the commit is on disk.
  */
@@ -8,11 +8,12 @@ import { makeAppender } from "./append.js";
 import { openAuditDatabase } from "./database.js";
 import type { AuditEvent } from "./record.js";
 
-const db = openAuditDatabase((workerData as { path: string }).path);
+const { path, chain } = workerData as { path: string; chain: number };
+const db = openAuditDatabase(path);
 // Other processes (workers) append to the same file. SQLite's own busy handler sleeps in steps of
 // milliseconds; waiting here in steps of 0.2 ms keeps a contended commit's latency low.
 db.pragma("busy_timeout = 0");
-const appendOnce = makeAppender(db);
+const appendOnce = makeAppender(db, chain);
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 function append(events: AuditEvent[]): number[] {

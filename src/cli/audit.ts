@@ -1,6 +1,7 @@
 /** `keyhold audit export | verify | public-key`. */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { ChainSet, keysPath } from "../audit/chains.js";
 import { openAuditDatabase } from "../audit/database.js";
 import { exportTrail, PUBLIC_KEY_FILE } from "../audit/export.js";
 import { publicKeyPem } from "../audit/signing-key.js";
@@ -20,11 +21,10 @@ function option(args: string[], name: string): string | undefined {
   return value;
 }
 
-function auditDb(args: string[]) {
+function dataDirOf(args: string[]): string {
   const dataDir = resolve(option(args, "--data-dir") ?? process.env.KEYHOLD_DATA_DIR ?? "./keyhold-data");
-  const path = join(dataDir, "audit.db");
-  if (!existsSync(path)) throw new ConfigError(`no audit trail at ${path}`);
-  return openAuditDatabase(path);
+  if (!existsSync(keysPath(dataDir))) throw new ConfigError(`no audit trail in ${dataDir}`);
+  return dataDir;
 }
 
 export function runAudit(argv: string[]): number {
@@ -33,17 +33,20 @@ export function runAudit(argv: string[]): number {
     case "export": {
       const out = option(args, "--out");
       if (!out) throw new ConfigError("keyhold audit export needs --out <dir>");
-      const db = auditDb(args);
+      const dataDir = dataDirOf(args);
+      const chains = new ChainSet(dataDir);
+      const keys = openAuditDatabase(keysPath(dataDir));
       try {
-        const r = exportTrail(db, resolve(out));
+        const r = exportTrail(chains, keys, resolve(out));
         process.stdout.write(`exported ${r.events} events in ${r.files} files and ${r.digests} digests to ${resolve(out)}\n`);
       } finally {
-        db.close();
+        chains.close();
+        keys.close();
       }
       return 0;
     }
     case "public-key": {
-      const db = auditDb(args);
+      const db = openAuditDatabase(keysPath(dataDirOf(args)));
       try {
         process.stdout.write(publicKeyPem(db) ?? "");
       } finally {

@@ -28,7 +28,7 @@ async function single(config: Config): Promise<void> {
 
 async function worker(config: Config): Promise<void> {
   const id = Number(process.env.KEYHOLD_WORKER_ID);
-  const keyhold = await startKeyhold(config, { scheduler: id === 1 });
+  const keyhold = await startKeyhold(config, { scheduler: id === 1, auditChain: id });
   process.send?.({ listening: keyhold.url, port: keyhold.port });
   // A worker whose primary is gone (kill -9) stops too, freeing the port for a restart.
   process.on("disconnect", () => process.exit(0));

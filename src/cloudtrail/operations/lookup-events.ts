@@ -14,7 +14,26 @@ const LOOKUP_KEYS: readonly LookupKey[] = [
   "EventSource",
   "AccessKeyId",
 ];
-const TOKEN_PREFIX = "khct1:";
+const TOKEN_PREFIX = "khct2:";
+
+/** The NextToken: where each audit chain's part of the previous page ended. */
+function decodeToken(token: string): Record<number, number> {
+  const text = /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, "base64url").toString("utf8") : "";
+  if (!text.startsWith(TOKEN_PREFIX)) throw new ServiceError("InvalidNextTokenException");
+  let cursor: unknown;
+  try {
+    cursor = JSON.parse(text.slice(TOKEN_PREFIX.length));
+  } catch {
+    throw new ServiceError("InvalidNextTokenException");
+  }
+  if (typeof cursor !== "object" || cursor === null || Array.isArray(cursor)) throw new ServiceError("InvalidNextTokenException");
+  const out: Record<number, number> = {};
+  for (const [chain, seq] of Object.entries(cursor)) {
+    if (!/^\d+$/.test(chain) || !Number.isSafeInteger(seq) || (seq as number) < 1) throw new ServiceError("InvalidNextTokenException");
+    out[Number(chain)] = seq as number;
+  }
+  return out;
+}
 
 export const lookupEvents = defineCloudTrailOperation<LookupEventsRequest, LookupEventsResponse>({
   name: "LookupEvents",
@@ -43,22 +62,17 @@ export const lookupEvents = defineCloudTrailOperation<LookupEventsRequest, Looku
     const start = input.StartTime?.getTime();
     const end = input.EndTime?.getTime();
     if (start !== undefined && end !== undefined && start > end) throw new ServiceError("InvalidTimeRangeException");
-    let beforeSeq: number | undefined;
-    if (input.NextToken !== undefined) {
-      const text = /^[A-Za-z0-9_-]+$/.test(input.NextToken) ? Buffer.from(input.NextToken, "base64url").toString("utf8") : "";
-      beforeSeq = text.startsWith(TOKEN_PREFIX) ? Number(text.slice(TOKEN_PREFIX.length)) : NaN;
-      if (!Number.isSafeInteger(beforeSeq) || beforeSeq < 1) throw new ServiceError("InvalidNextTokenException");
-    }
+    const before = input.NextToken === undefined ? undefined : decodeToken(input.NextToken);
     // keyhold records management events only; there are no Insights events to return.
     if (input.EventCategory === "insight") return { Events: [] };
 
-    const { events, more } = reader.lookup({
+    const { events, cursor } = reader.lookup({
       accountId: call.accountId,
       region: call.region,
       attribute: attribute && { key: attribute.AttributeKey as LookupKey, value: attribute.AttributeValue! },
       startTime: start,
       endTime: end,
-      beforeSeq,
+      before,
       limit,
     });
     return {
@@ -73,7 +87,7 @@ export const lookupEvents = defineCloudTrailOperation<LookupEventsRequest, Looku
         Resources: e.resources.map((r) => ({ ResourceType: r.type, ResourceName: r.arn })),
         CloudTrailEvent: e.record,
       })),
-      NextToken: more ? Buffer.from(TOKEN_PREFIX + events[events.length - 1]!.seq).toString("base64url") : undefined,
+      NextToken: cursor ? Buffer.from(TOKEN_PREFIX + JSON.stringify(cursor)).toString("base64url") : undefined,
     };
   },
 });
