@@ -9,18 +9,32 @@ import type Database from "better-sqlite3";
 import { GENESIS_HASH } from "./database.js";
 import type { AuditEvent } from "./record.js";
 
+/**
+ * The resources column: JSON pairs [type, ARN]. Lookups by ResourceName or ResourceType search it
+ * for the quoted value, which cannot match inside another value.
+ */
+export function resourceColumn(resources: { arn: string; type: string }[]): string {
+  return JSON.stringify(resources.map((r) => [r.type, r.arn]));
+}
+
 export function makeAppender(db: Database.Database, chain: number): (events: AuditEvent[]) => number[] {
   const last = db.prepare("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1");
   const insert = db.prepare(
     `INSERT INTO audit_events (seq, event_id, event_time, account_id, region, event_source, event_name, username, access_key_id,
-       read_only, error_code, request_id, record, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       read_only, error_code, request_id, resources, record, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const resource = db.prepare("INSERT OR IGNORE INTO audit_resources (arn, seq, type) VALUES (?, ?, ?)");
+  const lastUse = db.prepare(
+    `INSERT INTO audit_key_last_use (arn, seq, event_id, event_name, event_time, request_id) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (arn) DO UPDATE SET seq = excluded.seq, event_id = excluded.event_id, event_name = excluded.event_name,
+       event_time = excluded.event_time, request_id = excluded.request_id`,
+  );
   return db.transaction((events: AuditEvent[]) => {
     const head = last.get() as { seq: number; hash: Buffer } | undefined;
     let seq = head?.seq ?? 0;
     let previous = head?.hash ?? GENESIS_HASH;
     const seqs: number[] = [];
+    // The last use of each key in this batch, written once per key rather than once per event.
+    const used = new Map<string, [number, AuditEvent]>();
     for (const e of events) {
       seq++;
       const text = `${e.recordPrefix},"additionalEventData":{"keyholdChain":${chain},"keyholdSequence":${seq},"keyholdPreviousHash":"${previous.toString("hex")}"}}`;
@@ -38,13 +52,15 @@ export function makeAppender(db: Database.Database, chain: number): (events: Aud
         e.readOnly ? 1 : 0,
         e.errorCode ?? null,
         e.requestId,
+        resourceColumn(e.resources),
         text,
         h,
       );
-      for (const r of e.resources) resource.run(r.arn, seq, r.type);
+      if (e.usesKeys) for (const r of e.resources) used.set(r.arn, [seq, e]);
       previous = h;
       seqs.push(seq);
     }
+    for (const [arn, [s, e]] of used) lastUse.run(arn, s, e.eventId, e.eventName, e.eventTime, e.requestId);
     return seqs;
   }).immediate as (events: AuditEvent[]) => number[];
 }

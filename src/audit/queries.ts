@@ -41,12 +41,11 @@ const COLUMN: Partial<Record<LookupKey, string>> = {
 function lookupChain(db: Database.Database, chain: number, q: LookupQuery): StoredEvent[] {
   const where = ["e.account_id = ?", "e.region = ?"];
   const args: unknown[] = [q.accountId, q.region];
-  let from = "audit_events e";
   if (q.attribute) {
     const { key, value } = q.attribute;
     if (key === "ResourceName" || key === "ResourceType") {
-      from = `audit_events e JOIN audit_resources r ON r.seq = e.seq AND r.${key === "ResourceName" ? "arn" : "type"} = ?`;
-      args.unshift(value);
+      where.push("instr(e.resources, ?) > 0");
+      args.push(JSON.stringify(value));
     } else if (key === "ReadOnly") {
       where.push("e.read_only = ?");
       args.push(value === "true" ? 1 : 0);
@@ -60,9 +59,8 @@ function lookupChain(db: Database.Database, chain: number, q: LookupQuery): Stor
   const before = q.before?.[chain];
   if (before !== undefined) (where.push("e.seq < ?"), args.push(before));
   const rows = db
-    .prepare(`SELECT DISTINCT e.* FROM ${from} WHERE ${where.join(" AND ")} ORDER BY e.seq DESC LIMIT ?`)
+    .prepare(`SELECT e.* FROM audit_events e WHERE ${where.join(" AND ")} ORDER BY e.seq DESC LIMIT ?`)
     .all(...args, q.limit + 1) as Record<string, unknown>[];
-  const resources = db.prepare("SELECT arn, type FROM audit_resources WHERE seq = ?");
   return rows.map((r) => ({
     chain,
     seq: Number(r.seq),
@@ -75,7 +73,7 @@ function lookupChain(db: Database.Database, chain: number, q: LookupQuery): Stor
     username: (r.username as string | null) ?? undefined,
     requestId: r.request_id as string,
     record: r.record as string,
-    resources: resources.all(r.seq) as { arn: string; type: string }[],
+    resources: (JSON.parse(r.resources as string) as [string, string][]).map(([type, arn]) => ({ arn, type })),
   }));
 }
 
@@ -96,20 +94,12 @@ export class AuditReader {
     return { events, cursor };
   }
 
-  /** The newest successful use of a resource by one of `operations`, over every chain. */
-  lastUse(
-    arn: string,
-    operations: readonly string[],
-  ): { eventId: string; eventName: string; eventTime: number; requestId: string } | undefined {
+  /** The newest successful cryptographic use of a key, over every chain. */
+  lastUse(arn: string): { eventId: string; eventName: string; eventTime: number; requestId: string } | undefined {
     let best: { eventId: string; eventName: string; eventTime: number; requestId: string } | undefined;
     for (const { db } of this.chains.all()) {
-      const row = db
-        .prepare(
-          `SELECT e.event_id, e.event_name, e.event_time, e.request_id FROM audit_resources r JOIN audit_events e ON e.seq = r.seq
-           WHERE r.arn = ? AND e.error_code IS NULL AND e.event_name IN (${operations.map(() => "?").join(",")})
-           ORDER BY r.seq DESC LIMIT 1`,
-        )
-        .get(arn, ...operations) as { event_id: string; event_name: string; event_time: number; request_id: string } | undefined;
+      const row = db.prepare("SELECT event_id, event_name, event_time, request_id FROM audit_key_last_use WHERE arn = ?").get(arn) as
+        { event_id: string; event_name: string; event_time: number; request_id: string } | undefined;
       if (row && (!best || Number(row.event_time) > best.eventTime)) {
         best = { eventId: row.event_id, eventName: row.event_name, eventTime: Number(row.event_time), requestId: row.request_id };
       }
@@ -141,7 +131,6 @@ export function pruneBefore(db: Database.Database, cutoff: number): number {
     .transaction(() => {
       const last = db.prepare("SELECT max(last_seq) AS seq FROM audit_digests WHERE end_time < ?").get(cutoff) as { seq: number | null };
       if (last.seq === null) return 0;
-      db.prepare("DELETE FROM audit_resources WHERE seq <= ?").run(last.seq);
       const removed = db.prepare("DELETE FROM audit_events WHERE seq <= ?").run(last.seq).changes;
       db.prepare("DELETE FROM audit_digests WHERE last_seq <= ?").run(last.seq);
       return removed;

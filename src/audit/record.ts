@@ -25,12 +25,30 @@ export interface AuditEvent {
   errorCode?: string;
   requestId: string;
   resources: { arn: string; type: string }[];
+  /** A successful KMS cryptographic call: it counts as the last use of its keys (GetKeyLastUsage). */
+  usesKeys: boolean;
   /**
    * The CloudTrail record as JSON text without its closing brace: the trail appends the chain
    * fields (additionalEventData) and the brace when it gives the event its sequence number.
    */
   recordPrefix: string;
 }
+
+/** The KMS operations GetKeyLastUsage tracks (the model's KeyLastUsageTrackingOperation). */
+export const KEY_USAGE_EVENTS: ReadonlySet<string> = new Set([
+  "Decrypt",
+  "DeriveSharedSecret",
+  "Encrypt",
+  "GenerateDataKey",
+  "GenerateDataKeyPair",
+  "GenerateDataKeyPairWithoutPlaintext",
+  "GenerateDataKeyWithoutPlaintext",
+  "GenerateMac",
+  "ReEncrypt",
+  "Sign",
+  "Verify",
+  "VerifyMac",
+]);
 
 const NEVER_LOGGED = new Set(["GrantTokens", "Plaintext", "CiphertextBlob", "PublicKey", "PrivateKeyPlaintext", "Recipient"]);
 
@@ -59,8 +77,13 @@ export function redact(value: unknown, depth = 0): unknown {
   return value;
 }
 
+let lastIso = { second: -1, text: "" };
+
+/** CloudTrail's eventTime: ISO 8601 to the second. Many events share a second, so the last one is kept. */
 function isoSeconds(time: number): string {
-  return new Date(Math.floor(time / 1000) * 1000).toISOString().replace(".000Z", "Z");
+  const second = Math.floor(time / 1000);
+  if (second !== lastIso.second) lastIso = { second, text: new Date(second * 1000).toISOString().replace(".000Z", "Z") };
+  return lastIso.text;
 }
 
 export function buildEvent(call: CompletedCall): AuditEvent {
@@ -112,6 +135,7 @@ export function buildEvent(call: CompletedCall): AuditEvent {
     errorCode: call.error?.code,
     requestId: call.requestId,
     resources: call.trail.resources,
+    usesKeys: !call.error && call.service === "kms" && KEY_USAGE_EVENTS.has(eventName),
     recordPrefix: JSON.stringify(record).slice(0, -1),
   };
 }
@@ -160,6 +184,7 @@ export function buildServiceEvent(action: ServiceAction): AuditEvent {
     readOnly: false,
     requestId,
     resources: [action.resource],
+    usesKeys: false,
     recordPrefix: JSON.stringify(record).slice(0, -1),
   };
 }

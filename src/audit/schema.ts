@@ -2,7 +2,7 @@
 export const AUDIT_MIGRATIONS: readonly { id: number; name: string; sql: string }[] = [
   {
     id: 1,
-    name: "events, their resources, digests and the signing key",
+    name: "events, last use of each key, digests and the signing key",
     sql: `
       CREATE TABLE audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE audit_events (
@@ -18,11 +18,18 @@ export const AUDIT_MIGRATIONS: readonly { id: number; name: string; sql: string 
         read_only INTEGER NOT NULL,
         error_code TEXT,
         request_id TEXT NOT NULL,
+        resources TEXT NOT NULL,
         record TEXT NOT NULL,
         hash BLOB NOT NULL
       );
-      CREATE INDEX audit_events_by_owner ON audit_events (account_id, region, seq);
-      CREATE TABLE audit_resources (arn TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, PRIMARY KEY (arn, seq)) WITHOUT ROWID;
+      CREATE TABLE audit_key_last_use (
+        arn TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        event_id TEXT NOT NULL,
+        event_name TEXT NOT NULL,
+        event_time INTEGER NOT NULL,
+        request_id TEXT NOT NULL
+      );
       CREATE TABLE audit_digests (
         id INTEGER PRIMARY KEY,
         first_seq INTEGER NOT NULL,

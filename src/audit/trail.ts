@@ -10,12 +10,14 @@ import type { AuditEvent } from "./record.js";
 type Pending = { event: AuditEvent; resolve: () => void; reject: (e: Error) => void };
 
 const MAX_BATCH = 512;
+const MAX_IN_FLIGHT = 2;
 
 export class AuditTrail {
   private readonly worker: Worker;
   private readonly ready: Promise<void>;
   private queue: Pending[] = [];
-  private inFlight: Pending[] | undefined;
+  /** Batches posted to the writer and not yet committed, oldest first (the writer answers in order). */
+  private inFlight: Pending[][] = [];
   private nextId = 1;
   private scheduled = false;
   private closed = false;
@@ -33,16 +35,15 @@ export class AuditTrail {
       this.worker.once("error", reject);
     });
     this.worker.on("message", (m: { id?: number; seqs?: number[]; error?: string }) => {
-      if (m.id === undefined || !this.inFlight) return;
-      const done = this.inFlight;
-      this.inFlight = undefined;
+      if (m.id === undefined || this.inFlight.length === 0) return;
+      const done = this.inFlight.shift()!;
       if (m.error) for (const p of done) p.reject(new Error(`audit write failed: ${m.error}`));
       else for (const p of done) p.resolve();
       this.send();
     });
     this.worker.on("error", (error) => {
-      for (const p of [...(this.inFlight ?? []), ...this.queue]) p.reject(error);
-      this.inFlight = undefined;
+      for (const p of [...this.inFlight.flat(), ...this.queue]) p.reject(error);
+      this.inFlight = [];
       this.queue = [];
     });
   }
@@ -65,16 +66,22 @@ export class AuditTrail {
     });
   }
 
+  /**
+   * Posts the queued events as one batch, unless two batches are already waiting for the writer:
+   * a second batch lets the writer start its next commit the moment the previous one is on disk,
+   * instead of idling while replies travel back and callers send their next requests.
+   */
   private send(): void {
-    if (this.inFlight || this.queue.length === 0) return;
-    this.inFlight = this.queue.splice(0, MAX_BATCH);
-    this.worker.postMessage({ id: this.nextId++, events: this.inFlight.map((p) => p.event) });
+    if (this.inFlight.length >= MAX_IN_FLIGHT || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, MAX_BATCH);
+    this.inFlight.push(batch);
+    this.worker.postMessage({ id: this.nextId++, events: batch.map((p) => p.event) });
   }
 
   /** Waits for every recorded event to be committed, then stops the writer. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.inFlight || this.queue.length > 0) {
+    while (this.inFlight.length > 0 || this.queue.length > 0) {
       this.send();
       await new Promise((r) => setTimeout(r, 5));
     }

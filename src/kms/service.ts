@@ -21,10 +21,8 @@ import { requireState, type StateRule } from "./key-states.js";
 
 /** Where GetKeyLastUsage reads from: the audit trail. */
 export interface KeyUsageLog {
-  lastUse(
-    arn: string,
-    operations: readonly string[],
-  ): { eventId: string; eventName: string; eventTime: number; requestId: string } | undefined;
+  /** The newest successful cryptographic call on the key. */
+  lastUse(arn: string): { eventId: string; eventName: string; eventTime: number; requestId: string } | undefined;
   trackingStart(): number | undefined;
 }
 

@@ -4,22 +4,6 @@ import { struct } from "../../validation/schema.js";
 import { defineOperation } from "../operation.js";
 import { KeyId } from "../shapes.js";
 
-/** The operations GetKeyLastUsage tracks (the model's KeyLastUsageTrackingOperation). */
-const TRACKED = [
-  "Decrypt",
-  "DeriveSharedSecret",
-  "Encrypt",
-  "GenerateDataKey",
-  "GenerateDataKeyPair",
-  "GenerateDataKeyPairWithoutPlaintext",
-  "GenerateDataKeyWithoutPlaintext",
-  "GenerateMac",
-  "ReEncrypt",
-  "Sign",
-  "Verify",
-  "VerifyMac",
-] as const;
-
 export const getKeyLastUsage = defineOperation<GetKeyLastUsageRequest, GetKeyLastUsageResponse>({
   name: "GetKeyLastUsage",
   description: "Tell when a key was last used for a successful cryptographic operation, from the audit trail.",
@@ -28,7 +12,7 @@ export const getKeyLastUsage = defineOperation<GetKeyLastUsageRequest, GetKeyLas
   async run(kms, call, input) {
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "any" });
     if (!kms.usage) throw new ServiceError("UnsupportedOperationException", "The audit trail is not available in this server.");
-    const last = kms.usage.lastUse(kms.arnOf(key), TRACKED);
+    const last = kms.usage.lastUse(kms.arnOf(key));
     const tracking = Math.max(kms.usage.trackingStart() ?? key.creationDate, key.creationDate);
     return {
       KeyId: key.keyId,
