@@ -1,4 +1,4 @@
-/** Opens audit.db with the same durability settings as the key database, and migrates it. */
+/** Opens an audit file (a chain, or keys.db) with the same durability settings as the key database, and migrates it. */
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
