@@ -47,6 +47,8 @@ export const ERROR_CODES = {
   },
   InvalidMarkerException: { status: 400, message: "The pagination marker is not valid." },
   KMSInternalException: { status: 500, message: "An internal error occurred." },
+  KMSInvalidSignatureException: { status: 400, message: "The signature is not valid for this message, key and algorithm." },
+  KMSInvalidMacException: { status: 400, message: "The MAC is not valid for this message, key and algorithm." },
   KMSInvalidStateException: {
     status: 400,
     message: "The state of the KMS key does not allow this operation.",

@@ -2,10 +2,26 @@
 import type { KeyMetadata } from "@aws-sdk/client-kms";
 import type { KeyRecord } from "../store/records.js";
 import { keyArn } from "./arns.js";
-import { KEY_SPECS } from "./key-specs.js";
+import { algorithmsOf } from "./key-specs.js";
+
+/** The algorithm list DescribeKey and GetPublicKey show: the one of the key's usage. */
+export function algorithmFields(keySpec: string, keyUsage: string): Partial<KeyMetadata> {
+  const list = [...algorithmsOf(keySpec, keyUsage)];
+  switch (keyUsage) {
+    case "ENCRYPT_DECRYPT":
+      return { EncryptionAlgorithms: list as KeyMetadata["EncryptionAlgorithms"] };
+    case "SIGN_VERIFY":
+      return { SigningAlgorithms: list as KeyMetadata["SigningAlgorithms"] };
+    case "GENERATE_VERIFY_MAC":
+      return { MacAlgorithms: list as KeyMetadata["MacAlgorithms"] };
+    case "KEY_AGREEMENT":
+      return { KeyAgreementAlgorithms: list as KeyMetadata["KeyAgreementAlgorithms"] };
+    default:
+      return {};
+  }
+}
 
 export function keyMetadata(key: KeyRecord, currentMaterialId: string | undefined): KeyMetadata {
-  const spec = KEY_SPECS[key.keySpec];
   const pending = key.keyState === "PendingDeletion";
   return {
     AWSAccountId: key.accountId,
@@ -22,8 +38,9 @@ export function keyMetadata(key: KeyRecord, currentMaterialId: string | undefine
     KeyManager: key.keyManager as KeyMetadata["KeyManager"],
     CustomerMasterKeySpec: key.keySpec as KeyMetadata["CustomerMasterKeySpec"],
     KeySpec: key.keySpec as KeyMetadata["KeySpec"],
-    EncryptionAlgorithms: spec?.encryptionAlgorithms ? ([...spec.encryptionAlgorithms] as KeyMetadata["EncryptionAlgorithms"]) : undefined,
+    ...algorithmFields(key.keySpec, key.keyUsage),
     MultiRegion: false,
-    CurrentKeyMaterialId: currentMaterialId,
+    // Only keys that rotate have a current key material among several (AWS shows it for symmetric keys).
+    CurrentKeyMaterialId: key.keySpec === "SYMMETRIC_DEFAULT" ? currentMaterialId : undefined,
   };
 }

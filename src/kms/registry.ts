@@ -14,6 +14,14 @@ import { encrypt } from "./operations/encrypt.js";
 import { generateDataKey } from "./operations/generate-data-key.js";
 import { generateDataKeyWithoutPlaintext } from "./operations/generate-data-key-without-plaintext.js";
 import { generateRandom } from "./operations/generate-random.js";
+import { deriveSharedSecret } from "./operations/derive-shared-secret.js";
+import { generateDataKeyPair } from "./operations/generate-data-key-pair.js";
+import { generateDataKeyPairWithoutPlaintext } from "./operations/generate-data-key-pair-without-plaintext.js";
+import { generateMac } from "./operations/generate-mac.js";
+import { getPublicKey } from "./operations/get-public-key.js";
+import { sign } from "./operations/sign.js";
+import { verify } from "./operations/verify.js";
+import { verifyMac } from "./operations/verify-mac.js";
 import { getKeyLastUsage } from "./operations/get-key-last-usage.js";
 import { getKeyRotationStatus } from "./operations/get-key-rotation-status.js";
 import { listAliases } from "./operations/list-aliases.js";
@@ -56,6 +64,14 @@ export const KMS_OPERATIONS: readonly KmsOperation[] = [
   rotateKeyOnDemand,
   listKeyRotations,
   getKeyLastUsage,
+  getPublicKey,
+  sign,
+  verify,
+  generateMac,
+  verifyMac,
+  deriveSharedSecret,
+  generateDataKeyPair,
+  generateDataKeyPairWithoutPlaintext,
 ];
 
 export const KMS_OPERATIONS_BY_NAME: ReadonlyMap<string, KmsOperation> = new Map(KMS_OPERATIONS.map((op) => [op.name, op]));

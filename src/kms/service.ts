@@ -12,10 +12,11 @@ import { openBlob, parseBlobHeader, sealBlob } from "../crypto/ciphertext-blob.j
 import { encodeEncryptionContext, type EncryptionContext } from "../crypto/encryption-context.js";
 import type { KeyStore } from "../keystore/keystore.js";
 import { takeKey } from "../keystore/software.js";
+import { oaepDecrypt, oaepEncrypt, oaepMaxPlaintext, takePrivateKey } from "../crypto/asymmetric.js";
 import type { Repository } from "../store/repository.js";
 import type { KeyRecord, KeyVersionRecord } from "../store/records.js";
 import { aliasArn, keyArn, parseKeyReference } from "./arns.js";
-import { KEY_SPECS } from "./key-specs.js";
+import { algorithmsOf, KEY_SPECS } from "./key-specs.js";
 import { keyMetadata } from "./metadata.js";
 import { requireState, type StateRule } from "./key-states.js";
 
@@ -86,8 +87,9 @@ export class KmsService {
     if (!key || key.accountId !== call.accountId || key.region !== call.region) {
       throw new ServiceError("NotFoundException", `Key '${keyArn(call.region, call.accountId, keyId)}' does not exist`);
     }
-    call.trail.resources.push({ arn: this.arnOf(key), type: KEY_RESOURCE_TYPE });
-    requireState(options.state, key.keyState, this.arnOf(key));
+    const arn = this.arnOf(key);
+    if (!call.trail.resources.some((r) => r.arn === arn)) call.trail.resources.push({ arn, type: KEY_RESOURCE_TYPE });
+    requireState(options.state, key.keyState, arn);
     return key;
   }
 
@@ -97,7 +99,7 @@ export class KmsService {
   newVersion(keyId: string, keySpec: string, version: number, rotationType?: KeyVersionRecord["rotationType"]): KeyVersionRecord {
     const spec = KEY_SPECS[keySpec];
     if (!spec) throw new Error(`no material generator for ${keySpec}`);
-    const material = randomBytes(spec.materialLength);
+    const material = spec.generate();
     try {
       return {
         keyId,
@@ -112,13 +114,19 @@ export class KmsService {
     }
   }
 
-  private async material(keyId: string, version: number): Promise<{ key: KeyObject; materialId: string } | undefined> {
+  /** The key version's material as a KeyObject: a secret key, or the private key of a pair. */
+  async material(keyId: string, version: number): Promise<{ key: KeyObject; materialId: string } | undefined> {
     const cacheKey = `${keyId}/${version}`;
     const record = await this.repo.getKeyVersion(keyId, version);
     if (!record) return undefined;
     let key = this.materials.get(cacheKey);
     if (!key) {
-      key = takeKey(this.keystore.unwrap(record.wrappedMaterial, materialContext(keyId, version)));
+      const owner = await this.repo.getKey(keyId);
+      const bytes = this.keystore.unwrap(record.wrappedMaterial, materialContext(keyId, version));
+      key =
+        KEY_SPECS[owner?.keySpec ?? ""]?.kind === "aes" || KEY_SPECS[owner?.keySpec ?? ""]?.kind === "hmac"
+          ? takeKey(bytes)
+          : takePrivateKey(bytes);
       if (this.materials.size >= MATERIAL_CACHE_LIMIT) this.materials.clear();
       this.materials.set(cacheKey, key);
     }
@@ -172,13 +180,74 @@ export class KmsService {
     return { key, plaintext: openBlob(m.key, blob, encodeEncryptionContext(context)), materialId: m.materialId };
   }
 
+  /** The named algorithm, when the key's spec and usage support it; InvalidKeyUsageException otherwise. */
+  requireAlgorithm(key: KeyRecord, usage: string, algorithm: string, what: string): string {
+    if (key.keyUsage !== usage || !algorithmsOf(key.keySpec, usage).includes(algorithm)) {
+      throw new ServiceError(
+        "InvalidKeyUsageException",
+        `${this.arnOf(key)} (${key.keySpec}, ${key.keyUsage}) does not support ${what} ${algorithm}.`,
+      );
+    }
+    return algorithm;
+  }
+
   requireEncryptionAlgorithm(key: KeyRecord, algorithm: string | undefined): string {
-    const allowed = KEY_SPECS[key.keySpec]?.encryptionAlgorithms ?? [];
+    const allowed = algorithmsOf(key.keySpec, key.keyUsage);
     const chosen = algorithm ?? "SYMMETRIC_DEFAULT";
     if (key.keyUsage !== "ENCRYPT_DECRYPT" || !allowed.includes(chosen)) {
       throw new ServiceError("InvalidKeyUsageException", `${this.arnOf(key)} does not support encryption algorithm ${chosen}.`);
     }
     return chosen;
+  }
+
+  /**
+   * RSA-OAEP under an asymmetric ENCRYPT_DECRYPT key. KMS takes no encryption context with
+   * asymmetric keys and bounds the plaintext by the key size.
+   */
+  async encryptAsymmetric(key: KeyRecord, algorithm: string, plaintext: Buffer, context: EncryptionContext | undefined): Promise<Buffer> {
+    if (context !== undefined && Object.keys(context).length > 0) {
+      throw new ServiceError("ValidationException", "EncryptionContext is not supported with asymmetric KMS keys.");
+    }
+    const bits = Number(key.keySpec.slice("RSA_".length));
+    const max = oaepMaxPlaintext(algorithm, bits);
+    if (plaintext.length > max) {
+      throw new ServiceError("ValidationException", `With ${key.keySpec} and ${algorithm} the plaintext can be at most ${max} bytes.`);
+    }
+    return oaepEncrypt(algorithm, await this.singleKey(key), plaintext);
+  }
+
+  async decryptAsymmetric(
+    key: KeyRecord,
+    algorithm: string | undefined,
+    blob: Buffer,
+    context: EncryptionContext | undefined,
+  ): Promise<Buffer> {
+    requireState("cryptographic", key.keyState, this.arnOf(key));
+    if (algorithm === undefined || algorithm === "SYMMETRIC_DEFAULT") {
+      throw new ServiceError(
+        "InvalidKeyUsageException",
+        `${this.arnOf(key)} is asymmetric: name the EncryptionAlgorithm it was encrypted with.`,
+      );
+    }
+    this.requireEncryptionAlgorithm(key, algorithm);
+    if (context !== undefined && Object.keys(context).length > 0) {
+      throw new ServiceError("ValidationException", "EncryptionContext is not supported with asymmetric KMS keys.");
+    }
+    const plaintext = oaepDecrypt(algorithm, await this.singleKey(key), blob);
+    if (!plaintext) throw new ServiceError("InvalidCiphertextException");
+    return plaintext;
+  }
+
+  isAsymmetric(key: KeyRecord): boolean {
+    const kind = KEY_SPECS[key.keySpec]?.kind;
+    return kind === "rsa" || kind === "ec" || kind === "ed25519";
+  }
+
+  /** The private key (or secret key) of a key that has a single version: asymmetric and HMAC keys. */
+  async singleKey(key: KeyRecord): Promise<KeyObject> {
+    const m = await this.material(key.keyId, key.currentVersion);
+    if (!m) throw new Error(`key ${key.keyId} has no version ${key.currentVersion}`);
+    return m.key;
   }
 
   async describe(key: KeyRecord): Promise<KeyMetadata> {

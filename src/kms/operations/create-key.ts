@@ -33,8 +33,9 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
     const keySpec = input.KeySpec ?? input.CustomerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
     const spec = KEY_SPECS[keySpec];
     if (!spec) throw new ServiceError("UnsupportedOperationException", `KeySpec ${keySpec} is not supported by this keyhold server yet.`);
-    const keyUsage = input.KeyUsage ?? spec.usages[0]!;
-    if (!spec.usages.includes(keyUsage)) {
+    // As in AWS, KeyUsage defaults to ENCRYPT_DECRYPT, so signing, MAC and key-agreement keys must say theirs.
+    const keyUsage = input.KeyUsage ?? "ENCRYPT_DECRYPT";
+    if (!(keyUsage in spec.usages)) {
       throw new ServiceError("ValidationException", `KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}.`);
     }
     if (input.CustomKeyStoreId !== undefined) {

@@ -6,7 +6,7 @@ import { DryRun, EncryptionAlgorithm, EncryptionContext, GrantTokens, KeyId, Pla
 
 export const encrypt = defineOperation<EncryptRequest, EncryptResponse>({
   name: "Encrypt",
-  description: "Encrypt up to 4096 bytes under a key, bound to an optional encryption context.",
+  description: "Encrypt up to 4096 bytes under a symmetric key (bound to an encryption context) or with RSA-OAEP.",
   readOnly: true,
   input: struct({ KeyId, Plaintext, EncryptionContext, GrantTokens, EncryptionAlgorithm, DryRun }, ["KeyId", "Plaintext"]),
   async run(kms, call, input) {
@@ -14,7 +14,10 @@ export const encrypt = defineOperation<EncryptRequest, EncryptResponse>({
     const algorithm = kms.requireEncryptionAlgorithm(key, input.EncryptionAlgorithm);
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
     const plaintext = input.Plaintext as Buffer;
-    const { blob } = await kms.encrypt(key, plaintext, input.EncryptionContext);
+    const blob =
+      algorithm === "SYMMETRIC_DEFAULT"
+        ? (await kms.encrypt(key, plaintext, input.EncryptionContext)).blob
+        : await kms.encryptAsymmetric(key, algorithm, plaintext, input.EncryptionContext);
     plaintext.fill(0);
     return { CiphertextBlob: blob, KeyId: kms.arnOf(key), EncryptionAlgorithm: algorithm as EncryptResponse["EncryptionAlgorithm"] };
   },
