@@ -1,6 +1,7 @@
 /** The key pair GenerateDataKeyPair and …WithoutPlaintext make: the private key returned encrypted under a symmetric KMS key. */
 import { createPrivateKey } from "node:crypto";
 import type { CallContext } from "../call.js";
+import { publicKeyDer } from "../crypto/asymmetric.js";
 import type { EncryptionContext } from "../crypto/encryption-context.js";
 import { ServiceError } from "../errors.js";
 import { KEY_SPECS } from "./key-specs.js";
@@ -22,7 +23,7 @@ export async function generateDataKeyPair(kms: KmsService, call: CallContext, in
   kms.requireEncryptionAlgorithm(key, undefined);
   if (input.DryRun) throw new ServiceError("DryRunOperationException");
   const privateKey = spec.generate();
-  const publicKey = createPrivateKey({ key: privateKey, format: "der", type: "pkcs8" }).export({ type: "spki", format: "der" });
+  const publicKey = publicKeyDer(createPrivateKey({ key: privateKey, format: "der", type: "pkcs8" }));
   const { blob, materialId } = await kms.encrypt(key, privateKey, input.EncryptionContext);
   return { key, privateKey, publicKey, blob, materialId };
 }
