@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: SigV4-signed KMS requests at fixed concurrency against a fresh keyhold server,
  * and in the same run the same requests against a bare node:http server doing only JSON parsing
- * and one AES-256-GCM encryption. Prints requests/s, p50 and p99 and the ratio keyhold/bare.
+ * and the one node:crypto operation of the request (AES-256-GCM, ECDSA/RSA signature, HMAC). Prints requests/s, p50 and p99 and the ratio keyhold/bare.
  *
  * keyhold is measured as one process and, when the machine has more than one core, with
  * `--workers <cores>` as well; the bare server is always one process.
@@ -90,12 +90,19 @@ async function scenarios(port: number): Promise<[string, string, string][]> {
   const blob = Buffer.from((await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(64, 7) }))).CiphertextBlob!).toString(
     "base64",
   );
+  const ecc = (await kms.send(new CreateKeyCommand({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" }))).KeyMetadata!.KeyId!;
+  const rsa = (await kms.send(new CreateKeyCommand({ KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY" }))).KeyMetadata!.KeyId!;
+  const hmac = (await kms.send(new CreateKeyCommand({ KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC" }))).KeyMetadata!.KeyId!;
+  const message = Buffer.alloc(64, 7).toString("base64");
   kms.destroy();
   return [
     ["Encrypt 64 B", "Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: Buffer.alloc(64, 7).toString("base64") })],
     ["Encrypt 4 KiB", "Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: Buffer.alloc(4096, 7).toString("base64") })],
     ["Decrypt 64 B", "Decrypt", JSON.stringify({ CiphertextBlob: blob })],
     ["GenerateDataKey AES_256", "GenerateDataKey", JSON.stringify({ KeyId: keyId, KeySpec: "AES_256" })],
+    ["Sign ECDSA P-256", "Sign", JSON.stringify({ KeyId: ecc, Message: message, SigningAlgorithm: "ECDSA_SHA_256" })],
+    ["Sign RSA-2048 PKCS#1", "Sign", JSON.stringify({ KeyId: rsa, Message: message, SigningAlgorithm: "RSASSA_PKCS1_V1_5_SHA_256" })],
+    ["GenerateMac HMAC-256", "GenerateMac", JSON.stringify({ KeyId: hmac, Message: message, MacAlgorithm: "HMAC_SHA_256" })],
   ];
 }
 
