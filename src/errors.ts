@@ -40,6 +40,12 @@ export const ERROR_CODES = {
   InvalidAliasNameException: { status: 400, message: "The alias name is not valid." },
   InvalidArnException: { status: 400, message: "The ARN is not valid." },
   InvalidCiphertextException: { status: 400, message: "The ciphertext is invalid." },
+  InvalidImportTokenException: { status: 400, message: "The import token is not valid." },
+  ExpiredImportTokenException: { status: 400, message: "The import token has expired." },
+  IncorrectKeyMaterialException: {
+    status: 400,
+    message: "The key material does not match the key material previously imported into this key.",
+  },
   InvalidGrantTokenException: { status: 400, message: "The grant token is not valid." },
   InvalidKeyUsageException: {
     status: 400,

@@ -10,6 +10,11 @@ export interface KeyStore {
   wrap(material: Buffer, context: string): Buffer;
   /** Reverses wrap; throws if the wrapped value or its context was altered. */
   unwrap(wrapped: Buffer, context: string): Buffer;
+  /**
+   * A keyed, deterministic fingerprint of material (HMAC under a key derived from the root key):
+   * lets keyhold recognise the same material again without storing anything that reveals it.
+   */
+  fingerprint(material: Buffer, context: string): Buffer;
   close(): void;
 }
 

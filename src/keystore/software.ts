@@ -8,7 +8,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { createSecretKey, randomBytes, scryptSync, type KeyObject } from "node:crypto";
+import { createHmac, createSecretKey, hkdfSync, randomBytes, scryptSync, type KeyObject } from "node:crypto";
 import { KEY_LENGTH, open, seal, systemRandom, type RandomSource } from "../crypto/aes-gcm.js";
 import type { KeyStore, SealStorage } from "./keystore.js";
 
@@ -45,10 +45,15 @@ function deriveKek(source: KekSource, salt: Buffer): Buffer {
 
 export class SoftwareKeyStore implements KeyStore {
   readonly kind = "software";
+  private readonly fingerprintKey: KeyObject;
+
   private constructor(
     private readonly rootKey: KeyObject,
     private readonly random: RandomSource,
-  ) {}
+  ) {
+    // A separate key for fingerprints, so no MAC is ever computed under the wrapping key itself.
+    this.fingerprintKey = createSecretKey(Buffer.from(hkdfSync("sha256", rootKey, Buffer.alloc(0), "keyhold:fingerprint:v1", 32)));
+  }
 
   /** Unseals the root key, or creates and seals one on first start. */
   static open(storage: SealStorage, source: KekSource, random: RandomSource = systemRandom): SoftwareKeyStore {
@@ -86,6 +91,10 @@ export class SoftwareKeyStore implements KeyStore {
     const material = open(this.rootKey, wrapped, Buffer.from(context, "utf8"));
     if (!material) throw new KeyStoreError(`wrapped material for ${context} does not open under the root key`);
     return material;
+  }
+
+  fingerprint(material: Buffer, context: string): Buffer {
+    return createHmac("sha256", this.fingerprintKey).update(context).update("\0").update(material).digest();
   }
 
   close(): void {}

@@ -39,6 +39,8 @@ export function keyMetadata(key: KeyRecord, currentMaterialId: string | undefine
     CustomerMasterKeySpec: key.keySpec as KeyMetadata["CustomerMasterKeySpec"],
     KeySpec: key.keySpec as KeyMetadata["KeySpec"],
     ...algorithmFields(key.keySpec, key.keyUsage),
+    ExpirationModel: key.origin === "EXTERNAL" ? (key.expirationModel as KeyMetadata["ExpirationModel"]) : undefined,
+    ValidTo: key.origin === "EXTERNAL" && key.validTo !== undefined ? new Date(key.validTo) : undefined,
     MultiRegion: false,
     // Only keys that rotate have a current key material among several (AWS shows it for symmetric keys).
     CurrentKeyMaterialId: key.keySpec === "SYMMETRIC_DEFAULT" ? currentMaterialId : undefined,

@@ -22,6 +22,9 @@ import { getPublicKey } from "./operations/get-public-key.js";
 import { sign } from "./operations/sign.js";
 import { verify } from "./operations/verify.js";
 import { verifyMac } from "./operations/verify-mac.js";
+import { deleteImportedKeyMaterial } from "./operations/delete-imported-key-material.js";
+import { getParametersForImport } from "./operations/get-parameters-for-import.js";
+import { importKeyMaterial } from "./operations/import-key-material.js";
 import { getKeyLastUsage } from "./operations/get-key-last-usage.js";
 import { getKeyRotationStatus } from "./operations/get-key-rotation-status.js";
 import { listAliases } from "./operations/list-aliases.js";
@@ -72,6 +75,9 @@ export const KMS_OPERATIONS: readonly KmsOperation[] = [
   deriveSharedSecret,
   generateDataKeyPair,
   generateDataKeyPairWithoutPlaintext,
+  getParametersForImport,
+  importKeyMaterial,
+  deleteImportedKeyMaterial,
 ];
 
 export const KMS_OPERATIONS_BY_NAME: ReadonlyMap<string, KmsOperation> = new Map(KMS_OPERATIONS.map((op) => [op.name, op]));

@@ -16,6 +16,7 @@ export interface KeyServiceEvent {
 export interface TickReport {
   deleted: string[];
   rotated: string[];
+  expired: string[];
 }
 
 export class KmsScheduler {
@@ -52,13 +53,24 @@ export class KmsScheduler {
 
   private async pass(): Promise<TickReport> {
     const now = this.kms.clock.now();
-    const report: TickReport = { deleted: [], rotated: [] };
+    const report: TickReport = { deleted: [], rotated: [], expired: [] };
     for (const key of await this.kms.repo.keysDueForDeletion(now)) {
       await this.kms.repo.deleteKey(key.keyId);
       this.kms.forgetMaterial(key.keyId);
       report.deleted.push(key.keyId);
       await this.notify({ eventName: "DeleteKey", key, arn: this.kms.arnOf(key) });
       this.log(`deleted key ${this.kms.arnOf(key)} at the end of its ${key.pendingWindowInDays}-day waiting period`);
+    }
+    for (const key of await this.kms.repo.keysWithExpiredMaterial(now)) {
+      // Imported material past its ValidTo is deleted; the key waits for the same material again.
+      await this.kms.repo.deleteKeyMaterial(key.keyId, {
+        keyState: key.keyState === "PendingDeletion" ? "PendingDeletion" : "PendingImport",
+        validTo: undefined,
+        expirationModel: undefined,
+      });
+      this.kms.forgetMaterial(key.keyId);
+      report.expired.push(key.keyId);
+      this.log(`deleted the expired imported key material of ${this.kms.arnOf(key)}`);
     }
     for (const key of await this.kms.repo.keysDueForRotation(now)) {
       // A disabled key or one pending deletion is not rotated; it is rotated when it is enabled again.

@@ -10,7 +10,7 @@
  * Cached records are frozen: callers share them and must not change them.
  */
 import type { KeyPatch, Repository } from "./repository.js";
-import type { AccessKeyRecord, AccountRecord, AliasRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
+import type { AccessKeyRecord, AccountRecord, AliasRecord, ImportTokenRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
 
 const LIMIT = 50_000;
 
@@ -110,7 +110,7 @@ export class CachedRepository implements Repository {
     return through(this, this.accessKeys, accessKeyId, () => this.inner.getAccessKey(accessKeyId));
   }
 
-  createKey(key: KeyRecord, firstVersion: KeyVersionRecord, tags: Tag[]): Promise<void> {
+  createKey(key: KeyRecord, firstVersion: KeyVersionRecord | undefined, tags: Tag[]): Promise<void> {
     return this.inner.createKey(key, firstVersion, tags);
   }
   getKey(keyId: string): Promise<KeyRecord | undefined> {
@@ -203,6 +203,32 @@ export class CachedRepository implements Repository {
   }
   listTags(keyId: string, after: string | undefined, limit: number): Promise<Page<Tag>> {
     return this.inner.listTags(keyId, after, limit);
+  }
+
+  putImportToken(token: ImportTokenRecord): Promise<void> {
+    return this.inner.putImportToken(token);
+  }
+  getImportToken(token: string): Promise<ImportTokenRecord | undefined> {
+    return this.inner.getImportToken(token);
+  }
+  async importKeyMaterial(version: KeyVersionRecord, patch: KeyPatch): Promise<void> {
+    try {
+      await this.inner.importKeyMaterial(version, patch);
+    } finally {
+      this.keys.delete(version.keyId);
+      this.versions.deleteWhere((k) => k.startsWith(version.keyId + "/"));
+    }
+  }
+  async deleteKeyMaterial(keyId: string, patch: KeyPatch): Promise<void> {
+    try {
+      await this.inner.deleteKeyMaterial(keyId, patch);
+    } finally {
+      this.keys.delete(keyId);
+      this.versions.deleteWhere((k) => k.startsWith(keyId + "/"));
+    }
+  }
+  keysWithExpiredMaterial(now: number): Promise<KeyRecord[]> {
+    return this.inner.keysWithExpiredMaterial(now);
   }
 
   close(): Promise<void> {

@@ -35,7 +35,23 @@ export interface KeyRecord {
   rotationPeriodInDays?: number;
   nextRotationDate?: number;
   onDemandRotations: number;
+  /** 0 while an EXTERNAL key has no material. */
   currentVersion: number;
+  /** Imported material: KEY_MATERIAL_EXPIRES or KEY_MATERIAL_DOES_NOT_EXPIRE, and when it expires. */
+  expirationModel?: string;
+  validTo?: number;
+  /** A keyed fingerprint of imported material, so only the same material can be imported again. */
+  materialFingerprint?: Buffer;
+}
+
+export interface ImportTokenRecord {
+  token: string;
+  keyId: string;
+  wrappingAlgorithm: string;
+  wrappingKeySpec: string;
+  /** The RSA wrapping key's private key (PKCS#8), wrapped by the key store. */
+  wrappedPrivateKey: Buffer;
+  validTo: number;
 }
 
 export interface KeyVersionRecord {

@@ -4,7 +4,7 @@
  * its promise resolves the change is durable.
  */
 import type { SealStorage } from "../keystore/keystore.js";
-import type { AccessKeyRecord, AccountRecord, AliasRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
+import type { AccessKeyRecord, AccountRecord, AliasRecord, ImportTokenRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
 
 export type KeyPatch = Partial<Omit<KeyRecord, "keyId" | "accountId" | "region" | "creationDate">>;
 
@@ -22,8 +22,8 @@ export interface Repository extends SealStorage {
   putAccessKey(key: AccessKeyRecord): Promise<void>;
   getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined>;
 
-  /** Creates the key, its first version and its tags together. */
-  createKey(key: KeyRecord, firstVersion: KeyVersionRecord, tags: Tag[]): Promise<void>;
+  /** Creates the key, its first version (none for a key awaiting imported material) and its tags together. */
+  createKey(key: KeyRecord, firstVersion: KeyVersionRecord | undefined, tags: Tag[]): Promise<void>;
   getKey(keyId: string): Promise<KeyRecord | undefined>;
   /** Keys of one account and region in key-id order, after `after`. */
   listKeys(accountId: string, region: string, after: string | undefined, limit: number): Promise<Page<KeyRecord>>;
@@ -58,6 +58,14 @@ export interface Repository extends SealStorage {
   putTags(keyId: string, tags: Tag[], maxTags: number): Promise<boolean>;
   removeTags(keyId: string, tagKeys: string[]): Promise<void>;
   listTags(keyId: string, after: string | undefined, limit: number): Promise<Page<Tag>>;
+
+  putImportToken(token: ImportTokenRecord): Promise<void>;
+  getImportToken(token: string): Promise<ImportTokenRecord | undefined>;
+  /** Stores imported material as the key's only version (replacing any) and applies `patch`, in one transaction. */
+  importKeyMaterial(version: KeyVersionRecord, patch: KeyPatch): Promise<void>;
+  /** Deletes a key's material (every version) and applies `patch`, in one transaction. */
+  deleteKeyMaterial(keyId: string, patch: KeyPatch): Promise<void>;
+  keysWithExpiredMaterial(now: number): Promise<KeyRecord[]>;
 
   close(): Promise<void>;
 }

@@ -70,4 +70,21 @@ export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string
         PRIMARY KEY (key_id, tag_key)
       );`,
   },
+  {
+    id: 3,
+    name: "imported key material: expiry, fingerprint and import tokens",
+    sql: `
+      ALTER TABLE kms_keys ADD COLUMN expiration_model TEXT;
+      ALTER TABLE kms_keys ADD COLUMN valid_to INTEGER;
+      ALTER TABLE kms_keys ADD COLUMN material_fingerprint BLOB;
+      CREATE INDEX kms_keys_by_valid_to ON kms_keys (valid_to) WHERE valid_to IS NOT NULL;
+      CREATE TABLE kms_import_tokens (
+        token TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL REFERENCES kms_keys(key_id) ON DELETE CASCADE,
+        wrapping_algorithm TEXT NOT NULL,
+        wrapping_key_spec TEXT NOT NULL,
+        wrapped_private_key BLOB NOT NULL,
+        valid_to INTEGER NOT NULL
+      );`,
+  },
 ];

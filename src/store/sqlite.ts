@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { KeyPatch, Repository } from "./repository.js";
-import type { AccessKeyRecord, AccountRecord, AliasRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
+import type { AccessKeyRecord, AccountRecord, AliasRecord, ImportTokenRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
 
 type Row = Record<string, unknown>;
@@ -27,6 +27,9 @@ const KEY_COLUMNS: Record<keyof KeyPatch, string> = {
   nextRotationDate: "next_rotation_date",
   onDemandRotations: "on_demand_rotations",
   currentVersion: "current_version",
+  expirationModel: "expiration_model",
+  validTo: "valid_to",
+  materialFingerprint: "material_fingerprint",
 };
 
 function sqlValue(value: unknown): unknown {
@@ -59,6 +62,9 @@ function toKey(r: Row): KeyRecord {
     nextRotationDate: optional(r.next_rotation_date),
     onDemandRotations: Number(r.on_demand_rotations),
     currentVersion: Number(r.current_version),
+    expirationModel: (r.expiration_model as string | null) ?? undefined,
+    validTo: optional(r.valid_to),
+    materialFingerprint: (r.material_fingerprint as Buffer | null) ?? undefined,
   };
 }
 
@@ -171,7 +177,7 @@ export class SqliteRepository implements Repository {
     };
   }
 
-  async createKey(key: KeyRecord, firstVersion: KeyVersionRecord, tags: Tag[]): Promise<void> {
+  async createKey(key: KeyRecord, firstVersion: KeyVersionRecord | undefined, tags: Tag[]): Promise<void> {
     this.db
       .transaction(() => {
         this.stmt(
@@ -199,7 +205,7 @@ export class SqliteRepository implements Repository {
           key.onDemandRotations,
           key.currentVersion,
         );
-        this.insertVersion(firstVersion);
+        if (firstVersion) this.insertVersion(firstVersion);
         for (const t of tags)
           this.stmt("INSERT INTO kms_tags (key_id, tag_key, tag_value) VALUES (?, ?, ?)").run(key.keyId, t.TagKey, t.TagValue);
       })
@@ -389,6 +395,55 @@ export class SqliteRepository implements Repository {
       rows.map((r) => ({ TagKey: r.tag_key as string, TagValue: r.tag_value as string })),
       limit,
       (t) => t.TagKey,
+    );
+  }
+
+  async putImportToken(t: ImportTokenRecord): Promise<void> {
+    this.stmt(
+      `INSERT INTO kms_import_tokens (token, key_id, wrapping_algorithm, wrapping_key_spec, wrapped_private_key, valid_to)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(t.token, t.keyId, t.wrappingAlgorithm, t.wrappingKeySpec, t.wrappedPrivateKey, t.validTo);
+  }
+
+  async getImportToken(token: string): Promise<ImportTokenRecord | undefined> {
+    const r = this.stmt("SELECT * FROM kms_import_tokens WHERE token = ?").get(token) as Row | undefined;
+    return r
+      ? {
+          token: r.token as string,
+          keyId: r.key_id as string,
+          wrappingAlgorithm: r.wrapping_algorithm as string,
+          wrappingKeySpec: r.wrapping_key_spec as string,
+          wrappedPrivateKey: r.wrapped_private_key as Buffer,
+          validTo: Number(r.valid_to),
+        }
+      : undefined;
+  }
+
+  async importKeyMaterial(version: KeyVersionRecord, patch: KeyPatch): Promise<void> {
+    const { sets, values } = this.patchSql({ ...patch, currentVersion: version.version });
+    this.db
+      .transaction(() => {
+        this.stmt("DELETE FROM kms_key_versions WHERE key_id = ?").run(version.keyId);
+        this.insertVersion(version);
+        this.stmt(`UPDATE kms_keys SET ${sets} WHERE key_id = ?`).run(...values, version.keyId);
+      })
+      .immediate();
+  }
+
+  async deleteKeyMaterial(keyId: string, patch: KeyPatch): Promise<void> {
+    const { sets, values } = this.patchSql({ ...patch, currentVersion: 0 });
+    this.db
+      .transaction(() => {
+        this.stmt("DELETE FROM kms_key_versions WHERE key_id = ?").run(keyId);
+        this.stmt(`UPDATE kms_keys SET ${sets} WHERE key_id = ?`).run(...values, keyId);
+      })
+      .immediate();
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
+  }
+
+  async keysWithExpiredMaterial(now: number): Promise<KeyRecord[]> {
+    return (this.stmt("SELECT * FROM kms_keys WHERE valid_to IS NOT NULL AND valid_to <= ? AND current_version > 0").all(now) as Row[]).map(
+      toKey,
     );
   }
 

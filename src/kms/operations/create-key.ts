@@ -3,6 +3,7 @@ import { ServiceError } from "../../errors.js";
 import { bool, enumOf, str, struct } from "../../validation/schema.js";
 import { ALL_KEY_SPECS, CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGINS } from "../key-specs.js";
 import { defineOperation } from "../operation.js";
+import { IMPORT_LENGTHS } from "../import.js";
 import { KEY_RESOURCE_TYPE } from "../service.js";
 import { checkKeyPolicy, defaultKeyPolicy } from "../policy.js";
 import { Description, Tags } from "../shapes.js";
@@ -42,8 +43,18 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
       throw new ServiceError("CustomKeyStoreNotFoundException", `Custom key store ${input.CustomKeyStoreId} does not exist.`);
     }
     const origin = input.Origin ?? "AWS_KMS";
-    if (origin !== "AWS_KMS")
-      throw new ServiceError("UnsupportedOperationException", `Origin ${origin} is not supported by this keyhold server yet.`);
+    if (origin === "EXTERNAL" && !(keySpec in IMPORT_LENGTHS)) {
+      throw new ServiceError(
+        "UnsupportedOperationException",
+        `Importing key material is supported for SYMMETRIC_DEFAULT and HMAC keys, not ${keySpec}.`,
+      );
+    }
+    if (origin !== "AWS_KMS" && origin !== "EXTERNAL") {
+      throw new ServiceError(
+        "UnsupportedOperationException",
+        `Origin ${origin} needs a custom key store, which this keyhold server does not have yet.`,
+      );
+    }
     if (input.XksKeyId !== undefined)
       throw new ServiceError("ValidationException", "XksKeyId is only valid with Origin EXTERNAL_KEY_STORE.");
     if (input.MultiRegion)
@@ -58,7 +69,8 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
       accountId: call.accountId,
       region: call.region,
       description: input.Description ?? "",
-      keyState: "Enabled",
+      // An EXTERNAL key has no material until ImportKeyMaterial: PendingImport, version 0.
+      keyState: origin === "EXTERNAL" ? "PendingImport" : "Enabled",
       keySpec,
       keyUsage,
       origin,
@@ -67,9 +79,9 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
       creationDate: now,
       rotationEnabled: false,
       onDemandRotations: 0,
-      currentVersion: 1,
+      currentVersion: origin === "EXTERNAL" ? 0 : 1,
     };
-    const first = kms.newVersion(keyId, keySpec, 1);
+    const first = origin === "EXTERNAL" ? undefined : kms.newVersion(keyId, keySpec, 1);
     await kms.repo.createKey(record, first, tags);
     call.trail.resources.push({ arn: kms.arnOf(record), type: KEY_RESOURCE_TYPE });
     return { KeyMetadata: await kms.describe(record) };
