@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
   createECDH,
+  createHash,
   createPrivateKey,
   createPublicKey,
   diffieHellman,
@@ -79,6 +80,34 @@ describe("asymmetric and HMAC keys", () => {
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.toString() };
   }
 
+  /**
+   * ML-DSA: the public key is an SPKI with the NIST OID; µ computed here per FIPS 204
+   * (µ = SHAKE256(SHAKE256(pk, 64) ‖ 0x00 ‖ 0x00 ‖ M, 64)) signed as EXTERNAL_MU verifies as the RAW message.
+   */
+  async function checkMlDsa(KeyId: string, spec: string, spki: Buffer, message: Buffer): Promise<void> {
+    const arc = { ML_DSA_44: 17, ML_DSA_65: 18, ML_DSA_87: 19 }[spec]!;
+    assert.ok(spki.includes(Buffer.from([0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, arc])), "SPKI names id-ml-dsa");
+    const pkLength = { ML_DSA_44: 1312, ML_DSA_65: 1952, ML_DSA_87: 2592 }[spec]!;
+    const pk = spki.subarray(spki.length - pkLength);
+    const tr = createHash("shake256", { outputLength: 64 }).update(pk).digest();
+    const mu = createHash("shake256", { outputLength: 64 })
+      .update(tr)
+      .update(Buffer.from([0, 0]))
+      .update(message)
+      .digest();
+    const signed = await kms.send(
+      new SignCommand({ KeyId, Message: mu, MessageType: "EXTERNAL_MU", SigningAlgorithm: "ML_DSA_SHAKE_256" }),
+    );
+    const verified = await kms.send(
+      new VerifyCommand({ KeyId, Message: message, Signature: signed.Signature, SigningAlgorithm: "ML_DSA_SHAKE_256" }),
+    );
+    assert.equal(verified.SignatureValid, true, "a signature over µ is a signature over the message");
+    await rejects(
+      () => kms.send(new SignCommand({ KeyId, Message: mu.subarray(1), MessageType: "EXTERNAL_MU", SigningAlgorithm: "ML_DSA_SHAKE_256" })),
+      "ValidationException",
+    );
+  }
+
   it("the table covers every usage of every supported spec", () => {
     assert.ok(combos.length >= 16);
   });
@@ -124,7 +153,9 @@ describe("asymmetric and HMAC keys", () => {
       assert.equal(pub.KeySpec, spec);
       assert.equal(pub.KeyUsage, usage);
       assert.deepEqual((pub as unknown as Record<string, unknown>)[field], algorithms);
-      const pubPem = pem(pub.PublicKey!, `${KeyId}.pem`);
+      const mlDsa = spec.startsWith("ML_DSA");
+      // Node 20's OpenSSL cannot read ML-DSA keys; those are checked against FIPS 204 below instead.
+      const pubPem = mlDsa ? "" : pem(pub.PublicKey!, `${KeyId}.pem`);
       const hasOpenssl = requireTool(t, "openssl", "openssl");
 
       if (usage === "SIGN_VERIFY") {
@@ -150,7 +181,7 @@ describe("asymmetric and HMAC keys", () => {
             () => kms.send(new VerifyCommand({ KeyId, Message: Buffer.from("tampered"), Signature: signed.Signature, SigningAlgorithm })),
             "KMSInvalidSignatureException",
           );
-          if (!hasOpenssl) continue;
+          if (!hasOpenssl || mlDsa) continue;
           const sigFile = join(dir, `${KeyId}.${alg}.sig`);
           writeFileSync(sigFile, signed.Signature!);
           const r =
@@ -168,6 +199,7 @@ describe("asymmetric and HMAC keys", () => {
                 );
           assert.equal(r.status, 0, `openssl does not verify ${alg}: ${r.stderr}`);
         }
+        if (mlDsa) await checkMlDsa(KeyId, spec, Buffer.from(pub.PublicKey!), Message);
         await rejects(
           () => kms.send(new EncryptCommand({ KeyId, Plaintext: Message, EncryptionAlgorithm: "RSAES_OAEP_SHA_256" })),
           "InvalidKeyUsageException",
@@ -299,6 +331,14 @@ describe("asymmetric and HMAC keys", () => {
     }
     await rejects(() => kms.send(new CreateKeyCommand({ KeySpec: "HMAC_256" })), "ValidationException");
     await rejects(() => kms.send(new CreateKeyCommand({ KeySpec: "SM2", KeyUsage: "SIGN_VERIFY" })), "UnsupportedOperationException");
+    const ecdsa = (await kms.send(new CreateKeyCommand({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" }))).KeyMetadata!.KeyId!;
+    await rejects(
+      () =>
+        kms.send(
+          new SignCommand({ KeyId: ecdsa, Message: Buffer.alloc(64), MessageType: "EXTERNAL_MU", SigningAlgorithm: "ECDSA_SHA_256" }),
+        ),
+      "ValidationException",
+    );
     const symmetric = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     await rejects(() => kms.send(new GetPublicKeyCommand({ KeyId: symmetric })), "UnsupportedOperationException");
     await rejects(

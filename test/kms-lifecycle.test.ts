@@ -61,7 +61,7 @@ describe("key lifecycle through @aws-sdk/client-kms", () => {
     await rejects(() => kms.send(new CreateKeyCommand({ Tags: [{ TagKey: "aws:reserved", TagValue: "v" }] })), "TagException");
     await rejects(() => kms.send(new CreateKeyCommand({ Policy: "{not json" })), "MalformedPolicyDocumentException");
     await rejects(() => kms.send(new CreateKeyCommand({ CustomKeyStoreId: "cks-1234567890abcdef0" })), "CustomKeyStoreNotFoundException");
-    await rejects(() => kms.send(new CreateKeyCommand({ KeySpec: "ML_DSA_44", KeyUsage: "SIGN_VERIFY" })), "UnsupportedOperationException");
+    await rejects(() => kms.send(new CreateKeyCommand({ KeySpec: "SM2", KeyUsage: "SIGN_VERIFY" })), "UnsupportedOperationException");
     await rejects(() => kms.send(new CreateKeyCommand({ KeySpec: "ECC_NIST_P256" })), "ValidationException");
   });
 

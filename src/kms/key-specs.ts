@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 
-export type MaterialKind = "aes" | "hmac" | "rsa" | "ec" | "ed25519";
+export type MaterialKind = "aes" | "hmac" | "rsa" | "ec" | "ed25519" | "mldsa";
 
 export interface KeySpecInfo {
   /** The usages this spec allows, each with the algorithms it supports (as DescribeKey lists them). */
@@ -57,6 +57,15 @@ const hmac = (bytes: number, algorithm: string): KeySpecInfo =>
     rotatable: false,
   });
 
+/** ML-DSA material is the 32-byte seed the key pair derives from (src/crypto/ml-dsa.ts). */
+const mlDsa = (): KeySpecInfo =>
+  Object.freeze({
+    usages: Object.freeze({ SIGN_VERIFY: ["ML_DSA_SHAKE_256"] }),
+    kind: "mldsa" as const,
+    generate: () => randomBytes(32),
+    rotatable: false,
+  });
+
 export const KEY_SPECS: Readonly<Record<string, KeySpecInfo>> = Object.freeze({
   SYMMETRIC_DEFAULT: Object.freeze({
     usages: Object.freeze({ ENCRYPT_DECRYPT: ["SYMMETRIC_DEFAULT"] }),
@@ -77,6 +86,9 @@ export const KEY_SPECS: Readonly<Record<string, KeySpecInfo>> = Object.freeze({
     generate: () => pkcs8(generateKeyPairSync("ed25519")),
     rotatable: false,
   }),
+  ML_DSA_44: mlDsa(),
+  ML_DSA_65: mlDsa(),
+  ML_DSA_87: mlDsa(),
   HMAC_224: hmac(28, "HMAC_SHA_224"),
   HMAC_256: hmac(32, "HMAC_SHA_256"),
   HMAC_384: hmac(48, "HMAC_SHA_384"),

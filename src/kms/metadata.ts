@@ -2,7 +2,12 @@
 import type { KeyMetadata } from "@aws-sdk/client-kms";
 import type { KeyRecord } from "../store/records.js";
 import { keyArn } from "./arns.js";
-import { algorithmsOf } from "./key-specs.js";
+import { algorithmsOf, CUSTOMER_MASTER_KEY_SPECS } from "./key-specs.js";
+
+/** The deprecated CustomerMasterKeySpec field exists only for the specs its enum knows. */
+export function customerMasterKeySpec(keySpec: string): string | undefined {
+  return (CUSTOMER_MASTER_KEY_SPECS as readonly string[]).includes(keySpec) ? keySpec : undefined;
+}
 
 /** The algorithm list DescribeKey and GetPublicKey show: the one of the key's usage. */
 export function algorithmFields(keySpec: string, keyUsage: string): Partial<KeyMetadata> {
@@ -36,7 +41,7 @@ export function keyMetadata(key: KeyRecord, currentMaterialId: string | undefine
     PendingDeletionWindowInDays: pending ? key.pendingWindowInDays : undefined,
     Origin: key.origin as KeyMetadata["Origin"],
     KeyManager: key.keyManager as KeyMetadata["KeyManager"],
-    CustomerMasterKeySpec: key.keySpec as KeyMetadata["CustomerMasterKeySpec"],
+    CustomerMasterKeySpec: customerMasterKeySpec(key.keySpec) as KeyMetadata["CustomerMasterKeySpec"],
     KeySpec: key.keySpec as KeyMetadata["KeySpec"],
     ...algorithmFields(key.keySpec, key.keyUsage),
     ExpirationModel: key.origin === "EXTERNAL" ? (key.expirationModel as KeyMetadata["ExpirationModel"]) : undefined,

@@ -123,10 +123,9 @@ export class KmsService {
     if (!key) {
       const owner = await this.repo.getKey(keyId);
       const bytes = this.keystore.unwrap(record.wrappedMaterial, materialContext(keyId, version));
-      key =
-        KEY_SPECS[owner?.keySpec ?? ""]?.kind === "aes" || KEY_SPECS[owner?.keySpec ?? ""]?.kind === "hmac"
-          ? takeKey(bytes)
-          : takePrivateKey(bytes);
+      // Symmetric, HMAC and ML-DSA material is raw bytes (ML-DSA's is the seed); key pairs are PKCS#8.
+      const kind = KEY_SPECS[owner?.keySpec ?? ""]?.kind;
+      key = kind === "aes" || kind === "hmac" || kind === "mldsa" ? takeKey(bytes) : takePrivateKey(bytes);
       if (this.materials.size >= MATERIAL_CACHE_LIMIT) this.materials.clear();
       this.materials.set(cacheKey, key);
     }
@@ -240,7 +239,7 @@ export class KmsService {
 
   isAsymmetric(key: KeyRecord): boolean {
     const kind = KEY_SPECS[key.keySpec]?.kind;
-    return kind === "rsa" || kind === "ec" || kind === "ed25519";
+    return kind === "rsa" || kind === "ec" || kind === "ed25519" || kind === "mldsa";
   }
 
   /** The private key (or secret key) of a key that has a single version: asymmetric and HMAC keys. */

@@ -3,6 +3,8 @@ import type { CallContext } from "../call.js";
 import { ServiceError } from "../errors.js";
 import type { KeyRecord } from "../store/records.js";
 import type { KmsService } from "./service.js";
+import { isMlDsa, mlDsaSign, mlDsaVerify, EXTERNAL_MU_LENGTH } from "../crypto/ml-dsa.js";
+import { signMessage, verifyMessage } from "../crypto/asymmetric.js";
 
 export async function signingKey(
   kms: KmsService,
@@ -12,12 +14,50 @@ export async function signingKey(
   const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic" });
   kms.requireAlgorithm(key, "SIGN_VERIFY", input.SigningAlgorithm!, "signing algorithm");
   const type = input.MessageType ?? "RAW";
-  if (type !== "RAW") {
+  if (type === "EXTERNAL_MU" && !isMlDsa(key.keySpec)) {
+    throw new ServiceError("ValidationException", "MessageType EXTERNAL_MU is only for ML-DSA keys.");
+  }
+  if (type === "DIGEST") {
     throw new ServiceError(
       "UnsupportedOperationException",
-      `MessageType ${type} is not supported by this keyhold server yet; send the RAW message.`,
+      "MessageType DIGEST is not supported by this keyhold server yet; send the RAW message.",
     );
   }
   if (input.DryRun) throw new ServiceError("DryRunOperationException");
   return key;
+}
+
+/** Signs with the key's own scheme: ML-DSA through @noble/post-quantum, the rest through node:crypto. */
+export async function signWith(
+  kms: KmsService,
+  key: KeyRecord,
+  algorithm: string,
+  message: Buffer,
+  messageType: string | undefined,
+): Promise<Buffer> {
+  const material = await kms.singleKey(key);
+  if (!isMlDsa(key.keySpec)) return signMessage(algorithm, material, message);
+  const mu = checkMu(messageType, message);
+  return mlDsaSign(key.keySpec, material, message, mu);
+}
+
+export async function verifyWith(
+  kms: KmsService,
+  key: KeyRecord,
+  algorithm: string,
+  message: Buffer,
+  signature: Buffer,
+  messageType: string | undefined,
+): Promise<boolean> {
+  const material = await kms.singleKey(key);
+  if (!isMlDsa(key.keySpec)) return verifyMessage(algorithm, material, message, signature);
+  return mlDsaVerify(key.keySpec, material, message, signature, checkMu(messageType, message));
+}
+
+function checkMu(messageType: string | undefined, message: Buffer): boolean {
+  if (messageType !== "EXTERNAL_MU") return false;
+  if (message.length !== EXTERNAL_MU_LENGTH) {
+    throw new ServiceError("ValidationException", `With MessageType EXTERNAL_MU the message is the ${EXTERNAL_MU_LENGTH}-byte µ.`);
+  }
+  return true;
 }

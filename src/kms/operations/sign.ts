@@ -1,9 +1,8 @@
 import type { SignRequest, SignResponse } from "@aws-sdk/client-kms";
-import { signMessage } from "../../crypto/asymmetric.js";
 import { struct } from "../../validation/schema.js";
 import { defineOperation } from "../operation.js";
 import { DryRun, GrantTokens, KeyId, Message, MessageType, SigningAlgorithm } from "../shapes.js";
-import { signingKey } from "../signing.js";
+import { signingKey, signWith } from "../signing.js";
 
 export const sign = defineOperation<SignRequest, SignResponse>({
   name: "Sign",
@@ -12,7 +11,7 @@ export const sign = defineOperation<SignRequest, SignResponse>({
   input: struct({ KeyId, Message, MessageType, GrantTokens, SigningAlgorithm, DryRun }, ["KeyId", "Message", "SigningAlgorithm"]),
   async run(kms, call, input) {
     const key = await signingKey(kms, call, input);
-    const signature = signMessage(input.SigningAlgorithm!, await kms.singleKey(key), input.Message as Buffer);
+    const signature = await signWith(kms, key, input.SigningAlgorithm!, input.Message as Buffer, input.MessageType);
     return { KeyId: kms.arnOf(key), Signature: signature, SigningAlgorithm: input.SigningAlgorithm };
   },
 });

@@ -1,10 +1,9 @@
 import type { VerifyRequest, VerifyResponse } from "@aws-sdk/client-kms";
-import { verifyMessage } from "../../crypto/asymmetric.js";
 import { ServiceError } from "../../errors.js";
 import { struct } from "../../validation/schema.js";
 import { defineOperation } from "../operation.js";
 import { DryRun, GrantTokens, KeyId, Message, MessageType, SignatureBlob, SigningAlgorithm } from "../shapes.js";
-import { signingKey } from "../signing.js";
+import { signingKey, verifyWith } from "../signing.js";
 
 export const verify = defineOperation<VerifyRequest, VerifyResponse>({
   name: "Verify",
@@ -18,7 +17,7 @@ export const verify = defineOperation<VerifyRequest, VerifyResponse>({
   ]),
   async run(kms, call, input) {
     const key = await signingKey(kms, call, input);
-    if (!verifyMessage(input.SigningAlgorithm!, await kms.singleKey(key), input.Message as Buffer, input.Signature as Buffer)) {
+    if (!(await verifyWith(kms, key, input.SigningAlgorithm!, input.Message as Buffer, input.Signature as Buffer, input.MessageType))) {
       throw new ServiceError("KMSInvalidSignatureException");
     }
     return { KeyId: kms.arnOf(key), SignatureValid: true, SigningAlgorithm: input.SigningAlgorithm };
