@@ -29,6 +29,7 @@ import {
   GenerateDataKeyPairWithoutPlaintextCommand,
   GenerateMacCommand,
   GetPublicKeyCommand,
+  ReEncryptCommand,
   SignCommand,
   VerifyCommand,
   VerifyMacCommand,
@@ -352,6 +353,38 @@ describe("asymmetric and HMAC keys", () => {
     const described = (await kms.send(new DescribeKeyCommand({ KeyId: symmetric }))).KeyMetadata!;
     assert.deepEqual(described.EncryptionAlgorithms, ["SYMMETRIC_DEFAULT"]);
     assert.equal(described.SigningAlgorithms, undefined);
+  });
+
+  it("ReEncrypt moves ciphertext between a symmetric key and an RSA key, both ways", async () => {
+    const sym = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const rsa = (await kms.send(new CreateKeyCommand({ KeySpec: "RSA_2048", KeyUsage: "ENCRYPT_DECRYPT" }))).KeyMetadata!.KeyId!;
+    const start = await kms.send(new EncryptCommand({ KeyId: sym, Plaintext: Buffer.from("round trip"), EncryptionContext: { c: "1" } }));
+    const toRsa = await kms.send(
+      new ReEncryptCommand({
+        CiphertextBlob: start.CiphertextBlob,
+        SourceEncryptionContext: { c: "1" },
+        DestinationKeyId: rsa,
+        DestinationEncryptionAlgorithm: "RSAES_OAEP_SHA_256",
+      }),
+    );
+    assert.equal(toRsa.DestinationEncryptionAlgorithm, "RSAES_OAEP_SHA_256");
+    assert.equal(toRsa.CiphertextBlob!.length, 256);
+    const back = await kms.send(
+      new ReEncryptCommand({
+        CiphertextBlob: toRsa.CiphertextBlob,
+        SourceKeyId: rsa,
+        SourceEncryptionAlgorithm: "RSAES_OAEP_SHA_256",
+        DestinationKeyId: sym,
+        DestinationEncryptionContext: { c: "2" },
+      }),
+    );
+    assert.equal(back.SourceEncryptionAlgorithm, "RSAES_OAEP_SHA_256");
+    const dec = await kms.send(new DecryptCommand({ CiphertextBlob: back.CiphertextBlob, EncryptionContext: { c: "2" } }));
+    assert.equal(Buffer.from(dec.Plaintext!).toString(), "round trip");
+    await rejects(
+      () => kms.send(new ReEncryptCommand({ CiphertextBlob: toRsa.CiphertextBlob, SourceKeyId: rsa, DestinationKeyId: sym })),
+      "InvalidKeyUsageException",
+    );
   });
 
   it("GenerateDataKeyPair returns a matching key pair whose private key decrypts from its ciphertext", async () => {

@@ -2,7 +2,33 @@ import type { ReEncryptRequest, ReEncryptResponse } from "@aws-sdk/client-kms";
 import { ServiceError } from "../../errors.js";
 import { enumOf, list, struct } from "../../validation/schema.js";
 import { defineOperation } from "../operation.js";
+import type { KmsService } from "../service.js";
+import type { CallContext } from "../../call.js";
 import { Ciphertext, DryRun, EncryptionAlgorithm, EncryptionContext, GrantTokens, KeyId } from "../shapes.js";
+
+/** The source side: an RSA ciphertext names its key and algorithm; a symmetric one carries its key. */
+async function decryptSource(kms: KmsService, call: CallContext, input: ReEncryptRequest) {
+  if (input.SourceKeyId !== undefined) {
+    const named = await kms.resolveKey(call, input.SourceKeyId, { aliases: true, state: "any" });
+    if (kms.isAsymmetric(named)) {
+      const plaintext = await kms.decryptAsymmetric(
+        named,
+        input.SourceEncryptionAlgorithm,
+        input.CiphertextBlob as Buffer,
+        input.SourceEncryptionContext,
+      );
+      return { key: named, plaintext, algorithm: input.SourceEncryptionAlgorithm!, materialId: undefined };
+    }
+  }
+  const source = await kms.decrypt(
+    call,
+    input.CiphertextBlob as Buffer,
+    input.SourceEncryptionContext,
+    input.SourceKeyId,
+    input.DryRun === true,
+  );
+  return { ...source, algorithm: kms.requireEncryptionAlgorithm(source.key, input.SourceEncryptionAlgorithm) };
+}
 
 export const reEncrypt = defineOperation<ReEncryptRequest, ReEncryptResponse>({
   name: "ReEncrypt",
@@ -26,25 +52,27 @@ export const reEncrypt = defineOperation<ReEncryptRequest, ReEncryptResponse>({
   async run(kms, call, input) {
     const destination = await kms.resolveKey(call, input.DestinationKeyId!, { aliases: true, state: "cryptographic" });
     const destinationAlgorithm = kms.requireEncryptionAlgorithm(destination, input.DestinationEncryptionAlgorithm);
-    const source = await kms.decrypt(
-      call,
-      input.CiphertextBlob as Buffer,
-      input.SourceEncryptionContext,
-      input.SourceKeyId,
-      input.DryRun === true,
-    );
-    const sourceAlgorithm = kms.requireEncryptionAlgorithm(source.key, input.SourceEncryptionAlgorithm);
+    const source = await decryptSource(kms, call, input);
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
-    const { blob, materialId } = await kms.encrypt(destination, source.plaintext, input.DestinationEncryptionContext);
-    source.plaintext.fill(0);
-    return {
-      CiphertextBlob: blob,
-      SourceKeyId: kms.arnOf(source.key),
-      KeyId: kms.arnOf(destination),
-      SourceEncryptionAlgorithm: sourceAlgorithm as ReEncryptResponse["SourceEncryptionAlgorithm"],
-      DestinationEncryptionAlgorithm: destinationAlgorithm as ReEncryptResponse["DestinationEncryptionAlgorithm"],
-      SourceKeyMaterialId: source.materialId,
-      DestinationKeyMaterialId: materialId,
-    };
+    try {
+      let blob: Buffer;
+      let materialId: string | undefined;
+      if (destinationAlgorithm === "SYMMETRIC_DEFAULT") {
+        ({ blob, materialId } = await kms.encrypt(destination, source.plaintext, input.DestinationEncryptionContext));
+      } else {
+        blob = await kms.encryptAsymmetric(destination, destinationAlgorithm, source.plaintext, input.DestinationEncryptionContext);
+      }
+      return {
+        CiphertextBlob: blob,
+        SourceKeyId: kms.arnOf(source.key),
+        KeyId: kms.arnOf(destination),
+        SourceEncryptionAlgorithm: source.algorithm as ReEncryptResponse["SourceEncryptionAlgorithm"],
+        DestinationEncryptionAlgorithm: destinationAlgorithm as ReEncryptResponse["DestinationEncryptionAlgorithm"],
+        SourceKeyMaterialId: source.materialId,
+        DestinationKeyMaterialId: materialId,
+      };
+    } finally {
+      source.plaintext.fill(0);
+    }
   },
 });
