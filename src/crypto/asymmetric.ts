@@ -15,6 +15,7 @@ import {
   verify as nodeVerify,
   type KeyObject,
 } from "node:crypto";
+import { ed25519ph } from "@noble/curves/ed25519.js";
 
 interface SigningParams {
   hash: string | null;
@@ -33,7 +34,30 @@ export const SIGNING: Readonly<Record<string, SigningParams & { digestLength: nu
   ECDSA_SHA_384: { hash: "sha384", digestLength: 48 },
   ECDSA_SHA_512: { hash: "sha512", digestLength: 64 },
   ED25519_SHA_512: { hash: null, digestLength: 64 },
+  ED25519_PH_SHA_512: { hash: null, digestLength: 64 },
 });
+
+/**
+ * Ed25519ph (RFC 8032 §5.1, SHA-512 prehash) is not in Node 20's OpenSSL 3.0; @noble/curves
+ * implements it. The key stays a node KeyObject; its 32-byte seed is read out only for the call.
+ */
+function ed25519phSign(privateKey: KeyObject, message: Buffer): Buffer {
+  const seed = Buffer.from(privateKey.export({ format: "jwk" }).d!, "base64url");
+  try {
+    return Buffer.from(ed25519ph.sign(message, seed));
+  } finally {
+    seed.fill(0);
+  }
+}
+
+function ed25519phVerify(privateKey: KeyObject, message: Buffer, signature: Buffer): boolean {
+  const publicKey = Buffer.from(createPublicKey(privateKey).export({ format: "jwk" }).x!, "base64url");
+  try {
+    return ed25519ph.verify(signature, message, publicKey);
+  } catch {
+    return false;
+  }
+}
 
 export const OAEP: Readonly<Record<string, string>> = Object.freeze({ RSAES_OAEP_SHA_1: "sha1", RSAES_OAEP_SHA_256: "sha256" });
 
@@ -60,11 +84,13 @@ function keyOptions(key: KeyObject, p: SigningParams) {
 }
 
 export function signMessage(algorithm: string, key: KeyObject, message: Buffer): Buffer {
+  if (algorithm === "ED25519_PH_SHA_512") return ed25519phSign(key, message);
   const p = SIGNING[algorithm]!;
   return nodeSign(p.hash, message, keyOptions(key, p));
 }
 
 export function verifyMessage(algorithm: string, key: KeyObject, message: Buffer, signature: Buffer): boolean {
+  if (algorithm === "ED25519_PH_SHA_512") return ed25519phVerify(key, message, signature);
   const p = SIGNING[algorithm]!;
   try {
     return nodeVerify(p.hash, message, keyOptions(createPublicKey(key), p), signature);

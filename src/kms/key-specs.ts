@@ -81,7 +81,7 @@ export const KEY_SPECS: Readonly<Record<string, KeySpecInfo>> = Object.freeze({
   ECC_NIST_P521: ec("secp521r1", "ECDSA_SHA_512", true),
   ECC_SECG_P256K1: ec("secp256k1", "ECDSA_SHA_256", false),
   ECC_NIST_EDWARDS25519: Object.freeze({
-    usages: Object.freeze({ SIGN_VERIFY: ["ED25519_SHA_512"] }),
+    usages: Object.freeze({ SIGN_VERIFY: ["ED25519_SHA_512", "ED25519_PH_SHA_512"] }),
     kind: "ed25519" as const,
     generate: () => pkcs8(generateKeyPairSync("ed25519")),
     rotatable: false,
