@@ -2,7 +2,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { createHmac, createPublicKey, randomBytes } from "node:crypto";
+import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, verify as nodeVerify } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -13,6 +13,8 @@ import {
   EncryptCommand,
   GenerateMacCommand,
   GetParametersForImportCommand,
+  GetPublicKeyCommand,
+  SignCommand,
   ImportKeyMaterialCommand,
   type AlgorithmSpec,
   type KMSClient,
@@ -272,8 +274,46 @@ describe("imported key material, wrapped by OpenSSL", () => {
       "UnsupportedOperationException",
     );
     await rejects(
-      () => kms().send(new CreateKeyCommand({ Origin: "EXTERNAL", KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY" })),
+      () => kms().send(new CreateKeyCommand({ Origin: "EXTERNAL", KeySpec: "ML_DSA_44", KeyUsage: "SIGN_VERIFY" })),
       "UnsupportedOperationException",
+    );
+  });
+
+  it("imports an ECC private key (PKCS#8): keyhold signs with it and shows its public key", async (t) => {
+    if (!requireTool(t, "openssl", "openssl")) return;
+    const KeyId = (await kms().send(new CreateKeyCommand({ Origin: "EXTERNAL", KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" })))
+      .KeyMetadata!.KeyId!;
+    const pair = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+    const pkcs8 = pair.privateKey.export({ type: "pkcs8", format: "der" });
+    const { token, wrapped } = await wrap(KeyId, pkcs8, "RSA_AES_KEY_WRAP_SHA_256");
+    await kms().send(
+      new ImportKeyMaterialCommand({
+        KeyId,
+        ImportToken: token,
+        EncryptedKeyMaterial: wrapped,
+        ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE",
+      }),
+    );
+    const pub = await kms().send(new GetPublicKeyCommand({ KeyId }));
+    assert.deepEqual(Buffer.from(pub.PublicKey!), pair.publicKey.export({ type: "spki", format: "der" }));
+    const signed = await kms().send(new SignCommand({ KeyId, Message: Buffer.from("imported"), SigningAlgorithm: "ECDSA_SHA_256" }));
+    assert.ok(nodeVerify("sha256", Buffer.from("imported"), pair.publicKey, Buffer.from(signed.Signature!)));
+    // A private key of another curve is refused.
+    const other = (await kms().send(new CreateKeyCommand({ Origin: "EXTERNAL", KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" })))
+      .KeyMetadata!.KeyId!;
+    const p384 = generateKeyPairSync("ec", { namedCurve: "secp384r1" }).privateKey.export({ type: "pkcs8", format: "der" });
+    const bad = await wrap(other, p384, "RSA_AES_KEY_WRAP_SHA_256");
+    await rejects(
+      () =>
+        kms().send(
+          new ImportKeyMaterialCommand({
+            KeyId: other,
+            ImportToken: bad.token,
+            EncryptedKeyMaterial: bad.wrapped,
+            ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE",
+          }),
+        ),
+      "ValidationException",
     );
   });
 

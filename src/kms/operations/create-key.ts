@@ -3,7 +3,7 @@ import { ServiceError } from "../../errors.js";
 import { bool, enumOf, str, struct } from "../../validation/schema.js";
 import { ALL_KEY_SPECS, CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGINS } from "../key-specs.js";
 import { defineOperation } from "../operation.js";
-import { IMPORT_LENGTHS } from "../import.js";
+import { importable } from "../import.js";
 import { KEY_RESOURCE_TYPE } from "../service.js";
 import { checkKeyPolicy, defaultKeyPolicy } from "../policy.js";
 import { Description, Tags } from "../shapes.js";
@@ -43,11 +43,8 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
       throw new ServiceError("CustomKeyStoreNotFoundException", `Custom key store ${input.CustomKeyStoreId} does not exist.`);
     }
     const origin = input.Origin ?? "AWS_KMS";
-    if (origin === "EXTERNAL" && !(keySpec in IMPORT_LENGTHS)) {
-      throw new ServiceError(
-        "UnsupportedOperationException",
-        `Importing key material is supported for SYMMETRIC_DEFAULT and HMAC keys, not ${keySpec}.`,
-      );
+    if (origin === "EXTERNAL" && !importable(keySpec)) {
+      throw new ServiceError("UnsupportedOperationException", `Importing key material is not supported for ${keySpec} keys.`);
     }
     if (origin !== "AWS_KMS" && origin !== "EXTERNAL") {
       throw new ServiceError(

@@ -4,7 +4,7 @@ import { DAY_MS } from "../../clock.js";
 import { takePrivateKey } from "../../crypto/asymmetric.js";
 import { ServiceError } from "../../errors.js";
 import { enumOf, str, struct, timestamp } from "../../validation/schema.js";
-import { IMPORT_LENGTHS, unwrapImported, WRAPPING_KEY_BITS } from "../import.js";
+import { checkImportedMaterial, unwrapImported, WRAPPING_KEY_BITS } from "../import.js";
 import { defineOperation } from "../operation.js";
 import { materialContext } from "../service.js";
 import { Ciphertext, KeyId } from "../shapes.js";
@@ -64,13 +64,7 @@ export const importKeyMaterial = defineOperation<ImportKeyMaterialRequest, Impor
     if (!material)
       throw new ServiceError("InvalidCiphertextException", "The key material could not be unwrapped with these import parameters.");
     try {
-      const [min, max] = IMPORT_LENGTHS[key.keySpec] ?? [0, -1];
-      if (material.length < min || material.length > max) {
-        throw new ServiceError(
-          "ValidationException",
-          `Key material for ${key.keySpec} must be ${min === max ? min : `${min} to ${max}`} bytes.`,
-        );
-      }
+      checkImportedMaterial(key.keySpec, material);
       const fingerprint = kms.keystore.fingerprint(material, `keyhold:imported-material:v1:${key.keyId}`);
       if (
         key.materialFingerprint &&
