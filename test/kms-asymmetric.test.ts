@@ -183,6 +183,27 @@ describe("asymmetric and HMAC keys", () => {
             () => kms.send(new VerifyCommand({ KeyId, Message: Buffer.from("tampered"), Signature: signed.Signature, SigningAlgorithm })),
             "KMSInvalidSignatureException",
           );
+          // The same signature scheme over a digest the caller computed (MessageType DIGEST).
+          const digestAlg = alg.endsWith("_384") ? "sha384" : alg.endsWith("_512") ? "sha512" : "sha256";
+          if (alg.startsWith("ECDSA") || alg.startsWith("RSASSA_PKCS1")) {
+            const digest = createHash(digestAlg).update(Message).digest();
+            const overDigest = await kms.send(new SignCommand({ KeyId, Message: digest, MessageType: "DIGEST", SigningAlgorithm }));
+            const raw = await kms.send(new VerifyCommand({ KeyId, Message, Signature: overDigest.Signature, SigningAlgorithm }));
+            assert.equal(raw.SignatureValid, true, `${alg}: a signature over the digest verifies over the message`);
+            const viaDigest = await kms.send(
+              new VerifyCommand({ KeyId, Message: digest, MessageType: "DIGEST", Signature: signed.Signature, SigningAlgorithm }),
+            );
+            assert.equal(viaDigest.SignatureValid, true);
+            await rejects(
+              () => kms.send(new SignCommand({ KeyId, Message: digest.subarray(1), MessageType: "DIGEST", SigningAlgorithm })),
+              "ValidationException",
+            );
+          } else if (!mlDsa) {
+            await rejects(
+              () => kms.send(new SignCommand({ KeyId, Message: Buffer.alloc(64), MessageType: "DIGEST", SigningAlgorithm })),
+              "UnsupportedOperationException",
+            );
+          }
           if (alg === "ED25519_PH_SHA_512") {
             // OpenSSL 3.0 has no Ed25519ph; check against @noble/curves' RFC 8032 implementation instead.
             const spki = Buffer.from(pub.PublicKey!);
