@@ -47,10 +47,10 @@ export interface StartOptions {
 
 export type GeneratedCredentials = { accessKeyId: string; secretAccessKey: string };
 
-function openStorage(config: Config) {
+async function openStorage(config: Config) {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const repo = new CachedRepository(new SqliteRepository(join(config.dataDir, "keyhold.db")));
-  const keystore = SoftwareKeyStore.open(repo, kekSource(config));
+  const keystore = await SoftwareKeyStore.open(repo, kekSource(config));
   return { repo, keystore, credentials: new Credentials(repo, keystore) };
 }
 
@@ -59,7 +59,7 @@ function openStorage(config: Config) {
  * start. The primary of `--workers N` calls this once before forking, so workers never race it.
  */
 export async function initializeDataDir(config: Config, options: StartOptions = {}): Promise<GeneratedCredentials | undefined> {
-  const { repo, keystore, credentials } = openStorage(config);
+  const { repo, keystore, credentials } = await openStorage(config);
   const clock = options.clock ?? systemClock;
   try {
     // The audit signing key is made here too, so that workers starting together find one.
@@ -80,7 +80,7 @@ function kekSource(config: Config): KekSource {
 export async function startKeyhold(config: Config, options: StartOptions = {}): Promise<Keyhold> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? consoleLogger();
-  const { repo, keystore, credentials } = openStorage(config);
+  const { repo, keystore, credentials } = await openStorage(config);
 
   let generated: Keyhold["generatedRootCredentials"];
   if (!(await repo.getAccount(config.accountId))) {

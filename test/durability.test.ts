@@ -146,7 +146,7 @@ describe("durability and plaintext hygiene", () => {
 
     // The key material, recovered the only way it can be: through the key store.
     const repo = new SqliteRepository(join(dataDir, "keyhold.db"));
-    const keystore = SoftwareKeyStore.open(repo, { kind: "file", path: join(dataDir, "master.key") });
+    const keystore = await SoftwareKeyStore.open(repo, { kind: "file", path: join(dataDir, "master.key") });
     const materials: Buffer[] = [];
     for (const keyId of keyIds) {
       for (const v of await repo.listKeyVersions(keyId))

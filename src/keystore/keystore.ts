@@ -20,6 +20,7 @@ export interface KeyStore {
 
 /** Where a key store keeps its sealed root key: one opaque value, written once. */
 export interface SealStorage {
-  readSeal(): Buffer | undefined;
-  writeSeal(sealed: Buffer): void;
+  readSeal(): Promise<Buffer | undefined>;
+  /** Stores the seal unless one exists; returns false when another node stored one first. */
+  writeSeal(sealed: Buffer): Promise<boolean>;
 }

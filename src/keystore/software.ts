@@ -56,16 +56,18 @@ export class SoftwareKeyStore implements KeyStore {
   }
 
   /** Unseals the root key, or creates and seals one on first start. */
-  static open(storage: SealStorage, source: KekSource, random: RandomSource = systemRandom): SoftwareKeyStore {
-    const existing = storage.readSeal();
+  static async open(storage: SealStorage, source: KekSource, random: RandomSource = systemRandom): Promise<SoftwareKeyStore> {
+    const existing = await storage.readSeal();
     const kekKind = source.kind === "file" ? KEK_FILE : KEK_PASSPHRASE;
     if (!existing) {
       const salt = random(16);
       const header = Buffer.concat([MAGIC, Buffer.from([SEAL_VERSION, kekKind]), salt]);
       const kek = deriveKek(source, salt);
       const root = random(KEY_LENGTH);
-      storage.writeSeal(Buffer.concat([header, seal(kek, root, header, random)]));
+      const written = await storage.writeSeal(Buffer.concat([header, seal(kek, root, header, random)]));
       kek.fill(0);
+      // Several nodes starting on a new database: the first seal wins, the others open it.
+      if (!written) return SoftwareKeyStore.open(storage, source, random);
       return new SoftwareKeyStore(takeKey(root), random);
     }
     if (existing.length < HEADER_LENGTH || !existing.subarray(0, 4).equals(MAGIC) || existing[4] !== SEAL_VERSION) {

@@ -89,11 +89,11 @@ export class CachedRepository implements Repository {
     this.aliases.deleteWhere(() => true);
   }
 
-  readSeal(): Buffer | undefined {
+  readSeal(): Promise<Buffer | undefined> {
     return this.inner.readSeal();
   }
-  writeSeal(sealed: Buffer): void {
-    this.inner.writeSeal(sealed);
+  writeSeal(sealed: Buffer): Promise<boolean> {
+    return this.inner.writeSeal(sealed);
   }
 
   createAccount(account: AccountRecord): Promise<void> {

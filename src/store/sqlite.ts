@@ -140,13 +140,13 @@ export class SqliteRepository implements Repository {
     return this.stmt("PRAGMA data_version").pluck().get() as number;
   }
 
-  readSeal(): Buffer | undefined {
+  async readSeal(): Promise<Buffer | undefined> {
     const row = this.stmt("SELECT sealed FROM keystore_seal WHERE id = 1").get() as Row | undefined;
     return row ? (row.sealed as Buffer) : undefined;
   }
 
-  writeSeal(sealed: Buffer): void {
-    this.stmt("INSERT INTO keystore_seal (id, sealed) VALUES (1, ?)").run(sealed);
+  async writeSeal(sealed: Buffer): Promise<boolean> {
+    return this.stmt("INSERT INTO keystore_seal (id, sealed) VALUES (1, ?) ON CONFLICT DO NOTHING").run(sealed).changes === 1;
   }
 
   async createAccount(a: AccountRecord): Promise<void> {
