@@ -18,6 +18,7 @@ import { KEY_RESOURCE_TYPE, KmsService } from "./kms/service.js";
 import { consoleLogger, type Logger } from "./log.js";
 import type { Repository } from "./store/repository.js";
 import { SqliteRepository } from "./store/sqlite.js";
+import { PostgresRepository } from "./store/postgres.js";
 import { CachedRepository } from "./store/cached.js";
 import { Audit, prepareSigningKey } from "./audit/audit.js";
 import { CLOUDTRAIL_OPERATIONS_BY_NAME, CLOUDTRAIL_TARGET_PREFIXES } from "./cloudtrail/registry.js";
@@ -49,7 +50,10 @@ export type GeneratedCredentials = { accessKeyId: string; secretAccessKey: strin
 
 async function openStorage(config: Config) {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const repo = new CachedRepository(new SqliteRepository(join(config.dataDir, "keyhold.db")));
+  const backend = config.databaseUrl
+    ? await PostgresRepository.open(config.databaseUrl)
+    : new SqliteRepository(join(config.dataDir, "keyhold.db"));
+  const repo = new CachedRepository(backend);
   const keystore = await SoftwareKeyStore.open(repo, kekSource(config));
   return { repo, keystore, credentials: new Credentials(repo, keystore) };
 }

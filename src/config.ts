@@ -18,6 +18,7 @@ export interface Config {
   workers: number;
   auditDigestIntervalMs: number;
   auditRetentionDays: number;
+  databaseUrl?: string;
 }
 
 interface Setting {

@@ -9,91 +9,12 @@ import { dirname } from "node:path";
 import type { KeyPatch, Repository } from "./repository.js";
 import type { AccessKeyRecord, AccountRecord, AliasRecord, ImportTokenRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
-
-type Row = Record<string, unknown>;
-
-const KEY_COLUMNS: Record<keyof KeyPatch, string> = {
-  description: "description",
-  keyState: "key_state",
-  keySpec: "key_spec",
-  keyUsage: "key_usage",
-  origin: "origin",
-  keyManager: "key_manager",
-  policy: "policy",
-  deletionDate: "deletion_date",
-  pendingWindowInDays: "pending_window_days",
-  rotationEnabled: "rotation_enabled",
-  rotationPeriodInDays: "rotation_period_days",
-  nextRotationDate: "next_rotation_date",
-  onDemandRotations: "on_demand_rotations",
-  currentVersion: "current_version",
-  expirationModel: "expiration_model",
-  validTo: "valid_to",
-  materialFingerprint: "material_fingerprint",
-};
+import { KEY_COLUMNS, page, toAlias, toKey, toVersion, type Row } from "./rows.js";
 
 function sqlValue(value: unknown): unknown {
   if (value === undefined) return null;
   if (typeof value === "boolean") return value ? 1 : 0;
   return value;
-}
-
-function optional(value: unknown): number | undefined {
-  return value === null || value === undefined ? undefined : Number(value);
-}
-
-function toKey(r: Row): KeyRecord {
-  return {
-    keyId: r.key_id as string,
-    accountId: r.account_id as string,
-    region: r.region as string,
-    description: r.description as string,
-    keyState: r.key_state as string,
-    keySpec: r.key_spec as string,
-    keyUsage: r.key_usage as string,
-    origin: r.origin as string,
-    keyManager: r.key_manager as string,
-    policy: r.policy as string,
-    creationDate: Number(r.creation_date),
-    deletionDate: optional(r.deletion_date),
-    pendingWindowInDays: optional(r.pending_window_days),
-    rotationEnabled: r.rotation_enabled === 1,
-    rotationPeriodInDays: optional(r.rotation_period_days),
-    nextRotationDate: optional(r.next_rotation_date),
-    onDemandRotations: Number(r.on_demand_rotations),
-    currentVersion: Number(r.current_version),
-    expirationModel: (r.expiration_model as string | null) ?? undefined,
-    validTo: optional(r.valid_to),
-    materialFingerprint: (r.material_fingerprint as Buffer | null) ?? undefined,
-  };
-}
-
-function toVersion(r: Row): KeyVersionRecord {
-  return {
-    keyId: r.key_id as string,
-    version: Number(r.version),
-    materialId: r.material_id as string,
-    wrappedMaterial: r.wrapped_material as Buffer,
-    createdAt: Number(r.created_at),
-    rotationType: (r.rotation_type as KeyVersionRecord["rotationType"]) ?? undefined,
-  };
-}
-
-function toAlias(r: Row): AliasRecord {
-  return {
-    accountId: r.account_id as string,
-    region: r.region as string,
-    aliasName: r.alias_name as string,
-    targetKeyId: r.target_key_id as string,
-    creationDate: Number(r.creation_date),
-    lastUpdatedDate: Number(r.last_updated_date),
-  };
-}
-
-function page<T>(rows: T[], limit: number, cursor: (item: T) => string): Page<T> {
-  if (rows.length <= limit) return { items: rows };
-  const items = rows.slice(0, limit);
-  return { items, next: cursor(items[items.length - 1]!) };
 }
 
 export class SqliteRepository implements Repository {

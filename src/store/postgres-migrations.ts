@@ -1,0 +1,90 @@
+/**
+ * PostgreSQL schema: the same tables as SQLite's, in PostgreSQL types. Migrations run once each,
+ * in a transaction, under an advisory lock, so several nodes starting together apply them once.
+ */
+export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: string }[] = [
+  {
+    id: 1,
+    name: "accounts, access keys and the sealed root key",
+    sql: `
+      CREATE TABLE keystore_seal (id INTEGER PRIMARY KEY CHECK (id = 1), sealed BYTEA NOT NULL);
+      CREATE TABLE accounts (account_id TEXT PRIMARY KEY, created_at BIGINT NOT NULL);
+      CREATE TABLE access_keys (
+        access_key_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(account_id),
+        wrapped_secret BYTEA NOT NULL,
+        status TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );`,
+  },
+  {
+    id: 2,
+    name: "KMS keys, key versions, aliases and tags",
+    sql: `
+      CREATE TABLE kms_keys (
+        key_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        description TEXT NOT NULL,
+        key_state TEXT NOT NULL,
+        key_spec TEXT NOT NULL,
+        key_usage TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        key_manager TEXT NOT NULL,
+        policy TEXT NOT NULL,
+        creation_date BIGINT NOT NULL,
+        deletion_date BIGINT,
+        pending_window_days INTEGER,
+        rotation_enabled BOOLEAN NOT NULL,
+        rotation_period_days INTEGER,
+        next_rotation_date BIGINT,
+        on_demand_rotations INTEGER NOT NULL,
+        current_version INTEGER NOT NULL
+      );
+      CREATE INDEX kms_keys_by_owner ON kms_keys (account_id, region, key_id);
+      CREATE INDEX kms_keys_by_deletion ON kms_keys (deletion_date) WHERE deletion_date IS NOT NULL;
+      CREATE INDEX kms_keys_by_rotation ON kms_keys (next_rotation_date) WHERE next_rotation_date IS NOT NULL;
+      CREATE TABLE kms_key_versions (
+        key_id TEXT NOT NULL REFERENCES kms_keys(key_id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        material_id TEXT NOT NULL,
+        wrapped_material BYTEA NOT NULL,
+        created_at BIGINT NOT NULL,
+        rotation_type TEXT,
+        PRIMARY KEY (key_id, version)
+      );
+      CREATE TABLE kms_aliases (
+        account_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        alias_name TEXT NOT NULL,
+        target_key_id TEXT NOT NULL REFERENCES kms_keys(key_id) ON DELETE CASCADE,
+        creation_date BIGINT NOT NULL,
+        last_updated_date BIGINT NOT NULL,
+        PRIMARY KEY (account_id, region, alias_name)
+      );
+      CREATE INDEX kms_aliases_by_key ON kms_aliases (target_key_id);
+      CREATE TABLE kms_tags (
+        key_id TEXT NOT NULL REFERENCES kms_keys(key_id) ON DELETE CASCADE,
+        tag_key TEXT NOT NULL,
+        tag_value TEXT NOT NULL,
+        PRIMARY KEY (key_id, tag_key)
+      );`,
+  },
+  {
+    id: 3,
+    name: "imported key material: expiry, fingerprint and import tokens",
+    sql: `
+      ALTER TABLE kms_keys ADD COLUMN expiration_model TEXT;
+      ALTER TABLE kms_keys ADD COLUMN valid_to BIGINT;
+      ALTER TABLE kms_keys ADD COLUMN material_fingerprint BYTEA;
+      CREATE INDEX kms_keys_by_valid_to ON kms_keys (valid_to) WHERE valid_to IS NOT NULL;
+      CREATE TABLE kms_import_tokens (
+        token TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL REFERENCES kms_keys(key_id) ON DELETE CASCADE,
+        wrapping_algorithm TEXT NOT NULL,
+        wrapping_key_spec TEXT NOT NULL,
+        wrapped_private_key BYTEA NOT NULL,
+        valid_to BIGINT NOT NULL
+      );`,
+  },
+];

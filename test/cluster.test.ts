@@ -1,0 +1,110 @@
+/** Two keyhold nodes on one PostgreSQL database: what one changes, the other enforces at once. */
+import { after, before, describe, it, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { rmSync } from "node:fs";
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  EncryptCommand,
+  RotateKeyOnDemandCommand,
+  type KMSClient,
+} from "@aws-sdk/client-kms";
+import { startTestServer, tempDir, type TestServer } from "./helpers.js";
+import { postgresMissing, startPostgres, type TestPostgres } from "./postgres.js";
+
+const missing = postgresMissing();
+
+function skipIfMissing(t: TestContext): boolean {
+  if (!missing) return false;
+  if (process.env.KEYHOLD_TEST_REQUIRE_ALL === "1") throw new Error(`${missing}; KEYHOLD_TEST_REQUIRE_ALL=1 makes this a failure`);
+  t.skip(`SKIPPED: ${missing}`);
+  return true;
+}
+
+describe("two nodes on one PostgreSQL database", () => {
+  let pg: TestPostgres;
+  let one: TestServer;
+  let two: TestServer;
+  let a: KMSClient;
+  let b: KMSClient;
+  const shared = tempDir("keyhold-cluster-");
+  before(async () => {
+    if (missing) return;
+    pg = await startPostgres();
+    // Both nodes unseal the same root key: same database, same master key file.
+    const config = { databaseUrl: pg.url, masterKeyFile: join(shared, "master.key") };
+    one = await startTestServer({ config });
+    two = await startTestServer({ config });
+    a = one.client();
+    b = two.client();
+  });
+  after(async () => {
+    if (!missing) {
+      await one.stop();
+      await two.stop();
+      pg.stop();
+    }
+    rmSync(shared, { recursive: true, force: true });
+  });
+
+  it("a key made on one node is used on the other; disabling it on one is enforced by the other within a second", async (t) => {
+    if (skipIfMissing(t)) return;
+    const KeyId = (await a.send(new CreateKeyCommand({ Description: "shared" }))).KeyMetadata!.KeyId!;
+    const blob = (await b.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from("across nodes") }))).CiphertextBlob!;
+    assert.equal(Buffer.from((await a.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), "across nodes");
+    await a.send(new DisableKeyCommand({ KeyId }));
+    const start = Date.now();
+    let refused = false;
+    while (!refused && Date.now() - start < 1000) {
+      try {
+        await b.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from("x") }));
+        await new Promise((r) => setTimeout(r, 10));
+      } catch (e) {
+        assert.equal((e as Error).name, "DisabledException");
+        refused = true;
+      }
+    }
+    assert.ok(refused, "node two refuses the disabled key within a second");
+    await b.send(new EnableKeyCommand({ KeyId }));
+    const deadline = Date.now() + 1000;
+    let ok = false;
+    while (!ok && Date.now() < deadline) {
+      ok = await a.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from("x") })).then(
+        () => true,
+        () => false,
+      );
+    }
+    assert.ok(ok, "node one uses it again once node two enabled it");
+  });
+
+  it("rotation on one node while the other encrypts: every ciphertext decrypts on both", async (t) => {
+    if (skipIfMissing(t)) return;
+    const KeyId = (await a.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const blobs: Uint8Array[] = [];
+    for (let i = 0; i < 4; i++) {
+      blobs.push((await b.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from(`v${i}`) }))).CiphertextBlob!);
+      await a.send(new RotateKeyOnDemandCommand({ KeyId }));
+    }
+    for (const [i, blob] of blobs.entries()) {
+      for (const client of [a, b]) {
+        assert.equal(Buffer.from((await client.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), `v${i}`);
+      }
+    }
+  });
+
+  it("two nodes creating the same alias at once: exactly one succeeds", async (t) => {
+    if (skipIfMissing(t)) return;
+    const KeyId = (await a.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const results = await Promise.allSettled([
+      a.send(new CreateAliasCommand({ AliasName: "alias/race", TargetKeyId: KeyId })),
+      b.send(new CreateAliasCommand({ AliasName: "alias/race", TargetKeyId: KeyId })),
+    ]);
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
+    const failed = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    assert.equal((failed.reason as Error).name, "AlreadyExistsException");
+  });
+});

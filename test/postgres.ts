@@ -1,0 +1,81 @@
+/**
+ * A throw-away PostgreSQL server for tests: initdb in a temp dir with the machine's PostgreSQL
+ * binaries (as the postgres user when running as root), started on a free port, removed after.
+ * Without PostgreSQL the tests that need it are skipped and say so, unless
+ * KEYHOLD_TEST_REQUIRE_ALL=1 makes that a failure; as root, Debian's postgresql is installed.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface TestPostgres {
+  url: string;
+  stop(): void;
+}
+
+function binDir(): string | undefined {
+  const root = "/usr/lib/postgresql";
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root)
+    .filter((v) => existsSync(join(root, v, "bin", "initdb")))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] ? join(root, versions[0], "bin") : undefined;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+/** The reason PostgreSQL cannot be had here, or undefined when it can. */
+export function postgresMissing(): string | undefined {
+  if (!binDir() && process.getuid?.() === 0) {
+    spawnSync("apt-get", ["update", "-qq"], { stdio: "ignore" });
+    spawnSync("apt-get", ["install", "-y", "-qq", "postgresql"], {
+      stdio: "ignore",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+  }
+  return binDir() ? undefined : "PostgreSQL binaries (initdb) are not installed and could not be installed (Debian package postgresql)";
+}
+
+export async function startPostgres(): Promise<TestPostgres> {
+  const bin = binDir();
+  if (!bin) throw new Error("PostgreSQL binaries not found");
+  const dir = mkdtempSync(join(tmpdir(), "keyhold-pg-"));
+  chmodSync(dir, 0o700);
+  const asRoot = process.getuid?.() === 0;
+  const run = (command: string, args: string[]) => {
+    const r = asRoot
+      ? spawnSync("runuser", ["-u", "postgres", "--", join(bin, command), ...args], { encoding: "utf8" })
+      : spawnSync(join(bin, command), args, { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`${command} failed: ${r.stderr || r.stdout}`);
+  };
+  if (asRoot) {
+    const pw = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
+    const gid = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" });
+    chownSync(dir, Number(pw.stdout.trim()), Number(gid.stdout.trim()));
+  }
+  const data = join(dir, "data");
+  run("initdb", ["-D", data, "-A", "trust", "-U", "keyhold", "--no-sync", "-E", "UTF8"]);
+  const port = await freePort();
+  run("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-w", "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, "start"]);
+  return {
+    url: `postgres://keyhold@127.0.0.1:${port}/postgres`,
+    stop() {
+      try {
+        run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}

@@ -1,0 +1,251 @@
+/**
+ * One repository contract, run against SQLite and against a throw-away PostgreSQL: the same
+ * records back, conditional writes that refuse stale state, all-or-nothing tag writes, and
+ * change tokens that move when another connection writes.
+ */
+import { after, before, describe, it, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { rmSync } from "node:fs";
+import { PostgresRepository } from "../src/store/postgres.js";
+import type { Repository } from "../src/store/repository.js";
+import type { KeyRecord, KeyVersionRecord } from "../src/store/records.js";
+import { SqliteRepository } from "../src/store/sqlite.js";
+import { tempDir } from "./helpers.js";
+import { postgresMissing, startPostgres, type TestPostgres } from "./postgres.js";
+
+function key(overrides: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    keyId: randomUUID(),
+    accountId: "111122223333",
+    region: "us-east-1",
+    description: "contract",
+    keyState: "Enabled",
+    keySpec: "SYMMETRIC_DEFAULT",
+    keyUsage: "ENCRYPT_DECRYPT",
+    origin: "AWS_KMS",
+    keyManager: "CUSTOMER",
+    policy: "{}",
+    creationDate: 1_700_000_000_000,
+    rotationEnabled: false,
+    onDemandRotations: 0,
+    currentVersion: 1,
+    ...overrides,
+  };
+}
+
+function version(keyId: string, v: number): KeyVersionRecord {
+  return { keyId, version: v, materialId: "ab".repeat(32), wrappedMaterial: Buffer.from([v, 1, 2, 3]), createdAt: 1_700_000_000_000 + v };
+}
+
+const until = async (check: () => boolean, ms = 2000) => {
+  const end = Date.now() + ms;
+  while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  return check();
+};
+
+function contract(
+  name: string,
+  open: () => Promise<{ a: Repository; b: Repository; close(): Promise<void> }>,
+  skip: () => string | undefined,
+) {
+  describe(`repository contract: ${name}`, () => {
+    let a: Repository;
+    let b: Repository;
+    let close: () => Promise<void>;
+    before(async () => {
+      if (skip()) return;
+      ({ a, b, close } = await open());
+    });
+    after(async () => {
+      if (!skip()) await close();
+    });
+    const test = (title: string, fn: () => Promise<void>) =>
+      it(title, async (t: TestContext) => {
+        const why = skip();
+        if (why) {
+          if (process.env.KEYHOLD_TEST_REQUIRE_ALL === "1") throw new Error(`${why}; KEYHOLD_TEST_REQUIRE_ALL=1 makes this a failure`);
+          t.skip(`SKIPPED: ${why}`);
+          return;
+        }
+        await fn();
+      });
+
+    test("stores and returns keys, versions, aliases and tags as written", async () => {
+      const k = key({ rotationEnabled: true, rotationPeriodInDays: 90, nextRotationDate: 1_800_000_000_000 });
+      await a.createKey(k, version(k.keyId, 1), [{ TagKey: "t", TagValue: "v" }]);
+      assert.deepEqual(await b.getKey(k.keyId), {
+        ...k,
+        deletionDate: undefined,
+        pendingWindowInDays: undefined,
+        expirationModel: undefined,
+        validTo: undefined,
+        materialFingerprint: undefined,
+      });
+      assert.deepEqual(await b.getKeyVersion(k.keyId, 1), { ...version(k.keyId, 1), rotationType: undefined });
+      assert.equal(
+        await a.createAlias({
+          accountId: k.accountId,
+          region: k.region,
+          aliasName: `alias/${k.keyId}`,
+          targetKeyId: k.keyId,
+          creationDate: 1,
+          lastUpdatedDate: 1,
+        }),
+        true,
+      );
+      assert.equal(
+        await b.createAlias({
+          accountId: k.accountId,
+          region: k.region,
+          aliasName: `alias/${k.keyId}`,
+          targetKeyId: k.keyId,
+          creationDate: 2,
+          lastUpdatedDate: 2,
+        }),
+        false,
+      );
+      assert.equal((await b.getAlias(k.accountId, k.region, `alias/${k.keyId}`))!.targetKeyId, k.keyId);
+      assert.deepEqual((await b.listTags(k.keyId, undefined, 10)).items, [{ TagKey: "t", TagValue: "v" }]);
+      assert.equal(await a.writeSeal(Buffer.from("seal-1")), true);
+      assert.equal(await b.writeSeal(Buffer.from("seal-2")), false, "the seal is written once");
+      assert.deepEqual(await b.readSeal(), Buffer.from("seal-1"));
+    });
+
+    test("conditional writes refuse stale state instead of overwriting it", async () => {
+      const k = key();
+      await a.createKey(k, version(k.keyId, 1), []);
+      assert.equal(await a.updateKey(k.keyId, { keyState: "Disabled" }, "Enabled"), true);
+      assert.equal(await b.updateKey(k.keyId, { keyState: "PendingDeletion" }, "Enabled"), false, "state moved under it");
+      assert.equal((await b.getKey(k.keyId))!.keyState, "Disabled");
+      assert.equal(await a.addKeyVersion(version(k.keyId, 2), 1, { onDemandRotations: 1 }), true);
+      assert.equal(await b.addKeyVersion(version(k.keyId, 2), 1, { onDemandRotations: 1 }), false, "a rotation from a stale version loses");
+      assert.equal((await a.getKey(k.keyId))!.currentVersion, 2);
+      assert.equal((await a.listKeyVersions(k.keyId)).length, 2);
+    });
+
+    test("a tag write over the limit changes nothing; deleting a key removes everything of it", async () => {
+      const k = key();
+      await a.createKey(k, version(k.keyId, 1), [{ TagKey: "keep", TagValue: "1" }]);
+      assert.equal(
+        await a.putTags(
+          k.keyId,
+          [
+            { TagKey: "keep", TagValue: "changed" },
+            { TagKey: "x", TagValue: "y" },
+          ],
+          1,
+        ),
+        false,
+      );
+      assert.deepEqual((await b.listTags(k.keyId, undefined, 10)).items, [{ TagKey: "keep", TagValue: "1" }]);
+      await a.createAlias({
+        accountId: k.accountId,
+        region: k.region,
+        aliasName: `alias/d-${k.keyId}`,
+        targetKeyId: k.keyId,
+        creationDate: 1,
+        lastUpdatedDate: 1,
+      });
+      await a.deleteKey(k.keyId);
+      assert.equal(await b.getKey(k.keyId), undefined);
+      assert.equal(await b.getKeyVersion(k.keyId, 1), undefined);
+      assert.equal(await b.getAlias(k.accountId, k.region, `alias/d-${k.keyId}`), undefined);
+      assert.deepEqual((await b.listTags(k.keyId, undefined, 10)).items, []);
+    });
+
+    test("lists page in key order; due work is found by date", async () => {
+      const region = `ap-${randomUUID().slice(0, 6)}-1`;
+      const keys = [key({ region }), key({ region }), key({ region, keyState: "PendingDeletion", deletionDate: 5 })];
+      for (const k of keys) await a.createKey(k, version(k.keyId, 1), []);
+      const first = await b.listKeys(k0(keys).accountId, region, undefined, 2);
+      assert.equal(first.items.length, 2);
+      const rest = await b.listKeys(k0(keys).accountId, region, first.next, 2);
+      assert.deepEqual(
+        [...first.items, ...rest.items].map((k) => k.keyId),
+        keys.map((k) => k.keyId).sort(),
+      );
+      assert.ok((await b.keysDueForDeletion(10)).some((k) => k.keyId === keys[2]!.keyId));
+      assert.ok(!(await b.keysDueForDeletion(4)).some((k) => k.keyId === keys[2]!.keyId));
+    });
+
+    test("imported material and import tokens", async () => {
+      const k = key({ origin: "EXTERNAL", keyState: "PendingImport", currentVersion: 0 });
+      await a.createKey(k, undefined, []);
+      await a.putImportToken({
+        token: `t-${k.keyId}`,
+        keyId: k.keyId,
+        wrappingAlgorithm: "RSAES_OAEP_SHA_256",
+        wrappingKeySpec: "RSA_2048",
+        wrappedPrivateKey: Buffer.from([9]),
+        validTo: 7,
+      });
+      assert.equal((await b.getImportToken(`t-${k.keyId}`))!.validTo, 7);
+      await a.importKeyMaterial(version(k.keyId, 1), {
+        keyState: "Enabled",
+        validTo: 100,
+        expirationModel: "KEY_MATERIAL_EXPIRES",
+        materialFingerprint: Buffer.from([1, 2]),
+      });
+      const imported = (await b.getKey(k.keyId))!;
+      assert.equal(imported.currentVersion, 1);
+      assert.deepEqual(imported.materialFingerprint, Buffer.from([1, 2]));
+      assert.ok((await b.keysWithExpiredMaterial(100)).some((x) => x.keyId === k.keyId));
+      await a.deleteKeyMaterial(k.keyId, { keyState: "PendingImport", validTo: undefined });
+      assert.equal(await b.getKeyVersion(k.keyId, 1), undefined);
+      assert.equal((await b.getKey(k.keyId))!.currentVersion, 0);
+    });
+
+    test("the change token moves when another connection writes", async () => {
+      const before = b.changeToken();
+      const k = key();
+      await a.createKey(k, version(k.keyId, 1), []);
+      assert.ok(await until(() => b.changeToken() !== before), "b sees that a wrote");
+    });
+  });
+}
+
+function k0(keys: KeyRecord[]): KeyRecord {
+  return keys[0]!;
+}
+
+const sqliteDir = tempDir("keyhold-contract-");
+contract(
+  "SQLite",
+  async () => {
+    const a = new SqliteRepository(join(sqliteDir, "k.db"));
+    const b = new SqliteRepository(join(sqliteDir, "k.db"));
+    return {
+      a,
+      b,
+      async close() {
+        await a.close();
+        await b.close();
+        rmSync(sqliteDir, { recursive: true, force: true });
+      },
+    };
+  },
+  () => undefined,
+);
+
+let pg: TestPostgres | undefined;
+const pgMissing = postgresMissing();
+contract(
+  "PostgreSQL",
+  async () => {
+    pg = await startPostgres();
+    const a = await PostgresRepository.open(pg.url);
+    const b = await PostgresRepository.open(pg.url);
+    return {
+      a,
+      b,
+      async close() {
+        await a.close();
+        await b.close();
+        pg!.stop();
+      },
+    };
+  },
+  () => pgMissing,
+);
