@@ -120,6 +120,13 @@ export const SETTINGS: readonly Setting[] = [
     parse: integer("scheduler interval", 10, 86_400_000),
   },
   {
+    key: "databaseUrl",
+    env: "KEYHOLD_DATABASE_URL",
+    flag: "--database-url",
+    help: "postgres://… to share keys with other keyhold nodes (default: SQLite in the data directory)",
+    parse: matching("database URL", /^postgres(ql)?:\/\//, "a postgres:// URL"),
+  },
+  {
     key: "auditDigestIntervalMs",
     env: "KEYHOLD_AUDIT_DIGEST_INTERVAL_MS",
     flag: "--audit-digest-interval-ms",

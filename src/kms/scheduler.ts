@@ -31,10 +31,12 @@ export class KmsScheduler {
   ) {}
 
   start(intervalMs: number): void {
-    this.timer = setInterval(() => {
+    const run = () => {
       this.tick().catch((error: unknown) => this.log(`scheduler tick failed: ${(error as Error).stack ?? String(error)}`));
-    }, intervalMs);
+    };
+    this.timer = setInterval(run, intervalMs);
     this.timer.unref();
+    run(); // a first pass at start: due work waits no longer than it must, and the lease is taken
   }
 
   async stop(): Promise<void> {
@@ -51,9 +53,17 @@ export class KmsScheduler {
     return this.running;
   }
 
+  private leader = false;
+
   private async pass(): Promise<TickReport> {
     const now = this.kms.clock.now();
     const report: TickReport = { deleted: [], rotated: [], expired: [] };
+    // Several nodes on one database: only the lease holder does the background work.
+    const leader = await this.kms.repo.schedulerLease();
+    if (leader !== this.leader)
+      this.log(leader ? "this node now runs the scheduler (lease acquired)" : "this node no longer runs the scheduler");
+    this.leader = leader;
+    if (!leader) return report;
     for (const key of await this.kms.repo.keysDueForDeletion(now)) {
       await this.kms.repo.deleteKey(key.keyId);
       this.kms.forgetMaterial(key.keyId);

@@ -89,6 +89,10 @@ export class CachedRepository implements Repository {
     this.aliases.deleteWhere(() => true);
   }
 
+  schedulerLease(): Promise<boolean> {
+    return this.inner.schedulerLease();
+  }
+
   readSeal(): Promise<Buffer | undefined> {
     return this.inner.readSeal();
   }

@@ -11,8 +11,9 @@ import { POSTGRES_MIGRATIONS } from "./postgres-migrations.js";
 import { KEY_COLUMNS, page, toAlias, toKey, toVersion, type Row } from "./rows.js";
 
 const CHANNEL = "keyhold_changes";
-/** pg_advisory_lock key for migrations: any constant shared by every node. */
+/** pg_advisory_lock keys: constants shared by every node. */
 const MIGRATION_LOCK = 4_207_661;
+const SCHEDULER_LOCK = 4_207_662;
 
 type Query = (sql: string, values?: unknown[]) => Promise<Row[]>;
 
@@ -28,6 +29,9 @@ export class PostgresRepository implements Repository {
   private listening = false;
   private listener: pg.Client | undefined;
   private closed = false;
+  /** The connection holding the scheduler lock; the lock goes with it when this node dies. */
+  private leaseHolder: pg.Client | undefined;
+  private leaseAttempt: Promise<boolean> | undefined;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -87,6 +91,38 @@ export class PostgresRepository implements Repository {
     setTimeout(() => {
       if (!this.closed) this.listen().catch(() => this.lostListener(client));
     }, 200).unref();
+  }
+
+  /**
+   * A session-level advisory lock on a connection of its own: held while this node lives, and
+   * released by PostgreSQL when the node (or its connection) dies, so another node's next try wins.
+   */
+  async schedulerLease(): Promise<boolean> {
+    if (this.leaseHolder) return true;
+    this.leaseAttempt ??= (async () => {
+      const client = new pg.Client({ connectionString: this.url });
+      try {
+        await client.connect();
+        const held = (await client.query("SELECT pg_try_advisory_lock($1) AS held", [SCHEDULER_LOCK])).rows[0]?.held === true;
+        if (!held) {
+          await client.end();
+          return false;
+        }
+        const lost = () => {
+          if (this.leaseHolder === client) this.leaseHolder = undefined;
+        };
+        client.on("error", lost);
+        client.on("end", lost);
+        this.leaseHolder = client;
+        return true;
+      } catch {
+        await client.end().catch(() => undefined);
+        return false;
+      }
+    })().finally(() => {
+      this.leaseAttempt = undefined;
+    });
+    return this.leaseAttempt;
   }
 
   /** Moves on every notification; while not listening, on every call (nothing may be cached). */
@@ -428,6 +464,7 @@ export class PostgresRepository implements Repository {
   async close(): Promise<void> {
     this.closed = true;
     await this.listener?.end().catch(() => undefined);
+    await this.leaseHolder?.end().catch(() => undefined);
     await this.pool.end();
   }
 }

@@ -17,6 +17,12 @@ export interface Repository extends SealStorage {
    */
   changeToken(): number;
 
+  /**
+   * Whether this node is the one that runs background work (deletions, rotations, expiry) now.
+   * One node holds the lease at a time; when it dies, another takes it over.
+   */
+  schedulerLease(): Promise<boolean>;
+
   createAccount(account: AccountRecord): Promise<void>;
   getAccount(accountId: string): Promise<AccountRecord | undefined>;
   putAccessKey(key: AccessKeyRecord): Promise<void>;

@@ -61,6 +61,11 @@ export class SqliteRepository implements Repository {
     return this.stmt("PRAGMA data_version").pluck().get() as number;
   }
 
+  /** With SQLite one process (or worker 1 of --workers) is the scheduler by configuration. */
+  async schedulerLease(): Promise<boolean> {
+    return true;
+  }
+
   async readSeal(): Promise<Buffer | undefined> {
     const row = this.stmt("SELECT sealed FROM keystore_seal WHERE id = 1").get() as Row | undefined;
     return row ? (row.sealed as Buffer) : undefined;
