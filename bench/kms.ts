@@ -8,60 +8,16 @@
  * BENCH_SECONDS (default 5) sets each measurement's duration, BENCH_CONNECTIONS (default 32) the
  * concurrency.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateKeyCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
-import { SignatureV4 } from "@smithy/signature-v4";
-import { Hash } from "@smithy/hash-node";
 import { runLoad, type LoadResult } from "./load.js";
+import { ACCESS_KEY_ID, SECRET, signedBytes, start } from "./servers.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const ACCESS_KEY_ID = "AKIABENCHKEYHOLD0001";
-const SECRET = "bench/secret/keyhold/000000000000000000000";
-
-function start(script: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [script, ...args], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  return new Promise((resolve, reject) => {
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
-  });
-}
-
-async function signedBytes(port: number, target: string, body: string): Promise<Buffer> {
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET },
-    region: "us-east-1",
-    service: "kms",
-    sha256: Hash.bind(null, "sha256"),
-  });
-  const host = `127.0.0.1:${port}`;
-  const signed = await signer.sign({
-    method: "POST",
-    protocol: "http:",
-    hostname: "127.0.0.1",
-    port,
-    path: "/",
-    headers: { host, "content-type": "application/x-amz-json-1.1", "x-amz-target": `TrentService.${target}` },
-    body,
-  });
-  const headers = Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`);
-  return Buffer.from(
-    `POST / HTTP/1.1\r\n${headers.join("\r\n")}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: keep-alive\r\n\r\n${body}`,
-  );
-}
-
 function row(name: string, layout: string, k: LoadResult, b: LoadResult): string {
   const f = (n: number, d = 0) => n.toFixed(d);
   return `| ${name.padEnd(23)} | ${layout.padEnd(7)} | ${f(k.rps).padStart(7)} | ${f(k.p50ms, 2).padStart(6)} | ${f(k.p99ms, 2).padStart(6)} | ${f(b.rps).padStart(10)} | ${f(b.p50ms, 2).padStart(6)} | ${f(b.p99ms, 2).padStart(6)} | ${f(k.rps / b.rps, 2).padStart(5)} |`;
