@@ -61,6 +61,13 @@ export function checkImportedMaterial(keySpec: string, material: Buffer): void {
   }
 }
 
+/** Import operations apply to keys created with Origin EXTERNAL only. */
+export function requireExternal(arn: string, key: { origin: string }): void {
+  if (key.origin !== "EXTERNAL") {
+    throw new ServiceError("UnsupportedOperationException", `${arn} does not take imported key material (Origin ${key.origin}).`);
+  }
+}
+
 /** RFC 5649's alternative initial value, which OpenSSL's id-aes256-wrap-pad expects as the IV. */
 const KWP_IV = Buffer.from("a65959a6", "hex");
 

@@ -60,8 +60,10 @@ export class KmsScheduler {
     const report: TickReport = { deleted: [], rotated: [], expired: [] };
     // Several nodes on one database: only the lease holder does the background work.
     const leader = await this.kms.repo.schedulerLease();
-    if (leader !== this.leader)
+    // With SQLite the lease is this process's by configuration; only a shared database makes it news.
+    if (leader !== this.leader && this.kms.repo.kind !== "sqlite") {
       this.log(leader ? "this node now runs the scheduler (lease acquired)" : "this node no longer runs the scheduler");
+    }
     this.leader = leader;
     if (!leader) return report;
     for (const key of await this.kms.repo.keysDueForDeletion(now)) {

@@ -237,6 +237,24 @@ export class KmsService {
     return plaintext;
   }
 
+  /**
+   * Asymmetric ciphertext carries no header: the caller names the key and the algorithm (as in
+   * AWS). When `keyId` names an asymmetric key, decrypts with it; otherwise returns undefined and
+   * the blob's own header names its key.
+   */
+  async decryptWithNamedKey(
+    call: CallContext,
+    keyId: string | undefined,
+    algorithm: string | undefined,
+    blob: Buffer,
+    context: EncryptionContext | undefined,
+  ): Promise<{ key: KeyRecord; plaintext: Buffer } | undefined> {
+    if (keyId === undefined) return undefined;
+    const named = await this.resolveKey(call, keyId, { aliases: true, state: "any" });
+    if (!this.isAsymmetric(named)) return undefined;
+    return { key: named, plaintext: await this.decryptAsymmetric(named, algorithm, blob, context) };
+  }
+
   isAsymmetric(key: KeyRecord): boolean {
     const kind = KEY_SPECS[key.keySpec]?.kind;
     return kind === "rsa" || kind === "ec" || kind === "ed25519" || kind === "mldsa";

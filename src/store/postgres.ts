@@ -8,7 +8,7 @@ import pg from "pg";
 import type { KeyPatch, Repository } from "./repository.js";
 import type { AccessKeyRecord, AccountRecord, AliasRecord, ImportTokenRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
 import { POSTGRES_MIGRATIONS } from "./postgres-migrations.js";
-import { KEY_COLUMNS, page, toAlias, toKey, toVersion, type Row } from "./rows.js";
+import { KEY_COLUMNS, page, toAlias, toImportToken, toKey, toVersion, type Row } from "./rows.js";
 
 const CHANNEL = "keyhold_changes";
 /** pg_advisory_lock keys: constants shared by every node. */
@@ -428,16 +428,7 @@ export class PostgresRepository implements Repository {
 
   async getImportToken(token: string): Promise<ImportTokenRecord | undefined> {
     const r = (await this.q("SELECT * FROM kms_import_tokens WHERE token = $1", [token]))[0];
-    return r
-      ? {
-          token: r.token as string,
-          keyId: r.key_id as string,
-          wrappingAlgorithm: r.wrapping_algorithm as string,
-          wrappingKeySpec: r.wrapping_key_spec as string,
-          wrappedPrivateKey: r.wrapped_private_key as Buffer,
-          validTo: Number(r.valid_to),
-        }
-      : undefined;
+    return r ? toImportToken(r) : undefined;
   }
 
   async importKeyMaterial(version: KeyVersionRecord, patch: KeyPatch): Promise<void> {

@@ -1,6 +1,6 @@
 /** Rows as both SQL backends return them, mapped to records; and the key columns a patch may set. */
 import type { KeyPatch } from "./repository.js";
-import type { AliasRecord, KeyRecord, KeyVersionRecord, Page } from "./records.js";
+import type { AliasRecord, ImportTokenRecord, KeyRecord, KeyVersionRecord, Page } from "./records.js";
 
 export type Row = Record<string, unknown>;
 
@@ -80,4 +80,15 @@ export function page<T>(rows: T[], limit: number, cursor: (item: T) => string): 
   if (rows.length <= limit) return { items: rows };
   const items = rows.slice(0, limit);
   return { items, next: cursor(items[items.length - 1]!) };
+}
+
+export function toImportToken(r: Row): ImportTokenRecord {
+  return {
+    token: r.token as string,
+    keyId: r.key_id as string,
+    wrappingAlgorithm: r.wrapping_algorithm as string,
+    wrappingKeySpec: r.wrapping_key_spec as string,
+    wrappedPrivateKey: r.wrapped_private_key as Buffer,
+    validTo: Number(r.valid_to),
+  };
 }

@@ -9,7 +9,7 @@ import { dirname } from "node:path";
 import type { KeyPatch, Repository } from "./repository.js";
 import type { AccessKeyRecord, AccountRecord, AliasRecord, ImportTokenRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
-import { KEY_COLUMNS, page, toAlias, toKey, toVersion, type Row } from "./rows.js";
+import { KEY_COLUMNS, page, toAlias, toImportToken, toKey, toVersion, type Row } from "./rows.js";
 
 function sqlValue(value: unknown): unknown {
   if (value === undefined) return null;
@@ -333,16 +333,7 @@ export class SqliteRepository implements Repository {
 
   async getImportToken(token: string): Promise<ImportTokenRecord | undefined> {
     const r = this.stmt("SELECT * FROM kms_import_tokens WHERE token = ?").get(token) as Row | undefined;
-    return r
-      ? {
-          token: r.token as string,
-          keyId: r.key_id as string,
-          wrappingAlgorithm: r.wrapping_algorithm as string,
-          wrappingKeySpec: r.wrapping_key_spec as string,
-          wrappedPrivateKey: r.wrapped_private_key as Buffer,
-          validTo: Number(r.valid_to),
-        }
-      : undefined;
+    return r ? toImportToken(r) : undefined;
   }
 
   async importKeyMaterial(version: KeyVersionRecord, patch: KeyPatch): Promise<void> {

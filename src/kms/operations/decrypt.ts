@@ -25,19 +25,16 @@ export const decrypt = defineOperation<DecryptRequest, DecryptResponse>({
     if (input.Recipient !== undefined) {
       throw new ServiceError("UnsupportedOperationException", "Recipient (Nitro Enclaves attestation) is not supported by keyhold.");
     }
-    // Asymmetric ciphertext carries no header: the caller names the key and the algorithm (as in AWS).
-    if (input.KeyId !== undefined) {
-      const named = await kms.resolveKey(call, input.KeyId, { aliases: true, state: "any" });
-      if (kms.isAsymmetric(named)) {
-        const plaintext = await kms.decryptAsymmetric(
-          named,
-          input.EncryptionAlgorithm,
-          input.CiphertextBlob as Buffer,
-          input.EncryptionContext,
-        );
-        if (input.DryRun) throw new ServiceError("DryRunOperationException");
-        return { KeyId: kms.arnOf(named), Plaintext: plaintext, EncryptionAlgorithm: input.EncryptionAlgorithm };
-      }
+    const asymmetric = await kms.decryptWithNamedKey(
+      call,
+      input.KeyId,
+      input.EncryptionAlgorithm,
+      input.CiphertextBlob as Buffer,
+      input.EncryptionContext,
+    );
+    if (asymmetric) {
+      if (input.DryRun) throw new ServiceError("DryRunOperationException");
+      return { KeyId: kms.arnOf(asymmetric.key), Plaintext: asymmetric.plaintext, EncryptionAlgorithm: input.EncryptionAlgorithm };
     }
     const { key, plaintext, materialId } = await kms.decrypt(
       call,

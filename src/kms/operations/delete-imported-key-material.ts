@@ -1,6 +1,6 @@
 import type { DeleteImportedKeyMaterialRequest, DeleteImportedKeyMaterialResponse } from "@aws-sdk/client-kms";
-import { ServiceError } from "../../errors.js";
 import { str, struct } from "../../validation/schema.js";
+import { requireExternal } from "../import.js";
 import { defineOperation } from "../operation.js";
 import { KeyId } from "../shapes.js";
 
@@ -11,8 +11,7 @@ export const deleteImportedKeyMaterial = defineOperation<DeleteImportedKeyMateri
   input: struct({ KeyId, KeyMaterialId: str({ min: 64, max: 64, pattern: /^[a-f0-9]+$/ }) }, ["KeyId"]),
   async run(kms, call, input) {
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "manage" });
-    if (key.origin !== "EXTERNAL")
-      throw new ServiceError("UnsupportedOperationException", `${kms.arnOf(key)} has no imported key material (Origin ${key.origin}).`);
+    requireExternal(kms.arnOf(key), key);
     const current = await kms.repo.getKeyVersion(key.keyId, key.currentVersion);
     await kms.repo.deleteKeyMaterial(key.keyId, { keyState: "PendingImport", expirationModel: undefined, validTo: undefined });
     kms.forgetMaterial(key.keyId);

@@ -2,7 +2,7 @@ import type { GetParametersForImportRequest, GetParametersForImportResponse } fr
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { ServiceError } from "../../errors.js";
 import { enumOf, struct } from "../../validation/schema.js";
-import { IMPORT_TOKEN_VALIDITY_MS, WRAPPING_ALGORITHMS, WRAPPING_KEY_BITS } from "../import.js";
+import { IMPORT_TOKEN_VALIDITY_MS, WRAPPING_ALGORITHMS, WRAPPING_KEY_BITS, requireExternal } from "../import.js";
 import { defineOperation } from "../operation.js";
 import { KeyId } from "../shapes.js";
 
@@ -31,11 +31,7 @@ export const getParametersForImport = defineOperation<GetParametersForImportRequ
   ),
   async run(kms, call, input) {
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "manage" });
-    if (key.origin !== "EXTERNAL")
-      throw new ServiceError(
-        "UnsupportedOperationException",
-        `${kms.arnOf(key)} does not take imported key material (Origin ${key.origin}).`,
-      );
+    requireExternal(kms.arnOf(key), key);
     if (!WRAPPING_ALGORITHMS.includes(input.WrappingAlgorithm!)) {
       throw new ServiceError(
         "UnsupportedOperationException",

@@ -4,7 +4,7 @@ import { DAY_MS } from "../../clock.js";
 import { takePrivateKey } from "../../crypto/asymmetric.js";
 import { ServiceError } from "../../errors.js";
 import { enumOf, str, struct, timestamp } from "../../validation/schema.js";
-import { checkImportedMaterial, unwrapImported, WRAPPING_KEY_BITS } from "../import.js";
+import { WRAPPING_KEY_BITS, checkImportedMaterial, requireExternal, unwrapImported } from "../import.js";
 import { defineOperation } from "../operation.js";
 import { materialContext } from "../service.js";
 import { Ciphertext, KeyId } from "../shapes.js";
@@ -29,11 +29,7 @@ export const importKeyMaterial = defineOperation<ImportKeyMaterialRequest, Impor
   ),
   async run(kms, call, input) {
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "manage" });
-    if (key.origin !== "EXTERNAL")
-      throw new ServiceError(
-        "UnsupportedOperationException",
-        `${kms.arnOf(key)} does not take imported key material (Origin ${key.origin}).`,
-      );
+    requireExternal(kms.arnOf(key), key);
     const now = kms.clock.now();
     const model = input.ExpirationModel ?? "KEY_MATERIAL_EXPIRES";
     const validTo = input.ValidTo?.getTime();

@@ -8,18 +8,14 @@ import { Ciphertext, DryRun, EncryptionAlgorithm, EncryptionContext, GrantTokens
 
 /** The source side: an RSA ciphertext names its key and algorithm; a symmetric one carries its key. */
 async function decryptSource(kms: KmsService, call: CallContext, input: ReEncryptRequest) {
-  if (input.SourceKeyId !== undefined) {
-    const named = await kms.resolveKey(call, input.SourceKeyId, { aliases: true, state: "any" });
-    if (kms.isAsymmetric(named)) {
-      const plaintext = await kms.decryptAsymmetric(
-        named,
-        input.SourceEncryptionAlgorithm,
-        input.CiphertextBlob as Buffer,
-        input.SourceEncryptionContext,
-      );
-      return { key: named, plaintext, algorithm: input.SourceEncryptionAlgorithm!, materialId: undefined };
-    }
-  }
+  const asymmetric = await kms.decryptWithNamedKey(
+    call,
+    input.SourceKeyId,
+    input.SourceEncryptionAlgorithm,
+    input.CiphertextBlob as Buffer,
+    input.SourceEncryptionContext,
+  );
+  if (asymmetric) return { ...asymmetric, algorithm: input.SourceEncryptionAlgorithm!, materialId: undefined };
   const source = await kms.decrypt(
     call,
     input.CiphertextBlob as Buffer,
