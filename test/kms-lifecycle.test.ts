@@ -11,6 +11,9 @@ import {
   ScheduleKeyDeletionCommand,
   UpdateKeyDescriptionCommand,
   CreateAliasCommand,
+  GetKeyPolicyCommand,
+  ListKeyPoliciesCommand,
+  PutKeyPolicyCommand,
   type KMSClient,
 } from "@aws-sdk/client-kms";
 import { ACCOUNT_ID, rejects, startTestServer, type TestServer } from "./helpers.js";
@@ -135,6 +138,38 @@ describe("key lifecycle through @aws-sdk/client-kms", () => {
     assert.equal(md.Description, "after");
     const out = await kms.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from("x") }));
     assert.equal(out.KeyId, KeyMetadata!.Arn);
+  });
+
+  it("key policies: the default gives the account root kms:*, a given one is stored, PutKeyPolicy replaces it", async () => {
+    const created = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    const got = await kms.send(new GetKeyPolicyCommand({ KeyId: created.KeyId }));
+    assert.equal(got.PolicyName, "default");
+    const policy = JSON.parse(got.Policy!);
+    assert.deepEqual(policy.Statement[0].Principal, { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` });
+    assert.equal(policy.Statement[0].Action, "kms:*");
+    assert.deepEqual((await kms.send(new ListKeyPoliciesCommand({ KeyId: created.Arn }))).PolicyNames, ["default"]);
+
+    const mine = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { AWS: "*" }, Action: "kms:Decrypt", Resource: "*" }],
+    });
+    const withPolicy = (await kms.send(new CreateKeyCommand({ Policy: mine }))).KeyMetadata!.KeyId!;
+    assert.equal((await kms.send(new GetKeyPolicyCommand({ KeyId: withPolicy, PolicyName: "default" }))).Policy, mine);
+    const replaced = mine.replace("kms:Decrypt", "kms:Encrypt");
+    await kms.send(new PutKeyPolicyCommand({ KeyId: withPolicy, Policy: replaced }));
+    assert.equal((await kms.send(new GetKeyPolicyCommand({ KeyId: withPolicy }))).Policy, replaced);
+
+    await rejects(() => kms.send(new PutKeyPolicyCommand({ KeyId: withPolicy, Policy: "{broken" })), "MalformedPolicyDocumentException");
+    await rejects(
+      () => kms.send(new PutKeyPolicyCommand({ KeyId: withPolicy, Policy: JSON.stringify({ Version: "2012-10-17" }) })),
+      "MalformedPolicyDocumentException",
+    );
+    await rejects(
+      () => kms.send(new PutKeyPolicyCommand({ KeyId: withPolicy, Policy: JSON.stringify({ Statement: [], pad: "x".repeat(33_000) }) })),
+      "LimitExceededException",
+    );
+    await rejects(() => kms.send(new GetKeyPolicyCommand({ KeyId: withPolicy, PolicyName: "other" })), "NotFoundException");
+    assert.equal((await kms.send(new GetKeyPolicyCommand({ KeyId: withPolicy }))).Policy, replaced, "a refused put changes nothing");
   });
 
   it("ScheduleKeyDeletion takes 7–30 days (default 30); the key is pending deletion until CancelKeyDeletion leaves it Disabled", async () => {

@@ -25,6 +25,9 @@ import { verifyMac } from "./operations/verify-mac.js";
 import { deleteImportedKeyMaterial } from "./operations/delete-imported-key-material.js";
 import { getParametersForImport } from "./operations/get-parameters-for-import.js";
 import { importKeyMaterial } from "./operations/import-key-material.js";
+import { getKeyPolicy } from "./operations/get-key-policy.js";
+import { listKeyPolicies } from "./operations/list-key-policies.js";
+import { putKeyPolicy } from "./operations/put-key-policy.js";
 import { getKeyLastUsage } from "./operations/get-key-last-usage.js";
 import { getKeyRotationStatus } from "./operations/get-key-rotation-status.js";
 import { listAliases } from "./operations/list-aliases.js";
@@ -78,6 +81,9 @@ export const KMS_OPERATIONS: readonly KmsOperation[] = [
   getParametersForImport,
   importKeyMaterial,
   deleteImportedKeyMaterial,
+  getKeyPolicy,
+  putKeyPolicy,
+  listKeyPolicies,
 ];
 
 export const KMS_OPERATIONS_BY_NAME: ReadonlyMap<string, KmsOperation> = new Map(KMS_OPERATIONS.map((op) => [op.name, op]));
