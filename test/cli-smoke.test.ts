@@ -95,6 +95,57 @@ describe("AWS CLI and boto3 against a keyhold server process", () => {
     const aliases = ok("kms", "list-aliases") as { Aliases: { AliasName: string }[] };
     assert.ok(aliases.Aliases.some((a) => a.AliasName === "alias/orders"));
 
+    // An asymmetric key from the CLI: sign, verify, and the public key for anyone else.
+    const signer = ok("kms", "create-key", "--key-spec", "ECC_NIST_P256", "--key-usage", "SIGN_VERIFY") as {
+      KeyMetadata: { KeyId: string };
+    };
+    const msgFile = join(dir, "msg.txt");
+    writeFileSync(msgFile, "signed by the CLI");
+    const sig = ok(
+      "kms",
+      "sign",
+      "--key-id",
+      signer.KeyMetadata.KeyId,
+      "--message",
+      `fileb://${msgFile}`,
+      "--signing-algorithm",
+      "ECDSA_SHA_256",
+    ) as {
+      Signature: string;
+    };
+    const sigFile = join(dir, "sig.bin");
+    writeFileSync(sigFile, Buffer.from(sig.Signature, "base64"));
+    const verified = ok(
+      "kms",
+      "verify",
+      "--key-id",
+      signer.KeyMetadata.KeyId,
+      "--message",
+      `fileb://${msgFile}`,
+      "--signature",
+      `fileb://${sigFile}`,
+      "--signing-algorithm",
+      "ECDSA_SHA_256",
+    ) as {
+      SignatureValid: boolean;
+    };
+    assert.equal(verified.SignatureValid, true);
+    fails(
+      "KMSInvalidSignatureException",
+      "kms",
+      "verify",
+      "--key-id",
+      signer.KeyMetadata.KeyId,
+      "--message",
+      `fileb://${secret}`,
+      "--signature",
+      `fileb://${sigFile}`,
+      "--signing-algorithm",
+      "ECDSA_SHA_256",
+    );
+    const policy = ok("kms", "get-key-policy", "--key-id", keyId, "--policy-name", "default") as { Policy: string };
+    assert.match(policy.Policy, /kms:\*/);
+
     // The same session, as the audit trail saw it.
     const trail = ok("cloudtrail", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=CancelKeyDeletion") as {
       Events: { EventName: string; CloudTrailEvent: string }[];
