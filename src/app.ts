@@ -20,7 +20,8 @@ import type { Repository } from "./store/repository.js";
 import { SqliteRepository } from "./store/sqlite.js";
 import { PostgresRepository } from "./store/postgres.js";
 import { CachedRepository } from "./store/cached.js";
-import { Audit, prepareSigningKey } from "./audit/audit.js";
+import { Audit } from "./audit/audit.js";
+import { auditChainId, openAuditStore } from "./audit/open.js";
 import { CLOUDTRAIL_OPERATIONS_BY_NAME, CLOUDTRAIL_TARGET_PREFIXES } from "./cloudtrail/registry.js";
 
 export interface Keyhold {
@@ -67,7 +68,12 @@ export async function initializeDataDir(config: Config, options: StartOptions = 
   const clock = options.clock ?? systemClock;
   try {
     // The audit signing key is made here too, so that workers starting together find one.
-    prepareSigningKey(config.dataDir, keystore, clock.now());
+    const auditStore = await openAuditStore(config);
+    try {
+      await auditStore.signingKey(keystore, clock.now());
+    } finally {
+      await auditStore.close();
+    }
     if (await repo.getAccount(config.accountId)) return undefined;
     return await initialize(config, repo, credentials, clock, options.log ?? consoleLogger());
   } finally {
@@ -91,16 +97,19 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     generated = await initialize(config, repo, credentials, clock, log);
   }
 
+  const chain = auditChainId(config, options.auditChain ?? 1);
+  const auditStore = await openAuditStore(config, chain);
+  await auditStore.start(clock.now());
   const audit = await Audit.open({
-    dataDir: config.dataDir,
-    chain: options.auditChain ?? 1,
+    store: auditStore,
+    chain,
     keystore,
     clock,
     log,
     digestIntervalMs: config.auditDigestIntervalMs,
     retentionDays: config.auditRetentionDays,
   });
-  const kms = new KmsService({ repo, keystore, clock, usage: audit.reader });
+  const kms = new KmsService({ repo, keystore, clock, usage: audit.store });
   const kmsService: JsonService = {
     targetPrefixes: ["TrentService"],
     signingName: "kms",
@@ -116,7 +125,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     internalErrorCode: "InternalFailure",
     operation: (name) => {
       const op = CLOUDTRAIL_OPERATIONS_BY_NAME.get(name);
-      return op && { readOnly: op.readOnly, handle: (call, raw) => op.handle(audit.reader, call, raw) };
+      return op && { readOnly: op.readOnly, handle: (call, raw) => op.handle(audit.store, call, raw) };
     },
   };
   const protocol = new JsonProtocol({

@@ -8,20 +8,17 @@ import { fileURLToPath } from "node:url";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { CreateKeyCommand, EncryptCommand, type KMSClient } from "@aws-sdk/client-kms";
 import { DAY_MS, ManualClock } from "../src/clock.js";
-import { openAuditDatabase } from "../src/audit/database.js";
-import { ChainSet, keysPath } from "../src/audit/chains.js";
+import { SqliteAuditStore } from "../src/audit/sqlite-store.js";
 import { exportTrail, PUBLIC_KEY_FILE } from "../src/audit/export.js";
 import { verifyExport } from "../src/audit/verify.js";
 import { startTestServer, tempDir, type TestServer } from "./helpers.js";
 
-function exportNow(dataDir: string, out: string) {
-  const chains = new ChainSet(dataDir);
-  const keys = openAuditDatabase(keysPath(dataDir));
+async function exportNow(dataDir: string, out: string) {
+  const store = new SqliteAuditStore(dataDir);
   try {
-    return exportTrail(chains, keys, out);
+    return await exportTrail(store, out);
   } finally {
-    chains.close();
-    keys.close();
+    await store.close();
   }
 }
 
@@ -53,13 +50,13 @@ describe("audit trail integrity: export, verify, tamper", () => {
     kms = server.client();
     const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     for (let i = 0; i < 6; i++) await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(`first ${i}`) }));
-    assert.ok(server.keyhold.audit.digest());
+    assert.ok(await server.keyhold.audit.digest());
     for (let i = 0; i < 6; i++) await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(`second ${i}`) }));
-    assert.ok(server.keyhold.audit.digest());
-    assert.equal(server.keyhold.audit.digest(), 0, "no digest without new events");
+    assert.ok(await server.keyhold.audit.digest());
+    assert.equal(await server.keyhold.audit.digest(), 0, "no digest without new events");
     exported = tempDir("keyhold-export-");
     work.push(exported);
-    const result = exportNow(server.dataDir, exported);
+    const result = await exportNow(server.dataDir, exported);
     assert.equal(result.events, 13);
     assert.equal(result.digests, 2);
     pem = readFileSync(join(exported, PUBLIC_KEY_FILE), "utf8");
@@ -171,15 +168,15 @@ describe("audit trail integrity: export, verify, tamper", () => {
 
   it("retention deletes whole digest ranges; what remains still verifies", async () => {
     clock.advance(400 * DAY_MS);
-    const removed = server.keyhold.audit.prune();
+    const removed = await server.keyhold.audit.prune();
     assert.equal(removed, 13);
     const client = server.client("us-east-1", { systemClockOffset: clock.now() - Date.now() });
     const keyId = (await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("after retention") }));
-    server.keyhold.audit.digest();
+    await server.keyhold.audit.digest();
     const dir = tempDir("keyhold-retained-");
     work.push(dir);
-    const result = exportNow(server.dataDir, dir);
+    const result = await exportNow(server.dataDir, dir);
     assert.equal(result.events, 2);
     const report = verifyExport(dir, pem);
     assert.deepEqual(report.problems, []);

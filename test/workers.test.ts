@@ -80,8 +80,8 @@ describe("several worker processes on one database", () => {
     trail.destroy();
     assert.equal(events.length, 16 * 3 + 24, "every Encrypt, once");
     assert.equal(new Set(events.map((e) => e.EventId)).size, events.length);
-    const chains = new Set(events.map((e) => JSON.parse(e.CloudTrailEvent!).additionalEventData.keyholdChain as number));
-    assert.deepEqual([...chains].sort(), [1, 2]);
+    const chains = new Set(events.map((e) => JSON.parse(e.CloudTrailEvent!).additionalEventData.keyholdChain as string));
+    assert.deepEqual([...chains].sort(), ["1", "2"]);
 
     const out = join(dir, "export");
     const exp = spawnSync(process.execPath, [MAIN, "audit", "export", "--data-dir", join(dir, "data"), "--out", out], { encoding: "utf8" });

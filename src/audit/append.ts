@@ -8,6 +8,7 @@ import { hash } from "node:crypto";
 import type Database from "better-sqlite3";
 import { GENESIS_HASH } from "./database.js";
 import type { AuditEvent } from "./record.js";
+import { chainedRecord } from "./store.js";
 
 /**
  * The resources column: JSON pairs [type, ARN]. Lookups by ResourceName or ResourceType search it
@@ -17,7 +18,7 @@ export function resourceColumn(resources: { arn: string; type: string }[]): stri
   return JSON.stringify(resources.map((r) => [r.type, r.arn]));
 }
 
-export function makeAppender(db: Database.Database, chain: number): (events: AuditEvent[]) => number[] {
+export function makeAppender(db: Database.Database, chain: string): (events: AuditEvent[]) => number[] {
   const last = db.prepare("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1");
   const insert = db.prepare(
     `INSERT INTO audit_events (seq, event_id, event_time, account_id, region, event_source, event_name, username, access_key_id,
@@ -37,7 +38,7 @@ export function makeAppender(db: Database.Database, chain: number): (events: Aud
     const used = new Map<string, [number, AuditEvent]>();
     for (const e of events) {
       seq++;
-      const text = `${e.recordPrefix},"additionalEventData":{"keyholdChain":${chain},"keyholdSequence":${seq},"keyholdPreviousHash":"${previous.toString("hex")}"}}`;
+      const text = chainedRecord(e.recordPrefix, chain, seq, previous);
       const h = hash("sha256", text, "buffer") as unknown as Buffer;
       insert.run(
         seq,

@@ -9,18 +9,15 @@ import type { Clock } from "../clock.js";
 import { DAY_MS } from "../clock.js";
 import type { KeyStore } from "../keystore/keystore.js";
 import type { Logger } from "../log.js";
-import { ChainSet, chainPath, keysPath } from "./chains.js";
-import { openAuditDatabase } from "./database.js";
-import { writeDigest } from "./digest.js";
-import { AuditReader, markCreated, pruneBefore } from "./queries.js";
 import { buildEvent, buildServiceEvent, type ServiceAction } from "./record.js";
-import { loadOrCreateSigningKey, type AuditSigningKey } from "./signing-key.js";
+import type { AuditSigningKey } from "./signing-key.js";
+import type { AuditStore } from "./store.js";
 import { AuditTrail } from "./trail.js";
 
 export interface AuditOptions {
-  dataDir: string;
-  /** This process's chain: the worker number, 1 for a single process. */
-  chain: number;
+  store: AuditStore;
+  /** This process's chain. */
+  chain: string;
   keystore: KeyStore;
   clock: Clock;
   log: Logger;
@@ -28,36 +25,21 @@ export interface AuditOptions {
   retentionDays: number;
 }
 
-/** Makes (or loads) the audit signing key; the primary of `--workers N` calls it before forking. */
-export function prepareSigningKey(dataDir: string, keystore: KeyStore, now: number): AuditSigningKey {
-  const db = openAuditDatabase(keysPath(dataDir));
-  try {
-    return loadOrCreateSigningKey(db, keystore, now);
-  } finally {
-    db.close();
-  }
-}
-
 export class Audit {
-  readonly reader: AuditReader;
   private timer: NodeJS.Timeout | undefined;
+  private readonly trail: AuditTrail;
 
   private constructor(
-    private readonly chains: ChainSet,
-    private readonly trail: AuditTrail,
+    readonly store: AuditStore,
     private readonly key: AuditSigningKey,
     private readonly options: AuditOptions,
   ) {
-    this.reader = new AuditReader(chains);
+    this.trail = new AuditTrail((events) => store.append(events));
   }
 
   static async open(options: AuditOptions): Promise<Audit> {
-    const chains = new ChainSet(options.dataDir);
-    const key = prepareSigningKey(options.dataDir, options.keystore, options.clock.now());
-    markCreated(chains.get(options.chain), options.clock.now());
-    const trail = new AuditTrail(chainPath(options.dataDir, options.chain), options.chain);
-    await trail.start();
-    return new Audit(chains, trail, key, options);
+    const key = await options.store.signingKey(options.keystore, options.clock.now());
+    return new Audit(options.store, key, options);
   }
 
   /** The CallObserver the protocol adapters report to. */
@@ -69,27 +51,21 @@ export class Audit {
   }
 
   /** Writes a digest for every chain with new events; returns how many were written. */
-  digest(): number {
-    let written = 0;
-    for (const { db } of this.chains.all()) if (writeDigest(db, this.key, this.options.clock.now())) written++;
-    return written;
+  digest(): Promise<number> {
+    return this.store.digest(this.key, this.options.clock.now());
   }
 
   /** Deletes events past the retention period, in whole digest ranges; returns how many. */
-  prune(): number {
-    const cutoff = this.options.clock.now() - this.options.retentionDays * DAY_MS;
-    return this.chains.all().reduce((n, { db }) => n + pruneBefore(db, cutoff), 0);
+  prune(): Promise<number> {
+    return this.store.prune(this.options.clock.now() - this.options.retentionDays * DAY_MS);
   }
 
-  /** Digests and retention run in one process only (the one that runs the scheduler). */
+  /** Digests and retention run in one process per data directory or database (the one that runs the scheduler). */
   startDigests(): void {
     this.timer = setInterval(() => {
-      try {
-        this.digest();
-        this.prune();
-      } catch (error) {
-        this.options.log.error(`audit digest failed: ${(error as Error).stack ?? String(error)}`);
-      }
+      this.digest()
+        .then(() => this.prune())
+        .catch((error: unknown) => this.options.log.error(`audit digest failed: ${(error as Error).stack ?? String(error)}`));
     }, this.options.digestIntervalMs);
     this.timer.unref();
   }
@@ -102,9 +78,9 @@ export class Audit {
     if (this.timer) clearInterval(this.timer);
     await this.trail.close();
     try {
-      writeDigest(this.chains.get(this.options.chain), this.key, this.options.clock.now());
+      await this.store.digest(this.key, this.options.clock.now(), this.options.chain);
     } finally {
-      this.chains.close();
+      await this.store.close();
     }
   }
 }

@@ -12,7 +12,7 @@ export function auditDir(dataDir: string): string {
   return join(dataDir, "audit");
 }
 
-export function chainPath(dataDir: string, chain: number): string {
+export function chainPath(dataDir: string, chain: string): string {
   return join(auditDir(dataDir), `chain-${chain}.db`);
 }
 
@@ -21,7 +21,7 @@ export function keysPath(dataDir: string): string {
   return join(auditDir(dataDir), "keys.db");
 }
 
-export function listChains(dataDir: string): { chain: number; path: string }[] {
+export function listChains(dataDir: string): { chain: string; path: string }[] {
   let names: string[] = [];
   try {
     names = readdirSync(auditDir(dataDir));
@@ -29,28 +29,28 @@ export function listChains(dataDir: string): { chain: number; path: string }[] {
     return [];
   }
   return names
-    .map((n) => /^chain-(\d+)\.db$/.exec(n))
+    .map((n) => /^chain-([\w.-]+)\.db$/.exec(n))
     .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ chain: Number(m[1]), path: join(auditDir(dataDir), m[0]) }))
-    .sort((a, b) => a.chain - b.chain);
+    .map((m) => ({ chain: m[1]!, path: join(auditDir(dataDir), m[0]) }))
+    .sort((a, b) => (a.chain < b.chain ? -1 : a.chain > b.chain ? 1 : 0));
 }
 
 /** Open connections to every chain; chains created by other processes are picked up on the next call. */
 export class ChainSet {
-  private readonly open = new Map<number, Database.Database>();
+  private readonly open = new Map<string, Database.Database>();
 
   constructor(private readonly dataDir: string) {
     mkdirSync(auditDir(dataDir), { recursive: true, mode: 0o700 });
   }
 
-  all(): { chain: number; db: Database.Database }[] {
+  all(): { chain: string; db: Database.Database }[] {
     for (const { chain, path } of listChains(this.dataDir)) {
       if (!this.open.has(chain)) this.open.set(chain, openAuditDatabase(path));
     }
-    return [...this.open.entries()].sort((a, b) => a[0] - b[0]).map(([chain, db]) => ({ chain, db }));
+    return [...this.open.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([chain, db]) => ({ chain, db }));
   }
 
-  get(chain: number): Database.Database {
+  get(chain: string): Database.Database {
     let db = this.open.get(chain);
     if (!db) {
       db = openAuditDatabase(chainPath(this.dataDir, chain));

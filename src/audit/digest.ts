@@ -6,10 +6,10 @@
  * The signature (RSA PKCS#1 v1.5, SHA-256) covers, as CloudTrail's digest signatures do:
  *   digestEndTime "\n" firstSequence "-" lastSequence "\n" hex(sha256(digest JSON)) "\n" previousDigestSignature
  */
-import { createPublicKey, createSign, createVerify, hash } from "node:crypto";
+import { createPublicKey, createVerify, hash } from "node:crypto";
 import type Database from "better-sqlite3";
-import { GENESIS_HASH } from "./database.js";
 import type { AuditSigningKey } from "./signing-key.js";
+import { signDigest } from "./store.js";
 
 export interface Digest {
   digestVersion: 1;
@@ -45,7 +45,7 @@ export function verifyDigest(signed: SignedDigest, publicKeyPem: string): boolea
   }
 }
 
-/** Writes a digest covering the events since the last one; returns it, or undefined when there were none. */
+/** Writes a digest covering a SQLite chain's events since its last one; undefined when there were none. */
 export function writeDigest(db: Database.Database, key: AuditSigningKey, now: number): SignedDigest | undefined {
   return db
     .transaction(() => {
@@ -60,31 +60,25 @@ export function writeDigest(db: Database.Database, key: AuditSigningKey, now: nu
         event_time: number;
       };
       const before = db.prepare("SELECT hash FROM audit_events WHERE seq = ?").get(first.seq - 1) as { hash: Buffer } | undefined;
-      const start = previous?.end_time ?? first.event_time;
-      const end = Math.max(now, head.event_time, start);
-      const digest: Digest = {
-        digestVersion: 1,
-        digestStartTime: new Date(start).toISOString(),
-        digestEndTime: new Date(end).toISOString(),
-        firstSequence: first.seq,
-        lastSequence: head.seq,
-        eventCount: head.seq - first.seq + 1,
-        previousEventHash: (before?.hash ?? GENESIS_HASH).toString("hex"),
-        lastEventHash: head.hash.toString("hex"),
-        previousDigestSignature: previous?.signature ?? "",
-        publicKeyFingerprint: key.fingerprint,
-        digestSignatureAlgorithm: "SHA256withRSA",
-      };
-      const signature = createSign("sha256").update(stringToSign(digest)).sign(key.privateKey).toString("hex");
+      const { signed, start, end } = signDigest(
+        {
+          previous: previous && { lastSeq: previous.last_seq, endTime: Number(previous.end_time), signature: previous.signature },
+          head: { seq: head.seq, hash: head.hash, time: Number(head.event_time) },
+          first: { seq: first.seq, time: Number(first.event_time) },
+          before: before?.hash,
+        },
+        key,
+        now,
+      );
       db.prepare("INSERT INTO audit_digests (first_seq, last_seq, start_time, end_time, body, signature) VALUES (?, ?, ?, ?, ?, ?)").run(
-        digest.firstSequence,
-        digest.lastSequence,
+        signed.digest.firstSequence,
+        signed.digest.lastSequence,
         start,
         end,
-        JSON.stringify(digest),
-        signature,
+        JSON.stringify(signed.digest),
+        signed.digestSignature,
       );
-      return { digest, digestSignature: signature };
+      return signed;
     })
     .immediate();
 }

@@ -8,10 +8,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
-import type Database from "better-sqlite3";
-import { readDigests } from "./digest.js";
-import { publicKeyPem } from "./signing-key.js";
-import type { ChainSet } from "./chains.js";
+import type { AuditStore } from "./store.js";
 
 export const PUBLIC_KEY_FILE = "keyhold-audit-public-key.pem";
 
@@ -24,20 +21,25 @@ function write(path: string, data: string | Buffer): void {
   writeFileSync(path, data);
 }
 
-export function exportTrail(chains: ChainSet, keys: Database.Database, out: string): { files: number; events: number; digests: number } {
+export async function exportTrail(store: AuditStore, out: string): Promise<{ files: number; events: number; digests: number }> {
   const total = { files: 0, events: 0, digests: 0 };
-  for (const { chain, db } of chains.all()) {
-    const r = exportChain(db, join(out, "events", `chain-${chain}`), join(out, "digests", `chain-${chain}`));
+  for (const chain of await store.chains()) {
+    const r = await exportChain(store, chain, join(out, "events", `chain-${chain}`), join(out, "digests", `chain-${chain}`));
     total.files += r.files;
     total.events += r.events;
     total.digests += r.digests;
   }
-  const pem = publicKeyPem(keys);
+  const pem = await store.publicKeyPem();
   if (pem) write(join(out, PUBLIC_KEY_FILE), pem);
   return total;
 }
 
-function exportChain(db: Database.Database, eventsDir: string, digestsDir: string): { files: number; events: number; digests: number } {
+async function exportChain(
+  store: AuditStore,
+  chain: string,
+  eventsDir: string,
+  digestsDir: string,
+): Promise<{ files: number; events: number; digests: number }> {
   let current: string | undefined;
   let records: string[] = [];
   let files = 0;
@@ -49,12 +51,9 @@ function exportChain(db: Database.Database, eventsDir: string, digestsDir: strin
     files++;
     records = [];
   };
-  for (const row of db.prepare("SELECT event_time, record FROM audit_events ORDER BY seq").iterate() as Iterable<{
-    event_time: number;
-    record: string;
-  }>) {
+  for await (const row of store.records(chain)) {
     // Files follow sequence order: an event stamped in an earlier hour than its predecessor stays in the later file.
-    const hour = hourOf(Number(row.event_time));
+    const hour = hourOf(row.time);
     if (current === undefined || hour > current) {
       flush();
       current = hour;
@@ -63,7 +62,7 @@ function exportChain(db: Database.Database, eventsDir: string, digestsDir: strin
     events++;
   }
   flush();
-  const digests = readDigests(db);
+  const digests = await store.digests(chain);
   digests.forEach((d, i) => write(join(digestsDir, `keyhold_digest_${String(i + 1).padStart(8, "0")}.json`), JSON.stringify(d)));
   return { files, events, digests: digests.length };
 }

@@ -1,34 +1,6 @@
-/** Reading the trail: LookupEvents' filters, GetKeyLastUsage, retention. */
+/** Reading and pruning one SQLite chain: LookupEvents' filters, retention. */
 import type Database from "better-sqlite3";
-import type { ChainSet } from "./chains.js";
-
-export type LookupKey = "EventId" | "EventName" | "ReadOnly" | "Username" | "ResourceType" | "ResourceName" | "EventSource" | "AccessKeyId";
-
-export interface LookupQuery {
-  accountId: string;
-  region: string;
-  attribute?: { key: LookupKey; value: string };
-  startTime?: number;
-  endTime?: number;
-  /** Per chain, only events with a smaller sequence number (what the NextToken carries). */
-  before?: Record<number, number>;
-  limit: number;
-}
-
-export interface StoredEvent {
-  chain: number;
-  seq: number;
-  eventId: string;
-  eventTime: number;
-  eventName: string;
-  eventSource: string;
-  readOnly: boolean;
-  accessKeyId?: string;
-  username?: string;
-  requestId: string;
-  record: string;
-  resources: { arn: string; type: string }[];
-}
+import type { LookupKey, LookupQuery, StoredEvent } from "./store.js";
 
 const COLUMN: Partial<Record<LookupKey, string>> = {
   EventId: "e.event_id",
@@ -38,7 +10,7 @@ const COLUMN: Partial<Record<LookupKey, string>> = {
   AccessKeyId: "e.access_key_id",
 };
 
-function lookupChain(db: Database.Database, chain: number, q: LookupQuery): StoredEvent[] {
+export function lookupChain(db: Database.Database, chain: string, q: LookupQuery): StoredEvent[] {
   const where = ["e.account_id = ?", "e.region = ?"];
   const args: unknown[] = [q.accountId, q.region];
   if (q.attribute) {
@@ -75,47 +47,6 @@ function lookupChain(db: Database.Database, chain: number, q: LookupQuery): Stor
     record: r.record as string,
     resources: (JSON.parse(r.resources as string) as [string, string][]).map(([type, arn]) => ({ arn, type })),
   }));
-}
-
-export class AuditReader {
-  constructor(private readonly chains: ChainSet) {}
-
-  /**
-   * Newest first across every chain: each chain is read newest first by sequence, and the pages
-   * are merged by event time. `cursor` is where each chain's part of the page ended.
-   */
-  lookup(q: LookupQuery): { events: StoredEvent[]; cursor?: Record<number, number> } {
-    const candidates = this.chains.all().flatMap(({ chain, db }) => lookupChain(db, chain, q));
-    candidates.sort((a, b) => b.eventTime - a.eventTime || b.chain - a.chain || b.seq - a.seq);
-    const events = candidates.slice(0, q.limit);
-    if (candidates.length <= q.limit) return { events };
-    const cursor: Record<number, number> = { ...q.before };
-    for (const e of events) cursor[e.chain] = Math.min(cursor[e.chain] ?? Infinity, e.seq);
-    return { events, cursor };
-  }
-
-  /** The newest successful cryptographic use of a key, over every chain. */
-  lastUse(arn: string): { eventId: string; eventName: string; eventTime: number; requestId: string } | undefined {
-    let best: { eventId: string; eventName: string; eventTime: number; requestId: string } | undefined;
-    for (const { db } of this.chains.all()) {
-      const row = db.prepare("SELECT event_id, event_name, event_time, request_id FROM audit_key_last_use WHERE arn = ?").get(arn) as
-        { event_id: string; event_name: string; event_time: number; request_id: string } | undefined;
-      if (row && (!best || Number(row.event_time) > best.eventTime)) {
-        best = { eventId: row.event_id, eventName: row.event_name, eventTime: Number(row.event_time), requestId: row.request_id };
-      }
-    }
-    return best;
-  }
-
-  /** When tracking began: the creation of the oldest chain. */
-  trackingStart(): number | undefined {
-    const times = this.chains
-      .all()
-      .map(({ db }) => db.prepare("SELECT value FROM audit_meta WHERE key = 'created_at'").get() as { value: string } | undefined)
-      .filter((r): r is { value: string } => r !== undefined)
-      .map((r) => Number(r.value));
-    return times.length > 0 ? Math.min(...times) : undefined;
-  }
 }
 
 export function markCreated(db: Database.Database, now: number): void {

@@ -17,7 +17,7 @@ export function fingerprintOf(publicKeyPem: string): string {
   return createHash("sha256").update(publicKeyPem.trim()).digest("hex");
 }
 
-function context(fingerprint: string): string {
+export function signingKeyContext(fingerprint: string): string {
   return `keyhold:audit-signing-key:v1:${fingerprint}`;
 }
 
@@ -25,7 +25,7 @@ export function loadOrCreateSigningKey(db: Database.Database, keystore: KeyStore
   const row = db.prepare("SELECT * FROM audit_signing_keys ORDER BY created_at DESC LIMIT 1").get() as
     { fingerprint: string; public_key: string; wrapped_private_key: Buffer } | undefined;
   if (row) {
-    const der = keystore.unwrap(row.wrapped_private_key, context(row.fingerprint));
+    const der = keystore.unwrap(row.wrapped_private_key, signingKeyContext(row.fingerprint));
     const privateKey = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
     der.fill(0);
     return { fingerprint: row.fingerprint, publicKeyPem: row.public_key, privateKey };
@@ -37,7 +37,7 @@ export function loadOrCreateSigningKey(db: Database.Database, keystore: KeyStore
   db.prepare("INSERT OR IGNORE INTO audit_signing_keys (fingerprint, public_key, wrapped_private_key, created_at) VALUES (?, ?, ?, ?)").run(
     fingerprint,
     publicKeyPem,
-    keystore.wrap(der, context(fingerprint)),
+    keystore.wrap(der, signingKeyContext(fingerprint)),
     now,
   );
   der.fill(0);
@@ -49,4 +49,25 @@ export function publicKeyPem(db: Database.Database): string | undefined {
   const row = db.prepare("SELECT public_key FROM audit_signing_keys ORDER BY created_at DESC LIMIT 1").get() as
     { public_key: string } | undefined;
   return row?.public_key;
+}
+
+/** A fresh RSA-2048 signing key: its PEM public key, fingerprint and the private key wrapped by the key store. */
+export function newSigningKey(keystore: KeyStore): { fingerprint: string; publicKeyPem: string; wrappedPrivateKey: Buffer } {
+  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const publicKeyPem = publicKey.export({ type: "spki", format: "pem" }).toString();
+  const fingerprint = fingerprintOf(publicKeyPem);
+  const der = privateKey.export({ type: "pkcs8", format: "der" });
+  try {
+    return { fingerprint, publicKeyPem, wrappedPrivateKey: keystore.wrap(der, signingKeyContext(fingerprint)) };
+  } finally {
+    der.fill(0);
+  }
+}
+
+/** Opens a stored signing key through the key store. */
+export function openSigningKey(keystore: KeyStore, fingerprint: string, publicKeyPem: string, wrapped: Buffer): AuditSigningKey {
+  const der = keystore.unwrap(wrapped, signingKeyContext(fingerprint));
+  const privateKey = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
+  der.fill(0);
+  return { fingerprint, publicKeyPem, privateKey };
 }

@@ -37,7 +37,7 @@ function filesUnder(dir: string, suffix: string): string[] {
 }
 
 interface Chained {
-  additionalEventData?: { keyholdChain?: number; keyholdSequence?: number; keyholdPreviousHash?: string };
+  additionalEventData?: { keyholdChain?: string; keyholdSequence?: number; keyholdPreviousHash?: string };
   eventID?: string;
 }
 
@@ -46,14 +46,14 @@ export function verifyExport(dir: string, publicKeyPem: string): VerifyReport {
   const names = new Set<string>();
   for (const sub of ["events", "digests"]) {
     try {
-      for (const n of readdirSync(join(dir, sub))) if (/^chain-\d+$/.test(n)) names.add(n);
+      for (const n of readdirSync(join(dir, sub))) if (/^chain-[\w.-]+$/.test(n)) names.add(n);
     } catch {
       // no such folder: nothing of that kind was exported
     }
   }
   const total: VerifyReport = { ok: true, events: 0, digests: 0, unsignedTail: 0, problems: [] };
-  for (const name of [...names].sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)))) {
-    const r = verifyChain(join(dir, "events", name), join(dir, "digests", name), Number(name.slice(6)), publicKeyPem);
+  for (const name of [...names].sort()) {
+    const r = verifyChain(join(dir, "events", name), join(dir, "digests", name), name.slice("chain-".length), publicKeyPem);
     total.events += r.events;
     total.digests += r.digests;
     total.unsignedTail += r.unsignedTail;
@@ -63,7 +63,7 @@ export function verifyExport(dir: string, publicKeyPem: string): VerifyReport {
   return total;
 }
 
-function verifyChain(eventsDir: string, digestsDir: string, chain: number, publicKeyPem: string): VerifyReport {
+function verifyChain(eventsDir: string, digestsDir: string, chain: string, publicKeyPem: string): VerifyReport {
   const problems: string[] = [];
   const digests: { file: string; signed: SignedDigest }[] = [];
   for (const file of filesUnder(digestsDir, ".json")) {

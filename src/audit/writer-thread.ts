@@ -8,7 +8,7 @@ import { makeAppender } from "./append.js";
 import { openAuditDatabase } from "./database.js";
 import type { AuditEvent } from "./record.js";
 
-const { path, chain } = workerData as { path: string; chain: number };
+const { path, chain } = workerData as { path: string; chain: string };
 const db = openAuditDatabase(path);
 // Other processes (workers) append to the same file. SQLite's own busy handler sleeps in steps of
 // milliseconds; waiting here in steps of 0.2 ms keeps a contended commit's latency low.

@@ -1,16 +1,18 @@
 /** `keyhold audit export | verify | public-key`. */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { ChainSet, keysPath } from "../audit/chains.js";
-import { openAuditDatabase } from "../audit/database.js";
+import { keysPath } from "../audit/chains.js";
 import { exportTrail, PUBLIC_KEY_FILE } from "../audit/export.js";
-import { publicKeyPem } from "../audit/signing-key.js";
+import { openAuditStore } from "../audit/open.js";
+import type { AuditStore } from "../audit/store.js";
 import { verifyExport } from "../audit/verify.js";
 import { ConfigError } from "../config.js";
 
-export const AUDIT_USAGE = `  keyhold audit export --out <dir> [--data-dir <dir>]    write the trail as CloudTrail-style files with signed digests
+export const AUDIT_USAGE = `  keyhold audit export --out <dir> [--data-dir <dir> | --database-url <url>]
+                                                          write the trail as CloudTrail-style files with signed digests
   keyhold audit verify <dir> [--public-key <pem>]         check an exported trail offline; exit 1 naming what was changed
-  keyhold audit public-key [--data-dir <dir>]             print the public key the digests are signed with`;
+  keyhold audit public-key [--data-dir <dir> | --database-url <url>]
+                                                          print the public key the digests are signed with`;
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -21,36 +23,35 @@ function option(args: string[], name: string): string | undefined {
   return value;
 }
 
-function dataDirOf(args: string[]): string {
+/** The trail of a data directory (SQLite) or of a shared database (--database-url, KEYHOLD_DATABASE_URL). */
+async function storeOf(args: string[]): Promise<AuditStore> {
+  const databaseUrl = option(args, "--database-url") ?? process.env.KEYHOLD_DATABASE_URL;
   const dataDir = resolve(option(args, "--data-dir") ?? process.env.KEYHOLD_DATA_DIR ?? "./keyhold-data");
-  if (!existsSync(keysPath(dataDir))) throw new ConfigError(`no audit trail in ${dataDir}`);
-  return dataDir;
+  if (!databaseUrl && !existsSync(keysPath(dataDir))) throw new ConfigError(`no audit trail in ${dataDir}`);
+  return openAuditStore({ dataDir, databaseUrl });
 }
 
-export function runAudit(argv: string[]): number {
+export async function runAudit(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
     case "export": {
       const out = option(args, "--out");
       if (!out) throw new ConfigError("keyhold audit export needs --out <dir>");
-      const dataDir = dataDirOf(args);
-      const chains = new ChainSet(dataDir);
-      const keys = openAuditDatabase(keysPath(dataDir));
+      const store = await storeOf(args);
       try {
-        const r = exportTrail(chains, keys, resolve(out));
+        const r = await exportTrail(store, resolve(out));
         process.stdout.write(`exported ${r.events} events in ${r.files} files and ${r.digests} digests to ${resolve(out)}\n`);
       } finally {
-        chains.close();
-        keys.close();
+        await store.close();
       }
       return 0;
     }
     case "public-key": {
-      const db = openAuditDatabase(keysPath(dataDirOf(args)));
+      const store = await storeOf(args);
       try {
-        process.stdout.write(publicKeyPem(db) ?? "");
+        process.stdout.write((await store.publicKeyPem()) ?? "");
       } finally {
-        db.close();
+        await store.close();
       }
       return 0;
     }

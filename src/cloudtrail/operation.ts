@@ -1,9 +1,9 @@
 /** CloudTrail operations run against the audit trail's reader. */
 import { defineServiceOperation, type Operation, type OperationSpec } from "../operation.js";
-import type { AuditReader } from "../audit/queries.js";
+import type { AuditStore } from "../audit/store.js";
 
-export type CloudTrailOperation = Operation<AuditReader>;
+export type CloudTrailOperation = Operation<AuditStore>;
 
-export function defineCloudTrailOperation<I, O>(spec: OperationSpec<AuditReader, I, O>) {
-  return defineServiceOperation<AuditReader, I, O>(spec);
+export function defineCloudTrailOperation<I, O>(spec: OperationSpec<AuditStore, I, O>) {
+  return defineServiceOperation<AuditStore, I, O>(spec);
 }

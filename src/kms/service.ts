@@ -23,8 +23,8 @@ import { requireState, type StateRule } from "./key-states.js";
 /** Where GetKeyLastUsage reads from: the audit trail. */
 export interface KeyUsageLog {
   /** The newest successful cryptographic call on the key. */
-  lastUse(arn: string): { eventId: string; eventName: string; eventTime: number; requestId: string } | undefined;
-  trackingStart(): number | undefined;
+  lastUse(arn: string): Promise<{ eventId: string; eventName: string; eventTime: number; requestId: string } | undefined>;
+  trackingStart(): Promise<number | undefined>;
 }
 
 export interface KmsDependencies {

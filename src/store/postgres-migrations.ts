@@ -87,4 +87,56 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
         valid_to BIGINT NOT NULL
       );`,
   },
+  {
+    id: 4,
+    name: "the audit trail: every node's chains, their digests, the signing key",
+    sql: `
+      CREATE TABLE audit_chains (chain TEXT PRIMARY KEY, created_at BIGINT NOT NULL);
+      CREATE TABLE audit_events (
+        chain TEXT NOT NULL REFERENCES audit_chains(chain),
+        seq BIGINT NOT NULL,
+        event_id TEXT NOT NULL,
+        event_time BIGINT NOT NULL,
+        account_id TEXT,
+        region TEXT,
+        event_source TEXT NOT NULL,
+        event_name TEXT NOT NULL,
+        username TEXT,
+        access_key_id TEXT,
+        read_only BOOLEAN NOT NULL,
+        error_code TEXT,
+        request_id TEXT NOT NULL,
+        resources TEXT NOT NULL,
+        record TEXT NOT NULL,
+        hash BYTEA NOT NULL,
+        PRIMARY KEY (chain, seq)
+      );
+      CREATE INDEX audit_events_by_owner ON audit_events (account_id, region, event_time);
+      CREATE TABLE audit_key_last_use (
+        arn TEXT PRIMARY KEY,
+        chain TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        event_id TEXT NOT NULL,
+        event_name TEXT NOT NULL,
+        event_time BIGINT NOT NULL,
+        request_id TEXT NOT NULL
+      );
+      CREATE TABLE audit_digests (
+        id BIGSERIAL PRIMARY KEY,
+        chain TEXT NOT NULL REFERENCES audit_chains(chain),
+        first_seq BIGINT NOT NULL,
+        last_seq BIGINT NOT NULL,
+        start_time BIGINT NOT NULL,
+        end_time BIGINT NOT NULL,
+        body TEXT NOT NULL,
+        signature TEXT NOT NULL
+      );
+      CREATE INDEX audit_digests_by_chain ON audit_digests (chain, id);
+      CREATE TABLE audit_signing_keys (
+        fingerprint TEXT PRIMARY KEY,
+        public_key TEXT NOT NULL,
+        wrapped_private_key BYTEA NOT NULL,
+        created_at BIGINT NOT NULL
+      );`,
+  },
 ];

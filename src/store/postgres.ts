@@ -19,6 +19,33 @@ type Query = (sql: string, values?: unknown[]) => Promise<Row[]>;
 
 class TooManyTags extends Error {}
 
+/** Applies the schema migrations once, under an advisory lock, whichever node comes first. */
+export async function runPostgresMigrations(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    await client.query(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    );
+    const applied = new Set((await client.query("SELECT id FROM schema_migrations")).rows.map((r: Row) => Number(r.id)));
+    for (const m of POSTGRES_MIGRATIONS) {
+      if (applied.has(m.id)) continue;
+      await client.query("BEGIN");
+      try {
+        await client.query(m.sql);
+        await client.query("INSERT INTO schema_migrations (id, name, applied_at) VALUES ($1, $2, $3)", [m.id, m.name, Date.now()]);
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK");
+        throw error;
+      }
+    }
+  } finally {
+    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
+    client.release();
+  }
+}
+
 function value(v: unknown): unknown {
   return v === undefined ? null : v;
 }
@@ -46,30 +73,8 @@ export class PostgresRepository implements Repository {
     return repo;
   }
 
-  private async migrate(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
-      await client.query(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-      );
-      const applied = new Set((await client.query("SELECT id FROM schema_migrations")).rows.map((r: Row) => Number(r.id)));
-      for (const m of POSTGRES_MIGRATIONS) {
-        if (applied.has(m.id)) continue;
-        await client.query("BEGIN");
-        try {
-          await client.query(m.sql);
-          await client.query("INSERT INTO schema_migrations (id, name, applied_at) VALUES ($1, $2, $3)", [m.id, m.name, Date.now()]);
-          await client.query("COMMIT");
-        } catch (error) {
-          await client.query("ROLLBACK");
-          throw error;
-        }
-      }
-    } finally {
-      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
-      client.release();
-    }
+  private migrate(): Promise<void> {
+    return runPostgresMigrations(this.pool);
   }
 
   private async listen(): Promise<void> {

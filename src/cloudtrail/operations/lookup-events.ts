@@ -1,7 +1,7 @@
 import type { LookupEventsRequest, LookupEventsResponse } from "@aws-sdk/client-cloudtrail";
 import { ServiceError } from "../../errors.js";
 import { int, list, str, struct, timestamp } from "../../validation/schema.js";
-import type { LookupKey } from "../../audit/queries.js";
+import type { LookupKey } from "../../audit/store.js";
 import { defineCloudTrailOperation } from "../operation.js";
 
 const LOOKUP_KEYS: readonly LookupKey[] = [
@@ -17,7 +17,7 @@ const LOOKUP_KEYS: readonly LookupKey[] = [
 const TOKEN_PREFIX = "khct2:";
 
 /** The NextToken: where each audit chain's part of the previous page ended. */
-function decodeToken(token: string): Record<number, number> {
+function decodeToken(token: string): Record<string, number> {
   const text = /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, "base64url").toString("utf8") : "";
   if (!text.startsWith(TOKEN_PREFIX)) throw new ServiceError("InvalidNextTokenException");
   let cursor: unknown;
@@ -27,10 +27,10 @@ function decodeToken(token: string): Record<number, number> {
     throw new ServiceError("InvalidNextTokenException");
   }
   if (typeof cursor !== "object" || cursor === null || Array.isArray(cursor)) throw new ServiceError("InvalidNextTokenException");
-  const out: Record<number, number> = {};
+  const out: Record<string, number> = {};
   for (const [chain, seq] of Object.entries(cursor)) {
-    if (!/^\d+$/.test(chain) || !Number.isSafeInteger(seq) || (seq as number) < 1) throw new ServiceError("InvalidNextTokenException");
-    out[Number(chain)] = seq as number;
+    if (!/^[\w.-]+$/.test(chain) || !Number.isSafeInteger(seq) || (seq as number) < 1) throw new ServiceError("InvalidNextTokenException");
+    out[chain] = seq as number;
   }
   return out;
 }
@@ -66,7 +66,7 @@ export const lookupEvents = defineCloudTrailOperation<LookupEventsRequest, Looku
     // keyhold records management events only; there are no Insights events to return.
     if (input.EventCategory === "insight") return { Events: [] };
 
-    const { events, cursor } = reader.lookup({
+    const { events, cursor } = await reader.lookup({
       accountId: call.accountId,
       region: call.region,
       attribute: attribute && { key: attribute.AttributeKey as LookupKey, value: attribute.AttributeValue! },

@@ -12,8 +12,8 @@ export const getKeyLastUsage = defineOperation<GetKeyLastUsageRequest, GetKeyLas
   async run(kms, call, input) {
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "any" });
     if (!kms.usage) throw new ServiceError("UnsupportedOperationException", "The audit trail is not available in this server.");
-    const last = kms.usage.lastUse(kms.arnOf(key));
-    const tracking = Math.max(kms.usage.trackingStart() ?? key.creationDate, key.creationDate);
+    const last = await kms.usage.lastUse(kms.arnOf(key));
+    const tracking = Math.max((await kms.usage.trackingStart()) ?? key.creationDate, key.creationDate);
     return {
       KeyId: key.keyId,
       KeyLastUsage: last

@@ -1,0 +1,290 @@
+/**
+ * The audit trail in the shared PostgreSQL database: every node's chains in one table, so
+ * LookupEvents and GetKeyLastUsage on any node see every node's calls. A node appends only to
+ * its own chain; each append locks the chain's row, so batches of one chain never interleave.
+ * PostgreSQL makes a commit durable before it returns (synchronous_commit on, the default).
+ */
+import pg from "pg";
+import type { KeyStore } from "../keystore/keystore.js";
+import { runPostgresMigrations } from "../store/postgres.js";
+import { resourceColumn } from "./append.js";
+import type { Digest, SignedDigest } from "./digest.js";
+import { GENESIS_HASH } from "./database.js";
+import type { AuditEvent } from "./record.js";
+import { newSigningKey, openSigningKey, type AuditSigningKey } from "./signing-key.js";
+import { chainedRecord, mergePage, signDigest, type AuditStore, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
+import { hash } from "node:crypto";
+
+type Row = Record<string, unknown>;
+
+const COLUMN: Record<string, string> = {
+  EventId: "event_id",
+  EventName: "event_name",
+  Username: "username",
+  EventSource: "event_source",
+  AccessKeyId: "access_key_id",
+};
+
+export class PostgresAuditStore implements AuditStore {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly ownChain: string | undefined,
+  ) {}
+
+  static async open(url: string, ownChain?: string): Promise<PostgresAuditStore> {
+    const pool = new pg.Pool({ connectionString: url, max: 8 });
+    await runPostgresMigrations(pool);
+    return new PostgresAuditStore(pool, ownChain);
+  }
+
+  private async q(sql: string, values?: unknown[]): Promise<Row[]> {
+    return (await this.pool.query(sql, values)).rows as Row[];
+  }
+
+  private async tx<T>(fn: (q: (sql: string, values?: unknown[]) => Promise<Row[]>) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await fn(async (sql, values) => (await client.query(sql, values)).rows as Row[]);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async start(now: number): Promise<void> {
+    if (this.ownChain === undefined) return;
+    await this.q("INSERT INTO audit_chains (chain, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING", [this.ownChain, now]);
+  }
+
+  async signingKey(keystore: KeyStore, now: number): Promise<AuditSigningKey> {
+    const existing = (await this.q("SELECT * FROM audit_signing_keys ORDER BY created_at, fingerprint LIMIT 1"))[0];
+    if (existing) {
+      return openSigningKey(
+        keystore,
+        existing.fingerprint as string,
+        existing.public_key as string,
+        existing.wrapped_private_key as Buffer,
+      );
+    }
+    const fresh = newSigningKey(keystore);
+    await this.q(
+      "INSERT INTO audit_signing_keys (fingerprint, public_key, wrapped_private_key, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+      [fresh.fingerprint, fresh.publicKeyPem, fresh.wrappedPrivateKey, now],
+    );
+    return this.signingKey(keystore, now); // whichever node's key was stored first
+  }
+
+  async publicKeyPem(): Promise<string | undefined> {
+    return (await this.q("SELECT public_key FROM audit_signing_keys ORDER BY created_at, fingerprint LIMIT 1"))[0]?.public_key as
+      string | undefined;
+  }
+
+  async append(events: AuditEvent[]): Promise<void> {
+    const chain = this.ownChain;
+    if (chain === undefined) throw new Error("this audit store has no chain to append to");
+    await this.tx(async (q) => {
+      await q("SELECT chain FROM audit_chains WHERE chain = $1 FOR UPDATE", [chain]);
+      const head = (await q("SELECT seq, hash FROM audit_events WHERE chain = $1 ORDER BY seq DESC LIMIT 1", [chain]))[0];
+      let seq = head ? Number(head.seq) : 0;
+      let previous = (head?.hash as Buffer | undefined) ?? GENESIS_HASH;
+      const used = new Map<string, [number, AuditEvent]>();
+      const rows: unknown[] = [];
+      for (const e of events) {
+        seq++;
+        const text = chainedRecord(e.recordPrefix, chain, seq, previous);
+        const h = hash("sha256", text, "buffer") as unknown as Buffer;
+        rows.push([
+          chain,
+          seq,
+          e.eventId,
+          e.eventTime,
+          e.accountId ?? null,
+          e.region ?? null,
+          e.eventSource,
+          e.eventName,
+          e.username ?? null,
+          e.accessKeyId ?? null,
+          e.readOnly,
+          e.errorCode ?? null,
+          e.requestId,
+          resourceColumn(e.resources),
+          text,
+          h,
+        ]);
+        if (e.usesKeys) for (const r of e.resources) used.set(r.arn, [seq, e]);
+        previous = h;
+      }
+      // One INSERT for the batch: a row of 16 parameters per event.
+      const values: unknown[] = [];
+      const tuples = rows.map((row, i) => {
+        values.push(...(row as unknown[]));
+        return `(${Array.from({ length: 16 }, (_, j) => `$${i * 16 + j + 1}`).join(", ")})`;
+      });
+      await q(
+        `INSERT INTO audit_events (chain, seq, event_id, event_time, account_id, region, event_source, event_name, username, access_key_id,
+           read_only, error_code, request_id, resources, record, hash) VALUES ${tuples.join(", ")}`,
+        values,
+      );
+      for (const [arn, [s, e]] of used) {
+        await q(
+          `INSERT INTO audit_key_last_use (arn, chain, seq, event_id, event_name, event_time, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (arn) DO UPDATE SET chain = excluded.chain, seq = excluded.seq, event_id = excluded.event_id,
+             event_name = excluded.event_name, event_time = excluded.event_time, request_id = excluded.request_id
+           WHERE audit_key_last_use.event_time <= excluded.event_time`,
+          [arn, chain, s, e.eventId, e.eventName, e.eventTime, e.requestId],
+        );
+      }
+    });
+  }
+
+  async lookup(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }> {
+    const where = ["account_id = $1", "region = $2"];
+    const args: unknown[] = [q.accountId, q.region];
+    const param = (v: unknown) => {
+      args.push(v);
+      return `$${args.length}`;
+    };
+    if (q.attribute) {
+      const { key, value } = q.attribute;
+      if (key === "ResourceName" || key === "ResourceType") where.push(`strpos(resources, ${param(JSON.stringify(value))}) > 0`);
+      else if (key === "ReadOnly") where.push(`read_only = ${param(value === "true")}`);
+      else where.push(`${COLUMN[key]} = ${param(value)}`);
+    }
+    if (q.startTime !== undefined) where.push(`event_time >= ${param(q.startTime)}`);
+    if (q.endTime !== undefined) where.push(`event_time <= ${param(q.endTime)}`);
+    for (const [chain, seq] of Object.entries(q.before ?? {})) where.push(`NOT (chain = ${param(chain)} AND seq >= ${param(seq)})`);
+    const rows = await this.q(
+      `SELECT * FROM audit_events WHERE ${where.join(" AND ")} ORDER BY event_time DESC, chain DESC, seq DESC LIMIT ${param(q.limit + 1)}`,
+      args,
+    );
+    return mergePage(
+      rows.map((r) => ({
+        chain: r.chain as string,
+        seq: Number(r.seq),
+        eventId: r.event_id as string,
+        eventTime: Number(r.event_time),
+        eventName: r.event_name as string,
+        eventSource: r.event_source as string,
+        readOnly: r.read_only === true,
+        accessKeyId: (r.access_key_id as string | null) ?? undefined,
+        username: (r.username as string | null) ?? undefined,
+        requestId: r.request_id as string,
+        record: r.record as string,
+        resources: (JSON.parse(r.resources as string) as [string, string][]).map(([type, arn]) => ({ arn, type })),
+      })),
+      q,
+    );
+  }
+
+  async lastUse(arn: string): Promise<LastUse | undefined> {
+    const r = (await this.q("SELECT event_id, event_name, event_time, request_id FROM audit_key_last_use WHERE arn = $1", [arn]))[0];
+    return (
+      r && {
+        eventId: r.event_id as string,
+        eventName: r.event_name as string,
+        eventTime: Number(r.event_time),
+        requestId: r.request_id as string,
+      }
+    );
+  }
+
+  async trackingStart(): Promise<number | undefined> {
+    const r = (await this.q("SELECT min(created_at) AS t FROM audit_chains"))[0];
+    return r?.t === null || r?.t === undefined ? undefined : Number(r.t);
+  }
+
+  async digest(key: AuditSigningKey, now: number, only?: string): Promise<number> {
+    let written = 0;
+    for (const chain of only === undefined ? await this.chains() : [only]) {
+      const done = await this.tx(async (q) => {
+        await q("SELECT chain FROM audit_chains WHERE chain = $1 FOR UPDATE", [chain]);
+        const previous = (
+          await q("SELECT last_seq, end_time, signature FROM audit_digests WHERE chain = $1 ORDER BY id DESC LIMIT 1", [chain])
+        )[0];
+        const head = (await q("SELECT seq, hash, event_time FROM audit_events WHERE chain = $1 ORDER BY seq DESC LIMIT 1", [chain]))[0];
+        const from = previous ? Number(previous.last_seq) + 1 : 1;
+        if (!head || Number(head.seq) < from) return false;
+        const first = (
+          await q("SELECT seq, event_time FROM audit_events WHERE chain = $1 AND seq >= $2 ORDER BY seq LIMIT 1", [chain, from])
+        )[0]!;
+        const before = (await q("SELECT hash FROM audit_events WHERE chain = $1 AND seq = $2", [chain, Number(first.seq) - 1]))[0];
+        const { signed, start, end } = signDigest(
+          {
+            previous: previous && {
+              lastSeq: Number(previous.last_seq),
+              endTime: Number(previous.end_time),
+              signature: previous.signature as string,
+            },
+            head: { seq: Number(head.seq), hash: head.hash as Buffer, time: Number(head.event_time) },
+            first: { seq: Number(first.seq), time: Number(first.event_time) },
+            before: before?.hash as Buffer | undefined,
+          },
+          key,
+          now,
+        );
+        await q(
+          "INSERT INTO audit_digests (chain, first_seq, last_seq, start_time, end_time, body, signature) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+          [
+            chain,
+            signed.digest.firstSequence,
+            signed.digest.lastSequence,
+            start,
+            end,
+            JSON.stringify(signed.digest),
+            signed.digestSignature,
+          ],
+        );
+        return true;
+      });
+      if (done) written++;
+    }
+    return written;
+  }
+
+  async prune(cutoff: number): Promise<number> {
+    let removed = 0;
+    for (const chain of await this.chains()) {
+      removed += await this.tx(async (q) => {
+        const last = (await q("SELECT max(last_seq) AS seq FROM audit_digests WHERE chain = $1 AND end_time < $2", [chain, cutoff]))[0];
+        if (last?.seq === null || last?.seq === undefined) return 0;
+        const gone = await q("DELETE FROM audit_events WHERE chain = $1 AND seq <= $2 RETURNING seq", [chain, last.seq]);
+        await q("DELETE FROM audit_digests WHERE chain = $1 AND last_seq <= $2", [chain, last.seq]);
+        return gone.length;
+      });
+    }
+    return removed;
+  }
+
+  async chains(): Promise<string[]> {
+    return (await this.q("SELECT chain FROM audit_chains ORDER BY chain")).map((r) => r.chain as string);
+  }
+
+  async *records(chain: string): AsyncIterable<{ time: number; record: string }> {
+    let after = 0;
+    for (;;) {
+      const rows = await this.q("SELECT seq, event_time, record FROM audit_events WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT 1000", [
+        chain,
+        after,
+      ]);
+      if (rows.length === 0) return;
+      for (const r of rows) yield { time: Number(r.event_time), record: r.record as string };
+      after = Number(rows[rows.length - 1]!.seq);
+    }
+  }
+
+  async digests(chain: string): Promise<SignedDigest[]> {
+    return (await this.q("SELECT body, signature FROM audit_digests WHERE chain = $1 ORDER BY id", [chain])).map((r) => ({
+      digest: JSON.parse(r.body as string) as Digest,
+      digestSignature: r.signature as string,
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

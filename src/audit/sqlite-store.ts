@@ -1,0 +1,111 @@
+/** The audit trail in SQLite: one file per chain under <data-dir>/audit/, the signing key in keys.db. */
+import type Database from "better-sqlite3";
+import type { KeyStore } from "../keystore/keystore.js";
+import { ChainSet, chainPath, keysPath } from "./chains.js";
+import { openAuditDatabase } from "./database.js";
+import { readDigests, writeDigest, type SignedDigest } from "./digest.js";
+import { lookupChain, markCreated, pruneBefore } from "./queries.js";
+import type { AuditEvent } from "./record.js";
+import { loadOrCreateSigningKey, publicKeyPem, type AuditSigningKey } from "./signing-key.js";
+import { SqliteChainWriter } from "./sqlite-writer.js";
+import { mergePage, type AuditStore, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
+
+export class SqliteAuditStore implements AuditStore {
+  private readonly chainSet: ChainSet;
+  private writer: SqliteChainWriter | undefined;
+
+  /** `ownChain`: the chain this process appends to; none for a reader such as `keyhold audit export`. */
+  constructor(
+    private readonly dataDir: string,
+    private readonly ownChain?: string,
+  ) {
+    this.chainSet = new ChainSet(dataDir);
+  }
+
+  async start(now: number): Promise<void> {
+    if (this.ownChain === undefined) return;
+    markCreated(this.chainSet.get(this.ownChain), now);
+    this.writer = new SqliteChainWriter(chainPath(this.dataDir, this.ownChain), this.ownChain);
+    await this.writer.start();
+  }
+
+  private withKeys<T>(fn: (db: Database.Database) => T): T {
+    const db = openAuditDatabase(keysPath(this.dataDir));
+    try {
+      return fn(db);
+    } finally {
+      db.close();
+    }
+  }
+
+  async signingKey(keystore: KeyStore, now: number): Promise<AuditSigningKey> {
+    return this.withKeys((db) => loadOrCreateSigningKey(db, keystore, now));
+  }
+
+  async publicKeyPem(): Promise<string | undefined> {
+    return this.withKeys((db) => publicKeyPem(db));
+  }
+
+  append(events: AuditEvent[]): Promise<void> {
+    if (!this.writer) return Promise.reject(new Error("this audit store has no chain to append to"));
+    return this.writer.append(events);
+  }
+
+  async lookup(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }> {
+    return mergePage(
+      this.chainSet.all().flatMap(({ chain, db }) => lookupChain(db, chain, q)),
+      q,
+    );
+  }
+
+  async lastUse(arn: string): Promise<LastUse | undefined> {
+    let best: LastUse | undefined;
+    for (const { db } of this.chainSet.all()) {
+      const row = db.prepare("SELECT event_id, event_name, event_time, request_id FROM audit_key_last_use WHERE arn = ?").get(arn) as
+        { event_id: string; event_name: string; event_time: number; request_id: string } | undefined;
+      if (row && (!best || Number(row.event_time) > best.eventTime)) {
+        best = { eventId: row.event_id, eventName: row.event_name, eventTime: Number(row.event_time), requestId: row.request_id };
+      }
+    }
+    return best;
+  }
+
+  async trackingStart(): Promise<number | undefined> {
+    const times = this.chainSet
+      .all()
+      .map(({ db }) => db.prepare("SELECT value FROM audit_meta WHERE key = 'created_at'").get() as { value: string } | undefined)
+      .filter((r): r is { value: string } => r !== undefined)
+      .map((r) => Number(r.value));
+    return times.length > 0 ? Math.min(...times) : undefined;
+  }
+
+  async digest(key: AuditSigningKey, now: number, chain?: string): Promise<number> {
+    const targets = chain === undefined ? this.chainSet.all() : [{ chain, db: this.chainSet.get(chain) }];
+    return targets.filter(({ db }) => writeDigest(db, key, now) !== undefined).length;
+  }
+
+  async prune(cutoff: number): Promise<number> {
+    return this.chainSet.all().reduce((n, { db }) => n + pruneBefore(db, cutoff), 0);
+  }
+
+  async chains(): Promise<string[]> {
+    return this.chainSet.all().map((c) => c.chain);
+  }
+
+  async *records(chain: string): AsyncIterable<{ time: number; record: string }> {
+    const rows = this.chainSet.get(chain).prepare("SELECT event_time, record FROM audit_events ORDER BY seq").iterate() as Iterable<{
+      event_time: number;
+      record: string;
+    }>;
+    for (const r of rows) yield { time: Number(r.event_time), record: r.record };
+  }
+
+  async digests(chain: string): Promise<SignedDigest[]> {
+    return readDigests(this.chainSet.get(chain));
+  }
+
+  async close(): Promise<void> {
+    await this.writer?.close();
+    this.chainSet.close();
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Where the audit trail is kept. The trail is a set of hash chains, one per writer process; a
+ * store appends to this process's own chain and reads, digests, prunes and exports all of them.
+ * SQLite keeps each chain in a file of the node's data directory; PostgreSQL keeps every node's
+ * chains in the shared database.
+ */
+import { createSign } from "node:crypto";
+import type { KeyStore } from "../keystore/keystore.js";
+import { GENESIS_HASH } from "./database.js";
+import { stringToSign, type Digest, type SignedDigest } from "./digest.js";
+import type { AuditEvent } from "./record.js";
+import type { AuditSigningKey } from "./signing-key.js";
+
+export type LookupKey = "EventId" | "EventName" | "ReadOnly" | "Username" | "ResourceType" | "ResourceName" | "EventSource" | "AccessKeyId";
+
+export interface LookupQuery {
+  accountId: string;
+  region: string;
+  attribute?: { key: LookupKey; value: string };
+  startTime?: number;
+  endTime?: number;
+  /** Per chain, only events with a smaller sequence number (what the NextToken carries). */
+  before?: Record<string, number>;
+  limit: number;
+}
+
+export interface StoredEvent {
+  chain: string;
+  seq: number;
+  eventId: string;
+  eventTime: number;
+  eventName: string;
+  eventSource: string;
+  readOnly: boolean;
+  accessKeyId?: string;
+  username?: string;
+  requestId: string;
+  record: string;
+  resources: { arn: string; type: string }[];
+}
+
+export interface LastUse {
+  eventId: string;
+  eventName: string;
+  eventTime: number;
+  requestId: string;
+}
+
+export interface AuditStore {
+  /** Readies this process's chain for appends (a reader-only store need not be started). */
+  start(now: number): Promise<void>;
+  signingKey(keystore: KeyStore, now: number): Promise<AuditSigningKey>;
+  publicKeyPem(): Promise<string | undefined>;
+  /** Appends to this process's chain; durable when the promise resolves. */
+  append(events: AuditEvent[]): Promise<void>;
+  lookup(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }>;
+  lastUse(arn: string): Promise<LastUse | undefined>;
+  trackingStart(): Promise<number | undefined>;
+  /** Digests every chain (or only `chain`) that has events since its last digest; returns how many. */
+  digest(key: AuditSigningKey, now: number, chain?: string): Promise<number>;
+  prune(cutoff: number): Promise<number>;
+  chains(): Promise<string[]>;
+  records(chain: string): AsyncIterable<{ time: number; record: string }>;
+  digests(chain: string): Promise<SignedDigest[]>;
+  close(): Promise<void>;
+}
+
+/** The record text with keyhold's chain fields: its chain, sequence number and predecessor's hash. */
+export function chainedRecord(prefix: string, chain: string, seq: number, previous: Buffer): string {
+  return `${prefix},"additionalEventData":{"keyholdChain":${JSON.stringify(chain)},"keyholdSequence":${seq},"keyholdPreviousHash":"${previous.toString("hex")}"}}`;
+}
+
+/** One page of LookupEvents, newest first, from every chain's newest-first candidates. */
+export function mergePage(candidates: StoredEvent[], q: LookupQuery): { events: StoredEvent[]; cursor?: Record<string, number> } {
+  candidates.sort((a, b) => b.eventTime - a.eventTime || (a.chain < b.chain ? 1 : a.chain > b.chain ? -1 : 0) || b.seq - a.seq);
+  const events = candidates.slice(0, q.limit);
+  if (candidates.length <= q.limit) return { events };
+  const cursor: Record<string, number> = { ...q.before };
+  for (const e of events) cursor[e.chain] = Math.min(cursor[e.chain] ?? Infinity, e.seq);
+  return { events, cursor };
+}
+
+export interface DigestInputs {
+  previous?: { lastSeq: number; endTime: number; signature: string };
+  head: { seq: number; hash: Buffer; time: number };
+  first: { seq: number; time: number };
+  before?: Buffer;
+}
+
+/** Builds and signs the digest of one chain's events since its previous digest. */
+export function signDigest(inputs: DigestInputs, key: AuditSigningKey, now: number): { signed: SignedDigest; start: number; end: number } {
+  const { previous, head, first, before } = inputs;
+  const start = previous?.endTime ?? first.time;
+  const end = Math.max(now, head.time, start);
+  const digest: Digest = {
+    digestVersion: 1,
+    digestStartTime: new Date(start).toISOString(),
+    digestEndTime: new Date(end).toISOString(),
+    firstSequence: first.seq,
+    lastSequence: head.seq,
+    eventCount: head.seq - first.seq + 1,
+    previousEventHash: (before ?? GENESIS_HASH).toString("hex"),
+    lastEventHash: head.hash.toString("hex"),
+    previousDigestSignature: previous?.signature ?? "",
+    publicKeyFingerprint: key.fingerprint,
+    digestSignatureAlgorithm: "SHA256withRSA",
+  };
+  const digestSignature = createSign("sha256").update(stringToSign(digest)).sign(key.privateKey).toString("hex");
+  return { signed: { digest, digestSignature }, start, end };
+}
