@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { rmSync } from "node:fs";
 import { CreateKeyCommand, DescribeKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
+import pg from "pg";
 import { kmsClient, tempDir } from "./helpers.js";
 import { spawnServer, type ServerProcess } from "./process.js";
 import { postgresMissing, startPostgres, type TestPostgres } from "./postgres.js";
@@ -11,16 +12,16 @@ import { postgresMissing, startPostgres, type TestPostgres } from "./postgres.js
 const missing = postgresMissing();
 
 describe("node failure in a three-node cluster", () => {
-  let pg: TestPostgres;
+  let pgServer: TestPostgres;
   const nodes: ServerProcess[] = [];
   const dir = tempDir("keyhold-failure-");
   before(async () => {
     if (missing) return;
-    pg = await startPostgres();
+    pgServer = await startPostgres();
     for (let i = 0; i < 3; i++) {
       nodes.push(
         await spawnServer(join(dir, `node-${i}`), {
-          KEYHOLD_DATABASE_URL: pg.url,
+          KEYHOLD_DATABASE_URL: pgServer.url,
           KEYHOLD_MASTER_KEY_FILE: join(dir, "master.key"),
           KEYHOLD_SCHEDULER_INTERVAL_MS: "100",
         }),
@@ -29,7 +30,7 @@ describe("node failure in a three-node cluster", () => {
   });
   after(async () => {
     for (const n of nodes) await n.kill("SIGKILL");
-    if (!missing) pg.stop();
+    if (!missing) pgServer.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -51,11 +52,14 @@ describe("node failure in a three-node cluster", () => {
 
     const clients: KMSClient[] = nodes.map((n) => kmsClient(n.url));
     const acknowledged: string[] = [];
+    const requestIds: string[] = [];
     let stop = false;
     const writers = clients.map(async (client, i) => {
       while (!stop) {
         try {
-          acknowledged.push((await client.send(new CreateKeyCommand({ Description: `from node ${i}` }))).KeyMetadata!.KeyId!);
+          const out = await client.send(new CreateKeyCommand({ Description: `from node ${i}` }));
+          acknowledged.push(out.KeyMetadata!.KeyId!);
+          requestIds.push(out.$metadata.requestId!);
         } catch {
           if (i !== leader) throw new Error(`node ${i} failed while another node died`);
           return; // the killed node's own calls fail, as they should
@@ -80,5 +84,16 @@ describe("node failure in a three-node cluster", () => {
       assert.equal((await check.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.KeyId, keyId);
     }
     for (const c of clients) c.destroy();
+
+    // Every acknowledged call has its audit event in the shared database.
+    const pool = new pg.Pool({ connectionString: pgServer.url });
+    const recorded = new Set(
+      (await pool.query("SELECT request_id FROM audit_events")).rows.map((r: { request_id: string }) => r.request_id),
+    );
+    await pool.end();
+    assert.deepEqual(
+      requestIds.filter((id) => !recorded.has(id)),
+      [],
+    );
   });
 });

@@ -10,10 +10,16 @@ import {
   DisableKeyCommand,
   EnableKeyCommand,
   EncryptCommand,
+  GetKeyLastUsageCommand,
   RotateKeyOnDemandCommand,
   type KMSClient,
 } from "@aws-sdk/client-kms";
-import { startTestServer, tempDir, type TestServer } from "./helpers.js";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
+import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, startTestServer, tempDir, type TestServer } from "./helpers.js";
+
+const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 import { postgresMissing, startPostgres, type TestPostgres } from "./postgres.js";
 
 const missing = postgresMissing();
@@ -106,6 +112,35 @@ describe("three nodes on one PostgreSQL database", () => {
         assert.equal(Buffer.from((await client.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), `v${i}`);
       }
     }
+  });
+
+  it("the audit trail is shared: any node looks up every node's calls, and the exported trail verifies", async (t) => {
+    if (skipIfMissing(t)) return;
+    const KeyId = (await a.send(new CreateKeyCommand({ Description: "audited across nodes" }))).KeyMetadata!.KeyId!;
+    const onTwo = await b.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from("audited") }));
+    const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
+    const trail = new CloudTrailClient({ endpoint: three.url, region: "us-east-1", credentials, maxAttempts: 1 });
+    const events = (
+      await trail.send(
+        new LookupEventsCommand({
+          LookupAttributes: [{ AttributeKey: "ResourceName", AttributeValue: `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/${KeyId}` }],
+        }),
+      )
+    ).Events!;
+    trail.destroy();
+    assert.deepEqual(events.map((e) => e.EventName).sort(), ["CreateKey", "Encrypt"]);
+    const chains = new Set(events.map((e) => JSON.parse(e.CloudTrailEvent!).additionalEventData.keyholdChain as string));
+    assert.equal(chains.size, 2, "the calls came through two nodes' chains");
+    const last = await c.send(new GetKeyLastUsageCommand({ KeyId }));
+    assert.equal(last.KeyLastUsage!.KmsRequestId, onTwo.$metadata.requestId, "node 3 knows node 2 used the key");
+
+    assert.ok((await one.keyhold.audit.digest()) >= 1);
+    const out = join(shared, "export");
+    const exp = spawnSync(process.execPath, [MAIN, "audit", "export", "--database-url", pg.url, "--out", out], { encoding: "utf8" });
+    assert.equal(exp.status, 0, exp.stderr);
+    const ver = spawnSync(process.execPath, [MAIN, "audit", "verify", out], { encoding: "utf8" });
+    assert.equal(ver.status, 0, ver.stdout + ver.stderr);
+    assert.match(ver.stdout, /^OK: \d+ events, \d+ digests/m);
   });
 
   it("two nodes creating the same alias at once: exactly one succeeds", async (t) => {
