@@ -84,21 +84,37 @@ export class PostgresAuditStore implements AuditStore {
       string | undefined;
   }
 
-  async append(events: AuditEvent[]): Promise<void> {
+  /** This process's chain head, once read: only this process appends to its chain. */
+  private head: { seq: number; hash: Buffer } | undefined;
+  /** Appends run one after another, so each starts from the head the previous one left. */
+  private appending: Promise<void> = Promise.resolve();
+
+  append(events: AuditEvent[]): Promise<void> {
+    const run = this.appending.then(() => this.appendNow(events));
+    this.appending = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(events: AuditEvent[]): Promise<void> {
     const chain = this.ownChain;
     if (chain === undefined) throw new Error("this audit store has no chain to append to");
-    await this.tx(async (q) => {
-      await q("SELECT chain FROM audit_chains WHERE chain = $1 FOR UPDATE", [chain]);
-      const head = (await q("SELECT seq, hash FROM audit_events WHERE chain = $1 ORDER BY seq DESC LIMIT 1", [chain]))[0];
-      let seq = head ? Number(head.seq) : 0;
-      let previous = (head?.hash as Buffer | undefined) ?? GENESIS_HASH;
+    const head = await this.tx(async (q) => {
+      let start = this.head;
+      if (!start) {
+        const row = (await q("SELECT seq, hash FROM audit_events WHERE chain = $1 ORDER BY seq DESC LIMIT 1", [chain]))[0];
+        start = row ? { seq: Number(row.seq), hash: row.hash as Buffer } : { seq: 0, hash: GENESIS_HASH };
+      }
+      let seq = start.seq;
+      let previous = start.hash;
       const used = new Map<string, [number, AuditEvent]>();
-      const rows: unknown[] = [];
+      // Column arrays for one INSERT … SELECT FROM unnest(…): the statement text stays the same
+      // whatever the batch size, so PostgreSQL plans it once instead of parsing thousands of parameters.
+      const cols: unknown[][] = Array.from({ length: 16 }, () => []);
       for (const e of events) {
         seq++;
         const text = chainedRecord(e.recordPrefix, chain, seq, previous);
         const h = hash("sha256", text, "buffer") as unknown as Buffer;
-        rows.push([
+        const row = [
           chain,
           seq,
           e.eventId,
@@ -114,21 +130,19 @@ export class PostgresAuditStore implements AuditStore {
           e.requestId,
           resourceColumn(e.resources),
           text,
-          h,
-        ]);
+          "\\x" + h.toString("hex"),
+        ];
+        row.forEach((v, j) => cols[j]!.push(v));
         if (e.usesKeys) for (const r of e.resources) used.set(r.arn, [seq, e]);
         previous = h;
       }
-      // One INSERT for the batch: a row of 16 parameters per event.
-      const values: unknown[] = [];
-      const tuples = rows.map((row, i) => {
-        values.push(...(row as unknown[]));
-        return `(${Array.from({ length: 16 }, (_, j) => `$${i * 16 + j + 1}`).join(", ")})`;
-      });
+      // The primary key (chain, seq) refuses a second writer on this chain.
       await q(
         `INSERT INTO audit_events (chain, seq, event_id, event_time, account_id, region, event_source, event_name, username, access_key_id,
-           read_only, error_code, request_id, resources, record, hash) VALUES ${tuples.join(", ")}`,
-        values,
+           read_only, error_code, request_id, resources, record, hash)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+           $10::text[], $11::boolean[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]::bytea[])`,
+        cols,
       );
       for (const [arn, [s, e]] of used) {
         await q(
@@ -139,7 +153,12 @@ export class PostgresAuditStore implements AuditStore {
           [arn, chain, s, e.eventId, e.eventName, e.eventTime, e.requestId],
         );
       }
+      return { seq, hash: previous };
+    }).catch((error: unknown) => {
+      this.head = undefined; // read it again next time
+      throw error;
     });
+    this.head = head;
   }
 
   async lookup(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }> {
