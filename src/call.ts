@@ -6,6 +6,8 @@ export interface CallContext {
   accessKeyId: string;
   principalArn: string;
   requestId: string;
+  /** The IAM action this call is, such as kms:Encrypt. */
+  action: string;
   /** What the operation tells the audit trail about this call. */
   trail: CallTrail;
 }

@@ -151,7 +151,9 @@ describe("key lifecycle through @aws-sdk/client-kms", () => {
 
     const mine = JSON.stringify({
       Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Principal: { AWS: "*" }, Action: "kms:Decrypt", Resource: "*" }],
+      Statement: [
+        { Effect: "Allow", Principal: { AWS: "*" }, Action: ["kms:Decrypt", "kms:GetKeyPolicy", "kms:PutKeyPolicy"], Resource: "*" },
+      ],
     });
     const withPolicy = (await kms.send(new CreateKeyCommand({ Policy: mine }))).KeyMetadata!.KeyId!;
     assert.equal((await kms.send(new GetKeyPolicyCommand({ KeyId: withPolicy, PolicyName: "default" }))).Policy, mine);

@@ -109,6 +109,7 @@ export class JsonProtocol {
         accessKeyId: verified.accessKeyId,
         principalArn,
         requestId: completed.requestId,
+        action: `${service.signingName}:${name}`,
         trail: completed.trail,
       };
       completed.output = await operation.handle(call, parseJsonBody(req.body));

@@ -1,5 +1,6 @@
 /** Key policy documents: the default policy, and the checks CreateKey applies to a given one. */
 import { ServiceError } from "../errors.js";
+import { evaluatePolicy } from "../iam/policy-evaluation.js";
 
 export const MAX_KEY_POLICY_BYTES = 32 * 1024;
 
@@ -39,4 +40,29 @@ export function checkKeyPolicy(policy: string): string {
     throw new ServiceError("MalformedPolicyDocumentException", "The key policy must be a JSON object with a Statement.");
   }
   return policy;
+}
+
+/**
+ * AWS's policy lockout safety check: a new key policy must still let the caller who sets it
+ * change it later, unless the caller sets BypassPolicyLockoutSafetyCheck.
+ */
+export function checkLockout(
+  policy: string,
+  call: { principalArn: string; accountId: string },
+  keyArn: string,
+  bypass: boolean | undefined,
+): void {
+  if (bypass) return;
+  const decision = evaluatePolicy(policy, {
+    principalArn: call.principalArn,
+    accountId: call.accountId,
+    action: "kms:PutKeyPolicy",
+    resourceArn: keyArn,
+  });
+  if (decision !== "allow") {
+    throw new ServiceError(
+      "MalformedPolicyDocumentException",
+      "The new key policy will not allow you to update the key policy in the future (set BypassPolicyLockoutSafetyCheck to override).",
+    );
+  }
 }

@@ -18,6 +18,7 @@ import type { KeyRecord, KeyVersionRecord } from "../store/records.js";
 import { aliasArn, keyArn, parseKeyReference } from "./arns.js";
 import { algorithmsOf, KEY_SPECS } from "./key-specs.js";
 import { keyMetadata } from "./metadata.js";
+import { evaluatePolicy } from "../iam/policy-evaluation.js";
 import { requireState, type StateRule } from "./key-states.js";
 
 /** Where GetKeyLastUsage reads from: the audit trail. */
@@ -38,6 +39,8 @@ export interface ResolveOptions {
   /** Whether this operation accepts alias names and alias ARNs (cryptographic operations and DescribeKey do). */
   aliases: boolean;
   state: StateRule;
+  /** The action to authorize, when not the call's own (ReEncrypt is kms:ReEncryptFrom and kms:ReEncryptTo). */
+  action?: string;
 }
 
 const MATERIAL_CACHE_LIMIT = 10_000;
@@ -89,8 +92,24 @@ export class KmsService {
     }
     const arn = this.arnOf(key);
     if (!call.trail.resources.some((r) => r.arn === arn)) call.trail.resources.push({ arn, type: KEY_RESOURCE_TYPE });
+    // Permission before state: a caller without access learns nothing about the key's state.
+    this.authorize(call, key, options.action ?? call.action);
     requireState(options.state, key.keyState, arn);
     return key;
+  }
+
+  /** The key policy decides (IAM identity policies and grants join it with IAM). */
+  authorize(call: CallContext, key: KeyRecord, action: string): void {
+    const resourceArn = this.arnOf(key);
+    const decision = evaluatePolicy(key.policy, { principalArn: call.principalArn, accountId: call.accountId, action, resourceArn });
+    if (decision !== "allow") {
+      throw new ServiceError(
+        "AccessDeniedException",
+        `User: ${call.principalArn} is not authorized to perform: ${action} on resource: ${resourceArn} because ${
+          decision === "deny" ? "the key policy explicitly denies it" : "no statement of the key policy allows it"
+        }`,
+      );
+    }
   }
 
   // ---- key material -------------------------------------------------------------------------
@@ -155,11 +174,12 @@ export class KmsService {
     context: EncryptionContext | undefined,
     expectedKeyId: string | undefined,
     dryRun = false,
+    action = call.action,
   ): Promise<{ key: KeyRecord; plaintext: Buffer; materialId: string }> {
     const header = parseBlobHeader(blob);
     let key: KeyRecord;
     if (expectedKeyId !== undefined) {
-      const named = await this.resolveKey(call, expectedKeyId, { aliases: true, state: "any" });
+      const named = await this.resolveKey(call, expectedKeyId, { aliases: true, state: "any", action });
       if (named.keyId !== header.keyId) throw new ServiceError("IncorrectKeyException");
       key = named;
     } else {
@@ -169,6 +189,7 @@ export class KmsService {
         throw new ServiceError("InvalidCiphertextException");
       key = found;
       call.trail.resources.push({ arn: this.arnOf(key), type: KEY_RESOURCE_TYPE });
+      this.authorize(call, key, action);
     }
     requireState("cryptographic", key.keyState, this.arnOf(key));
     if (key.keyUsage !== "ENCRYPT_DECRYPT")
@@ -248,9 +269,10 @@ export class KmsService {
     algorithm: string | undefined,
     blob: Buffer,
     context: EncryptionContext | undefined,
+    action = call.action,
   ): Promise<{ key: KeyRecord; plaintext: Buffer } | undefined> {
     if (keyId === undefined) return undefined;
-    const named = await this.resolveKey(call, keyId, { aliases: true, state: "any" });
+    const named = await this.resolveKey(call, keyId, { aliases: true, state: "any", action });
     if (!this.isAsymmetric(named)) return undefined;
     return { key: named, plaintext: await this.decryptAsymmetric(named, algorithm, blob, context) };
   }

@@ -5,7 +5,8 @@ import { ALL_KEY_SPECS, CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGIN
 import { defineOperation } from "../operation.js";
 import { importable } from "../import.js";
 import { KEY_RESOURCE_TYPE } from "../service.js";
-import { checkKeyPolicy, defaultKeyPolicy } from "../policy.js";
+import { checkKeyPolicy, checkLockout, defaultKeyPolicy } from "../policy.js";
+import { keyArn } from "../arns.js";
 import { Description, Tags } from "../shapes.js";
 import { checkTags } from "../tags.js";
 import type { Tag } from "../../store/records.js";
@@ -61,6 +62,8 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
 
     const now = kms.clock.now();
     const keyId = kms.newKeyId();
+    if (input.Policy !== undefined)
+      checkLockout(policy, call, keyArn(call.region, call.accountId, keyId), input.BypassPolicyLockoutSafetyCheck);
     const record = {
       keyId,
       accountId: call.accountId,

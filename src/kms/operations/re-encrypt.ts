@@ -14,6 +14,7 @@ async function decryptSource(kms: KmsService, call: CallContext, input: ReEncryp
     input.SourceEncryptionAlgorithm,
     input.CiphertextBlob as Buffer,
     input.SourceEncryptionContext,
+    "kms:ReEncryptFrom",
   );
   if (asymmetric) return { ...asymmetric, algorithm: input.SourceEncryptionAlgorithm!, materialId: undefined };
   const source = await kms.decrypt(
@@ -22,6 +23,7 @@ async function decryptSource(kms: KmsService, call: CallContext, input: ReEncryp
     input.SourceEncryptionContext,
     input.SourceKeyId,
     input.DryRun === true,
+    "kms:ReEncryptFrom",
   );
   return { ...source, algorithm: kms.requireEncryptionAlgorithm(source.key, input.SourceEncryptionAlgorithm) };
 }
@@ -46,7 +48,11 @@ export const reEncrypt = defineOperation<ReEncryptRequest, ReEncryptResponse>({
     ["CiphertextBlob", "DestinationKeyId"],
   ),
   async run(kms, call, input) {
-    const destination = await kms.resolveKey(call, input.DestinationKeyId!, { aliases: true, state: "cryptographic" });
+    const destination = await kms.resolveKey(call, input.DestinationKeyId!, {
+      aliases: true,
+      state: "cryptographic",
+      action: "kms:ReEncryptTo",
+    });
     const destinationAlgorithm = kms.requireEncryptionAlgorithm(destination, input.DestinationEncryptionAlgorithm);
     const source = await decryptSource(kms, call, input);
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
