@@ -50,14 +50,23 @@ function list(value: unknown): string[] {
   return [];
 }
 
+const patterns = new Map<string, RegExp>();
+
 function glob(pattern: string, value: string, caseInsensitive: boolean): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-      .replace(/\*/g, ".*")
-      .replace(/\?/g, ".")}$`,
-    caseInsensitive ? "i" : "",
-  );
+  if (pattern === "*") return true;
+  const cacheKey = (caseInsensitive ? "i:" : "s:") + pattern;
+  let re = patterns.get(cacheKey);
+  if (!re) {
+    re = new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".")}$`,
+      caseInsensitive ? "i" : "",
+    );
+    if (patterns.size > 10_000) patterns.clear();
+    patterns.set(cacheKey, re);
+  }
   return re.test(value);
 }
 
