@@ -4,11 +4,10 @@
  * with the SHA-256 of its record text. So every record names its predecessor: changing,
  * removing, inserting or moving one breaks a link the verifier checks.
  */
-import { hash } from "node:crypto";
 import type Database from "better-sqlite3";
 import { GENESIS_HASH } from "./database.js";
 import type { AuditEvent } from "./record.js";
-import { chainedRecord } from "./store.js";
+import { linkBatch } from "./store.js";
 
 /**
  * The resources column: JSON pairs [type, ARN]. Lookups by ResourceName or ResourceType search it
@@ -31,15 +30,8 @@ export function makeAppender(db: Database.Database, chain: string): (events: Aud
   );
   return db.transaction((events: AuditEvent[]) => {
     const head = last.get() as { seq: number; hash: Buffer } | undefined;
-    let seq = head?.seq ?? 0;
-    let previous = head?.hash ?? GENESIS_HASH;
-    const seqs: number[] = [];
-    // The last use of each key in this batch, written once per key rather than once per event.
-    const used = new Map<string, [number, AuditEvent]>();
-    for (const e of events) {
-      seq++;
-      const text = chainedRecord(e.recordPrefix, chain, seq, previous);
-      const h = hash("sha256", text, "buffer") as unknown as Buffer;
+    const { linked, lastUses } = linkBatch(events, chain, head ?? { seq: 0, hash: GENESIS_HASH });
+    for (const { event: e, seq, text, hash } of linked) {
       insert.run(
         seq,
         e.eventId,
@@ -55,13 +47,10 @@ export function makeAppender(db: Database.Database, chain: string): (events: Aud
         e.requestId,
         resourceColumn(e.resources),
         text,
-        h,
+        hash,
       );
-      if (e.usesKeys) for (const r of e.resources) used.set(r.arn, [seq, e]);
-      previous = h;
-      seqs.push(seq);
     }
-    for (const [arn, [s, e]] of used) lastUse.run(arn, s, e.eventId, e.eventName, e.eventTime, e.requestId);
-    return seqs;
+    for (const [arn, { seq, event: e }] of lastUses) lastUse.run(arn, seq, e.eventId, e.eventName, e.eventTime, e.requestId);
+    return linked.map((l) => l.seq);
   }).immediate as (events: AuditEvent[]) => number[];
 }

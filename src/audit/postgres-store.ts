@@ -6,14 +6,13 @@
  */
 import pg from "pg";
 import type { KeyStore } from "../keystore/keystore.js";
-import { runPostgresMigrations } from "../store/postgres.js";
+import { inTransaction, runPostgresMigrations, type Query } from "../store/postgres.js";
 import { resourceColumn } from "./append.js";
 import type { Digest, SignedDigest } from "./digest.js";
 import { GENESIS_HASH } from "./database.js";
 import type { AuditEvent } from "./record.js";
 import { newSigningKey, openSigningKey, type AuditSigningKey } from "./signing-key.js";
-import { chainedRecord, mergePage, signDigest, type AuditStore, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
-import { hash } from "node:crypto";
+import { linkBatch, mergePage, signDigest, type AuditStore, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
 
 type Row = Record<string, unknown>;
 
@@ -41,19 +40,8 @@ export class PostgresAuditStore implements AuditStore {
     return (await this.pool.query(sql, values)).rows as Row[];
   }
 
-  private async tx<T>(fn: (q: (sql: string, values?: unknown[]) => Promise<Row[]>) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
-      const result = await fn(async (sql, values) => (await client.query(sql, values)).rows as Row[]);
-      await client.query("COMMIT");
-      return result;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+  private tx<T>(fn: (q: Query) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, fn);
   }
 
   async start(now: number): Promise<void> {
@@ -98,22 +86,17 @@ export class PostgresAuditStore implements AuditStore {
   private async appendNow(events: AuditEvent[]): Promise<void> {
     const chain = this.ownChain;
     if (chain === undefined) throw new Error("this audit store has no chain to append to");
-    const head = await this.tx(async (q) => {
+    const committed = await this.tx(async (q) => {
       let start = this.head;
       if (!start) {
         const row = (await q("SELECT seq, hash FROM audit_events WHERE chain = $1 ORDER BY seq DESC LIMIT 1", [chain]))[0];
         start = row ? { seq: Number(row.seq), hash: row.hash as Buffer } : { seq: 0, hash: GENESIS_HASH };
       }
-      let seq = start.seq;
-      let previous = start.hash;
-      const used = new Map<string, [number, AuditEvent]>();
+      const { linked, head, lastUses } = linkBatch(events, chain, start);
       // Column arrays for one INSERT … SELECT FROM unnest(…): the statement text stays the same
       // whatever the batch size, so PostgreSQL plans it once instead of parsing thousands of parameters.
       const cols: unknown[][] = Array.from({ length: 16 }, () => []);
-      for (const e of events) {
-        seq++;
-        const text = chainedRecord(e.recordPrefix, chain, seq, previous);
-        const h = hash("sha256", text, "buffer") as unknown as Buffer;
+      for (const { event: e, seq, text, hash } of linked) {
         const row = [
           chain,
           seq,
@@ -130,11 +113,9 @@ export class PostgresAuditStore implements AuditStore {
           e.requestId,
           resourceColumn(e.resources),
           text,
-          "\\x" + h.toString("hex"),
+          "\\x" + hash.toString("hex"),
         ];
         row.forEach((v, j) => cols[j]!.push(v));
-        if (e.usesKeys) for (const r of e.resources) used.set(r.arn, [seq, e]);
-        previous = h;
       }
       // The primary key (chain, seq) refuses a second writer on this chain.
       await q(
@@ -144,7 +125,7 @@ export class PostgresAuditStore implements AuditStore {
            $10::text[], $11::boolean[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]::bytea[])`,
         cols,
       );
-      for (const [arn, [s, e]] of used) {
+      for (const [arn, { seq: s, event: e }] of lastUses) {
         await q(
           `INSERT INTO audit_key_last_use (arn, chain, seq, event_id, event_name, event_time, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (arn) DO UPDATE SET chain = excluded.chain, seq = excluded.seq, event_id = excluded.event_id,
@@ -153,12 +134,12 @@ export class PostgresAuditStore implements AuditStore {
           [arn, chain, s, e.eventId, e.eventName, e.eventTime, e.requestId],
         );
       }
-      return { seq, hash: previous };
+      return head;
     }).catch((error: unknown) => {
       this.head = undefined; // read it again next time
       throw error;
     });
-    this.head = head;
+    this.head = committed;
   }
 
   async lookup(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }> {

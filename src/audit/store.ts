@@ -4,7 +4,7 @@
  * SQLite keeps each chain in a file of the node's data directory; PostgreSQL keeps every node's
  * chains in the shared database.
  */
-import { createSign } from "node:crypto";
+import { createSign, hash } from "node:crypto";
 import type { KeyStore } from "../keystore/keystore.js";
 import { GENESIS_HASH } from "./database.js";
 import { stringToSign, type Digest, type SignedDigest } from "./digest.js";
@@ -68,6 +68,38 @@ export interface AuditStore {
 /** The record text with keyhold's chain fields: its chain, sequence number and predecessor's hash. */
 export function chainedRecord(prefix: string, chain: string, seq: number, previous: Buffer): string {
   return `${prefix},"additionalEventData":{"keyholdChain":${JSON.stringify(chain)},"keyholdSequence":${seq},"keyholdPreviousHash":"${previous.toString("hex")}"}}`;
+}
+
+export interface LinkedEvent {
+  event: AuditEvent;
+  seq: number;
+  /** The record text as stored and exported; its SHA-256 is `hash`. */
+  text: string;
+  hash: Buffer;
+}
+
+/**
+ * Links a batch onto a chain's head: each event gets the next sequence number and its
+ * predecessor's hash in its record. Also returns the new head and, per key, the batch's last
+ * successful use of it (written once per key rather than once per event).
+ */
+export function linkBatch(
+  events: AuditEvent[],
+  chain: string,
+  head: { seq: number; hash: Buffer },
+): { linked: LinkedEvent[]; head: { seq: number; hash: Buffer }; lastUses: Map<string, LinkedEvent> } {
+  let { seq, hash: previous } = head;
+  const linked: LinkedEvent[] = [];
+  const lastUses = new Map<string, LinkedEvent>();
+  for (const event of events) {
+    seq++;
+    const text = chainedRecord(event.recordPrefix, chain, seq, previous);
+    const item = { event, seq, text, hash: hash("sha256", text, "buffer") as unknown as Buffer };
+    linked.push(item);
+    if (event.usesKeys) for (const r of event.resources) lastUses.set(r.arn, item);
+    previous = item.hash;
+  }
+  return { linked, head: { seq, hash: previous }, lastUses };
 }
 
 /** One page of LookupEvents, newest first, from every chain's newest-first candidates. */

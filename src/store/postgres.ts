@@ -15,9 +15,25 @@ const CHANNEL = "keyhold_changes";
 const MIGRATION_LOCK = 4_207_661;
 const SCHEDULER_LOCK = 4_207_662;
 
-type Query = (sql: string, values?: unknown[]) => Promise<Row[]>;
+export type Query = (sql: string, values?: unknown[]) => Promise<Row[]>;
 
 class TooManyTags extends Error {}
+
+/** Runs `fn` in one transaction on one pooled connection: committed whole, or rolled back whole. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (q: Query) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const result = await fn(async (sql, values) => (await client.query(sql, values)).rows as Row[]);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
 
 /** Applies the schema migrations once, under an advisory lock, whichever node comes first. */
 export async function runPostgresMigrations(pool: pg.Pool): Promise<void> {
@@ -138,20 +154,12 @@ export class PostgresRepository implements Repository {
   private readonly q: Query = async (sql, values) => (await this.pool.query(sql, values)).rows as Row[];
 
   /** Runs `fn` in a transaction that announces the change to every node when it commits. */
-  private async write<T>(fn: (q: Query) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
-      const result = await fn(async (sql, values) => (await client.query(sql, values)).rows as Row[]);
-      await client.query("SELECT pg_notify($1, '')", [CHANNEL]);
-      await client.query("COMMIT");
+  private write<T>(fn: (q: Query) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, async (q) => {
+      const result = await fn(q);
+      await q("SELECT pg_notify($1, '')", [CHANNEL]);
       return result;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async readSeal(): Promise<Buffer | undefined> {
