@@ -60,6 +60,8 @@ export async function startPostgres(): Promise<TestPostgres> {
     if (r.status !== 0) throw new Error(`${command} failed: ${r.stderr || r.stdout}`);
   };
   if (asRoot) {
+    // initdb refuses to run as root: it runs as the postgres user, made here if the machine has none.
+    if (spawnSync("id", ["-u", "postgres"]).status !== 0) spawnSync("useradd", ["--system", "--no-create-home", "postgres"]);
     const pw = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
     const gid = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" });
     chownSync(dir, Number(pw.stdout.trim()), Number(gid.stdout.trim()));
