@@ -11,6 +11,8 @@ export interface Operation<S> {
   readonly description: string;
   /** As CloudTrail's readOnly: true for reads and for KMS cryptographic operations. */
   readonly readOnly: boolean;
+  /** The input's shape, with the service model's bounds. */
+  readonly input: Schema;
   /** Decodes and validates the raw JSON input, then runs the operation. */
   handle(service: S, call: CallContext, raw: unknown): Promise<unknown>;
 }
@@ -28,6 +30,7 @@ export function defineServiceOperation<S, I, O>(spec: OperationSpec<S, I, O>): O
     name: spec.name,
     description: spec.description,
     readOnly: spec.readOnly,
+    input: spec.input,
     run: spec.run,
     handle: (service, call, raw) => {
       const input = decode<I>(spec.input, raw);

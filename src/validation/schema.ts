@@ -118,9 +118,12 @@ function walk(schema: Schema, value: unknown, path: string, problems: string[]):
     case "boolean":
       if (typeof value !== "boolean") serialization(path, "a boolean");
       return value;
-    case "timestamp":
-      if (typeof value !== "number" || !Number.isFinite(value)) serialization(path, "a timestamp (epoch seconds)");
-      return new Date(value * 1000);
+    case "timestamp": {
+      // A Date holds ±8.64e15 ms; a number past that is no time at all.
+      const date = typeof value === "number" ? new Date(value * 1000) : undefined;
+      if (!date || Number.isNaN(date.getTime())) serialization(path, "a timestamp (epoch seconds)");
+      return date;
+    }
     case "blob": {
       if (typeof value !== "string" || !BASE64.test(value)) serialization(path, "a base64-encoded blob");
       const bytes = Buffer.from(value, "base64");
