@@ -95,6 +95,11 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   let generated: Keyhold["generatedRootCredentials"];
   if (!(await repo.getAccount(config.accountId))) {
     generated = await initialize(config, repo, credentials, clock, log);
+  } else if (config.rootAccessKeyId !== undefined && !(await repo.getAccessKey(config.rootAccessKeyId))) {
+    // The root credentials are set at initialization only; say so rather than ignore them silently.
+    log.error(
+      `KEYHOLD_ROOT_ACCESS_KEY_ID ${config.rootAccessKeyId} is not an access key of this data directory; root credentials are set at initialization only`,
+    );
   }
 
   const chain = auditChainId(config, options.auditChain ?? 1);

@@ -1,0 +1,43 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { ConfigError, loadConfig } from "../src/config.js";
+import { startTestServer, tempDir } from "./helpers.js";
+
+describe("settings", () => {
+  it("reads every setting from the environment, flags win, and defaults are the brief's", () => {
+    const defaults = loadConfig({}, []);
+    assert.equal(defaults.host, "127.0.0.1");
+    assert.equal(defaults.port, 8420);
+    assert.match(defaults.dataDir, /keyhold-data$/);
+    assert.equal(defaults.region, "us-east-1");
+    assert.equal(defaults.accountId, "000000000000");
+    assert.equal(defaults.workers, 1);
+    const c = loadConfig({ KEYHOLD_PORT: "9000", KEYHOLD_DATABASE_URL: "postgres://x@h/db" }, ["--port", "9001", "--workers=2"]);
+    assert.equal(c.port, 9001);
+    assert.equal(c.workers, 2);
+    assert.equal(c.databaseUrl, "postgres://x@h/db");
+  });
+
+  it("refuses bad values with a message naming the setting", () => {
+    assert.throws(() => loadConfig({ KEYHOLD_PORT: "http" }, []), ConfigError);
+    assert.throws(() => loadConfig({ KEYHOLD_ACCOUNT_ID: "123" }, []), /12 digits/);
+    assert.throws(() => loadConfig({ KEYHOLD_DATABASE_URL: "mysql://x" }, []), /postgres/);
+    assert.throws(() => loadConfig({}, ["--no-such-flag", "1"]), /unknown option/);
+    assert.throws(() => loadConfig({ KEYHOLD_ROOT_ACCESS_KEY_ID: "AKIAAAAAAAAAAAAAAAAA" }, []), /go together/);
+    assert.throws(() => loadConfig({ KEYHOLD_MASTER_KEY_FILE: "/k", KEYHOLD_MASTER_PASSPHRASE: "p" }, []), /not both/);
+  });
+
+  it("says so when root credentials are set on a later start of an initialized data directory", async () => {
+    const dataDir = tempDir();
+    const first = await startTestServer({ dataDir });
+    await first.stop();
+    const again = await startTestServer({ dataDir, config: { rootAccessKeyId: "AKIAOTHERKEYHOLD0001", rootSecretAccessKey: "other" } });
+    try {
+      assert.ok(again.logs.some((l) => /root credentials are set at initialization only/.test(l)));
+    } finally {
+      await again.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
