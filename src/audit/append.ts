@@ -7,21 +7,14 @@
 import type Database from "better-sqlite3";
 import { GENESIS_HASH } from "./database.js";
 import type { AuditEvent } from "./record.js";
-import { linkBatch } from "./store.js";
-
-/**
- * The resources column: JSON pairs [type, ARN]. Lookups by ResourceName or ResourceType search it
- * for the quoted value, which cannot match inside another value.
- */
-export function resourceColumn(resources: { arn: string; type: string }[]): string {
-  return JSON.stringify(resources.map((r) => [r.type, r.arn]));
-}
+import { EVENT_COLUMNS, eventRow, linkBatch } from "./store.js";
 
 export function makeAppender(db: Database.Database, chain: string): (events: AuditEvent[]) => number[] {
   const last = db.prepare("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1");
   const insert = db.prepare(
-    `INSERT INTO audit_events (seq, event_id, event_time, account_id, region, event_source, event_name, username, access_key_id,
-       read_only, error_code, request_id, resources, record, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO audit_events (${EVENT_COLUMNS}) VALUES (${EVENT_COLUMNS.split(",")
+      .map(() => "?")
+      .join(", ")})`,
   );
   const lastUse = db.prepare(
     `INSERT INTO audit_key_last_use (arn, seq, event_id, event_name, event_time, request_id) VALUES (?, ?, ?, ?, ?, ?)
@@ -31,25 +24,8 @@ export function makeAppender(db: Database.Database, chain: string): (events: Aud
   return db.transaction((events: AuditEvent[]) => {
     const head = last.get() as { seq: number; hash: Buffer } | undefined;
     const { linked, lastUses } = linkBatch(events, chain, head ?? { seq: 0, hash: GENESIS_HASH });
-    for (const { event: e, seq, text, hash } of linked) {
-      insert.run(
-        seq,
-        e.eventId,
-        e.eventTime,
-        e.accountId ?? null,
-        e.region ?? null,
-        e.eventSource,
-        e.eventName,
-        e.username ?? null,
-        e.accessKeyId ?? null,
-        e.readOnly ? 1 : 0,
-        e.errorCode ?? null,
-        e.requestId,
-        resourceColumn(e.resources),
-        text,
-        hash,
-      );
-    }
+    // SQLite stores booleans as integers.
+    for (const l of linked) insert.run(...eventRow(l).map((v) => (typeof v === "boolean" ? Number(v) : v)));
     for (const [arn, { seq, event: e }] of lastUses) lastUse.run(arn, seq, e.eventId, e.eventName, e.eventTime, e.requestId);
     return linked.map((l) => l.seq);
   }).immediate as (events: AuditEvent[]) => number[];

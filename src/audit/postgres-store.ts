@@ -7,12 +7,21 @@
 import pg from "pg";
 import type { KeyStore } from "../keystore/keystore.js";
 import { inTransaction, runPostgresMigrations, type Query } from "../store/postgres.js";
-import { resourceColumn } from "./append.js";
 import type { Digest, SignedDigest } from "./digest.js";
 import { GENESIS_HASH } from "./database.js";
 import type { AuditEvent } from "./record.js";
 import { newSigningKey, openSigningKey, type AuditSigningKey } from "./signing-key.js";
-import { linkBatch, mergePage, signDigest, type AuditStore, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
+import {
+  EVENT_COLUMNS,
+  eventRow,
+  linkBatch,
+  mergePage,
+  signDigest,
+  type AuditStore,
+  type LastUse,
+  type LookupQuery,
+  type StoredEvent,
+} from "./store.js";
 
 type Row = Record<string, unknown>;
 
@@ -96,31 +105,13 @@ export class PostgresAuditStore implements AuditStore {
       // Column arrays for one INSERT … SELECT FROM unnest(…): the statement text stays the same
       // whatever the batch size, so PostgreSQL plans it once instead of parsing thousands of parameters.
       const cols: unknown[][] = Array.from({ length: 16 }, () => []);
-      for (const { event: e, seq, text, hash } of linked) {
-        const row = [
-          chain,
-          seq,
-          e.eventId,
-          e.eventTime,
-          e.accountId ?? null,
-          e.region ?? null,
-          e.eventSource,
-          e.eventName,
-          e.username ?? null,
-          e.accessKeyId ?? null,
-          e.readOnly,
-          e.errorCode ?? null,
-          e.requestId,
-          resourceColumn(e.resources),
-          text,
-          "\\x" + hash.toString("hex"),
-        ];
-        row.forEach((v, j) => cols[j]!.push(v));
+      for (const l of linked) {
+        // bytea travels in the text array as \x-hex, cast back by the statement.
+        [chain, ...eventRow(l)].forEach((v, j) => cols[j]!.push(Buffer.isBuffer(v) ? "\\x" + v.toString("hex") : v));
       }
       // The primary key (chain, seq) refuses a second writer on this chain.
       await q(
-        `INSERT INTO audit_events (chain, seq, event_id, event_time, account_id, region, event_source, event_name, username, access_key_id,
-           read_only, error_code, request_id, resources, record, hash)
+        `INSERT INTO audit_events (chain, ${EVENT_COLUMNS})
          SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
            $10::text[], $11::boolean[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]::bytea[])`,
         cols,

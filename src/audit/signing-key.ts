@@ -24,23 +24,14 @@ export function signingKeyContext(fingerprint: string): string {
 export function loadOrCreateSigningKey(db: Database.Database, keystore: KeyStore, now: number): AuditSigningKey {
   const row = db.prepare("SELECT * FROM audit_signing_keys ORDER BY created_at DESC LIMIT 1").get() as
     { fingerprint: string; public_key: string; wrapped_private_key: Buffer } | undefined;
-  if (row) {
-    const der = keystore.unwrap(row.wrapped_private_key, signingKeyContext(row.fingerprint));
-    const privateKey = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
-    der.fill(0);
-    return { fingerprint: row.fingerprint, publicKeyPem: row.public_key, privateKey };
-  }
-  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const publicKeyPem = publicKey.export({ type: "spki", format: "pem" }).toString();
-  const fingerprint = fingerprintOf(publicKeyPem);
-  const der = privateKey.export({ type: "pkcs8", format: "der" });
+  if (row) return openSigningKey(keystore, row.fingerprint, row.public_key, row.wrapped_private_key);
+  const fresh = newSigningKey(keystore);
   db.prepare("INSERT OR IGNORE INTO audit_signing_keys (fingerprint, public_key, wrapped_private_key, created_at) VALUES (?, ?, ?, ?)").run(
-    fingerprint,
-    publicKeyPem,
-    keystore.wrap(der, signingKeyContext(fingerprint)),
+    fresh.fingerprint,
+    fresh.publicKeyPem,
+    fresh.wrappedPrivateKey,
     now,
   );
-  der.fill(0);
   // Another process may have made one at the same moment: use whichever is stored.
   return loadOrCreateSigningKey(db, keystore, now);
 }

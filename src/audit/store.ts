@@ -102,6 +102,38 @@ export function linkBatch(
   return { linked, head: { seq, hash: previous }, lastUses };
 }
 
+/** The audit_events columns both stores write, in the order eventRow gives them. */
+export const EVENT_COLUMNS =
+  "seq, event_id, event_time, account_id, region, event_source, event_name, username, access_key_id, read_only, error_code, request_id, resources, record, hash";
+
+export function eventRow({ event: e, seq, text, hash }: LinkedEvent): unknown[] {
+  return [
+    seq,
+    e.eventId,
+    e.eventTime,
+    e.accountId ?? null,
+    e.region ?? null,
+    e.eventSource,
+    e.eventName,
+    e.username ?? null,
+    e.accessKeyId ?? null,
+    e.readOnly,
+    e.errorCode ?? null,
+    e.requestId,
+    resourceColumn(e.resources),
+    text,
+    hash,
+  ];
+}
+
+/**
+ * The resources column: JSON pairs [type, ARN]. Lookups by ResourceName or ResourceType search it
+ * for the quoted value, which cannot match inside another value.
+ */
+export function resourceColumn(resources: { arn: string; type: string }[]): string {
+  return JSON.stringify(resources.map((r) => [r.type, r.arn]));
+}
+
 /** One page of LookupEvents, newest first, from every chain's newest-first candidates. */
 export function mergePage(candidates: StoredEvent[], q: LookupQuery): { events: StoredEvent[]; cursor?: Record<string, number> } {
   candidates.sort((a, b) => b.eventTime - a.eventTime || (a.chain < b.chain ? 1 : a.chain > b.chain ? -1 : 0) || b.seq - a.seq);
