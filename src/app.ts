@@ -9,6 +9,8 @@ import type { Server } from "node:http";
 import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import { Credentials, generateAccessKeyId, generateSecretAccessKey } from "./iam/credentials.js";
+import { Directory } from "./iam/directory.js";
+import { Authorizer } from "./iam/authorizer.js";
 import { JsonProtocol, type JsonService } from "./http/json-protocol.js";
 import { createHttpServer } from "./http/server.js";
 import { SoftwareKeyStore, type KekSource } from "./keystore/software.js";
@@ -56,7 +58,8 @@ async function openStorage(config: Config) {
     : new SqliteRepository(join(config.dataDir, "keyhold.db"));
   const repo = new CachedRepository(backend);
   const keystore = await SoftwareKeyStore.open(repo, kekSource(config));
-  return { repo, keystore, credentials: new Credentials(repo, keystore) };
+  const directory = new Directory(repo);
+  return { repo, keystore, directory, credentials: new Credentials(repo, keystore, directory) };
 }
 
 /**
@@ -90,7 +93,8 @@ function kekSource(config: Config): KekSource {
 export async function startKeyhold(config: Config, options: StartOptions = {}): Promise<Keyhold> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? consoleLogger();
-  const { repo, keystore, credentials } = await openStorage(config);
+  const { repo, keystore, directory, credentials } = await openStorage(config);
+  const authorizer = new Authorizer(directory);
 
   let generated: Keyhold["generatedRootCredentials"];
   if (!(await repo.getAccount(config.accountId))) {
@@ -114,7 +118,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     digestIntervalMs: config.auditDigestIntervalMs,
     retentionDays: config.auditRetentionDays,
   });
-  const kms = new KmsService({ repo, keystore, clock, usage: audit.store });
+  const kms = new KmsService({ repo, keystore, clock, authorizer, usage: audit.store });
   const kmsService: JsonService = {
     targetPrefixes: ["TrentService"],
     signingName: "kms",
@@ -130,7 +134,15 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     internalErrorCode: "InternalFailure",
     operation: (name) => {
       const op = CLOUDTRAIL_OPERATIONS_BY_NAME.get(name);
-      return op && { readOnly: op.readOnly, handle: (call, raw) => op.handle(audit.store, call, raw) };
+      return (
+        op && {
+          readOnly: op.readOnly,
+          handle: async (call, raw) => {
+            await authorizer.require(call, { action: call.action, resource: "*" });
+            return op.handle(audit.store, call, raw);
+          },
+        }
+      );
     },
   };
   const protocol = new JsonProtocol({

@@ -1,10 +1,21 @@
+import type { Principal } from "./iam/principal.js";
+
 /** Who is calling and where: what every service operation receives besides its input. */
 export interface CallContext {
+  /** The caller's account. */
   accountId: string;
   /** The region of the request's SigV4 credential scope; resources live per region. */
   region: string;
   accessKeyId: string;
-  principalArn: string;
+  principal: Principal;
+  /** A role session's session policies, which bound what its identity policies give. */
+  sessionPolicies?: readonly string[];
+  /** When the request arrived (ms), its peer address, and whether it came over TLS: aws:* condition keys. */
+  time: number;
+  sourceIp?: string;
+  secureTransport: boolean;
+  /** Set when another keyhold service (s3) calls KMS on the caller's behalf: kms:ViaService. */
+  viaService?: string;
   requestId: string;
   /** The IAM action this call is, such as kms:Encrypt. */
   action: string;
@@ -22,7 +33,7 @@ export interface CallTrail {
 export interface CallerIdentity {
   accountId: string;
   accessKeyId: string;
-  principalArn: string;
+  principal: Principal;
 }
 
 /** A call as the protocol adapter saw it, once answered: what the audit trail records. */

@@ -23,7 +23,30 @@ export const ERROR_CODES = {
   ValidationException: { status: 400, message: "The request failed validation." },
   UnknownOperationException: { status: 400, message: "The requested operation is not recognized." },
   RequestEntityTooLargeException: { status: 413, message: "The request body is too large." },
+  ExpiredTokenException: { status: 400, message: "The security token included in the request is expired." },
   InternalFailure: { status: 500, message: "An internal error occurred." },
+  // The Query protocol's names for the same failures (IAM, STS).
+  MissingAuthenticationToken: { status: 403, message: "Missing Authentication Token" },
+  IncompleteSignature: { status: 400, message: "The request signature is incomplete." },
+  SignatureDoesNotMatch: {
+    status: 403,
+    message: "The request signature we calculated does not match the signature you provided.",
+  },
+  InvalidClientTokenId: { status: 403, message: "The security token included in the request is invalid." },
+  ExpiredToken: { status: 400, message: "The security token included in the request is expired." },
+  AccessDenied: { status: 403, message: "Access denied." },
+  ValidationError: { status: 400, message: "The request failed validation." },
+  MalformedInput: { status: 400, message: "The request could not be parsed." },
+  InvalidAction: { status: 400, message: "The action is not valid for this web service." },
+  // IAM and STS.
+  NoSuchEntity: { status: 404, message: "The entity cannot be found." },
+  EntityAlreadyExists: { status: 409, message: "The entity already exists." },
+  DeleteConflict: { status: 409, message: "The entity cannot be deleted while it has subordinate entities." },
+  MalformedPolicyDocument: { status: 400, message: "The policy document is malformed." },
+  LimitExceeded: { status: 409, message: "A limit was exceeded." },
+  InvalidInput: { status: 400, message: "The input is not valid." },
+  ConcurrentModification: { status: 409, message: "The entity was changed by another request; try again." },
+  PackedPolicyTooLarge: { status: 400, message: "The session policies are too large." },
   // KMS.
   AlreadyExistsException: { status: 400, message: "The resource already exists." },
   ConflictException: { status: 400, message: "The request conflicts with the resource's state." },
@@ -47,6 +70,7 @@ export const ERROR_CODES = {
     message: "The key material does not match the key material previously imported into this key.",
   },
   InvalidGrantTokenException: { status: 400, message: "The grant token is not valid." },
+  InvalidGrantIdException: { status: 400, message: "The grant id is not valid." },
   InvalidKeyUsageException: {
     status: 400,
     message: "The KMS key's KeyUsage or KeySpec does not allow this operation.",

@@ -7,7 +7,8 @@
  * what CloudTrail keeps for KMS: key ids, encryption context, algorithms, specs, names.
  */
 import { randomUUID } from "node:crypto";
-import type { CompletedCall } from "../call.js";
+import type { CallerIdentity, CompletedCall } from "../call.js";
+import type { Principal } from "../iam/principal.js";
 
 export const EVENT_VERSION = "1.11";
 
@@ -86,6 +87,34 @@ function isoSeconds(time: number): string {
   return lastIso.text;
 }
 
+/** CloudTrail's userIdentity for each kind of caller. */
+function identityOf(caller: CallerIdentity): Record<string, unknown> {
+  const p = caller.principal;
+  const base = { type: p.type, principalId: p.principalId, arn: p.arn, accountId: p.accountId, accessKeyId: caller.accessKeyId };
+  if (p.type === "IAMUser") return { ...base, userName: p.userName };
+  if (p.type === "AssumedRole") {
+    return {
+      ...base,
+      sessionContext: {
+        sessionIssuer: {
+          type: "Role",
+          principalId: p.principalId.split(":")[0],
+          arn: p.roleArn,
+          accountId: p.accountId,
+          userName: p.roleName,
+        },
+        attributes: { creationDate: p.issuedAt === undefined ? null : isoSeconds(p.issuedAt), mfaAuthenticated: "false" },
+      },
+    };
+  }
+  return base;
+}
+
+/** The name LookupEvents' Username attribute matches: "root", the user's name, or the session's name. */
+function usernameOf(p: Principal): string {
+  return p.type === "Root" ? "root" : p.type === "IAMUser" ? p.userName! : p.sessionName!;
+}
+
 export function buildEvent(call: CompletedCall): AuditEvent {
   const eventSource = `${call.service ?? "unknown"}.amazonaws.com`;
   const eventName = call.operation ?? "Unknown";
@@ -93,13 +122,7 @@ export function buildEvent(call: CompletedCall): AuditEvent {
   const accessKeyId = call.caller?.accessKeyId ?? call.claimed?.accessKeyId;
   const eventId = randomUUID();
   const userIdentity = call.caller
-    ? {
-        type: "Root",
-        principalId: call.caller.accountId,
-        arn: call.caller.principalArn,
-        accountId: call.caller.accountId,
-        accessKeyId: call.caller.accessKeyId,
-      }
+    ? identityOf(call.caller)
     : { type: "Unknown", ...(accountId ? { accountId } : {}), ...(accessKeyId ? { accessKeyId } : {}) };
   const record: Record<string, unknown> = {
     eventVersion: EVENT_VERSION,
@@ -129,7 +152,7 @@ export function buildEvent(call: CompletedCall): AuditEvent {
     region: call.region,
     eventSource,
     eventName,
-    username: call.caller ? "root" : undefined,
+    username: call.caller ? usernameOf(call.caller.principal) : undefined,
     accessKeyId,
     readOnly: call.readOnly,
     errorCode: call.error?.code,

@@ -98,8 +98,7 @@ export class JsonProtocol {
       completed.operation = name;
       const verified = await verifySigV4(req, { service: service.signingName, now: time, lookup: this.options.lookup });
       completed.region = verified.region;
-      const principalArn = `arn:aws:iam::${verified.accountId}:root`;
-      completed.caller = { accountId: verified.accountId, accessKeyId: verified.accessKeyId, principalArn };
+      completed.caller = { accountId: verified.accountId, accessKeyId: verified.accessKeyId, principal: verified.principal };
       const operation = service.operation(name);
       if (!operation) throw new ServiceError("UnknownOperationException", `Operation ${name} is not recognized.`);
       completed.readOnly = operation.readOnly;
@@ -107,7 +106,11 @@ export class JsonProtocol {
         accountId: verified.accountId,
         region: verified.region,
         accessKeyId: verified.accessKeyId,
-        principalArn,
+        principal: verified.principal,
+        sessionPolicies: verified.sessionPolicies,
+        time,
+        sourceIp: req.sourceIp,
+        secureTransport: req.secure === true,
         requestId: completed.requestId,
         action: `${service.signingName}:${name}`,
         trail: completed.trail,

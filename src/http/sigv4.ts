@@ -9,6 +9,8 @@
 import { createHmac, hash, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { ServiceError } from "../errors.js";
+import type { Principal } from "../iam/principal.js";
+import type { SessionRecord } from "../store/records.js";
 
 export const ALGORITHM = "AWS4-HMAC-SHA256";
 /** AWS accepts a request time within 15 minutes of its own clock. */
@@ -26,18 +28,26 @@ export interface SignedRequest {
   body: Buffer;
   /** The peer's address, for the audit trail. */
   sourceIp?: string;
+  /** Whether the request came over TLS. */
+  secure?: boolean;
 }
 
 export interface SigningIdentity {
   accessKeyId: string;
   accountId: string;
   secretAccessKey: string;
+  principal: Principal;
+  /** Temporary credentials: the request must carry the session token, before it expires. */
+  session?: Pick<SessionRecord, "tokenHash" | "expiresAt" | "policies">;
 }
 
 export interface VerifiedSignature {
   accessKeyId: string;
   accountId: string;
   region: string;
+  principal: Principal;
+  /** A role session's session policies. */
+  sessionPolicies?: readonly string[];
 }
 
 export type IdentityLookup = (accessKeyId: string) => Promise<SigningIdentity | undefined>;
@@ -241,5 +251,30 @@ export async function verifySigV4(req: SignedRequest, options: VerifyOptions): P
   const key = signingKey(identity.secretAccessKey, auth.date, auth.region, auth.service, auth.accessKeyId);
   const expected = createHmac("sha256", key).update(stringToSign).digest();
   if (!timingSafeEqual(expected, Buffer.from(auth.signature, "hex"))) throw new ServiceError("InvalidSignatureException");
-  return { accessKeyId: identity.accessKeyId, accountId: identity.accountId, region: auth.region };
+  checkSessionToken(req, identity, options.now);
+  return {
+    accessKeyId: identity.accessKeyId,
+    accountId: identity.accountId,
+    region: auth.region,
+    principal: identity.principal,
+    sessionPolicies: identity.session?.policies,
+  };
+}
+
+/**
+ * Temporary credentials work only with their session token (X-Amz-Security-Token, which the
+ * signature covers) and until they expire; long-term credentials must come without one.
+ */
+function checkSessionToken(req: SignedRequest, identity: SigningIdentity, now: number): void {
+  const token = req.headers["x-amz-security-token"];
+  if (!identity.session) {
+    if (token !== undefined) throw new ServiceError("UnrecognizedClientException");
+    return;
+  }
+  if (typeof token !== "string") throw new ServiceError("UnrecognizedClientException");
+  const presented = hash("sha256", token);
+  if (!timingSafeEqual(Buffer.from(presented, "hex"), Buffer.from(identity.session.tokenHash, "hex"))) {
+    throw new ServiceError("UnrecognizedClientException");
+  }
+  if (now >= identity.session.expiresAt) throw new ServiceError("ExpiredTokenException");
 }

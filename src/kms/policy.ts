@@ -1,6 +1,10 @@
 /** Key policy documents: the default policy, and the checks CreateKey applies to a given one. */
 import { ServiceError } from "../errors.js";
-import { evaluatePolicy } from "../iam/policy-evaluation.js";
+import type { CallContext } from "../call.js";
+import { compilePolicy, PolicySyntaxError, type CompiledPolicy } from "../iam/policy.js";
+import type { KeyRecord } from "../store/records.js";
+import { kmsConditions } from "./conditions.js";
+import type { KmsService } from "./service.js";
 
 export const MAX_KEY_POLICY_BYTES = 32 * 1024;
 
@@ -25,41 +29,41 @@ export function defaultKeyPolicy(accountId: string): string {
   );
 }
 
-export function checkKeyPolicy(policy: string): string {
+/** A key policy as CreateKey and PutKeyPolicy receive it: compiled, or MalformedPolicyDocumentException. */
+export function checkKeyPolicy(policy: string): CompiledPolicy {
   if (Buffer.byteLength(policy, "utf8") > MAX_KEY_POLICY_BYTES) {
     throw new ServiceError("LimitExceededException", `A key policy can be at most ${MAX_KEY_POLICY_BYTES} bytes.`);
   }
-  let doc: unknown;
   try {
-    doc = JSON.parse(policy);
-  } catch {
-    throw new ServiceError("MalformedPolicyDocumentException", "The key policy is not valid JSON.");
+    return compilePolicy(policy, "resource");
+  } catch (error) {
+    if (error instanceof PolicySyntaxError) throw new ServiceError("MalformedPolicyDocumentException", error.message);
+    throw error;
   }
-  const statements = (doc as { Statement?: unknown } | null)?.Statement;
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc) || statements === undefined) {
-    throw new ServiceError("MalformedPolicyDocumentException", "The key policy must be a JSON object with a Statement.");
-  }
-  return policy;
 }
 
 /**
  * AWS's policy lockout safety check: a new key policy must still let the caller who sets it
- * change it later, unless the caller sets BypassPolicyLockoutSafetyCheck.
+ * change it later (through the policy itself or, where it delegates, the caller's IAM policies),
+ * unless the caller sets BypassPolicyLockoutSafetyCheck.
  */
-export function checkLockout(
-  policy: string,
-  call: { principalArn: string; accountId: string },
-  keyArn: string,
+export async function checkLockout(
+  kms: KmsService,
+  call: CallContext,
+  policy: CompiledPolicy,
+  key: KeyRecord,
   bypass: boolean | undefined,
-): void {
+): Promise<void> {
   if (bypass) return;
-  const decision = evaluatePolicy(policy, {
-    principalArn: call.principalArn,
-    accountId: call.accountId,
+  const decision = await kms.authorizer.check(call, {
     action: "kms:PutKeyPolicy",
-    resourceArn: keyArn,
+    resource: kms.arnOf(key),
+    resourceAccount: key.accountId,
+    resourcePolicy: policy,
+    resourcePolicyRequired: true,
+    context: kmsConditions(call, "kms:PutKeyPolicy", key),
   });
-  if (decision !== "allow") {
+  if (!decision.allowed) {
     throw new ServiceError(
       "MalformedPolicyDocumentException",
       "The new key policy will not allow you to update the key policy in the future (set BypassPolicyLockoutSafetyCheck to override).",

@@ -18,8 +18,12 @@ import type { KeyRecord, KeyVersionRecord } from "../store/records.js";
 import { aliasArn, keyArn, parseKeyReference } from "./arns.js";
 import { algorithmsOf, KEY_SPECS } from "./key-specs.js";
 import { keyMetadata } from "./metadata.js";
-import { evaluatePolicy } from "../iam/policy-evaluation.js";
 import { requireState, type StateRule } from "./key-states.js";
+import { accessDenied, type Authorizer } from "../iam/authorizer.js";
+import { compilePolicy, type CompiledPolicy } from "../iam/policy.js";
+import type { ContextValues } from "../iam/conditions.js";
+import { kmsConditions, readsCostlyKeys } from "./conditions.js";
+import { Grants } from "./grants.js";
 
 /** Where GetKeyLastUsage reads from: the audit trail. */
 export interface KeyUsageLog {
@@ -32,6 +36,7 @@ export interface KmsDependencies {
   repo: Repository;
   keystore: KeyStore;
   clock: Clock;
+  authorizer: Authorizer;
   usage?: KeyUsageLog;
 }
 
@@ -51,6 +56,8 @@ export class KmsService {
   readonly keystore: KeyStore;
   readonly clock: Clock;
   readonly usage: KeyUsageLog | undefined;
+  readonly authorizer: Authorizer;
+  readonly grants: Grants;
   /** Unwrapped key versions. A version's material never changes, so the cache cannot go stale. */
   private readonly materials = new Map<string, KeyObject>();
 
@@ -59,6 +66,8 @@ export class KmsService {
     this.keystore = deps.keystore;
     this.clock = deps.clock;
     this.usage = deps.usage;
+    this.authorizer = deps.authorizer;
+    this.grants = new Grants(deps.repo);
   }
 
   arnOf(key: KeyRecord): string {
@@ -66,12 +75,15 @@ export class KmsService {
   }
 
   /**
-   * Finds the key the caller names, in the caller's account and region, and checks that its
-   * state allows the operation. Keys of other accounts or regions are not found.
+   * Finds the key the caller names and checks that the caller may perform the action on it and
+   * that its state allows it. Key ids and alias names are looked up in the caller's account and
+   * region; a key ARN or alias ARN may name another account's key (cross-account use), never
+   * another region's.
    */
   async resolveKey(call: CallContext, identifier: string, options: ResolveOptions): Promise<KeyRecord> {
     const ref = parseKeyReference(identifier);
-    if (ref.region !== undefined && (ref.region !== call.region || ref.accountId !== call.accountId)) {
+    const owner = ref.accountId ?? call.accountId;
+    if (ref.region !== undefined && ref.region !== call.region) {
       throw new ServiceError("NotFoundException", `${ref.kind === "key" ? "Key" : "Alias"} '${identifier}' does not exist`);
     }
     let keyId: string;
@@ -79,35 +91,63 @@ export class KmsService {
       if (!options.aliases) {
         throw new ServiceError("NotFoundException", `Invalid keyId ${identifier}: this operation takes a key ID or key ARN, not an alias.`);
       }
-      const alias = await this.repo.getAlias(call.accountId, call.region, ref.aliasName);
-      if (!alias)
-        throw new ServiceError("NotFoundException", `Alias ${aliasArn(call.region, call.accountId, ref.aliasName)} is not found.`);
+      const alias = await this.repo.getAlias(owner, call.region, ref.aliasName);
+      if (!alias) throw new ServiceError("NotFoundException", `Alias ${aliasArn(call.region, owner, ref.aliasName)} is not found.`);
       keyId = alias.targetKeyId;
     } else {
       keyId = ref.keyId;
     }
     const key = await this.repo.getKey(keyId);
-    if (!key || key.accountId !== call.accountId || key.region !== call.region) {
-      throw new ServiceError("NotFoundException", `Key '${keyArn(call.region, call.accountId, keyId)}' does not exist`);
+    if (!key || key.accountId !== owner || key.region !== call.region) {
+      throw new ServiceError("NotFoundException", `Key '${keyArn(call.region, owner, keyId)}' does not exist`);
     }
     const arn = this.arnOf(key);
     if (!call.trail.resources.some((r) => r.arn === arn)) call.trail.resources.push({ arn, type: KEY_RESOURCE_TYPE });
     // Permission before state: a caller without access learns nothing about the key's state.
-    this.authorize(call, key, options.action ?? call.action);
+    await this.authorize(call, key, options.action ?? call.action);
     requireState(options.state, key.keyState, arn);
     return key;
   }
 
-  /** The key policy decides (IAM identity policies and grants join it with IAM). */
-  authorize(call: CallContext, key: KeyRecord, action: string): void {
-    const resourceArn = this.arnOf(key);
-    const decision = evaluatePolicy(key.policy, { principalArn: call.principalArn, accountId: call.accountId, action, resourceArn });
-    if (decision !== "allow") {
-      throw new ServiceError(
-        "AccessDeniedException",
-        `User: ${call.principalArn} is not authorized to perform: ${action} on resource: ${resourceArn} because ${
-          decision === "deny" ? "the key policy explicitly denies it" : "no statement of the key policy allows it"
-        }`,
+  /**
+   * The key policy, the caller's identity policies and the key's grants decide, as AWS decides:
+   * an explicit Deny anywhere wins; otherwise the key policy must allow the caller, directly or
+   * by delegating to the account's IAM policies; otherwise a grant may.
+   */
+  async authorize(call: CallContext, key: KeyRecord, action: string, policy: CompiledPolicy | undefined = keyPolicy(key)): Promise<void> {
+    const resource = this.arnOf(key);
+    const context = kmsConditions(call, action, key);
+    const decision = await this.authorizer.check(call, {
+      action,
+      resource,
+      resourceAccount: key.accountId,
+      resourcePolicy: policy,
+      resourcePolicyRequired: true,
+      context,
+      enrich: (keys, into) => this.enrich(key, keys, into),
+    });
+    if (decision.allowed) return;
+    const ec = (call.trail.input as { EncryptionContext?: Record<string, string> } | undefined)?.EncryptionContext;
+    if (!decision.explicit && (await this.grants.allows(call, key, action, ec))) return;
+    throw accessDenied(call, action, resource, decision.reason);
+  }
+
+  /** Actions on no key (CreateKey, ListKeys, …): the caller's identity policies decide. */
+  async authorizeAccount(call: CallContext): Promise<void> {
+    await this.authorizer.require(call, { action: call.action, resource: "*", context: kmsConditions(call, call.action, undefined) });
+  }
+
+  private async enrich(key: KeyRecord, keys: ReadonlySet<string>, into: ContextValues): Promise<void> {
+    const costly = readsCostlyKeys(keys);
+    if (costly.tags) {
+      const tags = await this.repo.listTags(key.keyId, undefined, 1000);
+      for (const t of tags.items) into.set(`aws:ResourceTag/${t.TagKey}`, t.TagValue);
+    }
+    if (costly.aliases) {
+      const aliases = await this.repo.listAliases(key.accountId, key.region, key.keyId, undefined, 1000);
+      into.set(
+        "kms:ResourceAliases",
+        aliases.items.map((a) => a.aliasName),
       );
     }
   }
@@ -184,12 +224,11 @@ export class KmsService {
       key = named;
     } else {
       const found = await this.repo.getKey(header.keyId);
-      // A blob naming a key the caller cannot see is, to the caller, not a ciphertext it can use.
-      if (!found || found.accountId !== call.accountId || found.region !== call.region)
-        throw new ServiceError("InvalidCiphertextException");
+      // The blob names its key, which may be another account's (cross-account Decrypt); the key policy decides.
+      if (!found || found.region !== call.region) throw new ServiceError("InvalidCiphertextException");
       key = found;
       call.trail.resources.push({ arn: this.arnOf(key), type: KEY_RESOURCE_TYPE });
-      this.authorize(call, key, action);
+      await this.authorize(call, key, action);
     }
     requireState("cryptographic", key.keyState, this.arnOf(key));
     if (key.keyUsage !== "ENCRYPT_DECRYPT")
@@ -302,4 +341,13 @@ export class KmsService {
 /** Binds wrapped material to its key and version: a wrapped value moved to another row won't open. */
 export function materialContext(keyId: string, version: number): string {
   return `keyhold:key-material:v1:${keyId}:${version}`;
+}
+
+/** The key's policy, compiled (cached by its text). A stored policy that no longer compiles allows nothing. */
+export function keyPolicy(key: KeyRecord): CompiledPolicy | undefined {
+  try {
+    return compilePolicy(key.policy, "resource");
+  } catch {
+    return undefined;
+  }
 }

@@ -10,7 +10,18 @@
  * Cached records are frozen: callers share them and must not change them.
  */
 import type { KeyPatch, Repository } from "./repository.js";
-import type { AccessKeyRecord, AccountRecord, AliasRecord, ImportTokenRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
+import type {
+  AccessKeyRecord,
+  AccountRecord,
+  AliasRecord,
+  DocumentKind,
+  DocumentRecord,
+  ImportTokenRecord,
+  KeyRecord,
+  KeyVersionRecord,
+  Page,
+  Tag,
+} from "./records.js";
 
 const LIMIT = 50_000;
 
@@ -52,6 +63,7 @@ export class CachedRepository implements Repository {
   private readonly versions = new Cache<KeyVersionRecord>();
   private readonly accessKeys = new Cache<AccessKeyRecord>();
   private readonly aliases = new Cache<AliasRecord>();
+  private readonly documents = new Cache<DocumentRecord>();
 
   private token: number;
   private checkedThisTurn = false;
@@ -87,6 +99,7 @@ export class CachedRepository implements Repository {
     this.versions.deleteWhere(() => true);
     this.accessKeys.deleteWhere(() => true);
     this.aliases.deleteWhere(() => true);
+    this.documents.deleteWhere(() => true);
   }
 
   schedulerLease(): Promise<boolean> {
@@ -112,6 +125,49 @@ export class CachedRepository implements Repository {
   }
   getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
     return through(this, this.accessKeys, accessKeyId, () => this.inner.getAccessKey(accessKeyId));
+  }
+  listAccounts(): Promise<AccountRecord[]> {
+    return this.inner.listAccounts();
+  }
+  listAccessKeys(accountId: string, userName: string | undefined): Promise<AccessKeyRecord[]> {
+    return this.inner.listAccessKeys(accountId, userName);
+  }
+  async deleteAccessKey(accessKeyId: string): Promise<boolean> {
+    try {
+      return await this.inner.deleteAccessKey(accessKeyId);
+    } finally {
+      this.accessKeys.delete(accessKeyId);
+    }
+  }
+
+  getDocument(kind: DocumentKind, accountId: string, name: string): Promise<DocumentRecord | undefined> {
+    return through(this, this.documents, `${kind}/${accountId}/${name}`, () => this.inner.getDocument(kind, accountId, name));
+  }
+  listDocuments(
+    kind: DocumentKind,
+    accountId: string,
+    prefix: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<Page<DocumentRecord>> {
+    return this.inner.listDocuments(kind, accountId, prefix, after, limit);
+  }
+  listDocumentsByRef(kind: DocumentKind, ref: string, after: string | undefined, limit: number): Promise<Page<DocumentRecord>> {
+    return this.inner.listDocumentsByRef(kind, ref, after, limit);
+  }
+  async putDocument(doc: DocumentRecord, expectedRevision: number | "new"): Promise<boolean> {
+    try {
+      return await this.inner.putDocument(doc, expectedRevision);
+    } finally {
+      this.documents.delete(`${doc.kind}/${doc.accountId}/${doc.name}`);
+    }
+  }
+  async deleteDocument(kind: DocumentKind, accountId: string, name: string): Promise<boolean> {
+    try {
+      return await this.inner.deleteDocument(kind, accountId, name);
+    } finally {
+      this.documents.delete(`${kind}/${accountId}/${name}`);
+    }
   }
 
   createKey(key: KeyRecord, firstVersion: KeyVersionRecord | undefined, tags: Tag[]): Promise<void> {

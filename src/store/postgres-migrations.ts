@@ -139,4 +139,23 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
         created_at BIGINT NOT NULL
       );`,
   },
+  {
+    id: 5,
+    name: "IAM users, groups, roles, policies and KMS grants as documents; access keys of users and sessions",
+    sql: `
+      CREATE TABLE documents (
+        kind TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        ref TEXT,
+        body TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (kind, account_id, name)
+      );
+      CREATE INDEX documents_by_ref ON documents (kind, ref) WHERE ref IS NOT NULL;
+      ALTER TABLE access_keys ADD COLUMN user_name TEXT;
+      ALTER TABLE access_keys ADD COLUMN session TEXT;
+      CREATE INDEX access_keys_by_user ON access_keys (account_id, user_name);`,
+  },
 ];

@@ -6,9 +6,33 @@
  */
 import pg from "pg";
 import type { KeyPatch, Repository } from "./repository.js";
-import type { AccessKeyRecord, AccountRecord, AliasRecord, ImportTokenRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
+import type {
+  AccessKeyRecord,
+  AccountRecord,
+  AliasRecord,
+  DocumentKind,
+  DocumentRecord,
+  ImportTokenRecord,
+  KeyRecord,
+  KeyVersionRecord,
+  Page,
+  Tag,
+} from "./records.js";
 import { POSTGRES_MIGRATIONS } from "./postgres-migrations.js";
-import { KEY_COLUMNS, page, toAlias, toImportToken, toKey, toVersion, type Row } from "./rows.js";
+import {
+  accessKeyValues,
+  documentValues,
+  KEY_COLUMNS,
+  likePrefix,
+  page,
+  toAccessKey,
+  toAlias,
+  toDocument,
+  toImportToken,
+  toKey,
+  toVersion,
+  type Row,
+} from "./rows.js";
 
 const CHANNEL = "keyhold_changes";
 /** pg_advisory_lock keys: constants shared by every node. */
@@ -182,26 +206,96 @@ export class PostgresRepository implements Repository {
     return r ? { accountId: r.account_id as string, createdAt: Number(r.created_at) } : undefined;
   }
 
+  async listAccounts(): Promise<AccountRecord[]> {
+    return (await this.q("SELECT * FROM accounts ORDER BY account_id")).map((r) => ({
+      accountId: r.account_id as string,
+      createdAt: Number(r.created_at),
+    }));
+  }
+
   async putAccessKey(k: AccessKeyRecord): Promise<void> {
     await this.write((q) =>
       q(
-        `INSERT INTO access_keys (access_key_id, account_id, wrapped_secret, status, created_at) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO access_keys (access_key_id, account_id, wrapped_secret, status, created_at, user_name, session)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (access_key_id) DO UPDATE SET wrapped_secret = excluded.wrapped_secret, status = excluded.status`,
-        [k.accessKeyId, k.accountId, k.wrappedSecret, k.status, k.createdAt],
+        accessKeyValues(k),
       ),
     );
   }
 
   async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
     const r = (await this.q("SELECT * FROM access_keys WHERE access_key_id = $1", [accessKeyId]))[0];
-    if (!r) return undefined;
-    return {
-      accessKeyId: r.access_key_id as string,
-      accountId: r.account_id as string,
-      wrappedSecret: r.wrapped_secret as Buffer,
-      status: r.status as AccessKeyRecord["status"],
-      createdAt: Number(r.created_at),
-    };
+    return r ? toAccessKey(r) : undefined;
+  }
+
+  async listAccessKeys(accountId: string, userName: string | undefined): Promise<AccessKeyRecord[]> {
+    const rows = await this.q(
+      "SELECT * FROM access_keys WHERE account_id = $1 AND user_name IS NOT DISTINCT FROM $2 AND session IS NULL ORDER BY created_at, access_key_id",
+      [accountId, userName ?? null],
+    );
+    return rows.map(toAccessKey);
+  }
+
+  async deleteAccessKey(accessKeyId: string): Promise<boolean> {
+    return this.write(
+      async (q) => (await q("DELETE FROM access_keys WHERE access_key_id = $1 RETURNING access_key_id", [accessKeyId])).length === 1,
+    );
+  }
+
+  async getDocument(kind: DocumentKind, accountId: string, name: string): Promise<DocumentRecord | undefined> {
+    const r = (await this.q("SELECT * FROM documents WHERE kind = $1 AND account_id = $2 AND name = $3", [kind, accountId, name]))[0];
+    return r ? toDocument(r) : undefined;
+  }
+
+  async listDocuments(
+    kind: DocumentKind,
+    accountId: string,
+    prefix: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<Page<DocumentRecord>> {
+    const rows = await this.q(
+      "SELECT * FROM documents WHERE kind = $1 AND account_id = $2 AND name LIKE $3 ESCAPE '\\' AND name > $4 ORDER BY name LIMIT $5",
+      [kind, accountId, likePrefix(prefix), after ?? "", limit + 1],
+    );
+    return page(rows.map(toDocument), limit, (d) => d.name);
+  }
+
+  async listDocumentsByRef(kind: DocumentKind, ref: string, after: string | undefined, limit: number): Promise<Page<DocumentRecord>> {
+    const rows = await this.q(
+      `SELECT * FROM documents WHERE kind = $1 AND ref = $2 AND (account_id || '/' || name) > $3
+       ORDER BY (account_id || '/' || name) LIMIT $4`,
+      [kind, ref, after ?? "", limit + 1],
+    );
+    return page(rows.map(toDocument), limit, (d) => `${d.accountId}/${d.name}`);
+  }
+
+  async putDocument(doc: DocumentRecord, expectedRevision: number | "new"): Promise<boolean> {
+    return this.write(async (q) => {
+      if (expectedRevision === "new") {
+        const rows = await q(
+          `INSERT INTO documents (kind, account_id, name, ref, body, revision, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT DO NOTHING RETURNING name`,
+          documentValues(doc),
+        );
+        return rows.length === 1;
+      }
+      const rows = await q(
+        `UPDATE documents SET ref = $1, body = $2, revision = $3 WHERE kind = $4 AND account_id = $5 AND name = $6 AND revision = $7
+         RETURNING name`,
+        [doc.ref ?? null, doc.body, doc.revision, doc.kind, doc.accountId, doc.name, expectedRevision],
+      );
+      return rows.length === 1;
+    });
+  }
+
+  async deleteDocument(kind: DocumentKind, accountId: string, name: string): Promise<boolean> {
+    return this.write(
+      async (q) =>
+        (await q("DELETE FROM documents WHERE kind = $1 AND account_id = $2 AND name = $3 RETURNING name", [kind, accountId, name]))
+          .length === 1,
+    );
   }
 
   private insertVersion(q: Query, v: KeyVersionRecord): Promise<Row[]> {

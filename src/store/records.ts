@@ -15,7 +15,40 @@ export interface AccessKeyRecord {
   wrappedSecret: Buffer;
   status: "Active" | "Inactive";
   createdAt: number;
+  /** The IAM user the key belongs to; undefined for the account's root user. */
+  userName?: string;
+  /** Temporary credentials of an assumed-role session (STS). */
+  session?: SessionRecord;
 }
+
+export interface SessionRecord {
+  roleName: string;
+  roleId: string;
+  sessionName: string;
+  /** SHA-256 of the session token, hex: the token itself is given to the caller only. */
+  tokenHash: string;
+  issuedAt: number;
+  expiresAt: number;
+  /** Session policies (inline and managed), as documents. */
+  policies?: string[];
+}
+
+/**
+ * A JSON document with a revision: how IAM users, groups, roles and managed policies, and KMS
+ * grants, are stored. `name` is unique per kind and account; `ref` is a second lookup key.
+ * Updates name the revision they read, so concurrent writers never overwrite each other.
+ */
+export interface DocumentRecord {
+  kind: DocumentKind;
+  accountId: string;
+  name: string;
+  ref?: string;
+  body: string;
+  revision: number;
+  createdAt: number;
+}
+
+export type DocumentKind = "iam-user" | "iam-group" | "iam-role" | "iam-policy" | "kms-grant";
 
 export interface KeyRecord {
   keyId: string;

@@ -4,7 +4,18 @@
  * its promise resolves the change is durable.
  */
 import type { SealStorage } from "../keystore/keystore.js";
-import type { AccessKeyRecord, AccountRecord, AliasRecord, ImportTokenRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
+import type {
+  AccessKeyRecord,
+  AccountRecord,
+  AliasRecord,
+  DocumentKind,
+  DocumentRecord,
+  ImportTokenRecord,
+  KeyRecord,
+  KeyVersionRecord,
+  Page,
+  Tag,
+} from "./records.js";
 
 export type KeyPatch = Partial<Omit<KeyRecord, "keyId" | "accountId" | "region" | "creationDate">>;
 
@@ -25,8 +36,30 @@ export interface Repository extends SealStorage {
 
   createAccount(account: AccountRecord): Promise<void>;
   getAccount(accountId: string): Promise<AccountRecord | undefined>;
+  listAccounts(): Promise<AccountRecord[]>;
+  /** Creates the access key, or updates its status. */
   putAccessKey(key: AccessKeyRecord): Promise<void>;
   getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined>;
+  /** The long-term access keys of one IAM user (undefined: of the root user). */
+  listAccessKeys(accountId: string, userName: string | undefined): Promise<AccessKeyRecord[]>;
+  deleteAccessKey(accessKeyId: string): Promise<boolean>;
+
+  getDocument(kind: DocumentKind, accountId: string, name: string): Promise<DocumentRecord | undefined>;
+  /** Documents of one kind and account whose name starts with `prefix`, in name order after `after`. */
+  listDocuments(
+    kind: DocumentKind,
+    accountId: string,
+    prefix: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<Page<DocumentRecord>>;
+  listDocumentsByRef(kind: DocumentKind, ref: string, after: string | undefined, limit: number): Promise<Page<DocumentRecord>>;
+  /**
+   * Creates the document (`expectedRevision` "new": false when the name is taken) or replaces it
+   * (false when its stored revision is no longer `expectedRevision`).
+   */
+  putDocument(doc: DocumentRecord, expectedRevision: number | "new"): Promise<boolean>;
+  deleteDocument(kind: DocumentKind, accountId: string, name: string): Promise<boolean>;
 
   /** Creates the key, its first version (none for a key awaiting imported material) and its tags together. */
   createKey(key: KeyRecord, firstVersion: KeyVersionRecord | undefined, tags: Tag[]): Promise<void>;

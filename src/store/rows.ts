@@ -1,6 +1,6 @@
 /** Rows as both SQL backends return them, mapped to records; and the key columns a patch may set. */
 import type { KeyPatch } from "./repository.js";
-import type { AliasRecord, ImportTokenRecord, KeyRecord, KeyVersionRecord, Page } from "./records.js";
+import type { AccessKeyRecord, AliasRecord, DocumentRecord, ImportTokenRecord, KeyRecord, KeyVersionRecord, Page } from "./records.js";
 
 export type Row = Record<string, unknown>;
 
@@ -91,4 +91,51 @@ export function toImportToken(r: Row): ImportTokenRecord {
     wrappedPrivateKey: r.wrapped_private_key as Buffer,
     validTo: Number(r.valid_to),
   };
+}
+
+export function toAccessKey(r: Row): AccessKeyRecord {
+  return {
+    accessKeyId: r.access_key_id as string,
+    accountId: r.account_id as string,
+    wrappedSecret: r.wrapped_secret as Buffer,
+    status: r.status as AccessKeyRecord["status"],
+    createdAt: Number(r.created_at),
+    userName: (r.user_name as string | null) ?? undefined,
+    session: r.session ? (JSON.parse(r.session as string) as AccessKeyRecord["session"]) : undefined,
+  };
+}
+
+/** The access key's columns, in the order of ACCESS_KEY_INSERT's placeholders. */
+export function accessKeyValues(k: AccessKeyRecord): unknown[] {
+  return [
+    k.accessKeyId,
+    k.accountId,
+    k.wrappedSecret,
+    k.status,
+    k.createdAt,
+    k.userName ?? null,
+    k.session ? JSON.stringify(k.session) : null,
+  ];
+}
+
+export function toDocument(r: Row): DocumentRecord {
+  return {
+    kind: r.kind as DocumentRecord["kind"],
+    accountId: r.account_id as string,
+    name: r.name as string,
+    ref: (r.ref as string | null) ?? undefined,
+    body: r.body as string,
+    revision: Number(r.revision),
+    createdAt: Number(r.created_at),
+  };
+}
+
+/** The document's columns, in the order of the INSERT's placeholders. */
+export function documentValues(d: DocumentRecord): unknown[] {
+  return [d.kind, d.accountId, d.name, d.ref ?? null, d.body, d.revision, d.createdAt];
+}
+
+/** Escapes LIKE's wildcards, for prefix searches (ESCAPE '\\'). */
+export function likePrefix(prefix: string): string {
+  return prefix.replace(/[\\%_]/g, (c) => "\\" + c) + "%";
 }

@@ -87,4 +87,23 @@ export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string
         valid_to INTEGER NOT NULL
       );`,
   },
+  {
+    id: 4,
+    name: "IAM users, groups, roles, policies and KMS grants as documents; access keys of users and sessions",
+    sql: `
+      CREATE TABLE documents (
+        kind TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        ref TEXT,
+        body TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, account_id, name)
+      );
+      CREATE INDEX documents_by_ref ON documents (kind, ref) WHERE ref IS NOT NULL;
+      ALTER TABLE access_keys ADD COLUMN user_name TEXT;
+      ALTER TABLE access_keys ADD COLUMN session TEXT;
+      CREATE INDEX access_keys_by_user ON access_keys (account_id, user_name);`,
+  },
 ];

@@ -7,9 +7,33 @@ import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { KeyPatch, Repository } from "./repository.js";
-import type { AccessKeyRecord, AccountRecord, AliasRecord, ImportTokenRecord, KeyRecord, KeyVersionRecord, Page, Tag } from "./records.js";
+import type {
+  AccessKeyRecord,
+  AccountRecord,
+  AliasRecord,
+  DocumentKind,
+  DocumentRecord,
+  ImportTokenRecord,
+  KeyRecord,
+  KeyVersionRecord,
+  Page,
+  Tag,
+} from "./records.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
-import { KEY_COLUMNS, page, toAlias, toImportToken, toKey, toVersion, type Row } from "./rows.js";
+import {
+  accessKeyValues,
+  documentValues,
+  KEY_COLUMNS,
+  likePrefix,
+  page,
+  toAccessKey,
+  toAlias,
+  toDocument,
+  toImportToken,
+  toKey,
+  toVersion,
+  type Row,
+} from "./rows.js";
 
 function sqlValue(value: unknown): unknown {
   if (value === undefined) return null;
@@ -84,23 +108,85 @@ export class SqliteRepository implements Repository {
     return r ? { accountId: r.account_id as string, createdAt: Number(r.created_at) } : undefined;
   }
 
+  async listAccounts(): Promise<AccountRecord[]> {
+    return (this.stmt("SELECT * FROM accounts ORDER BY account_id").all() as Row[]).map((r) => ({
+      accountId: r.account_id as string,
+      createdAt: Number(r.created_at),
+    }));
+  }
+
   async putAccessKey(k: AccessKeyRecord): Promise<void> {
     this.stmt(
-      `INSERT INTO access_keys (access_key_id, account_id, wrapped_secret, status, created_at) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO access_keys (access_key_id, account_id, wrapped_secret, status, created_at, user_name, session) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (access_key_id) DO UPDATE SET wrapped_secret = excluded.wrapped_secret, status = excluded.status`,
-    ).run(k.accessKeyId, k.accountId, k.wrappedSecret, k.status, k.createdAt);
+    ).run(...accessKeyValues(k));
   }
 
   async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
     const r = this.stmt("SELECT * FROM access_keys WHERE access_key_id = ?").get(accessKeyId) as Row | undefined;
-    if (!r) return undefined;
-    return {
-      accessKeyId: r.access_key_id as string,
-      accountId: r.account_id as string,
-      wrappedSecret: r.wrapped_secret as Buffer,
-      status: r.status as AccessKeyRecord["status"],
-      createdAt: Number(r.created_at),
-    };
+    return r ? toAccessKey(r) : undefined;
+  }
+
+  async listAccessKeys(accountId: string, userName: string | undefined): Promise<AccessKeyRecord[]> {
+    const rows = this.stmt(
+      "SELECT * FROM access_keys WHERE account_id = ? AND user_name IS ? AND session IS NULL ORDER BY created_at, access_key_id",
+    ).all(accountId, userName ?? null) as Row[];
+    return rows.map(toAccessKey);
+  }
+
+  async deleteAccessKey(accessKeyId: string): Promise<boolean> {
+    return this.stmt("DELETE FROM access_keys WHERE access_key_id = ?").run(accessKeyId).changes === 1;
+  }
+
+  async getDocument(kind: DocumentKind, accountId: string, name: string): Promise<DocumentRecord | undefined> {
+    const r = this.stmt("SELECT * FROM documents WHERE kind = ? AND account_id = ? AND name = ?").get(kind, accountId, name) as
+      Row | undefined;
+    return r ? toDocument(r) : undefined;
+  }
+
+  async listDocuments(
+    kind: DocumentKind,
+    accountId: string,
+    prefix: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<Page<DocumentRecord>> {
+    const rows = this.stmt(
+      "SELECT * FROM documents WHERE kind = ? AND account_id = ? AND name LIKE ? ESCAPE '\\' AND name > ? ORDER BY name LIMIT ?",
+    ).all(kind, accountId, likePrefix(prefix), after ?? "", limit + 1) as Row[];
+    return page(rows.map(toDocument), limit, (d) => d.name);
+  }
+
+  async listDocumentsByRef(kind: DocumentKind, ref: string, after: string | undefined, limit: number): Promise<Page<DocumentRecord>> {
+    const rows = this.stmt(
+      "SELECT * FROM documents WHERE kind = ? AND ref = ? AND account_id || '/' || name > ? ORDER BY account_id || '/' || name LIMIT ?",
+    ).all(kind, ref, after ?? "", limit + 1) as Row[];
+    return page(rows.map(toDocument), limit, (d) => `${d.accountId}/${d.name}`);
+  }
+
+  async putDocument(doc: DocumentRecord, expectedRevision: number | "new"): Promise<boolean> {
+    if (expectedRevision === "new") {
+      return (
+        this.stmt(
+          "INSERT INTO documents (kind, account_id, name, ref, body, revision, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        ).run(...documentValues(doc)).changes === 1
+      );
+    }
+    return (
+      this.stmt("UPDATE documents SET ref = ?, body = ?, revision = ? WHERE kind = ? AND account_id = ? AND name = ? AND revision = ?").run(
+        doc.ref ?? null,
+        doc.body,
+        doc.revision,
+        doc.kind,
+        doc.accountId,
+        doc.name,
+        expectedRevision,
+      ).changes === 1
+    );
+  }
+
+  async deleteDocument(kind: DocumentKind, accountId: string, name: string): Promise<boolean> {
+    return this.stmt("DELETE FROM documents WHERE kind = ? AND account_id = ? AND name = ?").run(kind, accountId, name).changes === 1;
   }
 
   async createKey(key: KeyRecord, firstVersion: KeyVersionRecord | undefined, tags: Tag[]): Promise<void> {

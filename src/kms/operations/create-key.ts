@@ -6,7 +6,6 @@ import { defineOperation } from "../operation.js";
 import { importable } from "../import.js";
 import { KEY_RESOURCE_TYPE } from "../service.js";
 import { checkKeyPolicy, checkLockout, defaultKeyPolicy } from "../policy.js";
-import { keyArn } from "../arns.js";
 import { Description, Tags } from "../shapes.js";
 import { checkTags } from "../tags.js";
 import type { Tag } from "../../store/records.js";
@@ -29,6 +28,7 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
     XksKeyId: str({ min: 1, max: 128, pattern: /^[a-zA-Z0-9-_.]+$/ }),
   }),
   async run(kms, call, input) {
+    await kms.authorizeAccount(call);
     if (input.KeySpec !== undefined && input.CustomerMasterKeySpec !== undefined) {
       throw new ServiceError("ValidationException", "You cannot specify both KeySpec and CustomerMasterKeySpec; use KeySpec.");
     }
@@ -57,13 +57,12 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
       throw new ServiceError("ValidationException", "XksKeyId is only valid with Origin EXTERNAL_KEY_STORE.");
     if (input.MultiRegion)
       throw new ServiceError("UnsupportedOperationException", "Multi-Region keys are not supported by this keyhold server.");
-    const policy = input.Policy !== undefined ? checkKeyPolicy(input.Policy) : defaultKeyPolicy(call.accountId);
+    const policy = input.Policy ?? defaultKeyPolicy(call.accountId);
+    const compiled = checkKeyPolicy(policy);
     const tags = checkTags((input.Tags ?? []) as Tag[]);
 
     const now = kms.clock.now();
     const keyId = kms.newKeyId();
-    if (input.Policy !== undefined)
-      checkLockout(policy, call, keyArn(call.region, call.accountId, keyId), input.BypassPolicyLockoutSafetyCheck);
     const record = {
       keyId,
       accountId: call.accountId,
@@ -81,6 +80,7 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
       onDemandRotations: 0,
       currentVersion: origin === "EXTERNAL" ? 0 : 1,
     };
+    if (input.Policy !== undefined) await checkLockout(kms, call, compiled, record, input.BypassPolicyLockoutSafetyCheck);
     const first = origin === "EXTERNAL" ? undefined : kms.newVersion(keyId, keySpec, 1);
     await kms.repo.createKey(record, first, tags);
     call.trail.resources.push({ arn: kms.arnOf(record), type: KEY_RESOURCE_TYPE });

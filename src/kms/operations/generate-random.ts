@@ -10,7 +10,8 @@ export const generateRandom = defineOperation<GenerateRandomRequest, GenerateRan
   description: "Return 1–1024 cryptographically secure random bytes.",
   readOnly: true,
   input: struct({ NumberOfBytes, CustomKeyStoreId: str({ min: 1, max: 64 }), Recipient: RecipientInfo }),
-  async run(_kms, _call, input) {
+  async run(kms, call, input) {
+    await kms.authorizeAccount(call);
     if (input.NumberOfBytes === undefined) throw new ServiceError("ValidationException", "NumberOfBytes is required.");
     if (input.CustomKeyStoreId !== undefined) {
       throw new ServiceError("CustomKeyStoreNotFoundException", `Custom key store ${input.CustomKeyStoreId} does not exist.`);

@@ -11,6 +11,7 @@ export const listAliases = defineOperation<ListAliasesRequest, ListAliasesRespon
   readOnly: true,
   input: struct({ KeyId, Limit: int({ min: 1, max: 100 }), Marker }),
   async run(kms, call, input) {
+    await kms.authorizeAccount(call);
     const key = input.KeyId === undefined ? undefined : await kms.resolveKey(call, input.KeyId, { aliases: false, state: "any" });
     const page = await kms.repo.listAliases(call.accountId, call.region, key?.keyId, decodeMarker(input.Marker), input.Limit ?? 50);
     return {

@@ -11,6 +11,7 @@ export const listKeys = defineOperation<ListKeysRequest, ListKeysResponse>({
   readOnly: true,
   input: struct({ Limit, Marker }),
   async run(kms, call, input) {
+    await kms.authorizeAccount(call);
     const page = await kms.repo.listKeys(call.accountId, call.region, decodeMarker(input.Marker), input.Limit ?? 100);
     return {
       Keys: page.items.map((k) => ({ KeyId: k.keyId, KeyArn: keyArn(k.region, k.accountId, k.keyId) })),

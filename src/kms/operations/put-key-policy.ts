@@ -7,7 +7,7 @@ import { KeyId } from "../shapes.js";
 
 export const putKeyPolicy = defineOperation<PutKeyPolicyRequest, Record<string, never>>({
   name: "PutKeyPolicy",
-  description: "Replace a key's key policy (checked for form; enforcement comes with IAM).",
+  description: "Replace a key's key policy (only one, named default), after the lockout safety check.",
   readOnly: false,
   input: struct(
     {
@@ -22,8 +22,8 @@ export const putKeyPolicy = defineOperation<PutKeyPolicyRequest, Record<string, 
     requirePolicyName(input.PolicyName);
     const policy = checkKeyPolicy(input.Policy!);
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "any" });
-    checkLockout(policy, call, kms.arnOf(key), input.BypassPolicyLockoutSafetyCheck);
-    await kms.repo.updateKey(key.keyId, { policy });
+    await checkLockout(kms, call, policy, key, input.BypassPolicyLockoutSafetyCheck);
+    await kms.repo.updateKey(key.keyId, { policy: input.Policy! });
     return {};
   },
 });

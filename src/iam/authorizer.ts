@@ -1,0 +1,75 @@
+/**
+ * The authorization step every service runs before acting: builds the aws:* condition keys of
+ * the call, loads the caller's identity policies only when the decision needs them, and turns a
+ * denial into AccessDeniedException with AWS's message (the Query protocol renders it as AccessDenied).
+ */
+import type { CallContext } from "../call.js";
+import { ServiceError } from "../errors.js";
+import { authorize, denialMessage, type Authorization } from "./authorize.js";
+import { ContextValues } from "./conditions.js";
+import type { Directory } from "./directory.js";
+import type { CompiledPolicy } from "./policy.js";
+import { principalArn } from "./principal.js";
+
+export interface AccessRequest {
+  action: string;
+  /** The resource's ARN, or "*". */
+  resource: string;
+  resourceAccount?: string;
+  resourcePolicy?: CompiledPolicy;
+  resourcePolicyRequired?: boolean;
+  /** The service's condition keys; the aws:* keys of the call are added to it. */
+  context?: ContextValues;
+  /** Adds condition keys that cost a query, given the (lower-cased) keys the policies in play read. */
+  enrich?: (keys: ReadonlySet<string>, context: ContextValues) => Promise<void>;
+}
+
+export class Authorizer {
+  constructor(private readonly directory: Directory) {}
+
+  /** The global condition keys of a call (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html). */
+  globalContext(call: CallContext, into = new ContextValues()): ContextValues {
+    const p = call.principal;
+    into
+      .set("aws:PrincipalArn", principalArn(p))
+      .set("aws:PrincipalAccount", p.accountId)
+      .set("aws:PrincipalType", p.type === "Root" ? "Account" : p.type === "IAMUser" ? "User" : "AssumedRole")
+      .set("aws:userid", p.principalId)
+      .set("aws:username", p.userName)
+      .set("aws:SecureTransport", String(call.secureTransport))
+      .set("aws:SourceIp", call.sourceIp?.startsWith("::ffff:") ? call.sourceIp.slice(7) : call.sourceIp)
+      .set("aws:CurrentTime", new Date(call.time).toISOString())
+      .set("aws:EpochTime", String(Math.floor(call.time / 1000)))
+      .set("aws:RequestedRegion", call.region);
+    if (p.issuedAt !== undefined) into.set("aws:TokenIssueTime", new Date(p.issuedAt).toISOString());
+    return into;
+  }
+
+  async check(call: CallContext, access: AccessRequest): Promise<Authorization> {
+    const context = this.globalContext(call, access.context);
+    const identity =
+      call.principal.type === "Root" ? undefined : await this.directory.identityPolicies(call.principal, call.sessionPolicies);
+    if (access.enrich) {
+      const keys = new Set<string>(access.resourcePolicy?.conditionKeys ?? []);
+      for (const p of [...(identity?.policies ?? []), ...(identity?.session ?? [])]) for (const k of p.conditionKeys) keys.add(k);
+      if (keys.size > 0) await access.enrich(keys, context);
+    }
+    return authorize({
+      request: { principal: call.principal, action: access.action, resource: access.resource, context },
+      resourceAccount: access.resourceAccount,
+      resourcePolicy: access.resourcePolicy,
+      resourcePolicyRequired: access.resourcePolicyRequired ?? false,
+      identity: async () => identity,
+    });
+  }
+
+  /** Throws AccessDeniedException unless the caller may. */
+  async require(call: CallContext, access: AccessRequest): Promise<void> {
+    const decision = await this.check(call, access);
+    if (!decision.allowed) throw accessDenied(call, access.action, access.resource, decision.reason);
+  }
+}
+
+export function accessDenied(call: CallContext, action: string, resource: string, reason: string): ServiceError {
+  return new ServiceError("AccessDeniedException", denialMessage(call.principal.arn, action, resource, reason));
+}
