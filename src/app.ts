@@ -12,6 +12,12 @@ import { Credentials, generateAccessKeyId, generateSecretAccessKey } from "./iam
 import { Directory } from "./iam/directory.js";
 import { Authorizer } from "./iam/authorizer.js";
 import { JsonProtocol, type JsonService } from "./http/json-protocol.js";
+import { QueryProtocol, type QueryService } from "./http/query-protocol.js";
+import { Dispatcher } from "./http/dispatch.js";
+import { IamService } from "./iam/service.js";
+import { IAM_OPERATIONS_BY_NAME, IAM_VERSION, IAM_XML_NAMESPACE } from "./iam/registry.js";
+import { StsService } from "./sts/service.js";
+import { STS_OPERATIONS_BY_NAME, STS_VERSION, STS_XML_NAMESPACE } from "./sts/registry.js";
 import { createHttpServer } from "./http/server.js";
 import { SoftwareKeyStore, type KekSource } from "./keystore/software.js";
 import { KMS_OPERATIONS_BY_NAME } from "./kms/registry.js";
@@ -145,14 +151,33 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       );
     },
   };
-  const protocol = new JsonProtocol({
-    services: [kmsService, cloudTrailService],
-    lookup: credentials.lookup,
-    now: () => clock.now(),
-    log,
-    observer: audit,
-  });
-  const server = createHttpServer((req) => protocol.handle(req));
+  const iam = new IamService({ repo, directory, credentials, authorizer, clock });
+  const sts = new StsService({ directory, credentials, authorizer, clock });
+  const queryServices: QueryService[] = [
+    {
+      signingName: "iam",
+      version: IAM_VERSION,
+      xmlNamespace: IAM_XML_NAMESPACE,
+      operation: (name) => {
+        const op = IAM_OPERATIONS_BY_NAME.get(name);
+        return op && { readOnly: op.readOnly, input: op.input, handle: (call, raw) => op.handle(iam, call, raw) };
+      },
+    },
+    {
+      signingName: "sts",
+      version: STS_VERSION,
+      xmlNamespace: STS_XML_NAMESPACE,
+      operation: (name) => {
+        const op = STS_OPERATIONS_BY_NAME.get(name);
+        return op && { readOnly: op.readOnly, input: op.input, handle: (call, raw) => op.handle(sts, call, raw) };
+      },
+    },
+  ];
+  const dispatcher = new Dispatcher({ lookup: credentials.lookup, now: () => clock.now(), log, observer: audit });
+  const json = new JsonProtocol([kmsService, cloudTrailService]);
+  const query = new QueryProtocol(queryServices);
+  // AWS JSON requests name their operation in X-Amz-Target; Query requests (IAM, STS) in an Action parameter.
+  const server = createHttpServer((req) => dispatcher.handle(req, req.headers["x-amz-target"] !== undefined ? json : query));
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
 

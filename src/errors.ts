@@ -44,9 +44,7 @@ export const ERROR_CODES = {
   DeleteConflict: { status: 409, message: "The entity cannot be deleted while it has subordinate entities." },
   MalformedPolicyDocument: { status: 400, message: "The policy document is malformed." },
   LimitExceeded: { status: 409, message: "A limit was exceeded." },
-  InvalidInput: { status: 400, message: "The input is not valid." },
   ConcurrentModification: { status: 409, message: "The entity was changed by another request; try again." },
-  PackedPolicyTooLarge: { status: 400, message: "The session policies are too large." },
   // KMS.
   AlreadyExistsException: { status: 400, message: "The resource already exists." },
   ConflictException: { status: 400, message: "The request conflicts with the resource's state." },

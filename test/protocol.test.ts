@@ -71,8 +71,12 @@ describe("AWS JSON 1.1 protocol and SigV4, with hand-built requests", () => {
   it("unknown operations and services → UnknownOperationException", async () => {
     expectError(await call(url, "TrentService.StealKeys", "{}"), 400, "UnknownOperationException");
     expectError(await call(url, "NoSuchService.ListKeys", "{}"), 400, "UnknownOperationException");
+    // Without X-Amz-Target a request is a Query request (IAM, STS); without an Action it names nothing.
     const headers = await signedRequest(url, "{}", {});
-    expectError(await send(url, headers, "{}"), 400, "UnknownOperationException");
+    const res = await send(url, headers, "{}");
+    assert.equal(res.status, 400);
+    assert.equal(res.headers["content-type"], "text/xml");
+    assert.match(res.body, /<Code>InvalidAction<\/Code>/);
   });
 
   it("malformed bodies → SerializationException; wrong member types → SerializationException", async () => {

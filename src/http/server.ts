@@ -4,7 +4,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
-import { errorReply, type Reply } from "./json-protocol.js";
+import type { Reply } from "./dispatch.js";
+import { errorReply } from "./json-protocol.js";
 import type { SignedRequest } from "./sigv4.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;

@@ -1,0 +1,150 @@
+/**
+ * What every protocol shares: a request is routed to a service operation, its SigV4 signature
+ * verified for that service, the operation run with the caller's context, and the call handed to
+ * the observer (the audit trail) before the reply leaves. The protocol adapters (AWS JSON 1.1,
+ * Query) only say how a request names its operation and how replies and errors are written.
+ * This module knows nothing of any particular service.
+ */
+import { randomUUID } from "node:crypto";
+import type { CallContext, CompletedCall } from "../call.js";
+import { ServiceError, type ErrorCode } from "../errors.js";
+import type { Logger } from "../log.js";
+import { parseAuthorization, verifySigV4, type IdentityLookup, type SignedRequest } from "./sigv4.js";
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export interface ServiceOperation {
+  readonly readOnly: boolean;
+  handle(call: CallContext, raw: unknown): Promise<unknown>;
+}
+
+/** The request as a protocol adapter reads it: which service, which operation, and its raw input. */
+export interface Route {
+  /** The SigV4 signing name, which is also the IAM action prefix ("kms", "iam", …). */
+  service: string;
+  operationName: string;
+  operation: ServiceOperation | undefined;
+  /** Parses the body into the raw input; throws the protocol's parse errors. */
+  input(): unknown;
+  internalErrorCode: ErrorCode;
+}
+
+export interface ProtocolAdapter {
+  /** Throws ServiceError when the request names no known service or operation. */
+  route(req: SignedRequest): Route;
+  success(requestId: string, output: unknown, route: Route): Reply;
+  failure(requestId: string, code: ErrorCode, message: string, route: Route | undefined): Reply;
+}
+
+/** Told about every call once it is answered; the reply waits for it (the audit trail). */
+export interface CallObserver {
+  completed(call: CompletedCall): Promise<void>;
+}
+
+export interface DispatcherOptions {
+  lookup: IdentityLookup;
+  now: () => number;
+  log: Logger;
+  observer?: CallObserver;
+}
+
+export class Dispatcher {
+  constructor(private readonly options: DispatcherOptions) {}
+
+  async handle(req: SignedRequest, adapter: ProtocolAdapter): Promise<Reply> {
+    const reply = await this.dispatch(req, adapter);
+    // The Date header is the server's clock: SDKs correct their clock skew from it.
+    reply.headers.date = httpDate(this.options.now());
+    return reply;
+  }
+
+  private async dispatch(req: SignedRequest, adapter: ProtocolAdapter): Promise<Reply> {
+    const time = this.options.now();
+    const completed: CompletedCall = {
+      requestId: randomUUID(),
+      time,
+      readOnly: false,
+      sourceIp: req.sourceIp,
+      userAgent: typeof req.headers["user-agent"] === "string" ? req.headers["user-agent"] : undefined,
+      trail: { resources: [] },
+    };
+    let route: Route | undefined;
+    let reply: Reply;
+    try {
+      route = adapter.route(req);
+      completed.service = route.service;
+      completed.operation = route.operationName;
+      const verified = await verifySigV4(req, { service: route.service, now: time, lookup: this.options.lookup });
+      completed.region = verified.region;
+      completed.caller = { accountId: verified.accountId, accessKeyId: verified.accessKeyId, principal: verified.principal };
+      const operation = route.operation;
+      if (!operation) throw new ServiceError("UnknownOperationException", `Operation ${route.operationName} is not recognized.`);
+      completed.readOnly = operation.readOnly;
+      const call: CallContext = {
+        accountId: verified.accountId,
+        region: verified.region,
+        accessKeyId: verified.accessKeyId,
+        principal: verified.principal,
+        sessionPolicies: verified.sessionPolicies,
+        time,
+        sourceIp: req.sourceIp,
+        secureTransport: req.secure === true,
+        requestId: completed.requestId,
+        action: `${route.service}:${route.operationName}`,
+        trail: completed.trail,
+      };
+      completed.output = await operation.handle(call, route.input());
+      reply = adapter.success(completed.requestId, completed.output, route);
+    } catch (error) {
+      if (error instanceof ServiceError) {
+        completed.error = { code: error.code, message: error.message };
+        reply = adapter.failure(completed.requestId, error.code, error.message, route);
+      } else {
+        this.options.log.error(`request ${completed.requestId} failed: ${(error as Error)?.stack ?? String(error)}`);
+        const code = route?.internalErrorCode ?? "InternalFailure";
+        completed.error = { code, message: "An internal error occurred." };
+        reply = adapter.failure(completed.requestId, code, "An internal error occurred.", route);
+      }
+      if (!completed.caller) await this.attributeClaim(req, completed);
+    }
+    return this.observe(completed, reply, adapter, route);
+  }
+
+  /** For a request that failed authentication: whose access key and which region it claimed. */
+  private async attributeClaim(req: SignedRequest, completed: CompletedCall): Promise<void> {
+    const header = req.headers.authorization;
+    if (!header) return;
+    try {
+      const claim = parseAuthorization(header);
+      completed.region = claim.region;
+      const identity = await this.options.lookup(claim.accessKeyId);
+      completed.claimed = { accessKeyId: claim.accessKeyId, accountId: identity?.accountId };
+    } catch {
+      // A header too malformed to name anyone: recorded without an identity.
+    }
+  }
+
+  /** The response leaves only once the audit trail holds the call (fail closed if it cannot). */
+  private async observe(completed: CompletedCall, reply: Reply, adapter: ProtocolAdapter, route: Route | undefined): Promise<Reply> {
+    if (!this.options.observer) return reply;
+    try {
+      await this.options.observer.completed(completed);
+      return reply;
+    } catch (error) {
+      this.options.log.error(`request ${completed.requestId} could not be audited: ${(error as Error)?.stack ?? String(error)}`);
+      return adapter.failure(completed.requestId, "InternalFailure", "An internal error occurred.", route);
+    }
+  }
+}
+
+let lastDate = { second: -1, text: "" };
+
+function httpDate(now: number): string {
+  const second = Math.floor(now / 1000);
+  if (second !== lastDate.second) lastDate = { second, text: new Date(second * 1000).toUTCString() };
+  return lastDate.text;
+}

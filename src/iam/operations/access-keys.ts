@@ -1,0 +1,93 @@
+/** Access keys: CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey. */
+import type {
+  CreateAccessKeyRequest,
+  CreateAccessKeyResponse,
+  DeleteAccessKeyRequest,
+  ListAccessKeysRequest,
+  ListAccessKeysResponse,
+  UpdateAccessKeyRequest,
+} from "@aws-sdk/client-iam";
+import type { CallContext } from "../../call.js";
+import { ServiceError } from "../../errors.js";
+import type { AccessKeyRecord } from "../../store/records.js";
+import { enumOf, struct } from "../../validation/schema.js";
+import { generateAccessKeyId, generateSecretAccessKey } from "../credentials.js";
+import { AccessKeyId, defineIamOperation, Marker, MaxItems, QUOTAS, UserName, type IamService } from "../service.js";
+
+/** The user an access-key call is about: the named one, or the caller itself (undefined: the root user). */
+async function owner(iam: IamService, call: CallContext, userName: string | undefined): Promise<string | undefined> {
+  const name = userName ?? call.principal.userName;
+  if (name === undefined && call.principal.type !== "Root") {
+    throw new ServiceError("ValidationError", "Must specify userName when calling with non-User credentials");
+  }
+  await iam.authorize(call, name === undefined ? call.principal.arn : iam.userArn(call, name));
+  if (name !== undefined) await iam.directory.require("iam-user", call.accountId, name);
+  return name;
+}
+
+function metadata(k: AccessKeyRecord) {
+  return { UserName: k.userName, AccessKeyId: k.accessKeyId, Status: k.status, CreateDate: new Date(k.createdAt) };
+}
+
+async function ownedKey(iam: IamService, call: CallContext, userName: string | undefined, accessKeyId: string): Promise<AccessKeyRecord> {
+  const key = await iam.repo.getAccessKey(accessKeyId);
+  if (!key || key.accountId !== call.accountId || key.userName !== userName || key.session) {
+    throw new ServiceError("NoSuchEntity", `The Access Key with id ${accessKeyId} cannot be found.`);
+  }
+  return key;
+}
+
+export const createAccessKey = defineIamOperation<CreateAccessKeyRequest, CreateAccessKeyResponse>({
+  name: "CreateAccessKey",
+  description: "Create an access key for an IAM user (at most two each); the secret is shown only in this response.",
+  readOnly: false,
+  input: struct({ UserName }),
+  async run(iam, call, input) {
+    const userName = await owner(iam, call, input.UserName);
+    if ((await iam.repo.listAccessKeys(call.accountId, userName)).length >= QUOTAS.accessKeysPerUser) {
+      throw new ServiceError("LimitExceeded", `Cannot exceed quota for AccessKeysPerUser: ${QUOTAS.accessKeysPerUser}`);
+    }
+    const accessKeyId = generateAccessKeyId();
+    const secret = generateSecretAccessKey();
+    const record = await iam.credentials.addAccessKey(call.accountId, accessKeyId, secret, iam.clock.now(), { userName });
+    return { AccessKey: { ...metadata(record), UserName: userName, SecretAccessKey: secret } };
+  },
+});
+
+export const listAccessKeys = defineIamOperation<ListAccessKeysRequest, ListAccessKeysResponse>({
+  name: "ListAccessKeys",
+  description: "List an IAM user's access keys (ids and status; never secrets).",
+  readOnly: true,
+  input: struct({ UserName, Marker, MaxItems }),
+  async run(iam, call, input) {
+    const userName = await owner(iam, call, input.UserName);
+    const keys = await iam.repo.listAccessKeys(call.accountId, userName);
+    return { AccessKeyMetadata: keys.map(metadata), IsTruncated: false };
+  },
+});
+
+export const updateAccessKey = defineIamOperation<UpdateAccessKeyRequest, Record<string, never>>({
+  name: "UpdateAccessKey",
+  description: "Make an access key Active or Inactive; an inactive key stops working on the next request.",
+  readOnly: false,
+  input: struct({ UserName, AccessKeyId, Status: enumOf(["Active", "Inactive"]) }, ["AccessKeyId", "Status"]),
+  async run(iam, call, input) {
+    const userName = await owner(iam, call, input.UserName);
+    const key = await ownedKey(iam, call, userName, input.AccessKeyId!);
+    await iam.repo.putAccessKey({ ...key, status: input.Status as AccessKeyRecord["status"] });
+    return {};
+  },
+});
+
+export const deleteAccessKey = defineIamOperation<DeleteAccessKeyRequest, Record<string, never>>({
+  name: "DeleteAccessKey",
+  description: "Delete an access key; it stops working on the next request.",
+  readOnly: false,
+  input: struct({ UserName, AccessKeyId }, ["AccessKeyId"]),
+  async run(iam, call, input) {
+    const userName = await owner(iam, call, input.UserName);
+    await ownedKey(iam, call, userName, input.AccessKeyId!);
+    await iam.repo.deleteAccessKey(input.AccessKeyId!);
+    return {};
+  },
+});

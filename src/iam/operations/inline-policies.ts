@@ -1,0 +1,122 @@
+/**
+ * Inline policies of users, groups and roles: Put/Get/List/Delete<Entity>Policy, made by one
+ * factory since the three differ only in the entity they name.
+ */
+import { ServiceError } from "../../errors.js";
+import type { Schema } from "../../validation/schema.js";
+import { struct } from "../../validation/schema.js";
+import { checkPolicyDocument, iamArn } from "../directory.js";
+import {
+  defineIamOperation,
+  encodeDocument,
+  GroupName,
+  Marker,
+  MaxItems,
+  pageOf,
+  PolicyDocument,
+  PolicyName,
+  RoleName,
+  UserName,
+  type IamOperation,
+} from "../service.js";
+
+interface Entity {
+  kind: "iam-user" | "iam-group" | "iam-role";
+  /** "User", "Group", "Role": in operation and member names. */
+  label: "User" | "Group" | "Role";
+  arnType: "user" | "group" | "role";
+  nameShape: Schema;
+}
+
+const ENTITIES: readonly Entity[] = [
+  { kind: "iam-user", label: "User", arnType: "user", nameShape: UserName },
+  { kind: "iam-group", label: "Group", arnType: "group", nameShape: GroupName },
+  { kind: "iam-role", label: "Role", arnType: "role", nameShape: RoleName },
+];
+
+type Input = Record<string, string | number | undefined>;
+
+function operationsFor(e: Entity): IamOperation[] {
+  const nameMember = `${e.label}Name`;
+  const lower = e.label.toLowerCase();
+  const arnOf = (account: string, name: string) => iamArn(account, e.arnType, "/", name);
+  return [
+    defineIamOperation<Input, Record<string, never>>({
+      name: `Put${e.label}Policy`,
+      description: `Add or replace an inline policy of an IAM ${lower}.`,
+      readOnly: false,
+      input: struct({ [nameMember]: e.nameShape, PolicyName, PolicyDocument }, [nameMember, "PolicyName", "PolicyDocument"]),
+      async run(iam, call, input) {
+        const name = input[nameMember] as string;
+        await iam.authorize(call, arnOf(call.accountId, name));
+        checkPolicyDocument(input.PolicyDocument as string, "identity");
+        await iam.directory.update(e.kind, call.accountId, name, (body) => {
+          // defineProperty: a policy named __proto__ is a policy, not a prototype.
+          Object.defineProperty(body.inline, input.PolicyName as string, {
+            value: input.PolicyDocument,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        });
+        return {};
+      },
+    }),
+    defineIamOperation<Input, Record<string, unknown>>({
+      name: `Get${e.label}Policy`,
+      description: `Read an inline policy of an IAM ${lower} (the document URL-encoded, as IAM returns it).`,
+      readOnly: true,
+      input: struct({ [nameMember]: e.nameShape, PolicyName }, [nameMember, "PolicyName"]),
+      async run(iam, call, input) {
+        const name = input[nameMember] as string;
+        await iam.authorize(call, arnOf(call.accountId, name));
+        const entity = await iam.directory.require(e.kind, call.accountId, name);
+        const document = entity.body.inline[input.PolicyName as string];
+        if (document === undefined || !Object.hasOwn(entity.body.inline, input.PolicyName as string)) {
+          throw new ServiceError("NoSuchEntity", `The ${lower} policy with name ${input.PolicyName} cannot be found.`);
+        }
+        return { [nameMember]: name, PolicyName: input.PolicyName, PolicyDocument: encodeDocument(document) };
+      },
+    }),
+    defineIamOperation<Input, Record<string, unknown>>({
+      name: `List${e.label}Policies`,
+      description: `List the names of an IAM ${lower}'s inline policies.`,
+      readOnly: true,
+      input: struct({ [nameMember]: e.nameShape, Marker, MaxItems }, [nameMember]),
+      async run(iam, call, input) {
+        const name = input[nameMember] as string;
+        await iam.authorize(call, arnOf(call.accountId, name));
+        const entity = await iam.directory.require(e.kind, call.accountId, name);
+        const names = Object.keys(entity.body.inline).sort();
+        const { page, IsTruncated, Marker } = pageOf(
+          names,
+          (n) => n,
+          input.Marker as string | undefined,
+          input.MaxItems as number | undefined,
+        );
+        return { PolicyNames: page, IsTruncated, Marker };
+      },
+    }),
+    defineIamOperation<Input, Record<string, never>>({
+      name: `Delete${e.label}Policy`,
+      description: `Delete an inline policy of an IAM ${lower}.`,
+      readOnly: false,
+      input: struct({ [nameMember]: e.nameShape, PolicyName }, [nameMember, "PolicyName"]),
+      async run(iam, call, input) {
+        const name = input[nameMember] as string;
+        const policyName = input.PolicyName as string;
+        await iam.authorize(call, arnOf(call.accountId, name));
+        await iam.directory.update(e.kind, call.accountId, name, (body) => {
+          if (!Object.hasOwn(body.inline, policyName)) {
+            throw new ServiceError("NoSuchEntity", `The ${lower} policy with name ${policyName} cannot be found.`);
+          }
+          delete body.inline[policyName];
+        });
+        return {};
+      },
+    }),
+  ];
+}
+
+export const INLINE_POLICY_OPERATIONS: readonly IamOperation[] = ENTITIES.flatMap(operationsFor);
+export { ENTITIES as POLICY_HOLDERS };

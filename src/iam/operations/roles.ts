@@ -1,0 +1,105 @@
+/** IAM roles: CreateRole (with its trust policy), GetRole, DeleteRole, ListRoles. */
+import type {
+  CreateRoleRequest,
+  CreateRoleResponse,
+  DeleteRoleRequest,
+  GetRoleRequest,
+  GetRoleResponse,
+  ListRolesRequest,
+  ListRolesResponse,
+} from "@aws-sdk/client-iam";
+import { ServiceError } from "../../errors.js";
+import { int, str, struct } from "../../validation/schema.js";
+import { checkPolicyDocument, iamArn, uniqueId } from "../directory.js";
+import {
+  defineIamOperation,
+  entityExists,
+  Marker,
+  MaxItems,
+  pageOf,
+  Path,
+  PathPrefix,
+  PolicyDocument,
+  RoleName,
+  roleShape,
+} from "../service.js";
+
+const roleArn = (accountId: string, name: string) => iamArn(accountId, "role", "/", name);
+
+export const createRole = defineIamOperation<CreateRoleRequest, CreateRoleResponse>({
+  name: "CreateRole",
+  description: "Create an IAM role; its trust policy says who may assume it (STS AssumeRole).",
+  readOnly: false,
+  input: struct(
+    {
+      Path,
+      RoleName,
+      AssumeRolePolicyDocument: PolicyDocument,
+      Description: str({ max: 1000 }),
+      MaxSessionDuration: int({ min: 3600, max: 43200 }),
+    },
+    ["RoleName", "AssumeRolePolicyDocument"],
+  ),
+  async run(iam, call, input) {
+    const path = input.Path ?? "/";
+    const arn = iamArn(call.accountId, "role", path, input.RoleName!);
+    await iam.authorize(call, arn);
+    checkPolicyDocument(input.AssumeRolePolicyDocument!, "trust");
+    const now = iam.clock.now();
+    const body = {
+      roleId: uniqueId("AROA"),
+      path,
+      arn,
+      createDate: now,
+      trustPolicy: input.AssumeRolePolicyDocument!,
+      description: input.Description,
+      maxSessionDuration: input.MaxSessionDuration ?? 3600,
+      inline: {},
+      attached: [],
+    };
+    if (!(await iam.directory.create("iam-role", call.accountId, input.RoleName!, body, now))) throw entityExists("Role", input.RoleName!);
+    return { Role: roleShape(input.RoleName!, body) };
+  },
+});
+
+export const getRole = defineIamOperation<GetRoleRequest, GetRoleResponse>({
+  name: "GetRole",
+  description: "Describe an IAM role, its trust policy URL-encoded.",
+  readOnly: true,
+  input: struct({ RoleName }, ["RoleName"]),
+  async run(iam, call, input) {
+    await iam.authorize(call, roleArn(call.accountId, input.RoleName!));
+    const role = await iam.directory.require("iam-role", call.accountId, input.RoleName!);
+    return { Role: roleShape(input.RoleName!, role.body) };
+  },
+});
+
+export const listRoles = defineIamOperation<ListRolesRequest, ListRolesResponse>({
+  name: "ListRoles",
+  description: "List the account's IAM roles.",
+  readOnly: true,
+  input: struct({ PathPrefix, Marker, MaxItems }),
+  async run(iam, call, input) {
+    await iam.authorize(call, "*");
+    const roles = (await iam.directory.list("iam-role", call.accountId)).filter((r) => r.body.path.startsWith(input.PathPrefix ?? "/"));
+    const { page, IsTruncated, Marker } = pageOf(roles, (r) => r.name, input.Marker, input.MaxItems);
+    return { Roles: page.map((r) => roleShape(r.name, r.body)), IsTruncated, Marker };
+  },
+});
+
+export const deleteRole = defineIamOperation<DeleteRoleRequest, Record<string, never>>({
+  name: "DeleteRole",
+  description: "Delete an IAM role with no policies left; its sessions stop working at once.",
+  readOnly: false,
+  input: struct({ RoleName }, ["RoleName"]),
+  async run(iam, call, input) {
+    const name = input.RoleName!;
+    await iam.authorize(call, roleArn(call.accountId, name));
+    const role = await iam.directory.require("iam-role", call.accountId, name);
+    const conflict = (what: string) => new ServiceError("DeleteConflict", `Cannot delete entity, must ${what} first.`);
+    if (Object.keys(role.body.inline).length > 0) throw conflict("delete policies");
+    if (role.body.attached.length > 0) throw conflict("detach all policies");
+    await iam.directory.delete("iam-role", call.accountId, name);
+    return {};
+  },
+});

@@ -1,0 +1,124 @@
+/**
+ * The IAM API's layer over the directory: the caller's permission for each IAM action, names
+ * checked for uniqueness, and the shapes IAM answers with.
+ */
+import type { CallContext } from "../call.js";
+import type { Clock } from "../clock.js";
+import { ServiceError } from "../errors.js";
+import type { Repository } from "../store/repository.js";
+import type { Authorizer } from "./authorizer.js";
+import type { Credentials } from "./credentials.js";
+import { iamArn, type Directory, type ManagedPolicyBody, type RoleBody, type UserBody, type GroupBody } from "./directory.js";
+import { defineServiceOperation, type Operation, type OperationSpec } from "../operation.js";
+import { int, str } from "../validation/schema.js";
+
+export interface IamDependencies {
+  repo: Repository;
+  directory: Directory;
+  credentials: Credentials;
+  authorizer: Authorizer;
+  clock: Clock;
+}
+
+export class IamService {
+  readonly repo: Repository;
+  readonly directory: Directory;
+  readonly credentials: Credentials;
+  readonly authorizer: Authorizer;
+  readonly clock: Clock;
+
+  constructor(deps: IamDependencies) {
+    this.repo = deps.repo;
+    this.directory = deps.directory;
+    this.credentials = deps.credentials;
+    this.authorizer = deps.authorizer;
+    this.clock = deps.clock;
+  }
+
+  /** The caller may perform this call's action on the named resource (identity policies decide; root may). */
+  async authorize(call: CallContext, resource: string): Promise<void> {
+    await this.authorizer.require(call, { action: call.action, resource });
+  }
+
+  userArn(call: CallContext, name: string, path = "/"): string {
+    return iamArn(call.accountId, "user", path, name);
+  }
+}
+
+export type IamOperation = Operation<IamService>;
+
+export function defineIamOperation<I, O>(spec: OperationSpec<IamService, I, O>) {
+  return defineServiceOperation<IamService, I, O>(spec);
+}
+
+// Shapes of the IAM service model.
+export const UserName = str({ min: 1, max: 64, pattern: /^[\w+=,.@-]+$/ });
+export const GroupName = str({ min: 1, max: 128, pattern: /^[\w+=,.@-]+$/ });
+export const RoleName = str({ min: 1, max: 64, pattern: /^[\w+=,.@-]+$/ });
+export const PolicyName = str({ min: 1, max: 128, pattern: /^[\w+=,.@-]+$/ });
+export const Path = str({ min: 1, max: 512, pattern: /^(\/|\/[\u0021-\u007E]+\/)$/ });
+export const PathPrefix = str({ min: 1, max: 512, pattern: /^\/[\u0021-\u007F]*$/ });
+export const PolicyDocument = str({ min: 1, max: 131072, pattern: /^[\u0009\u000A\u000D\u0020-\u00FF]+$/ });
+export const Arn = str({ min: 20, max: 2048 });
+export const AccessKeyId = str({ min: 16, max: 128, pattern: /^[\w]+$/ });
+export const Marker = str({ min: 1, max: 320 });
+export const MaxItems = int({ min: 1, max: 1000 });
+
+/** IAM returns policy documents URL-encoded (RFC 3986), as AWS does. */
+export function encodeDocument(text: string): string {
+  return encodeURIComponent(text);
+}
+
+export function userShape(name: string, u: UserBody) {
+  return { Path: u.path, UserName: name, UserId: u.userId, Arn: u.arn, CreateDate: new Date(u.createDate) };
+}
+
+export function groupShape(name: string, g: GroupBody) {
+  return { Path: g.path, GroupName: name, GroupId: g.groupId, Arn: g.arn, CreateDate: new Date(g.createDate) };
+}
+
+export function roleShape(name: string, r: RoleBody) {
+  return {
+    Path: r.path,
+    RoleName: name,
+    RoleId: r.roleId,
+    Arn: r.arn,
+    CreateDate: new Date(r.createDate),
+    AssumeRolePolicyDocument: encodeDocument(r.trustPolicy),
+    Description: r.description,
+    MaxSessionDuration: r.maxSessionDuration,
+  };
+}
+
+export function policyShape(name: string, p: ManagedPolicyBody, attachments: number) {
+  return {
+    PolicyName: name,
+    PolicyId: p.policyId,
+    Arn: p.arn,
+    Path: p.path,
+    DefaultVersionId: "v1",
+    AttachmentCount: attachments,
+    PermissionsBoundaryUsageCount: 0,
+    IsAttachable: true,
+    Description: p.description,
+    CreateDate: new Date(p.createDate),
+    UpdateDate: new Date(p.updateDate),
+  };
+}
+
+/** A page of a sorted list with IAM's Marker/IsTruncated paging (the marker is the last name returned). */
+export function pageOf<T>(items: T[], nameOf: (t: T) => string, marker: string | undefined, maxItems: number | undefined) {
+  const start = marker === undefined ? 0 : items.findIndex((t) => nameOf(t) > marker);
+  const from = start < 0 ? items.length : start;
+  const limit = maxItems ?? 100;
+  const page = items.slice(from, from + limit);
+  const truncated = from + limit < items.length;
+  return { page, IsTruncated: truncated, Marker: truncated ? nameOf(page[page.length - 1]!) : undefined };
+}
+
+export function entityExists(what: string, name: string): ServiceError {
+  return new ServiceError("EntityAlreadyExists", `${what} with name ${name} already exists.`);
+}
+
+/** Quotas IAM enforces that keyhold keeps: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html */
+export const QUOTAS = { accessKeysPerUser: 2, managedPoliciesPerEntity: 10, groupsPerUser: 10 };
