@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { systemClock, type Clock } from "./clock.js";
-import type { Config } from "./config.js";
+import { ConfigError, type Config } from "./config.js";
 import { Credentials, generateAccessKeyId, generateSecretAccessKey } from "./iam/credentials.js";
 import { Directory } from "./iam/directory.js";
 import { Authorizer } from "./iam/authorizer.js";
@@ -258,4 +258,32 @@ function listen(server: Server, port: number, host: string): Promise<void> {
       resolve();
     });
   });
+}
+
+/** Makes another account, with its own root access key, in an initialized data directory. */
+export async function createAccount(config: Config, accountId: string, clock: Clock = systemClock): Promise<GeneratedCredentials> {
+  const { repo, keystore, credentials } = await openStorage(config);
+  try {
+    if (!(await repo.getAccount(config.accountId))) {
+      throw new ConfigError(`${config.dataDir} is not initialized: start keyhold server once first`);
+    }
+    if (await repo.getAccount(accountId)) throw new ConfigError(`account ${accountId} already exists`);
+    await repo.createAccount({ accountId, createdAt: clock.now() });
+    const creds = { accessKeyId: generateAccessKeyId(), secretAccessKey: generateSecretAccessKey() };
+    await credentials.addAccessKey(accountId, creds.accessKeyId, creds.secretAccessKey, clock.now());
+    return creds;
+  } finally {
+    await repo.close();
+    keystore.close();
+  }
+}
+
+export async function listAccounts(config: Config): Promise<{ accountId: string; createdAt: number }[]> {
+  const { repo, keystore } = await openStorage(config);
+  try {
+    return await repo.listAccounts();
+  } finally {
+    await repo.close();
+    keystore.close();
+  }
 }

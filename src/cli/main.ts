@@ -6,12 +6,16 @@ import { KMS_OPERATIONS } from "../kms/registry.js";
 import { CLOUDTRAIL_OPERATIONS } from "../cloudtrail/registry.js";
 import { runServer } from "./server.js";
 import { AUDIT_USAGE, runAudit } from "./audit.js";
+import { ACCOUNT_USAGE, runAccount } from "./account.js";
+import { IAM_OPERATIONS } from "../iam/registry.js";
+import { STS_OPERATIONS } from "../sts/registry.js";
 
 const USAGE = `keyhold — self-hosted key management that speaks the AWS KMS API
 
 Usage:
   keyhold server [options]     start the server (the first start initializes the data directory)
   keyhold operations           list the operations this server answers
+${ACCOUNT_USAGE}
 ${AUDIT_USAGE}
   keyhold --help               this text
 
@@ -28,9 +32,12 @@ async function main(argv: string[]): Promise<number> {
   if (command === "operations") {
     for (const op of KMS_OPERATIONS) process.stdout.write(`kms ${op.name.padEnd(34)} ${op.description}\n`);
     for (const op of CLOUDTRAIL_OPERATIONS) process.stdout.write(`cloudtrail ${op.name.padEnd(27)} ${op.description}\n`);
+    for (const op of IAM_OPERATIONS) process.stdout.write(`iam ${op.name.padEnd(34)} ${op.description}\n`);
+    for (const op of STS_OPERATIONS) process.stdout.write(`sts ${op.name.padEnd(34)} ${op.description}\n`);
     return 0;
   }
   if (command === "audit") return runAudit(rest);
+  if (command === "account") return runAccount(rest);
   if (command !== "server") {
     process.stderr.write(`keyhold: unknown command '${command}'\n\n${USAGE}`);
     return 2;

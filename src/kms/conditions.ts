@@ -10,7 +10,8 @@ import { parseKeyReference } from "./arns.js";
 
 type Input = Record<string, unknown>;
 
-function contextOf(input: Input, action: string): Record<string, string> | undefined {
+/** The encryption context an action is about (ReEncrypt has two). */
+export function contextOf(input: Input, action: string): Record<string, string> | undefined {
   if (action === "kms:ReEncryptFrom") return input.SourceEncryptionContext as Record<string, string> | undefined;
   if (action === "kms:ReEncryptTo") return input.DestinationEncryptionContext as Record<string, string> | undefined;
   return input.EncryptionContext as Record<string, string> | undefined;

@@ -161,12 +161,23 @@ export class Grants {
     return { grants: page.items.map(toGrant), next: page.next };
   }
 
-  /** Whether a grant on the key lets the caller perform `action` (kms:Operation) with this request's context. */
-  async allows(call: CallContext, key: KeyRecord, action: string, context: Record<string, string> | undefined): Promise<boolean> {
+  /**
+   * Whether a grant on the key lets the caller perform `action` (kms:Operation) with this
+   * request's encryption context. A grant that allows CreateGrant allows only grants of a subset
+   * of its own operations.
+   */
+  async allows(
+    call: CallContext,
+    key: KeyRecord,
+    action: string,
+    context: Record<string, string> | undefined,
+    requestedOperations: readonly string[] | undefined,
+  ): Promise<boolean> {
     const operation = action.slice("kms:".length);
     for (const grant of await this.all(key)) {
       if (!namesCaller(grant.granteePrincipal, call) || !grant.operations.includes(operation)) continue;
       if (WITH_CONTEXT.has(operation) && !constraintsHold(grant.constraints, context)) continue;
+      if (operation === "CreateGrant" && !(requestedOperations ?? []).every((o) => grant.operations.includes(o))) continue;
       return true;
     }
     return false;

@@ -2,6 +2,11 @@
 import type { KmsOperation } from "./operation.js";
 import { cancelKeyDeletion } from "./operations/cancel-key-deletion.js";
 import { createAlias } from "./operations/create-alias.js";
+import { createGrant } from "./operations/create-grant.js";
+import { listGrants } from "./operations/list-grants.js";
+import { listRetirableGrants } from "./operations/list-retirable-grants.js";
+import { retireGrant } from "./operations/retire-grant.js";
+import { revokeGrant } from "./operations/revoke-grant.js";
 import { createKey } from "./operations/create-key.js";
 import { decrypt } from "./operations/decrypt.js";
 import { deleteAlias } from "./operations/delete-alias.js";
@@ -84,6 +89,11 @@ export const KMS_OPERATIONS: readonly KmsOperation[] = [
   getKeyPolicy,
   putKeyPolicy,
   listKeyPolicies,
+  createGrant,
+  listGrants,
+  listRetirableGrants,
+  retireGrant,
+  revokeGrant,
 ];
 
 export const KMS_OPERATIONS_BY_NAME: ReadonlyMap<string, KmsOperation> = new Map(KMS_OPERATIONS.map((op) => [op.name, op]));

@@ -22,8 +22,8 @@ import { requireState, type StateRule } from "./key-states.js";
 import { accessDenied, type Authorizer } from "../iam/authorizer.js";
 import { compilePolicy, type CompiledPolicy } from "../iam/policy.js";
 import type { ContextValues } from "../iam/conditions.js";
-import { kmsConditions, readsCostlyKeys } from "./conditions.js";
-import { Grants } from "./grants.js";
+import { contextOf, kmsConditions, readsCostlyKeys } from "./conditions.js";
+import { Grants, parseGrantToken } from "./grants.js";
 
 /** Where GetKeyLastUsage reads from: the audit trail. */
 export interface KeyUsageLog {
@@ -115,6 +115,8 @@ export class KmsService {
    * by delegating to the account's IAM policies; otherwise a grant may.
    */
   async authorize(call: CallContext, key: KeyRecord, action: string, policy: CompiledPolicy | undefined = keyPolicy(key)): Promise<void> {
+    const tokens = (call.trail.input as { GrantTokens?: string[] } | undefined)?.GrantTokens;
+    for (const token of tokens ?? []) parseGrantToken(token);
     const resource = this.arnOf(key);
     const context = kmsConditions(call, action, key);
     const decision = await this.authorizer.check(call, {
@@ -127,8 +129,12 @@ export class KmsService {
       enrich: (keys, into) => this.enrich(key, keys, into),
     });
     if (decision.allowed) return;
-    const ec = (call.trail.input as { EncryptionContext?: Record<string, string> } | undefined)?.EncryptionContext;
-    if (!decision.explicit && (await this.grants.allows(call, key, action, ec))) return;
+    const input = (call.trail.input ?? {}) as Record<string, unknown>;
+    if (
+      !decision.explicit &&
+      (await this.grants.allows(call, key, action, contextOf(input, action), input.Operations as string[] | undefined))
+    )
+      return;
     throw accessDenied(call, action, resource, decision.reason);
   }
 

@@ -400,6 +400,7 @@ export class PostgresRepository implements Repository {
   async deleteKey(keyId: string): Promise<void> {
     await this.write(async (q) => {
       await q("DELETE FROM kms_tags WHERE key_id = $1", [keyId]);
+      await q("DELETE FROM documents WHERE kind = 'kms-grant' AND name LIKE $1 ESCAPE '\\'", [likePrefix(keyId + "/")]);
       await q("DELETE FROM kms_aliases WHERE target_key_id = $1", [keyId]);
       await q("DELETE FROM kms_key_versions WHERE key_id = $1", [keyId]);
       await q("DELETE FROM kms_keys WHERE key_id = $1", [keyId]);

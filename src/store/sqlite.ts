@@ -290,6 +290,7 @@ export class SqliteRepository implements Repository {
     this.db
       .transaction(() => {
         this.stmt("DELETE FROM kms_tags WHERE key_id = ?").run(keyId);
+        this.stmt("DELETE FROM documents WHERE kind = 'kms-grant' AND name LIKE ? ESCAPE '\\'").run(likePrefix(keyId + "/"));
         this.stmt("DELETE FROM kms_aliases WHERE target_key_id = ?").run(keyId);
         this.stmt("DELETE FROM kms_key_versions WHERE key_id = ?").run(keyId);
         this.stmt("DELETE FROM kms_keys WHERE key_id = ?").run(keyId);

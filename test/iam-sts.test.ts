@@ -1,0 +1,308 @@
+/** IAM and STS through @aws-sdk/client-iam and @aws-sdk/client-sts: the directory, access keys, roles and sessions. */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  AddUserToGroupCommand,
+  AttachGroupPolicyCommand,
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  CreateGroupCommand,
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  DeleteAccessKeyCommand,
+  DeletePolicyCommand,
+  DeleteRoleCommand,
+  DeleteUserCommand,
+  DeleteUserPolicyCommand,
+  DetachUserPolicyCommand,
+  GetGroupCommand,
+  GetPolicyCommand,
+  GetRoleCommand,
+  GetUserCommand,
+  GetUserPolicyCommand,
+  ListAccessKeysCommand,
+  ListAttachedUserPoliciesCommand,
+  ListGroupsForUserCommand,
+  ListUserPoliciesCommand,
+  ListUsersCommand,
+  PutRolePolicyCommand,
+  PutUserPolicyCommand,
+  RemoveUserFromGroupCommand,
+  UpdateAccessKeyCommand,
+  DeleteRolePolicyCommand,
+  type IAMClient,
+} from "@aws-sdk/client-iam";
+import { AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand, ListKeysCommand } from "@aws-sdk/client-kms";
+import { ManualClock } from "../src/clock.js";
+import { ACCOUNT_ID, rejects, startTestServer, type TestServer } from "./helpers.js";
+import { iamClient, kmsAs, makeUser, policy, stsClient, type Creds } from "./iam.js";
+
+const ALLOW_KMS = policy({ Effect: "Allow", Action: "kms:*", Resource: "*" });
+
+describe("IAM and STS", () => {
+  let server: TestServer;
+  let iam: IAMClient;
+  let clock: ManualClock;
+  before(async () => {
+    clock = new ManualClock(Date.now());
+    server = await startTestServer({ clock });
+    iam = iamClient(server.url);
+  });
+  after(() => server.stop());
+
+  it("users: create, get, list, refuse duplicates and unknown names", async () => {
+    const created = (await iam.send(new CreateUserCommand({ UserName: "carol", Path: "/staff/" }))).User!;
+    assert.equal(created.Arn, `arn:aws:iam::${ACCOUNT_ID}:user/staff/carol`);
+    assert.match(created.UserId!, /^AIDA[A-Z2-7]{17}$/);
+    assert.ok(created.CreateDate instanceof Date);
+    assert.deepEqual((await iam.send(new GetUserCommand({ UserName: "carol" }))).User!.UserId, created.UserId);
+    assert.ok((await iam.send(new ListUsersCommand({}))).Users!.some((u) => u.UserName === "carol"));
+    assert.equal((await iam.send(new ListUsersCommand({ PathPrefix: "/nobody/" }))).Users!.length, 0);
+    await rejects(() => iam.send(new CreateUserCommand({ UserName: "carol" })), "EntityAlreadyExistsException");
+    const missing = await rejects(() => iam.send(new GetUserCommand({ UserName: "nobody" })), "NoSuchEntityException");
+    assert.equal(missing.$metadata?.httpStatusCode, 404);
+    await rejects(() => iam.send(new CreateUserCommand({ UserName: "bad/name" })), "ValidationError");
+  });
+
+  it("policy documents are checked: MalformedPolicyDocument names the problem", async () => {
+    await iam.send(new CreateUserCommand({ UserName: "pd" }));
+    const put = (doc: string) => iam.send(new PutUserPolicyCommand({ UserName: "pd", PolicyName: "p", PolicyDocument: doc }));
+    for (const bad of [
+      "not json",
+      JSON.stringify({ Statement: [] }),
+      policy({ Action: "kms:*", Resource: "*" }),
+      policy({ Effect: "Permit", Action: "kms:*", Resource: "*" }),
+      policy({ Effect: "Allow", Resource: "*" }),
+      policy({ Effect: "Allow", Action: "kms:*" }),
+      policy({ Effect: "Allow", Action: "kms:*", Resource: "*", Principal: "*" }),
+      policy({ Effect: "Allow", Action: "Encrypt", Resource: "*" }),
+      policy({ Effect: "Allow", Action: "kms:*", Resource: "*", Condition: { StringSorta: { "aws:username": "x" } } }),
+      policy({ Effect: "Allow", Action: "kms:*", Resource: "*", Bogus: 1 }),
+      JSON.stringify({ Version: "2020-01-01", Statement: { Effect: "Allow", Action: "kms:*", Resource: "*" } }),
+    ]) {
+      const e = await rejects(() => put(bad), "MalformedPolicyDocumentException");
+      assert.ok(e.message.length > 10);
+    }
+    await put(ALLOW_KMS);
+    const got = await iam.send(new GetUserPolicyCommand({ UserName: "pd", PolicyName: "p" }));
+    assert.equal(decodeURIComponent(got.PolicyDocument!), ALLOW_KMS, "IAM returns the document URL-encoded");
+    assert.deepEqual((await iam.send(new ListUserPoliciesCommand({ UserName: "pd" }))).PolicyNames, ["p"]);
+    await rejects(() => iam.send(new DeleteUserCommand({ UserName: "pd" })), "DeleteConflictException");
+    await iam.send(new DeleteUserPolicyCommand({ UserName: "pd", PolicyName: "p" }));
+    await rejects(() => iam.send(new DeleteUserPolicyCommand({ UserName: "pd", PolicyName: "p" })), "NoSuchEntityException");
+    await iam.send(new DeleteUserCommand({ UserName: "pd" }));
+  });
+
+  it("access keys: at most two, secret shown once, an inactive or deleted key stops working on the next request", async () => {
+    const creds = await makeUser(iam, "dave", { kms: ALLOW_KMS });
+    const kms = kmsAs(server.url, creds, { systemClockOffset: clock.now() - Date.now() });
+    await kms.send(new ListKeysCommand({}));
+    await iam.send(new CreateAccessKeyCommand({ UserName: "dave" }));
+    await rejects(() => iam.send(new CreateAccessKeyCommand({ UserName: "dave" })), "LimitExceededException");
+    const listed = (await iam.send(new ListAccessKeysCommand({ UserName: "dave" }))).AccessKeyMetadata!;
+    assert.equal(listed.length, 2);
+    assert.ok(listed.every((k) => !("SecretAccessKey" in k)));
+    await iam.send(new UpdateAccessKeyCommand({ UserName: "dave", AccessKeyId: creds.accessKeyId, Status: "Inactive" }));
+    await rejects(() => kms.send(new ListKeysCommand({})), "UnrecognizedClientException");
+    await iam.send(new UpdateAccessKeyCommand({ UserName: "dave", AccessKeyId: creds.accessKeyId, Status: "Active" }));
+    await kms.send(new ListKeysCommand({}));
+    await iam.send(new DeleteAccessKeyCommand({ UserName: "dave", AccessKeyId: creds.accessKeyId }));
+    await rejects(() => kms.send(new ListKeysCommand({})), "UnrecognizedClientException");
+    await rejects(
+      () => iam.send(new DeleteAccessKeyCommand({ UserName: "dave", AccessKeyId: creds.accessKeyId })),
+      "NoSuchEntityException",
+    );
+    // A user's own credentials manage its own keys only when its policies say so.
+    const other = await makeUser(iam, "erin");
+    await rejects(() => iamClient(server.url, other).send(new ListUsersCommand({})), "AccessDenied");
+  });
+
+  it("groups and managed policies give their members permissions; detaching takes them away", async () => {
+    const creds = await makeUser(iam, "frank");
+    const kms = kmsAs(server.url, creds, { systemClockOffset: clock.now() - Date.now() });
+    await rejects(() => kms.send(new ListKeysCommand({})), "AccessDeniedException");
+    const managed = (
+      await iam.send(
+        new CreatePolicyCommand({
+          PolicyName: "kms-list",
+          PolicyDocument: policy({ Effect: "Allow", Action: "kms:List*", Resource: "*" }),
+        }),
+      )
+    ).Policy!;
+    assert.equal(managed.Arn, `arn:aws:iam::${ACCOUNT_ID}:policy/kms-list`);
+    await iam.send(new AttachUserPolicyCommand({ UserName: "frank", PolicyArn: managed.Arn }));
+    await kms.send(new ListKeysCommand({}));
+    assert.equal((await iam.send(new GetPolicyCommand({ PolicyArn: managed.Arn }))).Policy!.AttachmentCount, 1);
+    assert.deepEqual(
+      (await iam.send(new ListAttachedUserPoliciesCommand({ UserName: "frank" }))).AttachedPolicies!.map((p) => p.PolicyName),
+      ["kms-list"],
+    );
+    await rejects(() => iam.send(new DeletePolicyCommand({ PolicyArn: managed.Arn })), "DeleteConflictException");
+    await iam.send(new DetachUserPolicyCommand({ UserName: "frank", PolicyArn: managed.Arn }));
+    await rejects(() => kms.send(new ListKeysCommand({})), "AccessDeniedException");
+
+    await iam.send(new CreateGroupCommand({ GroupName: "readers" }));
+    await iam.send(new AttachGroupPolicyCommand({ GroupName: "readers", PolicyArn: managed.Arn }));
+    await iam.send(new AddUserToGroupCommand({ GroupName: "readers", UserName: "frank" }));
+    await kms.send(new ListKeysCommand({}));
+    assert.deepEqual(
+      (await iam.send(new GetGroupCommand({ GroupName: "readers" }))).Users!.map((u) => u.UserName),
+      ["frank"],
+    );
+    assert.deepEqual(
+      (await iam.send(new ListGroupsForUserCommand({ UserName: "frank" }))).Groups!.map((g) => g.GroupName),
+      ["readers"],
+    );
+    await iam.send(new RemoveUserFromGroupCommand({ GroupName: "readers", UserName: "frank" }));
+    await rejects(() => kms.send(new ListKeysCommand({})), "AccessDeniedException");
+    await rejects(
+      () => iam.send(new AttachUserPolicyCommand({ UserName: "frank", PolicyArn: `arn:aws:iam::${ACCOUNT_ID}:policy/none` })),
+      "NoSuchEntityException",
+    );
+  });
+
+  it("STS GetCallerIdentity names root, users and sessions", async () => {
+    const root = await stsClient(server.url).send(new GetCallerIdentityCommand({}));
+    assert.deepEqual([root.Account, root.Arn, root.UserId], [ACCOUNT_ID, `arn:aws:iam::${ACCOUNT_ID}:root`, ACCOUNT_ID]);
+    const creds = await makeUser(iam, "gina");
+    const me = await stsClient(server.url, creds, { systemClockOffset: clock.now() - Date.now() }).send(new GetCallerIdentityCommand({}));
+    assert.equal(me.Arn, `arn:aws:iam::${ACCOUNT_ID}:user/gina`);
+    assert.match(me.UserId!, /^AIDA/);
+  });
+
+  it("AssumeRole: trust policy, identity policy, session policy, duration bounds, expiry and revocation", async () => {
+    const userCreds = await makeUser(iam, "hank", {
+      assume: policy({ Effect: "Allow", Action: "sts:AssumeRole", Resource: `arn:aws:iam::${ACCOUNT_ID}:role/*` }),
+    });
+    const sts = stsClient(server.url, userCreds, { systemClockOffset: clock.now() - Date.now() });
+    const trust = policy({ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:user/hank` }, Action: "sts:AssumeRole" });
+    const role = (
+      await iam.send(new CreateRoleCommand({ RoleName: "encryptor", AssumeRolePolicyDocument: trust, MaxSessionDuration: 7200 }))
+    ).Role!;
+    assert.equal(
+      decodeURIComponent((await iam.send(new GetRoleCommand({ RoleName: "encryptor" }))).Role!.AssumeRolePolicyDocument!),
+      trust,
+    );
+    await iam.send(new PutRolePolicyCommand({ RoleName: "encryptor", PolicyName: "kms", PolicyDocument: ALLOW_KMS }));
+    await rejects(
+      () =>
+        iam.send(
+          new CreateRoleCommand({
+            RoleName: "bad",
+            AssumeRolePolicyDocument: policy({ Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }),
+          }),
+        ),
+      "MalformedPolicyDocumentException",
+    );
+
+    // Root may not assume roles; a user the trust policy does not name may not either.
+    await rejects(
+      () => stsClient(server.url).send(new AssumeRoleCommand({ RoleArn: role.Arn, RoleSessionName: "s" + "1" })),
+      "AccessDenied",
+    );
+    const stranger = await makeUser(iam, "ivan", { assume: policy({ Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }) });
+    const refused = await rejects(
+      () =>
+        stsClient(server.url, stranger, { systemClockOffset: clock.now() - Date.now() }).send(
+          new AssumeRoleCommand({ RoleArn: role.Arn, RoleSessionName: "s1" }),
+        ),
+      "AccessDenied",
+    );
+    assert.match(refused.message, /user\/ivan is not authorized to perform: sts:AssumeRole/);
+    await rejects(
+      () => sts.send(new AssumeRoleCommand({ RoleArn: role.Arn, RoleSessionName: "s1", DurationSeconds: 7201 })),
+      "ValidationError",
+    );
+    await rejects(
+      () => sts.send(new AssumeRoleCommand({ RoleArn: role.Arn, RoleSessionName: "s1", DurationSeconds: 899 })),
+      "ValidationError",
+    );
+
+    const session = await sts.send(new AssumeRoleCommand({ RoleArn: role.Arn, RoleSessionName: "batch-1", DurationSeconds: 900 }));
+    const c = session.Credentials!;
+    assert.match(c.AccessKeyId!, /^ASIA/);
+    assert.ok(Math.abs(c.Expiration!.getTime() - (clock.now() + 900_000)) < 1000, "expires DurationSeconds from now");
+    assert.equal(session.AssumedRoleUser!.Arn, `arn:aws:sts::${ACCOUNT_ID}:assumed-role/encryptor/batch-1`);
+    const sessionCreds: Creds = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
+    const offset = { systemClockOffset: clock.now() - Date.now() };
+    const kms = kmsAs(server.url, sessionCreds, offset);
+    const KeyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const who = await stsClient(server.url, sessionCreds, offset).send(new GetCallerIdentityCommand({}));
+    assert.equal(who.Arn, `arn:aws:sts::${ACCOUNT_ID}:assumed-role/encryptor/batch-1`);
+    assert.equal(who.UserId, `${role.RoleId}:batch-1`);
+
+    // Without its token the session's key is refused; with another token too.
+    await rejects(
+      () => kmsAs(server.url, { ...sessionCreds, sessionToken: undefined }, offset).send(new DescribeKeyCommand({ KeyId })),
+      "UnrecognizedClientException",
+    );
+    await rejects(
+      () => kmsAs(server.url, { ...sessionCreds, sessionToken: "forged" }, offset).send(new DescribeKeyCommand({ KeyId })),
+      "UnrecognizedClientException",
+    );
+
+    // A session policy bounds the role's permissions.
+    const narrow = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: role.Arn,
+        RoleSessionName: "narrow",
+        Policy: policy({ Effect: "Allow", Action: "kms:DescribeKey", Resource: "*" }),
+      }),
+    );
+    const narrowKms = kmsAs(
+      server.url,
+      {
+        accessKeyId: narrow.Credentials!.AccessKeyId!,
+        secretAccessKey: narrow.Credentials!.SecretAccessKey!,
+        sessionToken: narrow.Credentials!.SessionToken!,
+      },
+      offset,
+    );
+    await narrowKms.send(new DescribeKeyCommand({ KeyId }));
+    const bounded = await rejects(
+      () => narrowKms.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from("x") })),
+      "AccessDeniedException",
+    );
+    assert.match(bounded.message, /because no session policy allows the kms:Encrypt action/);
+
+    // Expiry: 900 s later the credentials are refused as expired.
+    clock.advance(901_000);
+    const late = { systemClockOffset: clock.now() - Date.now() };
+    await rejects(() => kmsAs(server.url, sessionCreds, late).send(new DescribeKeyCommand({ KeyId })), "ExpiredTokenException");
+    await rejects(() => stsClient(server.url, sessionCreds, late).send(new GetCallerIdentityCommand({})), "ExpiredToken");
+
+    // Revocation: deleting the role ends its sessions at once.
+    const fresh = await stsClient(server.url, userCreds, late).send(new AssumeRoleCommand({ RoleArn: role.Arn, RoleSessionName: "fresh" }));
+    const freshKms = kmsAs(
+      server.url,
+      {
+        accessKeyId: fresh.Credentials!.AccessKeyId!,
+        secretAccessKey: fresh.Credentials!.SecretAccessKey!,
+        sessionToken: fresh.Credentials!.SessionToken!,
+      },
+      late,
+    );
+    await freshKms.send(new DescribeKeyCommand({ KeyId }));
+    const admin = iamClient(server.url, undefined, late);
+    await rejects(() => admin.send(new DeleteRoleCommand({ RoleName: "encryptor" })), "DeleteConflictException");
+    await admin.send(new DeleteRolePolicyCommand({ RoleName: "encryptor", PolicyName: "kms" }));
+    await admin.send(new DeleteRoleCommand({ RoleName: "encryptor" }));
+    await rejects(() => freshKms.send(new DescribeKeyCommand({ KeyId })), "UnrecognizedClientException");
+  });
+
+  it("deleting a user ends its access keys' use, and needs its keys deleted first", async () => {
+    iam = iamClient(server.url, undefined, { systemClockOffset: clock.now() - Date.now() });
+    const creds = await makeUser(iam, "judy", { kms: ALLOW_KMS });
+    await rejects(() => iam.send(new DeleteUserCommand({ UserName: "judy" })), "DeleteConflictException");
+    const keys = (await iam.send(new ListAccessKeysCommand({ UserName: "judy" }))).AccessKeyMetadata!;
+    for (const k of keys) await iam.send(new DeleteAccessKeyCommand({ UserName: "judy", AccessKeyId: k.AccessKeyId }));
+    await iam.send(new DeleteUserPolicyCommand({ UserName: "judy", PolicyName: "kms" }));
+    await iam.send(new DeleteUserCommand({ UserName: "judy" }));
+    await rejects(
+      () => kmsAs(server.url, creds, { systemClockOffset: clock.now() - Date.now() }).send(new ListKeysCommand({})),
+      "UnrecognizedClientException",
+    );
+  });
+});
