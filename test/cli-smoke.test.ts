@@ -170,6 +170,50 @@ describe("AWS CLI and boto3 against a keyhold server process", () => {
     assert.match(ver.stdout, /^OK: \d+ events/m);
   });
 
+  it("aws iam + sts: a user limited to Encrypt with app=orders can do exactly that; get-caller-identity names it", (t) => {
+    if (!requireTool(t, "aws", "awscli")) return;
+    const keyId = (ok("kms", "create-key", "--description", "for orders") as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;
+    ok("iam", "create-user", "--user-name", "orders-app");
+    const key = (
+      ok("iam", "create-access-key", "--user-name", "orders-app") as { AccessKey: { AccessKeyId: string; SecretAccessKey: string } }
+    ).AccessKey;
+    const document = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        { Effect: "Allow", Action: "kms:Encrypt", Resource: "*", Condition: { StringEquals: { "kms:EncryptionContext:app": "orders" } } },
+      ],
+    });
+    ok("iam", "put-user-policy", "--user-name", "orders-app", "--policy-name", "encrypt-orders", "--policy-document", document);
+    const stored = ok("iam", "get-user-policy", "--user-name", "orders-app", "--policy-name", "encrypt-orders") as {
+      PolicyDocument: unknown;
+    };
+    assert.deepEqual(stored.PolicyDocument, JSON.parse(document), "the CLI decodes IAM's URL-encoded document");
+
+    const asUser = (...args: string[]) =>
+      spawnSync("aws", ["--endpoint-url", server.url, "--output", "json", ...args], {
+        env: { ...awsEnv(), AWS_ACCESS_KEY_ID: key.AccessKeyId, AWS_SECRET_ACCESS_KEY: key.SecretAccessKey },
+        encoding: "utf8",
+      });
+    const me = asUser("sts", "get-caller-identity");
+    assert.equal(me.status, 0, me.stderr);
+    assert.equal((JSON.parse(me.stdout) as { Arn: string }).Arn, "arn:aws:iam::111122223333:user/orders-app");
+    const allowed = asUser("kms", "encrypt", "--key-id", keyId, "--plaintext", "aGVsbG8=", "--encryption-context", "app=orders");
+    assert.equal(allowed.status, 0, allowed.stderr);
+    for (const context of ["app=billing", "tenant=orders"]) {
+      const denied = asUser("kms", "encrypt", "--key-id", keyId, "--plaintext", "aGVsbG8=", "--encryption-context", context);
+      assert.notEqual(denied.status, 0);
+      assert.match(denied.stderr, /\(AccessDeniedException\).*user\/orders-app is not authorized to perform: kms:Encrypt/);
+    }
+    const noContext = asUser("kms", "encrypt", "--key-id", keyId, "--plaintext", "aGVsbG8=");
+    assert.match(noContext.stderr, /\(AccessDeniedException\)/);
+    const blobFile = join(dir, "orders.bin");
+    writeFileSync(blobFile, Buffer.from((JSON.parse(allowed.stdout) as { CiphertextBlob: string }).CiphertextBlob, "base64"));
+    const decrypt = asUser("kms", "decrypt", "--ciphertext-blob", `fileb://${blobFile}`, "--encryption-context", "app=orders");
+    assert.match(decrypt.stderr, /\(AccessDeniedException\)/);
+    const listUsers = asUser("iam", "list-users");
+    assert.match(listUsers.stderr, /\(AccessDenied\)/);
+  });
+
   it("boto3: create a key, encrypt and decrypt with context, and see a wrong context refused", (t) => {
     if (!requireTool(t, "python3", "python3")) return;
     const script = `

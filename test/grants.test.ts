@@ -1,0 +1,138 @@
+/** KMS grants through the SDK: creation, use by the grantee, constraints, listing, retiring and revoking. */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CreateGrantCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  ListGrantsCommand,
+  ListRetirableGrantsCommand,
+  RetireGrantCommand,
+  RevokeGrantCommand,
+  type KMSClient,
+} from "@aws-sdk/client-kms";
+import type { IAMClient } from "@aws-sdk/client-iam";
+import { ACCOUNT_ID, rejects, startTestServer, type TestServer } from "./helpers.js";
+import { iamClient, kmsAs, makeUser, policy } from "./iam.js";
+
+const user = (name: string) => `arn:aws:iam::${ACCOUNT_ID}:user/${name}`;
+
+describe("KMS grants", () => {
+  let server: TestServer;
+  let root: KMSClient;
+  let iam: IAMClient;
+  let keyId: string;
+  let grantee: KMSClient;
+  let retirer: KMSClient;
+  before(async () => {
+    server = await startTestServer();
+    root = server.client();
+    iam = iamClient(server.url);
+    keyId = (await root.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    grantee = kmsAs(server.url, await makeUser(iam, "grantee"));
+    retirer = kmsAs(
+      server.url,
+      await makeUser(iam, "retirer", { p: policy({ Effect: "Allow", Action: "kms:ListRetirableGrants", Resource: "*" }) }),
+    );
+  });
+  after(async () => {
+    grantee.destroy();
+    retirer.destroy();
+    iam.destroy();
+    await server.stop();
+  });
+
+  it("a grant lets its grantee do its operations at once, within its constraints, and nothing else", async () => {
+    const Plaintext = Buffer.from("granted");
+    await rejects(() => grantee.send(new EncryptCommand({ KeyId: keyId, Plaintext })), "AccessDeniedException");
+    const { GrantId, GrantToken } = await root.send(
+      new CreateGrantCommand({
+        KeyId: keyId,
+        GranteePrincipal: user("grantee"),
+        RetiringPrincipal: user("retirer"),
+        Operations: ["Encrypt", "Decrypt"],
+        Constraints: { EncryptionContextEquals: { purpose: "backup" } },
+      }),
+    );
+    assert.match(GrantId!, /^[0-9a-f]{64}$/);
+    const ctx = { purpose: "backup" };
+    const blob = (await grantee.send(new EncryptCommand({ KeyId: keyId, Plaintext, EncryptionContext: ctx, GrantTokens: [GrantToken!] })))
+      .CiphertextBlob!;
+    assert.deepEqual(
+      Buffer.from((await grantee.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: ctx }))).Plaintext!),
+      Plaintext,
+    );
+    await rejects(
+      () => grantee.send(new EncryptCommand({ KeyId: keyId, Plaintext, EncryptionContext: { purpose: "backup", more: "x" } })),
+      "AccessDeniedException",
+    );
+    await rejects(() => grantee.send(new EncryptCommand({ KeyId: keyId, Plaintext })), "AccessDeniedException");
+    await rejects(() => grantee.send(new DescribeKeyCommand({ KeyId: keyId })), "AccessDeniedException");
+    await rejects(
+      () => grantee.send(new EncryptCommand({ KeyId: keyId, Plaintext, EncryptionContext: ctx, GrantTokens: ["not-a-token"] })),
+      "InvalidGrantTokenException",
+    );
+
+    const listed = (await root.send(new ListGrantsCommand({ KeyId: keyId }))).Grants!;
+    const entry = listed.find((g) => g.GrantId === GrantId)!;
+    assert.deepEqual(entry.Operations, ["Encrypt", "Decrypt"]);
+    assert.equal(entry.GranteePrincipal, user("grantee"));
+    assert.equal(entry.IssuingAccount, `arn:aws:iam::${ACCOUNT_ID}:root`);
+    assert.deepEqual(entry.Constraints, { EncryptionContextEquals: { purpose: "backup" } });
+    assert.deepEqual(
+      (await retirer.send(new ListRetirableGrantsCommand({ RetiringPrincipal: user("retirer") }))).Grants!.map((g) => g.GrantId),
+      [GrantId],
+    );
+
+    // The grantee may not retire it (no RetireGrant operation); the retiring principal may, by token.
+    await rejects(() => grantee.send(new RetireGrantCommand({ GrantToken })), "AccessDeniedException");
+    await retirer.send(new RetireGrantCommand({ GrantToken }));
+    await rejects(() => grantee.send(new EncryptCommand({ KeyId: keyId, Plaintext, EncryptionContext: ctx })), "AccessDeniedException");
+    await rejects(() => retirer.send(new RetireGrantCommand({ GrantToken })), "NotFoundException");
+  });
+
+  it("Name makes CreateGrant idempotent; RevokeGrant ends a grant; a grant to CreateGrant passes on only its own operations", async () => {
+    const input = {
+      KeyId: keyId,
+      GranteePrincipal: user("grantee"),
+      Operations: ["DescribeKey" as const, "CreateGrant" as const],
+      Name: "nightly",
+    };
+    const first = await root.send(new CreateGrantCommand(input));
+    const again = await root.send(new CreateGrantCommand(input));
+    assert.equal(again.GrantId, first.GrantId);
+    await grantee.send(new DescribeKeyCommand({ KeyId: keyId }));
+    // The grantee may grant a subset of its operations, not more.
+    await grantee.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: user("retirer"), Operations: ["DescribeKey"] }));
+    await rejects(
+      () => grantee.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: user("retirer"), Operations: ["Encrypt"] })),
+      "AccessDeniedException",
+    );
+
+    await rejects(() => root.send(new RevokeGrantCommand({ KeyId: keyId, GrantId: "nope" })), "InvalidGrantIdException");
+    await rejects(() => root.send(new RevokeGrantCommand({ KeyId: keyId, GrantId: "0".repeat(64) })), "NotFoundException");
+    await root.send(new RevokeGrantCommand({ KeyId: keyId, GrantId: first.GrantId }));
+    await rejects(() => grantee.send(new DescribeKeyCommand({ KeyId: keyId })), "AccessDeniedException");
+  });
+
+  it("refuses malformed grants: no operations, an operation the key cannot do, a principal that is no principal", async () => {
+    await rejects(
+      () => root.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: user("x"), Operations: [] })),
+      "ValidationException",
+    );
+    await rejects(
+      () => root.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: user("x"), Operations: ["Sign"] })),
+      "ValidationException",
+    );
+    await rejects(
+      () => root.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: "bob", Operations: ["Encrypt"] })),
+      "ValidationException",
+    );
+    await rejects(
+      () => root.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: user("x"), Operations: ["Steal" as "Encrypt"] })),
+      "ValidationException",
+    );
+  });
+});
