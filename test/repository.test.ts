@@ -113,6 +113,63 @@ function contract(
       assert.deepEqual(await b.readSeal(), Buffer.from("seal-1"));
     });
 
+    test("documents: create once, replace only from the revision read, list by prefix and by ref, delete; grants go with their key", async () => {
+      const account = `1${randomUUID().replace(/\D/g, "").slice(0, 11).padEnd(11, "0")}`;
+      const doc = (name: string, revision: number, body: string, ref?: string) =>
+        ({ kind: "iam-user", accountId: account, name, ref, body, revision, createdAt: 5 }) as const;
+      assert.equal(await a.putDocument(doc("alice", 1, '{"v":1}'), "new"), true);
+      assert.equal(await b.putDocument(doc("alice", 1, '{"v":"other"}'), "new"), false, "a name is taken once");
+      assert.equal(await b.putDocument(doc("alice", 2, '{"v":2}'), 1), true);
+      assert.equal(await a.putDocument(doc("alice", 2, '{"v":"stale"}'), 1), false, "a writer that read revision 1 loses");
+      assert.deepEqual(await a.getDocument("iam-user", account, "alice"), { ...doc("alice", 2, '{"v":2}'), ref: undefined });
+      for (const name of ["bob", "b_c", "b%d", "carol"])
+        await a.putDocument(doc(name, 1, "{}", name === "carol" ? "ref-1" : undefined), "new");
+      const names = async (prefix: string, after?: string, limit = 10) =>
+        (await b.listDocuments("iam-user", account, prefix, after, limit)).items.map((d) => d.name);
+      assert.deepEqual(await names(""), ["alice", "b%d", "b_c", "bob", "carol"]);
+      assert.deepEqual(await names("b_"), ["b_c"], "LIKE wildcards in a prefix are literal");
+      assert.deepEqual(await names("b%"), ["b%d"]);
+      const first = await b.listDocuments("iam-user", account, "", undefined, 2);
+      assert.equal(first.items.length, 2);
+      assert.deepEqual(await names("", first.next), ["b_c", "bob", "carol"]);
+      assert.deepEqual(
+        (await b.listDocumentsByRef("iam-user", "ref-1", undefined, 10)).items.map((d) => d.name),
+        ["carol"],
+      );
+      assert.equal(await a.deleteDocument("iam-user", account, "carol"), true);
+      assert.equal(await b.deleteDocument("iam-user", account, "carol"), false);
+
+      const k = key({ accountId: account });
+      await a.createKey(k, version(k.keyId, 1), []);
+      await a.putDocument({ kind: "kms-grant", accountId: account, name: `${k.keyId}/g1`, body: "{}", revision: 1, createdAt: 1 }, "new");
+      await a.deleteKey(k.keyId);
+      assert.equal(await b.getDocument("kms-grant", account, `${k.keyId}/g1`), undefined, "a key's grants are destroyed with it");
+    });
+
+    test("access keys of users and sessions: listed per user, status changes, deleted", async () => {
+      const account = `2${randomUUID().replace(/\D/g, "").slice(0, 11).padEnd(11, "0")}`;
+      await a.createAccount({ accountId: account, createdAt: 1 });
+      assert.ok((await b.listAccounts()).some((x) => x.accountId === account));
+      const base = { accountId: account, wrappedSecret: Buffer.from("w"), status: "Active" as const, createdAt: 1 };
+      await a.putAccessKey({ ...base, accessKeyId: `AKIAROOT${account}` });
+      await a.putAccessKey({ ...base, accessKeyId: `AKIAUSER${account}`, userName: "u" });
+      const session = { roleName: "r", roleId: "AROAX", sessionName: "s", tokenHash: "00", issuedAt: 1, expiresAt: 2, policies: ["{}"] };
+      await a.putAccessKey({ ...base, accessKeyId: `ASIASESS${account}`, session });
+      assert.deepEqual(
+        (await b.listAccessKeys(account, undefined)).map((k) => k.accessKeyId),
+        [`AKIAROOT${account}`],
+      );
+      assert.deepEqual(
+        (await b.listAccessKeys(account, "u")).map((k) => k.accessKeyId),
+        [`AKIAUSER${account}`],
+      );
+      assert.deepEqual((await b.getAccessKey(`ASIASESS${account}`))!.session, session);
+      await b.putAccessKey({ ...base, accessKeyId: `AKIAUSER${account}`, userName: "u", status: "Inactive" });
+      assert.equal((await a.getAccessKey(`AKIAUSER${account}`))!.status, "Inactive");
+      assert.equal(await a.deleteAccessKey(`AKIAUSER${account}`), true);
+      assert.equal(await b.getAccessKey(`AKIAUSER${account}`), undefined);
+    });
+
     test("conditional writes refuse stale state instead of overwriting it", async () => {
       const k = key();
       await a.createKey(k, version(k.keyId, 1), []);
