@@ -13,8 +13,10 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateKeyCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { runLoad, type LoadResult } from "./load.js";
-import { ACCESS_KEY_ID, SECRET, signedBytes, start } from "./servers.js";
+import { ACCESS_KEY_ID, SECRET, signedBytes, start, type BenchCredentials } from "./servers.js";
+import { measurePolicyEvaluation } from "./policy.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -36,12 +38,66 @@ async function startKeyholdServer(dataDir: string, workers: number) {
   );
 }
 
-async function scenarios(port: number): Promise<[string, string, string][]> {
+/**
+ * A realistic non-root caller: an IAM user with an identity policy limited by encryption context,
+ * on a key whose console-style policy delegates to IAM and names key administrators and users.
+ */
+async function iamCaller(port: number, kms: KMSClient): Promise<{ keyId: string; credentials: BenchCredentials }> {
+  const endpoint = `http://127.0.0.1:${port}`;
+  const iam = new IAMClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET } });
+  await iam.send(new CreateUserCommand({ UserName: "bench-app" }));
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: "bench-app",
+      PolicyName: "encrypt-orders",
+      PolicyDocument: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+            Resource: "*",
+            Condition: { StringEquals: { "kms:EncryptionContext:app": "orders" } },
+          },
+        ],
+      }),
+    }),
+  );
+  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: "bench-app" }))).AccessKey!;
+  iam.destroy();
+  const account = "000000000000";
+  const policy = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "kms:*", Resource: "*" },
+      {
+        Sid: "Key administrators",
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${account}:user/key-admin` },
+        Action: ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"],
+        Resource: "*",
+      },
+      {
+        Sid: "Deny decrypt outside the VPN",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "kms:Decrypt",
+        Resource: "*",
+        Condition: { NotIpAddress: { "aws:SourceIp": ["127.0.0.0/8", "10.0.0.0/8"] } },
+      },
+    ],
+  });
+  const keyId = (await kms.send(new CreateKeyCommand({ Description: "bench iam", Policy: policy }))).KeyMetadata!.KeyId!;
+  return { keyId, credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! } };
+}
+
+async function scenarios(port: number): Promise<[string, string, string, BenchCredentials?][]> {
   const kms = new KMSClient({
     endpoint: `http://127.0.0.1:${port}`,
     region: "us-east-1",
     credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET },
   });
+  const user = await iamCaller(port, kms);
   const keyId = (await kms.send(new CreateKeyCommand({ Description: "bench" }))).KeyMetadata!.KeyId!;
   const blob = Buffer.from((await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(64, 7) }))).CiphertextBlob!).toString(
     "base64",
@@ -53,6 +109,12 @@ async function scenarios(port: number): Promise<[string, string, string][]> {
   kms.destroy();
   return [
     ["Encrypt 64 B", "Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: Buffer.alloc(64, 7).toString("base64") })],
+    [
+      "Encrypt 64 B, IAM user",
+      "Encrypt",
+      JSON.stringify({ KeyId: user.keyId, Plaintext: Buffer.alloc(64, 7).toString("base64"), EncryptionContext: { app: "orders" } }),
+      user.credentials,
+    ],
     ["Encrypt 4 KiB", "Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: Buffer.alloc(4096, 7).toString("base64") })],
     ["Decrypt 64 B", "Decrypt", JSON.stringify({ CiphertextBlob: blob })],
     ["GenerateDataKey AES_256", "GenerateDataKey", JSON.stringify({ KeyId: keyId, KeySpec: "AES_256" })],
@@ -76,8 +138,8 @@ async function main(): Promise<void> {
     const keyhold = await startKeyholdServer(dataDir, workers);
     const ceiling = await start(bare, [], {}, /bare listening on (\d+)/);
     try {
-      for (const [name, target, body] of await scenarios(keyhold.port)) {
-        const kReq = await signedBytes(keyhold.port, target, body);
+      for (const [name, target, body, credentials] of await scenarios(keyhold.port)) {
+        const kReq = await signedBytes(keyhold.port, target, body, credentials);
         const bReq = await signedBytes(ceiling.port, target, body);
         await runLoad("127.0.0.1", keyhold.port, kReq, CONNECTIONS, Math.min(1, SECONDS)); // warm-up
         await runLoad("127.0.0.1", ceiling.port, bReq, CONNECTIONS, Math.min(1, SECONDS));
@@ -95,7 +157,16 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+async function all(): Promise<void> {
+  await main();
+  const evaluation = await measurePolicyEvaluation();
+  process.stdout.write(
+    `\npolicy evaluation (in process, compiled policies cached): ${evaluation.microseconds.toFixed(2)} µs per decision ` +
+      `for an IAM user's Encrypt against a console-style key policy and a conditional identity policy (${evaluation.decisions} decisions)\n`,
+  );
+}
+
+all().catch((error: unknown) => {
   process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
   process.exitCode = 1;
 });

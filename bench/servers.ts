@@ -27,9 +27,19 @@ export function start(
   });
 }
 
-export async function signedBytes(port: number, target: string, body: string): Promise<Buffer> {
+export interface BenchCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export async function signedBytes(
+  port: number,
+  target: string,
+  body: string,
+  credentials: BenchCredentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET },
+): Promise<Buffer> {
   const signer = new SignatureV4({
-    credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET },
+    credentials,
     region: "us-east-1",
     service: "kms",
     sha256: Hash.bind(null, "sha256"),
