@@ -25,11 +25,11 @@ function row(name: string, layout: string, k: LoadResult, b: LoadResult): string
   return `| ${name.padEnd(23)} | ${layout.padEnd(7)} | ${f(k.rps).padStart(7)} | ${f(k.p50ms, 2).padStart(6)} | ${f(k.p99ms, 2).padStart(6)} | ${f(b.rps).padStart(10)} | ${f(b.p50ms, 2).padStart(6)} | ${f(b.p99ms, 2).padStart(6)} | ${f(k.rps / b.rps, 2).padStart(5)} |`;
 }
 
-async function startKeyholdServer(dataDir: string, workers: number) {
+async function startKeyholdServer(dataDir: string, workers: number, extra: string[]) {
   const main = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
   return start(
     main,
-    ["server", "--port", "0", "--data-dir", dataDir, "--workers", String(workers)],
+    ["server", "--port", "0", "--data-dir", dataDir, "--workers", String(workers), ...extra],
     {
       KEYHOLD_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID,
       KEYHOLD_ROOT_SECRET_ACCESS_KEY: SECRET,
@@ -69,12 +69,31 @@ async function iamCaller(port: number, kms: KMSClient): Promise<{ keyId: string;
   const policy = JSON.stringify({
     Version: "2012-10-17",
     Statement: [
-      { Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "kms:*", Resource: "*" },
+      {
+        Sid: "Enable IAM User Permissions",
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Action: "kms:*",
+        Resource: "*",
+      },
       {
         Sid: "Key administrators",
         Effect: "Allow",
         Principal: { AWS: `arn:aws:iam::${account}:user/key-admin` },
-        Action: ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"],
+        Action: [
+          "kms:Create*",
+          "kms:Describe*",
+          "kms:Enable*",
+          "kms:List*",
+          "kms:Put*",
+          "kms:Update*",
+          "kms:Revoke*",
+          "kms:Disable*",
+          "kms:Get*",
+          "kms:Delete*",
+          "kms:ScheduleKeyDeletion",
+          "kms:CancelKeyDeletion",
+        ],
         Resource: "*",
       },
       {
@@ -126,19 +145,26 @@ async function scenarios(port: number): Promise<[string, string, string, BenchCr
 
 async function main(): Promise<void> {
   const cores = availableParallelism();
-  const layouts = cores > 1 ? [1, cores] : [1];
+  // The default (each audit event fsynced before its response), then the same with --audit-sync
+  // periodic (in the OS before the response, fsynced within 100 ms) for the Encrypt scenarios.
+  const layouts: { workers: number; extra: string[]; label: string; only?: RegExp }[] = [
+    { workers: 1, extra: [], label: "1 proc" },
+    ...(cores > 1 ? [{ workers: cores, extra: [], label: `${cores} wkrs` }] : []),
+    { workers: cores, extra: ["--audit-sync", "periodic"], label: `${cores}w prd`, only: /^Encrypt 64 B/ },
+  ];
   const bare = fileURLToPath(new URL("./bare-server.js", import.meta.url));
   process.stdout.write(
     `keyhold vs bare node:http (one process), ${CONNECTIONS} connections, ${SECONDS} s each, ${cores} cores, node ${process.version}\n\n`,
   );
   process.stdout.write("| scenario                | keyhold | req/s | p50 ms | p99 ms | bare req/s | p50 ms | p99 ms | ratio |\n");
   process.stdout.write("|-------------------------|---------|------:|-------:|-------:|-----------:|-------:|-------:|------:|\n");
-  for (const workers of layouts) {
+  for (const layout of layouts) {
     const dataDir = mkdtempSync(join(tmpdir(), "keyhold-bench-"));
-    const keyhold = await startKeyholdServer(dataDir, workers);
+    const keyhold = await startKeyholdServer(dataDir, layout.workers, layout.extra);
     const ceiling = await start(bare, [], {}, /bare listening on (\d+)/);
     try {
       for (const [name, target, body, credentials] of await scenarios(keyhold.port)) {
+        if (layout.only && !layout.only.test(name)) continue;
         const kReq = await signedBytes(keyhold.port, target, body, credentials);
         const bReq = await signedBytes(ceiling.port, target, body);
         await runLoad("127.0.0.1", keyhold.port, kReq, CONNECTIONS, Math.min(1, SECONDS)); // warm-up
@@ -146,7 +172,7 @@ async function main(): Promise<void> {
         const k = await runLoad("127.0.0.1", keyhold.port, kReq, CONNECTIONS, SECONDS);
         const b = await runLoad("127.0.0.1", ceiling.port, bReq, CONNECTIONS, SECONDS);
         if (k.errors > 0) throw new Error(`${name}: keyhold answered ${k.errors} requests with an error`);
-        process.stdout.write(row(name, workers === 1 ? "1 proc" : `${workers} wkrs`, k, b) + "\n");
+        process.stdout.write(row(name, layout.label, k, b) + "\n");
       }
     } finally {
       keyhold.child.kill("SIGTERM");

@@ -10,10 +10,35 @@ function benchInput(): Parameters<typeof authorize>[0] {
     JSON.stringify({
       Version: "2012-10-17",
       Statement: [
-        { Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "kms:*", Resource: "*" },
-        { Sid: "Admins", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:user/key-admin` }, Action: ["kms:Create*", "kms:Describe*", "kms:Put*"], Resource: "*" },
-        { Sid: "Users", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:user/key-user` }, Action: ["kms:Encrypt", "kms:Decrypt"], Resource: "*" },
-        { Sid: "VPN", Effect: "Deny", Principal: "*", Action: "kms:Decrypt", Resource: "*", Condition: { NotIpAddress: { "aws:SourceIp": "10.0.0.0/8" } } },
+        {
+          Sid: "Enable IAM User Permissions",
+          Effect: "Allow",
+          Principal: { AWS: `arn:aws:iam::${account}:root` },
+          Action: "kms:*",
+          Resource: "*",
+        },
+        {
+          Sid: "Admins",
+          Effect: "Allow",
+          Principal: { AWS: `arn:aws:iam::${account}:user/key-admin` },
+          Action: ["kms:Create*", "kms:Describe*", "kms:Put*"],
+          Resource: "*",
+        },
+        {
+          Sid: "Users",
+          Effect: "Allow",
+          Principal: { AWS: `arn:aws:iam::${account}:user/key-user` },
+          Action: ["kms:Encrypt", "kms:Decrypt"],
+          Resource: "*",
+        },
+        {
+          Sid: "VPN",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "kms:Decrypt",
+          Resource: "*",
+          Condition: { NotIpAddress: { "aws:SourceIp": "10.0.0.0/8" } },
+        },
       ],
     }),
     "resource",
@@ -21,12 +46,23 @@ function benchInput(): Parameters<typeof authorize>[0] {
   const identity = compilePolicy(
     JSON.stringify({
       Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Action: "kms:Encrypt", Resource: "*", Condition: { StringEquals: { "kms:EncryptionContext:app": "orders" } } }],
+      Statement: [
+        { Effect: "Allow", Action: "kms:Encrypt", Resource: "*", Condition: { StringEquals: { "kms:EncryptionContext:app": "orders" } } },
+      ],
     }),
     "identity",
   );
-  const principal: Principal = { type: "IAMUser", accountId: account, arn: `arn:aws:iam::${account}:user/app`, principalId: "AIDAX", userName: "app" };
-  const context = new ContextValues().set("kms:EncryptionContext:app", "orders").set("aws:SourceIp", "127.0.0.1").set("aws:username", "app");
+  const principal: Principal = {
+    type: "IAMUser",
+    accountId: account,
+    arn: `arn:aws:iam::${account}:user/app`,
+    principalId: "AIDAX",
+    userName: "app",
+  };
+  const context = new ContextValues()
+    .set("kms:EncryptionContext:app", "orders")
+    .set("aws:SourceIp", "127.0.0.1")
+    .set("aws:username", "app");
   const input = {
     request: { principal, action: "kms:Encrypt", resource: `arn:aws:kms:us-east-1:${account}:key/k`, context },
     resourceAccount: account,

@@ -18,8 +18,12 @@ export interface Config {
   workers: number;
   auditDigestIntervalMs: number;
   auditRetentionDays: number;
+  /** "commit": each audit commit is fsynced before responses go; "periodic": written to the OS before, fsynced every 100 ms. */
+  auditSync?: AuditSync;
   databaseUrl?: string;
 }
+
+export type AuditSync = "commit" | "periodic";
 
 interface Setting {
   key: keyof Config;
@@ -141,6 +145,14 @@ export const SETTINGS: readonly Setting[] = [
     default: "365",
     help: "how long audit events are kept",
     parse: integer("audit retention", 1, 36_500),
+  },
+  {
+    key: "auditSync",
+    env: "KEYHOLD_AUDIT_SYNC",
+    flag: "--audit-sync",
+    default: "commit",
+    help: "commit: each audit event is on disk (fsynced) before its response; periodic: in the OS before its response (survives kill -9), on disk within 100 ms",
+    parse: matching("audit sync", /^(periodic|commit)$/, "periodic or commit"),
   },
 ];
 

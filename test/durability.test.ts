@@ -85,41 +85,43 @@ describe("durability and plaintext hygiene", () => {
     }
   });
 
-  it("every acknowledged call has its audit event after kill -9 under load", async () => {
-    const dataDir = tempDir();
-    dirs.push(dataDir);
-    const server = await spawnServer(dataDir);
-    const kms = client(server.url);
-    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
-    const acknowledged: string[] = [];
-    let stop = false;
-    const callers = Array.from({ length: 16 }, async () => {
-      while (!stop) {
-        try {
-          const out = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("audited") }));
-          acknowledged.push(out.$metadata.requestId!);
-        } catch {
-          return;
+  for (const sync of ["commit", "periodic"]) {
+    it(`every acknowledged call has its audit event after kill -9 under load (--audit-sync ${sync})`, async () => {
+      const dataDir = tempDir();
+      dirs.push(dataDir);
+      const server = await spawnServer(dataDir, { KEYHOLD_AUDIT_SYNC: sync });
+      const kms = client(server.url);
+      const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      const acknowledged: string[] = [];
+      let stop = false;
+      const callers = Array.from({ length: 16 }, async () => {
+        while (!stop) {
+          try {
+            const out = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("audited") }));
+            acknowledged.push(out.$metadata.requestId!);
+          } catch {
+            return;
+          }
         }
-      }
-    });
-    await new Promise((r) => setTimeout(r, 500));
-    await server.kill("SIGKILL");
-    stop = true;
-    await Promise.all(callers);
-    kms.destroy();
-    assert.ok(acknowledged.length > 50, `enough load: ${acknowledged.length} calls`);
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      await server.kill("SIGKILL");
+      stop = true;
+      await Promise.all(callers);
+      kms.destroy();
+      assert.ok(acknowledged.length > 50, `enough load: ${acknowledged.length} calls`);
 
-    const recorded = new Set<string>();
-    for (const { path } of listChains(dataDir)) {
-      const db = openAuditDatabase(path);
-      for (const r of db.prepare("SELECT request_id FROM audit_events").all() as { request_id: string }[]) recorded.add(r.request_id);
-      db.close();
-    }
-    assert.ok(recorded.size > 0);
-    const missing = acknowledged.filter((id) => !recorded.has(id));
-    assert.deepEqual(missing, [], `${missing.length} of ${acknowledged.length} acknowledged calls have no audit event`);
-  });
+      const recorded = new Set<string>();
+      for (const { path } of listChains(dataDir)) {
+        const db = openAuditDatabase(path);
+        for (const r of db.prepare("SELECT request_id FROM audit_events").all() as { request_id: string }[]) recorded.add(r.request_id);
+        db.close();
+      }
+      assert.ok(recorded.size > 0);
+      const missing = acknowledged.filter((id) => !recorded.has(id));
+      assert.deepEqual(missing, [], `${missing.length} of ${acknowledged.length} acknowledged calls have no audit event`);
+    });
+  }
 
   it("no data key and no key material appears in plaintext in the data directory or the server's output", async () => {
     const dataDir = tempDir();

@@ -6,12 +6,15 @@ import type { Config } from "../config.js";
 import { SqliteAuditStore } from "./sqlite-store.js";
 import type { AuditStore } from "./store.js";
 
-export async function openAuditStore(config: Pick<Config, "dataDir" | "databaseUrl">, ownChain?: string): Promise<AuditStore> {
+export async function openAuditStore(
+  config: Pick<Config, "dataDir" | "databaseUrl" | "auditSync">,
+  ownChain?: string,
+): Promise<AuditStore> {
   if (config.databaseUrl) {
     const { PostgresAuditStore } = await import("./postgres-store.js");
     return PostgresAuditStore.open(config.databaseUrl, ownChain);
   }
-  return new SqliteAuditStore(config.dataDir, ownChain);
+  return new SqliteAuditStore(config.dataDir, ownChain, config.auditSync ?? "commit");
 }
 
 /**

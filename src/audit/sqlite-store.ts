@@ -8,6 +8,7 @@ import { lookupChain, markCreated, pruneBefore } from "./queries.js";
 import type { AuditEvent } from "./record.js";
 import { loadOrCreateSigningKey, publicKeyPem, type AuditSigningKey } from "./signing-key.js";
 import { SqliteChainWriter } from "./sqlite-writer.js";
+import type { AuditSync } from "../config.js";
 import { mergePage, type AuditStore, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
 
 export class SqliteAuditStore implements AuditStore {
@@ -18,6 +19,7 @@ export class SqliteAuditStore implements AuditStore {
   constructor(
     private readonly dataDir: string,
     private readonly ownChain?: string,
+    private readonly sync: AuditSync = "commit",
   ) {
     this.chainSet = new ChainSet(dataDir);
   }
@@ -25,7 +27,7 @@ export class SqliteAuditStore implements AuditStore {
   async start(now: number): Promise<void> {
     if (this.ownChain === undefined) return;
     markCreated(this.chainSet.get(this.ownChain), now);
-    this.writer = new SqliteChainWriter(chainPath(this.dataDir, this.ownChain), this.ownChain);
+    this.writer = new SqliteChainWriter(chainPath(this.dataDir, this.ownChain), this.ownChain, this.sync);
     await this.writer.start();
   }
 

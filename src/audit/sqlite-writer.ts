@@ -2,6 +2,7 @@
 import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import type { AuditEvent } from "./record.js";
+import type { AuditSync } from "../config.js";
 
 export class SqliteChainWriter {
   private readonly worker: Worker;
@@ -9,8 +10,8 @@ export class SqliteChainWriter {
   private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private nextId = 1;
 
-  constructor(path: string, chain: string) {
-    this.worker = new Worker(fileURLToPath(new URL("./writer-thread.js", import.meta.url)), { workerData: { path, chain } });
+  constructor(path: string, chain: string, sync: AuditSync) {
+    this.worker = new Worker(fileURLToPath(new URL("./writer-thread.js", import.meta.url)), { workerData: { path, chain, sync } });
     this.ready = new Promise((resolve, reject) => {
       this.worker.on("message", (m: { ready?: boolean }) => {
         if (m.ready) resolve();

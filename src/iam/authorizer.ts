@@ -18,8 +18,8 @@ export interface AccessRequest {
   resourceAccount?: string;
   resourcePolicy?: CompiledPolicy;
   resourcePolicyRequired?: boolean;
-  /** The service's condition keys; the aws:* keys of the call are added to it. */
-  context?: ContextValues;
+  /** The service's condition keys (built only when a policy in play reads the context); the aws:* keys of the call are added. */
+  context?: () => ContextValues;
   /** Adds condition keys that cost a query, given the (lower-cased) keys the policies in play read. */
   enrich?: (keys: ReadonlySet<string>, context: ContextValues) => Promise<void>;
 }
@@ -46,13 +46,22 @@ export class Authorizer {
   }
 
   async check(call: CallContext, access: AccessRequest): Promise<Authorization> {
-    const context = this.globalContext(call, access.context);
     const identity =
       call.principal.type === "Root" ? undefined : await this.directory.identityPolicies(call.principal, call.sessionPolicies);
-    if (access.enrich) {
-      const keys = new Set<string>(access.resourcePolicy?.conditionKeys ?? []);
-      for (const p of [...(identity?.policies ?? []), ...(identity?.session ?? [])]) for (const k of p.conditionKeys) keys.add(k);
-      if (keys.size > 0) await access.enrich(keys, context);
+    const policies = [
+      ...(access.resourcePolicy ? [access.resourcePolicy] : []),
+      ...(identity?.policies ?? []),
+      ...(identity?.session ?? []),
+    ];
+    // Most decisions read no condition key: the request context is built only for those that do.
+    let context: ContextValues = EMPTY_CONTEXT;
+    if (policies.some((p) => p.readsContext)) {
+      context = this.globalContext(call, access.context?.());
+      if (access.enrich) {
+        const keys = new Set<string>();
+        for (const p of policies) for (const k of p.conditionKeys) keys.add(k);
+        if (keys.size > 0) await access.enrich(keys, context);
+      }
     }
     return authorize({
       request: { principal: call.principal, action: access.action, resource: access.resource, context },
@@ -69,6 +78,8 @@ export class Authorizer {
     if (!decision.allowed) throw accessDenied(call, access.action, access.resource, decision.reason);
   }
 }
+
+const EMPTY_CONTEXT = new ContextValues();
 
 export function accessDenied(call: CallContext, action: string, resource: string, reason: string): ServiceError {
   return new ServiceError("AccessDeniedException", denialMessage(call.principal.arn, action, resource, reason));

@@ -92,12 +92,23 @@ export function checkPolicyDocument(text: string, kind: PolicyKind): CompiledPol
   }
 }
 
+/** Parsed bodies and compiled inline policies, per cached record: one parse per change, not per request. */
+const parsed = new WeakMap<DocumentRecord, object>();
+const compiledInline = new WeakMap<Attachments, CompiledPolicy[]>();
+
 export class Directory {
   constructor(private readonly repo: Repository) {}
 
+  /** The entity as stored. Its body is shared with other readers (parsed once per cached record): do not change it. */
   async get<K extends EntityKind>(kind: K, accountId: string, name: string): Promise<Entity<K> | undefined> {
     const doc = await this.repo.getDocument(kind, accountId, name);
-    return doc && { name: doc.name, revision: doc.revision, body: JSON.parse(doc.body) as Entities[K] };
+    if (!doc) return undefined;
+    let body = parsed.get(doc);
+    if (body === undefined) {
+      body = JSON.parse(doc.body) as object;
+      parsed.set(doc, body);
+    }
+    return { name: doc.name, revision: doc.revision, body: body as Entities[K] };
   }
 
   async require<K extends EntityKind>(kind: K, accountId: string, name: string): Promise<Entity<K>> {
@@ -124,7 +135,8 @@ export class Directory {
     change: (body: Entities[K]) => boolean | void,
   ): Promise<Entities[K]> {
     for (let attempt = 0; ; attempt++) {
-      const entity = await this.require(kind, accountId, name);
+      const shared = await this.require(kind, accountId, name);
+      const entity = { ...shared, body: structuredClone(shared.body) };
       if (change(entity.body) === false) return entity.body;
       const written = await this.repo.putDocument(record(kind, accountId, name, entity.body, entity.revision + 1, 0), entity.revision);
       if (written) return entity.body;
@@ -157,7 +169,12 @@ export class Directory {
   }
 
   private async attachedPolicies(accountId: string, a: Attachments, out: CompiledPolicy[]): Promise<void> {
-    for (const text of Object.values(a.inline)) out.push(compilePolicy(text, "identity"));
+    let inline = compiledInline.get(a);
+    if (!inline) {
+      inline = Object.values(a.inline).map((text) => compilePolicy(text, "identity"));
+      compiledInline.set(a, inline);
+    }
+    out.push(...inline);
     for (const arn of a.attached) {
       const policy = await this.managedPolicy(accountId, arn);
       if (policy) out.push(compilePolicy(policy.body.document, "identity"));

@@ -34,6 +34,8 @@ export interface CompiledPolicy {
   readonly variables: boolean;
   /** Every condition key the policy reads, lower-cased: lets callers fetch costly keys only when read. */
   readonly conditionKeys: ReadonlySet<string>;
+  /** Whether evaluating it reads the request context at all (conditions or policy variables). */
+  readonly readsContext: boolean;
 }
 
 export class PolicySyntaxError extends Error {}
@@ -159,12 +161,10 @@ function compile(text: string, kind: PolicyKind): CompiledPolicy {
   const statements = raw.map((s, i) => compileStatement(s, kind, i));
   const sids = statements.map((s) => s.sid).filter((s) => s !== undefined && s !== "");
   if (new Set(sids).size !== sids.length) fail("Statement IDs (SID) in a single policy must be unique.");
-  return {
-    text,
-    statements,
-    variables: d.Version === "2012-10-17",
-    conditionKeys: new Set(statements.flatMap((s) => s.conditions.map((c) => c.key))),
-  };
+  const variables = d.Version === "2012-10-17";
+  const conditionKeys = new Set(statements.flatMap((s) => s.conditions.map((c) => c.key)));
+  const usesVariables = variables && statements.some((s) => (s.resources ?? []).some((r) => r.includes("${")));
+  return { text, statements, variables, conditionKeys, readsContext: conditionKeys.size > 0 || usesVariables };
 }
 
 const compiled = new Map<string, CompiledPolicy>();

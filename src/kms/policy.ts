@@ -61,7 +61,7 @@ export async function checkLockout(
     resourceAccount: key.accountId,
     resourcePolicy: policy,
     resourcePolicyRequired: true,
-    context: kmsConditions(call, "kms:PutKeyPolicy", key),
+    context: () => kmsConditions(call, "kms:PutKeyPolicy", key),
   });
   if (!decision.allowed) {
     throw new ServiceError(

@@ -118,14 +118,13 @@ export class KmsService {
     const tokens = (call.trail.input as { GrantTokens?: string[] } | undefined)?.GrantTokens;
     for (const token of tokens ?? []) parseGrantToken(token);
     const resource = this.arnOf(key);
-    const context = kmsConditions(call, action, key);
     const decision = await this.authorizer.check(call, {
       action,
       resource,
       resourceAccount: key.accountId,
       resourcePolicy: policy,
       resourcePolicyRequired: true,
-      context,
+      context: () => kmsConditions(call, action, key),
       enrich: (keys, into) => this.enrich(key, keys, into),
     });
     if (decision.allowed) return;
@@ -140,7 +139,7 @@ export class KmsService {
 
   /** Actions on no key (CreateKey, ListKeys, …): the caller's identity policies decide. */
   async authorizeAccount(call: CallContext): Promise<void> {
-    await this.authorizer.require(call, { action: call.action, resource: "*", context: kmsConditions(call, call.action, undefined) });
+    await this.authorizer.require(call, { action: call.action, resource: "*", context: () => kmsConditions(call, call.action, undefined) });
   }
 
   private async enrich(key: KeyRecord, keys: ReadonlySet<string>, into: ContextValues): Promise<void> {
@@ -349,11 +348,21 @@ export function materialContext(keyId: string, version: number): string {
   return `keyhold:key-material:v1:${keyId}:${version}`;
 }
 
-/** The key's policy, compiled (cached by its text). A stored policy that no longer compiles allows nothing. */
+const compiledOf = new WeakMap<KeyRecord, CompiledPolicy | null>();
+
+/**
+ * The key's policy, compiled. Cached per record (records are cached and frozen, so this is one
+ * lookup per request) and by text. A stored policy that no longer compiles allows nothing.
+ */
 export function keyPolicy(key: KeyRecord): CompiledPolicy | undefined {
-  try {
-    return compilePolicy(key.policy, "resource");
-  } catch {
-    return undefined;
+  let compiled = compiledOf.get(key);
+  if (compiled === undefined) {
+    try {
+      compiled = compilePolicy(key.policy, "resource");
+    } catch {
+      compiled = null;
+    }
+    compiledOf.set(key, compiled);
   }
+  return compiled ?? undefined;
 }

@@ -40,7 +40,7 @@ export const assumeRole = defineStsOperation<AssumeRoleRequest, AssumeRoleRespon
     if (!role || role.body.arn !== roleArn) throw denied("because no resource-based policy allows the sts:AssumeRole action");
     call.trail.resources.push({ arn: roleArn, type: "AWS::IAM::Role" });
 
-    const context = new ContextValues().set("sts:RoleSessionName", input.RoleSessionName).set("sts:ExternalId", input.ExternalId);
+    const context = () => new ContextValues().set("sts:RoleSessionName", input.RoleSessionName).set("sts:ExternalId", input.ExternalId);
     const decision = await sts.authorizer.check(call, {
       action: "sts:AssumeRole",
       resource: roleArn,
