@@ -64,6 +64,12 @@ describe("KMS grants", () => {
       Buffer.from((await grantee.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: ctx }))).Plaintext!),
       Plaintext,
     );
+    // In a constraint the context's keys match without regard to case, the values exactly.
+    await grantee.send(new EncryptCommand({ KeyId: keyId, Plaintext, EncryptionContext: { PURPOSE: "backup" } }));
+    await rejects(
+      () => grantee.send(new EncryptCommand({ KeyId: keyId, Plaintext, EncryptionContext: { purpose: "BACKUP" } })),
+      "AccessDeniedException",
+    );
     await rejects(
       () => grantee.send(new EncryptCommand({ KeyId: keyId, Plaintext, EncryptionContext: { purpose: "backup", more: "x" } })),
       "AccessDeniedException",

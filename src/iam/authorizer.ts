@@ -6,7 +6,7 @@
 import type { CallContext } from "../call.js";
 import { ServiceError } from "../errors.js";
 import { authorize, denialMessage, type Authorization } from "./authorize.js";
-import { ContextValues } from "./conditions.js";
+import { ContextValues, type ConditionContext } from "./conditions.js";
 import type { Directory } from "./directory.js";
 import type { CompiledPolicy } from "./policy.js";
 import { principalArn } from "./principal.js";
@@ -28,21 +28,36 @@ export class Authorizer {
   constructor(private readonly directory: Directory) {}
 
   /** The global condition keys of a call (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html). */
-  globalContext(call: CallContext, into = new ContextValues()): ContextValues {
+  globalContext(call: CallContext, service?: ConditionContext): ContextValues {
     const p = call.principal;
-    into
-      .set("aws:PrincipalArn", principalArn(p))
-      .set("aws:PrincipalAccount", p.accountId)
-      .set("aws:PrincipalType", p.type === "Root" ? "Account" : p.type === "IAMUser" ? "User" : "AssumedRole")
-      .set("aws:userid", p.principalId)
-      .set("aws:username", p.userName)
-      .set("aws:SecureTransport", String(call.secureTransport))
-      .set("aws:SourceIp", call.sourceIp?.startsWith("::ffff:") ? call.sourceIp.slice(7) : call.sourceIp)
-      .set("aws:CurrentTime", new Date(call.time).toISOString())
-      .set("aws:EpochTime", String(Math.floor(call.time / 1000)))
-      .set("aws:RequestedRegion", call.region);
-    if (p.issuedAt !== undefined) into.set("aws:TokenIssueTime", new Date(p.issuedAt).toISOString());
-    return into;
+    return new ContextValues((key) => {
+      switch (key) {
+        case "aws:principalarn":
+          return principalArn(p);
+        case "aws:principalaccount":
+          return p.accountId;
+        case "aws:principaltype":
+          return p.type === "Root" ? "Account" : p.type === "IAMUser" ? "User" : "AssumedRole";
+        case "aws:userid":
+          return p.principalId;
+        case "aws:username":
+          return p.userName;
+        case "aws:securetransport":
+          return String(call.secureTransport);
+        case "aws:sourceip":
+          return call.sourceIp?.startsWith("::ffff:") ? call.sourceIp.slice(7) : call.sourceIp;
+        case "aws:currenttime":
+          return new Date(call.time).toISOString();
+        case "aws:epochtime":
+          return String(Math.floor(call.time / 1000));
+        case "aws:requestedregion":
+          return call.region;
+        case "aws:tokenissuetime":
+          return p.issuedAt === undefined ? undefined : new Date(p.issuedAt).toISOString();
+        default:
+          return undefined;
+      }
+    }, service);
   }
 
   async check(call: CallContext, access: AccessRequest): Promise<Authorization> {

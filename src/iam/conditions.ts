@@ -19,8 +19,20 @@ export interface ConditionContext {
   get(key: string): readonly string[] | undefined;
 }
 
+/** Resolves one (lower-cased) condition key of a request, or says it has none. */
+export type ContextResolver = (key: string) => ConditionValue | undefined;
+
+/**
+ * A request's condition keys: set ones, else resolved on first read by `resolve` (so a request
+ * pays only for the keys its policies read), else those of `next`.
+ */
 export class ContextValues implements ConditionContext {
-  private readonly values = new Map<string, readonly string[]>();
+  private readonly values = new Map<string, readonly string[] | undefined>();
+
+  constructor(
+    private readonly resolve?: ContextResolver,
+    private readonly next?: ConditionContext,
+  ) {}
 
   set(key: string, value: ConditionValue | undefined): this {
     if (value !== undefined) this.values.set(key.toLowerCase(), typeof value === "string" ? [value] : value);
@@ -28,7 +40,11 @@ export class ContextValues implements ConditionContext {
   }
 
   get(key: string): readonly string[] | undefined {
-    return this.values.get(key);
+    if (this.values.has(key)) return this.values.get(key);
+    const resolved = this.resolve?.(key);
+    const value = resolved === undefined ? this.next?.get(key) : typeof resolved === "string" ? [resolved] : resolved;
+    this.values.set(key, value);
+    return value;
   }
 }
 

@@ -37,65 +37,91 @@ function str(value: unknown): string | undefined {
   return typeof value === "string" ? value : typeof value === "number" || typeof value === "boolean" ? String(value) : undefined;
 }
 
-/** The condition keys of a KMS request on `key` (undefined for CreateKey and other keyless actions). */
+/** The condition keys of a KMS request on `key` (undefined for CreateKey and other keyless actions), each computed when first read. */
 export function kmsConditions(call: CallContext, action: string, key: KeyRecord | undefined): ContextValues {
   const input = (call.trail.input ?? {}) as Input;
-  const c = new ContextValues();
-  c.set("kms:CallerAccount", call.principal.accountId);
-  if (call.viaService) c.set("kms:ViaService", `${call.viaService}.${call.region}.amazonaws.com`);
-  const ec = contextOf(input, action);
-  if (ec) {
-    for (const [k, v] of Object.entries(ec)) c.set(`kms:EncryptionContext:${k}`, v);
-    c.set("kms:EncryptionContextKeys", Object.keys(ec));
-  }
-  const algorithm =
-    action === "kms:ReEncryptFrom"
-      ? input.SourceEncryptionAlgorithm
-      : action === "kms:ReEncryptTo"
-        ? input.DestinationEncryptionAlgorithm
-        : input.EncryptionAlgorithm;
-  c.set("kms:EncryptionAlgorithm", str(algorithm) ?? (ec !== undefined || action.includes("crypt") ? "SYMMETRIC_DEFAULT" : undefined));
-  c.set("kms:SigningAlgorithm", str(input.SigningAlgorithm));
-  c.set("kms:MacAlgorithm", str(input.MacAlgorithm));
-  c.set("kms:KeyAgreementAlgorithm", str(input.KeyAgreementAlgorithm));
-  c.set("kms:MessageType", str(input.MessageType));
-  c.set("kms:DataKeyPairSpec", str(input.KeyPairSpec));
-  c.set("kms:WrappingAlgorithm", str(input.WrappingAlgorithm));
-  c.set("kms:WrappingKeySpec", str(input.WrappingKeySpec));
-  c.set("kms:ExpirationModel", str(input.ExpirationModel));
-  c.set("kms:ScheduleKeyDeletionPendingWindowInDays", str(input.PendingWindowInDays));
-  c.set("kms:RotationPeriodInDays", str(input.RotationPeriodInDays));
-  c.set("kms:BypassPolicyLockoutSafetyCheck", str(input.BypassPolicyLockoutSafetyCheck));
-  c.set("kms:RequestAlias", requestAlias(input, action));
-  if (action === "kms:CreateGrant") {
-    c.set("kms:GrantOperations", (input.Operations as string[] | undefined) ?? []);
-    c.set("kms:GranteePrincipal", str(input.GranteePrincipal));
-    c.set("kms:RetiringPrincipal", str(input.RetiringPrincipal));
-    c.set("kms:GrantIsForAWSResource", "false");
-    const constraints = input.Constraints as Record<string, unknown> | undefined;
-    if (constraints) c.set("kms:GrantConstraintType", Object.keys(constraints));
-  }
-  const tags = input.Tags as { TagKey: string; TagValue: string }[] | undefined;
-  if (tags) {
-    for (const t of tags) c.set(`aws:RequestTag/${t.TagKey}`, t.TagValue);
-    c.set(
-      "aws:TagKeys",
-      tags.map((t) => t.TagKey),
-    );
-  } else if (Array.isArray(input.TagKeys)) {
-    c.set("aws:TagKeys", input.TagKeys as string[]);
-  }
-  if (key) {
-    c.set("kms:KeySpec", key.keySpec).set("kms:KeyUsage", key.keyUsage).set("kms:KeyOrigin", key.origin);
-  } else {
-    c.set(
-      "kms:KeySpec",
-      str(input.KeySpec) ?? str(input.CustomerMasterKeySpec) ?? (action === "kms:CreateKey" ? "SYMMETRIC_DEFAULT" : undefined),
-    );
-    c.set("kms:KeyUsage", str(input.KeyUsage) ?? (action === "kms:CreateKey" ? "ENCRYPT_DECRYPT" : undefined));
-    c.set("kms:KeyOrigin", str(input.Origin) ?? (action === "kms:CreateKey" ? "AWS_KMS" : undefined));
-  }
-  return c;
+  const creating = action === "kms:CreateKey";
+  return new ContextValues((name) => {
+    if (name.startsWith("kms:encryptioncontext:")) {
+      const ec = contextOf(input, action);
+      if (!ec) return undefined;
+      // The key part of kms:EncryptionContext:<key> is matched without regard to case, as condition keys are.
+      const wanted = name.slice("kms:encryptioncontext:".length);
+      const hit = Object.keys(ec).find((k) => k.toLowerCase() === wanted);
+      return hit === undefined ? undefined : ec[hit];
+    }
+    if (name.startsWith("aws:requesttag/")) {
+      const tags = input.Tags as { TagKey: string; TagValue: string }[] | undefined;
+      return tags?.find((t) => t.TagKey.toLowerCase() === name.slice("aws:requesttag/".length))?.TagValue;
+    }
+    switch (name) {
+      case "kms:calleraccount":
+        return call.principal.accountId;
+      case "kms:viaservice":
+        return call.viaService ? `${call.viaService}.${call.region}.amazonaws.com` : undefined;
+      case "kms:encryptioncontextkeys": {
+        const ec = contextOf(input, action);
+        return ec ? Object.keys(ec) : undefined;
+      }
+      case "kms:encryptionalgorithm": {
+        const algorithm =
+          action === "kms:ReEncryptFrom"
+            ? input.SourceEncryptionAlgorithm
+            : action === "kms:ReEncryptTo"
+              ? input.DestinationEncryptionAlgorithm
+              : input.EncryptionAlgorithm;
+        return str(algorithm) ?? (contextOf(input, action) !== undefined || action.includes("crypt") ? "SYMMETRIC_DEFAULT" : undefined);
+      }
+      case "kms:signingalgorithm":
+        return str(input.SigningAlgorithm);
+      case "kms:macalgorithm":
+        return str(input.MacAlgorithm);
+      case "kms:keyagreementalgorithm":
+        return str(input.KeyAgreementAlgorithm);
+      case "kms:messagetype":
+        return str(input.MessageType);
+      case "kms:datakeypairspec":
+        return str(input.KeyPairSpec);
+      case "kms:wrappingalgorithm":
+        return str(input.WrappingAlgorithm);
+      case "kms:wrappingkeyspec":
+        return str(input.WrappingKeySpec);
+      case "kms:expirationmodel":
+        return str(input.ExpirationModel);
+      case "kms:schedulekeydeletionpendingwindowindays":
+        return str(input.PendingWindowInDays);
+      case "kms:rotationperiodindays":
+        return str(input.RotationPeriodInDays);
+      case "kms:bypasspolicylockoutsafetycheck":
+        return str(input.BypassPolicyLockoutSafetyCheck);
+      case "kms:requestalias":
+        return requestAlias(input, action);
+      case "kms:grantoperations":
+        return action === "kms:CreateGrant" ? ((input.Operations as string[] | undefined) ?? []) : undefined;
+      case "kms:granteeprincipal":
+        return action === "kms:CreateGrant" ? str(input.GranteePrincipal) : undefined;
+      case "kms:retiringprincipal":
+        return action === "kms:CreateGrant" ? str(input.RetiringPrincipal) : undefined;
+      case "kms:grantisforawsresource":
+        return action === "kms:CreateGrant" ? "false" : undefined;
+      case "kms:grantconstrainttype": {
+        const constraints = input.Constraints as Record<string, unknown> | undefined;
+        return action === "kms:CreateGrant" && constraints ? Object.keys(constraints) : undefined;
+      }
+      case "aws:tagkeys": {
+        const tags = input.Tags as { TagKey: string }[] | undefined;
+        return tags ? tags.map((t) => t.TagKey) : Array.isArray(input.TagKeys) ? (input.TagKeys as string[]) : undefined;
+      }
+      case "kms:keyspec":
+        return key ? key.keySpec : (str(input.KeySpec) ?? str(input.CustomerMasterKeySpec) ?? (creating ? "SYMMETRIC_DEFAULT" : undefined));
+      case "kms:keyusage":
+        return key ? key.keyUsage : (str(input.KeyUsage) ?? (creating ? "ENCRYPT_DECRYPT" : undefined));
+      case "kms:keyorigin":
+        return key ? key.origin : (str(input.Origin) ?? (creating ? "AWS_KMS" : undefined));
+      default:
+        return undefined;
+    }
+  });
 }
 
 /** Whether any of the policies reads a key that needs a query: the key's tags or aliases. */

@@ -91,16 +91,14 @@ export function namesCaller(principal: string | undefined, call: CallContext): b
   );
 }
 
+/** In a grant constraint the keys of the context are matched without regard to case, the values exactly (as in AWS). */
 function constraintsHold(c: GrantConstraints | undefined, context: Record<string, string> | undefined): boolean {
   if (!c) return true;
-  const ec = context ?? {};
-  if (c.EncryptionContextEquals) {
-    const want = Object.entries(c.EncryptionContextEquals);
-    if (want.length !== Object.keys(ec).length || want.some(([k, v]) => ec[k] !== v)) return false;
-  }
-  if (c.EncryptionContextSubset) {
-    if (Object.entries(c.EncryptionContextSubset).some(([k, v]) => ec[k] !== v)) return false;
-  }
+  const ec = new Map(Object.entries(context ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const has = (want: Record<string, string>) => Object.entries(want).every(([k, v]) => ec.get(k.toLowerCase()) === v);
+  if (c.EncryptionContextEquals && (Object.keys(c.EncryptionContextEquals).length !== ec.size || !has(c.EncryptionContextEquals)))
+    return false;
+  if (c.EncryptionContextSubset && !has(c.EncryptionContextSubset)) return false;
   return true;
 }
 
