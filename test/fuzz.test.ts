@@ -10,7 +10,9 @@ import { KMS_OPERATIONS } from "../src/kms/registry.js";
 import { CLOUDTRAIL_OPERATIONS } from "../src/cloudtrail/registry.js";
 import type { Schema } from "../src/validation/schema.js";
 import { startTestServer, type TestServer } from "./helpers.js";
-import { call } from "./raw-requests.js";
+import { call, query } from "./raw-requests.js";
+import { IAM_OPERATIONS } from "../src/iam/registry.js";
+import { STS_OPERATIONS } from "../src/sts/registry.js";
 
 /** A small deterministic generator, so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -91,6 +93,41 @@ describe("fuzzed inputs to every operation", () => {
           failures.push(`${target} ${body.slice(0, 200)} → ${res.status} ${res.body.slice(0, 200)}`);
         } else if (res.status >= 400) {
           assert.match(String(res.json().__type), /^[A-Za-z]+$/, `${target}: an AWS error code`);
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+
+  /** Flattens a value the Query protocol's way: lists as .member.N, maps as .entry.N.key/value, structures dotted. */
+  function flatten(v: unknown, prefix: string, out: Record<string, string>): void {
+    if (v === null || v === undefined) return;
+    if (Array.isArray(v)) {
+      if (v.length === 0) out[prefix] = "";
+      v.forEach((item, i) => flatten(item, `${prefix}.member.${i + 1}`, out));
+    } else if (typeof v === "object") {
+      for (const [k, item] of Object.entries(v)) flatten(item, prefix ? `${prefix}.${k}` : k, out);
+    } else {
+      out[prefix || "Value"] = String(v);
+    }
+  }
+
+  const queryTargets = [...IAM_OPERATIONS.map((op) => ({ service: "iam", op })), ...STS_OPERATIONS.map((op) => ({ service: "sts", op }))];
+
+  it(`never answers 5xx over the Query protocol: ${queryTargets.length} IAM and STS operations × 25 inputs`, async () => {
+    const r = rng(Number(process.env.KEYHOLD_FUZZ_SEED ?? 20261123) + 1);
+    const failures: string[] = [];
+    for (const { service, op } of queryTargets) {
+      for (let i = 0; i < 25; i++) {
+        const params: Record<string, string> = {};
+        flatten(value(op.input, r, keyId), "", params);
+        if (r() < 0.1) params["Bogus.member.999999"] = "x";
+        params.Action = op.name;
+        params.Version = service === "iam" ? "2010-05-08" : "2011-06-15";
+        const res = await query(server.url, service, params);
+        const code = /<Code>([^<]*)<\/Code>/.exec(res.body)?.[1];
+        if (res.status >= 500 || /\bat .*\.js:\d+/.test(res.body) || (res.status >= 400 && !/^[A-Za-z.]+$/.test(code ?? ""))) {
+          failures.push(`${service} ${op.name} ${JSON.stringify(params).slice(0, 200)} → ${res.status} ${res.body.slice(0, 200)}`);
         }
       }
     }

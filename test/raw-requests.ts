@@ -18,6 +18,7 @@ export interface SignOptions {
   accessKeyId?: string;
   secretAccessKey?: string;
   signingDate?: Date;
+  contentType?: string;
 }
 
 export async function signedRequest(url: string, body: string | Buffer, o: SignOptions = {}) {
@@ -28,7 +29,7 @@ export async function signedRequest(url: string, body: string | Buffer, o: SignO
     service: o.service ?? "kms",
     sha256: Hash.bind(null, "sha256"),
   });
-  const headers: Record<string, string> = { host: u.host, "content-type": "application/x-amz-json-1.1" };
+  const headers: Record<string, string> = { host: u.host, "content-type": o.contentType ?? "application/x-amz-json-1.1" };
   if (o.target !== undefined) headers["x-amz-target"] = o.target;
   const signed = await signer.sign(
     { method: "POST", protocol: "http:", hostname: u.hostname, port: Number(u.port), path: "/", headers, body },
@@ -56,4 +57,11 @@ export function send(url: string, headers: Record<string, string>, body: string 
 /** Signs `body` for `target` and sends it unchanged. */
 export async function call(url: string, target: string, body: string | Buffer, o: SignOptions = {}): Promise<RawResponse> {
   return send(url, await signedRequest(url, body, { ...o, target }), body);
+}
+
+/** A Query-protocol request (IAM, STS): the parameters form-encoded in the body, signed for `service`. */
+export async function query(url: string, service: string, params: Record<string, string>, o: SignOptions = {}): Promise<RawResponse> {
+  const body = new URLSearchParams(params).toString();
+  const headers = await signedRequest(url, body, { ...o, service, contentType: "application/x-www-form-urlencoded; charset=utf-8" });
+  return send(url, headers, body);
 }
