@@ -17,6 +17,9 @@ import { Dispatcher } from "./http/dispatch.js";
 import { IamService } from "./iam/service.js";
 import { IAM_OPERATIONS_BY_NAME, IAM_VERSION, IAM_XML_NAMESPACE } from "./iam/registry.js";
 import { StsService } from "./sts/service.js";
+import { OrganizationsService } from "./organizations/service.js";
+import { ORGANIZATIONS_OPERATIONS_BY_NAME, ORGANIZATIONS_TARGET_PREFIX } from "./organizations/registry.js";
+import { ServiceError } from "./errors.js";
 import { STS_OPERATIONS_BY_NAME, STS_VERSION, STS_XML_NAMESPACE } from "./sts/registry.js";
 import { createHttpServer } from "./http/server.js";
 import { SoftwareKeyStore, type KekSource } from "./keystore/software.js";
@@ -173,8 +176,32 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       },
     },
   ];
+  const org = new OrganizationsService(repo, authorizer, clock, config.accountId);
+  const organizationsService: JsonService = {
+    targetPrefixes: [ORGANIZATIONS_TARGET_PREFIX],
+    signingName: "organizations",
+    internalErrorCode: "InternalFailure",
+    operation: (name) => {
+      const op = ORGANIZATIONS_OPERATIONS_BY_NAME.get(name);
+      return (
+        op && {
+          readOnly: op.readOnly,
+          handle: async (call, raw) => {
+            try {
+              return await op.handle(org, call, raw);
+            } catch (error) {
+              // Organizations names its validation failures InvalidInputException.
+              if (error instanceof ServiceError && error.code === "ValidationException")
+                throw new ServiceError("InvalidInputException", error.message);
+              throw error;
+            }
+          },
+        }
+      );
+    },
+  };
   const dispatcher = new Dispatcher({ lookup: credentials.lookup, now: () => clock.now(), log, observer: audit });
-  const json = new JsonProtocol([kmsService, cloudTrailService]);
+  const json = new JsonProtocol([kmsService, cloudTrailService, organizationsService]);
   const query = new QueryProtocol(queryServices);
   // AWS JSON requests name their operation in X-Amz-Target; Query requests (IAM, STS) in an Action parameter.
   const server = createHttpServer((req) => dispatcher.handle(req, req.headers["x-amz-target"] !== undefined ? json : query));

@@ -86,6 +86,11 @@ export const ERROR_CODES = {
   NotFoundException: { status: 400, message: "The specified resource could not be found." },
   TagException: { status: 400, message: "The tags are not valid." },
   UnsupportedOperationException: { status: 400, message: "This operation is not supported." },
+  // Organizations.
+  AccountNotFoundException: { status: 400, message: "The account is not in the organization." },
+  CreateAccountStatusNotFoundException: { status: 400, message: "No such create-account request." },
+  ConstraintViolationException: { status: 400, message: "The request violates a constraint of the organization." },
+  InvalidInputException: { status: 400, message: "The input is not valid." },
   // CloudTrail.
   InvalidLookupAttributesException: { status: 400, message: "The lookup attributes are not valid." },
   InvalidTimeRangeException: { status: 400, message: "The time range is not valid: StartTime must not be after EndTime." },

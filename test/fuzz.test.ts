@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { CreateKeyCommand } from "@aws-sdk/client-kms";
 import { KMS_OPERATIONS } from "../src/kms/registry.js";
 import { CLOUDTRAIL_OPERATIONS } from "../src/cloudtrail/registry.js";
+import { ORGANIZATIONS_OPERATIONS, ORGANIZATIONS_TARGET_PREFIX } from "../src/organizations/registry.js";
 import type { Schema } from "../src/validation/schema.js";
 import { startTestServer, type TestServer } from "./helpers.js";
 import { call, query } from "./raw-requests.js";
@@ -80,6 +81,7 @@ describe("fuzzed inputs to every operation", () => {
   const targets = [
     ...KMS_OPERATIONS.map((op) => ({ target: `TrentService.${op.name}`, service: "kms", op })),
     ...CLOUDTRAIL_OPERATIONS.map((op) => ({ target: `CloudTrail_20131101.${op.name}`, service: "cloudtrail", op })),
+    ...ORGANIZATIONS_OPERATIONS.map((op) => ({ target: `${ORGANIZATIONS_TARGET_PREFIX}.${op.name}`, service: "organizations", op })),
   ];
 
   it(`never answers 5xx: ${targets.length} operations × 25 inputs`, async () => {

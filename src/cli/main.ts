@@ -9,6 +9,7 @@ import { AUDIT_USAGE, runAudit } from "./audit.js";
 import { ACCOUNT_USAGE, runAccount } from "./account.js";
 import { IAM_OPERATIONS } from "../iam/registry.js";
 import { STS_OPERATIONS } from "../sts/registry.js";
+import { ORGANIZATIONS_OPERATIONS } from "../organizations/registry.js";
 
 const USAGE = `keyhold — self-hosted key management that speaks the AWS KMS API
 
@@ -34,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
     for (const op of CLOUDTRAIL_OPERATIONS) process.stdout.write(`cloudtrail ${op.name.padEnd(27)} ${op.description}\n`);
     for (const op of IAM_OPERATIONS) process.stdout.write(`iam ${op.name.padEnd(34)} ${op.description}\n`);
     for (const op of STS_OPERATIONS) process.stdout.write(`sts ${op.name.padEnd(34)} ${op.description}\n`);
+    for (const op of ORGANIZATIONS_OPERATIONS) process.stdout.write(`organizations ${op.name.padEnd(24)} ${op.description}\n`);
     return 0;
   }
   if (command === "audit") return runAudit(rest);

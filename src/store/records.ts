@@ -48,7 +48,7 @@ export interface DocumentRecord {
   createdAt: number;
 }
 
-export type DocumentKind = "iam-user" | "iam-group" | "iam-role" | "iam-policy" | "kms-grant";
+export type DocumentKind = "iam-user" | "iam-group" | "iam-role" | "iam-policy" | "kms-grant" | "org-account" | "org-create-status";
 
 export interface KeyRecord {
   keyId: string;
