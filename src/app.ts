@@ -22,6 +22,10 @@ import { ORGANIZATIONS_OPERATIONS_BY_NAME, ORGANIZATIONS_TARGET_PREFIX } from ".
 import { ServiceError } from "./errors.js";
 import { STS_OPERATIONS_BY_NAME, STS_VERSION, STS_XML_NAMESPACE } from "./sts/registry.js";
 import { createHttpServer } from "./http/server.js";
+import { isS3Request, RestXmlProtocol } from "./http/rest-xml-protocol.js";
+import { S3Service } from "./s3/service.js";
+import { FileObjectStore } from "./s3/object-store.js";
+import { S3_OPERATIONS_BY_NAME, S3_ROUTES, S3_XML_NAMESPACE } from "./s3/registry.js";
 import { SoftwareKeyStore, type KekSource } from "./keystore/software.js";
 import { KMS_OPERATIONS_BY_NAME } from "./kms/registry.js";
 import { KmsScheduler } from "./kms/scheduler.js";
@@ -200,11 +204,33 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       );
     },
   };
+  const s3 = new S3Service({
+    repo,
+    kms,
+    keystore,
+    authorizer,
+    clock,
+    objects: new FileObjectStore(config.dataDir),
+    allowSseCOnNewBuckets: config.s3AllowSseC,
+  });
+  const rest = new RestXmlProtocol({
+    signingName: "s3",
+    xmlNamespace: S3_XML_NAMESPACE,
+    routes: S3_ROUTES,
+    operation: (name) => {
+      const op = S3_OPERATIONS_BY_NAME.get(name);
+      return op && { readOnly: op.readOnly, handle: (call, raw) => op.handle(s3, call, raw as Record<string, unknown>) };
+    },
+  });
   const dispatcher = new Dispatcher({ lookup: credentials.lookup, now: () => clock.now(), log, observer: audit });
   const json = new JsonProtocol([kmsService, cloudTrailService, organizationsService]);
   const query = new QueryProtocol(queryServices);
-  // AWS JSON requests name their operation in X-Amz-Target; Query requests (IAM, STS) in an Action parameter.
-  const server = createHttpServer((req) => dispatcher.handle(req, req.headers["x-amz-target"] !== undefined ? json : query));
+  // AWS JSON requests name their operation in X-Amz-Target; S3's REST requests are signed for s3;
+  // Query requests (IAM, STS) name theirs in an Action parameter.
+  const server = createHttpServer(
+    (req) => dispatcher.handle(req, req.headers["x-amz-target"] !== undefined ? json : isS3Request(req) ? rest : query),
+    (req) => isS3Request({ headers: req.headers, url: req.url, method: req.method }) && rest.streams(req),
+  );
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
 

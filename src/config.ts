@@ -21,6 +21,8 @@ export interface Config {
   /** "commit": each audit commit is fsynced before responses go; "periodic": written to the OS before, fsynced every 100 ms. */
   auditSync?: AuditSync;
   databaseUrl?: string;
+  /** Whether new S3 buckets accept SSE-C writes (S3's own default since April 2026 is no). */
+  s3AllowSseC?: boolean;
 }
 
 export type AuditSync = "commit" | "periodic";
@@ -153,6 +155,17 @@ export const SETTINGS: readonly Setting[] = [
     default: "commit",
     help: "commit: each audit event is on disk (fsynced) before its response; periodic: in the OS before its response (survives kill -9), on disk within 100 ms",
     parse: matching("audit sync", /^(periodic|commit)$/, "periodic or commit"),
+  },
+  {
+    key: "s3AllowSseC",
+    env: "KEYHOLD_S3_ALLOW_SSE_C",
+    flag: "--s3-allow-sse-c",
+    default: "false",
+    help: "true: new S3 buckets accept SSE-C uploads; false (as S3 since April 2026): blocked until PutBucketEncryption unblocks them",
+    parse: (v) => {
+      if (v !== "true" && v !== "false") throw new ConfigError(`s3 allow sse-c must be true or false, not ${v}`);
+      return v === "true";
+    },
   },
 ];
 

@@ -6,6 +6,7 @@
  * This module knows nothing of any particular service.
  */
 import { randomUUID } from "node:crypto";
+import type { Readable } from "node:stream";
 import type { CallContext, CompletedCall } from "../call.js";
 import { ServiceError, type ErrorCode } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -15,6 +16,10 @@ export interface Reply {
   status: number;
   headers: Record<string, string>;
   body: Buffer;
+  /** A body streamed instead of `body` (S3 objects), of `contentLength` bytes. */
+  stream?: Readable;
+  /** The Content-Length to announce when it is not `body`'s (a stream, or a HEAD reply). */
+  contentLength?: number;
 }
 
 export interface ServiceOperation {

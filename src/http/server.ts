@@ -13,10 +13,17 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export type RequestHandler = (req: SignedRequest) => Promise<Reply>;
 
 function send(res: ServerResponse, reply: Reply): void {
-  reply.headers["content-length"] = String(reply.body.length);
+  reply.headers["content-length"] = String(reply.contentLength ?? reply.body.length);
   reply.headers.date ??= new Date().toUTCString();
   res.writeHead(reply.status, reply.headers);
-  res.end(reply.body);
+  if (!reply.stream) {
+    res.end(reply.body);
+    return;
+  }
+  // A streamed body (an S3 object) that fails part-way ends the connection: the client sees a
+  // short response, never bytes that were not authenticated.
+  reply.stream.on("error", () => res.destroy());
+  reply.stream.pipe(res);
 }
 
 function tooLarge(res: ServerResponse): void {
@@ -25,10 +32,35 @@ function tooLarge(res: ServerResponse): void {
   send(res, reply);
 }
 
-export function createHttpServer(handler: RequestHandler): Server {
+/** Whether a request's body goes to the handler unread, as a stream (S3 object uploads), instead of buffered. */
+export type StreamPredicate = (req: IncomingMessage) => boolean;
+
+export function createHttpServer(handler: RequestHandler, streams: StreamPredicate = () => false): Server {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     // Replies carry their own Date header, from the server's (injectable) clock; see send().
     res.sendDate = false;
+    const url0 = req.url ?? "/";
+    const q0 = url0.indexOf("?");
+    if (streams(req)) {
+      handler({
+        method: req.method ?? "GET",
+        rawPath: q0 < 0 ? url0 : url0.slice(0, q0),
+        rawQuery: q0 < 0 ? "" : url0.slice(q0 + 1),
+        headers: req.headers,
+        body: Buffer.alloc(0),
+        stream: req,
+        sourceIp: req.socket.remoteAddress,
+      }).then(
+        (reply) => {
+          send(res, reply);
+          // Whatever the operation did not read (a refused upload) is drained, so the connection stays usable.
+          if (!req.readableEnded) req.resume();
+        },
+        () => send(res, errorReply(randomUUID(), "InternalFailure", 500, "An internal error occurred.")),
+      );
+      req.on("error", () => res.destroy());
+      return;
+    }
     const declared = Number(req.headers["content-length"] ?? 0);
     if (declared > MAX_BODY_BYTES) {
       tooLarge(res);

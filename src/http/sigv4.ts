@@ -8,6 +8,7 @@
  */
 import { createHmac, hash, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
 import { ServiceError } from "../errors.js";
 import type { Principal } from "../iam/principal.js";
 import type { SessionRecord } from "../store/records.js";
@@ -15,7 +16,7 @@ import type { SessionRecord } from "../store/records.js";
 export const ALGORITHM = "AWS4-HMAC-SHA256";
 /** AWS accepts a request time within 15 minutes of its own clock. */
 export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+export const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 export interface SignedRequest {
@@ -30,6 +31,8 @@ export interface SignedRequest {
   sourceIp?: string;
   /** Whether the request came over TLS. */
   secure?: boolean;
+  /** For S3 object uploads: the body, not yet read (then `body` is empty). */
+  stream?: Readable;
 }
 
 export interface SigningIdentity {
@@ -198,7 +201,10 @@ export interface VerifyOptions {
 
 export async function verifySigV4(req: SignedRequest, options: VerifyOptions): Promise<VerifiedSignature> {
   const header = req.headers.authorization;
-  if (!header) throw new ServiceError("MissingAuthenticationTokenException");
+  if (!header) {
+    if (options.service === "s3" && /(^|&)X-Amz-Algorithm=/.test(req.rawQuery)) return verifyPresigned(req, options);
+    throw new ServiceError("MissingAuthenticationTokenException");
+  }
   const auth = parseAuthorization(header);
 
   const identity = await options.lookup(auth.accessKeyId);
@@ -222,6 +228,21 @@ export async function verifySigV4(req: SignedRequest, options: VerifyOptions): P
       `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${isoDate}'`,
     );
   }
+  checkScope(auth, options);
+  const payloadHash = payloadHashOf(req, options.service === "s3");
+  return signatureMatches(
+    req,
+    options,
+    identity,
+    auth,
+    amzDate || basicIso(requestTime),
+    payloadHash,
+    req.rawQuery,
+    req.headers["x-amz-security-token"],
+  );
+}
+
+function checkScope(auth: ParsedAuthorization, options: VerifyOptions): void {
   if (!REGION.test(auth.region)) {
     throw new ServiceError("InvalidSignatureException", `Credential should be scoped to a valid region, not '${auth.region}'.`);
   }
@@ -231,27 +252,35 @@ export async function verifySigV4(req: SignedRequest, options: VerifyOptions): P
   if (!auth.signedHeaders.includes("host")) {
     throw new ServiceError("InvalidSignatureException", "The host header must be signed.");
   }
+}
 
-  const payloadHash = hash("sha256", req.body, "hex");
-  const claimed = req.headers["x-amz-content-sha256"];
-  if (claimed !== undefined && claimed !== payloadHash) {
-    throw new ServiceError("InvalidSignatureException", "The provided 'x-amz-content-sha256' header does not match what was computed.");
-  }
+/** The signature over the canonical request checks out, and so does the session token of temporary credentials. */
+function signatureMatches(
+  req: SignedRequest,
+  options: VerifyOptions,
+  identity: SigningIdentity,
+  auth: ParsedAuthorization,
+  amzDate: string,
+  payloadHash: string,
+  signedQuery: string,
+  token: string | string[] | undefined,
+): VerifiedSignature {
   const canonicalHeaders = auth.signedHeaders.map((h) => `${h}:${headerValue(req.headers, h)}\n`).join("");
   const canonicalRequest = [
     req.method,
-    canonicalPath(req.rawPath, true),
-    canonicalQuery(req.rawQuery),
+    // S3 signs the path as sent; other services normalize it and encode it once more.
+    canonicalPath(req.rawPath, options.service !== "s3"),
+    canonicalQuery(signedQuery),
     canonicalHeaders,
     auth.signedHeaders.join(";"),
     payloadHash,
   ].join("\n");
   const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
-  const stringToSign = `${ALGORITHM}\n${amzDate || basicIso(requestTime)}\n${scope}\n${hash("sha256", canonicalRequest, "hex")}`;
+  const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${hash("sha256", canonicalRequest, "hex")}`;
   const key = signingKey(identity.secretAccessKey, auth.date, auth.region, auth.service, auth.accessKeyId);
   const expected = createHmac("sha256", key).update(stringToSign).digest();
   if (!timingSafeEqual(expected, Buffer.from(auth.signature, "hex"))) throw new ServiceError("InvalidSignatureException");
-  checkSessionToken(req, identity, options.now);
+  checkSessionToken(token, identity, options.now);
   return {
     accessKeyId: identity.accessKeyId,
     accountId: identity.accountId,
@@ -261,12 +290,86 @@ export async function verifySigV4(req: SignedRequest, options: VerifyOptions): P
   };
 }
 
+/** The longest a presigned URL may live: 7 days, as S3 allows. */
+const MAX_PRESIGNED_SECONDS = 604_800;
+
+/**
+ * A presigned S3 URL: the signature and its parameters are in the query string
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html); the payload is
+ * unsigned, and the URL works from X-Amz-Date for X-Amz-Expires seconds.
+ */
+async function verifyPresigned(req: SignedRequest, options: VerifyOptions): Promise<VerifiedSignature> {
+  const params = new Map<string, string>();
+  const kept: string[] = [];
+  for (const part of req.rawQuery.split("&")) {
+    const eq = part.indexOf("=");
+    const name = safeDecode(eq < 0 ? part : part.slice(0, eq));
+    params.set(name, safeDecode(eq < 0 ? "" : part.slice(eq + 1)));
+    if (name !== "X-Amz-Signature") kept.push(part);
+  }
+  if (params.get("X-Amz-Algorithm") !== ALGORITHM) throw incomplete(`X-Amz-Algorithm must be ${ALGORITHM}.`);
+  const credential = params.get("X-Amz-Credential");
+  const signedHeaders = params.get("X-Amz-SignedHeaders");
+  const signature = params.get("X-Amz-Signature");
+  const amzDate = params.get("X-Amz-Date");
+  const expires = params.get("X-Amz-Expires");
+  if (!credential || !signedHeaders || !signature || !amzDate || !expires) {
+    throw incomplete("A presigned URL needs X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature.");
+  }
+  const auth = parseAuthorization(`${ALGORITHM} Credential=${credential}, SignedHeaders=${signedHeaders}, Signature=${signature}`);
+  const identity = await options.lookup(auth.accessKeyId);
+  if (!identity) throw new ServiceError("UnrecognizedClientException");
+  const requestTime = parseAmzDate(amzDate);
+  if (requestTime === undefined) throw incomplete("X-Amz-Date must be an ISO 8601 basic date-time (YYYYMMDD'T'HHMMSS'Z').");
+  if (!/^\d+$/.test(expires) || Number(expires) < 1 || Number(expires) > MAX_PRESIGNED_SECONDS) {
+    throw incomplete(`X-Amz-Expires must be between 1 and ${MAX_PRESIGNED_SECONDS} seconds.`);
+  }
+  if (auth.date !== amzDate.slice(0, 8)) {
+    throw new ServiceError(
+      "InvalidSignatureException",
+      `Date in Credential scope does not match YYYYMMDD from X-Amz-Date: '${auth.date}' != '${amzDate.slice(0, 8)}'`,
+    );
+  }
+  if (options.now < requestTime - MAX_CLOCK_SKEW_MS) throw new ServiceError("AccessDeniedException", "Request is not valid yet");
+  if (options.now > requestTime + Number(expires) * 1000) throw new ServiceError("AccessDeniedException", "Request has expired");
+  checkScope(auth, options);
+  const claimed = req.headers["x-amz-content-sha256"];
+  const payloadHash = typeof claimed === "string" ? payloadHashOf(req, true) : "UNSIGNED-PAYLOAD";
+  return signatureMatches(req, options, identity, auth, amzDate, payloadHash, kept.join("&"), params.get("X-Amz-Security-Token"));
+}
+
+/** S3's payload hashes that stand for a body not hashed up front. */
+export const UNSIGNED_PAYLOADS = new Set(["UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"]);
+
+/**
+ * The payload hash the signature covers. A buffered body is hashed here and must match a claimed
+ * x-amz-content-sha256; a streamed S3 body is checked by the operation that reads it (against the
+ * claimed hash), and S3's unsigned-payload forms are taken as they are.
+ */
+function payloadHashOf(req: SignedRequest, s3: boolean): string {
+  const claimed = req.headers["x-amz-content-sha256"];
+  if (s3 && typeof claimed === "string" && (UNSIGNED_PAYLOADS.has(claimed) || (req.stream && /^[0-9a-f]{64}$/.test(claimed)))) {
+    return claimed;
+  }
+  if (s3 && typeof claimed === "string" && claimed.startsWith("STREAMING-")) {
+    throw new ServiceError(
+      "InvalidSignatureException",
+      `x-amz-content-sha256 ${claimed} (signed chunks) is not supported; use UNSIGNED-PAYLOAD or a payload hash.`,
+    );
+  }
+  if (req.stream) throw new ServiceError("InvalidSignatureException", "A streamed body needs its x-amz-content-sha256.");
+  const payloadHash = hash("sha256", req.body, "hex");
+  if (claimed !== undefined && claimed !== payloadHash) {
+    throw new ServiceError("InvalidSignatureException", "The provided 'x-amz-content-sha256' header does not match what was computed.");
+  }
+  return payloadHash;
+}
+
 /**
  * Temporary credentials work only with their session token (X-Amz-Security-Token, which the
  * signature covers) and until they expire; long-term credentials must come without one.
  */
-function checkSessionToken(req: SignedRequest, identity: SigningIdentity, now: number): void {
-  const token = req.headers["x-amz-security-token"];
+function checkSessionToken(token: string | string[] | undefined, identity: SigningIdentity, now: number): void {
   if (!identity.session) {
     if (token !== undefined) throw new ServiceError("UnrecognizedClientException");
     return;

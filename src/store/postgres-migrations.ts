@@ -158,4 +158,9 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
       ALTER TABLE access_keys ADD COLUMN session TEXT;
       CREATE INDEX access_keys_by_user ON access_keys (account_id, user_name);`,
   },
+  {
+    id: 6,
+    name: "document names compare byte by byte (S3 lists keys in UTF-8 binary order), whatever the database's locale",
+    sql: `ALTER TABLE documents ALTER COLUMN name TYPE TEXT COLLATE "C";`,
+  },
 ];

@@ -48,7 +48,17 @@ export interface DocumentRecord {
   createdAt: number;
 }
 
-export type DocumentKind = "iam-user" | "iam-group" | "iam-role" | "iam-policy" | "kms-grant" | "org-account" | "org-create-status";
+export type DocumentKind =
+  | "iam-user"
+  | "iam-group"
+  | "iam-role"
+  | "iam-policy"
+  | "kms-grant"
+  | "org-account"
+  | "org-create-status"
+  | "s3-bucket"
+  | "s3-object"
+  | "s3-upload";
 
 export interface KeyRecord {
   keyId: string;

@@ -24,7 +24,6 @@ import {
   accessKeyValues,
   documentValues,
   KEY_COLUMNS,
-  likePrefix,
   page,
   toAccessKey,
   toAlias,
@@ -39,6 +38,11 @@ function sqlValue(value: unknown): unknown {
   if (value === undefined) return null;
   if (typeof value === "boolean") return value ? 1 : 0;
   return value;
+}
+
+/** A GLOB pattern matching names that start with `prefix` (its metacharacters bracketed). */
+function globPrefix(prefix: string): string {
+  return prefix.replace(/[*?[]/g, (c) => `[${c}]`) + "*";
 }
 
 export class SqliteRepository implements Repository {
@@ -152,8 +156,9 @@ export class SqliteRepository implements Repository {
     limit: number,
   ): Promise<Page<DocumentRecord>> {
     const rows = this.stmt(
-      "SELECT * FROM documents WHERE kind = ? AND account_id = ? AND name LIKE ? ESCAPE '\\' AND name > ? ORDER BY name LIMIT ?",
-    ).all(kind, accountId, likePrefix(prefix), after ?? "", limit + 1) as Row[];
+      // GLOB, not LIKE: SQLite's LIKE ignores ASCII case, and names (S3 keys, IAM paths) are case-sensitive.
+      "SELECT * FROM documents WHERE kind = ? AND account_id = ? AND name GLOB ? AND name > ? ORDER BY name LIMIT ?",
+    ).all(kind, accountId, globPrefix(prefix), after ?? "", limit + 1) as Row[];
     return page(rows.map(toDocument), limit, (d) => d.name);
   }
 
@@ -290,7 +295,7 @@ export class SqliteRepository implements Repository {
     this.db
       .transaction(() => {
         this.stmt("DELETE FROM kms_tags WHERE key_id = ?").run(keyId);
-        this.stmt("DELETE FROM documents WHERE kind = 'kms-grant' AND name LIKE ? ESCAPE '\\'").run(likePrefix(keyId + "/"));
+        this.stmt("DELETE FROM documents WHERE kind = 'kms-grant' AND name GLOB ?").run(globPrefix(keyId + "/"));
         this.stmt("DELETE FROM kms_aliases WHERE target_key_id = ?").run(keyId);
         this.stmt("DELETE FROM kms_key_versions WHERE key_id = ?").run(keyId);
         this.stmt("DELETE FROM kms_keys WHERE key_id = ?").run(keyId);

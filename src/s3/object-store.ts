@@ -1,0 +1,87 @@
+/**
+ * Where encrypted object bytes live: one file per object version under <data-dir>/s3/objects,
+ * written to a temporary name, fsynced and renamed, so a crash never leaves half an object
+ * visible. Behind an interface, so another backend (another S3-compatible store) can hold the
+ * encrypted bytes instead.
+ */
+import { createWriteStream, mkdirSync } from "node:fs";
+import { open, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+
+export interface ObjectStore {
+  /** Writes the stream to durable storage under `id` (a UUID); nothing is visible unless the whole stream was stored. */
+  put(id: string, source: Readable): Promise<number>;
+  /** Opens stored bytes for reading at offsets (a Range GET reads only what it needs). */
+  open(id: string): Promise<StoredObject>;
+  delete(id: string): Promise<void>;
+}
+
+export interface StoredObject {
+  /** `length` bytes from `offset`, fewer only at the end of the stored bytes. */
+  read(offset: number, length: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+export class FileObjectStore implements ObjectStore {
+  private readonly dir: string;
+
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, "s3", "objects");
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  private path(id: string): string {
+    if (!/^[0-9a-f-]{36}$/.test(id)) throw new Error(`not an object id: ${id}`);
+    return join(this.dir, id);
+  }
+
+  async put(id: string, source: Readable): Promise<number> {
+    const path = this.path(id);
+    const temp = join(this.dir, `.${id}.tmp`);
+    let bytes = 0;
+    source.on("data", (c: Buffer) => (bytes += c.length));
+    try {
+      await pipeline(source, createWriteStream(temp, { mode: 0o600 }));
+      const handle = await open(temp, "r");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, path);
+      const dir = await open(this.dir, "r");
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+      return bytes;
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async open(id: string): Promise<StoredObject> {
+    const handle = await open(this.path(id), "r");
+    return {
+      async read(offset: number, length: number): Promise<Buffer> {
+        const buffer = Buffer.allocUnsafe(length);
+        let filled = 0;
+        while (filled < length) {
+          const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        return buffer.subarray(0, filled);
+      },
+      close: () => handle.close(),
+    };
+  }
+
+  async delete(id: string): Promise<void> {
+    await rm(this.path(id), { force: true });
+  }
+}

@@ -1,0 +1,289 @@
+/** Objects: PutObject, GetObject (Range), HeadObject, DeleteObject, DeleteObjects, CopyObject. */
+import { createHash } from "node:crypto";
+import type { CallContext } from "../../call.js";
+import { ServiceError } from "../../errors.js";
+import {
+  body,
+  checkContentMd5,
+  checkKey,
+  customerKey,
+  metadata,
+  objectArn,
+  optional,
+  required,
+  sseChoice,
+  sseOutput,
+  storedHeaders,
+  writeConditions,
+  type S3Input,
+  type S3Operation,
+  type S3Output,
+} from "../operation.js";
+import type { ObjectBody, S3Service } from "../service.js";
+
+const MAX_PUT_BYTES = 5 * 1024 ** 3;
+
+function keyOf(input: S3Input): { bucket: string; key: string } {
+  const bucket = required(input, "Bucket");
+  const key = required(input, "Key");
+  checkKey(key);
+  return { bucket, key };
+}
+
+function trailInput(call: CallContext, bucket: string, key: string, input: S3Input): void {
+  call.trail.input = {
+    bucketName: bucket,
+    key,
+    "x-amz-server-side-encryption": optional(input, "ServerSideEncryption"),
+    "x-amz-server-side-encryption-aws-kms-key-id": optional(input, "SSEKMSKeyId"),
+    "x-amz-server-side-encryption-customer-algorithm": optional(input, "SSECustomerAlgorithm"),
+  };
+  call.trail.resources.push({ arn: objectArn(bucket, key), type: "AWS::S3::Object" });
+}
+
+export const putObject: S3Operation = {
+  name: "PutObject",
+  readOnly: false,
+  async handle(s3, call, input) {
+    const { bucket, key } = keyOf(input);
+    trailInput(call, bucket, key, input);
+    const upload = body(input);
+    const declared = Number(optional(input, "ContentLength") ?? 0);
+    if (declared > MAX_PUT_BYTES)
+      throw new ServiceError("EntityTooLarge", "A single PutObject may upload at most 5 GiB; use a multipart upload.");
+    const { body: owner } = await s3.requireBucket(bucket);
+    await s3.authorize(call, "s3:PutObject", bucket, owner, key, writeConditions(input));
+    const choice = sseChoice(input, owner);
+    const meta = metadata(input);
+    const { dataKey, sse } = await s3.newDataKey(call, bucket, key, choice);
+    let stored;
+    try {
+      stored = await s3.storeEncrypted(dataKey, upload.stream, () => upload.verify());
+    } finally {
+      dataKey.fill(0);
+    }
+    const object: ObjectBody = {
+      size: stored.part.size,
+      etag: `"${stored.verified.md5Hex}"`,
+      lastModified: s3.clock.now(),
+      contentType: optional(input, "ContentType") ?? "binary/octet-stream",
+      headers: storedHeaders(input),
+      metadata: meta,
+      checksumCrc32: stored.verified.crc32,
+      parts: [stored.part],
+      sse,
+    };
+    await s3.commitObject(bucket, key, object);
+    const crc = optional(input, "ChecksumCRC32") !== undefined || optional(input, "ChecksumAlgorithm")?.toUpperCase() === "CRC32";
+    return {
+      ETag: object.etag,
+      ...sseOutput(object),
+      SSEKMSEncryptionContext: sse.context && choice.context ? optional(input, "SSEKMSEncryptionContext") : undefined,
+      ChecksumCRC32: crc ? object.checksumCrc32 : undefined,
+    };
+  },
+};
+
+/** A Range header's first range, resolved against the size; undefined for none (or one S3 ignores). */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
+  if (header === undefined) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0) throw new ServiceError("InvalidRange");
+    start = Math.max(0, size - suffix);
+    end = size;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size : Math.min(size, Number(m[2]) + 1);
+    if (m[2] !== "" && Number(m[2]) < start) return undefined;
+  }
+  if (start >= size)
+    throw new ServiceError("InvalidRange", `The requested range ${header} is not satisfiable: the object has ${size} bytes.`);
+  return { start, end };
+}
+
+/** What GetObject and HeadObject share: the object, authorized, its key checked, and its headers. */
+async function readable(
+  s3: S3Service,
+  call: CallContext,
+  input: S3Input,
+): Promise<{ bucket: string; key: string; object: ObjectBody; out: S3Output }> {
+  const { bucket, key } = keyOf(input);
+  trailInput(call, bucket, key, input);
+  const { body: owner } = await s3.requireBucket(bucket);
+  await s3.authorize(call, "s3:GetObject", bucket, owner, key);
+  const object = await s3.requireObject(bucket, key);
+  const customer = customerKey(input);
+  if (object.sse.algorithm !== "SSE-C" && customer) {
+    throw new ServiceError("InvalidRequest", "The encryption parameters are not applicable to this object.");
+  }
+  const ifMatch = optional(input, "IfMatch");
+  if (ifMatch !== undefined && ifMatch !== "*" && !ifMatch.split(",").some((e) => e.trim() === object.etag)) {
+    throw new ServiceError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold.");
+  }
+  const out: S3Output = {
+    ETag: object.etag,
+    LastModified: new Date(object.lastModified),
+    ContentType: optional(input, "ResponseContentType") ?? object.contentType,
+    AcceptRanges: "bytes",
+    Metadata: object.metadata,
+    ...object.headers,
+    ...sseOutput(object),
+  };
+  if (object.parts.length > 1) out.PartsCount = object.parts.length;
+  return { bucket, key, object, out };
+}
+
+export const getObject: S3Operation = {
+  name: "GetObject",
+  readOnly: true,
+  async handle(s3, call, input) {
+    const { bucket, key, object, out } = await readable(s3, call, input);
+    const range = parseRange(optional(input, "Range"), object.size);
+    const dataKey = await s3.dataKey(call, bucket, key, object.sse, customerKey(input));
+    const start = range?.start ?? 0;
+    const end = range?.end ?? object.size;
+    const stream = await s3.readDecrypted(dataKey, object.parts, start, end);
+    if (range) out.ContentRange = `bytes ${start}-${end - 1}/${object.size}`;
+    else if (optional(input, "ChecksumMode") === "ENABLED" && object.checksumCrc32) out.ChecksumCRC32 = object.checksumCrc32;
+    return { ...out, ContentLength: end - start, Body: stream };
+  },
+};
+
+export const headObject: S3Operation = {
+  name: "HeadObject",
+  readOnly: true,
+  async handle(s3, call, input) {
+    const { bucket, key, object, out } = await readable(s3, call, input);
+    if (object.sse.algorithm === "SSE-C") {
+      // The key must be the object's, as for a GET (S3 answers 400 without it and 403 with another).
+      (await s3.dataKey(call, bucket, key, object.sse, customerKey(input))).fill(0);
+    }
+    if (optional(input, "ChecksumMode") === "ENABLED" && object.checksumCrc32) out.ChecksumCRC32 = object.checksumCrc32;
+    return { ...out, ContentLength: object.size };
+  },
+};
+
+export const deleteObject: S3Operation = {
+  name: "DeleteObject",
+  readOnly: false,
+  async handle(s3, call, input) {
+    const { bucket, key } = keyOf(input);
+    trailInput(call, bucket, key, input);
+    const { body: owner } = await s3.requireBucket(bucket);
+    await s3.authorize(call, "s3:DeleteObject", bucket, owner, key);
+    await s3.deleteObject(bucket, key);
+    return {};
+  },
+};
+
+interface DeleteRequest {
+  Object?: { Key?: string }[];
+  Quiet?: string;
+}
+
+export const deleteObjects: S3Operation = {
+  name: "DeleteObjects",
+  readOnly: false,
+  async handle(s3, call, input) {
+    const bucket = required(input, "Bucket");
+    call.trail.input = { bucketName: bucket };
+    checkContentMd5(input);
+    const request = input.Delete as DeleteRequest | undefined;
+    const objects = request?.Object ?? [];
+    if (objects.length === 0 || objects.length > 1000 || objects.some((o) => typeof o?.Key !== "string" || o.Key === "")) {
+      throw new ServiceError("MalformedXML", "A Delete request names 1 to 1000 objects, each with a Key.");
+    }
+    const { body: owner } = await s3.requireBucket(bucket);
+    const quiet = request?.Quiet === "true";
+    const deleted: { Key: string }[] = [];
+    const errors: { Key: string; Code: string; Message: string }[] = [];
+    for (const { Key } of objects) {
+      try {
+        checkKey(Key!);
+        await s3.authorize(call, "s3:DeleteObject", bucket, owner, Key);
+        await s3.deleteObject(bucket, Key!);
+        if (!quiet) deleted.push({ Key: Key! });
+      } catch (error) {
+        if (!(error instanceof ServiceError)) throw error;
+        errors.push({ Key: Key!, Code: error.code === "AccessDeniedException" ? "AccessDenied" : error.code, Message: error.message });
+      }
+    }
+    return { Deleted: deleted, Error: errors };
+  },
+};
+
+/** The bucket and key of x-amz-copy-source: "/bucket/key" or "bucket/key", URL-encoded. */
+function copySource(input: S3Input): { bucket: string; key: string } {
+  const raw = required(input, "CopySource");
+  if (raw.includes("?versionId=")) throw new ServiceError("NotImplemented", "keyhold does not keep object versions.");
+  let text: string;
+  try {
+    text = decodeURIComponent(raw);
+  } catch {
+    throw new ServiceError("InvalidArgument", "x-amz-copy-source is not valid percent-encoding.");
+  }
+  if (text.startsWith("/")) text = text.slice(1);
+  const slash = text.indexOf("/");
+  if (slash <= 0 || slash === text.length - 1)
+    throw new ServiceError("InvalidArgument", "x-amz-copy-source must name a bucket and a key: bucket/key.");
+  return { bucket: text.slice(0, slash), key: text.slice(slash + 1) };
+}
+
+export const copyObject: S3Operation = {
+  name: "CopyObject",
+  readOnly: false,
+  async handle(s3, call, input) {
+    const { bucket, key } = keyOf(input);
+    trailInput(call, bucket, key, input);
+    const source = copySource(input);
+    const { body: sourceOwner } = await s3.requireBucket(source.bucket);
+    await s3.authorize(call, "s3:GetObject", source.bucket, sourceOwner, source.key);
+    const original = await s3.requireObject(source.bucket, source.key);
+    const { body: owner } = source.bucket === bucket ? { body: sourceOwner } : await s3.requireBucket(bucket);
+    await s3.authorize(call, "s3:PutObject", bucket, owner, key, writeConditions(input));
+    const directive = optional(input, "MetadataDirective") ?? "COPY";
+    if (directive !== "COPY" && directive !== "REPLACE")
+      throw new ServiceError("InvalidArgument", "x-amz-metadata-directive must be COPY or REPLACE.");
+    const changesEncryption =
+      optional(input, "ServerSideEncryption") !== undefined ||
+      optional(input, "SSECustomerAlgorithm") !== undefined ||
+      original.sse.algorithm === "SSE-C";
+    if (source.bucket === bucket && source.key === key && directive === "COPY" && !changesEncryption) {
+      throw new ServiceError(
+        "InvalidRequest",
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+      );
+    }
+    const sourceKey = await s3.dataKey(call, source.bucket, source.key, original.sse, customerKey(input, "CopySource"));
+    const plaintext = await s3.readDecrypted(sourceKey, original.parts, 0, original.size);
+    const choice = sseChoice(input, owner);
+    const { dataKey, sse } = await s3.newDataKey(call, bucket, key, choice);
+    const md5 = createHash("md5");
+    plaintext.on("data", (c: Buffer) => md5.update(c));
+    let stored;
+    try {
+      stored = await s3.storeEncrypted(dataKey, plaintext, () => md5.digest("hex"));
+    } finally {
+      dataKey.fill(0);
+    }
+    const replace = directive === "REPLACE";
+    const object: ObjectBody = {
+      size: stored.part.size,
+      etag: `"${stored.verified}"`,
+      lastModified: s3.clock.now(),
+      contentType: replace ? (optional(input, "ContentType") ?? "binary/octet-stream") : original.contentType,
+      headers: replace ? storedHeaders(input) : original.headers,
+      metadata: replace ? metadata(input) : original.metadata,
+      checksumCrc32: original.parts.length === 1 ? original.checksumCrc32 : undefined,
+      parts: [stored.part],
+      sse,
+    };
+    await s3.commitObject(bucket, key, object);
+    return { ETag: object.etag, LastModified: new Date(object.lastModified), ...sseOutput(object) };
+  },
+};

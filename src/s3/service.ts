@@ -1,0 +1,449 @@
+/**
+ * The S3 layer shared by the operations: buckets and object metadata (documents: buckets in one
+ * global namespace, objects per bucket), authorization with bucket policies, and server-side
+ * encryption — each object under its own data key, wrapped by the key store (SSE-S3) or by a KMS
+ * key through KMS's own code path and authorization on the caller's behalf (SSE-KMS).
+ */
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { Readable } from "node:stream";
+import type { CallContext } from "../call.js";
+import type { Clock } from "../clock.js";
+import { ServiceError, type ErrorCode } from "../errors.js";
+import { accessDenied, type Authorizer } from "../iam/authorizer.js";
+import { ContextValues } from "../iam/conditions.js";
+import { compilePolicy, type CompiledPolicy } from "../iam/policy.js";
+import type { KeyStore } from "../keystore/keystore.js";
+import { keyArn } from "../kms/arns.js";
+import { defaultKeyPolicy } from "../kms/policy.js";
+import type { KmsService } from "../kms/service.js";
+import type { Repository } from "../store/repository.js";
+import type { DocumentRecord, KeyRecord } from "../store/records.js";
+import type { ObjectStore } from "./object-store.js";
+import { CHUNK_BYTES, ChunkSealer, chunkCount, chunkSpan, openChunk } from "../crypto/object-cipher.js";
+import { open as openSealed, seal } from "../crypto/aes-gcm.js";
+
+export interface BucketEncryption {
+  /** The default for requests that name none: AES256 or aws:kms. */
+  algorithm: "AES256" | "aws:kms";
+  kmsKeyId?: string;
+  bucketKeyEnabled?: boolean;
+  /** Encryption types refused on writes: SSE-C is blocked on new buckets (S3 since April 2026). */
+  blocked: string[];
+}
+
+export interface BucketBody {
+  owner: string;
+  region: string;
+  createdAt: number;
+  encryption: BucketEncryption;
+  policy?: string;
+}
+
+export type SseAlgorithm = "AES256" | "aws:kms" | "SSE-C";
+
+export interface ObjectSse {
+  algorithm: SseAlgorithm;
+  /**
+   * The data key, base64: wrapped by the key store (SSE-S3), a KMS ciphertext blob (SSE-KMS), or
+   * sealed under the customer's key (SSE-C). Never the plaintext key.
+   */
+  wrappedKey: string;
+  kmsKeyArn?: string;
+  /** SSE-KMS: the encryption context the data key is bound to. */
+  context?: Record<string, string>;
+  /** SSE-C: the customer key's MD5 (which S3 returns) and a salted HMAC of it, to tell a wrong key from the right one. */
+  customerKeyMd5?: string;
+  customerKeySalt?: string;
+  customerKeyHmac?: string;
+}
+
+/** One stored file of an object: a PutObject has one, a multipart upload one per part. */
+export interface StoredPart {
+  id: string;
+  size: number;
+}
+
+export interface ObjectBody {
+  size: number;
+  etag: string;
+  lastModified: number;
+  contentType: string;
+  /** Content-Disposition, Cache-Control, …: returned as stored. */
+  headers: Record<string, string>;
+  metadata: Record<string, string>;
+  /** The whole object's CRC32 (base64), for a single-part object. */
+  checksumCrc32?: string;
+  parts: StoredPart[];
+  sse: ObjectSse;
+}
+
+export interface S3Dependencies {
+  repo: Repository;
+  kms: KmsService;
+  keystore: KeyStore;
+  authorizer: Authorizer;
+  clock: Clock;
+  objects: ObjectStore;
+  /** Whether new buckets accept SSE-C writes (S3's default since April 2026: they do not). */
+  allowSseCOnNewBuckets?: boolean;
+}
+
+/** Buckets share one namespace across accounts, as in S3. */
+const BUCKETS = "global";
+const KMS_CODES: Partial<Record<ErrorCode, ErrorCode>> = {
+  DisabledException: "KMS.DisabledException",
+  KMSInvalidStateException: "KMS.KMSInvalidStateException",
+  NotFoundException: "KMS.NotFoundException",
+};
+
+export class S3Service {
+  readonly repo: Repository;
+  readonly kms: KmsService;
+  readonly keystore: KeyStore;
+  readonly authorizer: Authorizer;
+  readonly clock: Clock;
+  readonly objects: ObjectStore;
+  readonly allowSseCOnNewBuckets: boolean;
+
+  constructor(deps: S3Dependencies) {
+    this.allowSseCOnNewBuckets = deps.allowSseCOnNewBuckets ?? false;
+    this.repo = deps.repo;
+    this.kms = deps.kms;
+    this.keystore = deps.keystore;
+    this.authorizer = deps.authorizer;
+    this.clock = deps.clock;
+    this.objects = deps.objects;
+  }
+
+  // ---- buckets ------------------------------------------------------------------------------
+
+  async bucket(name: string): Promise<{ doc: DocumentRecord; body: BucketBody } | undefined> {
+    const doc = await this.repo.getDocument("s3-bucket", BUCKETS, name);
+    return doc && { doc, body: JSON.parse(doc.body) as BucketBody };
+  }
+
+  async requireBucket(name: string): Promise<{ doc: DocumentRecord; body: BucketBody }> {
+    const b = await this.bucket(name);
+    if (!b) throw new ServiceError("NoSuchBucket", `The specified bucket does not exist: ${name}`);
+    return b;
+  }
+
+  async createBucket(name: string, body: BucketBody): Promise<boolean> {
+    return this.repo.putDocument(
+      { kind: "s3-bucket", accountId: BUCKETS, name, body: JSON.stringify(body), revision: 1, createdAt: body.createdAt },
+      "new",
+    );
+  }
+
+  async updateBucket(name: string, change: (b: BucketBody) => void): Promise<void> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const { doc, body } = await this.requireBucket(name);
+      change(body);
+      if (await this.repo.putDocument({ ...doc, body: JSON.stringify(body), revision: doc.revision + 1 }, doc.revision)) return;
+    }
+    throw new ServiceError("InvalidRequest", "The bucket kept changing under this request; try again.");
+  }
+
+  async listBuckets(owner: string): Promise<{ name: string; body: BucketBody }[]> {
+    const out: { name: string; body: BucketBody }[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.repo.listDocuments("s3-bucket", BUCKETS, "", after, 1000);
+      for (const d of page.items) {
+        const body = JSON.parse(d.body) as BucketBody;
+        if (body.owner === owner) out.push({ name: d.name, body });
+      }
+      after = page.next;
+    } while (after !== undefined);
+    return out;
+  }
+
+  // ---- objects ------------------------------------------------------------------------------
+
+  async object(bucket: string, key: string): Promise<{ doc: DocumentRecord; body: ObjectBody } | undefined> {
+    const doc = await this.repo.getDocument("s3-object", bucket, key);
+    return doc && { doc, body: JSON.parse(doc.body) as ObjectBody };
+  }
+
+  async requireObject(bucket: string, key: string): Promise<ObjectBody> {
+    const found = await this.object(bucket, key);
+    if (!found) throw new ServiceError("NoSuchKey", "The specified key does not exist.");
+    return found.body;
+  }
+
+  /** Stores the object's metadata, replacing any object of that key, then removes the replaced object's files. */
+  async commitObject(bucket: string, key: string, body: ObjectBody): Promise<void> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const existing = await this.object(bucket, key);
+      const record: DocumentRecord = {
+        kind: "s3-object",
+        accountId: bucket,
+        name: key,
+        body: JSON.stringify(body),
+        revision: (existing?.doc.revision ?? 0) + 1,
+        createdAt: body.lastModified,
+      };
+      if (await this.repo.putDocument(record, existing ? existing.doc.revision : "new")) {
+        if (existing) await this.deleteFiles(existing.body.parts);
+        return;
+      }
+    }
+    throw new ServiceError("InvalidRequest", "The object kept changing under this request; try again.");
+  }
+
+  async deleteObject(bucket: string, key: string): Promise<void> {
+    const existing = await this.object(bucket, key);
+    if (!existing) return;
+    if (await this.repo.deleteDocument("s3-object", bucket, key)) await this.deleteFiles(existing.body.parts);
+  }
+
+  async deleteFiles(parts: readonly StoredPart[]): Promise<void> {
+    for (const p of parts) await this.objects.delete(p.id);
+  }
+
+  /**
+   * Encrypts a stream into a new stored file under `dataKey`. `verify` runs once the stream has
+   * ended; if it throws (a bad checksum), the file is removed and nothing refers to it.
+   */
+  async storeEncrypted<T>(dataKey: Buffer, source: Readable, verify: () => T): Promise<{ part: StoredPart; verified: T }> {
+    const id = randomUUID();
+    const sealer = new ChunkSealer(dataKey, Buffer.from(id, "utf8"));
+    source.on("error", (e) => sealer.destroy(e));
+    await this.objects.put(id, source.pipe(sealer));
+    try {
+      return { part: { id, size: sealer.plaintextBytes }, verified: verify() };
+    } catch (error) {
+      await this.objects.delete(id);
+      throw error;
+    }
+  }
+
+  /**
+   * The plaintext bytes [start, end) of an object, decrypting only the chunks they touch. The
+   * first chunk is opened before this returns, so a tampered object fails with an error reply; a
+   * chunk failing later ends the response early, and unauthenticated bytes are never sent.
+   */
+  async readDecrypted(dataKey: Buffer, parts: readonly StoredPart[], start: number, end: number): Promise<Readable> {
+    const chunks = this.chunksOf(dataKey, parts, start, end);
+    const first = await chunks.next();
+    async function* rest(): AsyncGenerator<Buffer> {
+      try {
+        if (!first.done) yield first.value;
+        for (;;) {
+          const next = await chunks.next();
+          if (next.done) return;
+          yield next.value;
+        }
+      } finally {
+        dataKey.fill(0);
+      }
+    }
+    return Readable.from(rest(), { objectMode: false });
+  }
+
+  private async *chunksOf(dataKey: Buffer, parts: readonly StoredPart[], start: number, end: number): AsyncGenerator<Buffer> {
+    let partStart = 0;
+    for (const part of parts) {
+      const partEnd = partStart + part.size;
+      if (partEnd > start && partStart < end) {
+        const file = await this.objects.open(part.id);
+        try {
+          const from = Math.max(start, partStart) - partStart;
+          const to = Math.min(end, partEnd) - partStart;
+          const last = chunkCount(part.size) - 1;
+          for (let index = Math.floor(from / CHUNK_BYTES); index <= last && index * CHUNK_BYTES < Math.max(to, 1); index++) {
+            const span = chunkSpan(part.size, index);
+            const sealed = await file.read(span.offset, span.length);
+            const plain = openChunk(dataKey, Buffer.from(part.id, "utf8"), index, index === last, sealed);
+            if (!plain) throw new ServiceError("InternalFailure", "The stored object failed its integrity check and was not returned.");
+            const base = index * CHUNK_BYTES;
+            yield plain.subarray(Math.max(0, from - base), Math.min(plain.length, to - base));
+          }
+        } finally {
+          await file.close();
+        }
+      }
+      partStart = partEnd;
+    }
+  }
+
+  // ---- authorization ------------------------------------------------------------------------
+
+  /**
+   * The caller may perform `action` on the bucket or object: its identity policies and the
+   * bucket policy decide, as S3 decides (the bucket policy may allow on its own within the
+   * account; across accounts both must allow). `conditions` are S3's condition keys, lower-case.
+   */
+  async authorize(
+    call: CallContext,
+    action: string,
+    bucket: string,
+    owner: BucketBody | undefined,
+    key?: string,
+    conditions: Record<string, string | undefined> = {},
+  ): Promise<void> {
+    const resource = key === undefined ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${key}`;
+    const policy: CompiledPolicy | undefined = owner?.policy ? compilePolicy(owner.policy, "resource") : undefined;
+    const decision = await this.authorizer.check(call, {
+      action,
+      resource,
+      resourceAccount: owner?.owner,
+      resourcePolicy: policy,
+      resourcePolicyRequired: false,
+      context: () => new ContextValues((name) => conditions[name]),
+    });
+    if (!decision.allowed) throw accessDenied(call, action, resource, decision.reason);
+  }
+
+  // ---- server-side encryption ---------------------------------------------------------------
+
+  /** A KMS call S3 makes on the caller's behalf: the caller's identity, kms:ViaService s3, KMS's own authorization. */
+  private kmsCall(call: CallContext, action: string, input: Record<string, unknown>): CallContext {
+    return { ...call, action, viaService: "s3", trail: { input, resources: [] } };
+  }
+
+  private async kmsStep<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof ServiceError && KMS_CODES[error.code]) throw new ServiceError(KMS_CODES[error.code]!, error.message);
+      throw error;
+    }
+  }
+
+  /** The account's aws/s3 key, made on first use as S3 does. */
+  private async managedKey(call: CallContext): Promise<string> {
+    const alias = await this.repo.getAlias(call.accountId, call.region, "alias/aws/s3");
+    if (alias) return alias.targetKeyId;
+    const keyId = this.kms.newKeyId();
+    const now = this.clock.now();
+    const record: KeyRecord = {
+      keyId,
+      accountId: call.accountId,
+      region: call.region,
+      description: "Default key that protects my S3 objects when no other key is defined",
+      keyState: "Enabled",
+      keySpec: "SYMMETRIC_DEFAULT",
+      keyUsage: "ENCRYPT_DECRYPT",
+      origin: "AWS_KMS",
+      keyManager: "AWS",
+      policy: defaultKeyPolicy(call.accountId),
+      creationDate: now,
+      rotationEnabled: true,
+      rotationPeriodInDays: 365,
+      nextRotationDate: now + 365 * 86_400_000,
+      onDemandRotations: 0,
+      currentVersion: 1,
+    };
+    await this.repo.createKey(record, this.kms.newVersion(keyId, "SYMMETRIC_DEFAULT", 1), []);
+    const created = await this.repo.createAlias({
+      accountId: call.accountId,
+      region: call.region,
+      aliasName: "alias/aws/s3",
+      targetKeyId: keyId,
+      creationDate: now,
+      lastUpdatedDate: now,
+    });
+    if (!created) {
+      // Another request made it first: use that one (ours stays unused, as a spare key).
+      return (await this.repo.getAlias(call.accountId, call.region, "alias/aws/s3"))!.targetKeyId;
+    }
+    return keyId;
+  }
+
+  /** A fresh data key for an object, and how it is kept. The plaintext key is the caller's to zero. */
+  async newDataKey(call: CallContext, bucket: string, key: string, choice: SseChoice): Promise<{ dataKey: Buffer; sse: ObjectSse }> {
+    const dataKey = randomBytes(32);
+    if (choice.algorithm === "AES256") {
+      const wrapped = this.keystore.wrap(dataKey, sseS3Context(bucket, key));
+      return { dataKey, sse: { algorithm: "AES256", wrappedKey: wrapped.toString("base64") } };
+    }
+    if (choice.algorithm === "SSE-C") {
+      const customer = choice.customerKey!;
+      const salt = randomBytes(16);
+      return {
+        dataKey,
+        sse: {
+          algorithm: "SSE-C",
+          wrappedKey: seal(customer.key, dataKey, Buffer.from(sseCContext(bucket, key), "utf8")).toString("base64"),
+          customerKeyMd5: customer.md5,
+          customerKeySalt: salt.toString("base64"),
+          customerKeyHmac: createHmac("sha256", salt).update(customer.key).digest("base64"),
+        },
+      };
+    }
+    const context = { ...(choice.context ?? {}), "aws:s3:arn": `arn:aws:s3:::${bucket}/${key}` };
+    const named = choice.kmsKeyId ?? (await this.managedKey(call));
+    const kmsCall = this.kmsCall(call, "kms:GenerateDataKey", { KeyId: named, EncryptionContext: context });
+    const kmsKey = await this.kmsStep(() => this.kms.resolveKey(kmsCall, named, { aliases: true, state: "cryptographic" }));
+    if (this.kms.isAsymmetric(kmsKey) || kmsKey.keyUsage !== "ENCRYPT_DECRYPT") {
+      throw new ServiceError(
+        "InvalidArgument",
+        `${keyArn(kmsKey.region, kmsKey.accountId, kmsKey.keyId)} is not a symmetric encryption key.`,
+      );
+    }
+    const { blob } = await this.kms.encrypt(kmsKey, dataKey, context);
+    return {
+      dataKey,
+      sse: {
+        algorithm: "aws:kms",
+        wrappedKey: blob.toString("base64"),
+        kmsKeyArn: keyArn(kmsKey.region, kmsKey.accountId, kmsKey.keyId),
+        context,
+      },
+    };
+  }
+
+  /**
+   * The object's data key, unwrapped for the caller: through KMS for SSE-KMS (a disabled key
+   * makes the object unreadable), with the customer's key for SSE-C (a wrong key is AccessDenied).
+   */
+  async dataKey(call: CallContext, bucket: string, key: string, sse: ObjectSse, customer: CustomerKey | undefined): Promise<Buffer> {
+    if (sse.algorithm === "SSE-C") {
+      if (!customer) {
+        throw new ServiceError(
+          "InvalidRequest",
+          "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.",
+        );
+      }
+      const hmac = createHmac("sha256", Buffer.from(sse.customerKeySalt!, "base64")).update(customer.key).digest();
+      const stored = Buffer.from(sse.customerKeyHmac!, "base64");
+      if (hmac.length !== stored.length || !timingSafeEqual(hmac, stored)) {
+        throw new ServiceError("AccessDenied", "The provided customer key does not match the key the object was encrypted with.");
+      }
+      const opened = openSealed(customer.key, Buffer.from(sse.wrappedKey, "base64"), Buffer.from(sseCContext(bucket, key), "utf8"));
+      if (!opened) throw new ServiceError("InternalFailure", "The stored data key failed its integrity check.");
+      return opened;
+    }
+    if (customer) throw new ServiceError("InvalidRequest", "The encryption parameters are not applicable to this object.");
+    if (sse.algorithm === "AES256") return this.keystore.unwrap(Buffer.from(sse.wrappedKey, "base64"), sseS3Context(bucket, key));
+    const kmsCall = this.kmsCall(call, "kms:Decrypt", { KeyId: sse.kmsKeyArn, EncryptionContext: sse.context });
+    const { plaintext } = await this.kmsStep(() =>
+      this.kms.decrypt(kmsCall, Buffer.from(sse.wrappedKey, "base64"), sse.context, sse.kmsKeyArn),
+    );
+    return plaintext;
+  }
+}
+
+/** An SSE-C key as the request gave it, checked. */
+export interface CustomerKey {
+  key: Buffer;
+  md5: string;
+}
+
+/** How a new object is to be encrypted. */
+export interface SseChoice {
+  algorithm: SseAlgorithm;
+  kmsKeyId?: string;
+  context?: Record<string, string>;
+  customerKey?: CustomerKey;
+}
+
+/** Binds an SSE-S3 data key to its object: a wrapped key moved to another object does not open. */
+function sseS3Context(bucket: string, key: string): string {
+  return `keyhold:s3-sse-s3:v1:${bucket}/${key}`;
+}
+
+function sseCContext(bucket: string, key: string): string {
+  return `keyhold:s3-sse-c:v1:${bucket}/${key}`;
+}
