@@ -120,8 +120,8 @@ export const uploadPart: S3Operation = {
   readOnly: false,
   async handle(s3, call, input) {
     const { bucket, key } = begin(call, input);
-    const partNumber = integer(input, "PartNumber", 1, 10_000, 0);
-    if (partNumber > 10_000) throw new ServiceError("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
+    const partNumber = integer(input, "PartNumber", 1, Number.MAX_SAFE_INTEGER, 0);
+    if (partNumber < 1 || partNumber > 10_000) throw new ServiceError("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
     const uploadId = required(input, "UploadId");
     const { body: owner } = await s3.requireBucket(bucket);
     await s3.authorize(call, "s3:PutObject", bucket, owner, key);
@@ -190,7 +190,7 @@ export const completeMultipartUpload: S3Operation = {
     const stored = new Map((await listParts(s3, bucket, uploadId)).map((p) => [p.partNumber, p]));
     const chosen: PartBody[] = [];
     let previous = 0;
-    for (const [i, p] of listed.entries()) {
+    for (const p of listed) {
       const number = Number(p.PartNumber);
       if (!Number.isInteger(number) || number < 1 || number > 10_000)
         throw new ServiceError("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
@@ -200,10 +200,11 @@ export const completeMultipartUpload: S3Operation = {
       const etag = p.ETag?.startsWith('"') ? p.ETag : `"${p.ETag ?? ""}"`;
       if (!part || part.etag !== etag)
         throw new ServiceError("InvalidPart", `Part ${number} was not uploaded, or its ETag is not ${p.ETag}.`);
-      if (i < listed.length - 1 && part.size < MIN_PART_BYTES) {
-        throw new ServiceError("EntityTooSmall", `Part ${number} has ${part.size} bytes; every part but the last needs at least 5 MiB.`);
-      }
       chosen.push(part);
+    }
+    const small = chosen.slice(0, -1).find((p) => p.size < MIN_PART_BYTES);
+    if (small) {
+      throw new ServiceError("EntityTooSmall", `Part ${small.partNumber} has ${small.size} bytes; every part but the last needs at least 5 MiB.`);
     }
     const md5s = Buffer.concat(chosen.map((p) => Buffer.from(p.etag.slice(1, -1), "hex")));
     const object: ObjectBody = {
