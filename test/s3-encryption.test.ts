@@ -1,0 +1,478 @@
+/**
+ * S3 server-side encryption through @aws-sdk/client-s3: what is on disk, tampering, SSE-S3,
+ * SSE-KMS through KMS's own authorization, default bucket encryption, BlockedEncryptionTypes,
+ * the deny-unencrypted bucket policy, and the audit trail of S3 calls.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteBucketEncryptionCommand,
+  DeleteBucketPolicyCommand,
+  GetBucketEncryptionCommand,
+  GetBucketPolicyCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutBucketEncryptionCommand,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  EncryptCommand,
+  type KMSClient,
+} from "@aws-sdk/client-kms";
+import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
+import { sealedSize } from "../src/crypto/object-cipher.js";
+import type { ObjectBody } from "../src/s3/service.js";
+import { ACCOUNT_ID, rejects, startTestServer, type TestServer } from "./helpers.js";
+import { iamClient, kmsAs, makeUser, policy, ROOT_CREDS } from "./iam.js";
+import { bytesOf, patterned, s3Client } from "./s3.js";
+
+describe("S3 server-side encryption", () => {
+  let server: TestServer;
+  let s3: S3Client;
+  let kms: KMSClient;
+
+  before(async () => {
+    server = await startTestServer();
+    s3 = s3Client(server.url);
+    kms = server.client();
+  });
+  after(async () => {
+    s3.destroy();
+    await server.stop();
+  });
+
+  async function stored(bucket: string, key: string): Promise<{ body: ObjectBody; files: string[] }> {
+    const doc = await server.keyhold.repo.getDocument("s3-object", bucket, key);
+    assert.ok(doc, `${bucket}/${key} has metadata`);
+    const body = JSON.parse(doc.body) as ObjectBody;
+    return { body, files: body.parts.map((p) => join(server.dataDir, "s3", "objects", p.id)) };
+  }
+
+  it("keeps only ciphertext on disk, each object under its own data key, and no plaintext key in the metadata", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "at-rest" }));
+    const plaintext = Buffer.from("the quarterly numbers are 1234567; ".repeat(3000));
+    await s3.send(new PutObjectCommand({ Bucket: "at-rest", Key: "a", Body: plaintext }));
+    await s3.send(new PutObjectCommand({ Bucket: "at-rest", Key: "b", Body: plaintext }));
+    const a = await stored("at-rest", "a");
+    const b = await stored("at-rest", "b");
+    const fileA = readFileSync(a.files[0]!);
+    const fileB = readFileSync(b.files[0]!);
+    assert.equal(fileA.length, sealedSize(plaintext.length));
+    assert.ok(!fileA.includes(Buffer.from("quarterly")), "no plaintext in the stored file");
+    assert.ok(!fileA.subarray(0, 64).equals(fileB.subarray(0, 64)), "the same plaintext under two data keys differs");
+    assert.equal(a.body.sse.algorithm, "AES256");
+    assert.notEqual(a.body.sse.wrappedKey, b.body.sse.wrappedKey);
+    assert.equal(Buffer.from(a.body.sse.wrappedKey, "base64").length > 32, true, "the data key is stored wrapped, never bare");
+  });
+
+  it("fails a GET of an object altered at rest, and never returns altered bytes", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "tamper" }));
+    await s3.send(new PutObjectCommand({ Bucket: "tamper", Key: "small", Body: "a short object" }));
+    const small = await stored("tamper", "small");
+    const bytes = readFileSync(small.files[0]!);
+    bytes[3] ^= 0x01;
+    writeFileSync(small.files[0]!, bytes);
+    const failed = await rejects(() => s3.send(new GetObjectCommand({ Bucket: "tamper", Key: "small" })), "InternalError");
+    assert.equal(failed.$metadata?.httpStatusCode, 500);
+
+    // A later chunk altered: the response ends early; the client never gets the whole (altered) object.
+    const data = patterned(4 * 65536, 5);
+    await s3.send(new PutObjectCommand({ Bucket: "tamper", Key: "large", Body: data }));
+    const large = await stored("tamper", "large");
+    const sealed = readFileSync(large.files[0]!);
+    sealed[2 * (65536 + 16) + 100] ^= 0x80;
+    writeFileSync(large.files[0]!, sealed);
+    await assert.rejects(async () => {
+      const got = await s3.send(new GetObjectCommand({ Bucket: "tamper", Key: "large" }));
+      const received = await bytesOf(got.Body);
+      assert.fail(`received ${received.length} bytes of an altered object`);
+    });
+    // The untouched first chunk is still served by a Range read; the altered one is not.
+    const head = await s3.send(new GetObjectCommand({ Bucket: "tamper", Key: "large", Range: "bytes=0-99" }));
+    assert.ok((await bytesOf(head.Body)).equals(data.subarray(0, 100)));
+    await rejects(() => s3.send(new GetObjectCommand({ Bucket: "tamper", Key: "large", Range: "bytes=131100-131200" })), "InternalError");
+
+    // Truncated (the last chunk dropped) and swapped (another object's file, same size): both refused.
+    await s3.send(new PutObjectCommand({ Bucket: "tamper", Key: "t", Body: data }));
+    const t = await stored("tamper", "t");
+    writeFileSync(t.files[0]!, readFileSync(t.files[0]!).subarray(0, 3 * (65536 + 16)));
+    await assert.rejects(async () => bytesOf((await s3.send(new GetObjectCommand({ Bucket: "tamper", Key: "t" }))).Body));
+    await s3.send(new PutObjectCommand({ Bucket: "tamper", Key: "x", Body: "same size 1" }));
+    await s3.send(new PutObjectCommand({ Bucket: "tamper", Key: "y", Body: "same size 2" }));
+    const x = await stored("tamper", "x");
+    const y = await stored("tamper", "y");
+    writeFileSync(x.files[0]!, readFileSync(y.files[0]!));
+    await rejects(() => s3.send(new GetObjectCommand({ Bucket: "tamper", Key: "x" })), "InternalError");
+  });
+
+  it("SSE-KMS: the data key comes from the named KMS key (or aws/s3, made on first use), bound to the object's ARN", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "kms-objects" }));
+    const md = (await kms.send(new CreateKeyCommand({ Description: "s3 objects" }))).KeyMetadata!;
+    await kms.send(new CreateAliasCommand({ AliasName: "alias/s3-objects", TargetKeyId: md.KeyId }));
+    const context = Buffer.from(JSON.stringify({ department: "finance" })).toString("base64");
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: "kms-objects",
+        Key: "ledger.csv",
+        Body: "a,b,c",
+        ServerSideEncryption: "aws:kms",
+        SSEKMSKeyId: "alias/s3-objects",
+        SSEKMSEncryptionContext: context,
+      }),
+    );
+    assert.equal(put.ServerSideEncryption, "aws:kms");
+    assert.equal(put.SSEKMSKeyId, md.Arn);
+    const { body } = await stored("kms-objects", "ledger.csv");
+    assert.deepEqual(body.sse.context, { department: "finance", "aws:s3:arn": "arn:aws:s3:::kms-objects/ledger.csv" });
+    const got = await s3.send(new GetObjectCommand({ Bucket: "kms-objects", Key: "ledger.csv" }));
+    assert.equal((await bytesOf(got.Body)).toString(), "a,b,c");
+    assert.equal(got.ServerSideEncryption, "aws:kms");
+    assert.equal(got.SSEKMSKeyId, md.Arn);
+
+    const managed = await s3.send(
+      new PutObjectCommand({ Bucket: "kms-objects", Key: "default-key", Body: "x", ServerSideEncryption: "aws:kms" }),
+    );
+    const awsS3 = (await kms.send(new DescribeKeyCommand({ KeyId: "alias/aws/s3" }))).KeyMetadata!;
+    assert.equal(managed.SSEKMSKeyId, awsS3.Arn);
+    assert.equal(awsS3.KeyManager, "AWS");
+    const again = await s3.send(
+      new PutObjectCommand({ Bucket: "kms-objects", Key: "default-key-2", Body: "y", ServerSideEncryption: "aws:kms" }),
+    );
+    assert.equal(again.SSEKMSKeyId, awsS3.Arn, "aws/s3 is made once");
+
+    await rejects(
+      () => s3.send(new PutObjectCommand({ Bucket: "kms-objects", Key: "k", Body: "x", SSEKMSKeyId: md.KeyId })),
+      "InvalidArgument",
+    );
+    await rejects(
+      () =>
+        s3.send(
+          new PutObjectCommand({ Bucket: "kms-objects", Key: "k", Body: "x", ServerSideEncryption: "aws:kms", SSEKMSKeyId: "alias/none" }),
+        ),
+      "KMS.NotFoundException",
+    );
+    await rejects(
+      () => s3.send(new PutObjectCommand({ Bucket: "kms-objects", Key: "k", Body: "x", ServerSideEncryption: "AES128" as never })),
+      "InvalidArgument",
+    );
+    const rsa = (await kms.send(new CreateKeyCommand({ KeySpec: "RSA_2048", KeyUsage: "ENCRYPT_DECRYPT" }))).KeyMetadata!;
+    await rejects(
+      () =>
+        s3.send(
+          new PutObjectCommand({ Bucket: "kms-objects", Key: "k", Body: "x", ServerSideEncryption: "aws:kms", SSEKMSKeyId: rsa.KeyId }),
+        ),
+      "InvalidArgument",
+    );
+
+    // A disabled key makes its objects unreadable and refuses new ones; enabling it restores both.
+    await kms.send(new DisableKeyCommand({ KeyId: md.KeyId }));
+    const disabled = await rejects(
+      () => s3.send(new GetObjectCommand({ Bucket: "kms-objects", Key: "ledger.csv" })),
+      "KMS.DisabledException",
+    );
+    assert.equal(disabled.$metadata?.httpStatusCode, 400);
+    await rejects(
+      () =>
+        s3.send(
+          new PutObjectCommand({ Bucket: "kms-objects", Key: "new", Body: "x", ServerSideEncryption: "aws:kms", SSEKMSKeyId: md.KeyId }),
+        ),
+      "KMS.DisabledException",
+    );
+    // HEAD reads metadata only, as on S3: it needs no kms:Decrypt and works with the key disabled.
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket: "kms-objects", Key: "ledger.csv" }))).SSEKMSKeyId, md.Arn);
+    await kms.send(new EnableKeyCommand({ KeyId: md.KeyId }));
+    const back = await s3.send(new GetObjectCommand({ Bucket: "kms-objects", Key: "ledger.csv" }));
+    assert.equal((await bytesOf(back.Body)).toString(), "a,b,c");
+  });
+
+  it("SSE-KMS is authorized by KMS for the caller: kms:ViaService lets a key be used through S3 only", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "via-s3" }));
+    const iam = iamClient(server.url);
+    const s3Only = policy({ Effect: "Allow", Action: "s3:*", Resource: ["arn:aws:s3:::via-s3", "arn:aws:s3:::via-s3/*"] });
+    const noKms = await makeUser(iam, "s3-no-kms", { s3: s3Only });
+    const viaS3 = await makeUser(iam, "s3-via-kms", {
+      s3: s3Only,
+      kms: policy({
+        Effect: "Allow",
+        Action: ["kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt"],
+        Resource: "*",
+        Condition: { StringEquals: { "kms:ViaService": "s3.us-east-1.amazonaws.com" } },
+      }),
+    });
+    const key = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    const asNoKms = s3Client(server.url, noKms);
+    const asVia = s3Client(server.url, viaS3);
+    const kmsVia = kmsAs(server.url, viaS3);
+    try {
+      await asNoKms.send(new PutObjectCommand({ Bucket: "via-s3", Key: "sse-s3", Body: "x" }));
+      const denied = await rejects(
+        () =>
+          asNoKms.send(
+            new PutObjectCommand({ Bucket: "via-s3", Key: "sse-kms", Body: "x", ServerSideEncryption: "aws:kms", SSEKMSKeyId: key.KeyId }),
+          ),
+        "AccessDenied",
+      );
+      assert.match(denied.message, /kms:GenerateDataKey/);
+      await rejects(() => asNoKms.send(new GetObjectCommand({ Bucket: "via-s3", Key: "sse-kms" })), "NoSuchKey");
+
+      await asVia.send(
+        new PutObjectCommand({
+          Bucket: "via-s3",
+          Key: "sse-kms",
+          Body: "through s3",
+          ServerSideEncryption: "aws:kms",
+          SSEKMSKeyId: key.KeyId,
+        }),
+      );
+      assert.equal(
+        (await bytesOf((await asVia.send(new GetObjectCommand({ Bucket: "via-s3", Key: "sse-kms" }))).Body)).toString(),
+        "through s3",
+      );
+      await rejects(() => kmsVia.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from("direct") })), "AccessDeniedException");
+      // The user who may use S3 but not the key cannot read the object either.
+      await rejects(() => asNoKms.send(new GetObjectCommand({ Bucket: "via-s3", Key: "sse-kms" })), "AccessDenied");
+      assert.equal((await bytesOf((await asNoKms.send(new GetObjectCommand({ Bucket: "via-s3", Key: "sse-s3" }))).Body)).toString(), "x");
+    } finally {
+      asNoKms.destroy();
+      asVia.destroy();
+      kmsVia.destroy();
+      iam.destroy();
+    }
+  });
+
+  it("applies the bucket's default encryption to requests that name none, and reports BlockedEncryptionTypes", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "defaults" }));
+    const initial = await s3.send(new GetBucketEncryptionCommand({ Bucket: "defaults" }));
+    const rule0 = initial.ServerSideEncryptionConfiguration!.Rules![0]!;
+    assert.equal(rule0.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, "AES256");
+    assert.deepEqual(rule0.BlockedEncryptionTypes?.EncryptionType, ["SSE-C"], "SSE-C is blocked on new buckets");
+
+    const key = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    await s3.send(
+      new PutBucketEncryptionCommand({
+        Bucket: "defaults",
+        ServerSideEncryptionConfiguration: {
+          Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: key.Arn } }],
+        },
+      }),
+    );
+    const got = await s3.send(new GetBucketEncryptionCommand({ Bucket: "defaults" }));
+    const rule = got.ServerSideEncryptionConfiguration!.Rules![0]!;
+    assert.equal(rule.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, "aws:kms");
+    assert.equal(rule.ApplyServerSideEncryptionByDefault?.KMSMasterKeyID, key.Arn);
+    assert.deepEqual(rule.BlockedEncryptionTypes?.EncryptionType, ["SSE-C"], "a rule without BlockedEncryptionTypes keeps the setting");
+    const put = await s3.send(new PutObjectCommand({ Bucket: "defaults", Key: "implicit", Body: "x" }));
+    assert.equal(put.ServerSideEncryption, "aws:kms");
+    assert.equal(put.SSEKMSKeyId, key.Arn);
+    const explicit = await s3.send(
+      new PutObjectCommand({ Bucket: "defaults", Key: "explicit", Body: "x", ServerSideEncryption: "AES256" }),
+    );
+    assert.equal(explicit.ServerSideEncryption, "AES256", "a request's own choice wins over the default");
+
+    await s3.send(
+      new PutBucketEncryptionCommand({
+        Bucket: "defaults",
+        ServerSideEncryptionConfiguration: {
+          Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" }, BlockedEncryptionTypes: { EncryptionType: ["NONE"] } }],
+        },
+      }),
+    );
+    const unblocked = await s3.send(new GetBucketEncryptionCommand({ Bucket: "defaults" }));
+    assert.deepEqual(unblocked.ServerSideEncryptionConfiguration!.Rules![0]!.BlockedEncryptionTypes?.EncryptionType, ["NONE"]);
+    await rejects(
+      () =>
+        s3.send(
+          new PutBucketEncryptionCommand({
+            Bucket: "defaults",
+            ServerSideEncryptionConfiguration: {
+              Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256", KMSMasterKeyID: key.Arn } }],
+            },
+          }),
+        ),
+      "InvalidArgument",
+    );
+    await rejects(
+      () =>
+        s3.send(
+          new PutBucketEncryptionCommand({
+            Bucket: "defaults",
+            ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "ROT13" as never } }] },
+          }),
+        ),
+      "MalformedXML",
+    );
+    assert.equal((await s3.send(new DeleteBucketEncryptionCommand({ Bucket: "defaults" }))).$metadata.httpStatusCode, 204);
+    const reset = await s3.send(new GetBucketEncryptionCommand({ Bucket: "defaults" }));
+    assert.equal(reset.ServerSideEncryptionConfiguration!.Rules![0]!.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, "AES256");
+    assert.equal(
+      (await s3.send(new PutObjectCommand({ Bucket: "defaults", Key: "after-delete", Body: "x" }))).ServerSideEncryption,
+      "AES256",
+    );
+  });
+
+  it("refuses SSE-C over plain HTTP, before anything is stored", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "sse-c-http" }));
+    const key = Buffer.alloc(32, 9);
+    const refused = await rejects(
+      () =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: "sse-c-http",
+            Key: "k",
+            Body: "x",
+            SSECustomerAlgorithm: "AES256",
+            SSECustomerKey: key.toString("base64"),
+          }),
+        ),
+      "InvalidRequest",
+    );
+    assert.equal(refused.$metadata?.httpStatusCode, 400);
+    assert.match(refused.message, /secure connection/);
+    await rejects(() => s3.send(new GetObjectCommand({ Bucket: "sse-c-http", Key: "k" })), "NoSuchKey");
+  });
+
+  it("enforces the classic deny-unencrypted bucket policy exactly as written", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "must-encrypt" }));
+    const document = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "DenyIncorrectEncryptionHeader",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:PutObject",
+          Resource: "arn:aws:s3:::must-encrypt/*",
+          Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption": "AES256" } },
+        },
+        {
+          Sid: "DenyUnEncryptedObjectUploads",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:PutObject",
+          Resource: "arn:aws:s3:::must-encrypt/*",
+          Condition: { Null: { "s3:x-amz-server-side-encryption": "true" } },
+        },
+      ],
+    });
+    await rejects(() => s3.send(new GetBucketPolicyCommand({ Bucket: "must-encrypt" })), "NoSuchBucketPolicy");
+    assert.equal((await s3.send(new PutBucketPolicyCommand({ Bucket: "must-encrypt", Policy: document }))).$metadata.httpStatusCode, 204);
+    assert.equal((await s3.send(new GetBucketPolicyCommand({ Bucket: "must-encrypt" }))).Policy, document);
+    const denied = await rejects(() => s3.send(new PutObjectCommand({ Bucket: "must-encrypt", Key: "plain", Body: "x" })), "AccessDenied");
+    assert.equal(denied.$metadata?.httpStatusCode, 403);
+    assert.match(denied.message, /explicit deny in a resource-based policy/);
+    await rejects(
+      () => s3.send(new PutObjectCommand({ Bucket: "must-encrypt", Key: "kms", Body: "x", ServerSideEncryption: "aws:kms" })),
+      "AccessDenied",
+    );
+    const ok = await s3.send(new PutObjectCommand({ Bucket: "must-encrypt", Key: "ok", Body: "x", ServerSideEncryption: "AES256" }));
+    assert.equal(ok.ServerSideEncryption, "AES256");
+    await rejects(() => s3.send(new GetObjectCommand({ Bucket: "must-encrypt", Key: "plain" })), "NoSuchKey");
+    await rejects(() => s3.send(new PutBucketPolicyCommand({ Bucket: "must-encrypt", Policy: "{not json" })), "MalformedPolicy");
+    await rejects(
+      () =>
+        s3.send(
+          new PutBucketPolicyCommand({
+            Bucket: "must-encrypt",
+            Policy: policy({ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::other-bucket/*" }),
+          }),
+        ),
+      "MalformedPolicy",
+    );
+    assert.equal((await s3.send(new DeleteBucketPolicyCommand({ Bucket: "must-encrypt" }))).$metadata.httpStatusCode, 204);
+    await s3.send(new PutObjectCommand({ Bucket: "must-encrypt", Key: "plain", Body: "x" }));
+  });
+
+  it("a bucket policy shares a bucket with another account's principal, who still needs its own identity policy", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "shared-with-b" }));
+    await s3.send(new PutObjectCommand({ Bucket: "shared-with-b", Key: "report", Body: "shared" }));
+    const { createAccount } = await import("../src/app.js");
+    const { testConfig } = await import("./helpers.js");
+    const b = await createAccount(testConfig(server.dataDir), "777788889999");
+    const iamB = iamClient(server.url, b);
+    const reader = await makeUser(iamB, "reader", { read: policy({ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }) });
+    const idle = await makeUser(iamB, "idle", {});
+    const asReader = s3Client(server.url, reader);
+    const asIdle = s3Client(server.url, idle);
+    try {
+      await rejects(() => asReader.send(new GetObjectCommand({ Bucket: "shared-with-b", Key: "report" })), "AccessDenied");
+      await s3.send(
+        new PutBucketPolicyCommand({
+          Bucket: "shared-with-b",
+          Policy: policy({
+            Effect: "Allow",
+            Principal: { AWS: "arn:aws:iam::777788889999:root" },
+            Action: "s3:GetObject",
+            Resource: "arn:aws:s3:::shared-with-b/*",
+          }),
+        }),
+      );
+      assert.equal(
+        (await bytesOf((await asReader.send(new GetObjectCommand({ Bucket: "shared-with-b", Key: "report" }))).Body)).toString(),
+        "shared",
+      );
+      await rejects(() => asIdle.send(new GetObjectCommand({ Bucket: "shared-with-b", Key: "report" })), "AccessDenied");
+      await rejects(
+        () => asReader.send(new PutObjectCommand({ Bucket: "shared-with-b", Key: "report", Body: "overwritten" })),
+        "AccessDenied",
+      );
+    } finally {
+      asReader.destroy();
+      asIdle.destroy();
+      iamB.destroy();
+    }
+  });
+
+  it("copies change the encryption of the copy", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "recrypt" }));
+    await s3.send(new PutObjectCommand({ Bucket: "recrypt", Key: "src", Body: "convert me" }));
+    const copy = await s3.send(
+      new CopyObjectCommand({ Bucket: "recrypt", Key: "src", CopySource: "recrypt/src", ServerSideEncryption: "aws:kms" }),
+    );
+    assert.equal(copy.ServerSideEncryption, "aws:kms");
+    const { body } = await stored("recrypt", "src");
+    assert.equal(body.sse.algorithm, "aws:kms");
+    assert.equal((await bytesOf((await s3.send(new GetObjectCommand({ Bucket: "recrypt", Key: "src" }))).Body)).toString(), "convert me");
+  });
+
+  it("records S3 calls in the audit trail as s3.amazonaws.com events, without object bytes or keys", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "audited" }));
+    const secret = "object-bytes-that-must-not-be-logged";
+    await s3.send(new PutObjectCommand({ Bucket: "audited", Key: "doc", Body: secret, ServerSideEncryption: "aws:kms" }));
+    await rejects(() => s3.send(new GetObjectCommand({ Bucket: "audited", Key: "missing" })), "NoSuchKey");
+    const trail = new CloudTrailClient({ endpoint: server.url, region: "us-east-1", credentials: ROOT_CREDS, maxAttempts: 1 });
+    try {
+      const events = (
+        await trail.send(
+          new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventSource", AttributeValue: "s3.amazonaws.com" }] }),
+        )
+      ).Events!;
+      const put = events.find((e) => e.EventName === "PutObject" && JSON.parse(e.CloudTrailEvent!).requestParameters?.key === "doc");
+      assert.ok(put, "PutObject is in the trail");
+      const record = JSON.parse(put.CloudTrailEvent!);
+      assert.equal(record.eventSource, "s3.amazonaws.com");
+      assert.equal(record.requestParameters.bucketName, "audited");
+      assert.equal(record.requestParameters["x-amz-server-side-encryption"], "aws:kms");
+      assert.equal(record.userIdentity.accountId, ACCOUNT_ID);
+      assert.deepEqual(
+        record.resources.map((r: { ARN: string; type: string }) => [r.ARN, r.type]),
+        [["arn:aws:s3:::audited/doc", "AWS::S3::Object"]],
+      );
+      const miss = events.find((e) => e.EventName === "GetObject");
+      assert.equal(JSON.parse(miss!.CloudTrailEvent!).errorCode, "NoSuchKey");
+      for (const e of events) assert.ok(!e.CloudTrailEvent!.includes(secret));
+    } finally {
+      trail.destroy();
+    }
+  });
+});
