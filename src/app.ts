@@ -21,7 +21,8 @@ import { OrganizationsService } from "./organizations/service.js";
 import { ORGANIZATIONS_OPERATIONS_BY_NAME, ORGANIZATIONS_TARGET_PREFIX } from "./organizations/registry.js";
 import { ServiceError } from "./errors.js";
 import { STS_OPERATIONS_BY_NAME, STS_VERSION, STS_XML_NAMESPACE } from "./sts/registry.js";
-import { createHttpServer } from "./http/server.js";
+import { createHttpServer, type RequestHandler, type StreamPredicate } from "./http/server.js";
+import { loadTls, type TlsFiles } from "./http/tls.js";
 import { isS3Request, RestXmlProtocol } from "./http/rest-xml-protocol.js";
 import { S3Service } from "./s3/service.js";
 import { FileObjectStore } from "./s3/object-store.js";
@@ -42,6 +43,10 @@ import { CLOUDTRAIL_OPERATIONS_BY_NAME, CLOUDTRAIL_TARGET_PREFIXES } from "./clo
 export interface Keyhold {
   url: string;
   port: number;
+  /** The HTTPS endpoint, when --tls-port is set, and the CA file to trust when keyhold made its certificate. */
+  tlsUrl?: string;
+  tlsPort?: number;
+  caFile?: string;
   kms: KmsService;
   repo: Repository;
   scheduler: KmsScheduler;
@@ -90,6 +95,9 @@ export async function initializeDataDir(config: Config, options: StartOptions = 
     } finally {
       await auditStore.close();
     }
+    // So is the HTTPS certificate, if keyhold is to make one.
+    if (config.tlsPort !== undefined)
+      await loadTls({ dataDir: config.dataDir, host: config.host, certFile: config.tlsCert, keyFile: config.tlsKey });
     if (await repo.getAccount(config.accountId)) return undefined;
     return await initialize(config, repo, credentials, clock, options.log ?? consoleLogger());
   } finally {
@@ -227,12 +235,22 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   const query = new QueryProtocol(queryServices);
   // AWS JSON requests name their operation in X-Amz-Target; S3's REST requests are signed for s3;
   // Query requests (IAM, STS) name theirs in an Action parameter.
-  const server = createHttpServer(
-    (req) => dispatcher.handle(req, req.headers["x-amz-target"] !== undefined ? json : isS3Request(req) ? rest : query),
-    (req) => isS3Request({ headers: req.headers, url: req.url, method: req.method }) && rest.streams(req),
-  );
+  const handler: RequestHandler = (req) =>
+    dispatcher.handle(req, req.headers["x-amz-target"] !== undefined ? json : isS3Request(req) ? rest : query);
+  const streams: StreamPredicate = (req) => isS3Request({ headers: req.headers, url: req.url, method: req.method }) && rest.streams(req);
+  const server = createHttpServer(handler, streams);
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
+  let tlsServer: Server | undefined;
+  let tls: TlsFiles | undefined;
+  if (config.tlsPort !== undefined) {
+    tls = await loadTls({ dataDir: config.dataDir, host: config.host, certFile: config.tlsCert, keyFile: config.tlsKey });
+    tlsServer = createHttpServer(handler, streams, tls);
+    await listen(tlsServer, config.tlsPort, config.host);
+  }
+  const tlsPort = tlsServer && (tlsServer.address() as AddressInfo).port;
+  const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
+  if (tlsPort !== undefined) log.info(`HTTPS on port ${tlsPort}${tls?.caFile ? `; clients trust ${tls.caFile} (aws --ca-bundle)` : ""}`);
 
   const scheduler = new KmsScheduler(
     kms,
@@ -254,18 +272,23 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   if (generated && options.printCredentials) printCredentials(config, generated, port);
 
   return {
-    url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`,
+    url: `http://${hostForUrl}:${port}`,
     port,
+    tlsUrl: tlsPort === undefined ? undefined : `https://${hostForUrl}:${tlsPort}`,
+    tlsPort,
+    caFile: tls?.caFile,
     kms,
     repo,
     scheduler,
     audit,
     generatedRootCredentials: generated,
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      for (const s of tlsServer ? [server, tlsServer] : [server]) {
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          s.closeAllConnections();
+        });
+      }
       await scheduler.stop();
       await audit.close();
       await repo.close();

@@ -23,6 +23,10 @@ export interface Config {
   databaseUrl?: string;
   /** Whether new S3 buckets accept SSE-C writes (S3's own default since April 2026 is no). */
   s3AllowSseC?: boolean;
+  /** A second port serving HTTPS (SSE-C requires it); unset: HTTP only. */
+  tlsPort?: number;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export type AuditSync = "commit" | "periodic";
@@ -156,6 +160,21 @@ export const SETTINGS: readonly Setting[] = [
     help: "commit: each audit event is on disk (fsynced) before its response; periodic: in the OS before its response (survives kill -9), on disk within 100 ms",
     parse: matching("audit sync", /^(periodic|commit)$/, "periodic or commit"),
   },
+  {
+    key: "tlsPort",
+    env: "KEYHOLD_TLS_PORT",
+    flag: "--tls-port",
+    help: "also serve HTTPS on this port (0 picks a free one); with a certificate made at first start unless --tls-cert/--tls-key",
+    parse: integer("TLS port", 0, 65535),
+  },
+  {
+    key: "tlsCert",
+    env: "KEYHOLD_TLS_CERT",
+    flag: "--tls-cert",
+    help: "PEM certificate chain for HTTPS (default: <data-dir>/tls/server.pem, made with its CA <data-dir>/tls/ca.pem)",
+    parse: (v) => resolve(v),
+  },
+  { key: "tlsKey", env: "KEYHOLD_TLS_KEY", flag: "--tls-key", help: "PEM private key of --tls-cert", parse: (v) => resolve(v) },
   {
     key: "s3AllowSseC",
     env: "KEYHOLD_S3_ALLOW_SSE_C",

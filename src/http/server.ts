@@ -3,6 +3,7 @@
  * its reply. Oversized bodies are refused without reading them whole.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import { randomUUID } from "node:crypto";
 import type { Reply } from "./dispatch.js";
 import { errorReply } from "./json-protocol.js";
@@ -35,8 +36,15 @@ function tooLarge(res: ServerResponse): void {
 /** Whether a request's body goes to the handler unread, as a stream (S3 object uploads), instead of buffered. */
 export type StreamPredicate = (req: IncomingMessage) => boolean;
 
-export function createHttpServer(handler: RequestHandler, streams: StreamPredicate = () => false): Server {
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+/** A certificate chain and private key (PEM) to serve HTTPS with. */
+export interface TlsIdentity {
+  cert: string;
+  key: string;
+}
+
+export function createHttpServer(handler: RequestHandler, streams: StreamPredicate = () => false, tls?: TlsIdentity): Server {
+  const secure = tls !== undefined;
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     // Replies carry their own Date header, from the server's (injectable) clock; see send().
     res.sendDate = false;
     const url0 = req.url ?? "/";
@@ -50,6 +58,7 @@ export function createHttpServer(handler: RequestHandler, streams: StreamPredica
         body: Buffer.alloc(0),
         stream: req,
         sourceIp: req.socket.remoteAddress,
+        secure,
       }).then(
         (reply) => {
           send(res, reply);
@@ -91,13 +100,15 @@ export function createHttpServer(handler: RequestHandler, streams: StreamPredica
         headers: req.headers,
         body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
         sourceIp: req.socket.remoteAddress,
+        secure,
       }).then(
         (reply) => send(res, reply),
         () => send(res, errorReply(randomUUID(), "InternalFailure", 500, "An internal error occurred.")),
       );
     });
     req.on("error", () => res.destroy());
-  });
+  };
+  const server: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, listener) : createServer(listener);
   server.keepAliveTimeout = 65_000;
 
   return server;

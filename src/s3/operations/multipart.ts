@@ -121,7 +121,8 @@ export const uploadPart: S3Operation = {
   async handle(s3, call, input) {
     const { bucket, key } = begin(call, input);
     const partNumber = integer(input, "PartNumber", 1, Number.MAX_SAFE_INTEGER, 0);
-    if (partNumber < 1 || partNumber > 10_000) throw new ServiceError("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
+    if (partNumber < 1 || partNumber > 10_000)
+      throw new ServiceError("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
     const uploadId = required(input, "UploadId");
     const { body: owner } = await s3.requireBucket(bucket);
     await s3.authorize(call, "s3:PutObject", bucket, owner, key);
@@ -204,7 +205,10 @@ export const completeMultipartUpload: S3Operation = {
     }
     const small = chosen.slice(0, -1).find((p) => p.size < MIN_PART_BYTES);
     if (small) {
-      throw new ServiceError("EntityTooSmall", `Part ${small.partNumber} has ${small.size} bytes; every part but the last needs at least 5 MiB.`);
+      throw new ServiceError(
+        "EntityTooSmall",
+        `Part ${small.partNumber} has ${small.size} bytes; every part but the last needs at least 5 MiB.`,
+      );
     }
     const md5s = Buffer.concat(chosen.map((p) => Buffer.from(p.etag.slice(1, -1), "hex")));
     const object: ObjectBody = {
