@@ -9,6 +9,9 @@ const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 export interface ServerProcess {
   child: ChildProcess;
   url: string;
+  /** The HTTPS endpoint and the CA file to trust, when started with KEYHOLD_TLS_PORT. */
+  tlsUrl?: string;
+  caFile?: string;
   output: () => string;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -31,7 +34,8 @@ export async function spawnServer(dataDir: string, extraEnv: Record<string, stri
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 15_000);
     const check = () => {
       const m = /keyhold listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
+      const tlsReady = extraEnv.KEYHOLD_TLS_PORT === undefined || /keyhold listening on https:/.test(out);
+      if (m && tlsReady) {
         clearTimeout(timer);
         resolve(m[1]!);
       }
@@ -42,9 +46,12 @@ export async function spawnServer(dataDir: string, extraEnv: Record<string, stri
       reject(new Error(`server exited with ${code}:\n${out}`));
     });
   });
+  const tls = /keyhold listening on (https:\/\/\S+)(?: \(certificate authority: (\S+);)?/.exec(out);
   return {
     child,
     url,
+    tlsUrl: tls?.[1],
+    caFile: tls?.[2],
     output: () => out,
     kill: (signal = "SIGTERM") =>
       new Promise<void>((resolve) => {

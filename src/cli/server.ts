@@ -18,6 +18,7 @@ function onSignals(stop: () => void): void {
 async function single(config: Config): Promise<void> {
   const keyhold = await startKeyhold(config, { printCredentials: true });
   process.stdout.write(`keyhold listening on ${keyhold.url} (data in ${config.dataDir})\n`);
+  if (keyhold.tlsUrl) process.stdout.write(`keyhold listening on ${keyhold.tlsUrl}${tlsNote(keyhold.caFile)}\n`);
   onSignals(() => {
     keyhold.close().then(
       () => process.exit(0),
@@ -29,7 +30,7 @@ async function single(config: Config): Promise<void> {
 async function worker(config: Config): Promise<void> {
   const id = Number(process.env.KEYHOLD_WORKER_ID);
   const keyhold = await startKeyhold(config, { scheduler: id === 1, auditChain: id });
-  process.send?.({ listening: keyhold.url, port: keyhold.port });
+  process.send?.({ listening: keyhold.url, port: keyhold.port, tls: keyhold.tlsUrl, caFile: keyhold.caFile });
   // A worker whose primary is gone (kill -9) stops too, freeing the port for a restart.
   process.on("disconnect", () => process.exit(0));
   onSignals(() => {
@@ -47,11 +48,12 @@ async function primary(config: Config): Promise<void> {
   let ready = 0;
   const fork = (id: number) => {
     const w = cluster.fork({ KEYHOLD_WORKER_ID: String(id) });
-    w.on("message", (m: { listening?: string; port?: number }) => {
+    w.on("message", (m: { listening?: string; port?: number; tls?: string; caFile?: string }) => {
       if (!m.listening || announced || ++ready < config.workers) return;
       announced = true;
       if (generated) printCredentials(config, generated, m.port!);
       process.stdout.write(`keyhold listening on ${m.listening} with ${config.workers} workers (data in ${config.dataDir})\n`);
+      if (m.tls) process.stdout.write(`keyhold listening on ${m.tls}${tlsNote(m.caFile)}\n`);
     });
     w.on("exit", (code, signal) => {
       if (stopping) return;
@@ -66,6 +68,11 @@ async function primary(config: Config): Promise<void> {
     setTimeout(() => process.exit(0), 2000).unref();
     cluster.disconnect(() => process.exit(0));
   });
+}
+
+/** How clients trust keyhold's own certificate. */
+function tlsNote(caFile: string | undefined): string {
+  return caFile ? ` (certificate authority: ${caFile}; aws --ca-bundle ${caFile})` : "";
 }
 
 export async function runServer(config: Config): Promise<void> {
