@@ -31,9 +31,17 @@ function aad(objectId: Buffer, index: number, final: boolean): Buffer {
 }
 
 export function sealChunk(key: Buffer, objectId: Buffer, index: number, final: boolean, plaintext: Buffer): Buffer {
+  const [ciphertext, tag] = sealChunkParts(key, objectId, index, final, plaintext);
+  return Buffer.concat([ciphertext, tag]);
+}
+
+/** The sealed chunk as its ciphertext and its tag, without copying them together. */
+function sealChunkParts(key: Buffer, objectId: Buffer, index: number, final: boolean, plaintext: Buffer): [Buffer, Buffer] {
   const cipher = createCipheriv("aes-256-gcm", key, nonce(index));
   cipher.setAAD(aad(objectId, index, final));
-  return Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  const ciphertext = cipher.update(plaintext);
+  cipher.final(); // GCM returns nothing more here; it computes the tag.
+  return [ciphertext, cipher.getAuthTag()];
 }
 
 /** Undefined when the chunk is not authentic. */
@@ -43,7 +51,9 @@ export function openChunk(key: Buffer, objectId: Buffer, index: number, final: b
     const decipher = createDecipheriv("aes-256-gcm", key, nonce(index));
     decipher.setAAD(aad(objectId, index, final));
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]);
+    const plaintext = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+    decipher.final(); // throws when the tag does not match; GCM returns no further bytes
+    return plaintext;
   } catch {
     return undefined;
   }
@@ -80,32 +90,42 @@ export class ChunkSealer extends Transform {
     private readonly key: Buffer,
     private readonly objectId: Buffer,
   ) {
-    super();
+    super({ highWaterMark: 4 * CHUNK_BYTES });
+  }
+
+  private sealAndPush(chunk: Buffer, final: boolean): void {
+    const [ciphertext, tag] = sealChunkParts(this.key, this.objectId, this.index++, final, chunk);
+    this.push(ciphertext);
+    this.push(tag);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.plaintextBytes += chunk.length;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    while (this.pendingBytes >= CHUNK_BYTES) {
-      const all = Buffer.concat(this.pending);
-      const next = all.subarray(0, CHUNK_BYTES);
-      const rest = all.subarray(CHUNK_BYTES);
+    if (this.pendingBytes >= CHUNK_BYTES) {
+      // One copy of what is pending, then whole chunks are cut from it.
+      const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+      let at = 0;
+      while (all.length - at >= CHUNK_BYTES) {
+        if (this.held) this.sealAndPush(this.held, false);
+        this.held = all.subarray(at, at + CHUNK_BYTES);
+        at += CHUNK_BYTES;
+      }
+      const rest = all.subarray(at);
       this.pending = rest.length > 0 ? [rest] : [];
       this.pendingBytes = rest.length;
-      if (this.held) this.push(sealChunk(this.key, this.objectId, this.index++, false, this.held));
-      this.held = Buffer.from(next);
     }
     done();
   }
 
   override _flush(done: TransformCallback): void {
-    const rest = Buffer.concat(this.pending);
+    const rest = Buffer.concat(this.pending, this.pendingBytes);
     if (this.held && rest.length === 0) {
-      this.push(sealChunk(this.key, this.objectId, this.index++, true, this.held));
+      this.sealAndPush(this.held, true);
     } else {
-      if (this.held) this.push(sealChunk(this.key, this.objectId, this.index++, false, this.held));
-      this.push(sealChunk(this.key, this.objectId, this.index++, true, rest));
+      if (this.held) this.sealAndPush(this.held, false);
+      this.sealAndPush(rest, true);
     }
     this.held = undefined;
     done();
