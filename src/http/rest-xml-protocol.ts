@@ -329,7 +329,7 @@ export class RestXmlProtocol implements ProtocolAdapter {
     }
     input.SecureTransport = req.secure === true;
     if (route.payload === "stream") {
-      input.Body = new UploadBody(req.stream ?? bufferStream(req.body), req.headers);
+      input.Body = new UploadBody(req.stream ?? bufferStream(req.body), req.headers, req.chunkSigning);
     } else if (route.payload === "text") {
       input[route.payloadMember ?? "Body"] = req.body.toString("utf8");
       input.ContentMD5Check = contentMd5Check(req);

@@ -33,6 +33,37 @@ export interface SignedRequest {
   secure?: boolean;
   /** For S3 object uploads: the body, not yet read (then `body` is empty). */
   stream?: Readable;
+  /** Set by verifySigV4 when the body is signed chunk by chunk (STREAMING-AWS4-HMAC-SHA256-PAYLOAD). */
+  chunkSigning?: ChunkSigning;
+}
+
+/** What verifies the signatures of an aws-chunked body: each chunk's signature chains from the request's. */
+export interface ChunkSigning {
+  signingKey: Buffer;
+  amzDate: string;
+  scope: string;
+  seedSignature: string;
+  /** Whether a signed trailer (x-amz-trailer-signature) ends the body. */
+  trailer: boolean;
+}
+
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/** The signature of one chunk of a signed aws-chunked body, given the previous signature. */
+export function chunkSignature(signing: ChunkSigning, previous: string, chunkSha256Hex: string): string {
+  const stringToSign = `AWS4-HMAC-SHA256-PAYLOAD\n${signing.amzDate}\n${signing.scope}\n${previous}\n${EMPTY_SHA256}\n${chunkSha256Hex}`;
+  return createHmac("sha256", signing.signingKey).update(stringToSign).digest("hex");
+}
+
+/** The signature of the trailing headers of a signed aws-chunked body (`name:value\n` each). */
+export function trailerSignature(signing: ChunkSigning, previous: string, trailerText: string): string {
+  const stringToSign = `AWS4-HMAC-SHA256-TRAILER\n${signing.amzDate}\n${signing.scope}\n${previous}\n${hash("sha256", trailerText, "hex")}`;
+  return createHmac("sha256", signing.signingKey).update(stringToSign).digest("hex");
+}
+
+/** Compares two hex signatures in constant time. */
+export function sameSignature(expected: string, given: string): boolean {
+  return expected.length === given.length && /^[0-9a-f]+$/.test(given) && timingSafeEqual(Buffer.from(expected, "hex"), Buffer.from(given, "hex"));
 }
 
 export interface SigningIdentity {
@@ -280,6 +311,9 @@ function signatureMatches(
   const key = signingKey(identity.secretAccessKey, auth.date, auth.region, auth.service, auth.accessKeyId);
   const expected = createHmac("sha256", key).update(stringToSign).digest();
   if (!timingSafeEqual(expected, Buffer.from(auth.signature, "hex"))) throw new ServiceError("InvalidSignatureException");
+  if (SIGNED_STREAMING.has(payloadHash)) {
+    req.chunkSigning = { signingKey: key, amzDate, scope, seedSignature: auth.signature, trailer: payloadHash.endsWith("-TRAILER") };
+  }
   checkSessionToken(token, identity, options.now);
   return {
     accessKeyId: identity.accessKeyId,
@@ -338,6 +372,9 @@ async function verifyPresigned(req: SignedRequest, options: VerifyOptions): Prom
   return signatureMatches(req, options, identity, auth, amzDate, payloadHash, kept.join("&"), params.get("X-Amz-Security-Token"));
 }
 
+/** S3's signed streaming payloads: the body is aws-chunked, each chunk signed (and the trailer, with -TRAILER). */
+const SIGNED_STREAMING = new Set(["STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"]);
+
 /** S3's payload hashes that stand for a body not hashed up front. */
 export const UNSIGNED_PAYLOADS = new Set(["UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"]);
 
@@ -351,11 +388,12 @@ function payloadHashOf(req: SignedRequest, s3: boolean): string {
   if (s3 && typeof claimed === "string" && (UNSIGNED_PAYLOADS.has(claimed) || (req.stream && /^[0-9a-f]{64}$/.test(claimed)))) {
     return claimed;
   }
+  if (s3 && typeof claimed === "string" && SIGNED_STREAMING.has(claimed)) {
+    if (!req.stream) throw new ServiceError("InvalidSignatureException", `x-amz-content-sha256 ${claimed} is for object uploads only.`);
+    return claimed;
+  }
   if (s3 && typeof claimed === "string" && claimed.startsWith("STREAMING-")) {
-    throw new ServiceError(
-      "InvalidSignatureException",
-      `x-amz-content-sha256 ${claimed} (signed chunks) is not supported; use UNSIGNED-PAYLOAD or a payload hash.`,
-    );
+    throw new ServiceError("InvalidSignatureException", `x-amz-content-sha256 ${claimed} is not a payload form S3 knows.`);
   }
   if (req.stream) throw new ServiceError("InvalidSignatureException", "A streamed body needs its x-amz-content-sha256.");
   const payloadHash = hash("sha256", req.body, "hex");

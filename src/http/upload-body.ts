@@ -11,6 +11,7 @@ import { Readable, Transform, type TransformCallback } from "node:stream";
 import { crc32 } from "node:zlib";
 import { ServiceError } from "../errors.js";
 import { AwsChunkedDecoder } from "./aws-chunked.js";
+import type { ChunkSigning } from "./sigv4.js";
 
 /** The checksums keyhold verifies; the SDK's default is CRC32. */
 const CHECKSUMS = ["crc32", "sha1", "sha256"] as const;
@@ -37,6 +38,7 @@ export class UploadBody {
   constructor(
     raw: Readable,
     private readonly headers: IncomingHttpHeaders,
+    signing?: ChunkSigning,
   ) {
     const claimed = header(headers, "x-amz-content-sha256");
     const chunked = claimed?.startsWith("STREAMING-") === true || /aws-chunked/.test(header(headers, "content-encoding") ?? "");
@@ -54,9 +56,12 @@ export class UploadBody {
       },
     });
     const failed = (error: Error) => observer.destroy(error);
+    // Bytes flow into the pipes before the operation reads them: a failure then (a bad chunk
+    // signature) is held by the destroyed stream for the reader, never left unhandled.
+    observer.on("error", () => undefined);
     raw.on("error", failed);
     if (chunked) {
-      this.decoder = new AwsChunkedDecoder();
+      this.decoder = new AwsChunkedDecoder(signing);
       this.decoder.on("error", failed);
       raw.pipe(this.decoder).pipe(observer);
     } else {

@@ -213,6 +213,9 @@ export class S3Service {
     const id = randomUUID();
     const sealer = new ChunkSealer(dataKey, Buffer.from(id, "utf8"));
     source.on("error", (e) => sealer.destroy(e));
+    if (source.errored) sealer.destroy(source.errored);
+    // The store reads the sealer only once its file is open: until then its failure is held for it.
+    sealer.on("error", () => undefined);
     await this.objects.put(id, source.pipe(sealer));
     try {
       return { part: { id, size: sealer.plaintextBytes }, verified: verify() };
