@@ -62,7 +62,8 @@ export class AwsChunkedDecoder extends Transform {
   /** The chunk just read has the signature it claimed, chained from the previous one. */
   private verifyChunk(): void {
     const expected = chunkSignature(this.signing!, this.previous!, this.chunkHash!.digest("hex"));
-    if (!sameSignature(expected, this.claimed ?? "")) throw badSignature("The chunk signature does not match the chunk: the body was altered or signed with another key.");
+    if (!sameSignature(expected, this.claimed ?? ""))
+      throw badSignature("The chunk signature does not match the chunk: the body was altered or signed with another key.");
     this.previous = expected;
     this.chunkHash = undefined;
   }

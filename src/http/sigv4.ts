@@ -63,7 +63,11 @@ export function trailerSignature(signing: ChunkSigning, previous: string, traile
 
 /** Compares two hex signatures in constant time. */
 export function sameSignature(expected: string, given: string): boolean {
-  return expected.length === given.length && /^[0-9a-f]+$/.test(given) && timingSafeEqual(Buffer.from(expected, "hex"), Buffer.from(given, "hex"));
+  return (
+    expected.length === given.length &&
+    /^[0-9a-f]+$/.test(given) &&
+    timingSafeEqual(Buffer.from(expected, "hex"), Buffer.from(given, "hex"))
+  );
 }
 
 export interface SigningIdentity {
