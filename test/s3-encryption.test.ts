@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -24,6 +25,8 @@ import {
 import {
   CreateAliasCommand,
   CreateKeyCommand,
+  DecryptCommand,
+  GenerateDataKeyCommand,
   DescribeKeyCommand,
   DisableKeyCommand,
   EnableKeyCommand,
@@ -431,6 +434,44 @@ describe("S3 server-side encryption", () => {
       asIdle.destroy();
       iamB.destroy();
     }
+  });
+
+  it("stores objects of the S3 Encryption Client (v2 format, KMS data key) byte for byte, with their metadata", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "client-side" }));
+    const key = (await kms.send(new CreateKeyCommand({ Description: "client-side encryption" }))).KeyMetadata!;
+    const plaintext = Buffer.from("encrypted before it left the client");
+    // As the S3 Encryption Client v2 writes an object: a KMS data key with the content algorithm
+    // in its encryption context, AES-256-GCM over the content, the wrapped key in metadata.
+    const matdesc = { "aws:x-amz-cek-alg": "AES/GCM/NoPadding" };
+    const dataKey = await kms.send(new GenerateDataKeyCommand({ KeyId: key.KeyId, KeySpec: "AES_256", EncryptionContext: matdesc }));
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", dataKey.Plaintext!, iv);
+    const body = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    const metadata = {
+      "x-amz-key-v2": Buffer.from(dataKey.CiphertextBlob!).toString("base64"),
+      "x-amz-iv": iv.toString("base64"),
+      "x-amz-cek-alg": "AES/GCM/NoPadding",
+      "x-amz-wrap-alg": "kms+context",
+      "x-amz-matdesc": JSON.stringify(matdesc),
+      "x-amz-tag-len": "128",
+      "x-amz-unencrypted-content-length": String(plaintext.length),
+    };
+    await s3.send(new PutObjectCommand({ Bucket: "client-side", Key: "sealed", Body: body, Metadata: metadata }));
+
+    const got = await s3.send(new GetObjectCommand({ Bucket: "client-side", Key: "sealed" }));
+    const downloaded = await bytesOf(got.Body);
+    assert.ok(downloaded.equals(body), "the client's ciphertext comes back byte for byte");
+    assert.deepEqual(got.Metadata, metadata);
+    const unwrapped = await kms.send(
+      new DecryptCommand({
+        CiphertextBlob: Buffer.from(got.Metadata!["x-amz-key-v2"]!, "base64"),
+        EncryptionContext: JSON.parse(got.Metadata!["x-amz-matdesc"]!),
+      }),
+    );
+    const decipher = createDecipheriv("aes-256-gcm", unwrapped.Plaintext!, Buffer.from(got.Metadata!["x-amz-iv"]!, "base64"));
+    decipher.setAuthTag(downloaded.subarray(downloaded.length - 16));
+    const opened = Buffer.concat([decipher.update(downloaded.subarray(0, downloaded.length - 16)), decipher.final()]);
+    assert.equal(opened.toString(), plaintext.toString());
   });
 
   it("copies change the encryption of the copy", async () => {

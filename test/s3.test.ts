@@ -23,8 +23,11 @@ import {
   ListPartsCommand,
   PutObjectCommand,
   UploadPartCommand,
+  UploadPartCopyCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { Agent as HttpAgent } from "node:http";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Hash } from "@smithy/hash-node";
 import { createAccount } from "../src/app.js";
@@ -435,6 +438,59 @@ describe("S3 buckets and objects", () => {
     await rejects(() => s3.send(new GetObjectCommand({ Bucket: "multipart", Key: "small" })), "NoSuchKey");
   });
 
+  it("makes parts by copying ranges of existing objects (UploadPartCopy), across encryptions", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "part-copies" }));
+    const big = patterned(6 * 1024 * 1024, 31);
+    const tail = Buffer.from("the tail, from an SSE-KMS object");
+    await s3.send(new PutObjectCommand({ Bucket: "part-copies", Key: "big", Body: big }));
+    await s3.send(new PutObjectCommand({ Bucket: "part-copies", Key: "tail", Body: tail, ServerSideEncryption: "aws:kms" }));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "part-copies", Key: "joined" }));
+    const first = 5 * 1024 * 1024;
+    const p1 = await s3.send(
+      new UploadPartCopyCommand({
+        Bucket: "part-copies",
+        Key: "joined",
+        UploadId,
+        PartNumber: 1,
+        CopySource: "part-copies/big",
+        CopySourceRange: `bytes=0-${first - 1}`,
+      }),
+    );
+    assert.equal(p1.CopyPartResult?.ETag, `"${createHash("md5").update(big.subarray(0, first)).digest("hex")}"`);
+    const p2 = await s3.send(
+      new UploadPartCopyCommand({ Bucket: "part-copies", Key: "joined", UploadId, PartNumber: 2, CopySource: "part-copies/tail" }),
+    );
+    await rejects(
+      () =>
+        s3.send(
+          new UploadPartCopyCommand({
+            Bucket: "part-copies",
+            Key: "joined",
+            UploadId,
+            PartNumber: 3,
+            CopySource: "part-copies/tail",
+            CopySourceRange: "bytes=0-999999",
+          }),
+        ),
+      "InvalidArgument",
+    );
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: "part-copies",
+        Key: "joined",
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: p1.CopyPartResult!.ETag },
+            { PartNumber: 2, ETag: p2.CopyPartResult!.ETag },
+          ],
+        },
+      }),
+    );
+    const got = await s3.send(new GetObjectCommand({ Bucket: "part-copies", Key: "joined" }));
+    assert.ok((await bytesOf(got.Body)).equals(Buffer.concat([big.subarray(0, first), tail])));
+  });
+
   it("serves presigned GET and PUT URLs until they expire, and refuses altered ones", async () => {
     await s3.send(new CreateBucketCommand({ Bucket: "presigned" }));
     await s3.send(new PutObjectCommand({ Bucket: "presigned", Key: "shared file.txt", Body: "for your eyes" }));
@@ -527,6 +583,31 @@ describe("S3 buckets and objects", () => {
     const badXml = await call("PUT", "/errors", { encryption: "" }, "<ServerSideEncryptionConfiguration><Rule>");
     assert.equal(badXml.status, 400);
     assert.match(badXml.text, /<Code>MalformedXML<\/Code>/);
+  });
+
+  it("serves virtual-host-style addressing (bucket.s3.localhost) as the SDK sends it by default", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "vhost-bucket" }));
+    // *.localhost does not resolve here: the agent connects every name to the server.
+    const lookup = (_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) =>
+      options.all ? callback(null, [{ address: "127.0.0.1", family: 4 }]) : callback(null, "127.0.0.1", 4);
+    const port = new URL(server.url).port;
+    const vhost = s3Client(`http://s3.localhost:${port}`, ROOT_CREDS, {
+      forcePathStyle: false,
+      requestHandler: new NodeHttpHandler({ httpAgent: new HttpAgent({ lookup: lookup as never }) }),
+    });
+    try {
+      await vhost.send(new PutObjectCommand({ Bucket: "vhost-bucket", Key: "nested/key.txt", Body: "by host name" }));
+      const got = await s3.send(new GetObjectCommand({ Bucket: "vhost-bucket", Key: "nested/key.txt" }));
+      assert.equal((await bytesOf(got.Body)).toString(), "by host name", "stored under the bucket the host named");
+      const listed = await vhost.send(new ListObjectsV2Command({ Bucket: "vhost-bucket" }));
+      assert.deepEqual(
+        listed.Contents?.map((c) => c.Key),
+        ["nested/key.txt"],
+      );
+      await rejects(() => vhost.send(new GetObjectCommand({ Bucket: "no-such-vhost", Key: "x" })), "NoSuchBucket");
+    } finally {
+      vhost.destroy();
+    }
   });
 
   it("keeps each account's buckets to itself: another account neither sees nor takes them", async () => {

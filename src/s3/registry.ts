@@ -22,6 +22,7 @@ import {
   listMultipartUploads,
   listPartsOperation,
   uploadPart,
+  uploadPartCopy,
 } from "./operations/multipart.js";
 import { copyObject, deleteObject, deleteObjects, getObject, headObject, putObject } from "./operations/objects.js";
 
@@ -67,6 +68,15 @@ export const S3_ROUTES: readonly RestRoute[] = [
     outputRoot: "CompleteMultipartUploadResult",
     xmlMembers: ["Location", "ETag"],
   },
+  {
+    name: "UploadPartCopy",
+    method: "PUT",
+    target: "object",
+    subresource: "uploadId",
+    header: "x-amz-copy-source",
+    outputRoot: "CopyPartResult",
+    xmlMembers: ["ETag", "LastModified"],
+  },
   { name: "UploadPart", method: "PUT", target: "object", subresource: "uploadId", payload: "stream" },
   { name: "AbortMultipartUpload", method: "DELETE", target: "object", subresource: "uploadId", status: 204 },
   { name: "ListParts", method: "GET", target: "object", subresource: "uploadId", outputRoot: "ListPartsResult" },
@@ -101,6 +111,7 @@ export const S3_OPERATIONS: readonly S3Operation[] = [
   deleteObjects,
   createMultipartUpload,
   uploadPart,
+  uploadPartCopy,
   completeMultipartUpload,
   abortMultipartUpload,
   listPartsOperation,

@@ -6,6 +6,7 @@
  * "<uploadId>/<part number, 5 digits>".
  */
 import { createHash, randomUUID } from "node:crypto";
+import { crc32 } from "node:zlib";
 import type { CallContext } from "../../call.js";
 import { ServiceError } from "../../errors.js";
 import type { DocumentRecord } from "../../store/records.js";
@@ -26,6 +27,7 @@ import {
   type S3Input,
   type S3Operation,
 } from "../operation.js";
+import { copySource } from "./objects.js";
 import type { ObjectBody, ObjectSse, S3Service, StoredPart } from "../service.js";
 
 const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -145,21 +147,7 @@ export const uploadPart: S3Operation = {
       lastModified: s3.clock.now(),
       crc32: stored.verified.crc32,
     };
-    const name = partName(uploadId, partNumber);
-    const previous = await s3.repo.getDocument("s3-upload", bucket, name);
-    const record = {
-      kind: "s3-upload" as const,
-      accountId: bucket,
-      name,
-      body: JSON.stringify(part),
-      revision: (previous?.revision ?? 0) + 1,
-      createdAt: part.lastModified,
-    };
-    if (!(await s3.repo.putDocument(record, previous ? previous.revision : "new"))) {
-      await s3.objects.delete(part.id);
-      throw new ServiceError("InvalidRequest", "Another upload of this part number won the race; retry the part.");
-    }
-    if (previous) await s3.objects.delete((JSON.parse(previous.body) as PartBody).id);
+    await savePart(s3, bucket, uploadId, part);
     return {
       ETag: part.etag,
       ...sseOutput({ sse: upload.sse } as ObjectBody),
@@ -167,6 +155,83 @@ export const uploadPart: S3Operation = {
     };
   },
 };
+
+/** UploadPartCopy: a part made of (a range of) an existing object, re-encrypted under the upload's key. */
+export const uploadPartCopy: S3Operation = {
+  name: "UploadPartCopy",
+  readOnly: false,
+  async handle(s3, call, input) {
+    const { bucket, key } = begin(call, input);
+    const partNumber = integer(input, "PartNumber", 1, Number.MAX_SAFE_INTEGER, 0);
+    if (partNumber < 1 || partNumber > 10_000)
+      throw new ServiceError("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
+    const uploadId = required(input, "UploadId");
+    const source = copySource(input);
+    const { body: sourceOwner } = await s3.requireBucket(source.bucket);
+    await s3.authorize(call, "s3:GetObject", source.bucket, sourceOwner, source.key);
+    const original = await s3.requireObject(source.bucket, source.key);
+    const { body: owner } = source.bucket === bucket ? { body: sourceOwner } : await s3.requireBucket(bucket);
+    await s3.authorize(call, "s3:PutObject", bucket, owner, key);
+    const { upload } = await requireUpload(s3, bucket, key, uploadId);
+    let range = { start: 0, end: original.size };
+    const header = optional(input, "CopySourceRange");
+    if (header !== undefined) {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(header);
+      if (!m || Number(m[2]) < Number(m[1]) || Number(m[2]) >= original.size) {
+        throw new ServiceError(
+          "InvalidArgument",
+          `The x-amz-copy-source-range ${header} must be bytes=first-last within the source's ${original.size} bytes.`,
+        );
+      }
+      range = { start: Number(m[1]), end: Number(m[2]) + 1 };
+    }
+    const sourceKey = await s3.dataKey(call, source.bucket, source.key, original.sse, customerKey(input, "CopySource"));
+    const plaintext = await s3.readDecrypted(sourceKey, original.parts, range.start, range.end);
+    const dataKey = await s3.dataKey(call, bucket, key, upload.sse, customerKey(input));
+    const md5 = createHash("md5");
+    let crc = 0;
+    plaintext.on("data", (c: Buffer) => {
+      md5.update(c);
+      crc = crc32(c, crc);
+    });
+    let stored;
+    try {
+      stored = await s3.storeEncrypted(dataKey, plaintext, () => md5.digest("hex"));
+    } finally {
+      dataKey.fill(0);
+    }
+    const crcBytes = Buffer.alloc(4);
+    crcBytes.writeUInt32BE(crc >>> 0);
+    const part: PartBody = {
+      ...stored.part,
+      partNumber,
+      etag: `"${stored.verified}"`,
+      lastModified: s3.clock.now(),
+      crc32: crcBytes.toString("base64"),
+    };
+    await savePart(s3, bucket, uploadId, part);
+    return { ETag: part.etag, LastModified: new Date(part.lastModified), ...sseOutput({ sse: upload.sse } as ObjectBody) };
+  },
+};
+
+/** Records a part, replacing one of the same number (whose file goes). */
+async function savePart(s3: S3Service, bucket: string, uploadId: string, part: PartBody): Promise<void> {
+  const name = partName(uploadId, part.partNumber);
+  const previous = await s3.repo.getDocument("s3-upload", bucket, name);
+  const record = {
+    kind: "s3-upload" as const,
+    accountId: bucket,
+    name,
+    body: JSON.stringify(part),
+    revision: (previous?.revision ?? 0) + 1,
+    createdAt: part.lastModified,
+  };
+  if (!(await s3.repo.putDocument(record, previous ? previous.revision : "new"))) {
+    await s3.objects.delete(part.id);
+    throw new ServiceError("InvalidRequest", "Another upload of this part number won the race; retry the part.");
+  }
+  if (previous) await s3.objects.delete((JSON.parse(previous.body) as PartBody).id);
+}
 
 interface CompleteRequest {
   Part?: { PartNumber?: string; ETag?: string }[];

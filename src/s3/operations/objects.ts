@@ -218,7 +218,7 @@ export const deleteObjects: S3Operation = {
 };
 
 /** The bucket and key of x-amz-copy-source: "/bucket/key" or "bucket/key", URL-encoded. */
-function copySource(input: S3Input): { bucket: string; key: string } {
+export function copySource(input: S3Input): { bucket: string; key: string } {
   const raw = required(input, "CopySource");
   if (raw.includes("?versionId=")) throw new ServiceError("NotImplemented", "keyhold does not keep object versions.");
   let text: string;
