@@ -215,11 +215,11 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   const s3 = new S3Service({
     repo,
     kms,
-    keystore,
     authorizer,
     clock,
     objects: new FileObjectStore(config.dataDir),
     allowSseCOnNewBuckets: config.s3AllowSseC,
+    sseS3RotationDays: config.s3KeyRotationDays,
   });
   const rest = new RestXmlProtocol({
     signingName: "s3",

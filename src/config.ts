@@ -23,6 +23,8 @@ export interface Config {
   databaseUrl?: string;
   /** Whether new S3 buckets accept SSE-C writes (S3's own default since April 2026 is no). */
   s3AllowSseC?: boolean;
+  /** How often the SSE-S3 service key rotates, in days. */
+  s3KeyRotationDays?: number;
   /** A second port serving HTTPS (SSE-C requires it); unset: HTTP only. */
   tlsPort?: number;
   tlsCert?: string;
@@ -175,6 +177,14 @@ export const SETTINGS: readonly Setting[] = [
     parse: (v) => resolve(v),
   },
   { key: "tlsKey", env: "KEYHOLD_TLS_KEY", flag: "--tls-key", help: "PEM private key of --tls-cert", parse: (v) => resolve(v) },
+  {
+    key: "s3KeyRotationDays",
+    env: "KEYHOLD_S3_KEY_ROTATION_DAYS",
+    flag: "--s3-key-rotation-days",
+    default: "365",
+    help: "how often the key that wraps SSE-S3 data keys rotates (older objects stay readable)",
+    parse: integer("S3 key rotation", 90, 2560),
+  },
   {
     key: "s3AllowSseC",
     env: "KEYHOLD_S3_ALLOW_SSE_C",

@@ -31,10 +31,13 @@ import {
   DisableKeyCommand,
   EnableKeyCommand,
   EncryptCommand,
+  ListKeysCommand,
   type KMSClient,
 } from "@aws-sdk/client-kms";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { sealedSize } from "../src/crypto/object-cipher.js";
+import { parseBlobHeader } from "../src/crypto/ciphertext-blob.js";
+import { DAY_MS, ManualClock } from "../src/clock.js";
 import type { ObjectBody } from "../src/s3/service.js";
 import { ACCOUNT_ID, rejects, startTestServer, type TestServer } from "./helpers.js";
 import { iamClient, kmsAs, makeUser, policy, ROOT_CREDS } from "./iam.js";
@@ -514,6 +517,51 @@ describe("S3 server-side encryption", () => {
       for (const e of events) assert.ok(!e.CloudTrailEvent!.includes(secret));
     } finally {
       trail.destroy();
+    }
+  });
+});
+
+describe("SSE-S3 service key rotation (injected clock)", () => {
+  it("rotates the key that wraps SSE-S3 data keys on its schedule; objects from before stay readable", async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const server = await startTestServer({ clock, config: { s3KeyRotationDays: 90 } });
+    const s3 = s3Client(server.url, ROOT_CREDS, { systemClockOffset: clock.now() - Date.now() });
+    const versionOf = async (key: string) => {
+      const doc = await server.keyhold.repo.getDocument("s3-object", "rotating", key);
+      return parseBlobHeader(Buffer.from((JSON.parse(doc!.body) as ObjectBody).sse.wrappedKey, "base64"));
+    };
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: "rotating" }));
+      await s3.send(new PutObjectCommand({ Bucket: "rotating", Key: "before", Body: "written in January" }));
+      const before = await versionOf("before");
+      assert.equal(before.keyVersion, 1);
+      const serviceKey = await server.keyhold.repo.getKey(before.keyId);
+      assert.equal(serviceKey?.accountId, "s3.amazonaws.com", "a key of keyhold's own, in no caller's account");
+      const listed = await server.client("us-east-1", { systemClockOffset: clock.now() - Date.now() }).send(new ListKeysCommand({}));
+      assert.ok(!listed.Keys?.some((k) => k.KeyId === before.keyId), "callers do not see the service key");
+
+      clock.advance(89 * DAY_MS);
+      assert.ok(!(await server.keyhold.scheduler.tick()).rotated.includes(before.keyId));
+      clock.advance(2 * DAY_MS);
+      assert.ok((await server.keyhold.scheduler.tick()).rotated.includes(before.keyId));
+      const later = s3Client(server.url, ROOT_CREDS, { systemClockOffset: clock.now() - Date.now() });
+      try {
+        await later.send(new PutObjectCommand({ Bucket: "rotating", Key: "after", Body: "written in April" }));
+        assert.deepEqual(await versionOf("after"), { keyId: before.keyId, keyVersion: 2 });
+        assert.equal(
+          (await bytesOf((await later.send(new GetObjectCommand({ Bucket: "rotating", Key: "before" }))).Body)).toString(),
+          "written in January",
+        );
+        assert.equal(
+          (await bytesOf((await later.send(new GetObjectCommand({ Bucket: "rotating", Key: "after" }))).Body)).toString(),
+          "written in April",
+        );
+      } finally {
+        later.destroy();
+      }
+    } finally {
+      s3.destroy();
+      await server.stop();
     }
   });
 });

@@ -244,6 +244,29 @@ export class KmsService {
     return { key, plaintext: openBlob(m.key, blob, encodeEncryptionContext(context)), materialId: m.materialId };
   }
 
+  /**
+   * Decrypts a blob of one of keyhold's own service keys (the SSE-S3 key), for the service that
+   * owns it: no caller to authorize, but the key must belong to `owner`. Undefined when the blob
+   * is not such a key's, or does not open with this context.
+   */
+  async decryptForService(owner: string, blob: Buffer, context: EncryptionContext): Promise<Buffer | undefined> {
+    let header;
+    try {
+      header = parseBlobHeader(blob);
+    } catch {
+      return undefined;
+    }
+    const key = await this.repo.getKey(header.keyId);
+    if (!key || key.accountId !== owner) return undefined;
+    const m = await this.material(key.keyId, header.keyVersion);
+    if (!m) return undefined;
+    try {
+      return openBlob(m.key, blob, encodeEncryptionContext(context));
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The named algorithm, when the key's spec and usage support it; InvalidKeyUsageException otherwise. */
   requireAlgorithm(key: KeyRecord, usage: string, algorithm: string, what: string): string {
     if (key.keyUsage !== usage || !algorithmsOf(key.keySpec, usage).includes(algorithm)) {

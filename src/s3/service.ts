@@ -1,8 +1,9 @@
 /**
  * The S3 layer shared by the operations: buckets and object metadata (documents: buckets in one
  * global namespace, objects per bucket), authorization with bucket policies, and server-side
- * encryption — each object under its own data key, wrapped by the key store (SSE-S3) or by a KMS
- * key through KMS's own code path and authorization on the caller's behalf (SSE-KMS).
+ * encryption — each object under its own data key, wrapped by keyhold's rotating SSE-S3 service
+ * key, by a KMS key through KMS's own code path and authorization on the caller's behalf (SSE-KMS),
+ * or by the customer's key (SSE-C). docs/object-format.md.
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { Readable } from "node:stream";
@@ -12,7 +13,6 @@ import { ServiceError, type ErrorCode } from "../errors.js";
 import { accessDenied, type Authorizer } from "../iam/authorizer.js";
 import { ContextValues } from "../iam/conditions.js";
 import { compilePolicy, type CompiledPolicy } from "../iam/policy.js";
-import type { KeyStore } from "../keystore/keystore.js";
 import { keyArn } from "../kms/arns.js";
 import { defaultKeyPolicy } from "../kms/policy.js";
 import type { KmsService } from "../kms/service.js";
@@ -80,17 +80,22 @@ export interface ObjectBody {
 export interface S3Dependencies {
   repo: Repository;
   kms: KmsService;
-  keystore: KeyStore;
   authorizer: Authorizer;
   clock: Clock;
   objects: ObjectStore;
   /** Whether new buckets accept SSE-C writes (S3's default since April 2026: they do not). */
   allowSseCOnNewBuckets?: boolean;
+  /** How often the SSE-S3 service key rotates (default 365 days). */
+  sseS3RotationDays?: number;
 }
 
 /** How far a GET reads ahead of the client, and how many sealed chunks one file read fetches. */
 const READ_AHEAD_BYTES = 1024 * 1024;
 const CHUNKS_PER_READ = 16;
+
+/** Where keyhold keeps its own SSE-S3 keys: an account no caller can be, and the alias of each region's key. */
+export const SERVICE_ACCOUNT = "s3.amazonaws.com";
+const SERVICE_KEY_ALIAS = "alias/keyhold/sse-s3";
 
 /** Buckets share one namespace across accounts, as in S3. */
 const BUCKETS = "global";
@@ -103,17 +108,17 @@ const KMS_CODES: Partial<Record<ErrorCode, ErrorCode>> = {
 export class S3Service {
   readonly repo: Repository;
   readonly kms: KmsService;
-  readonly keystore: KeyStore;
   readonly authorizer: Authorizer;
   readonly clock: Clock;
   readonly objects: ObjectStore;
   readonly allowSseCOnNewBuckets: boolean;
+  readonly sseS3RotationDays: number;
 
   constructor(deps: S3Dependencies) {
+    this.sseS3RotationDays = deps.sseS3RotationDays ?? 365;
     this.allowSseCOnNewBuckets = deps.allowSseCOnNewBuckets ?? false;
     this.repo = deps.repo;
     this.kms = deps.kms;
-    this.keystore = deps.keystore;
     this.authorizer = deps.authorizer;
     this.clock = deps.clock;
     this.objects = deps.objects;
@@ -381,12 +386,54 @@ export class S3Service {
     return keyId;
   }
 
+  /**
+   * The region's SSE-S3 service key: a KMS key of keyhold's own (in the reserved account
+   * "s3.amazonaws.com", which no caller has), made on first use and rotated by the scheduler every
+   * `sseS3RotationDays`; objects wrapped under an older version stay readable.
+   */
+  private async serviceKey(region: string): Promise<KeyRecord> {
+    const alias = await this.repo.getAlias(SERVICE_ACCOUNT, region, SERVICE_KEY_ALIAS);
+    if (alias) return (await this.repo.getKey(alias.targetKeyId))!;
+    const keyId = this.kms.newKeyId();
+    const now = this.clock.now();
+    const record: KeyRecord = {
+      keyId,
+      accountId: SERVICE_ACCOUNT,
+      region,
+      description: "keyhold's SSE-S3 service key: wraps the data keys of SSE-S3 objects",
+      keyState: "Enabled",
+      keySpec: "SYMMETRIC_DEFAULT",
+      keyUsage: "ENCRYPT_DECRYPT",
+      origin: "AWS_KMS",
+      keyManager: "AWS",
+      policy: JSON.stringify({ Version: "2012-10-17", Statement: [] }),
+      creationDate: now,
+      rotationEnabled: true,
+      rotationPeriodInDays: this.sseS3RotationDays,
+      nextRotationDate: now + this.sseS3RotationDays * 86_400_000,
+      onDemandRotations: 0,
+      currentVersion: 1,
+    };
+    await this.repo.createKey(record, this.kms.newVersion(keyId, "SYMMETRIC_DEFAULT", 1), []);
+    const created = await this.repo.createAlias({
+      accountId: SERVICE_ACCOUNT,
+      region,
+      aliasName: SERVICE_KEY_ALIAS,
+      targetKeyId: keyId,
+      creationDate: now,
+      lastUpdatedDate: now,
+    });
+    if (created) return record;
+    const winner = await this.repo.getAlias(SERVICE_ACCOUNT, region, SERVICE_KEY_ALIAS);
+    return (await this.repo.getKey(winner!.targetKeyId))!;
+  }
+
   /** A fresh data key for an object, and how it is kept. The plaintext key is the caller's to zero. */
   async newDataKey(call: CallContext, bucket: string, key: string, choice: SseChoice): Promise<{ dataKey: Buffer; sse: ObjectSse }> {
     const dataKey = randomBytes(32);
     if (choice.algorithm === "AES256") {
-      const wrapped = this.keystore.wrap(dataKey, sseS3Context(bucket, key));
-      return { dataKey, sse: { algorithm: "AES256", wrappedKey: wrapped.toString("base64") } };
+      const { blob } = await this.kms.encrypt(await this.serviceKey(call.region), dataKey, objectContext(bucket, key));
+      return { dataKey, sse: { algorithm: "AES256", wrappedKey: blob.toString("base64") } };
     }
     if (choice.algorithm === "SSE-C") {
       const customer = choice.customerKey!;
@@ -446,7 +493,11 @@ export class S3Service {
       return opened;
     }
     if (customer) throw new ServiceError("InvalidRequest", "The encryption parameters are not applicable to this object.");
-    if (sse.algorithm === "AES256") return this.keystore.unwrap(Buffer.from(sse.wrappedKey, "base64"), sseS3Context(bucket, key));
+    if (sse.algorithm === "AES256") {
+      const opened = await this.kms.decryptForService(SERVICE_ACCOUNT, Buffer.from(sse.wrappedKey, "base64"), objectContext(bucket, key));
+      if (!opened) throw new ServiceError("InternalFailure", "The stored data key failed its integrity check.");
+      return opened;
+    }
     const kmsCall = this.kmsCall(call, "kms:Decrypt", { KeyId: sse.kmsKeyArn, EncryptionContext: sse.context });
     const { plaintext } = await this.kmsStep(() =>
       this.kms.decrypt(kmsCall, Buffer.from(sse.wrappedKey, "base64"), sse.context, sse.kmsKeyArn),
@@ -475,9 +526,9 @@ export interface SseChoice {
   customerKey?: CustomerKey;
 }
 
-/** Binds an SSE-S3 data key to its object: a wrapped key moved to another object does not open. */
-function sseS3Context(bucket: string, key: string): string {
-  return `keyhold:s3-sse-s3:v1:${bucket}/${key}`;
+/** Binds an SSE-S3 data key to its object, as SSE-KMS does: a wrapped key moved to another object does not open. */
+function objectContext(bucket: string, key: string): Record<string, string> {
+  return { "aws:s3:arn": `arn:aws:s3:::${bucket}/${key}` };
 }
 
 function sseCContext(bucket: string, key: string): string {
