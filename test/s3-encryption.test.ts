@@ -257,6 +257,59 @@ describe("S3 server-side encryption", () => {
     }
   });
 
+  it("S3 Bucket Keys: one KMS operation serves many objects; the caller's KMS permission and the key's state still decide every read", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "bucket-keys" }));
+    const key = (await kms.send(new CreateKeyCommand({ Description: "bucket keys" }))).KeyMetadata!;
+    await s3.send(
+      new PutBucketEncryptionCommand({
+        Bucket: "bucket-keys",
+        ServerSideEncryptionConfiguration: {
+          Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: key.KeyId }, BucketKeyEnabled: true }],
+        },
+      }),
+    );
+    const rule = (await s3.send(new GetBucketEncryptionCommand({ Bucket: "bucket-keys" }))).ServerSideEncryptionConfiguration!.Rules![0]!;
+    assert.equal(rule.BucketKeyEnabled, true);
+    for (const name of ["one", "two", "three"]) {
+      const put = await s3.send(new PutObjectCommand({ Bucket: "bucket-keys", Key: name, Body: `object ${name}` }));
+      assert.equal(put.BucketKeyEnabled, true);
+      assert.equal(put.SSEKMSKeyId, key.Arn);
+    }
+    const records = await Promise.all(["one", "two", "three"].map((k) => stored("bucket-keys", k)));
+    assert.equal(new Set(records.map((r) => r.body.sse.bucketKey)).size, 1, "the three objects share one bucket key");
+    assert.ok(records[0]!.body.sse.bucketKey);
+    assert.deepEqual(records[0]!.body.sse.context, { "aws:s3:arn": "arn:aws:s3:::bucket-keys" }, "the context names the bucket");
+    assert.equal(new Set(records.map((r) => r.body.sse.wrappedKey)).size, 3, "each object still has its own data key");
+    const without = await s3.send(
+      new PutObjectCommand({ Bucket: "bucket-keys", Key: "no-bucket-key", Body: "x", BucketKeyEnabled: false }),
+    );
+    assert.equal(without.BucketKeyEnabled, undefined);
+    assert.equal((await stored("bucket-keys", "no-bucket-key")).body.sse.bucketKey, undefined);
+
+    const got = await s3.send(new GetObjectCommand({ Bucket: "bucket-keys", Key: "two" }));
+    assert.equal((await bytesOf(got.Body)).toString(), "object two");
+    assert.equal(got.BucketKeyEnabled, true);
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket: "bucket-keys", Key: "one" }))).BucketKeyEnabled, true);
+
+    // Cached or not, a disabled key stops reads at once, and a caller without kms:Decrypt is refused.
+    await kms.send(new DisableKeyCommand({ KeyId: key.KeyId }));
+    await rejects(() => s3.send(new GetObjectCommand({ Bucket: "bucket-keys", Key: "two" })), "KMS.DisabledException");
+    await kms.send(new EnableKeyCommand({ KeyId: key.KeyId }));
+    const iam = iamClient(server.url);
+    const reader = await makeUser(iam, "bucket-key-reader", { s3: policy({ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }) });
+    const asReader = s3Client(server.url, reader);
+    try {
+      await rejects(() => asReader.send(new GetObjectCommand({ Bucket: "bucket-keys", Key: "two" })), "AccessDenied");
+    } finally {
+      asReader.destroy();
+      iam.destroy();
+    }
+    assert.equal(
+      (await bytesOf((await s3.send(new GetObjectCommand({ Bucket: "bucket-keys", Key: "three" }))).Body)).toString(),
+      "object three",
+    );
+  });
+
   it("applies the bucket's default encryption to requests that name none, and reports BlockedEncryptionTypes", async () => {
     await s3.send(new CreateBucketCommand({ Bucket: "defaults" }));
     const initial = await s3.send(new GetBucketEncryptionCommand({ Bucket: "defaults" }));

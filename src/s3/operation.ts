@@ -164,10 +164,15 @@ export function sseChoice(input: S3Input, bucket: BucketBody): SseChoice {
       "Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms",
     );
   }
-  if (algorithm === "aws:kms") return { algorithm, kmsKeyId, context };
+  const bucketKeyHeader = optional(input, "BucketKeyEnabled");
+  if (bucketKeyHeader !== undefined && bucketKeyHeader !== "true" && bucketKeyHeader !== "false") {
+    throw new ServiceError("InvalidArgument", "x-amz-server-side-encryption-bucket-key-enabled must be true or false.");
+  }
+  const bucketKey = bucketKeyHeader !== undefined ? bucketKeyHeader === "true" : bucket.encryption.bucketKeyEnabled === true;
+  if (algorithm === "aws:kms") return { algorithm, kmsKeyId, context, bucketKey };
   if (algorithm === "AES256") return { algorithm };
   const fallback = bucket.encryption;
-  return fallback.algorithm === "aws:kms" ? { algorithm: "aws:kms", kmsKeyId: fallback.kmsKeyId } : { algorithm: "AES256" };
+  return fallback.algorithm === "aws:kms" ? { algorithm: "aws:kms", kmsKeyId: fallback.kmsKeyId, bucketKey } : { algorithm: "AES256" };
 }
 
 /** S3's condition keys of a write (lower-case), from the request's own headers. */
@@ -186,7 +191,13 @@ export function writeConditions(input: S3Input): Record<string, string | undefin
 export function sseOutput(o: ObjectBody): S3Output {
   const sse = o.sse;
   if (sse.algorithm === "SSE-C") return { SSECustomerAlgorithm: "AES256", SSECustomerKeyMD5: sse.customerKeyMd5 };
-  if (sse.algorithm === "aws:kms") return { ServerSideEncryption: "aws:kms", SSEKMSKeyId: sse.kmsKeyArn };
+  if (sse.algorithm === "aws:kms") {
+    return {
+      ServerSideEncryption: "aws:kms",
+      SSEKMSKeyId: sse.kmsKeyArn,
+      BucketKeyEnabled: sse.bucketKey !== undefined ? true : undefined,
+    };
+  }
   return { ServerSideEncryption: "AES256" };
 }
 

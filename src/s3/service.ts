@@ -51,6 +51,11 @@ export interface ObjectSse {
   kmsKeyArn?: string;
   /** SSE-KMS: the encryption context the data key is bound to. */
   context?: Record<string, string>;
+  /**
+   * SSE-KMS with an S3 Bucket Key: the bucket-level key as a KMS ciphertext blob (base64); the
+   * object's data key is then sealed under it (`wrappedKey`), and `context` names the bucket.
+   */
+  bucketKey?: string;
   /** SSE-C: the customer key's MD5 (which S3 returns) and a salted HMAC of it, to tell a wrong key from the right one. */
   customerKeyMd5?: string;
   customerKeySalt?: string;
@@ -93,6 +98,10 @@ export interface S3Dependencies {
 const READ_AHEAD_BYTES = 1024 * 1024;
 const CHUNKS_PER_READ = 16;
 
+/** How long a bucket key is used (writes) and kept unwrapped (reads), and how many are kept. */
+const BUCKET_KEY_MS = 5 * 60 * 1000;
+const BUCKET_KEY_CACHE = 10_000;
+
 /** Where keyhold keeps its own SSE-S3 keys: an account no caller can be, and the alias of each region's key. */
 export const SERVICE_ACCOUNT = "s3.amazonaws.com";
 const SERVICE_KEY_ALIAS = "alias/keyhold/sse-s3";
@@ -113,6 +122,9 @@ export class S3Service {
   readonly objects: ObjectStore;
   readonly allowSseCOnNewBuckets: boolean;
   readonly sseS3RotationDays: number;
+  /** Bucket keys made for writes, and bucket keys unwrapped for reads, each for BUCKET_KEY_MS. */
+  private readonly bucketKeys = new Map<string, { plain: Buffer; blob: string; expires: number }>();
+  private readonly openedBucketKeys = new Map<string, { plain: Buffer; expires: number }>();
 
   constructor(deps: S3Dependencies) {
     this.sseS3RotationDays = deps.sseS3RotationDays ?? 365;
@@ -428,6 +440,36 @@ export class S3Service {
     return (await this.repo.getKey(winner!.targetKeyId))!;
   }
 
+  /**
+   * The bucket key for SSE-KMS objects of this bucket, KMS key and context: made with one KMS
+   * encryption and reused for BUCKET_KEY_MS, so that many objects cost one KMS operation.
+   */
+  private async bucketKeyFor(kmsKey: KeyRecord, bucket: string, context: Record<string, string>): Promise<{ plain: Buffer; blob: string }> {
+    const id = `${kmsKey.keyId}\n${kmsKey.currentVersion}\n${bucket}\n${JSON.stringify(Object.entries(context).sort())}`;
+    const now = this.clock.now();
+    const cached = this.bucketKeys.get(id);
+    if (cached && cached.expires > now) return cached;
+    const plain = randomBytes(32);
+    const { blob } = await this.kms.encrypt(kmsKey, plain, context);
+    const made = { plain, blob: blob.toString("base64"), expires: now + BUCKET_KEY_MS };
+    if (this.bucketKeys.size >= BUCKET_KEY_CACHE) this.bucketKeys.clear();
+    this.bucketKeys.set(id, made);
+    this.rememberBucketKey(made.blob, plain);
+    return made;
+  }
+
+  /** A bucket key already unwrapped (for reads), while it is fresh. */
+  private openBucketKey(blob: string): Buffer | undefined {
+    const cached = this.openedBucketKeys.get(blob);
+    return cached && cached.expires > this.clock.now() ? cached.plain : undefined;
+  }
+
+  private rememberBucketKey(blob: string, plain: Buffer): Buffer {
+    if (this.openedBucketKeys.size >= BUCKET_KEY_CACHE) this.openedBucketKeys.clear();
+    this.openedBucketKeys.set(blob, { plain, expires: this.clock.now() + BUCKET_KEY_MS });
+    return plain;
+  }
+
   /** A fresh data key for an object, and how it is kept. The plaintext key is the caller's to zero. */
   async newDataKey(call: CallContext, bucket: string, key: string, choice: SseChoice): Promise<{ dataKey: Buffer; sse: ObjectSse }> {
     const dataKey = randomBytes(32);
@@ -449,7 +491,9 @@ export class S3Service {
         },
       };
     }
-    const context = { ...(choice.context ?? {}), "aws:s3:arn": `arn:aws:s3:::${bucket}/${key}` };
+    // With a bucket key the context names the bucket (as on S3), else the object.
+    const arn = choice.bucketKey ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${key}`;
+    const context = { ...(choice.context ?? {}), "aws:s3:arn": arn };
     const named = choice.kmsKeyId ?? (await this.managedKey(call));
     const kmsCall = this.kmsCall(call, "kms:GenerateDataKey", { KeyId: named, EncryptionContext: context });
     const kmsKey = await this.kmsStep(() => this.kms.resolveKey(kmsCall, named, { aliases: true, state: "cryptographic" }));
@@ -459,16 +503,17 @@ export class S3Service {
         `${keyArn(kmsKey.region, kmsKey.accountId, kmsKey.keyId)} is not a symmetric encryption key.`,
       );
     }
+    const kmsKeyArn = keyArn(kmsKey.region, kmsKey.accountId, kmsKey.keyId);
+    if (choice.bucketKey) {
+      const bucketKey = await this.bucketKeyFor(kmsKey, bucket, context);
+      const wrapped = seal(bucketKey.plain, dataKey, Buffer.from(bucketKeyContext(bucket, key), "utf8"));
+      return {
+        dataKey,
+        sse: { algorithm: "aws:kms", wrappedKey: wrapped.toString("base64"), kmsKeyArn, context, bucketKey: bucketKey.blob },
+      };
+    }
     const { blob } = await this.kms.encrypt(kmsKey, dataKey, context);
-    return {
-      dataKey,
-      sse: {
-        algorithm: "aws:kms",
-        wrappedKey: blob.toString("base64"),
-        kmsKeyArn: keyArn(kmsKey.region, kmsKey.accountId, kmsKey.keyId),
-        context,
-      },
-    };
+    return { dataKey, sse: { algorithm: "aws:kms", wrappedKey: blob.toString("base64"), kmsKeyArn, context } };
   }
 
   /**
@@ -499,6 +544,23 @@ export class S3Service {
       return opened;
     }
     const kmsCall = this.kmsCall(call, "kms:Decrypt", { KeyId: sse.kmsKeyArn, EncryptionContext: sse.context });
+    if (sse.bucketKey !== undefined) {
+      // The caller's kms:Decrypt and the key's state are checked on every read; only the
+      // unwrapping of the bucket key is saved while it is cached.
+      await this.kmsStep(() =>
+        this.kms.resolveKey(kmsCall, sse.kmsKeyArn!, { aliases: false, state: "cryptographic", action: "kms:Decrypt" }),
+      );
+      let plain = this.openBucketKey(sse.bucketKey);
+      if (!plain) {
+        const { plaintext } = await this.kmsStep(() =>
+          this.kms.decrypt(kmsCall, Buffer.from(sse.bucketKey!, "base64"), sse.context, sse.kmsKeyArn),
+        );
+        plain = this.rememberBucketKey(sse.bucketKey, plaintext);
+      }
+      const opened = openSealed(plain, Buffer.from(sse.wrappedKey, "base64"), Buffer.from(bucketKeyContext(bucket, key), "utf8"));
+      if (!opened) throw new ServiceError("InternalFailure", "The stored data key failed its integrity check.");
+      return opened;
+    }
     const { plaintext } = await this.kmsStep(() =>
       this.kms.decrypt(kmsCall, Buffer.from(sse.wrappedKey, "base64"), sse.context, sse.kmsKeyArn),
     );
@@ -524,11 +586,17 @@ export interface SseChoice {
   kmsKeyId?: string;
   context?: Record<string, string>;
   customerKey?: CustomerKey;
+  /** SSE-KMS through an S3 Bucket Key. */
+  bucketKey?: boolean;
 }
 
 /** Binds an SSE-S3 data key to its object, as SSE-KMS does: a wrapped key moved to another object does not open. */
 function objectContext(bucket: string, key: string): Record<string, string> {
   return { "aws:s3:arn": `arn:aws:s3:::${bucket}/${key}` };
+}
+
+function bucketKeyContext(bucket: string, key: string): string {
+  return `keyhold:s3-bucket-key:v1:${bucket}/${key}`;
 }
 
 function sseCContext(bucket: string, key: string): string {
