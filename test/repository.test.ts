@@ -139,6 +139,19 @@ function contract(
       assert.equal(await a.deleteDocument("iam-user", account, "carol"), true);
       assert.equal(await b.deleteDocument("iam-user", account, "carol"), false);
 
+      // S3 keys: prefixes are case-sensitive, glob and LIKE characters are literal, order is UTF-8 byte order.
+      const bucket = `bucket-${account}`;
+      for (const name of ["a/1", "A/2", "a*", "a?", "a[x]", "Z", "é", "z", "a/[", "ab"]) {
+        await a.putDocument({ kind: "s3-object", accountId: bucket, name, body: "{}", revision: 1, createdAt: 1 }, "new");
+      }
+      const keys = async (prefix: string) => (await b.listDocuments("s3-object", bucket, prefix, undefined, 100)).items.map((d) => d.name);
+      assert.deepEqual(await keys(""), ["A/2", "Z", "a*", "a/1", "a/[", "a?", "a[x]", "ab", "z", "é"]);
+      assert.deepEqual(await keys("a/"), ["a/1", "a/["], "a/ does not match A/");
+      assert.deepEqual(await keys("a*"), ["a*"]);
+      assert.deepEqual(await keys("a["), ["a[x]"]);
+      assert.deepEqual(await keys("a?"), ["a?"]);
+      assert.deepEqual(await keys("A"), ["A/2"]);
+
       const k = key({ accountId: account });
       await a.createKey(k, version(k.keyId, 1), []);
       await a.putDocument({ kind: "kms-grant", accountId: account, name: `${k.keyId}/g1`, body: "{}", revision: 1, createdAt: 1 }, "new");

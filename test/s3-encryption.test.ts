@@ -530,6 +530,36 @@ describe("S3 server-side encryption", () => {
     assert.equal(opened.toString(), plaintext.toString());
   });
 
+  it("within the bucket owner's account, a bucket policy alone can allow a user", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "policy-only" }));
+    await s3.send(new PutObjectCommand({ Bucket: "policy-only", Key: "doc", Body: "readable by policy" }));
+    const iam = iamClient(server.url);
+    const user = await makeUser(iam, "no-identity-policy", {});
+    const asUser = s3Client(server.url, user);
+    try {
+      await rejects(() => asUser.send(new GetObjectCommand({ Bucket: "policy-only", Key: "doc" })), "AccessDenied");
+      await s3.send(
+        new PutBucketPolicyCommand({
+          Bucket: "policy-only",
+          Policy: policy({
+            Effect: "Allow",
+            Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:user/no-identity-policy` },
+            Action: "s3:GetObject",
+            Resource: "arn:aws:s3:::policy-only/*",
+          }),
+        }),
+      );
+      assert.equal(
+        (await bytesOf((await asUser.send(new GetObjectCommand({ Bucket: "policy-only", Key: "doc" }))).Body)).toString(),
+        "readable by policy",
+      );
+      await rejects(() => asUser.send(new PutObjectCommand({ Bucket: "policy-only", Key: "doc", Body: "x" })), "AccessDenied");
+    } finally {
+      asUser.destroy();
+      iam.destroy();
+    }
+  });
+
   it("copies change the encryption of the copy", async () => {
     await s3.send(new CreateBucketCommand({ Bucket: "recrypt" }));
     await s3.send(new PutObjectCommand({ Bucket: "recrypt", Key: "src", Body: "convert me" }));
