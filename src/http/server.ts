@@ -108,7 +108,11 @@ export function createHttpServer(handler: RequestHandler, streams: StreamPredica
     });
     req.on("error", () => res.destroy());
   };
-  const server: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, listener) : createServer(listener);
+  // Sockets buffer up to 1 MiB before a writer waits: a streamed object goes out in large writes.
+  const highWaterMark = 1024 * 1024;
+  const server: Server = tls
+    ? createTlsServer({ cert: tls.cert, key: tls.key, highWaterMark }, listener)
+    : createServer({ highWaterMark }, listener);
   server.keepAliveTimeout = 65_000;
 
   return server;

@@ -294,15 +294,22 @@ export class S3Service {
             const after = current.first + current.n;
             next = after <= lastIndex ? batch(after) : undefined;
             const sealed = await current.bytes;
+            // The batch goes out as one piece: fewer, larger socket writes.
+            const pieces: Buffer[] = [];
             let at = 0;
             for (let index = current.first; index < after; index++) {
               const span = chunkSpan(part.size, index);
               const plain = openChunk(dataKey, id, index, index === last, sealed.subarray(at, at + span.length));
               at += span.length;
-              if (!plain) throw new ServiceError("InternalFailure", "The stored object failed its integrity check and was not returned.");
+              if (!plain) {
+                // What opened before the bad chunk still goes out; the failure then ends the response.
+                if (pieces.length > 0) yield Buffer.concat(pieces);
+                throw new ServiceError("InternalFailure", "The stored object failed its integrity check and was not returned.");
+              }
               const base = index * CHUNK_BYTES;
-              yield plain.subarray(Math.max(0, from - base), Math.min(plain.length, to - base));
+              pieces.push(plain.subarray(Math.max(0, from - base), Math.min(plain.length, to - base)));
             }
+            yield pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
           }
         } finally {
           // A read still under way finishes before its file closes.
