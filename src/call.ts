@@ -28,6 +28,18 @@ export interface CallTrail {
   input?: unknown;
   /** ARNs of the resources the call acted on, with their CloudTrail resource type. */
   resources: { arn: string; type: string }[];
+  /** Calls one service made to another on the caller's behalf (S3 to KMS): each is an event of its own. */
+  related?: RelatedCall[];
+}
+
+export interface RelatedCall {
+  /** The service called ("kms") and its operation ("GenerateDataKey"). */
+  service: string;
+  operation: string;
+  /** The service that made the call for the caller: CloudTrail's invokedBy ("s3.amazonaws.com"). */
+  invokedBy: string;
+  trail: CallTrail;
+  error?: { code: string; message: string };
 }
 
 export interface CallerIdentity {
@@ -54,4 +66,6 @@ export interface CompletedCall {
   trail: CallTrail;
   output?: unknown;
   error?: { code: string; message: string };
+  /** Set for a call another service made on the caller's behalf. */
+  invokedBy?: string;
 }

@@ -27,6 +27,7 @@ import {
   CreateKeyCommand,
   DecryptCommand,
   GenerateDataKeyCommand,
+  GetKeyLastUsageCommand,
   DescribeKeyCommand,
   DisableKeyCommand,
   EnableKeyCommand,
@@ -598,6 +599,50 @@ describe("S3 server-side encryption", () => {
       const miss = events.find((e) => e.EventName === "GetObject");
       assert.equal(JSON.parse(miss!.CloudTrailEvent!).errorCode, "NoSuchKey");
       for (const e of events) assert.ok(!e.CloudTrailEvent!.includes(secret));
+
+      // The KMS calls S3 made for the caller are KMS events of their own, and count as the key's use.
+      await bytesOf((await s3.send(new GetObjectCommand({ Bucket: "audited", Key: "doc" }))).Body);
+      const awsS3 = (await kms.send(new DescribeKeyCommand({ KeyId: "alias/aws/s3" }))).KeyMetadata!;
+      const kmsEvents = (
+        await trail.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "ResourceName", AttributeValue: awsS3.Arn! }] }))
+      )
+        .Events!.map((e) => JSON.parse(e.CloudTrailEvent!))
+        .filter((r) => r.requestParameters?.encryptionContext?.["aws:s3:arn"] === "arn:aws:s3:::audited/doc");
+      const names = kmsEvents.map((r) => r.eventName).sort();
+      assert.deepEqual(names, ["Decrypt", "GenerateDataKey"]);
+      for (const r of kmsEvents) {
+        assert.equal(r.eventSource, "kms.amazonaws.com");
+        assert.equal(r.userIdentity.invokedBy, "s3.amazonaws.com");
+        assert.equal(r.userIdentity.accountId, ACCOUNT_ID);
+        assert.equal(r.sourceIPAddress, "s3.amazonaws.com");
+        assert.equal(r.requestParameters.keyId, awsS3.Arn);
+        assert.equal(r.errorCode, undefined);
+      }
+      const last = await kms.send(new GetKeyLastUsageCommand({ KeyId: awsS3.KeyId }));
+      assert.equal(last.KeyLastUsage?.Operation, "Decrypt");
+
+      // A refusal by KMS is a KMS event with its code, beside the S3 event with S3's name for it.
+      const locked = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+      await kms.send(new DisableKeyCommand({ KeyId: locked.KeyId }));
+      await rejects(
+        () =>
+          s3.send(
+            new PutObjectCommand({
+              Bucket: "audited",
+              Key: "locked",
+              Body: "x",
+              ServerSideEncryption: "aws:kms",
+              SSEKMSKeyId: locked.KeyId,
+            }),
+          ),
+        "KMS.DisabledException",
+      );
+      const refused = (
+        await trail.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "ResourceName", AttributeValue: locked.Arn! }] }))
+      ).Events!.map((e) => JSON.parse(e.CloudTrailEvent!));
+      const denied = refused.find((r) => r.eventName === "GenerateDataKey");
+      assert.equal(denied?.errorCode, "DisabledException");
+      assert.equal(denied?.userIdentity.invokedBy, "s3.amazonaws.com");
     } finally {
       trail.destroy();
     }

@@ -9,7 +9,7 @@ import type { Clock } from "../clock.js";
 import { DAY_MS } from "../clock.js";
 import type { KeyStore } from "../keystore/keystore.js";
 import type { Logger } from "../log.js";
-import { buildEvent, buildServiceEvent, type ServiceAction } from "./record.js";
+import { buildEvent, buildRelatedEvent, buildServiceEvent, type ServiceAction } from "./record.js";
 import type { AuditSigningKey } from "./signing-key.js";
 import type { AuditStore } from "./store.js";
 import { AuditTrail } from "./trail.js";
@@ -43,7 +43,11 @@ export class Audit {
   }
 
   /** The CallObserver the protocol adapters report to. */
-  readonly completed = (call: CompletedCall): Promise<void> => this.trail.record(buildEvent(call));
+  readonly completed = (call: CompletedCall): Promise<void> => {
+    if (!call.trail.related) return this.trail.record(buildEvent(call));
+    const events = [buildEvent(call), ...call.trail.related.map((r) => buildRelatedEvent(call, r))];
+    return Promise.all(events.map((e) => this.trail.record(e))).then(() => undefined);
+  };
 
   /** Records what the service did by itself, such as deleting a key at the end of its window. */
   serviceEvent(action: ServiceAction): Promise<void> {

@@ -7,7 +7,7 @@
  * what CloudTrail keeps for KMS: key ids, encryption context, algorithms, specs, names.
  */
 import { randomUUID } from "node:crypto";
-import type { CallerIdentity, CompletedCall } from "../call.js";
+import type { CallerIdentity, CompletedCall, RelatedCall } from "../call.js";
 import type { Principal } from "../iam/principal.js";
 
 export const EVENT_VERSION = "1.11";
@@ -122,7 +122,7 @@ export function buildEvent(call: CompletedCall): AuditEvent {
   const accessKeyId = call.caller?.accessKeyId ?? call.claimed?.accessKeyId;
   const eventId = randomUUID();
   const userIdentity = call.caller
-    ? identityOf(call.caller)
+    ? { ...identityOf(call.caller), ...(call.invokedBy ? { invokedBy: call.invokedBy } : {}) }
     : { type: "Unknown", ...(accountId ? { accountId } : {}), ...(accessKeyId ? { accessKeyId } : {}) };
   const record: Record<string, unknown> = {
     eventVersion: EVENT_VERSION,
@@ -161,6 +161,27 @@ export function buildEvent(call: CompletedCall): AuditEvent {
     usesKeys: !call.error && call.service === "kms" && KEY_USAGE_EVENTS.has(eventName),
     recordPrefix: JSON.stringify(record).slice(0, -1),
   };
+}
+
+/**
+ * The event of a call another service made on the caller's behalf (S3 asking KMS for a data key):
+ * the caller's identity with `invokedBy`, the invoking service as source, its own request id.
+ */
+export function buildRelatedEvent(call: CompletedCall, related: RelatedCall): AuditEvent {
+  return buildEvent({
+    requestId: randomUUID(),
+    time: call.time,
+    service: related.service,
+    operation: related.operation,
+    readOnly: true,
+    region: call.region,
+    sourceIp: related.invokedBy,
+    userAgent: related.invokedBy,
+    caller: call.caller,
+    trail: related.trail,
+    error: related.error,
+    invokedBy: related.invokedBy,
+  });
 }
 
 /** What the service did by itself (a key deleted at the end of its window, an automatic rotation). */

@@ -356,13 +356,29 @@ export class S3Service {
     return { ...call, action, viaService: "s3", trail: { input, resources: [] } };
   }
 
-  private async kmsStep<T>(fn: () => Promise<T>): Promise<T> {
+  /** Puts a KMS call S3 made into the trail, as a KMS event of its own (invokedBy s3.amazonaws.com). */
+  private recordKms(call: CallContext, kms: CallContext, error?: ServiceError): void {
+    const related = { service: "kms", operation: kms.action.slice("kms:".length), invokedBy: "s3.amazonaws.com", trail: kms.trail };
+    (call.trail.related ??= []).push(error ? { ...related, error: { code: error.code, message: error.message } } : related);
+  }
+
+  /**
+   * Runs a step of a KMS call: a refusal is recorded as the KMS call's outcome and surfaced under
+   * S3's name for it (KMS.DisabledException, …); a success is recorded when `recorded` (the step
+   * that performs the KMS operation, not a check before it).
+   */
+  private async kmsStep<T>(call: CallContext, kms: CallContext, recorded: boolean, fn: () => Promise<T>): Promise<T> {
+    let result: T;
     try {
-      return await fn();
+      result = await fn();
     } catch (error) {
-      if (error instanceof ServiceError && KMS_CODES[error.code]) throw new ServiceError(KMS_CODES[error.code]!, error.message);
-      throw error;
+      if (!(error instanceof ServiceError)) throw error;
+      this.recordKms(call, kms, error);
+      const code = KMS_CODES[error.code];
+      throw code ? new ServiceError(code, error.message) : error;
     }
+    if (recorded) this.recordKms(call, kms);
+    return result;
   }
 
   /** The account's aws/s3 key, made on first use as S3 does. */
@@ -451,18 +467,22 @@ export class S3Service {
    * The bucket key for SSE-KMS objects of this bucket, KMS key and context: made with one KMS
    * encryption and reused for BUCKET_KEY_MS, so that many objects cost one KMS operation.
    */
-  private async bucketKeyFor(kmsKey: KeyRecord, bucket: string, context: Record<string, string>): Promise<{ plain: Buffer; blob: string }> {
+  private async bucketKeyFor(
+    kmsKey: KeyRecord,
+    bucket: string,
+    context: Record<string, string>,
+  ): Promise<{ plain: Buffer; blob: string; fresh: boolean }> {
     const id = `${kmsKey.keyId}\n${kmsKey.currentVersion}\n${bucket}\n${JSON.stringify(Object.entries(context).sort())}`;
     const now = this.clock.now();
     const cached = this.bucketKeys.get(id);
-    if (cached && cached.expires > now) return cached;
+    if (cached && cached.expires > now) return { ...cached, fresh: false };
     const plain = randomBytes(32);
     const { blob } = await this.kms.encrypt(kmsKey, plain, context);
     const made = { plain, blob: blob.toString("base64"), expires: now + BUCKET_KEY_MS };
     if (this.bucketKeys.size >= BUCKET_KEY_CACHE) this.bucketKeys.clear();
     this.bucketKeys.set(id, made);
     this.rememberBucketKey(made.blob, plain);
-    return made;
+    return { ...made, fresh: true };
   }
 
   /** A bucket key already unwrapped (for reads), while it is fresh. */
@@ -503,7 +523,9 @@ export class S3Service {
     const context = { ...(choice.context ?? {}), "aws:s3:arn": arn };
     const named = choice.kmsKeyId ?? (await this.managedKey(call));
     const kmsCall = this.kmsCall(call, "kms:GenerateDataKey", { KeyId: named, EncryptionContext: context });
-    const kmsKey = await this.kmsStep(() => this.kms.resolveKey(kmsCall, named, { aliases: true, state: "cryptographic" }));
+    const kmsKey = await this.kmsStep(call, kmsCall, false, () =>
+      this.kms.resolveKey(kmsCall, named, { aliases: true, state: "cryptographic" }),
+    );
     if (this.kms.isAsymmetric(kmsKey) || kmsKey.keyUsage !== "ENCRYPT_DECRYPT") {
       throw new ServiceError(
         "InvalidArgument",
@@ -511,8 +533,12 @@ export class S3Service {
       );
     }
     const kmsKeyArn = keyArn(kmsKey.region, kmsKey.accountId, kmsKey.keyId);
+    // S3 names the key to KMS by its ARN, so the KMS event does too.
+    kmsCall.trail.input = { KeyId: kmsKeyArn, EncryptionContext: context };
     if (choice.bucketKey) {
       const bucketKey = await this.bucketKeyFor(kmsKey, bucket, context);
+      // Only a new bucket key is a KMS operation; a cached one saves it, as on S3.
+      if (bucketKey.fresh) this.recordKms(call, kmsCall);
       const wrapped = seal(bucketKey.plain, dataKey, Buffer.from(bucketKeyContext(bucket, key), "utf8"));
       return {
         dataKey,
@@ -520,6 +546,7 @@ export class S3Service {
       };
     }
     const { blob } = await this.kms.encrypt(kmsKey, dataKey, context);
+    this.recordKms(call, kmsCall);
     return { dataKey, sse: { algorithm: "aws:kms", wrappedKey: blob.toString("base64"), kmsKeyArn, context } };
   }
 
@@ -554,12 +581,12 @@ export class S3Service {
     if (sse.bucketKey !== undefined) {
       // The caller's kms:Decrypt and the key's state are checked on every read; only the
       // unwrapping of the bucket key is saved while it is cached.
-      await this.kmsStep(() =>
+      await this.kmsStep(call, kmsCall, false, () =>
         this.kms.resolveKey(kmsCall, sse.kmsKeyArn!, { aliases: false, state: "cryptographic", action: "kms:Decrypt" }),
       );
       let plain = this.openBucketKey(sse.bucketKey);
       if (!plain) {
-        const { plaintext } = await this.kmsStep(() =>
+        const { plaintext } = await this.kmsStep(call, kmsCall, true, () =>
           this.kms.decrypt(kmsCall, Buffer.from(sse.bucketKey!, "base64"), sse.context, sse.kmsKeyArn),
         );
         plain = this.rememberBucketKey(sse.bucketKey, plaintext);
@@ -568,7 +595,7 @@ export class S3Service {
       if (!opened) throw new ServiceError("InternalFailure", "The stored data key failed its integrity check.");
       return opened;
     }
-    const { plaintext } = await this.kmsStep(() =>
+    const { plaintext } = await this.kmsStep(call, kmsCall, true, () =>
       this.kms.decrypt(kmsCall, Buffer.from(sse.wrappedKey, "base64"), sse.context, sse.kmsKeyArn),
     );
     return plaintext;
