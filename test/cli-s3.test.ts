@@ -7,6 +7,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "./helpers.js";
 import { awsEnv, requireTool, spawnServer, type ServerProcess } from "./process.js";
+import { denyUnencryptedPolicy } from "./s3.js";
 
 describe("AWS CLI: S3 with server-side encryption", () => {
   let server: ServerProcess;
@@ -102,28 +103,7 @@ describe("AWS CLI: S3 with server-side encryption", () => {
     assert.match(overHttp.stderr, /InvalidRequest|secure connection/);
 
     // The classic policy: PutObject without x-amz-server-side-encryption (or with another value) is denied.
-    const policy = {
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Sid: "DenyIncorrectEncryptionHeader",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:PutObject",
-          Resource: "arn:aws:s3:::cli-backups/*",
-          Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption": "AES256" } },
-        },
-        {
-          Sid: "DenyUnEncryptedObjectUploads",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:PutObject",
-          Resource: "arn:aws:s3:::cli-backups/*",
-          Condition: { Null: { "s3:x-amz-server-side-encryption": "true" } },
-        },
-      ],
-    };
-    ok(http, "s3api", "put-bucket-policy", "--bucket", "cli-backups", "--policy", JSON.stringify(policy));
+    ok(http, "s3api", "put-bucket-policy", "--bucket", "cli-backups", "--policy", denyUnencryptedPolicy("cli-backups"));
     const denied = aws(http, "s3api", "put-object", "--bucket", "cli-backups", "--key", "unencrypted", "--body", file);
     assert.notEqual(denied.status, 0);
     assert.match(denied.stderr, /\(AccessDenied\)/);

@@ -7,12 +7,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { SignatureV4 } from "@smithy/signature-v4";
-import { Hash } from "@smithy/hash-node";
 import { S3_ROUTES } from "../src/s3/registry.js";
 import { startTestServer, type TestServer } from "./helpers.js";
-import { ROOT_CREDS } from "./iam.js";
-import { s3Client } from "./s3.js";
+import { s3Client, sendS3 } from "./s3.js";
 
 function rng(seed: number): () => number {
   let x = seed;
@@ -102,14 +99,6 @@ describe("fuzzing S3: no 5xx for bad input", () => {
   });
 
   it(`sends ${S3_ROUTES.length} routes × 24 malformed requests, and each answer is S3's 2xx/3xx/4xx (or 501)`, async () => {
-    const url = new URL(server.url);
-    const signer = new SignatureV4({
-      credentials: ROOT_CREDS,
-      region: "us-east-1",
-      service: "s3",
-      sha256: Hash.bind(null, "sha256"),
-      uriEscapePath: false,
-    });
     const r = rng(20261130);
     let sent = 0;
     const seen = new Map<string, number>();
@@ -133,7 +122,7 @@ describe("fuzzing S3: no 5xx for bad input", () => {
           const name = pick(r, Object.keys(QUERY_GARBAGE));
           query[name] = pick(r, QUERY_GARBAGE[name]!);
         }
-        const headers: Record<string, string> = { host: url.host };
+        const headers: Record<string, string> = {};
         if (route.header) headers[route.header] = pick(r, HEADER_GARBAGE[route.header] ?? ["x"]);
         for (let h = 0; h < 3; h++) {
           const name = pick(r, Object.keys(HEADER_GARBAGE));
@@ -141,25 +130,8 @@ describe("fuzzing S3: no 5xx for bad input", () => {
         }
         const body = route.method === "PUT" || route.method === "POST" ? pick(r, BODIES) : "";
         headers["x-amz-content-sha256"] = createHash("sha256").update(body).digest("hex");
-        const signed = await signer.sign({
-          method: route.method,
-          protocol: "http:",
-          hostname: url.hostname,
-          port: Number(url.port),
-          path,
-          query,
-          headers,
-          body,
-        });
-        const qs = Object.entries(query)
-          .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
-          .join("&");
-        const res = await fetch(`${server.url}${path}${qs ? `?${qs}` : ""}`, {
-          method: route.method,
-          headers: signed.headers as Record<string, string>,
-          body: body === "" ? undefined : body,
-        });
-        const text = await res.text();
+        const res = await sendS3(server.url, { method: route.method, path, query, headers, body });
+        const text = res.text;
         sent++;
         const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? String(res.status);
         seen.set(code, (seen.get(code) ?? 0) + 1);

@@ -42,7 +42,7 @@ import { DAY_MS, ManualClock } from "../src/clock.js";
 import type { ObjectBody } from "../src/s3/service.js";
 import { ACCOUNT_ID, rejects, startTestServer, type TestServer } from "./helpers.js";
 import { iamClient, kmsAs, makeUser, policy, ROOT_CREDS } from "./iam.js";
-import { bytesOf, patterned, s3Client } from "./s3.js";
+import { bytesOf, denyUnencryptedPolicy, patterned, s3Client } from "./s3.js";
 
 describe("S3 server-side encryption", () => {
   let server: TestServer;
@@ -404,27 +404,7 @@ describe("S3 server-side encryption", () => {
 
   it("enforces the classic deny-unencrypted bucket policy exactly as written", async () => {
     await s3.send(new CreateBucketCommand({ Bucket: "must-encrypt" }));
-    const document = JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Sid: "DenyIncorrectEncryptionHeader",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:PutObject",
-          Resource: "arn:aws:s3:::must-encrypt/*",
-          Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption": "AES256" } },
-        },
-        {
-          Sid: "DenyUnEncryptedObjectUploads",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:PutObject",
-          Resource: "arn:aws:s3:::must-encrypt/*",
-          Condition: { Null: { "s3:x-amz-server-side-encryption": "true" } },
-        },
-      ],
-    });
+    const document = denyUnencryptedPolicy("must-encrypt");
     await rejects(() => s3.send(new GetBucketPolicyCommand({ Bucket: "must-encrypt" })), "NoSuchBucketPolicy");
     assert.equal((await s3.send(new PutBucketPolicyCommand({ Bucket: "must-encrypt", Policy: document }))).$metadata.httpStatusCode, 204);
     assert.equal((await s3.send(new GetBucketPolicyCommand({ Bucket: "must-encrypt" }))).Policy, document);

@@ -23,11 +23,9 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { SignatureV4 } from "@smithy/signature-v4";
-import { Hash } from "@smithy/hash-node";
 import { rejects, startTestServer, type TestServer } from "./helpers.js";
-import { policy, ROOT_CREDS } from "./iam.js";
-import { bytesOf, patterned, s3Client } from "./s3.js";
+import { policy } from "./iam.js";
+import { bytesOf, patterned, s3Client, signS3 } from "./s3.js";
 
 const KEY = createHash("sha256").update("customer key one").digest();
 const OTHER_KEY = createHash("sha256").update("customer key two").digest();
@@ -48,22 +46,11 @@ describe("S3 over HTTPS with SSE-C", () => {
   /** A signed PUT over HTTPS with headers the SDK would not send. */
   async function rawPut(path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
     const url = new URL(server.keyhold.tlsUrl!);
-    const signer = new SignatureV4({
-      credentials: ROOT_CREDS,
-      region: "us-east-1",
-      service: "s3",
-      sha256: Hash.bind(null, "sha256"),
-      uriEscapePath: false,
-    });
     const body = "x";
-    const signed = await signer.sign({
+    const signed = await signS3(server.keyhold.tlsUrl!, {
       method: "PUT",
-      protocol: "https:",
-      hostname: url.hostname,
-      port: Number(url.port),
       path,
-      query: {},
-      headers: { host: url.host, "x-amz-content-sha256": createHash("sha256").update(body).digest("hex"), ...headers },
+      headers: { "x-amz-content-sha256": createHash("sha256").update(body).digest("hex"), ...headers },
       body,
     });
     return new Promise((resolve, reject) => {
@@ -73,7 +60,7 @@ describe("S3 over HTTPS with SSE-C", () => {
           port: Number(url.port),
           path,
           method: "PUT",
-          headers: signed.headers,
+          headers: signed,
           ca: readFileSync(server.keyhold.caFile!),
         },
         (res) => {

@@ -28,12 +28,10 @@ import {
 } from "@aws-sdk/client-s3";
 import { Agent as HttpAgent } from "node:http";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { SignatureV4 } from "@smithy/signature-v4";
-import { Hash } from "@smithy/hash-node";
 import { createAccount } from "../src/app.js";
 import { rejects, startTestServer, testConfig, type TestServer } from "./helpers.js";
 import { ROOT_CREDS } from "./iam.js";
-import { bytesOf, patterned, s3Client } from "./s3.js";
+import { bytesOf, patterned, s3Client, s3Signer, sendS3 } from "./s3.js";
 
 describe("S3 buckets and objects", () => {
   let server: TestServer;
@@ -495,13 +493,7 @@ describe("S3 buckets and objects", () => {
     await s3.send(new CreateBucketCommand({ Bucket: "presigned" }));
     await s3.send(new PutObjectCommand({ Bucket: "presigned", Key: "shared file.txt", Body: "for your eyes" }));
     const url = new URL(server.url);
-    const signer = new SignatureV4({
-      credentials: ROOT_CREDS,
-      region: "us-east-1",
-      service: "s3",
-      sha256: Hash.bind(null, "sha256"),
-      uriEscapePath: false,
-    });
+    const signer = s3Signer();
     const presign = async (method: string, path: string, expiresIn: number, signingDate?: Date) => {
       const request = {
         method,
@@ -550,30 +542,14 @@ describe("S3 buckets and objects", () => {
 
   it("answers unknown sub-resources and methods with S3's errors, never a 5xx", async () => {
     await s3.send(new CreateBucketCommand({ Bucket: "errors" }));
-    const url = new URL(server.url);
-    const signer = new SignatureV4({
-      credentials: ROOT_CREDS,
-      region: "us-east-1",
-      service: "s3",
-      sha256: Hash.bind(null, "sha256"),
-      uriEscapePath: false,
-    });
-    const call = async (method: string, path: string, query: Record<string, string> = {}, body = "") => {
-      const request = {
+    const call = (method: string, path: string, query: Record<string, string> = {}, body = "") =>
+      sendS3(server.url, {
         method,
-        protocol: "http:",
-        hostname: url.hostname,
-        port: Number(url.port),
         path,
         query,
-        headers: { host: url.host, "x-amz-content-sha256": createHash("sha256").update(body).digest("hex") },
         body,
-      };
-      const signed = await signer.sign(request);
-      const qs = new URLSearchParams(query).toString();
-      const res = await fetch(`${server.url}${path}${qs ? `?${qs}` : ""}`, { method, headers: signed.headers, body: body || undefined });
-      return { status: res.status, text: await res.text() };
-    };
+        headers: { "x-amz-content-sha256": createHash("sha256").update(body).digest("hex") },
+      });
     const acl = await call("GET", "/errors", { acl: "" });
     assert.equal(acl.status, 501);
     assert.match(acl.text, /<Code>NotImplemented<\/Code>/);

@@ -1,4 +1,5 @@
 /** ListObjectsV2 and ListObjects: prefix, delimiter (common prefixes), paging, encoding-type=url. */
+import type { CallContext } from "../../call.js";
 import { ServiceError } from "../../errors.js";
 import { integer, optional, required, type S3Input, type S3Operation } from "../operation.js";
 import type { ObjectBody, S3Service } from "../service.js";
@@ -68,6 +69,16 @@ function listParameters(input: S3Input) {
   };
 }
 
+/** s3:ListBucket on the bucket, with the listing's condition keys. */
+async function authorizeListing(s3: S3Service, call: CallContext, p: ReturnType<typeof listParameters>): Promise<void> {
+  const { body: owner } = await s3.requireBucket(p.bucket);
+  await s3.authorize(call, "s3:ListBucket", p.bucket, owner, undefined, {
+    "s3:prefix": p.prefix,
+    "s3:delimiter": p.delimiter,
+    "s3:max-keys": String(p.max),
+  });
+}
+
 function entries(listing: Listing, encode: (s: string) => string) {
   return {
     Contents: listing.contents.map(({ key, body }) => ({
@@ -98,12 +109,7 @@ export const listObjectsV2: S3Operation = {
   async handle(s3, call, input) {
     const p = listParameters(input);
     call.trail.input = { bucketName: p.bucket, prefix: p.prefix, delimiter: p.delimiter || undefined, "list-type": "2" };
-    const { body: owner } = await s3.requireBucket(p.bucket);
-    await s3.authorize(call, "s3:ListBucket", p.bucket, owner, undefined, {
-      "s3:prefix": p.prefix,
-      "s3:delimiter": p.delimiter,
-      "s3:max-keys": String(p.max),
-    });
+    await authorizeListing(s3, call, p);
     const continuation = optional(input, "ContinuationToken");
     const startAfter = optional(input, "StartAfter");
     const after = continuation !== undefined ? fromToken(continuation) : startAfter;
@@ -132,12 +138,7 @@ export const listObjects: S3Operation = {
   async handle(s3, call, input) {
     const p = listParameters(input);
     call.trail.input = { bucketName: p.bucket, prefix: p.prefix, delimiter: p.delimiter || undefined };
-    const { body: owner } = await s3.requireBucket(p.bucket);
-    await s3.authorize(call, "s3:ListBucket", p.bucket, owner, undefined, {
-      "s3:prefix": p.prefix,
-      "s3:delimiter": p.delimiter,
-      "s3:max-keys": String(p.max),
-    });
+    await authorizeListing(s3, call, p);
     const marker = optional(input, "Marker");
     const listing = await list(s3, p.bucket, p.prefix, p.delimiter, marker || undefined, p.max);
     const { Contents, CommonPrefixes } = entries(listing, p.encode);

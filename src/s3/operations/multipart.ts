@@ -81,6 +81,13 @@ async function listParts(s3: S3Service, bucket: string, uploadId: string): Promi
   return parts;
 }
 
+/** A part number, 1 to 10000. */
+function partNumberOf(input: S3Input): number {
+  const n = integer(input, "PartNumber", 1, Number.MAX_SAFE_INTEGER, 0);
+  if (n < 1 || n > 10_000) throw new ServiceError("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
+  return n;
+}
+
 function begin(call: CallContext, input: S3Input): { bucket: string; key: string } {
   const bucket = required(input, "Bucket");
   const key = required(input, "Key");
@@ -122,9 +129,7 @@ export const uploadPart: S3Operation = {
   readOnly: false,
   async handle(s3, call, input) {
     const { bucket, key } = begin(call, input);
-    const partNumber = integer(input, "PartNumber", 1, Number.MAX_SAFE_INTEGER, 0);
-    if (partNumber < 1 || partNumber > 10_000)
-      throw new ServiceError("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
+    const partNumber = partNumberOf(input);
     const uploadId = required(input, "UploadId");
     const { body: owner } = await s3.requireBucket(bucket);
     await s3.authorize(call, "s3:PutObject", bucket, owner, key);
@@ -162,9 +167,7 @@ export const uploadPartCopy: S3Operation = {
   readOnly: false,
   async handle(s3, call, input) {
     const { bucket, key } = begin(call, input);
-    const partNumber = integer(input, "PartNumber", 1, Number.MAX_SAFE_INTEGER, 0);
-    if (partNumber < 1 || partNumber > 10_000)
-      throw new ServiceError("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
+    const partNumber = partNumberOf(input);
     const uploadId = required(input, "UploadId");
     const source = copySource(input);
     const { body: sourceOwner } = await s3.requireBucket(source.bucket);
