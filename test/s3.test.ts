@@ -119,6 +119,51 @@ describe("S3 buckets and objects", () => {
     await rejects(() => s3.send(new GetObjectCommand({ Bucket: "objects", Key: "dir/report.json" })), "NoSuchKey");
   });
 
+  it("answers conditional reads (304, 412) and conditional writes (If-None-Match: *, If-Match) as S3 does", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "conditions" }));
+    const put = await s3.send(new PutObjectCommand({ Bucket: "conditions", Key: "doc", Body: "version 1" }));
+    const etag = put.ETag!;
+    // A 304 has no body, so the SDK can only name it by its status ("Unknown"), as with S3 itself.
+    const notModified = await rejects(
+      () => s3.send(new GetObjectCommand({ Bucket: "conditions", Key: "doc", IfNoneMatch: etag })),
+      "Unknown",
+    );
+    assert.equal(notModified.$metadata?.httpStatusCode, 304);
+    const failed = await rejects(
+      () => s3.send(new GetObjectCommand({ Bucket: "conditions", Key: "doc", IfMatch: '"0000"' })),
+      "PreconditionFailed",
+    );
+    assert.equal(failed.$metadata?.httpStatusCode, 412);
+    assert.equal(
+      (await bytesOf((await s3.send(new GetObjectCommand({ Bucket: "conditions", Key: "doc", IfMatch: etag }))).Body)).toString(),
+      "version 1",
+    );
+    const future = new Date(Date.now() + 3_600_000);
+    const past = new Date(Date.now() - 3_600_000);
+    const notModifiedSince = await rejects(
+      () => s3.send(new GetObjectCommand({ Bucket: "conditions", Key: "doc", IfModifiedSince: future })),
+      "Unknown",
+    );
+    assert.equal(notModifiedSince.$metadata?.httpStatusCode, 304);
+    await rejects(() => s3.send(new GetObjectCommand({ Bucket: "conditions", Key: "doc", IfUnmodifiedSince: past })), "PreconditionFailed");
+    assert.equal((await s3.send(new GetObjectCommand({ Bucket: "conditions", Key: "doc", IfModifiedSince: past }))).ETag, etag);
+
+    const created = await rejects(
+      () => s3.send(new PutObjectCommand({ Bucket: "conditions", Key: "doc", Body: "clobber", IfNoneMatch: "*" })),
+      "PreconditionFailed",
+    );
+    assert.equal(created.$metadata?.httpStatusCode, 412);
+    await s3.send(new PutObjectCommand({ Bucket: "conditions", Key: "fresh", Body: "first writer", IfNoneMatch: "*" }));
+    await rejects(
+      () => s3.send(new PutObjectCommand({ Bucket: "conditions", Key: "doc", Body: "stale", IfMatch: '"0000"' })),
+      "PreconditionFailed",
+    );
+    await rejects(() => s3.send(new PutObjectCommand({ Bucket: "conditions", Key: "absent", Body: "x", IfMatch: etag })), "NoSuchKey");
+    const v2 = await s3.send(new PutObjectCommand({ Bucket: "conditions", Key: "doc", Body: "version 2", IfMatch: etag }));
+    assert.notEqual(v2.ETag, etag);
+    assert.equal((await bytesOf((await s3.send(new GetObjectCommand({ Bucket: "conditions", Key: "doc" }))).Body)).toString(), "version 2");
+  });
+
   it("stores the empty object and objects spanning many chunks; Range reads return exactly the bytes asked for", async () => {
     await s3.send(new CreateBucketCommand({ Bucket: "ranges" }));
     await s3.send(new PutObjectCommand({ Bucket: "ranges", Key: "empty", Body: Buffer.alloc(0) }));

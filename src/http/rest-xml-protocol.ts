@@ -97,6 +97,8 @@ const HEADER_MEMBERS: readonly (readonly [string, string])[] = [
   ["range", "Range"],
   ["if-match", "IfMatch"],
   ["if-none-match", "IfNoneMatch"],
+  ["if-modified-since", "IfModifiedSince"],
+  ["if-unmodified-since", "IfUnmodifiedSince"],
   ["x-amz-server-side-encryption", "ServerSideEncryption"],
   ["x-amz-server-side-encryption-aws-kms-key-id", "SSEKMSKeyId"],
   ["x-amz-server-side-encryption-context", "SSEKMSEncryptionContext"],
@@ -395,8 +397,9 @@ export class RestXmlProtocol implements ProtocolAdapter {
     const status = ERROR_CODES[wire].status;
     const headers: Record<string, string> = { "x-amz-request-id": requestId, "x-amz-id-2": requestId };
     const spec = route && this.service.routes.find((r) => r.name === route.operationName);
-    // HEAD answers carry no body: the code travels in the status alone, as S3's do.
-    if (spec?.method === "HEAD") return { status, headers, body: Buffer.alloc(0), contentLength: 0 };
+    // HEAD answers and 304 carry no body: the code travels in the status alone, as S3's do.
+    if (spec?.method === "HEAD" || status === 304)
+      return { status, headers, body: Buffer.alloc(0), contentLength: status === 304 ? undefined : 0 };
     headers["content-type"] = "application/xml";
     const xml = builder.build({ Error: { Code: wire, Message: message, RequestId: requestId } }) as string;
     return { status, headers, body: Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${xml}`, "utf8") };

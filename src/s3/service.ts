@@ -193,9 +193,11 @@ export class S3Service {
   }
 
   /** Stores the object's metadata, replacing any object of that key, then removes the replaced object's files. */
-  async commitObject(bucket: string, key: string, body: ObjectBody): Promise<void> {
+  async commitObject(bucket: string, key: string, body: ObjectBody, condition?: WriteCondition): Promise<void> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const existing = await this.object(bucket, key);
+      // A conditional write is checked against the object it would replace, in the same step.
+      condition?.(existing?.body);
       const record: DocumentRecord = {
         kind: "s3-object",
         accountId: bucket,
@@ -607,6 +609,9 @@ interface ChunkBatch {
   n: number;
   bytes: Promise<Buffer>;
 }
+
+/** Throws (PreconditionFailed, NoSuchKey) when a conditional write may not replace this object. */
+export type WriteCondition = (existing: ObjectBody | undefined) => void;
 
 /** An SSE-C key as the request gave it, checked. */
 export interface CustomerKey {

@@ -19,7 +19,7 @@ import {
   type S3Operation,
   type S3Output,
 } from "../operation.js";
-import type { ObjectBody, S3Service } from "../service.js";
+import type { ObjectBody, S3Service, WriteCondition } from "../service.js";
 
 const MAX_PUT_BYTES = 5 * 1024 ** 3;
 
@@ -55,6 +55,9 @@ export const putObject: S3Operation = {
     await s3.authorize(call, "s3:PutObject", bucket, owner, key, writeConditions(input));
     const choice = sseChoice(input, owner);
     const meta = metadata(input);
+    // A conditional write that cannot succeed is refused before its bytes are read, and checked again at commit.
+    const condition = writeCondition(input);
+    condition?.((await s3.object(bucket, key))?.body);
     const { dataKey, sse } = await s3.newDataKey(call, bucket, key, choice);
     let stored;
     try {
@@ -73,7 +76,12 @@ export const putObject: S3Operation = {
       parts: [stored.part],
       sse,
     };
-    await s3.commitObject(bucket, key, object);
+    try {
+      await s3.commitObject(bucket, key, object, condition);
+    } catch (error) {
+      await s3.deleteFiles(object.parts);
+      throw error;
+    }
     const crc = optional(input, "ChecksumCRC32") !== undefined || optional(input, "ChecksumAlgorithm")?.toUpperCase() === "CRC32";
     return {
       ETag: object.etag,
@@ -106,6 +114,62 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
+function etagMatches(list: string, etag: string): boolean {
+  return list.split(",").some((e) => {
+    const t = e.trim();
+    return t === "*" || t === etag || `"${t}"` === etag;
+  });
+}
+
+function precondition(): ServiceError {
+  return new ServiceError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold.");
+}
+
+/**
+ * A read's conditions, as S3 applies RFC 7232: If-Match fails → 412; If-None-Match matches → 304;
+ * without If-Match, If-Unmodified-Since passed → 412; without If-None-Match, If-Modified-Since
+ * not passed → 304. An unparsable date is ignored.
+ */
+function checkReadConditions(input: S3Input, object: ObjectBody): void {
+  const ifMatch = optional(input, "IfMatch");
+  const ifNoneMatch = optional(input, "IfNoneMatch");
+  const seconds = Math.floor(object.lastModified / 1000) * 1000;
+  const date = (member: string) => {
+    const v = optional(input, member);
+    const t = v === undefined ? NaN : Date.parse(v);
+    return Number.isNaN(t) ? undefined : t;
+  };
+  if (ifMatch !== undefined && !etagMatches(ifMatch, object.etag)) throw precondition();
+  const unmodifiedSince = date("IfUnmodifiedSince");
+  if (ifMatch === undefined && unmodifiedSince !== undefined && seconds > unmodifiedSince) throw precondition();
+  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, object.etag)) throw new ServiceError("NotModified");
+  const modifiedSince = date("IfModifiedSince");
+  if (ifNoneMatch === undefined && modifiedSince !== undefined && seconds <= modifiedSince) throw new ServiceError("NotModified");
+}
+
+/**
+ * A write's conditions (S3's conditional writes): If-None-Match "*" — only if no object has the
+ * key; If-Match — only if the object there has that ETag (NoSuchKey when there is none).
+ */
+function writeCondition(input: S3Input): WriteCondition | undefined {
+  const ifNoneMatch = optional(input, "IfNoneMatch");
+  const ifMatch = optional(input, "IfMatch");
+  if (ifNoneMatch !== undefined && ifNoneMatch !== "*") {
+    throw new ServiceError(
+      "NotImplemented",
+      "A header you provided implies functionality that is not implemented: If-None-Match takes only *.",
+    );
+  }
+  if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
+  return (existing) => {
+    if (ifNoneMatch !== undefined && existing) throw precondition();
+    if (ifMatch !== undefined) {
+      if (!existing) throw new ServiceError("NoSuchKey", "The specified key does not exist.");
+      if (!etagMatches(ifMatch, existing.etag)) throw precondition();
+    }
+  };
+}
+
 /** What GetObject and HeadObject share: the object, authorized, its key checked, and its headers. */
 async function readable(
   s3: S3Service,
@@ -121,10 +185,7 @@ async function readable(
   if (object.sse.algorithm !== "SSE-C" && customer) {
     throw new ServiceError("InvalidRequest", "The encryption parameters are not applicable to this object.");
   }
-  const ifMatch = optional(input, "IfMatch");
-  if (ifMatch !== undefined && ifMatch !== "*" && !ifMatch.split(",").some((e) => e.trim() === object.etag)) {
-    throw new ServiceError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold.");
-  }
+  checkReadConditions(input, object);
   const out: S3Output = {
     ETag: object.etag,
     LastModified: new Date(object.lastModified),
