@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { tempDir } from "./helpers.js";
 import { awsEnv, requireTool, spawnServer, type ServerProcess } from "./process.js";
 import { denyUnencryptedPolicy } from "./s3.js";
@@ -31,6 +32,16 @@ describe("AWS CLI: S3 with server-side encryption", () => {
     assert.equal(r.status, 0, `aws ${args.join(" ")} failed: ${r.stderr}`);
     return r.stdout;
   }
+
+  it("keyhold operations lists the S3 operations with their REST bindings", () => {
+    const main = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+    const r = spawnSync(process.execPath, [main, "operations"], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^s3 PutObject +PUT \/<bucket>\/<key>$/m);
+    assert.match(r.stdout, /^s3 CopyObject +PUT \/<bucket>\/<key> with x-amz-copy-source$/m);
+    assert.match(r.stdout, /^s3 PutBucketEncryption +PUT \/<bucket>\?encryption$/m);
+    assert.match(r.stdout, /^kms Encrypt /m);
+  });
 
   it("mb, cp with --sse aws:kms and --sse-c over HTTPS, and put-bucket-policy that refuses unencrypted uploads", (t) => {
     if (!requireTool(t, "aws", "awscli")) return;

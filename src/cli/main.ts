@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `keyhold` command. */
+import { S3_ROUTES } from "../s3/registry.js";
 import { ConfigError, loadConfig, settingsHelp } from "../config.js";
 import { KeyStoreError } from "../keystore/software.js";
 import { KMS_OPERATIONS } from "../kms/registry.js";
@@ -36,6 +37,11 @@ async function main(argv: string[]): Promise<number> {
     for (const op of IAM_OPERATIONS) process.stdout.write(`iam ${op.name.padEnd(34)} ${op.description}\n`);
     for (const op of STS_OPERATIONS) process.stdout.write(`sts ${op.name.padEnd(34)} ${op.description}\n`);
     for (const op of ORGANIZATIONS_OPERATIONS) process.stdout.write(`organizations ${op.name.padEnd(24)} ${op.description}\n`);
+    for (const r of S3_ROUTES) {
+      const path = r.target === "service" ? "/" : r.target === "bucket" ? "/<bucket>" : "/<bucket>/<key>";
+      const binding = `${r.method} ${path}${r.subresource ? `?${r.subresource}` : ""}${r.header ? ` with ${r.header}` : ""}`;
+      process.stdout.write(`s3 ${r.name.padEnd(35)} ${binding}\n`);
+    }
     return 0;
   }
   if (command === "audit") return runAudit(rest);
