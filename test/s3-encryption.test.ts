@@ -41,8 +41,10 @@ import { parseBlobHeader } from "../src/crypto/ciphertext-blob.js";
 import { DAY_MS, ManualClock } from "../src/clock.js";
 import type { ObjectBody } from "../src/s3/service.js";
 import { ACCOUNT_ID, rejects, startTestServer, type TestServer } from "./helpers.js";
-import { iamClient, kmsAs, makeUser, policy, ROOT_CREDS } from "./iam.js";
-import { bytesOf, denyUnencryptedPolicy, patterned, s3Client } from "./s3.js";
+import { iamClient, kmsAs, makeUser, policy, ROOT_CREDS, stsClient } from "./iam.js";
+import { CreateRoleCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
+import { AssumeRoleCommand } from "@aws-sdk/client-sts";
+import { bytesOf, denyUnencryptedPolicy, patterned, s3Client, s3Signer } from "./s3.js";
 
 describe("S3 server-side encryption", () => {
   let server: TestServer;
@@ -537,6 +539,68 @@ describe("S3 server-side encryption", () => {
       await rejects(() => asUser.send(new PutObjectCommand({ Bucket: "policy-only", Key: "doc", Body: "x" })), "AccessDenied");
     } finally {
       asUser.destroy();
+      iam.destroy();
+    }
+  });
+
+  it("a role session's temporary credentials work with S3, in headers and in presigned URLs, and its session policy bounds them", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "role-bucket" }));
+    const iam = iamClient(server.url);
+    const user = await makeUser(iam, "role-taker", {
+      assume: policy({ Effect: "Allow", Action: "sts:AssumeRole", Resource: `arn:aws:iam::${ACCOUNT_ID}:role/s3-writer` }),
+    });
+    const trust = policy({ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:user/role-taker` }, Action: "sts:AssumeRole" });
+    await iam.send(new CreateRoleCommand({ RoleName: "s3-writer", AssumeRolePolicyDocument: trust }));
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: "s3-writer",
+        PolicyName: "s3",
+        PolicyDocument: policy({ Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: "arn:aws:s3:::role-bucket/*" }),
+      }),
+    );
+    const sts = stsClient(server.url, user);
+    const session = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/s3-writer`,
+        RoleSessionName: "uploader",
+        // The session may only write under uploads/.
+        Policy: policy({ Effect: "Allow", Action: "s3:*", Resource: "arn:aws:s3:::role-bucket/uploads/*" }),
+      }),
+    );
+    const c = session.Credentials!;
+    const temporary = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
+    const asRole = s3Client(server.url, temporary);
+    try {
+      await asRole.send(new PutObjectCommand({ Bucket: "role-bucket", Key: "uploads/a.txt", Body: "from a role session" }));
+      await rejects(() => asRole.send(new PutObjectCommand({ Bucket: "role-bucket", Key: "elsewhere.txt", Body: "x" })), "AccessDenied");
+      const got = await asRole.send(new GetObjectCommand({ Bucket: "role-bucket", Key: "uploads/a.txt" }));
+      assert.equal((await bytesOf(got.Body)).toString(), "from a role session");
+      // A presigned URL carries the session token (X-Amz-Security-Token); without the right one it is refused.
+      const url = new URL(server.url);
+      const signer = s3Signer(temporary);
+      const presigned = await signer.presign(
+        {
+          method: "GET",
+          protocol: "http:",
+          hostname: url.hostname,
+          port: Number(url.port),
+          path: "/role-bucket/uploads/a.txt",
+          query: {},
+          headers: { host: url.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+        },
+        { expiresIn: 300 },
+      );
+      const query = new URLSearchParams(presigned.query as Record<string, string>).toString();
+      const ok = await fetch(`${server.url}/role-bucket/uploads/a.txt?${query}`);
+      assert.equal(ok.status, 200);
+      assert.equal(await ok.text(), "from a role session");
+      const forged = await fetch(
+        `${server.url}/role-bucket/uploads/a.txt?${query.replace(/X-Amz-Security-Token=[^&]+/, "X-Amz-Security-Token=forged")}`,
+      );
+      assert.equal(forged.status, 403);
+    } finally {
+      asRole.destroy();
+      sts.destroy();
       iam.destroy();
     }
   });
