@@ -159,6 +159,36 @@ describe("S3 buckets and objects", () => {
       "PreconditionFailed",
     );
     await rejects(() => s3.send(new PutObjectCommand({ Bucket: "conditions", Key: "absent", Body: "x", IfMatch: etag })), "NoSuchKey");
+    // Copies: conditions on the source (x-amz-copy-source-if-*) and on the destination.
+    await rejects(
+      () =>
+        s3.send(new CopyObjectCommand({ Bucket: "conditions", Key: "copy", CopySource: "conditions/doc", CopySourceIfMatch: '"0000"' })),
+      "PreconditionFailed",
+    );
+    await rejects(
+      () =>
+        s3.send(new CopyObjectCommand({ Bucket: "conditions", Key: "copy", CopySource: "conditions/doc", CopySourceIfNoneMatch: etag })),
+      "PreconditionFailed",
+    );
+    await s3.send(new CopyObjectCommand({ Bucket: "conditions", Key: "copy", CopySource: "conditions/doc", CopySourceIfMatch: etag }));
+    await rejects(
+      () => s3.send(new CopyObjectCommand({ Bucket: "conditions", Key: "copy", CopySource: "conditions/fresh", IfNoneMatch: "*" })),
+      "PreconditionFailed",
+    );
+    // A conditional completion that fails leaves the upload as it was.
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "conditions", Key: "doc" }));
+    const part = await s3.send(new UploadPartCommand({ Bucket: "conditions", Key: "doc", UploadId, PartNumber: 1, Body: "multipart" }));
+    const parts = { Parts: [{ PartNumber: 1, ETag: part.ETag }] };
+    await rejects(
+      () =>
+        s3.send(
+          new CompleteMultipartUploadCommand({ Bucket: "conditions", Key: "doc", UploadId, MultipartUpload: parts, IfNoneMatch: "*" }),
+        ),
+      "PreconditionFailed",
+    );
+    assert.equal((await s3.send(new ListPartsCommand({ Bucket: "conditions", Key: "doc", UploadId }))).Parts?.length, 1);
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: "conditions", Key: "doc", UploadId }));
+
     const v2 = await s3.send(new PutObjectCommand({ Bucket: "conditions", Key: "doc", Body: "version 2", IfMatch: etag }));
     assert.notEqual(v2.ETag, etag);
     assert.equal((await bytesOf((await s3.send(new GetObjectCommand({ Bucket: "conditions", Key: "doc" }))).Body)).toString(), "version 2");

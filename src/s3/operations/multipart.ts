@@ -27,7 +27,7 @@ import {
   type S3Input,
   type S3Operation,
 } from "../operation.js";
-import { copySource } from "./objects.js";
+import { checkCopySourceConditions, copySource, writeCondition } from "./objects.js";
 import type { ObjectBody, ObjectSse, S3Service, StoredPart } from "../service.js";
 
 const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -173,6 +173,7 @@ export const uploadPartCopy: S3Operation = {
     const { body: sourceOwner } = await s3.requireBucket(source.bucket);
     await s3.authorize(call, "s3:GetObject", source.bucket, sourceOwner, source.key);
     const original = await s3.requireObject(source.bucket, source.key);
+    checkCopySourceConditions(input, original);
     const { body: owner } = source.bucket === bucket ? { body: sourceOwner } : await s3.requireBucket(bucket);
     await s3.authorize(call, "s3:PutObject", bucket, owner, key);
     const { upload } = await requireUpload(s3, bucket, key, uploadId);
@@ -290,8 +291,9 @@ export const completeMultipartUpload: S3Operation = {
       sse: upload.sse,
     };
     // The object is committed before the upload goes: a crash in between leaves a listed upload
-    // whose parts the object uses, never an object without its bytes.
-    await s3.commitObject(bucket, key, object);
+    // whose parts the object uses, never an object without its bytes. A conditional completion
+    // (If-None-Match: *, If-Match) is checked in the same step; refused, the upload stays.
+    await s3.commitObject(bucket, key, object, writeCondition(input));
     const kept = new Set(chosen.map((p) => p.id));
     for (const p of stored.values()) {
       await s3.repo.deleteDocument("s3-upload", bucket, partName(uploadId, p.partNumber));

@@ -147,11 +147,29 @@ function checkReadConditions(input: S3Input, object: ObjectBody): void {
   if (ifNoneMatch === undefined && modifiedSince !== undefined && seconds <= modifiedSince) throw new ServiceError("NotModified");
 }
 
+/** A copy's conditions on its source (x-amz-copy-source-if-*): each that fails is 412, as S3 answers a copy. */
+export function checkCopySourceConditions(input: S3Input, source: ObjectBody): void {
+  const seconds = Math.floor(source.lastModified / 1000) * 1000;
+  const date = (member: string) => {
+    const v = optional(input, member);
+    const t = v === undefined ? NaN : Date.parse(v);
+    return Number.isNaN(t) ? undefined : t;
+  };
+  const ifMatch = optional(input, "CopySourceIfMatch");
+  const ifNoneMatch = optional(input, "CopySourceIfNoneMatch");
+  const unmodifiedSince = date("CopySourceIfUnmodifiedSince");
+  const modifiedSince = date("CopySourceIfModifiedSince");
+  if (ifMatch !== undefined && !etagMatches(ifMatch, source.etag)) throw precondition();
+  if (ifMatch === undefined && unmodifiedSince !== undefined && seconds > unmodifiedSince) throw precondition();
+  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, source.etag)) throw precondition();
+  if (ifNoneMatch === undefined && modifiedSince !== undefined && seconds <= modifiedSince) throw precondition();
+}
+
 /**
  * A write's conditions (S3's conditional writes): If-None-Match "*" — only if no object has the
  * key; If-Match — only if the object there has that ETag (NoSuchKey when there is none).
  */
-function writeCondition(input: S3Input): WriteCondition | undefined {
+export function writeCondition(input: S3Input): WriteCondition | undefined {
   const ifNoneMatch = optional(input, "IfNoneMatch");
   const ifMatch = optional(input, "IfMatch");
   if (ifNoneMatch !== undefined && ifNoneMatch !== "*") {
@@ -305,8 +323,11 @@ export const copyObject: S3Operation = {
     const { body: sourceOwner } = await s3.requireBucket(source.bucket);
     await s3.authorize(call, "s3:GetObject", source.bucket, sourceOwner, source.key);
     const original = await s3.requireObject(source.bucket, source.key);
+    checkCopySourceConditions(input, original);
     const { body: owner } = source.bucket === bucket ? { body: sourceOwner } : await s3.requireBucket(bucket);
     await s3.authorize(call, "s3:PutObject", bucket, owner, key, writeConditions(input));
+    const condition = writeCondition(input);
+    condition?.((await s3.object(bucket, key))?.body);
     const directive = optional(input, "MetadataDirective") ?? "COPY";
     if (directive !== "COPY" && directive !== "REPLACE")
       throw new ServiceError("InvalidArgument", "x-amz-metadata-directive must be COPY or REPLACE.");
@@ -344,7 +365,12 @@ export const copyObject: S3Operation = {
       parts: [stored.part],
       sse,
     };
-    await s3.commitObject(bucket, key, object);
+    try {
+      await s3.commitObject(bucket, key, object, condition);
+    } catch (error) {
+      await s3.deleteFiles(object.parts);
+      throw error;
+    }
     return { ETag: object.etag, LastModified: new Date(object.lastModified), ...sseOutput(object) };
   },
 };
