@@ -43,6 +43,7 @@ import { CLOUDTRAIL_OPERATIONS_BY_NAME, CLOUDTRAIL_TARGET_PREFIXES } from "./clo
 export interface Keyhold {
   url: string;
   port: number;
+  s3: S3Service;
   /** The HTTPS endpoint, when --tls-port is set, and the CA file to trust when keyhold made its certificate. */
   tlsUrl?: string;
   tlsPort?: number;
@@ -66,6 +67,8 @@ export interface StartOptions {
   /** This process's audit chain: its worker number (default 1). */
   auditChain?: number;
 }
+
+const ORPHAN_AGE_MS = 3_600_000;
 
 export type GeneratedCredentials = { accessKeyId: string; secretAccessKey: string };
 
@@ -265,15 +268,27 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
         details: { keyId: e.key.keyId },
       }),
   );
+  // Files no S3 object refers to (a crash between a write and its commit) are removed hourly,
+  // once they are an hour old, by the process that runs the scheduler.
+  let sweeper: NodeJS.Timeout | undefined;
   if (options.scheduler !== false) {
     scheduler.start(config.schedulerIntervalMs);
     audit.startDigests();
+    const sweep = () => {
+      s3.sweepOrphans(ORPHAN_AGE_MS).then(
+        (n) => n > 0 && log.info(`removed ${n} S3 files no object refers to`),
+        (e: unknown) => log.error(`sweeping S3 files failed: ${(e as Error)?.stack ?? String(e)}`),
+      );
+    };
+    sweeper = setInterval(sweep, ORPHAN_AGE_MS);
+    sweeper.unref();
   }
   if (generated && options.printCredentials) printCredentials(config, generated, port);
 
   return {
     url: `http://${hostForUrl}:${port}`,
     port,
+    s3,
     tlsUrl: tlsPort === undefined ? undefined : `https://${hostForUrl}:${tlsPort}`,
     tlsPort,
     caFile: tls?.caFile,
@@ -289,6 +304,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
           s.closeAllConnections();
         });
       }
+      if (sweeper) clearInterval(sweeper);
       await scheduler.stop();
       await audit.close();
       await repo.close();

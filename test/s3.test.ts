@@ -1,7 +1,9 @@
 /** S3 through @aws-sdk/client-s3: buckets, objects, ranges, listing, copy, multipart, checksums, presigned URLs. */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
+import { readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import {
   AbortMultipartUploadCommand,
@@ -634,6 +636,53 @@ describe("S3 buckets and objects", () => {
     const badXml = await call("PUT", "/errors", { encryption: "" }, "<ServerSideEncryptionConfiguration><Rule>");
     assert.equal(badXml.status, 400);
     assert.match(badXml.text, /<Code>MalformedXML<\/Code>/);
+  });
+
+  it("sweeps stored files no object refers to once they are old, and leaves referenced and young ones", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "sweeping" }));
+    await s3.send(new PutObjectCommand({ Bucket: "sweeping", Key: "kept", Body: "still referenced" }));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "sweeping", Key: "in-progress" }));
+    await s3.send(new UploadPartCommand({ Bucket: "sweeping", Key: "in-progress", UploadId, PartNumber: 1, Body: "a part" }));
+    const dir = join(server.dataDir, "s3", "objects");
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    // Everything stored so far is made old; then an orphan, an unfinished write and a young orphan are added.
+    for (const name of readdirSync(dir)) utimesSync(join(dir, name), old, old);
+    const orphan = randomUUID();
+    const unfinished = `.${randomUUID()}.tmp`;
+    const young = randomUUID();
+    for (const name of [orphan, unfinished, young]) writeFileSync(join(dir, name), "leftover");
+    utimesSync(join(dir, orphan), old, old);
+    utimesSync(join(dir, unfinished), old, old);
+    const before = readdirSync(dir).length;
+    assert.equal(await server.keyhold.s3.sweepOrphans(3_600_000), 2);
+    const after = readdirSync(dir);
+    assert.equal(after.length, before - 2);
+    assert.ok(!after.includes(orphan) && !after.includes(unfinished) && after.includes(young));
+    assert.equal(
+      (await bytesOf((await s3.send(new GetObjectCommand({ Bucket: "sweeping", Key: "kept" }))).Body)).toString(),
+      "still referenced",
+    );
+    assert.equal((await s3.send(new ListPartsCommand({ Bucket: "sweeping", Key: "in-progress", UploadId }))).Parts?.length, 1);
+    const done = await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: "sweeping",
+        Key: "in-progress",
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            {
+              PartNumber: 1,
+              ETag: (await s3.send(new ListPartsCommand({ Bucket: "sweeping", Key: "in-progress", UploadId }))).Parts![0]!.ETag,
+            },
+          ],
+        },
+      }),
+    );
+    assert.ok(done.ETag);
+    assert.equal(
+      (await bytesOf((await s3.send(new GetObjectCommand({ Bucket: "sweeping", Key: "in-progress" }))).Body)).toString(),
+      "a part",
+    );
   });
 
   it("serves virtual-host-style addressing (bucket.s3.localhost) as the SDK sends it by default", async () => {

@@ -114,6 +114,10 @@ export function createHttpServer(handler: RequestHandler, streams: StreamPredica
     ? createTlsServer({ cert: tls.cert, key: tls.key, highWaterMark }, listener)
     : createServer({ highWaterMark }, listener);
   server.keepAliveTimeout = 65_000;
+  // An object upload may take longer than Node's default 5 minutes for a whole request; a socket
+  // that stays silent for 2 minutes is closed instead.
+  server.requestTimeout = 0;
+  server.setTimeout(120_000);
 
   return server;
 }

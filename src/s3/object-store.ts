@@ -5,7 +5,7 @@
  * encrypted bytes instead.
  */
 import { mkdirSync } from "node:fs";
-import { open, rename, rm } from "node:fs/promises";
+import { open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 
@@ -15,6 +15,17 @@ export interface ObjectStore {
   /** Opens stored bytes for reading at offsets (a Range GET reads only what it needs). */
   open(id: string): Promise<StoredObject>;
   delete(id: string): Promise<void>;
+  /** Every stored entry with its last change, and entries still being written (`partial`). */
+  list(): Promise<StoredEntry[]>;
+  /** Removes an entry `list` returned (a partial one by its name). */
+  remove(entry: StoredEntry): Promise<void>;
+}
+
+export interface StoredEntry {
+  /** The object id, or for a partial write its temporary name. */
+  name: string;
+  partial: boolean;
+  modifiedAt: number;
 }
 
 export interface StoredObject {
@@ -23,6 +34,7 @@ export interface StoredObject {
   close(): Promise<void>;
 }
 
+const ID = /^[0-9a-f-]{36}$/;
 const WRITE_BATCH_BYTES = 1024 * 1024;
 const SYNC_EVERY_BYTES = 8 * 1024 * 1024;
 
@@ -35,7 +47,7 @@ export class FileObjectStore implements ObjectStore {
   }
 
   private path(id: string): string {
-    if (!/^[0-9a-f-]{36}$/.test(id)) throw new Error(`not an object id: ${id}`);
+    if (!ID.test(id)) throw new Error(`not an object id: ${id}`);
     return join(this.dir, id);
   }
 
@@ -106,6 +118,25 @@ export class FileObjectStore implements ObjectStore {
       },
       close: () => handle.close(),
     };
+  }
+
+  async list(): Promise<StoredEntry[]> {
+    const entries: StoredEntry[] = [];
+    for (const name of await readdir(this.dir)) {
+      const partial = name.startsWith(".") && name.endsWith(".tmp");
+      if (!partial && !ID.test(name)) continue;
+      try {
+        entries.push({ name, partial, modifiedAt: (await stat(join(this.dir, name))).mtimeMs });
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    return entries;
+  }
+
+  async remove(entry: StoredEntry): Promise<void> {
+    if (entry.partial && /^\.[0-9a-f-]{36}\.tmp$/.test(entry.name)) await rm(join(this.dir, entry.name), { force: true });
+    else if (!entry.partial) await this.delete(entry.name);
   }
 
   async delete(id: string): Promise<void> {

@@ -323,6 +323,45 @@ export class S3Service {
     }
   }
 
+  /**
+   * Removes stored files no object or multipart upload refers to, older than `minAgeMs` (a crash
+   * between a file's rename and its metadata commit leaves one; so does a delete that failed
+   * half-way), and temporary files of writes that never finished. Young files are left: they
+   * may belong to a write under way. Returns how many were removed.
+   */
+  async sweepOrphans(minAgeMs: number): Promise<number> {
+    const cutoff = this.clock.now() - minAgeMs;
+    const candidates = (await this.objects.list()).filter((e) => e.modifiedAt < cutoff);
+    if (candidates.length === 0) return 0;
+    const referenced = new Set<string>();
+    let afterBucket: string | undefined;
+    do {
+      const buckets = await this.repo.listDocuments("s3-bucket", BUCKETS, "", afterBucket, 1000);
+      for (const b of buckets.items) {
+        for (const kind of ["s3-object", "s3-upload"] as const) {
+          let after: string | undefined;
+          do {
+            const page = await this.repo.listDocuments(kind, b.name, "", after, 1000);
+            for (const d of page.items) {
+              const body = JSON.parse(d.body) as { parts?: StoredPart[]; id?: string };
+              for (const p of body.parts ?? []) referenced.add(p.id);
+              if (body.id) referenced.add(body.id);
+            }
+            after = page.next;
+          } while (after !== undefined);
+        }
+      }
+      afterBucket = buckets.next;
+    } while (afterBucket !== undefined);
+    let removed = 0;
+    for (const entry of candidates) {
+      if (!entry.partial && referenced.has(entry.name)) continue;
+      await this.objects.remove(entry);
+      removed++;
+    }
+    return removed;
+  }
+
   // ---- authorization ------------------------------------------------------------------------
 
   /**
