@@ -132,7 +132,15 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
 
   const chain = auditChainId(config, options.auditChain ?? 1);
   const auditStore = await openAuditStore(config, chain);
-  await auditStore.start(clock.now());
+  try {
+    await auditStore.start(clock.now());
+  } catch (error) {
+    // Refused (its chain is another process's): nothing stays open.
+    await auditStore.close();
+    await repo.close();
+    keystore.close();
+    throw error;
+  }
   const audit = await Audit.open({
     store: auditStore,
     chain,

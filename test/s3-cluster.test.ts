@@ -62,6 +62,16 @@ describe("S3 on two nodes sharing PostgreSQL and the object directory", () => {
     rmSync(shared, { recursive: true, force: true });
   });
 
+  it("a second server on a node's data directory is refused at start, in words: the audit chain is that node's", async (t) => {
+    if (skipIfMissing(t)) return;
+    await assert.rejects(
+      () => startTestServer({ config: { databaseUrl: pg.url, masterKeyFile: join(shared, "master.key") }, dataDir: join(shared, "one") }),
+      /audit chain .* is in use by another keyhold process: every node needs its own data directory/,
+    );
+    // The node itself is unaffected.
+    await a.send(new CreateBucketCommand({ Bucket: "still-serving" }));
+  });
+
   it("objects written through one node are read, listed in byte order and deleted through the other", async (t) => {
     if (skipIfMissing(t)) return;
     await a.send(new CreateBucketCommand({ Bucket: "shared-bucket" }));

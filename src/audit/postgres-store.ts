@@ -4,6 +4,7 @@
  * its own chain; each append locks the chain's row, so batches of one chain never interleave.
  * PostgreSQL makes a commit durable before it returns (synchronous_commit on, the default).
  */
+import { ConfigError } from "../config.js";
 import pg from "pg";
 import type { KeyStore } from "../keystore/keystore.js";
 import { inTransaction, runPostgresMigrations, type Query } from "../store/postgres.js";
@@ -34,15 +35,19 @@ const COLUMN: Record<string, string> = {
 };
 
 export class PostgresAuditStore implements AuditStore {
+  /** The connection that holds this process's claim on its chain. */
+  private claim: pg.Client | undefined;
+
   private constructor(
     private readonly pool: pg.Pool,
+    private readonly url: string,
     private readonly ownChain: string | undefined,
   ) {}
 
   static async open(url: string, ownChain?: string): Promise<PostgresAuditStore> {
     const pool = new pg.Pool({ connectionString: url, max: 8 });
     await runPostgresMigrations(pool);
-    return new PostgresAuditStore(pool, ownChain);
+    return new PostgresAuditStore(pool, url, ownChain);
   }
 
   private async q(sql: string, values?: unknown[]): Promise<Row[]> {
@@ -55,6 +60,19 @@ export class PostgresAuditStore implements AuditStore {
 
   async start(now: number): Promise<void> {
     if (this.ownChain === undefined) return;
+    // One process per chain: a second process with the same node id (two servers started on one
+    // data directory) would break the chain's sequence; it is refused here, in words. The claim
+    // is a session lock, so it goes with the process, even one killed with -9.
+    const claim = new pg.Client({ connectionString: this.url });
+    await claim.connect();
+    const { rows } = await claim.query("SELECT pg_try_advisory_lock(hashtext($1)) AS claimed", [`keyhold-audit-chain:${this.ownChain}`]);
+    if (!(rows[0] as { claimed: boolean }).claimed) {
+      await claim.end();
+      throw new ConfigError(
+        `audit chain ${this.ownChain} is in use by another keyhold process: every node needs its own data directory (its node-id); share only <data-dir>/s3/objects`,
+      );
+    }
+    this.claim = claim;
     await this.q("INSERT INTO audit_chains (chain, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING", [this.ownChain, now]);
   }
 
@@ -277,5 +295,6 @@ export class PostgresAuditStore implements AuditStore {
 
   async close(): Promise<void> {
     await this.pool.end();
+    await this.claim?.end();
   }
 }
