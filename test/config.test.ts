@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
+import { CreateKeyCommand } from "@aws-sdk/client-kms";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { startTestServer, tempDir } from "./helpers.js";
 
@@ -26,6 +27,21 @@ describe("settings", () => {
     assert.throws(() => loadConfig({}, ["--no-such-flag", "1"]), /unknown option/);
     assert.throws(() => loadConfig({ KEYHOLD_ROOT_ACCESS_KEY_ID: "AKIAAAAAAAAAAAAAAAAA" }, []), /go together/);
     assert.throws(() => loadConfig({ KEYHOLD_MASTER_KEY_FILE: "/k", KEYHOLD_MASTER_PASSPHRASE: "p" }, []), /not both/);
+  });
+
+  it("refuses, in words, a second server on a data directory a running server uses; the next start after a stop works", async () => {
+    const dataDir = tempDir();
+    const first = await startTestServer({ dataDir });
+    try {
+      await assert.rejects(() => startTestServer({ dataDir }), /audit chain 1 of .* is in use by another keyhold process/);
+      const kms = first.client();
+      assert.ok((await kms.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId, "the running server is unaffected");
+    } finally {
+      await first.stop();
+    }
+    const again = await startTestServer({ dataDir });
+    await again.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("says so when root credentials are set on a later start of an initialized data directory", async () => {

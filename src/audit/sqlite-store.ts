@@ -1,7 +1,10 @@
 /** The audit trail in SQLite: one file per chain under <data-dir>/audit/, the signing key in keys.db. */
-import type Database from "better-sqlite3";
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError } from "../config.js";
 import type { KeyStore } from "../keystore/keystore.js";
-import { ChainSet, chainPath, keysPath } from "./chains.js";
+import { ChainSet, auditDir, chainPath, keysPath } from "./chains.js";
 import { openAuditDatabase } from "./database.js";
 import { readDigests, writeDigest, type SignedDigest } from "./digest.js";
 import { lookupChain, markCreated, pruneBefore } from "./queries.js";
@@ -14,6 +17,7 @@ import { mergePage, type AuditStore, type LastUse, type LookupQuery, type Stored
 export class SqliteAuditStore implements AuditStore {
   private readonly chainSet: ChainSet;
   private writer: SqliteChainWriter | undefined;
+  private claim: Database.Database | undefined;
 
   /** `ownChain`: the chain this process appends to; none for a reader such as `keyhold audit export`. */
   constructor(
@@ -26,6 +30,7 @@ export class SqliteAuditStore implements AuditStore {
 
   async start(now: number): Promise<void> {
     if (this.ownChain === undefined) return;
+    this.claimChain(this.ownChain);
     markCreated(this.chainSet.get(this.ownChain), now);
     this.writer = new SqliteChainWriter(chainPath(this.dataDir, this.ownChain), this.ownChain, this.sync);
     await this.writer.start();
@@ -106,8 +111,30 @@ export class SqliteAuditStore implements AuditStore {
     return readDigests(this.chainSet.get(chain));
   }
 
+  /**
+   * One process per chain: a second server started on this data directory would append to the
+   * same chain and break its sequence, so it is refused here, in words. The claim is an
+   * exclusive SQLite lock on a file of its own, held while the process lives; the operating
+   * system drops it with the process, even one killed with -9.
+   */
+  private claimChain(chain: string): void {
+    mkdirSync(auditDir(this.dataDir), { recursive: true, mode: 0o700 });
+    const lock = new Database(join(auditDir(this.dataDir), `.claim-${chain}`));
+    try {
+      lock.pragma("busy_timeout = 0");
+      lock.exec("BEGIN EXCLUSIVE");
+    } catch {
+      lock.close();
+      throw new ConfigError(
+        `audit chain ${chain} of ${this.dataDir} is in use by another keyhold process: start one server per data directory (--workers N for more processes)`,
+      );
+    }
+    this.claim = lock;
+  }
+
   async close(): Promise<void> {
     await this.writer?.close();
     this.chainSet.close();
+    this.claim?.close();
   }
 }
