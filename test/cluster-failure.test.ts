@@ -7,7 +7,7 @@ import { CreateKeyCommand, DescribeKeyCommand, type KMSClient } from "@aws-sdk/c
 import pg from "pg";
 import { kmsClient, tempDir } from "./helpers.js";
 import { spawnServer, type ServerProcess } from "./process.js";
-import { postgresMissing, startPostgres, type TestPostgres } from "./postgres.js";
+import { postgresMissing, skipWithoutPostgres, startPostgres, type TestPostgres } from "./postgres.js";
 
 const missing = postgresMissing();
 
@@ -35,11 +35,7 @@ describe("node failure in a three-node cluster", () => {
   });
 
   it("keeps serving, keeps every acknowledged key, and hands the scheduler to a live node", async (t: TestContext) => {
-    if (missing) {
-      if (process.env.KEYHOLD_TEST_REQUIRE_ALL === "1") throw new Error(`${missing}; KEYHOLD_TEST_REQUIRE_ALL=1 makes this a failure`);
-      t.skip(`SKIPPED: ${missing}`);
-      return;
-    }
+    if (skipWithoutPostgres(t, missing)) return;
     const leaderOf = () => nodes.findIndex((n) => /now runs the scheduler/.test(n.output()));
     const waitFor = async (check: () => boolean, ms: number) => {
       const end = Date.now() + ms;

@@ -1,5 +1,5 @@
 /** Two keyhold nodes on one PostgreSQL database: what one changes, the other enforces at once. */
-import { after, before, describe, it, type TestContext } from "node:test";
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { rmSync } from "node:fs";
@@ -20,16 +20,9 @@ import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrai
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, startTestServer, tempDir, type TestServer } from "./helpers.js";
 
 const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-import { postgresMissing, startPostgres, type TestPostgres } from "./postgres.js";
+import { postgresMissing, skipWithoutPostgres, startPostgres, type TestPostgres } from "./postgres.js";
 
 const missing = postgresMissing();
-
-function skipIfMissing(t: TestContext): boolean {
-  if (!missing) return false;
-  if (process.env.KEYHOLD_TEST_REQUIRE_ALL === "1") throw new Error(`${missing}; KEYHOLD_TEST_REQUIRE_ALL=1 makes this a failure`);
-  t.skip(`SKIPPED: ${missing}`);
-  return true;
-}
 
 describe("three nodes on one PostgreSQL database", () => {
   let pg: TestPostgres;
@@ -63,7 +56,7 @@ describe("three nodes on one PostgreSQL database", () => {
   });
 
   it("a key made on node 1 is used on node 2; disabled on node 3, nodes 1 and 2 refuse it within a second", async (t) => {
-    if (skipIfMissing(t)) return;
+    if (skipWithoutPostgres(t, missing)) return;
     const KeyId = (await a.send(new CreateKeyCommand({ Description: "shared" }))).KeyMetadata!.KeyId!;
     const blob = (await b.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from("across nodes") }))).CiphertextBlob!;
     assert.equal(Buffer.from((await a.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), "across nodes");
@@ -100,7 +93,7 @@ describe("three nodes on one PostgreSQL database", () => {
   });
 
   it("rotation on one node while the others encrypt: every ciphertext decrypts on every node", async (t) => {
-    if (skipIfMissing(t)) return;
+    if (skipWithoutPostgres(t, missing)) return;
     const KeyId = (await a.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     const blobs: Uint8Array[] = [];
     for (let i = 0; i < 4; i++) {
@@ -115,7 +108,7 @@ describe("three nodes on one PostgreSQL database", () => {
   });
 
   it("the audit trail is shared: any node looks up every node's calls, and the exported trail verifies", async (t) => {
-    if (skipIfMissing(t)) return;
+    if (skipWithoutPostgres(t, missing)) return;
     const KeyId = (await a.send(new CreateKeyCommand({ Description: "audited across nodes" }))).KeyMetadata!.KeyId!;
     const onTwo = await b.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from("audited") }));
     const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
@@ -144,7 +137,7 @@ describe("three nodes on one PostgreSQL database", () => {
   });
 
   it("two nodes creating the same alias at once: exactly one succeeds", async (t) => {
-    if (skipIfMissing(t)) return;
+    if (skipWithoutPostgres(t, missing)) return;
     const KeyId = (await a.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     const results = await Promise.allSettled([
       a.send(new CreateAliasCommand({ AliasName: "alias/race", TargetKeyId: KeyId })),

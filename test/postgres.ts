@@ -5,6 +5,7 @@
  * KEYHOLD_TEST_REQUIRE_ALL=1 makes that a failure; as root, Debian's postgresql is installed.
  */
 import { spawnSync } from "node:child_process";
+import type { TestContext } from "node:test";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -45,6 +46,17 @@ export function postgresMissing(): string | undefined {
     });
   }
   return binDir() ? undefined : "PostgreSQL binaries (initdb) are not installed and could not be installed (Debian package postgresql)";
+}
+
+/**
+ * Skips a test that needs PostgreSQL when `missing` says it cannot be had, saying so — or fails
+ * it when KEYHOLD_TEST_REQUIRE_ALL=1 forbids skips. True when the test must stop.
+ */
+export function skipWithoutPostgres(t: TestContext, missing: string | undefined): boolean {
+  if (!missing) return false;
+  if (process.env.KEYHOLD_TEST_REQUIRE_ALL === "1") throw new Error(`${missing}; KEYHOLD_TEST_REQUIRE_ALL=1 makes this a failure`);
+  t.skip(`SKIPPED: ${missing}`);
+  return true;
 }
 
 export async function startPostgres(): Promise<TestPostgres> {

@@ -3,7 +3,7 @@
  * deployment docs/deployment.md describes): what one node writes, the other reads, lists in byte
  * order, and deletes.
  */
-import { after, before, describe, it, type TestContext } from "node:test";
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -16,17 +16,10 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { startTestServer, tempDir, rejects, type TestServer } from "./helpers.js";
-import { postgresMissing, startPostgres, type TestPostgres } from "./postgres.js";
+import { postgresMissing, skipWithoutPostgres, startPostgres, type TestPostgres } from "./postgres.js";
 import { bytesOf, s3Client } from "./s3.js";
 
 const missing = postgresMissing();
-
-function skipIfMissing(t: TestContext): boolean {
-  if (!missing) return false;
-  if (process.env.KEYHOLD_TEST_REQUIRE_ALL === "1") throw new Error(`${missing}; KEYHOLD_TEST_REQUIRE_ALL=1 makes this a failure`);
-  t.skip(`SKIPPED: ${missing}`);
-  return true;
-}
 
 describe("S3 on two nodes sharing PostgreSQL and the object directory", () => {
   let pg: TestPostgres;
@@ -63,7 +56,7 @@ describe("S3 on two nodes sharing PostgreSQL and the object directory", () => {
   });
 
   it("a second server on a node's data directory is refused at start, in words: the audit chain is that node's", async (t) => {
-    if (skipIfMissing(t)) return;
+    if (skipWithoutPostgres(t, missing)) return;
     await assert.rejects(
       () => startTestServer({ config: { databaseUrl: pg.url, masterKeyFile: join(shared, "master.key") }, dataDir: join(shared, "one") }),
       /audit chain .* is in use by another keyhold process: every node needs its own data directory/,
@@ -73,7 +66,7 @@ describe("S3 on two nodes sharing PostgreSQL and the object directory", () => {
   });
 
   it("objects written through one node are read, listed in byte order and deleted through the other", async (t) => {
-    if (skipIfMissing(t)) return;
+    if (skipWithoutPostgres(t, missing)) return;
     await a.send(new CreateBucketCommand({ Bucket: "shared-bucket" }));
     await rejects(() => b.send(new CreateBucketCommand({ Bucket: "shared-bucket" })), "BucketAlreadyOwnedByYou");
     const keys = ["b", "B", "a/1", "A/1", "é", "z"];

@@ -33,6 +33,22 @@ function tooLarge(res: ServerResponse): void {
   send(res, reply);
 }
 
+/** The request as the handler sees it: its path and query as sent, and its body (or the unread stream). */
+function requestOf(req: IncomingMessage, body: Buffer, secure: boolean, stream?: IncomingMessage): SignedRequest {
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  return {
+    method: req.method ?? "GET",
+    rawPath: q < 0 ? url : url.slice(0, q),
+    rawQuery: q < 0 ? "" : url.slice(q + 1),
+    headers: req.headers,
+    body,
+    stream,
+    sourceIp: req.socket.remoteAddress,
+    secure,
+  };
+}
+
 /** Whether a request's body goes to the handler unread, as a stream (S3 object uploads), instead of buffered. */
 export type StreamPredicate = (req: IncomingMessage) => boolean;
 
@@ -44,29 +60,24 @@ export interface TlsIdentity {
 
 export function createHttpServer(handler: RequestHandler, streams: StreamPredicate = () => false, tls?: TlsIdentity): Server {
   const secure = tls !== undefined;
+  /** Hands a request to the handler and sends its reply (a bare 500 if the handler itself failed). */
+  const run = (res: ServerResponse, request: SignedRequest, afterSend?: () => void): void => {
+    handler(request).then(
+      (reply) => {
+        send(res, reply);
+        afterSend?.();
+      },
+      () => send(res, errorReply(randomUUID(), "InternalFailure", 500, "An internal error occurred.")),
+    );
+  };
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     // Replies carry their own Date header, from the server's (injectable) clock; see send().
     res.sendDate = false;
-    const url0 = req.url ?? "/";
-    const q0 = url0.indexOf("?");
     if (streams(req)) {
-      handler({
-        method: req.method ?? "GET",
-        rawPath: q0 < 0 ? url0 : url0.slice(0, q0),
-        rawQuery: q0 < 0 ? "" : url0.slice(q0 + 1),
-        headers: req.headers,
-        body: Buffer.alloc(0),
-        stream: req,
-        sourceIp: req.socket.remoteAddress,
-        secure,
-      }).then(
-        (reply) => {
-          send(res, reply);
-          // Whatever the operation did not read (a refused upload) is drained, so the connection stays usable.
-          if (!req.readableEnded) req.resume();
-        },
-        () => send(res, errorReply(randomUUID(), "InternalFailure", 500, "An internal error occurred.")),
-      );
+      run(res, requestOf(req, Buffer.alloc(0), secure, req), () => {
+        // Whatever the operation did not read (a refused upload) is drained, so the connection stays usable.
+        if (!req.readableEnded) req.resume();
+      });
       req.on("error", () => res.destroy());
       return;
     }
@@ -91,20 +102,7 @@ export function createHttpServer(handler: RequestHandler, streams: StreamPredica
     });
     req.on("end", () => {
       if (refused) return;
-      const url = req.url ?? "/";
-      const q = url.indexOf("?");
-      handler({
-        method: req.method ?? "GET",
-        rawPath: q < 0 ? url : url.slice(0, q),
-        rawQuery: q < 0 ? "" : url.slice(q + 1),
-        headers: req.headers,
-        body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
-        sourceIp: req.socket.remoteAddress,
-        secure,
-      }).then(
-        (reply) => send(res, reply),
-        () => send(res, errorReply(randomUUID(), "InternalFailure", 500, "An internal error occurred.")),
-      );
+      run(res, requestOf(req, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), secure));
     });
     req.on("error", () => res.destroy());
   };

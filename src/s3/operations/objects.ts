@@ -76,12 +76,7 @@ export const putObject: S3Operation = {
       parts: [stored.part],
       sse,
     };
-    try {
-      await s3.commitObject(bucket, key, object, condition);
-    } catch (error) {
-      await s3.deleteFiles(object.parts);
-      throw error;
-    }
+    await commitOrDiscard(s3, bucket, key, object, condition);
     const crc = optional(input, "ChecksumCRC32") !== undefined || optional(input, "ChecksumAlgorithm")?.toUpperCase() === "CRC32";
     return {
       ETag: object.etag,
@@ -91,6 +86,22 @@ export const putObject: S3Operation = {
     };
   },
 };
+
+/** Commits a new object; if the commit is refused (a failed condition), its freshly written files go. */
+async function commitOrDiscard(
+  s3: S3Service,
+  bucket: string,
+  key: string,
+  object: ObjectBody,
+  condition: WriteCondition | undefined,
+): Promise<void> {
+  try {
+    await s3.commitObject(bucket, key, object, condition);
+  } catch (error) {
+    await s3.deleteFiles(object.parts);
+    throw error;
+  }
+}
 
 /** A Range header's first range, resolved against the size; undefined for none (or one S3 ignores). */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
@@ -131,38 +142,30 @@ function precondition(): ServiceError {
  * not passed → 304. An unparsable date is ignored.
  */
 function checkReadConditions(input: S3Input, object: ObjectBody): void {
-  const ifMatch = optional(input, "IfMatch");
-  const ifNoneMatch = optional(input, "IfNoneMatch");
-  const seconds = Math.floor(object.lastModified / 1000) * 1000;
-  const date = (member: string) => {
-    const v = optional(input, member);
-    const t = v === undefined ? NaN : Date.parse(v);
-    return Number.isNaN(t) ? undefined : t;
-  };
-  if (ifMatch !== undefined && !etagMatches(ifMatch, object.etag)) throw precondition();
-  const unmodifiedSince = date("IfUnmodifiedSince");
-  if (ifMatch === undefined && unmodifiedSince !== undefined && seconds > unmodifiedSince) throw precondition();
-  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, object.etag)) throw new ServiceError("NotModified");
-  const modifiedSince = date("IfModifiedSince");
-  if (ifNoneMatch === undefined && modifiedSince !== undefined && seconds <= modifiedSince) throw new ServiceError("NotModified");
+  checkConditions(input, object, "", () => new ServiceError("NotModified"));
 }
 
 /** A copy's conditions on its source (x-amz-copy-source-if-*): each that fails is 412, as S3 answers a copy. */
 export function checkCopySourceConditions(input: S3Input, source: ObjectBody): void {
-  const seconds = Math.floor(source.lastModified / 1000) * 1000;
+  checkConditions(input, source, "CopySource", precondition);
+}
+
+/** RFC 7232's four conditions on `object`, read from the members `<prefix>IfMatch`, …; `notModified` is what a read answers when the object did not change. */
+function checkConditions(input: S3Input, object: ObjectBody, prefix: string, notModified: () => ServiceError): void {
+  const seconds = Math.floor(object.lastModified / 1000) * 1000;
   const date = (member: string) => {
-    const v = optional(input, member);
+    const v = optional(input, prefix + member);
     const t = v === undefined ? NaN : Date.parse(v);
     return Number.isNaN(t) ? undefined : t;
   };
-  const ifMatch = optional(input, "CopySourceIfMatch");
-  const ifNoneMatch = optional(input, "CopySourceIfNoneMatch");
-  const unmodifiedSince = date("CopySourceIfUnmodifiedSince");
-  const modifiedSince = date("CopySourceIfModifiedSince");
-  if (ifMatch !== undefined && !etagMatches(ifMatch, source.etag)) throw precondition();
+  const ifMatch = optional(input, `${prefix}IfMatch`);
+  const ifNoneMatch = optional(input, `${prefix}IfNoneMatch`);
+  if (ifMatch !== undefined && !etagMatches(ifMatch, object.etag)) throw precondition();
+  const unmodifiedSince = date("IfUnmodifiedSince");
   if (ifMatch === undefined && unmodifiedSince !== undefined && seconds > unmodifiedSince) throw precondition();
-  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, source.etag)) throw precondition();
-  if (ifNoneMatch === undefined && modifiedSince !== undefined && seconds <= modifiedSince) throw precondition();
+  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, object.etag)) throw notModified();
+  const modifiedSince = date("IfModifiedSince");
+  if (ifNoneMatch === undefined && modifiedSince !== undefined && seconds <= modifiedSince) throw notModified();
 }
 
 /**
@@ -365,12 +368,7 @@ export const copyObject: S3Operation = {
       parts: [stored.part],
       sse,
     };
-    try {
-      await s3.commitObject(bucket, key, object, condition);
-    } catch (error) {
-      await s3.deleteFiles(object.parts);
-      throw error;
-    }
+    await commitOrDiscard(s3, bucket, key, object, condition);
     return { ETag: object.etag, LastModified: new Date(object.lastModified), ...sseOutput(object) };
   },
 };
