@@ -66,16 +66,31 @@ export function redact(value: unknown, depth = 0): unknown {
   if (typeof value === "object") {
     const isMap = Object.getPrototypeOf(value) === null;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const record = value as Record<string, unknown>;
+    for (const k of Object.keys(record)) {
       if (!isMap && NEVER_LOGGED.has(k)) continue;
-      const r = redact(v, depth + 1);
+      const r = redact(record[k], depth + 1);
       if (r === undefined) continue;
-      const name = isMap ? k : k.charAt(0).toLowerCase() + k.slice(1);
-      Object.defineProperty(out, name, { value: r, enumerable: true, writable: true, configurable: true });
+      const name = isMap ? k : camel(k);
+      // A map key "__proto__" stays a key, not a prototype.
+      if (name === "__proto__") Object.defineProperty(out, name, { value: r, enumerable: true, writable: true, configurable: true });
+      else out[name] = r;
     }
     return out;
   }
   return value;
+}
+
+const CAMEL = new Map<string, string>();
+
+/** A structure member's name as CloudTrail writes it (KeyId → keyId); member names are few, so each is made once. */
+function camel(name: string): string {
+  let c = CAMEL.get(name);
+  if (c === undefined) {
+    c = name.charAt(0).toLowerCase() + name.slice(1);
+    if (CAMEL.size < 10_000) CAMEL.set(name, c);
+  }
+  return c;
 }
 
 let lastIso = { second: -1, text: "" };
@@ -90,24 +105,27 @@ function isoSeconds(time: number): string {
 /** CloudTrail's userIdentity for each kind of caller. */
 function identityOf(caller: CallerIdentity): Record<string, unknown> {
   const p = caller.principal;
-  const base = { type: p.type, principalId: p.principalId, arn: p.arn, accountId: p.accountId, accessKeyId: caller.accessKeyId };
-  if (p.type === "IAMUser") return { ...base, userName: p.userName };
+  const identity: Record<string, unknown> = {
+    type: p.type,
+    principalId: p.principalId,
+    arn: p.arn,
+    accountId: p.accountId,
+    accessKeyId: caller.accessKeyId,
+  };
+  if (p.type === "IAMUser") identity.userName = p.userName;
   if (p.type === "AssumedRole") {
-    return {
-      ...base,
-      sessionContext: {
-        sessionIssuer: {
-          type: "Role",
-          principalId: p.principalId.split(":")[0],
-          arn: p.roleArn,
-          accountId: p.accountId,
-          userName: p.roleName,
-        },
-        attributes: { creationDate: p.issuedAt === undefined ? null : isoSeconds(p.issuedAt), mfaAuthenticated: "false" },
+    identity.sessionContext = {
+      sessionIssuer: {
+        type: "Role",
+        principalId: p.principalId.split(":")[0],
+        arn: p.roleArn,
+        accountId: p.accountId,
+        userName: p.roleName,
       },
+      attributes: { creationDate: p.issuedAt === undefined ? null : isoSeconds(p.issuedAt), mfaAuthenticated: "false" },
     };
   }
-  return base;
+  return identity;
 }
 
 /** The name LookupEvents' Username attribute matches: "root", the user's name, or the session's name. */
@@ -121,9 +139,16 @@ export function buildEvent(call: CompletedCall): AuditEvent {
   const accountId = call.caller?.accountId ?? call.claimed?.accountId;
   const accessKeyId = call.caller?.accessKeyId ?? call.claimed?.accessKeyId;
   const eventId = randomUUID();
-  const userIdentity = call.caller
-    ? { ...identityOf(call.caller), ...(call.invokedBy ? { invokedBy: call.invokedBy } : {}) }
-    : { type: "Unknown", ...(accountId ? { accountId } : {}), ...(accessKeyId ? { accessKeyId } : {}) };
+  let userIdentity: Record<string, unknown>;
+  if (call.caller) {
+    userIdentity = identityOf(call.caller);
+    if (call.invokedBy) userIdentity.invokedBy = call.invokedBy;
+  } else {
+    userIdentity = { type: "Unknown" };
+    if (accountId) userIdentity.accountId = accountId;
+    if (accessKeyId) userIdentity.accessKeyId = accessKeyId;
+  }
+  // Members in CloudTrail's order; errorCode and errorMessage only on failure.
   const record: Record<string, unknown> = {
     eventVersion: EVENT_VERSION,
     userIdentity,
@@ -133,18 +158,21 @@ export function buildEvent(call: CompletedCall): AuditEvent {
     awsRegion: call.region ?? null,
     sourceIPAddress: call.sourceIp ?? null,
     userAgent: call.userAgent ?? null,
-    ...(call.error ? { errorCode: call.error.code, errorMessage: call.error.message } : {}),
-    requestParameters: call.trail.input === undefined ? null : (redact(call.trail.input) ?? null),
-    responseElements: call.error || call.readOnly ? null : (redact(call.output) ?? null),
-    requestID: call.requestId,
-    eventID: eventId,
-    readOnly: call.readOnly,
-    resources: call.trail.resources.map((r) => ({ accountId, type: r.type, ARN: r.arn })),
-    eventType: "AwsApiCall",
-    managementEvent: true,
-    recipientAccountId: accountId ?? null,
-    eventCategory: "Management",
   };
+  if (call.error) {
+    record.errorCode = call.error.code;
+    record.errorMessage = call.error.message;
+  }
+  record.requestParameters = call.trail.input === undefined ? null : (redact(call.trail.input) ?? null);
+  record.responseElements = call.error || call.readOnly ? null : (redact(call.output) ?? null);
+  record.requestID = call.requestId;
+  record.eventID = eventId;
+  record.readOnly = call.readOnly;
+  record.resources = call.trail.resources.map((r) => ({ accountId, type: r.type, ARN: r.arn }));
+  record.eventType = "AwsApiCall";
+  record.managementEvent = true;
+  record.recipientAccountId = accountId ?? null;
+  record.eventCategory = "Management";
   return {
     eventId,
     eventTime: call.time,

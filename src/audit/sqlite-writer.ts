@@ -3,6 +3,7 @@ import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import type { AuditEvent } from "./record.js";
 import type { AuditSync } from "../config.js";
+import { encodeEvents } from "./wire-events.js";
 
 export class SqliteChainWriter {
   private readonly worker: Worker;
@@ -39,7 +40,7 @@ export class SqliteChainWriter {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, events });
+      this.worker.postMessage({ id, events: encodeEvents(events) });
     });
   }
 

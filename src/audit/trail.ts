@@ -1,15 +1,15 @@
 /**
  * Group commit: `record` resolves once the event is committed. Events arriving while commits are
  * in flight wait and go together in the next batch, so throughput holds while every response
- * still waits for its own event. Up to two batches are in flight, so the store can start its next
- * commit the moment the previous one is durable.
+ * still waits for its own event. One batch is in flight at a time: whatever arrives during a commit
+ * goes in the next one, so batches grow with the load and the cost of each commit is shared.
  */
 import type { AuditEvent } from "./record.js";
 
 type Pending = { event: AuditEvent; resolve: () => void; reject: (e: Error) => void };
 
 const MAX_BATCH = 512;
-const MAX_IN_FLIGHT = 2;
+const MAX_IN_FLIGHT = 1;
 
 export class AuditTrail {
   private queue: Pending[] = [];

@@ -13,6 +13,7 @@ import { makeAppender } from "./append.js";
 import { openAuditDatabase } from "./database.js";
 import type { AuditEvent } from "./record.js";
 import type { AuditSync } from "../config.js";
+import { decodeEvents } from "./wire-events.js";
 
 const { path, chain, sync } = workerData as { path: string; chain: string; sync: AuditSync };
 const db = openAuditDatabase(path);
@@ -45,7 +46,7 @@ function append(events: AuditEvent[]): number[] {
   }
 }
 
-parentPort!.on("message", (message: { id: number; events: AuditEvent[] } | { close: true }) => {
+parentPort!.on("message", (message: { id: number; events: string } | { close: true }) => {
   if ("close" in message) {
     if (unsynced) db.pragma("wal_checkpoint(PASSIVE)");
     db.close();
@@ -53,7 +54,7 @@ parentPort!.on("message", (message: { id: number; events: AuditEvent[] } | { clo
     return;
   }
   try {
-    const seqs = append(message.events);
+    const seqs = append(decodeEvents(message.events));
     unsynced = true;
     parentPort!.postMessage({ id: message.id, seqs });
   } catch (error) {

@@ -35,10 +35,23 @@ export function bytesToUuid(bytes: Buffer): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+const keyIdBytes = new Map<string, Buffer>();
+
+/** The 16 bytes of a key id, made once per key: every Encrypt writes them. */
+function bytesOfKeyId(keyId: string): Buffer {
+  let bytes = keyIdBytes.get(keyId);
+  if (!bytes) {
+    bytes = uuidToBytes(keyId);
+    if (keyIdBytes.size >= 10_000) keyIdBytes.clear();
+    keyIdBytes.set(keyId, bytes);
+  }
+  return bytes;
+}
+
 function header(keyId: string, keyVersion: number): Buffer {
   const out = Buffer.allocUnsafe(HEADER_LENGTH);
   out[0] = BLOB_VERSION;
-  uuidToBytes(keyId).copy(out, 1);
+  bytesOfKeyId(keyId).copy(out, 1);
   out.writeUInt32BE(keyVersion, 17);
   return out;
 }

@@ -9,9 +9,13 @@ export function toWire(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(toWire);
   if (typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      const w = toWire(v);
-      if (w !== undefined) out[k] = w;
+    const record = value as Record<string, unknown>;
+    for (const k of Object.keys(record)) {
+      const w = toWire(record[k]);
+      // Maps (encryption contexts) may have any key: "__proto__" stays a key, not a prototype.
+      if (w === undefined) continue;
+      if (k === "__proto__") Object.defineProperty(out, k, { value: w, enumerable: true, writable: true, configurable: true });
+      else out[k] = w;
     }
     return out;
   }

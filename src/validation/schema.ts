@@ -47,6 +47,20 @@ function memberPath(parent: string, name: string): string {
   return parent ? `${parent}.${lower}` : lower;
 }
 
+type StructureSchema = Extract<Schema, { kind: "structure" }>;
+type Member = { name: string; schema: Schema; required: boolean };
+const MEMBERS = new WeakMap<StructureSchema, readonly Member[]>();
+
+/** A structure's members as a list, made once per schema: the walk runs on every request. */
+function membersOf(schema: StructureSchema): readonly Member[] {
+  let members = MEMBERS.get(schema);
+  if (!members) {
+    members = Object.entries(schema.members).map(([name, s]) => ({ name, schema: s, required: schema.required?.includes(name) ?? false }));
+    MEMBERS.set(schema, members);
+  }
+  return members;
+}
+
 function show(value: unknown): string {
   if (value === null || value === undefined) return "null";
   if (Buffer.isBuffer(value)) return "[binary]";
@@ -75,15 +89,14 @@ function walk(schema: Schema, value: unknown, path: string, problems: string[]):
       if (typeof value !== "object" || value === null || Array.isArray(value)) serialization(path, "a structure");
       const input = value as Record<string, unknown>;
       const out: Record<string, unknown> = {};
-      for (const [name, member] of Object.entries(schema.members)) {
-        const raw = Object.prototype.hasOwnProperty.call(input, name) ? input[name] : undefined;
-        const childPath = memberPath(path, name);
+      for (const m of membersOf(schema)) {
+        const raw = Object.prototype.hasOwnProperty.call(input, m.name) ? input[m.name] : undefined;
         if (raw === undefined || raw === null) {
-          if (schema.required?.includes(name))
-            problems.push(`Value null at '${childPath}' failed to satisfy constraint: Member must not be null`);
+          if (m.required)
+            problems.push(`Value null at '${memberPath(path, m.name)}' failed to satisfy constraint: Member must not be null`);
           continue;
         }
-        out[name] = walk(member, raw, childPath, problems);
+        out[m.name] = walk(m.schema, raw, memberPath(path, m.name), problems);
       }
       return out;
     }
