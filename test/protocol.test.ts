@@ -148,6 +148,16 @@ describe("AWS JSON 1.1 protocol and SigV4, with hand-built requests", () => {
       400,
       "InvalidCiphertextException",
     );
+    // And it comes back as a key in a response: a grant constrained to that context lists it.
+    const grant = await call(
+      url,
+      "TrentService.CreateGrant",
+      `{"KeyId":"${keyId}","GranteePrincipal":"arn:aws:iam::000000000000:root","Operations":["Decrypt"],"Constraints":{"EncryptionContextEquals":{"__proto__":"x"}}}`,
+    );
+    assert.equal(grant.status, 200, grant.body);
+    const listed = await call(url, "TrentService.ListGrants", `{"KeyId":"${keyId}"}`);
+    assert.equal(listed.status, 200, listed.body);
+    assert.match(listed.body, /"EncryptionContextEquals":\{"__proto__":"x"\}/);
     // A __proto__ member at the top level changes nothing.
     const polluted = await call(url, "TrentService.ListKeys", `{"__proto__":{"Limit":1},"Limit":2}`);
     assert.equal(polluted.status, 200);
