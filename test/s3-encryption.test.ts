@@ -5,12 +5,14 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketEncryptionCommand,
   DeleteBucketPolicyCommand,
   GetBucketEncryptionCommand,
@@ -20,6 +22,7 @@ import {
   PutBucketEncryptionCommand,
   PutBucketPolicyCommand,
   PutObjectCommand,
+  UploadPartCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import {
@@ -603,6 +606,68 @@ describe("S3 server-side encryption", () => {
       sts.destroy();
       iam.destroy();
     }
+  });
+
+  it("ETags: the MD5 of the bytes for SSE-S3, opaque for SSE-KMS and SSE-C as on S3; Content-MD5 is checked either way", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "etags" }));
+    const bytes = Buffer.from("the same bytes");
+    const md5 = createHash("md5").update(bytes).digest("hex");
+    const sseS3 = await s3.send(new PutObjectCommand({ Bucket: "etags", Key: "s3", Body: bytes, ServerSideEncryption: "AES256" }));
+    assert.equal(sseS3.ETag, `"${md5}"`);
+    const kmsA = await s3.send(new PutObjectCommand({ Bucket: "etags", Key: "kms-a", Body: bytes, ServerSideEncryption: "aws:kms" }));
+    const kmsB = await s3.send(new PutObjectCommand({ Bucket: "etags", Key: "kms-b", Body: bytes, ServerSideEncryption: "aws:kms" }));
+    assert.match(kmsA.ETag!, /^"[0-9a-f]{32}"$/);
+    assert.notEqual(kmsA.ETag, `"${md5}"`);
+    assert.notEqual(kmsA.ETag, kmsB.ETag);
+    // The ETag a PUT returned is the one HEAD reports and If-Match matches.
+    const head = await s3.send(new HeadObjectCommand({ Bucket: "etags", Key: "kms-a", IfMatch: kmsA.ETag }));
+    assert.equal(head.ETag, kmsA.ETag);
+    // A wrong Content-MD5 is refused for an SSE-KMS object too, and nothing is stored.
+    await assert.rejects(
+      () =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: "etags",
+            Key: "kms-bad",
+            Body: bytes,
+            ServerSideEncryption: "aws:kms",
+            ContentMD5: createHash("md5").update("other bytes").digest("base64"),
+          }),
+        ),
+      (e: Error) => e.name === "BadDigest",
+    );
+    await assert.rejects(
+      () => s3.send(new HeadObjectCommand({ Bucket: "etags", Key: "kms-bad" })),
+      (e: Error) => e.name === "NotFound",
+    );
+    const copy = await s3.send(
+      new CopyObjectCommand({ Bucket: "etags", Key: "copy", CopySource: "etags/kms-a", ServerSideEncryption: "AES256" }),
+    );
+    assert.equal(copy.CopyObjectResult?.ETag, `"${md5}"`);
+    const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: "etags", Key: "parts", ServerSideEncryption: "aws:kms" }));
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket: "etags", Key: "parts", UploadId: upload.UploadId, PartNumber: 1, Body: bytes }),
+    );
+    assert.match(part.ETag!, /^"[0-9a-f]{32}"$/);
+    assert.notEqual(part.ETag, `"${md5}"`);
+    const done = await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: "etags",
+        Key: "parts",
+        UploadId: upload.UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+      }),
+    );
+    assert.equal(
+      done.ETag,
+      `"${createHash("md5")
+        .update(Buffer.from(part.ETag!.slice(1, -1), "hex"))
+        .digest("hex")}-1"`,
+    );
+    assert.equal(
+      (await bytesOf((await s3.send(new GetObjectCommand({ Bucket: "etags", Key: "parts" }))).Body)).toString(),
+      "the same bytes",
+    );
   });
 
   it("copies change the encryption of the copy", async () => {

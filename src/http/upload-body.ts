@@ -22,14 +22,15 @@ export interface VerifiedBody {
   bytes: number;
   /** The CRC32 of the bytes (base64 of the big-endian value), which S3 returns and the SDK checks on GET. */
   crc32: string;
-  md5Hex: string;
+  /** The MD5 of the bytes, unless the operation said it needs none (see skipMd5). */
+  md5Hex?: string;
 }
 
 export class UploadBody {
   /** The decoded bytes; read it once. */
   readonly stream: Readable;
   private readonly decoder: AwsChunkedDecoder | undefined;
-  private readonly md5: Hash = createHash("md5");
+  private md5: Hash | undefined = createHash("md5");
   private readonly sha256: Hash | undefined;
   private readonly extra = new Map<ChecksumName, Hash>();
   private crc = 0;
@@ -48,7 +49,7 @@ export class UploadBody {
     const observer = new Transform({
       transform: (chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) => {
         this.bytes += chunk.length;
-        this.md5.update(chunk);
+        this.md5?.update(chunk);
         this.sha256?.update(chunk);
         this.crc = crc32(chunk, this.crc);
         for (const h of this.extra.values()) h.update(chunk);
@@ -72,6 +73,14 @@ export class UploadBody {
 
   static fromBuffer(body: Buffer): Readable {
     return Readable.from(body.length === 0 ? [] : [body]);
+  }
+
+  /**
+   * The operation needs no MD5 of the bytes (an object whose ETag is not one: SSE-KMS, SSE-C), so
+   * none is computed from here on — unless the request sent Content-MD5, which is still checked.
+   */
+  skipMd5(): void {
+    if (header(this.headers, "content-md5") === undefined) this.md5 = undefined;
   }
 
   /** Checks a buffered body's Content-MD5 (XML documents, policies). */
@@ -113,9 +122,9 @@ export class UploadBody {
       const claimed = Buffer.from(header(this.headers, "x-amz-content-sha256")!, "hex");
       if (!timingSafeEqual(computed, claimed)) throw new ServiceError("XAmzContentSHA256Mismatch");
     }
-    const md5 = this.md5.digest();
+    const md5 = this.md5?.digest();
     const contentMd5 = header(this.headers, "content-md5");
-    if (contentMd5 !== undefined) compareDigest(contentMd5, md5, "Content-MD5");
+    if (contentMd5 !== undefined) compareDigest(contentMd5, md5!, "Content-MD5");
     const crc = Buffer.alloc(4);
     crc.writeUInt32BE(this.crc >>> 0);
     const algorithm = this.checksumAlgorithm();
@@ -127,7 +136,7 @@ export class UploadBody {
       const computed = algorithm === "crc32" || !h ? crc : h.digest();
       compareDigest(claimed, computed, name);
     }
-    return { bytes: this.bytes, crc32: crc.toString("base64"), md5Hex: md5.toString("hex") };
+    return { bytes: this.bytes, crc32: crc.toString("base64"), md5Hex: md5?.toString("hex") };
   }
 }
 

@@ -668,6 +668,20 @@ export interface SseChoice {
   bucketKey?: boolean;
 }
 
+/**
+ * Whether an object's ETag is the MD5 of its bytes. S3 says so for unencrypted and SSE-S3
+ * objects; for SSE-KMS and SSE-C the ETag is "not an MD5 digest of their object data", so keyhold
+ * spends no time computing one for them.
+ */
+export function etagIsMd5(algorithm: SseAlgorithm): boolean {
+  return algorithm === "AES256";
+}
+
+/** An object's (or part's) ETag: the MD5 when there is one, else 16 random bytes, as opaque as S3's. */
+export function etagOf(md5Hex: string | undefined): string {
+  return `"${md5Hex ?? randomBytes(16).toString("hex")}"`;
+}
+
 /** Binds an SSE-S3 data key to its object, as SSE-KMS does: a wrapped key moved to another object does not open. */
 function objectContext(bucket: string, key: string): Record<string, string> {
   return { "aws:s3:arn": `arn:aws:s3:::${bucket}/${key}` };

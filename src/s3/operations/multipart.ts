@@ -28,7 +28,7 @@ import {
   type S3Operation,
 } from "../operation.js";
 import { checkCopySourceConditions, copySource, writeCondition } from "./objects.js";
-import type { ObjectBody, ObjectSse, S3Service, StoredPart } from "../service.js";
+import { etagIsMd5, etagOf, type ObjectBody, type ObjectSse, type S3Service, type StoredPart } from "../service.js";
 
 const MIN_PART_BYTES = 5 * 1024 * 1024;
 const MAX_PART_BYTES = 5 * 1024 ** 3;
@@ -139,6 +139,7 @@ export const uploadPart: S3Operation = {
     // S3 needs kms:Decrypt here too: each part is encrypted under the upload's data key.
     const dataKey = await s3.dataKey(call, bucket, key, upload.sse, customerKey(input));
     const source = body(input);
+    if (!etagIsMd5(upload.sse.algorithm)) source.skipMd5();
     let stored;
     try {
       stored = await s3.storeEncrypted(dataKey, source.stream, () => source.verify());
@@ -148,7 +149,7 @@ export const uploadPart: S3Operation = {
     const part: PartBody = {
       ...stored.part,
       partNumber,
-      etag: `"${stored.verified.md5Hex}"`,
+      etag: etagOf(stored.verified.md5Hex),
       lastModified: s3.clock.now(),
       crc32: stored.verified.crc32,
     };
@@ -192,15 +193,15 @@ export const uploadPartCopy: S3Operation = {
     const sourceKey = await s3.dataKey(call, source.bucket, source.key, original.sse, customerKey(input, "CopySource"));
     const plaintext = await s3.readDecrypted(sourceKey, original.parts, range.start, range.end);
     const dataKey = await s3.dataKey(call, bucket, key, upload.sse, customerKey(input));
-    const md5 = createHash("md5");
+    const md5 = etagIsMd5(upload.sse.algorithm) ? createHash("md5") : undefined;
     let crc = 0;
     plaintext.on("data", (c: Buffer) => {
-      md5.update(c);
+      md5?.update(c);
       crc = crc32(c, crc);
     });
     let stored;
     try {
-      stored = await s3.storeEncrypted(dataKey, plaintext, () => md5.digest("hex"));
+      stored = await s3.storeEncrypted(dataKey, plaintext, () => md5?.digest("hex"));
     } finally {
       dataKey.fill(0);
     }
@@ -209,7 +210,7 @@ export const uploadPartCopy: S3Operation = {
     const part: PartBody = {
       ...stored.part,
       partNumber,
-      etag: `"${stored.verified}"`,
+      etag: etagOf(stored.verified),
       lastModified: s3.clock.now(),
       crc32: crcBytes.toString("base64"),
     };

@@ -19,7 +19,7 @@ import {
   type S3Operation,
   type S3Output,
 } from "../operation.js";
-import type { ObjectBody, S3Service, WriteCondition } from "../service.js";
+import { etagIsMd5, etagOf, type ObjectBody, type S3Service, type WriteCondition } from "../service.js";
 
 const MAX_PUT_BYTES = 5 * 1024 ** 3;
 
@@ -59,6 +59,7 @@ export const putObject: S3Operation = {
     const condition = writeCondition(input);
     condition?.((await s3.object(bucket, key))?.body);
     const { dataKey, sse } = await s3.newDataKey(call, bucket, key, choice);
+    if (!etagIsMd5(choice.algorithm)) upload.skipMd5();
     let stored;
     try {
       stored = await s3.storeEncrypted(dataKey, upload.stream, () => upload.verify());
@@ -67,7 +68,7 @@ export const putObject: S3Operation = {
     }
     const object: ObjectBody = {
       size: stored.part.size,
-      etag: `"${stored.verified.md5Hex}"`,
+      etag: etagOf(stored.verified.md5Hex),
       lastModified: s3.clock.now(),
       contentType: optional(input, "ContentType") ?? "binary/octet-stream",
       headers: storedHeaders(input),
@@ -348,18 +349,18 @@ export const copyObject: S3Operation = {
     const plaintext = await s3.readDecrypted(sourceKey, original.parts, 0, original.size);
     const choice = sseChoice(input, owner);
     const { dataKey, sse } = await s3.newDataKey(call, bucket, key, choice);
-    const md5 = createHash("md5");
-    plaintext.on("data", (c: Buffer) => md5.update(c));
+    const md5 = etagIsMd5(choice.algorithm) ? createHash("md5") : undefined;
+    if (md5) plaintext.on("data", (c: Buffer) => md5.update(c));
     let stored;
     try {
-      stored = await s3.storeEncrypted(dataKey, plaintext, () => md5.digest("hex"));
+      stored = await s3.storeEncrypted(dataKey, plaintext, () => md5?.digest("hex"));
     } finally {
       dataKey.fill(0);
     }
     const replace = directive === "REPLACE";
     const object: ObjectBody = {
       size: stored.part.size,
-      etag: `"${stored.verified}"`,
+      etag: etagOf(stored.verified),
       lastModified: s3.clock.now(),
       contentType: replace ? (optional(input, "ContentType") ?? "binary/octet-stream") : original.contentType,
       headers: replace ? storedHeaders(input) : original.headers,
