@@ -34,7 +34,7 @@ export class Audit {
     private readonly key: AuditSigningKey,
     private readonly options: AuditOptions,
   ) {
-    this.trail = new AuditTrail((events) => store.append(events));
+    this.trail = new AuditTrail((events) => store.append(events), store.appendsInFlight);
   }
 
   static async open(options: AuditOptions): Promise<Audit> {

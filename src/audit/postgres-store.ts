@@ -35,6 +35,7 @@ const COLUMN: Record<string, string> = {
 };
 
 export class PostgresAuditStore implements AuditStore {
+  readonly appendsInFlight = 2;
   /** The connection that holds this process's claim on its chain. */
   private claim: pg.Client | undefined;
 

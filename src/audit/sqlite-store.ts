@@ -15,6 +15,7 @@ import type { AuditSync } from "../config.js";
 import { mergePage, type AuditStore, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
 
 export class SqliteAuditStore implements AuditStore {
+  readonly appendsInFlight = 16;
   private readonly chainSet: ChainSet;
   private writer: SqliteChainWriter | undefined;
   private claim: Database.Database | undefined;

@@ -19,12 +19,14 @@ export class SqliteChainWriter {
       });
       this.worker.once("error", reject);
     });
-    this.worker.on("message", (m: { id?: number; error?: string }) => {
-      if (m.id === undefined) return;
-      const w = this.waiting.get(m.id);
-      this.waiting.delete(m.id);
-      if (m.error) w?.reject(new Error(`audit write failed: ${m.error}`));
-      else w?.resolve();
+    this.worker.on("message", (m: { ids?: number[]; error?: string }) => {
+      if (m.ids === undefined) return;
+      for (const id of m.ids) {
+        const w = this.waiting.get(id);
+        this.waiting.delete(id);
+        if (m.error) w?.reject(new Error(`audit write failed: ${m.error}`));
+        else w?.resolve();
+      }
     });
     this.worker.on("error", (error) => {
       for (const w of this.waiting.values()) w.reject(error);
@@ -46,7 +48,7 @@ export class SqliteChainWriter {
 
   async close(): Promise<void> {
     await new Promise<void>((resolve) => {
-      this.worker.once("message", () => resolve());
+      this.worker.on("message", (m: { closed?: boolean }) => m.closed && resolve());
       this.worker.postMessage({ close: true });
     });
     await this.worker.terminate();

@@ -47,6 +47,12 @@ export interface LastUse {
 }
 
 export interface AuditStore {
+  /**
+   * How many appends may be under way at once. A store whose writer merges the appends waiting for
+   * it into one commit (the SQLite writer thread) takes several, so its next commit can start the
+   * moment the last one ends; one that commits each append on its own takes few.
+   */
+  readonly appendsInFlight: number;
   /** Readies this process's chain for appends (a reader-only store need not be started). */
   start(now: number): Promise<void>;
   signingKey(keystore: KeyStore, now: number): Promise<AuditSigningKey>;

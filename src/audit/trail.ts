@@ -1,15 +1,15 @@
 /**
  * Group commit: `record` resolves once the event is committed. Events arriving while commits are
  * in flight wait and go together in the next batch, so throughput holds while every response
- * still waits for its own event. One batch is in flight at a time: whatever arrives during a commit
- * goes in the next one, so batches grow with the load and the cost of each commit is shared.
+ * still waits for its own event. How many batches may be in flight is the store's to say: the
+ * SQLite writer merges every batch waiting for it into its next commit, so batches are sent as
+ * they form and commits grow with the load.
  */
 import type { AuditEvent } from "./record.js";
 
 type Pending = { event: AuditEvent; resolve: () => void; reject: (e: Error) => void };
 
 const MAX_BATCH = 512;
-const MAX_IN_FLIGHT = 1;
 
 export class AuditTrail {
   private queue: Pending[] = [];
@@ -18,7 +18,10 @@ export class AuditTrail {
   private closed = false;
   private readonly idle: (() => void)[] = [];
 
-  constructor(private readonly appendBatch: (events: AuditEvent[]) => Promise<void>) {}
+  constructor(
+    private readonly appendBatch: (events: AuditEvent[]) => Promise<void>,
+    private readonly maxInFlight: number,
+  ) {}
 
   record(event: AuditEvent): Promise<void> {
     if (this.closed) return Promise.reject(new Error("the audit trail is closed"));
@@ -35,7 +38,7 @@ export class AuditTrail {
   }
 
   private send(): void {
-    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
       this.inFlight++;
       this.appendBatch(batch.map((p) => p.event))

@@ -8,7 +8,7 @@
  * nothing acknowledged — and the WAL is fsynced by a checkpoint at most 100 ms later, which bounds
  * what a power loss or kernel crash can take; the hash chain then simply ends earlier.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { makeAppender } from "./append.js";
 import { openAuditDatabase } from "./database.js";
 import type { AuditEvent } from "./record.js";
@@ -46,19 +46,39 @@ function append(events: AuditEvent[]): number[] {
   }
 }
 
-parentPort!.on("message", (message: { id: number; events: string } | { close: true }) => {
-  if ("close" in message) {
-    if (unsynced) db.pragma("wal_checkpoint(PASSIVE)");
-    db.close();
-    parentPort!.postMessage({ closed: true });
-    return;
+type Message = { id: number; events: string } | { close: true };
+
+function close(): void {
+  if (unsynced) db.pragma("wal_checkpoint(PASSIVE)");
+  db.close();
+  parentPort!.postMessage({ closed: true });
+}
+
+/**
+ * Group commit across messages: whatever batches have arrived by the time a commit starts go
+ * into it together, so one fsync serves them all and the thread never waits for the event loop
+ * to send the next batch while events are queued.
+ */
+parentPort!.on("message", (first: Message) => {
+  const batches: { id: number; events: string }[] = [];
+  let closing = false;
+  for (let m: Message | undefined = first; m !== undefined; m = receiveMessageOnPort(parentPort!)?.message as Message | undefined) {
+    if ("close" in m) {
+      closing = true;
+      break;
+    }
+    batches.push(m);
   }
-  try {
-    const seqs = append(decodeEvents(message.events));
-    unsynced = true;
-    parentPort!.postMessage({ id: message.id, seqs });
-  } catch (error) {
-    parentPort!.postMessage({ id: message.id, error: (error as Error).message });
+  if (batches.length > 0) {
+    const ids = batches.map((b) => b.id);
+    try {
+      append(batches.flatMap((b) => decodeEvents(b.events)));
+      unsynced = true;
+      parentPort!.postMessage({ ids });
+    } catch (error) {
+      parentPort!.postMessage({ ids, error: (error as Error).message });
+    }
   }
+  if (closing) close();
 });
 parentPort!.postMessage({ ready: true });
