@@ -13,6 +13,44 @@ export interface LoadResult {
   rps: number;
   p50ms: number;
   p99ms: number;
+  /** Every request's latency (ms), sorted: what merging slices needs. */
+  latencies: number[];
+}
+
+function summary(latencies: number[], errors: number, seconds: number): LoadResult {
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
+  return { requests: latencies.length, errors, seconds, rps: latencies.length / seconds, p50ms: pct(0.5), p99ms: pct(0.99), latencies };
+}
+
+/** Several measurements of one server taken as one: total requests over total time. */
+export function mergeLoads(results: readonly LoadResult[]): LoadResult {
+  return summary(
+    results.flatMap((r) => r.latencies),
+    results.reduce((n, r) => n + r.errors, 0),
+    results.reduce((n, r) => n + r.seconds, 0),
+  );
+}
+
+/**
+ * Measures two servers in alternating slices (a, b, a, b, …) of `seconds / slices` each, and
+ * merges each one's slices. A machine whose speed drifts (a shared virtual machine) then slows
+ * both sides alike, and their ratio holds still where back-to-back runs would not.
+ */
+export async function compareLoads(
+  a: { port: number; request: Buffer },
+  b: { port: number; request: Buffer },
+  connections: number,
+  seconds: number,
+  slices = 5,
+): Promise<[LoadResult, LoadResult]> {
+  const aRuns: LoadResult[] = [];
+  const bRuns: LoadResult[] = [];
+  for (let i = 0; i < slices; i++) {
+    aRuns.push(await runLoad("127.0.0.1", a.port, a.request, connections, seconds / slices));
+    bRuns.push(await runLoad("127.0.0.1", b.port, b.request, connections, seconds / slices));
+  }
+  return [mergeLoads(aRuns), mergeLoads(bRuns)];
 }
 
 export async function runLoad(host: string, port: number, request: Buffer, connections: number, seconds: number): Promise<LoadResult> {
@@ -64,7 +102,5 @@ export async function runLoad(host: string, port: number, request: Buffer, conne
   );
   const elapsed = (performance.now() - start) / 1000;
   if (errors > 0) process.stderr.write(`  ${errors} non-200 responses, e.g.:\n${statusSample}\n`);
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
-  return { requests: latencies.length, errors, seconds: elapsed, rps: latencies.length / elapsed, p50ms: pct(0.5), p99ms: pct(0.99) };
+  return summary(latencies, errors, elapsed);
 }
