@@ -3,16 +3,13 @@
  * (default 32) for BENCH_SECONDS (default 5) against a keyhold server started with the given
  * flags (`--workers 2`, `--audit-sync periodic`, …), then the CPU time each thread of the server
  * and the load generator spent per request served (all requests, whichever worker served them),
- * from /proc/<pid>/task/<tid>/stat (Linux), and how idle the machine was. Threads are named as the kernel knows them ("node" for a process's main thread
- * and its writer, "V8 …" helpers under newer Node versions); the main thread's id is its process id.
+ * from /proc/<pid>/task/<tid>/stat (Linux), and how idle the machine was. Threads are named as
+ * the kernel knows them ("node" for a process's main thread and its writer, "V8 …" helpers under
+ * newer Node versions); the main thread's id is its process id.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { readdirSync, readFileSync } from "node:fs";
 import { runLoad } from "./load.js";
-import { ACCESS_KEY_ID, SECRET, signedBytes, start } from "./servers.js";
+import { encryptBody, runBench, signedBytes, startKeyhold } from "./servers.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -64,26 +61,9 @@ function machineIdle(): { idle: number; total: number } {
 
 async function main(): Promise<void> {
   const flags = process.argv.slice(2);
-  const dataDir = mkdtempSync(join(tmpdir(), "keyhold-bench-cpu-"));
-  const server = await start(
-    fileURLToPath(new URL("../src/cli/main.js", import.meta.url)),
-    ["server", "--port", "0", "--data-dir", dataDir, ...flags],
-    { KEYHOLD_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID, KEYHOLD_ROOT_SECRET_ACCESS_KEY: SECRET },
-    /listening on http:\/\/127\.0\.0\.1:(\d+)/,
-  );
+  const server = await startKeyhold(flags);
   try {
-    const kms = new KMSClient({
-      endpoint: `http://127.0.0.1:${server.port}`,
-      region: "us-east-1",
-      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET },
-    });
-    const keyId = (await kms.send(new CreateKeyCommand({ Description: "bench cpu" }))).KeyMetadata!.KeyId!;
-    kms.destroy();
-    const request = await signedBytes(
-      server.port,
-      "Encrypt",
-      JSON.stringify({ KeyId: keyId, Plaintext: Buffer.alloc(64, 7).toString("base64") }),
-    );
+    const request = await signedBytes(server.port, "Encrypt", await encryptBody(server.port));
     await runLoad("127.0.0.1", server.port, request, CONNECTIONS, 1); // warm-up
     const pids = processTree(server.child.pid!);
     const before = new Map(pids.flatMap((p) => [...threadTimes(p)]));
@@ -108,13 +88,8 @@ async function main(): Promise<void> {
     process.stdout.write(`| keyhold, all threads | ${perRequest(total)} |\n`);
     process.stdout.write(`| load generator (this process) | ${perRequest((self.user + self.system) / 1e6)} |\n`);
   } finally {
-    server.child.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 300));
-    rmSync(dataDir, { recursive: true, force: true });
+    await server.stop();
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-  process.exitCode = 1;
-});
+runBench(main);

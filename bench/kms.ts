@@ -9,14 +9,12 @@
  * concurrency. keyhold and the bare server are measured in alternating one-second slices, so a
  * drift in the machine's speed during the run touches both sides of the ratio alike.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
-import { join } from "node:path";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { CreateKeyCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { compareLoads, runLoad, type LoadResult } from "./load.js";
-import { ACCESS_KEY_ID, SECRET, signedBytes, start, type BenchCredentials } from "./servers.js";
+import { ACCESS_KEY_ID, SECRET, runBench, signedBytes, start, startKeyhold, type BenchCredentials } from "./servers.js";
 import { measurePolicyEvaluation } from "./policy.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -24,19 +22,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 function row(name: string, layout: string, k: LoadResult, b: LoadResult): string {
   const f = (n: number, d = 0) => n.toFixed(d);
   return `| ${name.padEnd(23)} | ${layout.padEnd(7)} | ${f(k.rps).padStart(7)} | ${f(k.p50ms, 2).padStart(6)} | ${f(k.p99ms, 2).padStart(6)} | ${f(b.rps).padStart(10)} | ${f(b.p50ms, 2).padStart(6)} | ${f(b.p99ms, 2).padStart(6)} | ${f(k.rps / b.rps, 2).padStart(5)} |`;
-}
-
-async function startKeyholdServer(dataDir: string, workers: number, extra: string[]) {
-  const main = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-  return start(
-    main,
-    ["server", "--port", "0", "--data-dir", dataDir, "--workers", String(workers), ...extra],
-    {
-      KEYHOLD_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID,
-      KEYHOLD_ROOT_SECRET_ACCESS_KEY: SECRET,
-    },
-    /listening on http:\/\/127\.0\.0\.1:(\d+)/,
-  );
 }
 
 /**
@@ -160,8 +145,7 @@ async function main(): Promise<void> {
   process.stdout.write("| scenario                | keyhold | req/s | p50 ms | p99 ms | bare req/s | p50 ms | p99 ms | ratio |\n");
   process.stdout.write("|-------------------------|---------|------:|-------:|-------:|-----------:|-------:|-------:|------:|\n");
   for (const layout of layouts) {
-    const dataDir = mkdtempSync(join(tmpdir(), "keyhold-bench-"));
-    const keyhold = await startKeyholdServer(dataDir, layout.workers, layout.extra);
+    const keyhold = await startKeyhold(["--workers", String(layout.workers), ...layout.extra]);
     const ceiling = await start(bare, [], {}, /bare listening on (\d+)/);
     try {
       for (const [name, target, body, credentials] of await scenarios(keyhold.port)) {
@@ -181,10 +165,8 @@ async function main(): Promise<void> {
         process.stdout.write(row(name, layout.label, k, b) + "\n");
       }
     } finally {
-      keyhold.child.kill("SIGTERM");
       ceiling.child.kill("SIGTERM");
-      await new Promise((r) => setTimeout(r, 300));
-      rmSync(dataDir, { recursive: true, force: true });
+      await keyhold.stop();
     }
   }
 }
@@ -198,7 +180,4 @@ async function all(): Promise<void> {
   );
 }
 
-all().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-  process.exitCode = 1;
-});
+runBench(all);

@@ -10,14 +10,13 @@
  * directory's disk with fsync. BENCH_S3_OBJECTS (default 6) sets how many objects each measurement moves.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { mkdtempSync, openSync, closeSync, fsyncSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { openSync, closeSync, fsyncSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client, type ServerSideEncryption } from "@aws-sdk/client-s3";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
-import { ACCESS_KEY_ID, SECRET, start } from "./servers.js";
+import { ACCESS_KEY_ID, SECRET, runBench, start, startKeyhold } from "./servers.js";
 
 const OBJECT_BYTES = 64 * 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -101,14 +100,7 @@ async function transfer(s3: S3Client, data: Buffer, label: string, extra: Record
 async function main(): Promise<void> {
   const data = randomBytes(OBJECT_BYTES);
   const bare = ceiling(data);
-  const dataDir = mkdtempSync(join(tmpdir(), "keyhold-bench-s3-"));
-  const main = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-  const server = await start(
-    main,
-    ["server", "--port", "0", "--data-dir", dataDir],
-    { KEYHOLD_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID, KEYHOLD_ROOT_SECRET_ACCESS_KEY: SECRET },
-    /listening on http:\/\/127\.0\.0\.1:(\d+)/,
-  );
+  const server = await startKeyhold();
   const endpoint = `http://127.0.0.1:${server.port}`;
   const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET };
   const s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials });
@@ -145,7 +137,7 @@ async function main(): Promise<void> {
       const transport = await transfer(bareS3, data, "bare", {});
       process.stdout.write(
         `\nlimits in the same run: the SDK against a bare node:http server (no crypto, no disk) PUT ${transport.put.toFixed(0)} MB/s, ` +
-          `GET ${transport.get.toFixed(0)} MB/s; the data directory's disk, 64 MiB written and fsynced: ${diskRate(dataDir, data).toFixed(0)} MB/s\n`,
+          `GET ${transport.get.toFixed(0)} MB/s; the data directory's disk, 64 MiB written and fsynced: ${diskRate(server.dataDir, data).toFixed(0)} MB/s\n`,
       );
     } finally {
       bareS3.destroy();
@@ -154,13 +146,8 @@ async function main(): Promise<void> {
   } finally {
     s3.destroy();
     kms.destroy();
-    server.child.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 300));
-    rmSync(dataDir, { recursive: true, force: true });
+    await server.stop();
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -1,10 +1,19 @@
-/** What the benchmarks share: starting a server process, and pre-signed request bytes. */
+/** What the benchmarks share: starting a server process, a keyhold on a fresh data directory, pre-signed request bytes, and how a benchmark runs. */
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Hash } from "@smithy/hash-node";
+import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 
 export const ACCESS_KEY_ID = "AKIABENCHKEYHOLD0001";
 export const SECRET = "bench/secret/keyhold/000000000000000000000";
+export const KEYHOLD_MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+/** The environment that gives a new data directory the bench's root credentials. */
+export const ROOT_ENV = { KEYHOLD_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID, KEYHOLD_ROOT_SECRET_ACCESS_KEY: SECRET };
+export const KEYHOLD_READY = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
 
 export function start(
   script: string,
@@ -58,4 +67,51 @@ export async function signedBytes(
   return Buffer.from(
     `POST / HTTP/1.1\r\n${headers.join("\r\n")}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: keep-alive\r\n\r\n${body}`,
   );
+}
+
+export interface KeyholdProcess {
+  child: ChildProcess;
+  port: number;
+  dataDir: string;
+  /** Stops the server and removes its data directory. */
+  stop(): Promise<void>;
+}
+
+/** `keyhold server` with these flags on a fresh temporary data directory. */
+export async function startKeyhold(flags: string[] = []): Promise<KeyholdProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), "keyhold-bench-"));
+  const { child, port } = await start(KEYHOLD_MAIN, ["server", "--port", "0", "--data-dir", dataDir, ...flags], ROOT_ENV, KEYHOLD_READY);
+  return {
+    child,
+    port,
+    dataDir,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => setTimeout(r, 300));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The body of an Encrypt of 64 bytes under a new key made on the server at `port`. */
+export async function encryptBody(port: number): Promise<string> {
+  const kms = new KMSClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: "us-east-1",
+    credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET },
+  });
+  try {
+    const keyId = (await kms.send(new CreateKeyCommand({ Description: "bench" }))).KeyMetadata!.KeyId!;
+    return JSON.stringify({ KeyId: keyId, Plaintext: Buffer.alloc(64, 7).toString("base64") });
+  } finally {
+    kms.destroy();
+  }
+}
+
+/** Runs a benchmark's main function; a failure is printed and sets the exit code. */
+export function runBench(main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  });
 }
