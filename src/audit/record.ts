@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import type { CallerIdentity, CompletedCall, RelatedCall } from "../call.js";
 import type { Principal } from "../iam/principal.js";
+import { lowerMemberName } from "../validation/schema.js";
 
 export const EVENT_VERSION = "1.11";
 
@@ -71,7 +72,7 @@ export function redact(value: unknown, depth = 0): unknown {
       if (!isMap && NEVER_LOGGED.has(k)) continue;
       const r = redact(record[k], depth + 1);
       if (r === undefined) continue;
-      const name = isMap ? k : camel(k);
+      const name = isMap ? k : lowerMemberName(k);
       // A map key "__proto__" stays a key, not a prototype.
       if (name === "__proto__") Object.defineProperty(out, name, { value: r, enumerable: true, writable: true, configurable: true });
       else out[name] = r;
@@ -79,18 +80,6 @@ export function redact(value: unknown, depth = 0): unknown {
     return out;
   }
   return value;
-}
-
-const CAMEL = new Map<string, string>();
-
-/** A structure member's name as CloudTrail writes it (KeyId → keyId); member names are few, so each is made once. */
-function camel(name: string): string {
-  let c = CAMEL.get(name);
-  if (c === undefined) {
-    c = name.charAt(0).toLowerCase() + name.slice(1);
-    if (CAMEL.size < 10_000) CAMEL.set(name, c);
-  }
-  return c;
 }
 
 let lastIso = { second: -1, text: "" };

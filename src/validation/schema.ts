@@ -41,9 +41,23 @@ export const enumOf = (values: readonly string[]): Schema => ({ kind: "string", 
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** AWS names members in validation messages with a lower-case first letter: 'keyId'. */
+const LOWER_NAMES = new Map<string, string>();
+
+/**
+ * A member's name as AWS writes it in validation messages and CloudTrail in requestParameters:
+ * with a lower-case first letter ('keyId'). Member names are few, so each is made once.
+ */
+export function lowerMemberName(name: string): string {
+  let lower = LOWER_NAMES.get(name);
+  if (lower === undefined) {
+    lower = name.charAt(0).toLowerCase() + name.slice(1);
+    if (LOWER_NAMES.size < 10_000) LOWER_NAMES.set(name, lower);
+  }
+  return lower;
+}
+
 function memberPath(parent: string, name: string): string {
-  const lower = name.charAt(0).toLowerCase() + name.slice(1);
+  const lower = lowerMemberName(name);
   return parent ? `${parent}.${lower}` : lower;
 }
 
