@@ -5,7 +5,7 @@
  * key, by a KMS key through KMS's own code path and authorization on the caller's behalf (SSE-KMS),
  * or by the customer's key (SSE-C). docs/object-format.md.
  */
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { Readable } from "node:stream";
 import type { CallContext } from "../call.js";
 import type { Clock } from "../clock.js";
@@ -680,6 +680,16 @@ export function etagIsMd5(algorithm: SseAlgorithm): boolean {
 /** An object's (or part's) ETag: the MD5 when there is one, else 16 random bytes, as opaque as S3's. */
 export function etagOf(md5Hex: string | undefined): string {
   return `"${md5Hex ?? randomBytes(16).toString("hex")}"`;
+}
+
+/**
+ * The ETag of a copy, from the plaintext it is made of: hashed as it flows when the copy's
+ * encryption calls for an MD5 ETag. Call the result once the plaintext has ended.
+ */
+export function copyEtag(plaintext: Readable, algorithm: SseAlgorithm): () => string {
+  const md5 = etagIsMd5(algorithm) ? createHash("md5") : undefined;
+  if (md5) plaintext.on("data", (c: Buffer) => md5.update(c));
+  return () => etagOf(md5?.digest("hex"));
 }
 
 /** Binds an SSE-S3 data key to its object, as SSE-KMS does: a wrapped key moved to another object does not open. */

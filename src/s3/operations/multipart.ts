@@ -28,7 +28,7 @@ import {
   type S3Operation,
 } from "../operation.js";
 import { checkCopySourceConditions, copySource, writeCondition } from "./objects.js";
-import { etagIsMd5, etagOf, type ObjectBody, type ObjectSse, type S3Service, type StoredPart } from "../service.js";
+import { copyEtag, etagIsMd5, etagOf, type ObjectBody, type ObjectSse, type S3Service, type StoredPart } from "../service.js";
 
 const MIN_PART_BYTES = 5 * 1024 * 1024;
 const MAX_PART_BYTES = 5 * 1024 ** 3;
@@ -193,15 +193,12 @@ export const uploadPartCopy: S3Operation = {
     const sourceKey = await s3.dataKey(call, source.bucket, source.key, original.sse, customerKey(input, "CopySource"));
     const plaintext = await s3.readDecrypted(sourceKey, original.parts, range.start, range.end);
     const dataKey = await s3.dataKey(call, bucket, key, upload.sse, customerKey(input));
-    const md5 = etagIsMd5(upload.sse.algorithm) ? createHash("md5") : undefined;
+    const etag = copyEtag(plaintext, upload.sse.algorithm);
     let crc = 0;
-    plaintext.on("data", (c: Buffer) => {
-      md5?.update(c);
-      crc = crc32(c, crc);
-    });
+    plaintext.on("data", (c: Buffer) => (crc = crc32(c, crc)));
     let stored;
     try {
-      stored = await s3.storeEncrypted(dataKey, plaintext, () => md5?.digest("hex"));
+      stored = await s3.storeEncrypted(dataKey, plaintext, etag);
     } finally {
       dataKey.fill(0);
     }
@@ -210,7 +207,7 @@ export const uploadPartCopy: S3Operation = {
     const part: PartBody = {
       ...stored.part,
       partNumber,
-      etag: etagOf(stored.verified),
+      etag: stored.verified,
       lastModified: s3.clock.now(),
       crc32: crcBytes.toString("base64"),
     };

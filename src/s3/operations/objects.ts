@@ -1,5 +1,4 @@
 /** Objects: PutObject, GetObject (Range), HeadObject, DeleteObject, DeleteObjects, CopyObject. */
-import { createHash } from "node:crypto";
 import type { CallContext } from "../../call.js";
 import { ServiceError } from "../../errors.js";
 import {
@@ -19,7 +18,7 @@ import {
   type S3Operation,
   type S3Output,
 } from "../operation.js";
-import { etagIsMd5, etagOf, type ObjectBody, type S3Service, type WriteCondition } from "../service.js";
+import { copyEtag, etagIsMd5, etagOf, type ObjectBody, type S3Service, type WriteCondition } from "../service.js";
 
 const MAX_PUT_BYTES = 5 * 1024 ** 3;
 
@@ -349,18 +348,17 @@ export const copyObject: S3Operation = {
     const plaintext = await s3.readDecrypted(sourceKey, original.parts, 0, original.size);
     const choice = sseChoice(input, owner);
     const { dataKey, sse } = await s3.newDataKey(call, bucket, key, choice);
-    const md5 = etagIsMd5(choice.algorithm) ? createHash("md5") : undefined;
-    if (md5) plaintext.on("data", (c: Buffer) => md5.update(c));
+    const etag = copyEtag(plaintext, choice.algorithm);
     let stored;
     try {
-      stored = await s3.storeEncrypted(dataKey, plaintext, () => md5?.digest("hex"));
+      stored = await s3.storeEncrypted(dataKey, plaintext, etag);
     } finally {
       dataKey.fill(0);
     }
     const replace = directive === "REPLACE";
     const object: ObjectBody = {
       size: stored.part.size,
-      etag: etagOf(stored.verified),
+      etag: stored.verified,
       lastModified: s3.clock.now(),
       contentType: replace ? (optional(input, "ContentType") ?? "binary/octet-stream") : original.contentType,
       headers: replace ? storedHeaders(input) : original.headers,
