@@ -129,6 +129,9 @@ async function scenarios(port: number): Promise<[string, string, string, BenchCr
   ];
 }
 
+/** The scenario also measured against the floor (floor-server.ts): the root's Encrypt of 64 bytes. */
+const FLOOR_SCENARIO = "Encrypt 64 B";
+
 async function main(): Promise<void> {
   const cores = availableParallelism();
   // The default (each audit event fsynced before its response), then the same with --audit-sync
@@ -139,6 +142,8 @@ async function main(): Promise<void> {
     { workers: cores, extra: ["--audit-sync", "periodic"], label: `${cores}w prd`, only: /^Encrypt 64 B/ },
   ];
   const bare = fileURLToPath(new URL("./bare-server.js", import.meta.url));
+  const floorServer = fileURLToPath(new URL("./floor-server.js", import.meta.url));
+  const floorRows: string[] = [];
   process.stdout.write(
     `keyhold vs bare node:http (one process), ${CONNECTIONS} connections, ${SECONDS} s each, ${cores} cores, node ${process.version}\n\n`,
   );
@@ -147,28 +152,43 @@ async function main(): Promise<void> {
   for (const layout of layouts) {
     const keyhold = await startKeyhold(["--workers", String(layout.workers), ...layout.extra]);
     const ceiling = await start(bare, [], {}, /bare listening on (\d+)/);
+    const sync = layout.extra.includes("periodic") ? "periodic" : "commit";
+    const floor = await start(floorServer, ["--workers", String(layout.workers), "--sync", sync], {}, /floor listening on (\d+)/);
+    let firstScenario = true;
     try {
       for (const [name, target, body, credentials] of await scenarios(keyhold.port)) {
         if (layout.only && !layout.only.test(name)) continue;
-        const kReq = await signedBytes(keyhold.port, target, body, credentials);
-        const bReq = await signedBytes(ceiling.port, target, body);
-        await runLoad("127.0.0.1", keyhold.port, kReq, CONNECTIONS, Math.min(1, SECONDS)); // warm-up
-        await runLoad("127.0.0.1", ceiling.port, bReq, CONNECTIONS, Math.min(1, SECONDS));
-        const [k, b] = await compareLoads(
-          { port: keyhold.port, request: kReq },
-          { port: ceiling.port, request: bReq },
-          CONNECTIONS,
-          SECONDS,
-          Math.max(1, Math.round(SECONDS)),
-        );
-        if (k.errors > 0) throw new Error(`${name}: keyhold answered ${k.errors} requests with an error`);
-        process.stdout.write(row(name, layout.label, k, b) + "\n");
+        const targets = [
+          { port: keyhold.port, request: await signedBytes(keyhold.port, target, body, credentials) },
+          { port: ceiling.port, request: await signedBytes(ceiling.port, target, body) },
+          ...(name === FLOOR_SCENARIO ? [{ port: floor.port, request: await signedBytes(floor.port, target, body) }] : []),
+        ];
+        // Warm-up; a keyhold just started (most of all with --workers) runs slower for its first seconds.
+        const warmUp = Math.min(firstScenario ? 4 : 1, SECONDS);
+        firstScenario = false;
+        for (const t of targets) await runLoad("127.0.0.1", t.port, t.request, CONNECTIONS, warmUp);
+        const [k, b, f] = await compareLoads(targets, CONNECTIONS, SECONDS, Math.max(1, Math.round(SECONDS)));
+        if (k!.errors > 0) throw new Error(`${name}: keyhold answered ${k!.errors} requests with an error`);
+        if (f && f.errors > 0) throw new Error(`${name}: the floor server answered ${f.errors} requests with an error`);
+        process.stdout.write(row(name, layout.label, k!, b!) + "\n");
+        if (f) {
+          const r = (x: LoadResult) => (x.rps / b!.rps).toFixed(2).padStart(5);
+          floorRows.push(`| ${layout.label.padEnd(7)} | ${sync.padEnd(8)} | ${f.rps.toFixed(0).padStart(11)} | ${r(f)} | ${r(k!)} |`);
+        }
       }
     } finally {
       ceiling.child.kill("SIGTERM");
+      floor.child.kill("SIGTERM");
       await keyhold.stop();
     }
   }
+  process.stdout.write(
+    `\nThe floor (bench/floor-server.ts) on ${FLOOR_SCENARIO}, in the same slices: SigV4, AES-256-GCM, a CloudTrail-shaped record, ` +
+      `its hash-chain link and a group-committed append before the response, and nothing else\n\n`,
+  );
+  process.stdout.write("| keyhold | audit    | floor req/s | floor/bare | keyhold/bare |\n");
+  process.stdout.write("|---------|----------|------------:|------:|------:|\n");
+  for (const r of floorRows) process.stdout.write(r + "\n");
 }
 
 async function all(): Promise<void> {

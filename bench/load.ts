@@ -33,24 +33,23 @@ export function mergeLoads(results: readonly LoadResult[]): LoadResult {
 }
 
 /**
- * Measures two servers in alternating slices (a, b, a, b, …) of `seconds / slices` each, and
+ * Measures servers in alternating slices (a, b, c, a, b, c, …) of `seconds / slices` each, and
  * merges each one's slices. A machine whose speed drifts (a shared virtual machine) then slows
- * both sides alike, and their ratio holds still where back-to-back runs would not.
+ * every side alike, and their ratios hold still where back-to-back runs would not.
  */
 export async function compareLoads(
-  a: { port: number; request: Buffer },
-  b: { port: number; request: Buffer },
+  targets: readonly { port: number; request: Buffer }[],
   connections: number,
   seconds: number,
   slices = 5,
-): Promise<[LoadResult, LoadResult]> {
-  const aRuns: LoadResult[] = [];
-  const bRuns: LoadResult[] = [];
+): Promise<LoadResult[]> {
+  const runs: LoadResult[][] = targets.map(() => []);
   for (let i = 0; i < slices; i++) {
-    aRuns.push(await runLoad("127.0.0.1", a.port, a.request, connections, seconds / slices));
-    bRuns.push(await runLoad("127.0.0.1", b.port, b.request, connections, seconds / slices));
+    for (const [t, target] of targets.entries()) {
+      runs[t]!.push(await runLoad("127.0.0.1", target.port, target.request, connections, seconds / slices));
+    }
   }
-  return [mergeLoads(aRuns), mergeLoads(bRuns)];
+  return runs.map(mergeLoads);
 }
 
 export async function runLoad(host: string, port: number, request: Buffer, connections: number, seconds: number): Promise<LoadResult> {
