@@ -56,6 +56,20 @@ describe("S3 buckets and objects", () => {
     for (const bad of ["ab", "UpperCase", "under_score", "a..b", "192.168.1.1", "-leading", "x".repeat(64)]) {
       await rejects(() => s3.send(new CreateBucketCommand({ Bucket: bad })), "InvalidBucketName");
     }
+    // us-east-1 is named by leaving the constraint out, as on S3; another region than the request's is illegal.
+    for (const constraint of ["us-east-1", "mars-1"]) {
+      const invalid = await rejects(
+        () =>
+          s3.send(new CreateBucketCommand({ Bucket: "elsewhere", CreateBucketConfiguration: { LocationConstraint: constraint as "EU" } })),
+        "InvalidLocationConstraint",
+      );
+      assert.equal(invalid.$metadata?.httpStatusCode, 400);
+    }
+    await rejects(
+      () => s3.send(new CreateBucketCommand({ Bucket: "elsewhere", CreateBucketConfiguration: { LocationConstraint: "eu-west-1" } })),
+      "IllegalLocationConstraintException",
+    );
+    await rejects(() => s3.send(new HeadBucketCommand({ Bucket: "elsewhere" })), "NotFound");
     const head = await s3.send(new HeadBucketCommand({ Bucket: "photos-2026" }));
     assert.equal(head.BucketRegion, "us-east-1");
     const missing = await rejects(() => s3.send(new HeadBucketCommand({ Bucket: "no-such-bucket" })), "NotFound");

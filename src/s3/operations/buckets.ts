@@ -16,9 +16,13 @@ export const createBucket: S3Operation = {
     const bucket = optional(input, "Bucket") ?? "";
     checkBucketName(bucket);
     call.trail.input = { bucketName: bucket };
-    const config = input.CreateBucketConfiguration as { LocationConstraint?: string } | undefined;
-    const region = config?.LocationConstraint || call.region;
-    if (!REGION.test(region) || (config?.LocationConstraint && region !== call.region)) {
+    const constraint = (input.CreateBucketConfiguration as { LocationConstraint?: string } | undefined)?.LocationConstraint || undefined;
+    // As S3: us-east-1 is named by leaving the constraint out, so naming it (or no region at all) is invalid.
+    if (constraint !== undefined && (constraint === "us-east-1" || !REGION.test(constraint))) {
+      throw new ServiceError("InvalidLocationConstraint", `The specified location-constraint is not valid: ${constraint}.`);
+    }
+    const region = constraint ?? call.region;
+    if (region !== call.region) {
       throw new ServiceError(
         "IllegalLocationConstraintException",
         `The ${region} location constraint is incompatible with the region ${call.region} this request was sent to.`,
