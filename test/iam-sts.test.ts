@@ -61,6 +61,26 @@ describe("IAM and STS", () => {
     assert.ok((await iam.send(new ListUsersCommand({}))).Users!.some((u) => u.UserName === "carol"));
     assert.equal((await iam.send(new ListUsersCommand({ PathPrefix: "/nobody/" }))).Users!.length, 0);
     await rejects(() => iam.send(new CreateUserCommand({ UserName: "carol" })), "EntityAlreadyExistsException");
+    // IAM names are not distinguished by case: no CAROL beside carol, for users, groups, roles and policies alike.
+    await rejects(() => iam.send(new CreateUserCommand({ UserName: "CAROL" })), "EntityAlreadyExistsException");
+    await iam.send(new CreateGroupCommand({ GroupName: "Auditors" }));
+    await rejects(() => iam.send(new CreateGroupCommand({ GroupName: "auditors" })), "EntityAlreadyExistsException");
+    const trust = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: "sts:AssumeRole" }],
+    });
+    await iam.send(new CreateRoleCommand({ RoleName: "Deployer", AssumeRolePolicyDocument: trust }));
+    await rejects(
+      () => iam.send(new CreateRoleCommand({ RoleName: "DEPLOYER", AssumeRolePolicyDocument: trust })),
+      "EntityAlreadyExistsException",
+    );
+    const doc = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "kms:Encrypt", Resource: "*" }] });
+    await iam.send(new CreatePolicyCommand({ PolicyName: "EncryptOnly", PolicyDocument: doc }));
+    await rejects(
+      () => iam.send(new CreatePolicyCommand({ PolicyName: "encryptonly", PolicyDocument: doc })),
+      "EntityAlreadyExistsException",
+    );
+    assert.equal((await iam.send(new ListUsersCommand({}))).Users!.filter((u) => u.UserName!.toLowerCase() === "carol").length, 1);
     const missing = await rejects(() => iam.send(new GetUserCommand({ UserName: "nobody" })), "NoSuchEntityException");
     assert.equal(missing.$metadata?.httpStatusCode, 404);
     await rejects(() => iam.send(new CreateUserCommand({ UserName: "bad/name" })), "ValidationError");

@@ -163,4 +163,10 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
     name: "document names compare byte by byte (S3 lists keys in UTF-8 binary order), whatever the database's locale",
     sql: `ALTER TABLE documents ALTER COLUMN name TYPE TEXT COLLATE "C";`,
   },
+  {
+    id: 7,
+    name: "IAM names are unique whatever their case, as IAM has them (alice and ALICE cannot both be users)",
+    sql: `CREATE UNIQUE INDEX documents_iam_names ON documents (kind, account_id, lower(name))
+      WHERE kind IN ('iam-user', 'iam-group', 'iam-role', 'iam-policy');`,
+  },
 ];

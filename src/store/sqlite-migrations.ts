@@ -106,4 +106,10 @@ export const SQLITE_MIGRATIONS: readonly { id: number; name: string; sql: string
       ALTER TABLE access_keys ADD COLUMN session TEXT;
       CREATE INDEX access_keys_by_user ON access_keys (account_id, user_name);`,
   },
+  {
+    id: 5,
+    name: "IAM names are unique whatever their case, as IAM has them (alice and ALICE cannot both be users)",
+    sql: `CREATE UNIQUE INDEX documents_iam_names ON documents (kind, account_id, lower(name))
+      WHERE kind IN ('iam-user', 'iam-group', 'iam-role', 'iam-policy');`,
+  },
 ];
