@@ -101,6 +101,14 @@ describe("AWS JSON 1.1 protocol and SigV4, with hand-built requests", () => {
       400,
       "SerializationException",
     );
+    // Text that is not Unicode would be read as U+FFFD, so {"k": <0xFF>} and {"k": "\uFFFD"} would bind the same context.
+    const encrypt = (context: string) => `{"KeyId":"${keyId}","Plaintext":"aGk=","EncryptionContext":{"k":${context}}}`;
+    const notUtf8 = Buffer.concat([Buffer.from(encrypt('"').slice(0, -2)), Buffer.from([0xff]), Buffer.from('"}}')]);
+    expectError(await call(url, "TrentService.Encrypt", notUtf8), 400, "SerializationException", /UTF-8/);
+    expectError(await call(url, "TrentService.Encrypt", encrypt('"\\ud83d"')), 400, "SerializationException", /surrogate/);
+    expectError(await call(url, "TrentService.Encrypt", encrypt('"\\udc00x"')), 400, "SerializationException", /surrogate/);
+    // A whole pair, escaped or not, is a character like any other.
+    assert.equal((await call(url, "TrentService.Encrypt", encrypt('"\\ud83d\\ude00 ключ"'))).status, 200);
   });
 
   it("missing required members and out-of-bounds values → ValidationException naming each", async () => {
