@@ -178,6 +178,26 @@ describe("S3 server-side encryption", () => {
       () => s3.send(new PutObjectCommand({ Bucket: "kms-objects", Key: "k", Body: "x", ServerSideEncryption: "AES128" as never })),
       "InvalidArgument",
     );
+    // The context header must be base64 of Unicode JSON: not UTF-8, or an unpaired surrogate, would read as U+FFFD.
+    for (const bad of [
+      Buffer.from([0x7b, 0x22, 0x6b, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]),
+      Buffer.from('{"k":"\\ud83d"}'),
+      Buffer.from("[]"),
+    ]) {
+      await rejects(
+        () =>
+          s3.send(
+            new PutObjectCommand({
+              Bucket: "kms-objects",
+              Key: "k",
+              Body: "x",
+              ServerSideEncryption: "aws:kms",
+              SSEKMSEncryptionContext: bad.toString("base64"),
+            }),
+          ),
+        "InvalidArgument",
+      );
+    }
     const rsa = (await kms.send(new CreateKeyCommand({ KeySpec: "RSA_2048", KeyUsage: "ENCRYPT_DECRYPT" }))).KeyMetadata!;
     await rejects(
       () =>

@@ -2,10 +2,10 @@
  * The AWS JSON 1.1 protocol adapter: `POST /` with `X-Amz-Target: <Prefix>.<Operation>`, a JSON
  * body, and errors as `{"__type", "message"}` with their status.
  */
-import { isUtf8 } from "node:buffer";
 import { ERROR_CODES, ServiceError, type ErrorCode } from "../errors.js";
 import type { ProtocolAdapter, Reply, Route, ServiceOperation } from "./dispatch.js";
 import type { SignedRequest } from "./sigv4.js";
+import { parseUnicodeJson } from "../validation/unicode-json.js";
 import { toWire } from "./wire.js";
 
 export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
@@ -65,38 +65,13 @@ export class JsonProtocol implements ProtocolAdapter {
   }
 }
 
-/** An escaped half of a surrogate pair (\uD800–\uDFFF) somewhere in the JSON text. */
-const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
-/** A surrogate without its other half. */
-const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function wellFormed(value: unknown): boolean {
-  if (typeof value === "string") return !UNPAIRED_SURROGATE.test(value);
-  if (typeof value !== "object" || value === null) return true;
-  if (Array.isArray(value)) return value.every(wellFormed);
-  return Object.entries(value).every(([k, v]) => wellFormed(k) && wellFormed(v));
-}
-
-/**
- * JSON text is Unicode. Bytes that are not UTF-8 would be read as U+FFFD, and an escaped unpaired
- * surrogate has no UTF-8 form at all (it too becomes U+FFFD when encoded): either way two different
- * requests could bind the same encryption context bytes, so both are refused rather than repaired.
- */
 function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) return {};
-  if (!isUtf8(body)) throw new ServiceError("SerializationException", "The request body is not valid UTF-8.");
-  const text = body.toString("utf8");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ServiceError("SerializationException", "The request body is not valid JSON.");
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+  const parsed = parseUnicodeJson(body);
+  if ("problem" in parsed) throw new ServiceError("SerializationException", `The request body ${parsed.problem}.`);
+  const value = parsed.value;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ServiceError("SerializationException", "The request body must be a JSON object.");
   }
-  if (SURROGATE_ESCAPE.test(text) && !wellFormed(parsed)) {
-    throw new ServiceError("SerializationException", "The request body holds a string with an unpaired UTF-16 surrogate.");
-  }
-  return parsed;
+  return value;
 }

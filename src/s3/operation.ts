@@ -8,6 +8,7 @@ import type { CallContext } from "../call.js";
 import { ServiceError } from "../errors.js";
 import type { UploadBody } from "../http/upload-body.js";
 import type { BucketBody, CustomerKey, ObjectBody, SseChoice, S3Service } from "./service.js";
+import { parseUnicodeJson } from "../validation/unicode-json.js";
 
 export type S3Input = Record<string, unknown>;
 export type S3Output = Record<string, unknown>;
@@ -113,13 +114,15 @@ export function customerKey(input: S3Input, prefix = ""): CustomerKey | undefine
 function kmsContext(input: S3Input): Record<string, string> | undefined {
   const header = optional(input, "SSEKMSEncryptionContext");
   if (header === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(header, "base64").toString("utf8"));
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== "string")) {
+  const json = parseUnicodeJson(Buffer.from(header, "base64"));
+  const parsed = "value" in json ? json.value : undefined;
+  if (
+    parsed === undefined ||
+    parsed === null ||
+    typeof parsed !== "object" ||
+    Array.isArray(parsed) ||
+    Object.values(parsed).some((v) => typeof v !== "string")
+  ) {
     throw new ServiceError(
       "InvalidArgument",
       "The x-amz-server-side-encryption-context header must be base64 of a JSON object of strings.",
