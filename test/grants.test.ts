@@ -11,6 +11,7 @@ import {
   ListRetirableGrantsCommand,
   RetireGrantCommand,
   RevokeGrantCommand,
+  type GrantConstraints,
   type KMSClient,
 } from "@aws-sdk/client-kms";
 import type { IAMClient } from "@aws-sdk/client-iam";
@@ -121,6 +122,56 @@ describe("KMS grants", () => {
     await rejects(() => root.send(new RevokeGrantCommand({ KeyId: keyId, GrantId: "0".repeat(64) })), "NotFoundException");
     await root.send(new RevokeGrantCommand({ KeyId: keyId, GrantId: first.GrantId }));
     await rejects(() => grantee.send(new DescribeKeyCommand({ KeyId: keyId })), "AccessDeniedException");
+  });
+
+  it("a constrained grant to CreateGrant passes on only grants at least as strict: no way out of its encryption context", async () => {
+    const key = (await root.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const grantTo = (client: KMSClient, Constraints?: GrantConstraints) =>
+      client.send(
+        new CreateGrantCommand({ KeyId: key, GranteePrincipal: user("retirer"), Operations: ["Decrypt", "CreateGrant"], Constraints }),
+      );
+    // Equals: only the same Equals (keys without regard to case) may be passed on.
+    await root.send(
+      new CreateGrantCommand({
+        KeyId: key,
+        GranteePrincipal: user("grantee"),
+        Operations: ["Decrypt", "CreateGrant"],
+        Constraints: { EncryptionContextEquals: { tenant: "a" } },
+      }),
+    );
+    await rejects(() => grantTo(grantee), "AccessDeniedException");
+    await rejects(() => grantTo(grantee, { EncryptionContextSubset: { tenant: "a" } }), "AccessDeniedException");
+    await rejects(() => grantTo(grantee, { EncryptionContextEquals: { tenant: "b" } }), "AccessDeniedException");
+    await rejects(() => grantTo(grantee, { EncryptionContextEquals: { tenant: "a", extra: "x" } }), "AccessDeniedException");
+    await grantTo(grantee, { EncryptionContextEquals: { TENANT: "a" } });
+
+    // Subset: a Subset or an Equals that keeps every pair of it.
+    const key2 = (await root.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    await root.send(
+      new CreateGrantCommand({
+        KeyId: key2,
+        GranteePrincipal: user("grantee"),
+        Operations: ["Decrypt", "CreateGrant"],
+        Constraints: { EncryptionContextSubset: { tenant: "a" } },
+      }),
+    );
+    const grantOn2 = (Constraints?: GrantConstraints) =>
+      grantee.send(new CreateGrantCommand({ KeyId: key2, GranteePrincipal: user("retirer"), Operations: ["Decrypt"], Constraints }));
+    await rejects(() => grantOn2(), "AccessDeniedException");
+    await rejects(() => grantOn2({ EncryptionContextSubset: { other: "a" } }), "AccessDeniedException");
+    await grantOn2({ EncryptionContextSubset: { tenant: "a", region: "eu" } });
+    await grantOn2({ EncryptionContextEquals: { tenant: "a", region: "eu" } });
+  });
+
+  it("bounds grant constraints: at most 8 pairs, values up to 384 characters, symmetric encryption keys only", async () => {
+    const pairs = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, "v"]));
+    const create = (KeyId: string, Constraints: GrantConstraints) =>
+      root.send(new CreateGrantCommand({ KeyId, GranteePrincipal: user("x"), Operations: ["DescribeKey"], Constraints }));
+    await create(keyId, { EncryptionContextSubset: pairs(8) });
+    await rejects(() => create(keyId, { EncryptionContextSubset: pairs(9) }), "ValidationException");
+    await rejects(() => create(keyId, { EncryptionContextEquals: { k: "v".repeat(385) } }), "ValidationException");
+    const signing = (await root.send(new CreateKeyCommand({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" }))).KeyMetadata!.KeyId!;
+    await rejects(() => create(signing, { EncryptionContextSubset: { k: "v" } }), "ValidationException");
   });
 
   it("refuses malformed grants: no operations, an operation the key cannot do, a principal that is no principal", async () => {

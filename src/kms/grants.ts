@@ -102,6 +102,25 @@ function constraintsHold(c: GrantConstraints | undefined, context: Record<string
   return true;
 }
 
+/**
+ * Whether a grant asked for through a grant's CreateGrant permission is bound at least as tightly
+ * as that grant (AWS: "equally strict or stricter"). Under EncryptionContextEquals the new grant
+ * must carry the same Equals; under EncryptionContextSubset it must require every pair of it, by
+ * a Subset or an Equals that holds them. Keys compare without regard to case, as in matching.
+ */
+function atLeastAsStrict(parent: GrantConstraints | undefined, child: GrantConstraints | undefined): boolean {
+  if (!parent) return true;
+  const lower = (m: Record<string, string> | undefined) =>
+    m === undefined ? undefined : new Map(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v]));
+  const requires = (have: Map<string, string> | undefined, want: Map<string, string>) =>
+    have !== undefined && [...want].every(([k, v]) => have.get(k) === v);
+  const [pEquals, pSubset] = [lower(parent.EncryptionContextEquals), lower(parent.EncryptionContextSubset)];
+  const [cEquals, cSubset] = [lower(child?.EncryptionContextEquals), lower(child?.EncryptionContextSubset)];
+  if (pEquals && !(cEquals && cEquals.size === pEquals.size && requires(cEquals, pEquals))) return false;
+  if (pSubset && !(requires(cSubset, pSubset) || requires(cEquals, pSubset))) return false;
+  return true;
+}
+
 function toGrant(doc: DocumentRecord): GrantBody {
   return JSON.parse(doc.body) as GrantBody;
 }
@@ -162,20 +181,23 @@ export class Grants {
   /**
    * Whether a grant on the key lets the caller perform `action` (kms:Operation) with this
    * request's encryption context. A grant that allows CreateGrant allows only grants of a subset
-   * of its own operations.
+   * of its own operations, bound by constraints at least as strict as its own.
    */
   async allows(
     call: CallContext,
     key: KeyRecord,
     action: string,
     context: Record<string, string> | undefined,
-    requestedOperations: readonly string[] | undefined,
+    requested: { operations?: readonly string[]; constraints?: GrantConstraints } = {},
   ): Promise<boolean> {
     const operation = action.slice("kms:".length);
     for (const grant of await this.all(key)) {
       if (!namesCaller(grant.granteePrincipal, call) || !grant.operations.includes(operation)) continue;
       if (WITH_CONTEXT.has(operation) && !constraintsHold(grant.constraints, context)) continue;
-      if (operation === "CreateGrant" && !(requestedOperations ?? []).every((o) => grant.operations.includes(o))) continue;
+      if (operation === "CreateGrant") {
+        if (!(requested.operations ?? []).every((o) => grant.operations.includes(o))) continue;
+        if (!atLeastAsStrict(grant.constraints, requested.constraints)) continue;
+      }
       return true;
     }
     return false;

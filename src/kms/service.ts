@@ -23,7 +23,7 @@ import { accessDenied, type Authorizer } from "../iam/authorizer.js";
 import { compilePolicy, type CompiledPolicy } from "../iam/policy.js";
 import type { ContextValues } from "../iam/conditions.js";
 import { contextOf, kmsConditions, readsCostlyKeys } from "./conditions.js";
-import { Grants, parseGrantToken } from "./grants.js";
+import { Grants, parseGrantToken, type GrantConstraints } from "./grants.js";
 
 /** Where GetKeyLastUsage reads from: the audit trail. */
 export interface KeyUsageLog {
@@ -131,7 +131,10 @@ export class KmsService {
     const input = (call.trail.input ?? {}) as Record<string, unknown>;
     if (
       !decision.explicit &&
-      (await this.grants.allows(call, key, action, contextOf(input, action), input.Operations as string[] | undefined))
+      (await this.grants.allows(call, key, action, contextOf(input, action), {
+        operations: input.Operations as string[] | undefined,
+        constraints: input.Constraints as GrantConstraints | undefined,
+      }))
     )
       return;
     throw accessDenied(call, action, resource, decision.reason);

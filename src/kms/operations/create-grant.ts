@@ -6,6 +6,7 @@ import { defineOperation } from "../operation.js";
 import { DryRun, GrantTokens, KeyId } from "../shapes.js";
 import { rootArn } from "../../iam/principal.js";
 import { algorithmsOf } from "../key-specs.js";
+import type { KeyRecord } from "../../store/records.js";
 
 export const GrantPrincipal = str({ min: 1, max: 256, pattern: /^[\w+=,.@:/-]+$/ });
 const PRINCIPAL = /^(\d{12}|arn:aws:iam::\d{12}:(root|user\/.+|role\/.+)|arn:aws:sts::\d{12}:assumed-role\/.+\/.+)$/;
@@ -70,6 +71,7 @@ export const createGrant = defineOperation<CreateGrantRequest, CreateGrantRespon
         `Grant operations ${invalid.join(", ")} are not valid for a ${key.keySpec} ${key.keyUsage} key.`,
       );
     }
+    checkConstraints(input.Constraints, key);
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
     const grant: GrantBody = {
       grantId: Grants.newId(),
@@ -92,3 +94,25 @@ export const createGrant = defineOperation<CreateGrantRequest, CreateGrantRespon
     return { GrantId: grant.grantId, GrantToken: grantToken(grant, key.accountId) };
   },
 });
+
+/**
+ * Grant constraints as KMS bounds them: each holds at most 8 pairs, no value longer than 384
+ * characters, and only a symmetric encryption key takes them (asymmetric and HMAC keys have no
+ * encryption context to bind).
+ */
+function checkConstraints(constraints: CreateGrantRequest["Constraints"], key: KeyRecord): void {
+  if (constraints === undefined) return;
+  for (const [name, context] of Object.entries(constraints) as [string, Record<string, string> | undefined][]) {
+    if (context === undefined) continue;
+    if (Object.keys(context).length > 8) throw new ServiceError("ValidationException", `${name} can hold at most 8 pairs.`);
+    if (Object.values(context).some((v) => v.length > 384)) {
+      throw new ServiceError("ValidationException", `A value in ${name} is longer than 384 characters.`);
+    }
+  }
+  if (key.keySpec !== "SYMMETRIC_DEFAULT" && (constraints.EncryptionContextEquals || constraints.EncryptionContextSubset)) {
+    throw new ServiceError(
+      "ValidationException",
+      `Encryption context grant constraints apply to symmetric encryption keys only, not to a ${key.keySpec} key.`,
+    );
+  }
+}
