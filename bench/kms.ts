@@ -50,6 +50,8 @@ async function iamCaller(port: number, kms: KMSClient): Promise<{ keyId: string;
     }),
   );
   const key = (await iam.send(new CreateAccessKeyCommand({ UserName: "bench-app" }))).AccessKey!;
+  // The key policy names a key administrator, who must exist for KMS to take the policy.
+  await iam.send(new CreateUserCommand({ UserName: "key-admin" }));
   iam.destroy();
   const account = "000000000000";
   const policy = JSON.stringify({

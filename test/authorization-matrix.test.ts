@@ -396,13 +396,6 @@ describe("authorization matrix (real SDK, real signatures)", () => {
     await make("default", { team: "red", owner: "someone" });
     await make("strict", { team: "green" });
     keys.default.policy = (await root.send(new GetKeyPolicyCommand({ KeyId: keys.default.id, PolicyName: "default" }))).Policy!;
-    for (const [name, text] of [
-      ["console", CONSOLE_POLICY],
-      ["strict", STRICT_POLICY],
-    ] as const) {
-      await root.send(new PutKeyPolicyCommand({ KeyId: keys[name].id, PolicyName: "default", Policy: text }));
-      keys[name].policy = text;
-    }
     await root.send(new CreateAliasCommand({ AliasName: "alias/orders", TargetKeyId: keys.console.id }));
 
     const as = (name: string, creds: Creds) => clients.set(name, kmsAs(server.url, creds));
@@ -456,6 +449,15 @@ describe("authorization matrix (real SDK, real signatures)", () => {
     as("rootB", bRoot);
     as("userB", await makeUser(iamB, "b-user", { p: policy({ Effect: "Allow", Action: "kms:*", Resource: `arn:aws:kms:*:${A}:key/*` }) }));
     as("userBWithoutPolicy", await makeUser(iamB, "b-nobody"));
+
+    // The key policies name these users and account B, so they come after them (KMS refuses a policy naming no one).
+    for (const [name, text] of [
+      ["console", CONSOLE_POLICY],
+      ["strict", STRICT_POLICY],
+    ] as const) {
+      await root.send(new PutKeyPolicyCommand({ KeyId: keys[name].id, PolicyName: "default", Policy: text }));
+      keys[name].policy = text;
+    }
 
     for (const [name, policies] of Object.entries(extraUsers(keys))) as(name, await makeUser(iam, name, policies));
     await root.send(

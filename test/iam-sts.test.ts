@@ -70,6 +70,16 @@ describe("IAM and STS", () => {
       Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: "sts:AssumeRole" }],
     });
     await iam.send(new CreateRoleCommand({ RoleName: "Deployer", AssumeRolePolicyDocument: trust }));
+    // A trust policy must name principals that exist.
+    const trustingNobody = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:user/nobody-yet` }, Action: "sts:AssumeRole" }],
+    });
+    const invalid = await rejects(
+      () => iam.send(new CreateRoleCommand({ RoleName: "Orphan", AssumeRolePolicyDocument: trustingNobody })),
+      "MalformedPolicyDocumentException",
+    );
+    assert.match(invalid.message, /Invalid principal in policy/);
     await rejects(
       () => iam.send(new CreateRoleCommand({ RoleName: "DEPLOYER", AssumeRolePolicyDocument: trust })),
       "EntityAlreadyExistsException",

@@ -8,11 +8,14 @@ import {
   DescribeKeyCommand,
   DisableKeyCommand,
   EncryptCommand,
+  ListKeysCommand,
   PutKeyPolicyCommand,
   ReEncryptCommand,
   type KMSClient,
 } from "@aws-sdk/client-kms";
+import { CreateUserCommand } from "@aws-sdk/client-iam";
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, type TestServer } from "./helpers.js";
+import { iamClient } from "./iam.js";
 
 const ROOT = `arn:aws:iam::${ACCOUNT_ID}:root`;
 
@@ -40,6 +43,42 @@ describe("key policy enforcement", () => {
       () => kms.send(new PutKeyPolicyCommand({ KeyId, Policy: encryptOnly, BypassPolicyLockoutSafetyCheck: true })),
       "AccessDeniedException",
     );
+  });
+
+  it("a policy naming a principal that does not exist is malformed, as KMS has it, and nothing is written", async () => {
+    const keys = async () => (await kms.send(new ListKeysCommand({}))).Keys!.length;
+    const before = await keys();
+    const withPrincipal = (principal: string) =>
+      policy(
+        { Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" },
+        { Effect: "Allow", Principal: { AWS: principal }, Action: "kms:Encrypt", Resource: "*" },
+      );
+    const KeyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    for (const principal of [
+      `arn:aws:iam::${ACCOUNT_ID}:user/ghost`,
+      `arn:aws:iam::${ACCOUNT_ID}:role/not-yet`,
+      `arn:aws:iam::${ACCOUNT_ID}:user/*`,
+      "999999999999",
+      "arn:aws:iam::999999999999:root",
+      `arn:aws:sts::${ACCOUNT_ID}:assumed-role/not-yet/session`,
+    ]) {
+      const refused = await rejects(
+        () => kms.send(new CreateKeyCommand({ Policy: withPrincipal(principal) })),
+        "MalformedPolicyDocumentException",
+      );
+      assert.match(refused.message, /invalid principals/);
+      await rejects(
+        () => kms.send(new PutKeyPolicyCommand({ KeyId, Policy: withPrincipal(principal) })),
+        "MalformedPolicyDocumentException",
+      );
+    }
+    assert.equal(await keys(), before + 1, "no key was made by a refused CreateKey");
+    // Once the user exists, the same policy is accepted.
+    const iam = iamClient(server.url);
+    await iam.send(new CreateUserCommand({ UserName: "ghost" }));
+    iam.destroy();
+    await kms.send(new PutKeyPolicyCommand({ KeyId, Policy: withPrincipal(`arn:aws:iam::${ACCOUNT_ID}:user/ghost`) }));
+    await kms.send(new CreateKeyCommand({ Policy: withPrincipal(ACCOUNT_ID) }));
   });
 
   it("allows what the policy allows and refuses the rest with AccessDeniedException, before revealing state", async () => {

@@ -454,6 +454,25 @@ describe("S3 server-side encryption", () => {
         ),
       "MalformedPolicy",
     );
+    // A principal that does not exist (a user never made, an unknown account) is refused, as S3 refuses it.
+    for (const principal of ["arn:aws:iam::000000000000:user/never-made", "arn:aws:iam::424242424242:root"]) {
+      const refused = await rejects(
+        () =>
+          s3.send(
+            new PutBucketPolicyCommand({
+              Bucket: "must-encrypt",
+              Policy: policy({
+                Effect: "Allow",
+                Principal: { AWS: principal },
+                Action: "s3:GetObject",
+                Resource: "arn:aws:s3:::must-encrypt/*",
+              }),
+            }),
+          ),
+        "MalformedPolicy",
+      );
+      assert.match(refused.message, /Invalid principal/);
+    }
     assert.equal((await s3.send(new DeleteBucketPolicyCommand({ Bucket: "must-encrypt" }))).$metadata.httpStatusCode, 204);
     await s3.send(new PutObjectCommand({ Bucket: "must-encrypt", Key: "plain", Body: "x" }));
   });

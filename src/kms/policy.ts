@@ -1,4 +1,5 @@
 /** Key policy documents: the default policy, and the checks CreateKey applies to a given one. */
+import { firstUnknownPrincipal } from "../iam/principal-check.js";
 import { ServiceError } from "../errors.js";
 import type { CallContext } from "../call.js";
 import { compilePolicy, PolicySyntaxError, type CompiledPolicy } from "../iam/policy.js";
@@ -39,6 +40,13 @@ export function checkKeyPolicy(policy: string): CompiledPolicy {
   } catch (error) {
     if (error instanceof PolicySyntaxError) throw new ServiceError("MalformedPolicyDocumentException", error.message);
     throw error;
+  }
+}
+
+/** A key policy naming a principal that does not exist is malformed, as KMS has it (checked once the caller is authorized). */
+export async function checkPrincipals(kms: KmsService, policy: CompiledPolicy): Promise<void> {
+  if ((await firstUnknownPrincipal(policy, kms.repo)) !== undefined) {
+    throw new ServiceError("MalformedPolicyDocumentException", "Policy contains a statement with one or more invalid principals.");
   }
 }
 

@@ -11,6 +11,7 @@ import type {
 import { ServiceError } from "../../errors.js";
 import { int, str, struct } from "../../validation/schema.js";
 import { checkPolicyDocument, iamArn, uniqueId } from "../directory.js";
+import { firstUnknownPrincipal } from "../principal-check.js";
 import {
   defineIamOperation,
   entityExists,
@@ -44,7 +45,9 @@ export const createRole = defineIamOperation<CreateRoleRequest, CreateRoleRespon
     const path = input.Path ?? "/";
     const arn = iamArn(call.accountId, "role", path, input.RoleName!);
     await iam.authorize(call, arn);
-    checkPolicyDocument(input.AssumeRolePolicyDocument!, "trust");
+    const trust = checkPolicyDocument(input.AssumeRolePolicyDocument!, "trust");
+    const unknown = await firstUnknownPrincipal(trust, iam.repo);
+    if (unknown !== undefined) throw new ServiceError("MalformedPolicyDocument", `Invalid principal in policy: "AWS":"${unknown}"`);
     const now = iam.clock.now();
     const body = {
       roleId: uniqueId("AROA"),

@@ -5,7 +5,7 @@ import { ALL_KEY_SPECS, CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGIN
 import { defineOperation } from "../operation.js";
 import { importable } from "../import.js";
 import { KEY_RESOURCE_TYPE } from "../service.js";
-import { checkKeyPolicy, checkLockout, defaultKeyPolicy } from "../policy.js";
+import { checkKeyPolicy, checkLockout, checkPrincipals, defaultKeyPolicy } from "../policy.js";
 import { Description, Tags } from "../shapes.js";
 import { checkTags } from "../tags.js";
 import type { Tag } from "../../store/records.js";
@@ -81,7 +81,10 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
       onDemandRotations: 0,
       currentVersion: origin === "EXTERNAL" ? 0 : 1,
     };
-    if (input.Policy !== undefined) await checkLockout(kms, call, compiled, record, input.BypassPolicyLockoutSafetyCheck);
+    if (input.Policy !== undefined) {
+      await checkPrincipals(kms, compiled);
+      await checkLockout(kms, call, compiled, record, input.BypassPolicyLockoutSafetyCheck);
+    }
     const first = origin === "EXTERNAL" ? undefined : kms.newVersion(keyId, keySpec, 1);
     await kms.repo.createKey(record, first, tags);
     call.trail.resources.push({ arn: kms.arnOf(record), type: KEY_RESOURCE_TYPE });

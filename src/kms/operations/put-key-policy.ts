@@ -1,7 +1,7 @@
 import type { PutKeyPolicyRequest } from "@aws-sdk/client-kms";
 import { bool, str, struct } from "../../validation/schema.js";
 import { defineOperation } from "../operation.js";
-import { checkKeyPolicy, checkLockout } from "../policy.js";
+import { checkKeyPolicy, checkLockout, checkPrincipals } from "../policy.js";
 import { requirePolicyName } from "../policy-names.js";
 import { KeyId } from "../shapes.js";
 
@@ -22,6 +22,7 @@ export const putKeyPolicy = defineOperation<PutKeyPolicyRequest, Record<string, 
     requirePolicyName(input.PolicyName);
     const policy = checkKeyPolicy(input.Policy!);
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "any" });
+    await checkPrincipals(kms, policy);
     await checkLockout(kms, call, policy, key, input.BypassPolicyLockoutSafetyCheck);
     await kms.repo.updateKey(key.keyId, { policy: input.Policy! });
     return {};

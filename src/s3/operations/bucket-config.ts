@@ -1,6 +1,7 @@
 /** A bucket's default encryption (with BlockedEncryptionTypes) and its bucket policy. */
 import { ServiceError } from "../../errors.js";
-import { compilePolicy, PolicySyntaxError } from "../../iam/policy.js";
+import { compilePolicy, PolicySyntaxError, type CompiledPolicy } from "../../iam/policy.js";
+import { firstUnknownPrincipal } from "../../iam/principal-check.js";
 import { checkContentMd5, optional, required, type S3Operation } from "../operation.js";
 import type { BucketEncryption } from "../service.js";
 
@@ -107,13 +108,16 @@ export const putBucketPolicy: S3Operation = {
     const { body } = await s3.requireBucket(bucket);
     await s3.authorize(call, "s3:PutBucketPolicy", bucket, body);
     if (Buffer.byteLength(text, "utf8") > 20 * 1024) throw new ServiceError("MalformedPolicy", "Policies must be at most 20 KB.");
+    let compiled: CompiledPolicy;
     try {
-      compilePolicy(text, "resource");
+      compiled = compilePolicy(text, "resource");
     } catch (error) {
       if (error instanceof PolicySyntaxError || error instanceof ServiceError) throw new ServiceError("MalformedPolicy", error.message);
       throw error;
     }
     checkPolicyResources(text, bucket);
+    if ((await firstUnknownPrincipal(compiled, s3.repo)) !== undefined)
+      throw new ServiceError("MalformedPolicy", "Invalid principal in policy");
     await s3.updateBucket(bucket, (b) => (b.policy = text));
     return {};
   },
