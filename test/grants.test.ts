@@ -125,42 +125,27 @@ describe("KMS grants", () => {
   });
 
   it("a constrained grant to CreateGrant passes on only grants at least as strict: no way out of its encryption context", async () => {
-    const key = (await root.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
-    const grantTo = (client: KMSClient, Constraints?: GrantConstraints) =>
-      client.send(
-        new CreateGrantCommand({ KeyId: key, GranteePrincipal: user("retirer"), Operations: ["Decrypt", "CreateGrant"], Constraints }),
-      );
+    // A key whose grantee may Decrypt and CreateGrant under `Constraints`; what the grantee may pass on from it.
+    const constrained = async (Constraints: GrantConstraints) => {
+      const KeyId = (await root.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      const Operations = ["Decrypt" as const, "CreateGrant" as const];
+      await root.send(new CreateGrantCommand({ KeyId, GranteePrincipal: user("grantee"), Operations, Constraints }));
+      return (passed?: GrantConstraints) =>
+        grantee.send(new CreateGrantCommand({ KeyId, GranteePrincipal: user("retirer"), Operations, Constraints: passed }));
+    };
     // Equals: only the same Equals (keys without regard to case) may be passed on.
-    await root.send(
-      new CreateGrantCommand({
-        KeyId: key,
-        GranteePrincipal: user("grantee"),
-        Operations: ["Decrypt", "CreateGrant"],
-        Constraints: { EncryptionContextEquals: { tenant: "a" } },
-      }),
-    );
-    await rejects(() => grantTo(grantee), "AccessDeniedException");
-    await rejects(() => grantTo(grantee, { EncryptionContextSubset: { tenant: "a" } }), "AccessDeniedException");
-    await rejects(() => grantTo(grantee, { EncryptionContextEquals: { tenant: "b" } }), "AccessDeniedException");
-    await rejects(() => grantTo(grantee, { EncryptionContextEquals: { tenant: "a", extra: "x" } }), "AccessDeniedException");
-    await grantTo(grantee, { EncryptionContextEquals: { TENANT: "a" } });
-
+    const fromEquals = await constrained({ EncryptionContextEquals: { tenant: "a" } });
+    await rejects(() => fromEquals(), "AccessDeniedException");
+    await rejects(() => fromEquals({ EncryptionContextSubset: { tenant: "a" } }), "AccessDeniedException");
+    await rejects(() => fromEquals({ EncryptionContextEquals: { tenant: "b" } }), "AccessDeniedException");
+    await rejects(() => fromEquals({ EncryptionContextEquals: { tenant: "a", extra: "x" } }), "AccessDeniedException");
+    await fromEquals({ EncryptionContextEquals: { TENANT: "a" } });
     // Subset: a Subset or an Equals that keeps every pair of it.
-    const key2 = (await root.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
-    await root.send(
-      new CreateGrantCommand({
-        KeyId: key2,
-        GranteePrincipal: user("grantee"),
-        Operations: ["Decrypt", "CreateGrant"],
-        Constraints: { EncryptionContextSubset: { tenant: "a" } },
-      }),
-    );
-    const grantOn2 = (Constraints?: GrantConstraints) =>
-      grantee.send(new CreateGrantCommand({ KeyId: key2, GranteePrincipal: user("retirer"), Operations: ["Decrypt"], Constraints }));
-    await rejects(() => grantOn2(), "AccessDeniedException");
-    await rejects(() => grantOn2({ EncryptionContextSubset: { other: "a" } }), "AccessDeniedException");
-    await grantOn2({ EncryptionContextSubset: { tenant: "a", region: "eu" } });
-    await grantOn2({ EncryptionContextEquals: { tenant: "a", region: "eu" } });
+    const fromSubset = await constrained({ EncryptionContextSubset: { tenant: "a" } });
+    await rejects(() => fromSubset(), "AccessDeniedException");
+    await rejects(() => fromSubset({ EncryptionContextSubset: { other: "a" } }), "AccessDeniedException");
+    await fromSubset({ EncryptionContextSubset: { tenant: "a", region: "eu" } });
+    await fromSubset({ EncryptionContextEquals: { tenant: "a", region: "eu" } });
   });
 
   it("bounds grant constraints: at most 8 pairs, values up to 384 characters, symmetric encryption keys only", async () => {
