@@ -118,6 +118,8 @@ export const ERROR_CODES = {
   MethodNotAllowed: { status: 405, message: "The specified method is not allowed against this resource." },
   IllegalLocationConstraintException: { status: 400, message: "The location constraint is incompatible with the region of the request." },
   InvalidLocationConstraint: { status: 400, message: "The specified location-constraint is not valid." },
+  AccessControlListNotSupported: { status: 400, message: "The bucket does not allow ACLs." },
+  InvalidStorageClass: { status: 400, message: "The storage class you specified is not valid." },
   NotModified: { status: 304, message: "The object was not modified since the time or ETag the request named." },
   PreconditionFailed: { status: 412, message: "At least one of the pre-conditions you specified did not hold." },
   KeyTooLongError: { status: 400, message: "Your key is too long." },

@@ -24,8 +24,10 @@ import {
   ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   UploadPartCommand,
   UploadPartCopyCommand,
+  type PutObjectCommandInput,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { Agent as HttpAgent } from "node:http";
@@ -629,6 +631,41 @@ describe("S3 buckets and objects", () => {
       await refusedLong.text(),
       /<Code>AuthorizationHeaderMalformed<\/Code><Message>X-Amz-Expires must be between 1 and 604800 seconds/,
     );
+    // Signature Version 2 (what boto3 presigns without signature_version="s3v4"): refused, naming what to use.
+    const v2 = await fetch(`${server.url}/presigned/uploaded?AWSAccessKeyId=${ROOT_CREDS.accessKeyId}&Signature=abc%3D&Expires=9999999999`);
+    assert.equal(v2.status, 400);
+    assert.match(await v2.text(), /<Code>InvalidRequest<\/Code><Message>The authorization mechanism you have provided is not supported/);
+  });
+
+  it("refuses object writes that ask for what keyhold does not serve, rather than storing them without it", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "unserved" }));
+    const put = (extra: Partial<PutObjectCommandInput>) =>
+      s3.send(new PutObjectCommand({ Bucket: "unserved", Key: "k", Body: "x", ...extra }));
+    // ACLs are disabled, as on a bucket with S3's default BucketOwnerEnforced: only bucket-owner-full-control is taken.
+    const acl = await rejects(() => put({ ACL: "public-read" }), "AccessControlListNotSupported");
+    assert.equal(acl.$metadata?.httpStatusCode, 400);
+    await rejects(() => put({ GrantRead: 'uri="http://acs.amazonaws.com/groups/global/AllUsers"' }), "AccessControlListNotSupported");
+    await rejects(
+      () => put({ ObjectLockMode: "COMPLIANCE", ObjectLockRetainUntilDate: new Date(Date.now() + 86_400_000) }),
+      "InvalidRequest",
+    );
+    await rejects(() => put({ ObjectLockLegalHoldStatus: "ON" }), "InvalidRequest");
+    await rejects(() => put({ StorageClass: "WARM" as "GLACIER" }), "InvalidStorageClass");
+    const glacier = await rejects(() => put({ StorageClass: "GLACIER" }), "NotImplemented");
+    assert.equal(glacier.$metadata?.httpStatusCode, 501);
+    await rejects(() => put({ Tagging: "team=blue" }), "NotImplemented");
+    await rejects(() => put({ WebsiteRedirectLocation: "/elsewhere" }), "NotImplemented");
+    await rejects(() => s3.send(new HeadObjectCommand({ Bucket: "unserved", Key: "k" })), "NotFound");
+    await rejects(
+      () => s3.send(new CreateMultipartUploadCommand({ Bucket: "unserved", Key: "mp", ObjectLockLegalHoldStatus: "ON" })),
+      "InvalidRequest",
+    );
+    await put({ ACL: "bucket-owner-full-control", StorageClass: "STANDARD" });
+    await rejects(
+      () => s3.send(new CopyObjectCommand({ Bucket: "unserved", Key: "copy", CopySource: "unserved/k", ACL: "public-read" })),
+      "AccessControlListNotSupported",
+    );
+    await rejects(() => s3.send(new PutObjectTaggingCommand({ Bucket: "unserved", Key: "k", Tagging: { TagSet: [] } })), "NotImplemented");
   });
 
   it("answers unknown sub-resources and methods with S3's errors, never a 5xx", async () => {
@@ -643,7 +680,7 @@ describe("S3 buckets and objects", () => {
       });
     const acl = await call("GET", "/errors", { acl: "" });
     assert.equal(acl.status, 501);
-    assert.match(acl.text, /<Code>NotImplemented<\/Code>/);
+    assert.match(acl.text, /<Code>NotImplemented<\/Code><Message>keyhold does not implement the \?acl sub-resource/);
     const post = await call("POST", "/errors/key");
     assert.equal(post.status, 405);
     assert.match(post.text, /<Code>MethodNotAllowed<\/Code>/);

@@ -33,6 +33,8 @@ export interface Route {
   service: string;
   operationName: string;
   operation: ServiceOperation | undefined;
+  /** Why there is no operation, when the protocol knows better than "not recognized" (an S3 sub-resource keyhold does not serve). */
+  unserved?: string;
   /** Parses the body into the raw input; throws the protocol's parse errors. */
   input(): unknown;
   internalErrorCode: ErrorCode;
@@ -87,7 +89,9 @@ export class Dispatcher {
       completed.region = verified.region;
       completed.caller = { accountId: verified.accountId, accessKeyId: verified.accessKeyId, principal: verified.principal };
       const operation = route.operation;
-      if (!operation) throw new ServiceError("UnknownOperationException", `Operation ${route.operationName} is not recognized.`);
+      if (!operation) {
+        throw new ServiceError("UnknownOperationException", route.unserved ?? `Operation ${route.operationName} is not recognized.`);
+      }
       completed.readOnly = operation.readOnly;
       const call: CallContext = {
         accountId: verified.accountId,

@@ -131,6 +131,17 @@ const HEADER_MEMBERS: readonly (readonly [string, string])[] = [
   ["x-amz-version-id", "VersionId"],
   ["x-amz-mp-parts-count", "PartsCount"],
   ["x-amz-storage-class", "StorageClass"],
+  ["x-amz-acl", "ACL"],
+  ["x-amz-grant-full-control", "GrantFullControl"],
+  ["x-amz-grant-read", "GrantRead"],
+  ["x-amz-grant-read-acp", "GrantReadACP"],
+  ["x-amz-grant-write-acp", "GrantWriteACP"],
+  ["x-amz-tagging", "Tagging"],
+  ["x-amz-tagging-directive", "TaggingDirective"],
+  ["x-amz-object-lock-mode", "ObjectLockMode"],
+  ["x-amz-object-lock-retain-until-date", "ObjectLockRetainUntilDate"],
+  ["x-amz-object-lock-legal-hold", "ObjectLockLegalHoldStatus"],
+  ["x-amz-website-redirect-location", "WebsiteRedirectLocation"],
   ["x-amz-bypass-governance-retention", "BypassGovernanceRetention"],
 ];
 const MEMBER_OF_HEADER = new Map(HEADER_MEMBERS.map(([h, m]) => [h, m]));
@@ -308,6 +319,7 @@ export class RestXmlProtocol implements ProtocolAdapter {
       service: this.service.signingName,
       operationName: route.name,
       operation,
+      unserved: other ? `keyhold does not implement the ?${other} sub-resource.` : undefined,
       input: () => this.input(req, route, addressed, query),
       internalErrorCode: "InternalFailure",
     };

@@ -99,6 +99,15 @@ interface ParsedAuthorization {
   signature: string;
 }
 
+/**
+ * Signature Version 2 (an `AWS <key>:<signature>` header, or a URL presigned with
+ * AWSAccessKeyId/Signature/Expires, which boto3 still makes for S3 unless told `signature_version
+ * = "s3v4"`): refused as S3 refuses it in the regions that never had it, naming what to use.
+ */
+function sigV2(): ServiceError {
+  return new ServiceError("InvalidRequest", "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.");
+}
+
 function incomplete(message: string): ServiceError {
   return new ServiceError("IncompleteSignatureException", message);
 }
@@ -238,8 +247,10 @@ export async function verifySigV4(req: SignedRequest, options: VerifyOptions): P
   const header = req.headers.authorization;
   if (!header) {
     if (options.service === "s3" && /(^|&)X-Amz-Algorithm=/.test(req.rawQuery)) return verifyPresigned(req, options);
+    if (options.service === "s3" && /(^|&)AWSAccessKeyId=/.test(req.rawQuery) && /(^|&)Signature=/.test(req.rawQuery)) throw sigV2();
     throw new ServiceError("MissingAuthenticationTokenException");
   }
+  if (options.service === "s3" && header.startsWith("AWS ")) throw sigV2();
   const auth = parseAuthorization(header);
 
   const identity = await options.lookup(auth.accessKeyId);

@@ -110,6 +110,51 @@ export function customerKey(input: S3Input, prefix = ""): CustomerKey | undefine
   return { key: bytes, md5 };
 }
 
+/** The storage classes S3 knows (the service model's StorageClass). */
+const STORAGE_CLASSES = new Set([
+  "STANDARD",
+  "REDUCED_REDUNDANCY",
+  "STANDARD_IA",
+  "ONEZONE_IA",
+  "INTELLIGENT_TIERING",
+  "GLACIER",
+  "DEEP_ARCHIVE",
+  "OUTPOSTS",
+  "GLACIER_IR",
+  "SNOW",
+  "EXPRESS_ONEZONE",
+  "FSX_OPENZFS",
+  "FSX_ONTAP",
+]);
+
+const notServed = (what: string) =>
+  new ServiceError("NotImplemented", `A header you provided implies functionality that is not implemented: ${what}.`);
+
+/**
+ * An object write (PutObject, CopyObject, CreateMultipartUpload) that asks for what keyhold does
+ * not serve is refused, never quietly stored without it: whoever asked for a lock, an ACL or tags
+ * must not believe they got one. The answers are S3's own for a bucket in keyhold's state: ACLs
+ * disabled (BucketOwnerEnforced, S3's default, under which only bucket-owner-full-control is
+ * taken), and no Object Lock configuration.
+ */
+export function refuseUnserved(input: S3Input): void {
+  const acl = optional(input, "ACL");
+  const grants = ["GrantFullControl", "GrantRead", "GrantReadACP", "GrantWriteACP"].some((m) => optional(input, m) !== undefined);
+  if ((acl !== undefined && acl !== "bucket-owner-full-control") || grants) {
+    throw new ServiceError("AccessControlListNotSupported", "The bucket does not allow ACLs.");
+  }
+  if (["ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus"].some((m) => optional(input, m) !== undefined)) {
+    throw new ServiceError("InvalidRequest", "Bucket is missing Object Lock Configuration.");
+  }
+  const storageClass = optional(input, "StorageClass");
+  if (storageClass !== undefined && !STORAGE_CLASSES.has(storageClass)) throw new ServiceError("InvalidStorageClass");
+  if (storageClass !== undefined && storageClass !== "STANDARD") {
+    throw notServed(`keyhold stores every object as STANDARD, not ${storageClass}`);
+  }
+  if (optional(input, "Tagging") !== undefined || optional(input, "TaggingDirective") === "REPLACE") throw notServed("object tagging");
+  if (optional(input, "WebsiteRedirectLocation") !== undefined) throw notServed("website redirects");
+}
+
 /** An SSE-KMS encryption context header: base64 of a JSON object of strings. */
 function kmsContext(input: S3Input): Record<string, string> | undefined {
   const header = optional(input, "SSEKMSEncryptionContext");

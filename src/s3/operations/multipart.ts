@@ -20,6 +20,7 @@ import {
   objectArn,
   optional,
   required,
+  refuseUnserved,
   sseChoice,
   sseOutput,
   storedHeaders,
@@ -104,6 +105,7 @@ export const createMultipartUpload: S3Operation = {
     const { bucket, key } = begin(call, input);
     const { body: owner } = await s3.requireBucket(bucket);
     await s3.authorize(call, "s3:PutObject", bucket, owner, key, writeConditions(input));
+    refuseUnserved(input);
     const choice = sseChoice(input, owner);
     const { dataKey, sse } = await s3.newDataKey(call, bucket, key, choice);
     dataKey.fill(0);

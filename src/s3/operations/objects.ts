@@ -10,6 +10,7 @@ import {
   objectArn,
   optional,
   required,
+  refuseUnserved,
   sseChoice,
   sseOutput,
   storedHeaders,
@@ -52,6 +53,7 @@ export const putObject: S3Operation = {
       throw new ServiceError("EntityTooLarge", "A single PutObject may upload at most 5 GiB; use a multipart upload.");
     const { body: owner } = await s3.requireBucket(bucket);
     await s3.authorize(call, "s3:PutObject", bucket, owner, key, writeConditions(input));
+    refuseUnserved(input);
     const choice = sseChoice(input, owner);
     const meta = metadata(input);
     // A conditional write that cannot succeed is refused before its bytes are read, and checked again at commit.
@@ -346,6 +348,7 @@ export const copyObject: S3Operation = {
     }
     const sourceKey = await s3.dataKey(call, source.bucket, source.key, original.sse, customerKey(input, "CopySource"));
     const plaintext = await s3.readDecrypted(sourceKey, original.parts, 0, original.size);
+    refuseUnserved(input);
     const choice = sseChoice(input, owner);
     const { dataKey, sse } = await s3.newDataKey(call, bucket, key, choice);
     const etag = copyEtag(plaintext, choice.algorithm);
