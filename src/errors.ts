@@ -120,6 +120,7 @@ export const ERROR_CODES = {
   InvalidLocationConstraint: { status: 400, message: "The specified location-constraint is not valid." },
   AccessControlListNotSupported: { status: 400, message: "The bucket does not allow ACLs." },
   InvalidStorageClass: { status: 400, message: "The storage class you specified is not valid." },
+  InvalidPartNumber: { status: 416, message: "The requested partnumber is not satisfiable." },
   NotModified: { status: 304, message: "The object was not modified since the time or ETag the request named." },
   PreconditionFailed: { status: 412, message: "At least one of the pre-conditions you specified did not hold." },
   KeyTooLongError: { status: 400, message: "Your key is too long." },

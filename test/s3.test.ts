@@ -486,6 +486,26 @@ describe("S3 buckets and objects", () => {
       new GetObjectCommand({ Bucket: "multipart", Key: "big.bin", Range: `bytes=${first.length - 5}-${first.length + 4}` }),
     );
     assert.ok((await bytesOf(across.Body)).equals(Buffer.concat([first.subarray(first.length - 5), second.subarray(0, 5)])));
+    // A part by its number, as the SDKs' part-wise downloads ask: exactly that part's bytes, never the whole object.
+    const part2 = await s3.send(new GetObjectCommand({ Bucket: "multipart", Key: "big.bin", PartNumber: 2 }));
+    assert.ok((await bytesOf(part2.Body)).equals(second));
+    assert.equal(part2.PartsCount, 2);
+    assert.equal(part2.ContentRange, `bytes ${first.length}-${first.length + second.length - 1}/${first.length + second.length}`);
+    const head1 = await s3.send(new HeadObjectCommand({ Bucket: "multipart", Key: "big.bin", PartNumber: 1 }));
+    assert.equal(head1.ContentLength, first.length);
+    const beyond = await rejects(
+      () => s3.send(new GetObjectCommand({ Bucket: "multipart", Key: "big.bin", PartNumber: 3 })),
+      "InvalidPartNumber",
+    );
+    assert.equal(beyond.$metadata?.httpStatusCode, 416);
+    await rejects(
+      () => s3.send(new GetObjectCommand({ Bucket: "multipart", Key: "big.bin", PartNumber: 1, Range: "bytes=0-1" })),
+      "InvalidRequest",
+    );
+    await s3.send(new PutObjectCommand({ Bucket: "multipart", Key: "single", Body: "one part" }));
+    const only = await s3.send(new GetObjectCommand({ Bucket: "multipart", Key: "single", PartNumber: 1 }));
+    assert.equal((await bytesOf(only.Body)).toString(), "one part");
+    await rejects(() => s3.send(new GetObjectCommand({ Bucket: "multipart", Key: "single", PartNumber: 2 })), "InvalidPartNumber");
     await rejects(() => s3.send(new ListPartsCommand({ Bucket: "multipart", Key: "big.bin", UploadId })), "NoSuchUpload");
 
     // Parts other than the last must have 5 MiB; an aborted upload is gone.

@@ -127,6 +127,26 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
+/**
+ * The bytes a GET or HEAD asks for: a Range, or a part of a multipart object by its number (as
+ * the SDKs' part-wise downloads ask; a single-part object has one part). Both at once is refused,
+ * as S3 refuses it; undefined means the whole object.
+ */
+function requestedBytes(input: S3Input, object: ObjectBody): { start: number; end: number } | undefined {
+  const partNumber = optional(input, "PartNumber");
+  const range = optional(input, "Range");
+  if (partNumber === undefined) return parseRange(range, object.size);
+  if (range !== undefined) throw new ServiceError("InvalidRequest", "Cannot specify both Range header and partNumber query parameter.");
+  if (!/^\d{1,5}$/.test(partNumber) || Number(partNumber) < 1 || Number(partNumber) > 10_000) {
+    throw new ServiceError("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.");
+  }
+  const n = Number(partNumber);
+  if (n > Math.max(1, object.parts.length)) throw new ServiceError("InvalidPartNumber");
+  const start = object.parts.slice(0, n - 1).reduce((sum, p) => sum + p.size, 0);
+  const end = start + (object.parts[n - 1]?.size ?? object.size);
+  return end > start ? { start, end } : undefined;
+}
+
 function etagMatches(list: string, etag: string): boolean {
   return list.split(",").some((e) => {
     const t = e.trim();
@@ -227,7 +247,7 @@ export const getObject: S3Operation = {
   readOnly: true,
   async handle(s3, call, input) {
     const { bucket, key, object, out } = await readable(s3, call, input);
-    const range = parseRange(optional(input, "Range"), object.size);
+    const range = requestedBytes(input, object);
     const dataKey = await s3.dataKey(call, bucket, key, object.sse, customerKey(input));
     const start = range?.start ?? 0;
     const end = range?.end ?? object.size;
@@ -247,6 +267,9 @@ export const headObject: S3Operation = {
       // The key must be the object's, as for a GET (S3 answers 400 without it and 403 with another).
       (await s3.dataKey(call, bucket, key, object.sse, customerKey(input))).fill(0);
     }
+    const range = requestedBytes(input, object);
+    if (range)
+      return { ...out, ContentRange: `bytes ${range.start}-${range.end - 1}/${object.size}`, ContentLength: range.end - range.start };
     if (optional(input, "ChecksumMode") === "ENABLED" && object.checksumCrc32) out.ChecksumCRC32 = object.checksumCrc32;
     return { ...out, ContentLength: object.size };
   },
