@@ -111,10 +111,22 @@ describe("IAM and STS", () => {
       policy({ Effect: "Allow", Action: "kms:*", Resource: "*", Condition: { StringSorta: { "aws:username": "x" } } }),
       policy({ Effect: "Allow", Action: "kms:*", Resource: "*", Bogus: 1 }),
       JSON.stringify({ Version: "2020-01-01", Statement: { Effect: "Allow", Action: "kms:*", Resource: "*" } }),
+      policy({ Effect: "Allow", Action: "kms:*", Resource: "key/1234" }),
+      policy({ Sid: "Allow all", Effect: "Allow", Action: "kms:*", Resource: "*" }),
     ]) {
       const e = await rejects(() => put(bad), "MalformedPolicyDocumentException");
       assert.ok(e.message.length > 10);
     }
+    // A user's inline policies together hold at most 2048 characters, whitespace not counted.
+    const sized = (n: number) => policy({ Effect: "Allow", Action: Array.from({ length: n }, (_, i) => `kms:Op${i}`), Resource: "*" });
+    await iam.send(new PutUserPolicyCommand({ UserName: "pd", PolicyName: "first", PolicyDocument: sized(100) }));
+    const tooMuch = await rejects(
+      () => iam.send(new PutUserPolicyCommand({ UserName: "pd", PolicyName: "second", PolicyDocument: sized(100) })),
+      "LimitExceededException",
+    );
+    assert.match(tooMuch.message, /Maximum policy size of 2048 bytes exceeded for user pd/);
+    await iam.send(new PutUserPolicyCommand({ UserName: "pd", PolicyName: "first", PolicyDocument: sized(100) }));
+    await iam.send(new DeleteUserPolicyCommand({ UserName: "pd", PolicyName: "first" }));
     await put(ALLOW_KMS);
     const got = await iam.send(new GetUserPolicyCommand({ UserName: "pd", PolicyName: "p" }));
     assert.equal(decodeURIComponent(got.PolicyDocument!), ALLOW_KMS, "IAM returns the document URL-encoded");

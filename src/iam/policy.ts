@@ -92,6 +92,10 @@ function compileStatement(raw: unknown, kind: PolicyKind, index: number): Compil
     if (!STATEMENT_ELEMENTS.has(element)) fail(`Statement ${index + 1} has an unknown element ${element}.`);
   if (s.Effect !== "Allow" && s.Effect !== "Deny") fail(`Statement ${index + 1} must have an Effect of "Allow" or "Deny".`);
   if (s.Sid !== undefined && typeof s.Sid !== "string") fail(`Statement ${index + 1}: Sid must be a string.`);
+  // IAM's own policies take letters and digits in a Sid; key and bucket policies take more ("Enable IAM User Permissions").
+  if (kind !== "resource" && typeof s.Sid === "string" && !/^[0-9A-Za-z]*$/.test(s.Sid)) {
+    fail("Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*");
+  }
 
   const hasPrincipal = s.Principal !== undefined || s.NotPrincipal !== undefined;
   if (s.Principal !== undefined && s.NotPrincipal !== undefined) fail(`Statement ${index + 1} has both Principal and NotPrincipal.`);
@@ -108,6 +112,9 @@ function compileStatement(raw: unknown, kind: PolicyKind, index: number): Compil
   const hasResource = s.Resource !== undefined || s.NotResource !== undefined;
   if (kind === "trust" && hasResource) fail("Has prohibited field Resource.");
   if (kind !== "trust" && !hasResource) fail(`Statement ${index + 1} must have a Resource or NotResource.`);
+  for (const r of hasResource ? strings(s.Resource ?? s.NotResource, "Resource") : []) {
+    if (r !== "*" && !r.startsWith("arn:")) fail(`Resource ${r} must be in ARN format or "*".`);
+  }
 
   const conditions: ConditionClause[] = [];
   if (s.Condition !== undefined) {

@@ -26,12 +26,14 @@ interface Entity {
   label: "User" | "Group" | "Role";
   arnType: "user" | "group" | "role";
   nameShape: Schema;
+  /** IAM's quota on the entity's inline policies together (characters, whitespace not counted). */
+  inlineLimit: number;
 }
 
 const ENTITIES: readonly Entity[] = [
-  { kind: "iam-user", label: "User", arnType: "user", nameShape: UserName },
-  { kind: "iam-group", label: "Group", arnType: "group", nameShape: GroupName },
-  { kind: "iam-role", label: "Role", arnType: "role", nameShape: RoleName },
+  { kind: "iam-user", label: "User", arnType: "user", nameShape: UserName, inlineLimit: 2048 },
+  { kind: "iam-group", label: "Group", arnType: "group", nameShape: GroupName, inlineLimit: 5120 },
+  { kind: "iam-role", label: "Role", arnType: "role", nameShape: RoleName, inlineLimit: 10_240 },
 ];
 
 type Input = Record<string, string | number | undefined>;
@@ -51,6 +53,12 @@ function operationsFor(e: Entity): IamOperation[] {
         await iam.authorize(call, arnOf(call.accountId, name));
         checkPolicyDocument(input.PolicyDocument as string, "identity");
         await iam.directory.update(e.kind, call.accountId, name, (body) => {
+          // IAM bounds the inline policies of an entity together, counting every character but whitespace.
+          const others = Object.entries(body.inline).filter(([n]) => n !== input.PolicyName);
+          const size = [input.PolicyDocument as string, ...others.map(([, d]) => d)].reduce((n, d) => n + d.replace(/\s/g, "").length, 0);
+          if (size > e.inlineLimit) {
+            throw new ServiceError("LimitExceeded", `Maximum policy size of ${e.inlineLimit} bytes exceeded for ${lower} ${name}`);
+          }
           // defineProperty: a policy named __proto__ is a policy, not a prototype.
           Object.defineProperty(body.inline, input.PolicyName as string, {
             value: input.PolicyDocument,

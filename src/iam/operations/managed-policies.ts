@@ -54,6 +54,9 @@ export const createPolicy = defineIamOperation<CreatePolicyRequest, CreatePolicy
     const arn = iamArn(call.accountId, "policy", path, input.PolicyName!);
     await iam.authorize(call, arn);
     checkPolicyDocument(input.PolicyDocument!, "identity");
+    if (input.PolicyDocument!.replace(/\s/g, "").length > 6144) {
+      throw new ServiceError("LimitExceeded", "Cannot exceed quota for PolicySize: 6144");
+    }
     const now = iam.clock.now();
     const body = {
       policyId: uniqueId("ANPA"),
