@@ -415,6 +415,7 @@ describe("authorization matrix (real SDK, real signatures)", () => {
     );
     as("blocked", await makeUser(iam, "key-blocked", { p: policy({ Effect: "Allow", Action: "kms:*", Resource: "*" }) }));
     as("grouped", await makeUser(iam, "grouped"));
+    await makeUser(iam, "grant-target"); // the grantee of the CreateGrant cases: KMS grants only to principals that exist
     await iam.send(new CreateGroupCommand({ GroupName: "encrypters" }));
     await iam.send(
       new PutGroupPolicyCommand({

@@ -151,12 +151,21 @@ describe("KMS grants", () => {
   it("bounds grant constraints: at most 8 pairs, values up to 384 characters, symmetric encryption keys only", async () => {
     const pairs = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, "v"]));
     const create = (KeyId: string, Constraints: GrantConstraints) =>
-      root.send(new CreateGrantCommand({ KeyId, GranteePrincipal: user("x"), Operations: ["DescribeKey"], Constraints }));
+      root.send(new CreateGrantCommand({ KeyId, GranteePrincipal: user("grantee"), Operations: ["DescribeKey"], Constraints }));
     await create(keyId, { EncryptionContextSubset: pairs(8) });
     await rejects(() => create(keyId, { EncryptionContextSubset: pairs(9) }), "ValidationException");
     await rejects(() => create(keyId, { EncryptionContextEquals: { k: "v".repeat(385) } }), "ValidationException");
     const signing = (await root.send(new CreateKeyCommand({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" }))).KeyMetadata!.KeyId!;
     await rejects(() => create(signing, { EncryptionContextSubset: { k: "v" } }), "ValidationException");
+  });
+
+  it("grants only to principals that exist: an unknown grantee or retiring principal is InvalidArnException", async () => {
+    const grant = (GranteePrincipal: string, RetiringPrincipal?: string) =>
+      root.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal, RetiringPrincipal, Operations: ["DescribeKey"] }));
+    await rejects(() => grant(user("never-made")), "InvalidArnException");
+    await rejects(() => grant(user("grantee"), user("never-made")), "InvalidArnException");
+    await rejects(() => grant("arn:aws:iam::999999999999:root"), "InvalidArnException");
+    assert.ok((await grant(user("grantee"), user("retirer"))).GrantId);
   });
 
   it("refuses malformed grants: no operations, an operation the key cannot do, a principal that is no principal", async () => {

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startTestServer, type TestServer } from "./helpers.js";
+import { ACCOUNT_ID, startTestServer, type TestServer } from "./helpers.js";
 import { call, send, signedRequest, type RawResponse } from "./raw-requests.js";
 
 function expectError(res: RawResponse, status: number, code: string, message?: RegExp): void {
@@ -160,7 +160,7 @@ describe("AWS JSON 1.1 protocol and SigV4, with hand-built requests", () => {
     const grant = await call(
       url,
       "TrentService.CreateGrant",
-      `{"KeyId":"${keyId}","GranteePrincipal":"arn:aws:iam::000000000000:root","Operations":["Decrypt"],"Constraints":{"EncryptionContextEquals":{"__proto__":"x"}}}`,
+      `{"KeyId":"${keyId}","GranteePrincipal":"arn:aws:iam::${ACCOUNT_ID}:root","Operations":["Decrypt"],"Constraints":{"EncryptionContextEquals":{"__proto__":"x"}}}`,
     );
     assert.equal(grant.status, 200, grant.body);
     const listed = await call(url, "TrentService.ListGrants", `{"KeyId":"${keyId}"}`);

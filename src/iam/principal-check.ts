@@ -2,8 +2,9 @@
  * AWS refuses a resource or trust policy that names an IAM principal which does not exist: a
  * key policy, a bucket policy or a role's trust policy naming a deleted user, a role not created
  * yet or an unknown account is malformed ("invalid principals"), where an emulator would store it
- * and a later request would meet a policy that silently grants nothing. Checked when the policy is
- * written; a principal deleted afterwards simply stops matching.
+ * and a later request would meet a policy that silently grants nothing; likewise a KMS grant to a
+ * principal that does not exist. Checked when the policy or grant is written; a principal deleted
+ * afterwards simply stops matching.
  */
 import type { Repository } from "../store/repository.js";
 import { Directory } from "./directory.js";
@@ -22,13 +23,14 @@ export async function firstUnknownPrincipal(policy: CompiledPolicy, repo: Reposi
       // "*", and the Service, Federated and CanonicalUser forms (kept as "<type>:<value>"), name no IAM entity here.
       if (principal === "*" || seen.has(principal) || /^(service|federated|canonicaluser):/.test(principal)) continue;
       seen.add(principal);
-      if (!(await exists(principal, repo, directory))) return principal;
+      if (!(await principalExists(principal, repo, directory))) return principal;
     }
   }
   return undefined;
 }
 
-async function exists(principal: string, repo: Repository, directory: Directory): Promise<boolean> {
+/** Whether an AWS principal (an account id, or an account's root, user, role or role session ARN) names what keyhold has. */
+export async function principalExists(principal: string, repo: Repository, directory = new Directory(repo)): Promise<boolean> {
   if (ACCOUNT.test(principal)) return (await repo.getAccount(principal)) !== undefined;
   if (/[*?]/.test(principal)) return false; // AWS takes no wildcard inside a principal's ARN
   const session = SESSION_ARN.exec(principal);

@@ -7,6 +7,7 @@ import { DryRun, GrantTokens, KeyId } from "../shapes.js";
 import { rootArn } from "../../iam/principal.js";
 import { algorithmsOf } from "../key-specs.js";
 import type { KeyRecord } from "../../store/records.js";
+import { principalExists } from "../../iam/principal-check.js";
 
 export const GrantPrincipal = str({ min: 1, max: 256, pattern: /^[\w+=,.@:/-]+$/ });
 const PRINCIPAL = /^(\d{12}|arn:aws:iam::\d{12}:(root|user\/.+|role\/.+)|arn:aws:sts::\d{12}:assumed-role\/.+\/.+)$/;
@@ -72,6 +73,11 @@ export const createGrant = defineOperation<CreateGrantRequest, CreateGrantRespon
       );
     }
     checkConstraints(input.Constraints, key);
+    for (const principal of [input.GranteePrincipal!, input.RetiringPrincipal]) {
+      if (principal !== undefined && !(await principalExists(principal, kms.repo))) {
+        throw new ServiceError("InvalidArnException", `${principal} does not name a principal that exists.`);
+      }
+    }
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
     const grant: GrantBody = {
       grantId: Grants.newId(),
