@@ -86,6 +86,18 @@ describe("audit trail integrity: export, verify, tamper", () => {
     });
     assert.equal(cli.status, 0, cli.stdout + cli.stderr);
     assert.match(cli.stdout, /^OK: 13 events, 2 digests/m);
+    // A directory with nothing exported in it is no proof, and a missing key is said in words.
+    const empty = tempDir("keyhold-empty-export-");
+    const nothing = spawnSync(process.execPath, [MAIN, "audit", "verify", empty, "--public-key", join(exported, PUBLIC_KEY_FILE)], {
+      encoding: "utf8",
+    });
+    assert.equal(nothing.status, 1);
+    assert.match(nothing.stdout, /FAIL no exported events or digests were found/);
+    const noKey = spawnSync(process.execPath, [MAIN, "audit", "verify", empty], { encoding: "utf8" });
+    assert.equal(noKey.status, 1);
+    assert.match(noKey.stderr, /keyhold: cannot read the public key .*ENOENT/);
+    assert.doesNotMatch(noKey.stderr, /at readFileSync/);
+    rmSync(empty, { recursive: true, force: true });
   });
 
   it("names an altered event", () => {

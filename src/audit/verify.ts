@@ -59,6 +59,8 @@ export function verifyExport(dir: string, publicKeyPem: string): VerifyReport {
     total.unsignedTail += r.unsignedTail;
     total.problems.push(...r.problems.map((p) => `${name}: ${p}`));
   }
+  // Nothing to check is no proof: a mistyped directory must not verify as OK.
+  if (names.size === 0) total.problems.push(`no exported events or digests were found in ${dir}`);
   total.ok = total.problems.length === 0;
   return total;
 }

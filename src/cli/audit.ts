@@ -64,7 +64,15 @@ export async function runAudit(argv: string[]): Promise<number> {
         process.stderr.write(
           `note: using the public key inside the export (${pemPath}); pass --public-key with a copy kept elsewhere to rule out a replaced key\n`,
         );
-      const report = verifyExport(resolve(dir), readFileSync(pemPath, "utf8"));
+      let pem: string;
+      try {
+        pem = readFileSync(pemPath, "utf8");
+      } catch (error) {
+        throw new ConfigError(
+          `cannot read the public key ${pemPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        );
+      }
+      const report = verifyExport(resolve(dir), pem);
       for (const p of report.problems) process.stdout.write(`FAIL ${p}\n`);
       process.stdout.write(
         `${report.ok ? "OK" : "FAILED"}: ${report.events} events, ${report.digests} digests` +
