@@ -7,6 +7,7 @@ import {
   DisableKeyCommand,
   EnableKeyCommand,
   EncryptCommand,
+  ListAliasesCommand,
   ListKeysCommand,
   ScheduleKeyDeletionCommand,
   UpdateKeyDescriptionCommand,
@@ -119,6 +120,9 @@ describe("key lifecycle through @aws-sdk/client-kms", () => {
     assert.deepEqual(new Set(seen), made);
     assert.equal(seen.length, 7);
     await rejects(() => client.send(new ListKeysCommand({ Marker: "garbage" })), "InvalidMarkerException");
+    // A marker is good only for the operation that returned it.
+    const keysMarker = (await client.send(new ListKeysCommand({ Limit: 1 }))).NextMarker!;
+    await rejects(() => client.send(new ListAliasesCommand({ Marker: keysMarker })), "InvalidMarkerException");
     await rejects(() => client.send(new ListKeysCommand({ Limit: 0 })), "ValidationException");
     await rejects(() => client.send(new ListKeysCommand({ Limit: 1001 })), "ValidationException");
   });

@@ -13,7 +13,13 @@ export const listAliases = defineOperation<ListAliasesRequest, ListAliasesRespon
   async run(kms, call, input) {
     await kms.authorizeAccount(call);
     const key = input.KeyId === undefined ? undefined : await kms.resolveKey(call, input.KeyId, { aliases: false, state: "any" });
-    const page = await kms.repo.listAliases(call.accountId, call.region, key?.keyId, decodeMarker(input.Marker), input.Limit ?? 50);
+    const page = await kms.repo.listAliases(
+      call.accountId,
+      call.region,
+      key?.keyId,
+      decodeMarker("ListAliases", input.Marker),
+      input.Limit ?? 50,
+    );
     return {
       Aliases: page.items.map((a) => ({
         AliasName: a.aliasName,
@@ -22,7 +28,7 @@ export const listAliases = defineOperation<ListAliasesRequest, ListAliasesRespon
         CreationDate: new Date(a.creationDate),
         LastUpdatedDate: new Date(a.lastUpdatedDate),
       })),
-      NextMarker: encodeMarker(page.next),
+      NextMarker: encodeMarker("ListAliases", page.next),
       Truncated: page.next !== undefined,
     };
   },

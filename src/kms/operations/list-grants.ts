@@ -27,12 +27,12 @@ export const listGrants = defineOperation<ListGrantsRequest, ListGrantsResponse>
   input: struct({ Limit, Marker, KeyId, GrantId: str({ min: 1, max: 128 }), GranteePrincipal: GrantPrincipal }, ["KeyId"]),
   async run(kms, call, input) {
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "any" });
-    const page = await kms.grants.page(key, decodeMarker(input.Marker), input.Limit ?? 50);
+    const page = await kms.grants.page(key, decodeMarker("ListGrants", input.Marker), input.Limit ?? 50);
     const grants = page.grants.filter(
       (g) =>
         (input.GrantId === undefined || g.grantId === input.GrantId) &&
         (input.GranteePrincipal === undefined || g.granteePrincipal === input.GranteePrincipal),
     );
-    return { Grants: grants.map(grantEntry), NextMarker: encodeMarker(page.next), Truncated: page.next !== undefined };
+    return { Grants: grants.map(grantEntry), NextMarker: encodeMarker("ListGrants", page.next), Truncated: page.next !== undefined };
   },
 });

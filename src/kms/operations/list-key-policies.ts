@@ -11,7 +11,7 @@ export const listKeyPolicies = defineOperation<ListKeyPoliciesRequest, ListKeyPo
   readOnly: true,
   input: struct({ KeyId, Limit, Marker }, ["KeyId"]),
   async run(kms, call, input) {
-    decodeMarker(input.Marker);
+    decodeMarker("ListKeyPolicies", input.Marker);
     await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "any" });
     return { PolicyNames: input.Marker === undefined ? [POLICY_NAME] : [], Truncated: false };
   },

@@ -14,7 +14,7 @@ export const listKeyRotations = defineOperation<ListKeyRotationsRequest, ListKey
   async run(kms, call, input) {
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "any" });
     requireRotatable(kms, key);
-    const after = decodeMarker(input.Marker);
+    const after = decodeMarker("ListKeyRotations", input.Marker);
     const afterVersion = after === undefined ? 0 : Number(after);
     if (!Number.isInteger(afterVersion) || afterVersion < 0)
       throw new ServiceError("InvalidMarkerException", "The Marker is not one this operation returned.");
@@ -31,7 +31,7 @@ export const listKeyRotations = defineOperation<ListKeyRotationsRequest, ListKey
         RotationDate: v.rotationType ? new Date(v.createdAt) : undefined,
         RotationType: v.rotationType,
       })),
-      NextMarker: more ? encodeMarker(String(shown[shown.length - 1]!.version)) : undefined,
+      NextMarker: more ? encodeMarker("ListKeyRotations", String(shown[shown.length - 1]!.version)) : undefined,
       Truncated: more,
     };
   },

@@ -12,10 +12,10 @@ export const listKeys = defineOperation<ListKeysRequest, ListKeysResponse>({
   input: struct({ Limit, Marker }),
   async run(kms, call, input) {
     await kms.authorizeAccount(call);
-    const page = await kms.repo.listKeys(call.accountId, call.region, decodeMarker(input.Marker), input.Limit ?? 100);
+    const page = await kms.repo.listKeys(call.accountId, call.region, decodeMarker("ListKeys", input.Marker), input.Limit ?? 100);
     return {
       Keys: page.items.map((k) => ({ KeyId: k.keyId, KeyArn: keyArn(k.region, k.accountId, k.keyId) })),
-      NextMarker: encodeMarker(page.next),
+      NextMarker: encodeMarker("ListKeys", page.next),
       Truncated: page.next !== undefined,
     };
   },

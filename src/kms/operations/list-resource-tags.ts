@@ -11,7 +11,7 @@ export const listResourceTags = defineOperation<ListResourceTagsRequest, ListRes
   input: struct({ KeyId, Limit: int({ min: 1, max: 50 }), Marker }, ["KeyId"]),
   async run(kms, call, input) {
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "any" });
-    const page = await kms.repo.listTags(key.keyId, decodeMarker(input.Marker), input.Limit ?? 50);
-    return { Tags: page.items, NextMarker: encodeMarker(page.next), Truncated: page.next !== undefined };
+    const page = await kms.repo.listTags(key.keyId, decodeMarker("ListResourceTags", input.Marker), input.Limit ?? 50);
+    return { Tags: page.items, NextMarker: encodeMarker("ListResourceTags", page.next), Truncated: page.next !== undefined };
   },
 });

@@ -13,7 +13,11 @@ export const listRetirableGrants = defineOperation<ListRetirableGrantsRequest, L
   input: struct({ Limit, Marker, RetiringPrincipal: GrantPrincipal }, ["RetiringPrincipal"]),
   async run(kms, call, input) {
     await kms.authorizeAccount(call);
-    const page = await kms.grants.retirable(input.RetiringPrincipal!, decodeMarker(input.Marker), input.Limit ?? 50);
-    return { Grants: page.grants.map(grantEntry), NextMarker: encodeMarker(page.next), Truncated: page.next !== undefined };
+    const page = await kms.grants.retirable(input.RetiringPrincipal!, decodeMarker("ListRetirableGrants", input.Marker), input.Limit ?? 50);
+    return {
+      Grants: page.grants.map(grantEntry),
+      NextMarker: encodeMarker("ListRetirableGrants", page.next),
+      Truncated: page.next !== undefined,
+    };
   },
 });
