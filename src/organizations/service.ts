@@ -20,10 +20,13 @@ export interface MemberAccountBody {
 }
 
 export interface CreateAccountStatusBody {
-  accountId: string;
+  /** Absent when the request failed. */
+  accountId?: string;
   accountName: string;
   requestedAt: number;
   completedAt: number;
+  /** Organizations' CreateAccountFailureReason, for a request that failed (EMAIL_ALREADY_EXISTS). */
+  failureReason?: string;
 }
 
 export class OrganizationsService {

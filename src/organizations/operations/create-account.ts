@@ -1,9 +1,13 @@
 import { randomBytes } from "node:crypto";
-import type { CreateAccountRequest, CreateAccountResponse } from "@aws-sdk/client-organizations";
-import { ServiceError } from "../../errors.js";
+import type { CreateAccountFailureReason, CreateAccountRequest, CreateAccountResponse } from "@aws-sdk/client-organizations";
 import { iamArn, uniqueId } from "../../iam/directory.js";
 import { list, str, struct } from "../../validation/schema.js";
-import { defineOrganizationsOperation, type CreateAccountStatusBody, type MemberAccountBody } from "../service.js";
+import {
+  defineOrganizationsOperation,
+  type CreateAccountStatusBody,
+  type MemberAccountBody,
+  type OrganizationsService,
+} from "../service.js";
 
 const ADMIN_POLICY = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
 
@@ -33,14 +37,20 @@ export const createAccount = defineOrganizationsOperation<CreateAccountRequest, 
     await org.authorize(call);
     const now = org.clock.now();
     const members = await org.repo.listDocuments("org-account", org.managementAccountId, "", undefined, 10_000);
+    const requestId = `car-${randomBytes(16).toString("hex")}`;
+    // As in Organizations, where the account is made after the call returns: an address already
+    // in use makes the request FAILED with its reason, read from the status, not an error.
     if (members.items.some((d) => (JSON.parse(d.body) as MemberAccountBody).email === input.Email)) {
-      throw new ServiceError(
-        "ConstraintViolationException",
-        `The email address ${input.Email} is already used by an account of the organization.`,
-      );
+      const failed: CreateAccountStatusBody = {
+        accountName: input.AccountName!,
+        requestedAt: now,
+        completedAt: now,
+        failureReason: "EMAIL_ALREADY_EXISTS",
+      };
+      await putStatus(org, requestId, failed, now);
+      return { CreateAccountStatus: statusShape(requestId, failed) };
     }
     const accountId = await newAccountId(async (id) => (await org.repo.getAccount(id)) !== undefined);
-    const requestId = `car-${randomBytes(16).toString("hex")}`;
     await org.repo.createAccount({ accountId, createdAt: now });
     const roleName = input.RoleName ?? "OrganizationAccountAccessRole";
     const trust = JSON.stringify({
@@ -75,28 +85,33 @@ export const createAccount = defineOrganizationsOperation<CreateAccountRequest, 
       "new",
     );
     const status: CreateAccountStatusBody = { accountId, accountName: input.AccountName!, requestedAt: now, completedAt: now };
-    await org.repo.putDocument(
-      {
-        kind: "org-create-status",
-        accountId: org.managementAccountId,
-        name: requestId,
-        body: JSON.stringify(status),
-        revision: 1,
-        createdAt: now,
-      },
-      "new",
-    );
+    await putStatus(org, requestId, status, now);
     return { CreateAccountStatus: statusShape(requestId, status) };
   },
 });
+
+async function putStatus(org: OrganizationsService, requestId: string, status: CreateAccountStatusBody, now: number): Promise<void> {
+  await org.repo.putDocument(
+    {
+      kind: "org-create-status",
+      accountId: org.managementAccountId,
+      name: requestId,
+      body: JSON.stringify(status),
+      revision: 1,
+      createdAt: now,
+    },
+    "new",
+  );
+}
 
 export function statusShape(requestId: string, s: CreateAccountStatusBody) {
   return {
     Id: requestId,
     AccountName: s.accountName,
-    State: "SUCCEEDED" as const,
+    State: s.failureReason === undefined ? ("SUCCEEDED" as const) : ("FAILED" as const),
     RequestedTimestamp: new Date(s.requestedAt),
     CompletedTimestamp: new Date(s.completedAt),
     AccountId: s.accountId,
+    FailureReason: s.failureReason as CreateAccountFailureReason | undefined,
   };
 }
