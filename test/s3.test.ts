@@ -493,6 +493,10 @@ describe("S3 buckets and objects", () => {
     assert.equal(part2.ContentRange, `bytes ${first.length}-${first.length + second.length - 1}/${first.length + second.length}`);
     const head1 = await s3.send(new HeadObjectCommand({ Bucket: "multipart", Key: "big.bin", PartNumber: 1 }));
     assert.equal(head1.ContentLength, first.length);
+    assert.equal(head1.$metadata.httpStatusCode, 206);
+    const headRange = await s3.send(new HeadObjectCommand({ Bucket: "multipart", Key: "big.bin", Range: "bytes=0-9" }));
+    assert.deepEqual([headRange.$metadata.httpStatusCode, headRange.ContentLength], [206, 10]);
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket: "multipart", Key: "big.bin" }))).$metadata.httpStatusCode, 200);
     const beyond = await rejects(
       () => s3.send(new GetObjectCommand({ Bucket: "multipart", Key: "big.bin", PartNumber: 3 })),
       "InvalidPartNumber",

@@ -403,7 +403,8 @@ export class RestXmlProtocol implements ProtocolAdapter {
       body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${namespaced}`, "utf8");
       headers["content-type"] = "application/xml";
     }
-    const status = spec.status ?? (out.ContentRange !== undefined && stream ? 206 : 200);
+    // A part of an object (a Range or a partNumber) is 206, for a GET and for the HEAD that describes it.
+    const status = spec.status ?? (out.ContentRange !== undefined && (stream || spec.method === "HEAD") ? 206 : 200);
     if (stream || spec.method === "HEAD") return { status, headers, body, stream, contentLength: contentLength ?? 0 };
     return { status, headers, body };
   }
