@@ -28,7 +28,7 @@ import { S3Service } from "./s3/service.js";
 import { FileObjectStore } from "./s3/object-store.js";
 import { S3_OPERATIONS_BY_NAME, S3_ROUTES, S3_XML_NAMESPACE } from "./s3/registry.js";
 import { SoftwareKeyStore, type KekSource } from "./keystore/software.js";
-import { KMS_OPERATIONS_BY_NAME } from "./kms/registry.js";
+import { KMS_OPERATIONS_BY_NAME, KMS_UNSERVED } from "./kms/registry.js";
 import { KmsScheduler } from "./kms/scheduler.js";
 import { KEY_RESOURCE_TYPE, KmsService } from "./kms/service.js";
 import { consoleLogger, type Logger } from "./log.js";
@@ -159,6 +159,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       const op = KMS_OPERATIONS_BY_NAME.get(name);
       return op && { readOnly: op.readOnly, handle: (call, raw) => op.handle(kms, call, raw) };
     },
+    unserved: KMS_UNSERVED,
   };
   const cloudTrailService: JsonService = {
     targetPrefixes: CLOUDTRAIL_TARGET_PREFIXES,

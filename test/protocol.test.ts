@@ -68,9 +68,12 @@ describe("AWS JSON 1.1 protocol and SigV4, with hand-built requests", () => {
     expectError(await send(url, { ...headers, authorization: "Basic dXNlcjpwYXNz" }, "{}"), 400, "IncompleteSignatureException");
   });
 
-  it("unknown operations and services → UnknownOperationException", async () => {
+  it("unknown operations and services → UnknownOperationException; unserved KMS operations → UnsupportedOperationException", async () => {
     expectError(await call(url, "TrentService.StealKeys", "{}"), 400, "UnknownOperationException");
     expectError(await call(url, "NoSuchService.ListKeys", "{}"), 400, "UnknownOperationException");
+    // An operation of the KMS API that keyhold does not serve says so, and why.
+    expectError(await call(url, "TrentService.ReplicateKey", "{}"), 400, "UnsupportedOperationException", /Multi-Region keys/);
+    expectError(await call(url, "TrentService.CreateCustomKeyStore", "{}"), 400, "UnsupportedOperationException", /Custom key stores/);
     // Without X-Amz-Target a request is a Query request (IAM, STS); without an Action it names nothing.
     const headers = await signedRequest(url, "{}", {});
     const res = await send(url, headers, "{}");

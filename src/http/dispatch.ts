@@ -33,8 +33,11 @@ export interface Route {
   service: string;
   operationName: string;
   operation: ServiceOperation | undefined;
-  /** Why there is no operation, when the protocol knows better than "not recognized" (an S3 sub-resource keyhold does not serve). */
-  unserved?: string;
+  /**
+   * The answer when there is no operation and the service knows better than "not recognized": an
+   * operation of the AWS API that keyhold does not serve, or an S3 sub-resource.
+   */
+  unserved?: ServiceError;
   /** Parses the body into the raw input; throws the protocol's parse errors. */
   input(): unknown;
   internalErrorCode: ErrorCode;
@@ -89,9 +92,8 @@ export class Dispatcher {
       completed.region = verified.region;
       completed.caller = { accountId: verified.accountId, accessKeyId: verified.accessKeyId, principal: verified.principal };
       const operation = route.operation;
-      if (!operation) {
-        throw new ServiceError("UnknownOperationException", route.unserved ?? `Operation ${route.operationName} is not recognized.`);
-      }
+      if (!operation)
+        throw route.unserved ?? new ServiceError("UnknownOperationException", `Operation ${route.operationName} is not recognized.`);
       completed.readOnly = operation.readOnly;
       const call: CallContext = {
         accountId: verified.accountId,

@@ -16,6 +16,8 @@ export interface JsonService {
   signingName: string;
   internalErrorCode: ErrorCode;
   operation(name: string): ServiceOperation | undefined;
+  /** Operations of the AWS API that keyhold does not serve, and why: answered UnsupportedOperationException, not "not recognized". */
+  unserved?: ReadonlyMap<string, string>;
 }
 
 export function jsonReply(requestId: string, status: number, payload: unknown): Reply {
@@ -51,6 +53,7 @@ export class JsonProtocol implements ProtocolAdapter {
       service: service.signingName,
       operationName: name,
       operation: service.operation(name),
+      unserved: service.unserved?.has(name) ? new ServiceError("UnsupportedOperationException", service.unserved.get(name)) : undefined,
       input: () => parseJsonBody(req.body),
       internalErrorCode: service.internalErrorCode,
     };

@@ -319,7 +319,7 @@ export class RestXmlProtocol implements ProtocolAdapter {
       service: this.service.signingName,
       operationName: route.name,
       operation,
-      unserved: other ? `keyhold does not implement the ?${other} sub-resource.` : undefined,
+      unserved: other ? new ServiceError("NotImplemented", `keyhold does not implement the ?${other} sub-resource.`) : undefined,
       input: () => this.input(req, route, addressed, query),
       internalErrorCode: "InternalFailure",
     };
