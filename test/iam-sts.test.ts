@@ -18,11 +18,13 @@ import {
   DetachUserPolicyCommand,
   GetGroupCommand,
   GetPolicyCommand,
+  GetPolicyVersionCommand,
   GetRoleCommand,
   GetUserCommand,
   GetUserPolicyCommand,
   ListAccessKeysCommand,
   ListAttachedUserPoliciesCommand,
+  ListPoliciesCommand,
   ListGroupsForUserCommand,
   ListUserPoliciesCommand,
   ListUsersCommand,
@@ -177,6 +179,18 @@ describe("IAM and STS", () => {
     await iam.send(new AttachUserPolicyCommand({ UserName: "frank", PolicyArn: managed.Arn }));
     await kms.send(new ListKeysCommand({}));
     assert.equal((await iam.send(new GetPolicyCommand({ PolicyArn: managed.Arn }))).Policy!.AttachmentCount, 1);
+    // Its document, as Terraform reads it back (GetPolicy, then GetPolicyVersion of the default version).
+    const version = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: managed.Arn, VersionId: managed.DefaultVersionId })))
+      .PolicyVersion!;
+    assert.equal(decodeURIComponent(version.Document!), policy({ Effect: "Allow", Action: "kms:List*", Resource: "*" }));
+    assert.equal(version.IsDefaultVersion, true);
+    await rejects(() => iam.send(new GetPolicyVersionCommand({ PolicyArn: managed.Arn, VersionId: "v2" })), "NoSuchEntityException");
+    const attachedOnly = (await iam.send(new ListPoliciesCommand({ Scope: "Local", OnlyAttached: true }))).Policies!;
+    assert.deepEqual(
+      attachedOnly.map((p) => [p.PolicyName, p.AttachmentCount]),
+      [["kms-list", 1]],
+    );
+    assert.deepEqual((await iam.send(new ListPoliciesCommand({ Scope: "AWS" }))).Policies, []);
     assert.deepEqual(
       (await iam.send(new ListAttachedUserPoliciesCommand({ UserName: "frank" }))).AttachedPolicies!.map((p) => p.PolicyName),
       ["kms-list"],

@@ -2,7 +2,14 @@
 import { createAccessKey, deleteAccessKey, listAccessKeys, updateAccessKey } from "./operations/access-keys.js";
 import { addUserToGroup, createGroup, deleteGroup, getGroup, removeUserFromGroup } from "./operations/groups.js";
 import { INLINE_POLICY_OPERATIONS } from "./operations/inline-policies.js";
-import { ATTACHMENT_OPERATIONS, createPolicy, deletePolicy, getPolicy } from "./operations/managed-policies.js";
+import {
+  ATTACHMENT_OPERATIONS,
+  createPolicy,
+  deletePolicy,
+  getPolicy,
+  getPolicyVersion,
+  listPolicies,
+} from "./operations/managed-policies.js";
 import { createRole, deleteRole, getRole, listRoles } from "./operations/roles.js";
 import { createUser, deleteUser, getUser, listGroupsForUser, listUsers } from "./operations/users.js";
 import type { IamOperation } from "./service.js";
@@ -28,6 +35,8 @@ export const IAM_OPERATIONS: readonly IamOperation[] = [
   deleteRole,
   createPolicy,
   getPolicy,
+  getPolicyVersion,
+  listPolicies,
   deletePolicy,
   ...INLINE_POLICY_OPERATIONS,
   ...ATTACHMENT_OPERATIONS,

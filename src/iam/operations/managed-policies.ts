@@ -1,6 +1,7 @@
 /**
- * Customer managed policies and their attachments: CreatePolicy, GetPolicy, DeletePolicy,
- * Attach/Detach{User,Group,Role}Policy, ListAttached{User,Group,Role}Policies.
+ * Customer managed policies and their attachments: CreatePolicy, GetPolicy, GetPolicyVersion,
+ * ListPolicies, DeletePolicy, Attach/Detach{User,Group,Role}Policy,
+ * ListAttached{User,Group,Role}Policies. A policy has one version, v1, its default.
  */
 import type {
   CreatePolicyRequest,
@@ -8,18 +9,24 @@ import type {
   DeletePolicyRequest,
   GetPolicyRequest,
   GetPolicyResponse,
+  GetPolicyVersionRequest,
+  GetPolicyVersionResponse,
+  ListPoliciesRequest,
+  ListPoliciesResponse,
 } from "@aws-sdk/client-iam";
 import type { CallContext } from "../../call.js";
 import { ServiceError } from "../../errors.js";
-import { str, struct } from "../../validation/schema.js";
+import { bool, enumOf, str, struct } from "../../validation/schema.js";
 import { checkPolicyDocument, iamArn, uniqueId } from "../directory.js";
 import {
   Arn,
   defineIamOperation,
+  encodeDocument,
   Marker,
   MaxItems,
   pageOf,
   Path,
+  PathPrefix,
   PolicyDocument,
   PolicyName,
   policyShape,
@@ -83,6 +90,50 @@ export const getPolicy = defineIamOperation<GetPolicyRequest, GetPolicyResponse>
     await iam.authorize(call, input.PolicyArn!);
     const policy = await requirePolicy(iam, call, input.PolicyArn!);
     return { Policy: policyShape(policy.name, policy.body, await attachmentCount(iam, call.accountId, policy.body.arn)) };
+  },
+});
+
+/** The one version a keyhold policy has: its document as created. */
+const DEFAULT_VERSION = "v1";
+
+export const getPolicyVersion = defineIamOperation<GetPolicyVersionRequest, GetPolicyVersionResponse>({
+  name: "GetPolicyVersion",
+  description: "Read a customer managed policy's document (its one version, v1; URL-encoded, as IAM returns it).",
+  readOnly: true,
+  input: struct({ PolicyArn: Arn, VersionId: str({ pattern: /^v[1-9][0-9]*(\.[A-Za-z0-9-]*)?$/ }) }, ["PolicyArn", "VersionId"]),
+  async run(iam, call, input) {
+    await iam.authorize(call, input.PolicyArn!);
+    const policy = await requirePolicy(iam, call, input.PolicyArn!);
+    if (input.VersionId !== DEFAULT_VERSION) {
+      throw new ServiceError("NoSuchEntity", `Policy ${input.PolicyArn} version ${input.VersionId} does not exist or is not attachable.`);
+    }
+    return {
+      PolicyVersion: {
+        Document: encodeDocument(policy.body.document),
+        VersionId: DEFAULT_VERSION,
+        IsDefaultVersion: true,
+        CreateDate: new Date(policy.body.createDate),
+      },
+    };
+  },
+});
+
+export const listPolicies = defineIamOperation<ListPoliciesRequest, ListPoliciesResponse>({
+  name: "ListPolicies",
+  description: "List the account's customer managed policies (AWS managed policies are not served), optionally only attached ones.",
+  readOnly: true,
+  input: struct({ Scope: enumOf(["All", "AWS", "Local"]), OnlyAttached: bool(), PathPrefix, Marker, MaxItems }),
+  async run(iam, call, input) {
+    await iam.authorize(call, "*");
+    const local = input.Scope === "AWS" ? [] : await iam.directory.list("iam-policy", call.accountId);
+    const counted = await Promise.all(
+      local
+        .filter((p) => p.body.path.startsWith(input.PathPrefix ?? "/"))
+        .map(async (p) => ({ p, attachments: await attachmentCount(iam, call.accountId, p.body.arn) })),
+    );
+    const listed = counted.filter(({ attachments }) => !input.OnlyAttached || attachments > 0);
+    const { page, IsTruncated, Marker } = pageOf(listed, ({ p }) => p.name, input.Marker, input.MaxItems);
+    return { Policies: page.map(({ p, attachments }) => policyShape(p.name, p.body, attachments)), IsTruncated, Marker };
   },
 });
 
