@@ -354,6 +354,7 @@ export const copyObject: S3Operation = {
     checkCopySourceConditions(input, original);
     const { body: owner } = source.bucket === bucket ? { body: sourceOwner } : await s3.requireBucket(bucket);
     await s3.authorize(call, "s3:PutObject", bucket, owner, key, writeConditions(input));
+    refuseUnserved(input);
     const condition = writeCondition(input);
     condition?.((await s3.object(bucket, key))?.body);
     const directive = optional(input, "MetadataDirective") ?? "COPY";
@@ -371,7 +372,6 @@ export const copyObject: S3Operation = {
     }
     const sourceKey = await s3.dataKey(call, source.bucket, source.key, original.sse, customerKey(input, "CopySource"));
     const plaintext = await s3.readDecrypted(sourceKey, original.parts, 0, original.size);
-    refuseUnserved(input);
     const choice = sseChoice(input, owner);
     const { dataKey, sse } = await s3.newDataKey(call, bucket, key, choice);
     const etag = copyEtag(plaintext, choice.algorithm);
