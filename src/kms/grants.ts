@@ -91,14 +91,24 @@ export function namesCaller(principal: string | undefined, call: CallContext): b
   );
 }
 
-/** In a grant constraint the keys of the context are matched without regard to case, the values exactly (as in AWS). */
+/** A context with its keys lowered: in a grant constraint the keys match without regard to case, the values exactly (as in AWS). */
+function lowerKeys(context: Record<string, string>): Map<string, string> {
+  return new Map(Object.entries(context).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** Whether `have` (keys lowered) holds every one of the pairs. */
+function holdsAll(have: Map<string, string> | undefined, pairs: Iterable<[string, string]>): boolean {
+  if (have === undefined) return false;
+  for (const [k, v] of pairs) if (have.get(k.toLowerCase()) !== v) return false;
+  return true;
+}
+
 function constraintsHold(c: GrantConstraints | undefined, context: Record<string, string> | undefined): boolean {
   if (!c) return true;
-  const ec = new Map(Object.entries(context ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-  const has = (want: Record<string, string>) => Object.entries(want).every(([k, v]) => ec.get(k.toLowerCase()) === v);
-  if (c.EncryptionContextEquals && (Object.keys(c.EncryptionContextEquals).length !== ec.size || !has(c.EncryptionContextEquals)))
-    return false;
-  if (c.EncryptionContextSubset && !has(c.EncryptionContextSubset)) return false;
+  const ec = lowerKeys(context ?? {});
+  const equals = c.EncryptionContextEquals;
+  if (equals && (Object.keys(equals).length !== ec.size || !holdsAll(ec, Object.entries(equals)))) return false;
+  if (c.EncryptionContextSubset && !holdsAll(ec, Object.entries(c.EncryptionContextSubset))) return false;
   return true;
 }
 
@@ -110,14 +120,11 @@ function constraintsHold(c: GrantConstraints | undefined, context: Record<string
  */
 function atLeastAsStrict(parent: GrantConstraints | undefined, child: GrantConstraints | undefined): boolean {
   if (!parent) return true;
-  const lower = (m: Record<string, string> | undefined) =>
-    m === undefined ? undefined : new Map(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v]));
-  const requires = (have: Map<string, string> | undefined, want: Map<string, string>) =>
-    have !== undefined && [...want].every(([k, v]) => have.get(k) === v);
-  const [pEquals, pSubset] = [lower(parent.EncryptionContextEquals), lower(parent.EncryptionContextSubset)];
-  const [cEquals, cSubset] = [lower(child?.EncryptionContextEquals), lower(child?.EncryptionContextSubset)];
-  if (pEquals && !(cEquals && cEquals.size === pEquals.size && requires(cEquals, pEquals))) return false;
-  if (pSubset && !(requires(cSubset, pSubset) || requires(cEquals, pSubset))) return false;
+  const lowered = (m: Record<string, string> | undefined) => (m === undefined ? undefined : lowerKeys(m));
+  const [pEquals, pSubset] = [lowered(parent.EncryptionContextEquals), lowered(parent.EncryptionContextSubset)];
+  const [cEquals, cSubset] = [lowered(child?.EncryptionContextEquals), lowered(child?.EncryptionContextSubset)];
+  if (pEquals && !(cEquals && cEquals.size === pEquals.size && holdsAll(cEquals, pEquals))) return false;
+  if (pSubset && !(holdsAll(cSubset, pSubset) || holdsAll(cEquals, pSubset))) return false;
   return true;
 }
 
