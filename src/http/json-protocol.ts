@@ -49,11 +49,12 @@ export class JsonProtocol implements ProtocolAdapter {
       throw new ServiceError("UnknownOperationException", `Operation ${String(target ?? "(no X-Amz-Target)")} is not recognized.`);
     }
     const name = (target as string).slice(dot + 1);
+    const unserved = service.unserved?.get(name);
     return {
       service: service.signingName,
       operationName: name,
       operation: service.operation(name),
-      unserved: service.unserved?.has(name) ? new ServiceError("UnsupportedOperationException", service.unserved.get(name)) : undefined,
+      unserved: unserved === undefined ? undefined : new ServiceError("UnsupportedOperationException", unserved),
       input: () => parseJsonBody(req.body),
       internalErrorCode: service.internalErrorCode,
     };

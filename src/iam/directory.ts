@@ -83,6 +83,11 @@ export function iamArn(accountId: string, type: "user" | "group" | "role" | "pol
 }
 
 /** A policy document as an IAM operation receives it: checked, or MalformedPolicyDocument. */
+/** A policy's size as IAM's quotas count it: every character but whitespace. */
+export function policySize(text: string): number {
+  return text.replace(/\s/g, "").length;
+}
+
 export function checkPolicyDocument(text: string, kind: PolicyKind): CompiledPolicy {
   try {
     return compilePolicy(text, kind);

@@ -161,13 +161,7 @@ function kmsContext(input: S3Input): Record<string, string> | undefined {
   if (header === undefined) return undefined;
   const json = parseUnicodeJson(Buffer.from(header, "base64"));
   const parsed = "value" in json ? json.value : undefined;
-  if (
-    parsed === undefined ||
-    parsed === null ||
-    typeof parsed !== "object" ||
-    Array.isArray(parsed) ||
-    Object.values(parsed).some((v) => typeof v !== "string")
-  ) {
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== "string")) {
     throw new ServiceError(
       "InvalidArgument",
       "The x-amz-server-side-encryption-context header must be base64 of a JSON object of strings.",

@@ -5,7 +5,7 @@
 import { ServiceError } from "../../errors.js";
 import type { Schema } from "../../validation/schema.js";
 import { struct } from "../../validation/schema.js";
-import { checkPolicyDocument, iamArn } from "../directory.js";
+import { checkPolicyDocument, iamArn, policySize } from "../directory.js";
 import {
   defineIamOperation,
   encodeDocument,
@@ -55,7 +55,7 @@ function operationsFor(e: Entity): IamOperation[] {
         await iam.directory.update(e.kind, call.accountId, name, (body) => {
           // IAM bounds the inline policies of an entity together, counting every character but whitespace.
           const others = Object.entries(body.inline).filter(([n]) => n !== input.PolicyName);
-          const size = [input.PolicyDocument as string, ...others.map(([, d]) => d)].reduce((n, d) => n + d.replace(/\s/g, "").length, 0);
+          const size = [input.PolicyDocument as string, ...others.map(([, d]) => d)].reduce((n, d) => n + policySize(d), 0);
           if (size > e.inlineLimit) {
             throw new ServiceError("LimitExceeded", `Maximum policy size of ${e.inlineLimit} bytes exceeded for ${lower} ${name}`);
           }

@@ -17,7 +17,7 @@ import type {
 import type { CallContext } from "../../call.js";
 import { ServiceError } from "../../errors.js";
 import { bool, enumOf, str, struct } from "../../validation/schema.js";
-import { checkPolicyDocument, iamArn, uniqueId } from "../directory.js";
+import { checkPolicyDocument, iamArn, policySize, uniqueId } from "../directory.js";
 import {
   Arn,
   defineIamOperation,
@@ -61,7 +61,7 @@ export const createPolicy = defineIamOperation<CreatePolicyRequest, CreatePolicy
     const arn = iamArn(call.accountId, "policy", path, input.PolicyName!);
     await iam.authorize(call, arn);
     checkPolicyDocument(input.PolicyDocument!, "identity");
-    if (input.PolicyDocument!.replace(/\s/g, "").length > 6144) {
+    if (policySize(input.PolicyDocument!) > 6144) {
       throw new ServiceError("LimitExceeded", "Cannot exceed quota for PolicySize: 6144");
     }
     const now = iam.clock.now();
