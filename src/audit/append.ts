@@ -30,3 +30,23 @@ export function makeAppender(db: Database.Database, chain: string): (events: Aud
     return linked.map((l) => l.seq);
   }).immediate as (events: AuditEvent[]) => number[];
 }
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Runs an append, retrying while another connection holds the chain file's write lock (the
+ * scheduler's process writing a digest, or retention deleting old events). SQLite's own busy
+ * handler sleeps in steps of milliseconds; waiting here in steps of 0.2 ms keeps a contended
+ * commit's latency low. The connection must have `busy_timeout = 0`.
+ */
+export function retryWhileBusy<T>(append: () => T, limitMs = 10_000): T {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    try {
+      return append();
+    } catch (error) {
+      if ((error as { code?: string }).code !== "SQLITE_BUSY" || Date.now() > deadline) throw error;
+      Atomics.wait(sleeper, 0, 0, 0.2);
+    }
+  }
+}

@@ -10,14 +10,14 @@ import { readDigests, writeDigest, type SignedDigest } from "./digest.js";
 import { lookupChain, markCreated, pruneBefore } from "./queries.js";
 import type { AuditEvent } from "./record.js";
 import { loadOrCreateSigningKey, publicKeyPem, type AuditSigningKey } from "./signing-key.js";
-import { SqliteChainWriter } from "./sqlite-writer.js";
+import { openChainWriter, type ChainWriter } from "./sqlite-writer.js";
 import type { AuditSync } from "../config.js";
 import { mergePage, type AuditStore, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
 
 export class SqliteAuditStore implements AuditStore {
   readonly appendsInFlight = 16;
   private readonly chainSet: ChainSet;
-  private writer: SqliteChainWriter | undefined;
+  private writer: ChainWriter | undefined;
   private claim: Database.Database | undefined;
 
   /** `ownChain`: the chain this process appends to; none for a reader such as `keyhold audit export`. */
@@ -33,7 +33,7 @@ export class SqliteAuditStore implements AuditStore {
     if (this.ownChain === undefined) return;
     this.claimChain(this.ownChain);
     markCreated(this.chainSet.get(this.ownChain), now);
-    this.writer = new SqliteChainWriter(chainPath(this.dataDir, this.ownChain), this.ownChain, this.sync);
+    this.writer = openChainWriter(chainPath(this.dataDir, this.ownChain), this.ownChain, this.sync);
     await this.writer.start();
   }
 
