@@ -19,6 +19,8 @@ import { measurePolicyEvaluation } from "./policy.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+/** Only this layout (its label, such as "2w prd"), for measuring one change quickly. */
+const LAYOUT = process.env.BENCH_LAYOUT;
 function row(name: string, layout: string, k: LoadResult, b: LoadResult): string {
   const f = (n: number, d = 0) => n.toFixed(d);
   return `| ${name.padEnd(23)} | ${layout.padEnd(7)} | ${f(k.rps).padStart(7)} | ${f(k.p50ms, 2).padStart(6)} | ${f(k.p99ms, 2).padStart(6)} | ${f(b.rps).padStart(10)} | ${f(b.p50ms, 2).padStart(6)} | ${f(b.p99ms, 2).padStart(6)} | ${f(k.rps / b.rps, 2).padStart(5)} |`;
@@ -142,7 +144,8 @@ async function main(): Promise<void> {
     { workers: 1, extra: [], label: "1 proc" },
     ...(cores > 1 ? [{ workers: cores, extra: [], label: `${cores} wkrs` }] : []),
     { workers: cores, extra: ["--audit-sync", "periodic"], label: `${cores}w prd`, only: /^Encrypt 64 B/ },
-  ];
+  ].filter((l) => !LAYOUT || l.label === LAYOUT);
+  if (layouts.length === 0) throw new Error(`BENCH_LAYOUT ${LAYOUT} names no layout`);
   const bare = fileURLToPath(new URL("./bare-server.js", import.meta.url));
   const floorServer = fileURLToPath(new URL("./floor-server.js", import.meta.url));
   const floorRows: string[] = [];
