@@ -95,8 +95,23 @@ interface ParsedAuthorization {
   date: string;
   region: string;
   service: string;
-  signedHeaders: string[];
+  /** The SignedHeaders list as sent ("content-type;host;x-amz-date"), and split. */
+  signedHeadersText: string;
+  signedHeaders: readonly string[];
   signature: string;
+}
+
+/** SignedHeaders lists split once: a client sends the same few lists request after request. */
+const splitHeaderLists = new Map<string, readonly string[]>();
+
+function splitSignedHeaders(text: string): readonly string[] {
+  let names = splitHeaderLists.get(text);
+  if (!names) {
+    names = Object.freeze(text.split(";"));
+    if (splitHeaderLists.size >= 1000) splitHeaderLists.clear();
+    splitHeaderLists.set(text, names);
+  }
+  return names;
 }
 
 /**
@@ -119,7 +134,15 @@ const COMMON_FORM =
 export function parseAuthorization(header: string): ParsedAuthorization {
   const m = COMMON_FORM.exec(header);
   if (m) {
-    return { accessKeyId: m[1]!, date: m[2]!, region: m[3]!, service: m[4]!, signedHeaders: m[5]!.split(";"), signature: m[6]! };
+    return {
+      accessKeyId: m[1]!,
+      date: m[2]!,
+      region: m[3]!,
+      service: m[4]!,
+      signedHeadersText: m[5]!,
+      signedHeaders: splitSignedHeaders(m[5]!),
+      signature: m[6]!,
+    };
   }
   if (!header.startsWith(ALGORITHM + " ")) {
     throw incomplete(`Authorization header must use the ${ALGORITHM} algorithm.`);
@@ -145,7 +168,8 @@ export function parseAuthorization(header: string): ParsedAuthorization {
     date: scope[1]!,
     region: scope[2]!,
     service: scope[3]!,
-    signedHeaders: signedHeaders.split(";"),
+    signedHeadersText: signedHeaders,
+    signedHeaders: splitSignedHeaders(signedHeaders),
     signature,
   };
 }
@@ -311,16 +335,11 @@ function signatureMatches(
   signedQuery: string,
   token: string | string[] | undefined,
 ): VerifiedSignature {
-  const canonicalHeaders = auth.signedHeaders.map((h) => `${h}:${headerValue(req.headers, h)}\n`).join("");
-  const canonicalRequest = [
-    req.method,
-    // S3 signs the path as sent; other services normalize it and encode it once more.
-    canonicalPath(req.rawPath, options.service !== "s3"),
-    canonicalQuery(signedQuery),
-    canonicalHeaders,
-    auth.signedHeaders.join(";"),
-    payloadHash,
-  ].join("\n");
+  let canonicalHeaders = "";
+  for (const h of auth.signedHeaders) canonicalHeaders += `${h}:${headerValue(req.headers, h)}\n`;
+  // S3 signs the path as sent; other services normalize it and encode it once more.
+  const path = canonicalPath(req.rawPath, options.service !== "s3");
+  const canonicalRequest = `${req.method}\n${path}\n${canonicalQuery(signedQuery)}\n${canonicalHeaders}\n${auth.signedHeadersText}\n${payloadHash}`;
   const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
   const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${hash("sha256", canonicalRequest, "hex")}`;
   const key = signingKey(identity.secretAccessKey, auth.date, auth.region, auth.service, auth.accessKeyId);
