@@ -4,8 +4,9 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import Database from "better-sqlite3";
 import {
   CreateAliasCommand,
   CreateKeyCommand,
@@ -122,6 +123,39 @@ describe("durability and plaintext hygiene", () => {
       assert.deepEqual(missing, [], `${missing.length} of ${acknowledged.length} acknowledged calls have no audit event`);
     });
   }
+
+  it("with --audit-sync periodic, an event reaches the database file itself (checkpointed, so fsynced) within moments, with no further request", async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const server = await spawnServer(dataDir, { KEYHOLD_AUDIT_SYNC: "periodic" });
+    const kms = client(server.url);
+    try {
+      const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      const requestId = (await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("x") }))).$metadata.requestId!;
+      // Only what was checkpointed is in the database file: a copy without its WAL holds nothing else.
+      const inDatabaseFile = () => {
+        const copy = join(tempDir(), "chain.db");
+        dirs.push(dirname(copy));
+        const [chain] = listChains(dataDir);
+        copyFileSync(chain!.path, copy);
+        const db = new Database(copy, { readonly: true });
+        try {
+          return db.prepare("SELECT count(*) AS n FROM audit_events WHERE request_id = ?").get(requestId) as { n: number };
+        } finally {
+          db.close();
+        }
+      };
+      let found = inDatabaseFile().n;
+      for (let waited = 0; found === 0 && waited < 3000; waited += 100) {
+        await new Promise((r) => setTimeout(r, 100));
+        found = inDatabaseFile().n;
+      }
+      assert.equal(found, 1, "the Encrypt's event is in the database file, not only in its WAL");
+    } finally {
+      kms.destroy();
+      await server.kill();
+    }
+  });
 
   it("no data key and no key material appears in plaintext in the data directory or the server's output", async () => {
     const dataDir = tempDir();

@@ -108,7 +108,7 @@ function splitSignedHeaders(text: string): readonly string[] {
   let names = splitHeaderLists.get(text);
   if (!names) {
     names = Object.freeze(text.split(";"));
-    if (splitHeaderLists.size >= 1000) splitHeaderLists.clear();
+    if (splitHeaderLists.size >= 256) splitHeaderLists.clear();
     splitHeaderLists.set(text, names);
   }
   return names;
