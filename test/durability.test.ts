@@ -24,6 +24,9 @@ import { SoftwareKeyStore } from "../src/keystore/software.js";
 import { materialContext } from "../src/kms/service.js";
 import { openAuditDatabase } from "../src/audit/database.js";
 import { listChains } from "../src/audit/chains.js";
+import { SqliteAuditStore } from "../src/audit/sqlite-store.js";
+import { exportTrail, PUBLIC_KEY_FILE } from "../src/audit/export.js";
+import { verifyExport } from "../src/audit/verify.js";
 
 function client(url: string): KMSClient {
   return kmsClient(url);
@@ -121,6 +124,19 @@ describe("durability and plaintext hygiene", () => {
       assert.ok(recorded.size > 0);
       const missing = acknowledged.filter((id) => !recorded.has(id));
       assert.deepEqual(missing, [], `${missing.length} of ${acknowledged.length} acknowledged calls have no audit event`);
+
+      // And the chain the kill interrupted is whole: every link checks out offline.
+      const out = tempDir();
+      dirs.push(out);
+      const store = new SqliteAuditStore(dataDir);
+      try {
+        await exportTrail(store, out);
+      } finally {
+        await store.close();
+      }
+      const report = verifyExport(out, readFileSync(join(out, PUBLIC_KEY_FILE), "utf8"));
+      assert.deepEqual(report.problems, []);
+      assert.equal(report.events, recorded.size);
     });
   }
 
