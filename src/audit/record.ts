@@ -137,33 +137,31 @@ export function buildEvent(call: CompletedCall): AuditEvent {
     if (accountId) userIdentity.accountId = accountId;
     if (accessKeyId) userIdentity.accessKeyId = accessKeyId;
   }
-  // Members in CloudTrail's order; errorCode and errorMessage only on failure. The text is put
-  // together member by member, as JSON.stringify would write the object (undefined members left
-  // out): stringifying the whole record at once took most of the time of building the event.
-  const requestParameters = call.trail.input === undefined ? null : (redact(call.trail.input) ?? null);
-  const responseElements = call.error || call.readOnly ? null : (redact(call.output) ?? null);
-  const recordPrefix =
-    `{"eventVersion":"${EVENT_VERSION}"` +
-    member("userIdentity", userIdentity) +
-    member("eventTime", isoSeconds(call.time)) +
-    member("eventSource", eventSource) +
-    member("eventName", eventName) +
-    member("awsRegion", call.region ?? null) +
-    member("sourceIPAddress", call.sourceIp ?? null) +
-    member("userAgent", call.userAgent ?? null) +
-    (call.error ? member("errorCode", call.error.code) + member("errorMessage", call.error.message) : "") +
-    member("requestParameters", requestParameters) +
-    member("responseElements", responseElements) +
-    member("requestID", call.requestId) +
-    member("eventID", eventId) +
-    member("readOnly", call.readOnly) +
-    member(
-      "resources",
-      call.trail.resources.map((r) => ({ accountId, type: r.type, ARN: r.arn })),
-    ) +
-    `,"eventType":"AwsApiCall","managementEvent":true` +
-    member("recipientAccountId", accountId ?? null) +
-    `,"eventCategory":"Management"`;
+  // Members in CloudTrail's order; errorCode and errorMessage only on failure.
+  const record: Record<string, unknown> = {
+    eventVersion: EVENT_VERSION,
+    userIdentity,
+    eventTime: isoSeconds(call.time),
+    eventSource,
+    eventName,
+    awsRegion: call.region ?? null,
+    sourceIPAddress: call.sourceIp ?? null,
+    userAgent: call.userAgent ?? null,
+  };
+  if (call.error) {
+    record.errorCode = call.error.code;
+    record.errorMessage = call.error.message;
+  }
+  record.requestParameters = call.trail.input === undefined ? null : (redact(call.trail.input) ?? null);
+  record.responseElements = call.error || call.readOnly ? null : (redact(call.output) ?? null);
+  record.requestID = call.requestId;
+  record.eventID = eventId;
+  record.readOnly = call.readOnly;
+  record.resources = call.trail.resources.map((r) => ({ accountId, type: r.type, ARN: r.arn }));
+  record.eventType = "AwsApiCall";
+  record.managementEvent = true;
+  record.recipientAccountId = accountId ?? null;
+  record.eventCategory = "Management";
   return {
     eventId,
     eventTime: call.time,
@@ -178,14 +176,8 @@ export function buildEvent(call: CompletedCall): AuditEvent {
     requestId: call.requestId,
     resources: call.trail.resources,
     usesKeys: !call.error && call.service === "kms" && KEY_USAGE_EVENTS.has(eventName),
-    recordPrefix,
+    recordPrefix: JSON.stringify(record).slice(0, -1),
   };
-}
-
-/** `,"name":<value as JSON>`, or nothing for an undefined value, as JSON.stringify leaves it out. */
-function member(name: string, value: unknown): string {
-  const json = JSON.stringify(value);
-  return json === undefined ? "" : `,"${name}":${json}`;
 }
 
 /**
