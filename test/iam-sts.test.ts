@@ -133,6 +133,12 @@ describe("IAM and STS", () => {
     const got = await iam.send(new GetUserPolicyCommand({ UserName: "pd", PolicyName: "p" }));
     assert.equal(decodeURIComponent(got.PolicyDocument!), ALLOW_KMS, "IAM returns the document URL-encoded");
     assert.deepEqual((await iam.send(new ListUserPoliciesCommand({ UserName: "pd" }))).PolicyNames, ["p"]);
+    // A policy named __proto__ is a policy like any other, not the prototype of the user's policy map.
+    await iam.send(new PutUserPolicyCommand({ UserName: "pd", PolicyName: "__proto__", PolicyDocument: ALLOW_KMS }));
+    assert.deepEqual((await iam.send(new ListUserPoliciesCommand({ UserName: "pd" }))).PolicyNames, ["__proto__", "p"]);
+    const proto = await iam.send(new GetUserPolicyCommand({ UserName: "pd", PolicyName: "__proto__" }));
+    assert.equal(decodeURIComponent(proto.PolicyDocument!), ALLOW_KMS);
+    await iam.send(new DeleteUserPolicyCommand({ UserName: "pd", PolicyName: "__proto__" }));
     await rejects(() => iam.send(new DeleteUserCommand({ UserName: "pd" })), "DeleteConflictException");
     await iam.send(new DeleteUserPolicyCommand({ UserName: "pd", PolicyName: "p" }));
     await rejects(() => iam.send(new DeleteUserPolicyCommand({ UserName: "pd", PolicyName: "p" })), "NoSuchEntityException");

@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import type { CallerIdentity, CompletedCall, RelatedCall } from "../call.js";
 import type { Principal } from "../iam/principal.js";
 import { lowerMemberName } from "../validation/schema.js";
+import { setOwn } from "../validation/own-key.js";
 
 export const EVENT_VERSION = "1.11";
 
@@ -73,9 +74,7 @@ export function redact(value: unknown, depth = 0): unknown {
       const r = redact(record[k], depth + 1);
       if (r === undefined) continue;
       const name = isMap ? k : lowerMemberName(k);
-      // A map key "__proto__" stays a key, not a prototype.
-      if (name === "__proto__") Object.defineProperty(out, name, { value: r, enumerable: true, writable: true, configurable: true });
-      else out[name] = r;
+      setOwn(out, name, r);
     }
     return out;
   }

@@ -5,6 +5,7 @@
 import { ServiceError } from "../../errors.js";
 import type { Schema } from "../../validation/schema.js";
 import { struct } from "../../validation/schema.js";
+import { setOwn } from "../../validation/own-key.js";
 import { checkPolicyDocument, iamArn, policySize } from "../directory.js";
 import {
   defineIamOperation,
@@ -59,13 +60,8 @@ function operationsFor(e: Entity): IamOperation[] {
           if (size > e.inlineLimit) {
             throw new ServiceError("LimitExceeded", `Maximum policy size of ${e.inlineLimit} bytes exceeded for ${lower} ${name}`);
           }
-          // defineProperty: a policy named __proto__ is a policy, not a prototype.
-          Object.defineProperty(body.inline, input.PolicyName as string, {
-            value: input.PolicyDocument,
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
+          // A policy named __proto__ is a policy, not a prototype.
+          setOwn(body.inline, input.PolicyName as string, input.PolicyDocument);
         });
         return {};
       },
