@@ -25,6 +25,7 @@ import {
   ListAccessKeysCommand,
   ListAttachedUserPoliciesCommand,
   ListPoliciesCommand,
+  ListPolicyVersionsCommand,
   ListGroupsForUserCommand,
   ListUserPoliciesCommand,
   ListUsersCommand,
@@ -191,6 +192,17 @@ describe("IAM and STS", () => {
     assert.equal(decodeURIComponent(version.Document!), policy({ Effect: "Allow", Action: "kms:List*", Resource: "*" }));
     assert.equal(version.IsDefaultVersion, true);
     await rejects(() => iam.send(new GetPolicyVersionCommand({ PolicyArn: managed.Arn, VersionId: "v2" })), "NoSuchEntityException");
+    // Terraform lists a policy's versions before it deletes the policy: there is the one.
+    const versions = await iam.send(new ListPolicyVersionsCommand({ PolicyArn: managed.Arn }));
+    assert.deepEqual(
+      versions.Versions!.map((v) => [v.VersionId, v.IsDefaultVersion]),
+      [["v1", true]],
+    );
+    assert.equal(versions.IsTruncated, false);
+    await rejects(
+      () => iam.send(new ListPolicyVersionsCommand({ PolicyArn: `arn:aws:iam::${ACCOUNT_ID}:policy/no-such-policy` })),
+      "NoSuchEntityException",
+    );
     const attachedOnly = (await iam.send(new ListPoliciesCommand({ Scope: "Local", OnlyAttached: true }))).Policies!;
     assert.deepEqual(
       attachedOnly.map((p) => [p.PolicyName, p.AttachmentCount]),

@@ -8,6 +8,7 @@ import {
   deletePolicy,
   getPolicy,
   getPolicyVersion,
+  listPolicyVersions,
   listPolicies,
 } from "./operations/managed-policies.js";
 import { createRole, deleteRole, getRole, listRoles } from "./operations/roles.js";
@@ -36,6 +37,7 @@ export const IAM_OPERATIONS: readonly IamOperation[] = [
   createPolicy,
   getPolicy,
   getPolicyVersion,
+  listPolicyVersions,
   listPolicies,
   deletePolicy,
   ...INLINE_POLICY_OPERATIONS,

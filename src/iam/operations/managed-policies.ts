@@ -1,6 +1,6 @@
 /**
  * Customer managed policies and their attachments: CreatePolicy, GetPolicy, GetPolicyVersion,
- * ListPolicies, DeletePolicy, Attach/Detach{User,Group,Role}Policy,
+ * ListPolicyVersions, ListPolicies, DeletePolicy, Attach/Detach{User,Group,Role}Policy,
  * ListAttached{User,Group,Role}Policies. A policy has one version, v1, its default.
  */
 import type {
@@ -13,6 +13,8 @@ import type {
   GetPolicyVersionResponse,
   ListPoliciesRequest,
   ListPoliciesResponse,
+  ListPolicyVersionsRequest,
+  ListPolicyVersionsResponse,
 } from "@aws-sdk/client-iam";
 import type { CallContext } from "../../call.js";
 import { ServiceError } from "../../errors.js";
@@ -115,6 +117,21 @@ export const getPolicyVersion = defineIamOperation<GetPolicyVersionRequest, GetP
         CreateDate: new Date(policy.body.createDate),
       },
     };
+  },
+});
+
+export const listPolicyVersions = defineIamOperation<ListPolicyVersionsRequest, ListPolicyVersionsResponse>({
+  name: "ListPolicyVersions",
+  description:
+    "List a customer managed policy's versions: its one version, v1, the default (what Terraform reads before deleting a policy).",
+  readOnly: true,
+  input: struct({ PolicyArn: Arn, Marker, MaxItems }, ["PolicyArn"]),
+  async run(iam, call, input) {
+    await iam.authorize(call, input.PolicyArn!);
+    const policy = await requirePolicy(iam, call, input.PolicyArn!);
+    const versions = [{ VersionId: DEFAULT_VERSION, IsDefaultVersion: true, CreateDate: new Date(policy.body.createDate) }];
+    const { page, IsTruncated, Marker } = pageOf(versions, (v) => v.VersionId, input.Marker, input.MaxItems);
+    return { Versions: page, IsTruncated, Marker };
   },
 });
 
