@@ -3,7 +3,9 @@
  * file that checkpoints the WAL every 100 ms when the event loop has committed since the last
  * time. In WAL mode with synchronous=NORMAL a checkpoint fsyncs the WAL before copying it into
  * the database, so every commit is on disk within about 100 ms, and the event loop, which
- * commits the events itself, never waits for a disk.
+ * commits the events itself, waits for the disk only when SQLite reuses the WAL after a complete
+ * checkpoint: it then fsyncs the WAL's new header (strace under load: up to about a dozen times
+ * in 5 s, 0.4–1 ms each).
  */
 import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";

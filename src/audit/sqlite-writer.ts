@@ -101,7 +101,8 @@ class InlineChainWriter implements ChainWriter {
     this.db = openAuditDatabase(path);
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 0");
-    // Checkpoints (and their fsyncs) are the checkpoint thread's, never the event loop's.
+    // Checkpoints (and their fsyncs) are the checkpoint thread's; this connection syncs only the
+    // WAL's header when it starts reusing the WAL after a complete checkpoint.
     this.db.pragma("wal_autocheckpoint = 0");
     this.appendOnce = makeAppender(this.db, chain);
     ({ worker: this.checkpointer, ready: this.ready } = startThread("./checkpoint-thread.js", { path, dirty: this.dirty.buffer }));
