@@ -82,12 +82,12 @@ export function iamArn(accountId: string, type: "user" | "group" | "role" | "pol
   return `arn:aws:iam::${accountId}:${type}${path}${name}`;
 }
 
-/** A policy document as an IAM operation receives it: checked, or MalformedPolicyDocument. */
 /** A policy's size as IAM's quotas count it: every character but whitespace. */
 export function policySize(text: string): number {
   return text.replace(/\s/g, "").length;
 }
 
+/** A policy document as an IAM operation receives it: checked, or MalformedPolicyDocument. */
 export function checkPolicyDocument(text: string, kind: PolicyKind): CompiledPolicy {
   try {
     return compilePolicy(text, kind);
