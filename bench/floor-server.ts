@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
+import { chainedRecord } from "../src/audit/store.js";
 import { verifySigV4, type SigningIdentity } from "../src/http/sigv4.js";
 import { ACCESS_KEY_ID, SECRET } from "./servers.js";
 
@@ -66,6 +67,7 @@ function serve(dir: string): void {
   let queue: { text: string; resolve: () => void }[] = [];
   let scheduled = false;
   let nextId = 1;
+  const chain = String(cluster.worker?.id ?? 1);
   let seq = 0;
   let previous: Buffer = Buffer.alloc(32);
   writer.on("message", (ids: number[]) => {
@@ -132,10 +134,10 @@ function serve(dir: string): void {
         recipientAccountId: account,
         eventCategory: "Management",
       });
-      seq++;
-      const text = `${event.slice(0, -1)},"additionalEventData":{"keyholdSequence":${seq},"keyholdPreviousHash":"${previous.toString("hex")}"}}\n`;
+      // The chain link exactly as keyhold writes it, one record per line.
+      const text = chainedRecord(event.slice(0, -1), chain, ++seq, previous);
       previous = hash("sha256", text, "buffer") as unknown as Buffer;
-      await record(text);
+      await record(text + "\n");
       const payload = JSON.stringify({
         CiphertextBlob: sealed.toString("base64"),
         KeyId: keyArn,
