@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, createHmac } from "node:crypto";
+import { createHash, createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import { Readable } from "node:stream";
 import { CreateBucketCommand, GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { AwsChunkedDecoder } from "../src/http/aws-chunked.js";
@@ -15,10 +15,10 @@ import { rejects, startTestServer, type TestServer } from "./helpers.js";
 import { ROOT_CREDS } from "./iam.js";
 import { bytesOf, patterned, s3Client, sendS3, signS3 } from "./s3.js";
 
-function signingKey(secret: string, date: string, region: string): Buffer {
+function signingKey(secret: string, date: string, region: string): KeyObject {
   let key: Buffer = createHmac("sha256", `AWS4${secret}`).update(date).digest();
   for (const part of [region, "s3", "aws4_request"]) key = createHmac("sha256", key).update(part).digest();
-  return key;
+  return createSecretKey(key);
 }
 
 /** AWS's example (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html): 66 560 bytes of "a" in chunks of 65 536, 1 024 and 0. */

@@ -10,6 +10,8 @@ import { errorReply } from "./json-protocol.js";
 import type { SignedRequest } from "./sigv4.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Replies up to this size are written together with their header (see send). */
+const SMALL_BODY_BYTES = 16 * 1024;
 
 export type RequestHandler = (req: SignedRequest) => Promise<Reply>;
 
@@ -18,7 +20,10 @@ function send(res: ServerResponse, reply: Reply): void {
   reply.headers.date ??= new Date().toUTCString();
   res.writeHead(reply.status, reply.headers);
   if (!reply.stream) {
-    res.end(reply.body);
+    // A small body goes as a latin1 string, which maps each byte to itself: Node then writes it
+    // in one piece with the header, where a Buffer goes out as a second chunk of a writev.
+    if (reply.body.length <= SMALL_BODY_BYTES) res.end(reply.body.toString("latin1"), "latin1");
+    else res.end(reply.body);
     return;
   }
   // A streamed body (an S3 object) that fails part-way ends the connection: the client sees a

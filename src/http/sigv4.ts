@@ -6,7 +6,7 @@
  * header, then an unknown access key, then the clock, then the scope, then the signature itself.
  * The final comparison is constant-time.
  */
-import { createHmac, hash, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, hash, timingSafeEqual, type KeyObject } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import { ServiceError } from "../errors.js";
@@ -39,7 +39,7 @@ export interface SignedRequest {
 
 /** What verifies the signatures of an aws-chunked body: each chunk's signature chains from the request's. */
 export interface ChunkSigning {
-  signingKey: Buffer;
+  signingKey: KeyObject;
   amzDate: string;
   scope: string;
   seedSignature: string;
@@ -242,9 +242,10 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string {
   return NEEDS_FOLDING.test(joined) ? joined.trim().replace(/\s+/g, " ") : joined;
 }
 
-const signingKeys = new Map<string, Buffer>();
+/** Derived signing keys, as KeyObjects: an HMAC keyed by a KeyObject sets up in about half the time of one keyed by a Buffer. */
+const signingKeys = new Map<string, KeyObject>();
 
-function signingKey(secret: string, date: string, region: string, service: string, accessKeyId: string): Buffer {
+function signingKey(secret: string, date: string, region: string, service: string, accessKeyId: string): KeyObject {
   const cacheKey = `${accessKeyId}\n${date}\n${region}\n${service}\n${secret}`;
   let key = signingKeys.get(cacheKey);
   if (!key) {
@@ -253,7 +254,7 @@ function signingKey(secret: string, date: string, region: string, service: strin
       .digest();
     const kRegion = createHmac("sha256", kDate).update(region).digest();
     const kService = createHmac("sha256", kRegion).update(service).digest();
-    key = createHmac("sha256", kService).update("aws4_request").digest();
+    key = createSecretKey(createHmac("sha256", kService).update("aws4_request").digest());
     if (signingKeys.size > 10_000) signingKeys.clear();
     signingKeys.set(cacheKey, key);
   }
