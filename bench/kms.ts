@@ -13,7 +13,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { CreateKeyCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
-import { compareLoads, runLoad, type LoadResult } from "./load.js";
+import { chooseLoadRunner, compareLoads, type LoadResult } from "./load.js";
 import { ACCESS_KEY_ID, SECRET, runBench, signedBytes, start, startKeyhold, type BenchCredentials } from "./servers.js";
 import { measurePolicyEvaluation } from "./policy.js";
 
@@ -149,8 +149,9 @@ async function main(): Promise<void> {
   const bare = fileURLToPath(new URL("./bare-server.js", import.meta.url));
   const floorServer = fileURLToPath(new URL("./floor-server.js", import.meta.url));
   const floorRows: string[] = [];
+  const client = chooseLoadRunner();
   process.stdout.write(
-    `keyhold vs bare node:http (one process), ${CONNECTIONS} connections, ${SECONDS} s each, ${cores} cores, node ${process.version}\n\n`,
+    `keyhold vs bare node:http (one process), ${CONNECTIONS} connections, ${SECONDS} s each, ${cores} cores, node ${process.version}, load from ${client.name}\n\n`,
   );
   process.stdout.write("| scenario                | keyhold | req/s | p50 ms | p99 ms | bare req/s | p50 ms | p99 ms | ratio |\n");
   process.stdout.write("|-------------------------|---------|------:|-------:|-------:|-----------:|-------:|-------:|------:|\n");
@@ -171,8 +172,8 @@ async function main(): Promise<void> {
         // Warm-up; a keyhold just started (most of all with --workers) runs slower for its first seconds.
         const warmUp = Math.min(firstScenario ? 4 : 1, SECONDS);
         firstScenario = false;
-        for (const t of targets) await runLoad("127.0.0.1", t.port, t.request, CONNECTIONS, warmUp);
-        const [k, b, f] = await compareLoads(targets, CONNECTIONS, SECONDS, Math.max(1, Math.round(SECONDS)));
+        for (const t of targets) await client.run("127.0.0.1", t.port, t.request, CONNECTIONS, warmUp);
+        const [k, b, f] = await compareLoads(targets, CONNECTIONS, SECONDS, Math.max(1, Math.round(SECONDS)), client.run);
         if (k!.errors > 0) throw new Error(`${name}: keyhold answered ${k!.errors} requests with an error`);
         if (f && f.errors > 0) throw new Error(`${name}: the floor server answered ${f.errors} requests with an error`);
         process.stdout.write(row(name, layout.label, k!, b!) + "\n");

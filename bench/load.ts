@@ -1,10 +1,19 @@
 /**
- * A light load generator: `connections` keep-alive sockets, each sending one pre-built HTTP/1.1
- * request, waiting for the whole response, and sending the next, for a fixed time. Requests are
- * bytes prepared in advance, so generating load costs little CPU and costs the same for every
- * server measured.
+ * Load generators: `connections` keep-alive sockets, each sending one pre-built HTTP/1.1 request,
+ * waiting for the whole response, and sending the next, for a fixed time. Requests are bytes
+ * prepared in advance, so generating load costs little CPU and costs the same for every server
+ * measured.
+ *
+ * Two generators do this: wrk (https://github.com/wg/wrk, a C program, one thread) when it is
+ * installed, and runLoad here in Node otherwise. On a machine whose cores are all in use (keyhold
+ * with --workers), the generator's own CPU is taken from the server: wrk needs about 25 µs per
+ * request on a 2-core VM where runLoad needs about 45 µs.
  */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface LoadResult {
   requests: number;
@@ -42,14 +51,79 @@ export async function compareLoads(
   connections: number,
   seconds: number,
   slices = 5,
+  run: LoadRunner = runLoad,
 ): Promise<LoadResult[]> {
   const runs: LoadResult[][] = targets.map(() => []);
   for (let i = 0; i < slices; i++) {
     for (const [t, target] of targets.entries()) {
-      runs[t]!.push(await runLoad("127.0.0.1", target.port, target.request, connections, seconds / slices));
+      runs[t]!.push(await run("127.0.0.1", target.port, target.request, connections, seconds / slices));
     }
   }
   return runs.map(mergeLoads);
+}
+
+export type LoadRunner = (host: string, port: number, request: Buffer, connections: number, seconds: number) => Promise<LoadResult>;
+
+/**
+ * The generator to measure with: wrk when it is on the PATH (installed first when running as root
+ * on Debian, as the test set-up installs what it needs), else runLoad. BENCH_CLIENT=node forces runLoad.
+ */
+export function chooseLoadRunner(): { name: string; run: LoadRunner } {
+  const node = { name: "node (bench/load.ts)", run: runLoad };
+  if (process.env.BENCH_CLIENT === "node") return node;
+  const has = () => spawnSync("wrk", ["--version"]).error === undefined;
+  if (!has() && process.getuid?.() === 0) {
+    process.stdout.write("wrk is not installed: apt-get install wrk\n");
+    spawnSync("apt-get", ["install", "-y", "-q", "wrk"], { stdio: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  }
+  if (has()) return { name: "wrk, one thread", run: runWrk };
+  process.stdout.write("wrk is not available; measuring with the Node load generator, which takes more of the machine's CPU\n");
+  return node;
+}
+
+/** wrk's script: sends the request file (its argument) over and over, and prints the count, errors and latency histogram. */
+const WRK_SCRIPT = `
+local raw
+init = function(args) local f = assert(io.open(args[1], "rb")); raw = f:read("*a"); f:close() end
+request = function() return raw end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  local parts = {}
+  for i = 1, #latency do local v, c = latency(i); parts[#parts + 1] = v .. ":" .. c end
+  io.write(string.format("KEYHOLD_WRK %d %d %d %d %s\\n", summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status, table.concat(parts, ",")))
+end
+`;
+
+let wrkDir: string | undefined;
+const requestFiles = new WeakMap<Buffer, string>();
+
+export async function runWrk(host: string, port: number, request: Buffer, connections: number, seconds: number): Promise<LoadResult> {
+  wrkDir ??= mkdtempSync(join(tmpdir(), "keyhold-wrk-"));
+  const script = join(wrkDir, "load.lua");
+  writeFileSync(script, WRK_SCRIPT);
+  let file = requestFiles.get(request);
+  if (!file) {
+    file = join(wrkDir, `request-${port}-${Math.random().toString(36).slice(2)}`);
+    writeFileSync(file, request);
+    requestFiles.set(request, file);
+  }
+  const args = ["-t1", `-c${connections}`, `-d${Math.max(1, Math.round(seconds))}s`, "-s", script, `http://${host}:${port}/`, "--", file];
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "inherit"] });
+    let text = "";
+    child.stdout.on("data", (d: Buffer) => (text += d.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}: ${text}`))));
+  });
+  const m = /KEYHOLD_WRK (\d+) (\d+) (\d+) (\d+) ?(\S*)/.exec(out);
+  if (!m) throw new Error(`wrk printed no summary: ${out}`);
+  const latencies: number[] = [];
+  for (const pair of m[5] ? m[5].split(",") : []) {
+    const [value, count] = pair.split(":").map(Number) as [number, number];
+    for (let i = 0; i < count; i++) latencies.push(value / 1000);
+  }
+  if (Number(m[4]) > 0) process.stderr.write(`  ${m[4]} responses with an error status from port ${port}\n`);
+  return summary(latencies, Number(m[3]) + Number(m[4]), Number(m[2]) / 1e6);
 }
 
 export async function runLoad(host: string, port: number, request: Buffer, connections: number, seconds: number): Promise<LoadResult> {
