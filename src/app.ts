@@ -131,7 +131,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   }
 
   const chain = auditChainId(config, options.auditChain ?? 1);
-  const auditStore = await openAuditStore(config, chain);
+  const auditStore = await openAuditStore(config, chain, log);
   try {
     await auditStore.start(clock.now());
   } catch (error) {

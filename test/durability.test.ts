@@ -6,6 +6,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import {
   CreateAliasCommand,
@@ -25,6 +26,7 @@ import { materialContext } from "../src/kms/service.js";
 import { openAuditDatabase } from "../src/audit/database.js";
 import { listChains } from "../src/audit/chains.js";
 import { SqliteAuditStore } from "../src/audit/sqlite-store.js";
+import { openChainWriter } from "../src/audit/sqlite-writer.js";
 import { exportTrail, PUBLIC_KEY_FILE } from "../src/audit/export.js";
 import { verifyExport } from "../src/audit/verify.js";
 
@@ -177,6 +179,35 @@ describe("durability and plaintext hygiene", () => {
       kms.destroy();
       await server.kill();
     }
+  });
+
+  it("with --audit-sync periodic, a checkpoint thread that dies is said in the log, and each commit is then fsynced on the event loop", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const errors: string[] = [];
+    const writer = openChainWriter(join(dir, "chain-1.db"), "1", "periodic", { info() {}, error: (m) => errors.push(m) });
+    await writer.start();
+    const internals = writer as unknown as { checkpointer: Worker; db: Database.Database };
+    assert.equal(internals.db.pragma("synchronous", { simple: true }), 1, "NORMAL while the thread checkpoints");
+    await internals.checkpointer.terminate();
+    for (let waited = 0; errors.length === 0 && waited < 3000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!, /checkpoint thread of .*chain-1\.db stopped .*fsynced on the event loop/);
+    assert.equal(internals.db.pragma("synchronous", { simple: true }), 2, "FULL: every commit is fsynced");
+    const event = {
+      eventId: "e1",
+      eventTime: Date.now(),
+      eventSource: "kms.amazonaws.com",
+      eventName: "Encrypt",
+      readOnly: false,
+      requestId: "r1",
+      resources: [],
+      usesKeys: false,
+      recordPrefix: '{"eventVersion":"1.11"',
+    };
+    await writer.append([event]);
+    assert.equal((internals.db.prepare("SELECT count(*) AS n FROM audit_events").get() as { n: number }).n, 1);
+    await writer.close(); // answered, though the thread it would ask is gone
   });
 
   it("no data key and no key material appears in plaintext in the data directory or the server's output", async () => {

@@ -3,18 +3,20 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
 import { SqliteAuditStore } from "./sqlite-store.js";
 import type { AuditStore } from "./store.js";
 
 export async function openAuditStore(
   config: Pick<Config, "dataDir" | "databaseUrl" | "auditSync">,
   ownChain?: string,
+  log?: Logger,
 ): Promise<AuditStore> {
   if (config.databaseUrl) {
     const { PostgresAuditStore } = await import("./postgres-store.js");
     return PostgresAuditStore.open(config.databaseUrl, ownChain);
   }
-  return new SqliteAuditStore(config.dataDir, ownChain, config.auditSync ?? "commit");
+  return new SqliteAuditStore(config.dataDir, ownChain, config.auditSync ?? "commit", log);
 }
 
 /**

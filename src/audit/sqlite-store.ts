@@ -12,6 +12,7 @@ import type { AuditEvent } from "./record.js";
 import { loadOrCreateSigningKey, publicKeyPem, type AuditSigningKey } from "./signing-key.js";
 import { openChainWriter, type ChainWriter } from "./sqlite-writer.js";
 import type { AuditSync } from "../config.js";
+import type { Logger } from "../log.js";
 import { mergePage, type AuditStore, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
 
 export class SqliteAuditStore implements AuditStore {
@@ -25,6 +26,7 @@ export class SqliteAuditStore implements AuditStore {
     private readonly dataDir: string,
     private readonly ownChain?: string,
     private readonly sync: AuditSync = "commit",
+    private readonly log?: Logger,
   ) {
     this.chainSet = new ChainSet(dataDir);
   }
@@ -33,7 +35,7 @@ export class SqliteAuditStore implements AuditStore {
     if (this.ownChain === undefined) return;
     this.claimChain(this.ownChain);
     markCreated(this.chainSet.get(this.ownChain), now);
-    this.writer = openChainWriter(chainPath(this.dataDir, this.ownChain), this.ownChain, this.sync);
+    this.writer = openChainWriter(chainPath(this.dataDir, this.ownChain), this.ownChain, this.sync, this.log);
     await this.writer.start();
   }
 

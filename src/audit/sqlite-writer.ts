@@ -17,6 +17,7 @@ import { makeAppender, retryWhileBusy } from "./append.js";
 import { openAuditDatabase } from "./database.js";
 import type { AuditEvent } from "./record.js";
 import type { AuditSync } from "../config.js";
+import type { Logger } from "../log.js";
 import { encodeEvents } from "./wire-events.js";
 
 export interface ChainWriter {
@@ -26,8 +27,8 @@ export interface ChainWriter {
   close(): Promise<void>;
 }
 
-export function openChainWriter(path: string, chain: string, sync: AuditSync): ChainWriter {
-  return sync === "periodic" ? new InlineChainWriter(path, chain) : new ThreadChainWriter(path, chain);
+export function openChainWriter(path: string, chain: string, sync: AuditSync, log?: Logger): ChainWriter {
+  return sync === "periodic" ? new InlineChainWriter(path, chain, log) : new ThreadChainWriter(path, chain);
 }
 
 function startThread(module: string, workerData: unknown): { worker: Worker; ready: Promise<void> } {
@@ -41,10 +42,13 @@ function startThread(module: string, workerData: unknown): { worker: Worker; rea
   return { worker, ready };
 }
 
+/** Asks the thread to close and waits for its answer, or for its end if it is gone already. */
 async function stopThread(worker: Worker, message: unknown): Promise<void> {
   await new Promise<void>((resolve) => {
     worker.on("message", (m: { closed?: boolean }) => m.closed && resolve());
-    worker.postMessage(message);
+    worker.once("exit", () => resolve());
+    if (worker.threadId === -1) resolve();
+    else worker.postMessage(message);
   });
   await worker.terminate();
 }
@@ -96,8 +100,11 @@ class InlineChainWriter implements ChainWriter {
   private readonly dirty = new Int32Array(new SharedArrayBuffer(4));
   private readonly checkpointer: Worker;
   private readonly ready: Promise<void>;
+  private closing = false;
+  /** Set when the checkpoint thread is gone and this connection syncs its own commits instead. */
+  private syncsItself = false;
 
-  constructor(path: string, chain: string) {
+  constructor(path: string, chain: string, log?: Logger) {
     this.db = openAuditDatabase(path);
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 0");
@@ -106,6 +113,17 @@ class InlineChainWriter implements ChainWriter {
     this.db.pragma("wal_autocheckpoint = 0");
     this.appendOnce = makeAppender(this.db, chain);
     ({ worker: this.checkpointer, ready: this.ready } = startThread("./checkpoint-thread.js", { path, dirty: this.dirty.buffer }));
+    // Without the thread nothing would fsync the WAL: the event loop's connection then fsyncs each
+    // commit itself (slower, and as durable as the default mode) rather than never.
+    const fallBack = (why: string) => {
+      if (this.closing || this.syncsItself) return;
+      this.syncsItself = true;
+      this.db.pragma("synchronous = FULL");
+      this.db.pragma("wal_autocheckpoint = 1000");
+      log?.error(`audit: the checkpoint thread of ${path} stopped (${why}); each commit is fsynced on the event loop from now on`);
+    };
+    this.checkpointer.on("error", (error) => fallBack(error.message));
+    this.checkpointer.on("exit", (code) => fallBack(`exit code ${code}`));
   }
 
   start(): Promise<void> {
@@ -123,6 +141,7 @@ class InlineChainWriter implements ChainWriter {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await stopThread(this.checkpointer, { close: true });
     this.db.close();
   }
