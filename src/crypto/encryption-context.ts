@@ -16,18 +16,22 @@ export function encodeEncryptionContext(context: EncryptionContext | undefined):
   const pairs = Object.entries(context ?? {}).map(([k, v]) => [Buffer.from(k, "utf8"), Buffer.from(v, "utf8")] as const);
   if (pairs.length > MAX_FIELD) throw new ServiceError("ValidationException", "The encryption context has too many pairs.");
   pairs.sort((a, b) => Buffer.compare(a[0], b[0]));
-  const parts: Buffer[] = [u16(pairs.length)];
+  // One buffer, written in place: the usual context is a pair or two, where a Buffer per length
+  // field and a concat cost more than the encoding.
+  let size = 2;
   for (const [k, v] of pairs) {
     if (k.length > MAX_FIELD || v.length > MAX_FIELD) {
       throw new ServiceError("ValidationException", "An encryption context key or value is longer than 65535 bytes.");
     }
-    parts.push(u16(k.length), k, u16(v.length), v);
+    size += 4 + k.length + v.length;
   }
-  return Buffer.concat(parts);
-}
-
-function u16(n: number): Buffer {
-  const b = Buffer.allocUnsafe(2);
-  b.writeUInt16BE(n);
-  return b;
+  const out = Buffer.allocUnsafe(size);
+  let at = out.writeUInt16BE(pairs.length, 0);
+  for (const [k, v] of pairs) {
+    at = out.writeUInt16BE(k.length, at);
+    at += k.copy(out, at);
+    at = out.writeUInt16BE(v.length, at);
+    at += v.copy(out, at);
+  }
+  return out;
 }
