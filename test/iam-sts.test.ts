@@ -25,6 +25,7 @@ import {
   ListAccessKeysCommand,
   ListAttachedUserPoliciesCommand,
   ListPoliciesCommand,
+  ListInstanceProfilesForRoleCommand,
   ListPolicyVersionsCommand,
   ListGroupsForUserCommand,
   ListUserPoliciesCommand,
@@ -362,7 +363,13 @@ describe("IAM and STS", () => {
     const admin = iamClient(server.url, undefined, late);
     await rejects(() => admin.send(new DeleteRoleCommand({ RoleName: "encryptor" })), "DeleteConflictException");
     await admin.send(new DeleteRolePolicyCommand({ RoleName: "encryptor", PolicyName: "kms" }));
+    // Terraform lists a role's instance profiles before deleting it: keyhold has none to give.
+    const profiles = await admin.send(new ListInstanceProfilesForRoleCommand({ RoleName: "encryptor" }));
+    assert.deepEqual(profiles.InstanceProfiles, []);
+    assert.equal(profiles.IsTruncated, false);
+    await rejects(() => admin.send(new ListInstanceProfilesForRoleCommand({ RoleName: "no-such-role" })), "NoSuchEntityException");
     await admin.send(new DeleteRoleCommand({ RoleName: "encryptor" }));
+    await rejects(() => admin.send(new ListInstanceProfilesForRoleCommand({ RoleName: "encryptor" })), "NoSuchEntityException");
     await rejects(() => freshKms.send(new DescribeKeyCommand({ KeyId })), "UnrecognizedClientException");
   });
 

@@ -11,7 +11,7 @@ import {
   listPolicyVersions,
   listPolicies,
 } from "./operations/managed-policies.js";
-import { createRole, deleteRole, getRole, listRoles } from "./operations/roles.js";
+import { createRole, deleteRole, getRole, listInstanceProfilesForRole, listRoles } from "./operations/roles.js";
 import { createUser, deleteUser, getUser, listGroupsForUser, listUsers } from "./operations/users.js";
 import type { IamOperation } from "./service.js";
 
@@ -33,6 +33,7 @@ export const IAM_OPERATIONS: readonly IamOperation[] = [
   createRole,
   getRole,
   listRoles,
+  listInstanceProfilesForRole,
   deleteRole,
   createPolicy,
   getPolicy,

@@ -1,10 +1,12 @@
-/** IAM roles: CreateRole (with its trust policy), GetRole, DeleteRole, ListRoles. */
+/** IAM roles: CreateRole (with its trust policy), GetRole, DeleteRole, ListRoles, ListInstanceProfilesForRole. */
 import type {
   CreateRoleRequest,
   CreateRoleResponse,
   DeleteRoleRequest,
   GetRoleRequest,
   GetRoleResponse,
+  ListInstanceProfilesForRoleRequest,
+  ListInstanceProfilesForRoleResponse,
   ListRolesRequest,
   ListRolesResponse,
 } from "@aws-sdk/client-iam";
@@ -87,6 +89,19 @@ export const listRoles = defineIamOperation<ListRolesRequest, ListRolesResponse>
     const roles = (await iam.directory.list("iam-role", call.accountId)).filter((r) => r.body.path.startsWith(input.PathPrefix ?? "/"));
     const { page, IsTruncated, Marker } = pageOf(roles, (r) => r.name, input.Marker, input.MaxItems);
     return { Roles: page.map((r) => roleShape(r.name, r.body)), IsTruncated, Marker };
+  },
+});
+
+export const listInstanceProfilesForRole = defineIamOperation<ListInstanceProfilesForRoleRequest, ListInstanceProfilesForRoleResponse>({
+  name: "ListInstanceProfilesForRole",
+  description:
+    "List a role's instance profiles: keyhold has no EC2, so none (what Terraform reads before deleting a role); NoSuchEntity for an unknown role.",
+  readOnly: true,
+  input: struct({ RoleName, Marker, MaxItems }, ["RoleName"]),
+  async run(iam, call, input) {
+    await iam.authorize(call, roleArn(call.accountId, input.RoleName!));
+    await iam.directory.require("iam-role", call.accountId, input.RoleName!);
+    return { InstanceProfiles: [], IsTruncated: false };
   },
 });
 
