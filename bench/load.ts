@@ -46,6 +46,9 @@ export function mergeLoads(results: readonly LoadResult[]): LoadResult {
  * merges each one's slices. A machine whose speed drifts (a shared virtual machine) then slows
  * every side alike, and their ratios hold still where back-to-back runs would not.
  */
+/** The pause between two slices of compareLoads. */
+const QUIET_MS = 300;
+
 export async function compareLoads(
   targets: readonly { port: number; request: Buffer }[],
   connections: number,
@@ -56,6 +59,9 @@ export async function compareLoads(
   const runs: LoadResult[][] = targets.map(() => []);
   for (let i = 0; i < slices; i++) {
     for (const [t, target] of targets.entries()) {
+      // A server just measured keeps working for a moment (its audit checkpoint every 100 ms, its
+      // garbage collection): let that end before the next one's slice, which it would slow.
+      await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
       runs[t]!.push(await run("127.0.0.1", target.port, target.request, connections, seconds / slices));
     }
   }
