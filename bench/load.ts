@@ -10,7 +10,7 @@
  * request on a 2-core VM where runLoad needs about 45 µs.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -104,9 +104,13 @@ let wrkDir: string | undefined;
 const requestFiles = new WeakMap<Buffer, string>();
 
 export async function runWrk(host: string, port: number, request: Buffer, connections: number, seconds: number): Promise<LoadResult> {
-  wrkDir ??= mkdtempSync(join(tmpdir(), "keyhold-wrk-"));
+  if (wrkDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), "keyhold-wrk-"));
+    writeFileSync(join(dir, "load.lua"), WRK_SCRIPT);
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    wrkDir = dir;
+  }
   const script = join(wrkDir, "load.lua");
-  writeFileSync(script, WRK_SCRIPT);
   let file = requestFiles.get(request);
   if (!file) {
     file = join(wrkDir, `request-${port}-${Math.random().toString(36).slice(2)}`);
