@@ -210,6 +210,37 @@ describe("durability and plaintext hygiene", () => {
     await writer.close(); // answered, though the thread it would ask is gone
   });
 
+  it(
+    "with --audit-sync commit, a writer thread that dies fails each later append at once instead of leaving it waiting",
+    { timeout: 10_000 },
+    async () => {
+      const dir = tempDir();
+      dirs.push(dir);
+      const writer = openChainWriter(join(dir, "chain-1.db"), "1", "commit");
+      await writer.start();
+      const event = {
+        eventId: "e1",
+        eventTime: Date.now(),
+        eventSource: "kms.amazonaws.com",
+        eventName: "Encrypt",
+        readOnly: false,
+        requestId: "r1",
+        resources: [],
+        usesKeys: false,
+        recordPrefix: '{"eventVersion":"1.11"',
+      };
+      await writer.append([event]);
+      await (writer as unknown as { worker: Worker }).worker.terminate();
+      await assert.rejects(writer.append([{ ...event, eventId: "e2", requestId: "r2" }]), /the audit writer thread stopped/);
+      // And every one after, long after the thread's end was noticed.
+      await assert.rejects(
+        writer.append([{ ...event, eventId: "e3", requestId: "r3" }]),
+        /audit write failed: the audit writer thread stopped/,
+      );
+      await writer.close(); // answered, though the thread it would ask is gone
+    },
+  );
+
   it("no data key and no key material appears in plaintext in the data directory or the server's output", async () => {
     const dataDir = tempDir();
     dirs.push(dataDir);

@@ -58,6 +58,9 @@ class ThreadChainWriter implements ChainWriter {
   private readonly ready: Promise<void>;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private nextId = 1;
+  private closing = false;
+  /** Why the writer thread is gone: every append fails from then on, rather than wait forever. */
+  private failure: Error | undefined;
 
   constructor(path: string, chain: string) {
     ({ worker: this.worker, ready: this.ready } = startThread("./writer-thread.js", { path, chain }));
@@ -70,9 +73,14 @@ class ThreadChainWriter implements ChainWriter {
         else w?.resolve();
       }
     });
-    this.worker.on("error", (error) => {
+    const fail = (error: Error) => {
+      this.failure ??= error;
       for (const w of this.waiting.values()) w.reject(error);
       this.waiting.clear();
+    };
+    this.worker.on("error", fail);
+    this.worker.on("exit", (code) => {
+      if (!this.closing) fail(new Error(`the audit writer thread stopped (exit code ${code})`));
     });
   }
 
@@ -81,6 +89,7 @@ class ThreadChainWriter implements ChainWriter {
   }
 
   append(events: AuditEvent[]): Promise<void> {
+    if (this.failure) return Promise.reject(new Error(`audit write failed: ${this.failure.message}`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
@@ -89,6 +98,7 @@ class ThreadChainWriter implements ChainWriter {
   }
 
   close(): Promise<void> {
+    this.closing = true;
     return stopThread(this.worker, { close: true });
   }
 }
