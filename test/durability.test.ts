@@ -27,11 +27,27 @@ import { openAuditDatabase } from "../src/audit/database.js";
 import { listChains } from "../src/audit/chains.js";
 import { SqliteAuditStore } from "../src/audit/sqlite-store.js";
 import { openChainWriter } from "../src/audit/sqlite-writer.js";
+import type { AuditEvent } from "../src/audit/record.js";
 import { exportTrail, PUBLIC_KEY_FILE } from "../src/audit/export.js";
 import { verifyExport } from "../src/audit/verify.js";
 
 function client(url: string): KMSClient {
   return kmsClient(url);
+}
+
+/** A minimal event for a chain writer, numbered `n`. */
+function auditEvent(n: number): AuditEvent {
+  return {
+    eventId: `e${n}`,
+    eventTime: Date.now(),
+    eventSource: "kms.amazonaws.com",
+    eventName: "Encrypt",
+    readOnly: false,
+    requestId: `r${n}`,
+    resources: [],
+    usesKeys: false,
+    recordPrefix: '{"eventVersion":"1.11"',
+  };
 }
 
 function filesUnder(dir: string): string[] {
@@ -194,18 +210,7 @@ describe("durability and plaintext hygiene", () => {
     assert.equal(errors.length, 1);
     assert.match(errors[0]!, /checkpoint thread of .*chain-1\.db stopped .*fsynced on the event loop/);
     assert.equal(internals.db.pragma("synchronous", { simple: true }), 2, "FULL: every commit is fsynced");
-    const event = {
-      eventId: "e1",
-      eventTime: Date.now(),
-      eventSource: "kms.amazonaws.com",
-      eventName: "Encrypt",
-      readOnly: false,
-      requestId: "r1",
-      resources: [],
-      usesKeys: false,
-      recordPrefix: '{"eventVersion":"1.11"',
-    };
-    await writer.append([event]);
+    await writer.append([auditEvent(1)]);
     assert.equal((internals.db.prepare("SELECT count(*) AS n FROM audit_events").get() as { n: number }).n, 1);
     await writer.close(); // answered, though the thread it would ask is gone
   });
@@ -218,25 +223,11 @@ describe("durability and plaintext hygiene", () => {
       dirs.push(dir);
       const writer = openChainWriter(join(dir, "chain-1.db"), "1", "commit");
       await writer.start();
-      const event = {
-        eventId: "e1",
-        eventTime: Date.now(),
-        eventSource: "kms.amazonaws.com",
-        eventName: "Encrypt",
-        readOnly: false,
-        requestId: "r1",
-        resources: [],
-        usesKeys: false,
-        recordPrefix: '{"eventVersion":"1.11"',
-      };
-      await writer.append([event]);
+      await writer.append([auditEvent(1)]);
       await (writer as unknown as { worker: Worker }).worker.terminate();
-      await assert.rejects(writer.append([{ ...event, eventId: "e2", requestId: "r2" }]), /the audit writer thread stopped/);
+      await assert.rejects(writer.append([auditEvent(2)]), /the audit writer thread stopped/);
       // And every one after, long after the thread's end was noticed.
-      await assert.rejects(
-        writer.append([{ ...event, eventId: "e3", requestId: "r3" }]),
-        /audit write failed: the audit writer thread stopped/,
-      );
+      await assert.rejects(writer.append([auditEvent(3)]), /audit write failed: the audit writer thread stopped/);
       await writer.close(); // answered, though the thread it would ask is gone
     },
   );
