@@ -41,13 +41,14 @@ export function mergeLoads(results: readonly LoadResult[]): LoadResult {
   );
 }
 
+/** The pause between two slices of compareLoads. */
+const QUIET_MS = 300;
+
 /**
  * Measures servers in alternating slices (a, b, c, a, b, c, …) of `seconds / slices` each, and
  * merges each one's slices. A machine whose speed drifts (a shared virtual machine) then slows
  * every side alike, and their ratios hold still where back-to-back runs would not.
  */
-/** The pause between two slices of compareLoads. */
-const QUIET_MS = 300;
 
 export async function compareLoads(
   targets: readonly { port: number; request: Buffer }[],
