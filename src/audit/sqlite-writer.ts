@@ -31,7 +31,14 @@ export function openChainWriter(path: string, chain: string, sync: AuditSync, lo
   return sync === "periodic" ? new InlineChainWriter(path, chain, log) : new ThreadChainWriter(path, chain);
 }
 
-function startThread(module: string, workerData: unknown): { worker: Worker; ready: Promise<void> } {
+/** Threads being closed on purpose: their end is no loss. */
+const stopping = new WeakSet<Worker>();
+
+/**
+ * Starts a writer's thread. `lost` hears of its end when stopThread did not ask for it (a crash,
+ * an error it did not catch), possibly more than once: an error is followed by the exit.
+ */
+function startThread(module: string, workerData: unknown, lost: (why: string) => void): { worker: Worker; ready: Promise<void> } {
   const worker = new Worker(fileURLToPath(new URL(module, import.meta.url)), { workerData });
   const ready = new Promise<void>((resolve, reject) => {
     worker.on("message", (m: { ready?: boolean }) => {
@@ -39,11 +46,18 @@ function startThread(module: string, workerData: unknown): { worker: Worker; rea
     });
     worker.once("error", reject);
   });
+  worker.on("error", (error) => {
+    if (!stopping.has(worker)) lost(error.message);
+  });
+  worker.on("exit", (code) => {
+    if (!stopping.has(worker)) lost(`exit code ${code}`);
+  });
   return { worker, ready };
 }
 
 /** Asks the thread to close and waits for its answer, or for its end if it is gone already. */
 async function stopThread(worker: Worker, message: unknown): Promise<void> {
+  stopping.add(worker);
   await new Promise<void>((resolve) => {
     worker.on("message", (m: { closed?: boolean }) => m.closed && resolve());
     worker.once("exit", () => resolve());
@@ -58,12 +72,15 @@ class ThreadChainWriter implements ChainWriter {
   private readonly ready: Promise<void>;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private nextId = 1;
-  private closing = false;
   /** Why the writer thread is gone: every append fails from then on, rather than wait forever. */
   private failure: Error | undefined;
 
   constructor(path: string, chain: string) {
-    ({ worker: this.worker, ready: this.ready } = startThread("./writer-thread.js", { path, chain }));
+    ({ worker: this.worker, ready: this.ready } = startThread("./writer-thread.js", { path, chain }, (why) => {
+      this.failure ??= new Error(`the audit writer thread stopped (${why})`);
+      for (const w of this.waiting.values()) w.reject(this.failure);
+      this.waiting.clear();
+    }));
     this.worker.on("message", (m: { ids?: number[]; error?: string }) => {
       if (m.ids === undefined) return;
       for (const id of m.ids) {
@@ -72,15 +89,6 @@ class ThreadChainWriter implements ChainWriter {
         if (m.error) w?.reject(new Error(`audit write failed: ${m.error}`));
         else w?.resolve();
       }
-    });
-    const fail = (error: Error) => {
-      this.failure ??= error;
-      for (const w of this.waiting.values()) w.reject(error);
-      this.waiting.clear();
-    };
-    this.worker.on("error", fail);
-    this.worker.on("exit", (code) => {
-      if (!this.closing) fail(new Error(`the audit writer thread stopped (exit code ${code})`));
     });
   }
 
@@ -98,7 +106,6 @@ class ThreadChainWriter implements ChainWriter {
   }
 
   close(): Promise<void> {
-    this.closing = true;
     return stopThread(this.worker, { close: true });
   }
 }
@@ -110,7 +117,6 @@ class InlineChainWriter implements ChainWriter {
   private readonly dirty = new Int32Array(new SharedArrayBuffer(4));
   private readonly checkpointer: Worker;
   private readonly ready: Promise<void>;
-  private closing = false;
   /** Set when the checkpoint thread is gone and this connection syncs its own commits instead. */
   private syncsItself = false;
 
@@ -122,18 +128,20 @@ class InlineChainWriter implements ChainWriter {
     // WAL's header when it starts reusing the WAL after a complete checkpoint.
     this.db.pragma("wal_autocheckpoint = 0");
     this.appendOnce = makeAppender(this.db, chain);
-    ({ worker: this.checkpointer, ready: this.ready } = startThread("./checkpoint-thread.js", { path, dirty: this.dirty.buffer }));
     // Without the thread nothing would fsync the WAL: the event loop's connection then fsyncs each
     // commit itself (slower, and as durable as the default mode) rather than never.
     const fallBack = (why: string) => {
-      if (this.closing || this.syncsItself) return;
+      if (this.syncsItself) return;
       this.syncsItself = true;
       this.db.pragma("synchronous = FULL");
       this.db.pragma("wal_autocheckpoint = 1000");
       log?.error(`audit: the checkpoint thread of ${path} stopped (${why}); each commit is fsynced on the event loop from now on`);
     };
-    this.checkpointer.on("error", (error) => fallBack(error.message));
-    this.checkpointer.on("exit", (code) => fallBack(`exit code ${code}`));
+    ({ worker: this.checkpointer, ready: this.ready } = startThread(
+      "./checkpoint-thread.js",
+      { path, dirty: this.dirty.buffer },
+      fallBack,
+    ));
   }
 
   start(): Promise<void> {
@@ -151,7 +159,6 @@ class InlineChainWriter implements ChainWriter {
   }
 
   async close(): Promise<void> {
-    this.closing = true;
     await stopThread(this.checkpointer, { close: true });
     this.db.close();
   }
