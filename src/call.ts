@@ -30,6 +30,13 @@ export interface CallTrail {
   resources: { arn: string; type: string }[];
   /** Calls one service made to another on the caller's behalf (S3 to KMS): each is an event of its own. */
   related?: RelatedCall[];
+  /**
+   * requestParameters members the service applied when the caller left them out: CloudTrail
+   * records the encryption algorithm of every Encrypt and Decrypt, SYMMETRIC_DEFAULT when none was named.
+   */
+  defaults?: Record<string, string>;
+  /** CloudTrail's additionalEventData members, such as the keyMaterialId a cryptographic call used. */
+  additional?: Record<string, string>;
 }
 
 export interface RelatedCall {

@@ -79,7 +79,8 @@ describe("audit trail: CloudTrail records, LookupEvents, GetKeyLastUsage", () =>
     assert.equal(r.awsRegion, "us-east-1");
     assert.equal(r.sourceIPAddress, "127.0.0.1");
     assert.match(r.userAgent, /aws-sdk-js/);
-    assert.deepEqual(r.requestParameters, { keyId, encryptionContext: { app: "audit" } });
+    // CloudTrail records the algorithm of an Encrypt the caller named none for.
+    assert.deepEqual(r.requestParameters, { keyId, encryptionContext: { app: "audit" }, encryptionAlgorithm: "SYMMETRIC_DEFAULT" });
     assert.equal(r.responseElements, null);
     assert.equal(r.requestID, out.$metadata.requestId);
     assert.equal(r.eventID, e.EventId);
@@ -92,6 +93,46 @@ describe("audit trail: CloudTrail records, LookupEvents, GetKeyLastUsage", () =>
     assert.equal(r.errorCode, undefined);
     assert.equal(typeof r.additionalEventData.keyholdSequence, "number");
     assert.match(r.additionalEventData.keyholdPreviousHash, /^[0-9a-f]{64}$/);
+    const { KeyMaterialId } = await kms.send(
+      new DecryptCommand({ CiphertextBlob: out.CiphertextBlob, EncryptionContext: { app: "audit" } }),
+    );
+    assert.match(KeyMaterialId!, /^[0-9a-f]{64}$/);
+    assert.equal(r.additionalEventData.keyMaterialId, KeyMaterialId);
+  });
+
+  it("records the algorithms the caller left out and the key material each cryptographic call used, as CloudTrail does", async () => {
+    const other = (await kms.send(new CreateKeyCommand({ Description: "destination" }))).KeyMetadata!;
+    const dataKey = await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256" }));
+    const decrypted = await kms.send(new DecryptCommand({ CiphertextBlob: dataKey.CiphertextBlob }));
+    const named = await kms.send(
+      new DecryptCommand({ CiphertextBlob: dataKey.CiphertextBlob, KeyId: keyArn, EncryptionAlgorithm: "SYMMETRIC_DEFAULT" }),
+    );
+    const re = await kms.send(new ReEncryptCommand({ CiphertextBlob: dataKey.CiphertextBlob, DestinationKeyId: other.KeyId! }));
+    const record = async (requestId: string | undefined) => {
+      const events = [...(await lookup("EventSource", "kms.amazonaws.com", { MaxResults: 50 }))];
+      const found = events.map((e) => JSON.parse(e.CloudTrailEvent!)).find((r) => r.requestID === requestId);
+      assert.ok(found, `the event of request ${requestId}`);
+      return found;
+    };
+    const gdk = await record(dataKey.$metadata.requestId);
+    assert.deepEqual(gdk.requestParameters, { keyId, keySpec: "AES_256" });
+    assert.equal(gdk.additionalEventData.keyMaterialId, dataKey.KeyMaterialId);
+    const dec = await record(decrypted.$metadata.requestId);
+    assert.deepEqual(dec.requestParameters, { encryptionAlgorithm: "SYMMETRIC_DEFAULT" });
+    assert.equal(dec.additionalEventData.keyMaterialId, decrypted.KeyMaterialId);
+    // What the caller named is recorded as named, once.
+    const dn = await record(named.$metadata.requestId);
+    assert.deepEqual(dn.requestParameters, { keyId: keyArn, encryptionAlgorithm: "SYMMETRIC_DEFAULT" });
+    const r = await record(re.$metadata.requestId);
+    assert.deepEqual(r.requestParameters, {
+      destinationKeyId: other.KeyId,
+      sourceEncryptionAlgorithm: "SYMMETRIC_DEFAULT",
+      destinationEncryptionAlgorithm: "SYMMETRIC_DEFAULT",
+    });
+    assert.equal(r.additionalEventData.sourceKeyMaterialId, dataKey.KeyMaterialId);
+    assert.equal(r.additionalEventData.destinationKeyMaterialId, re.DestinationKeyMaterialId);
+    assert.notEqual(re.DestinationKeyMaterialId, dataKey.KeyMaterialId);
+    assert.equal(typeof r.additionalEventData.keyholdSequence, "number");
   });
 
   it("records a management call's response, and a validation failure with its error and no parameters", async () => {

@@ -46,7 +46,7 @@ function auditEvent(n: number): AuditEvent {
     requestId: `r${n}`,
     resources: [],
     usesKeys: false,
-    recordPrefix: '{"eventVersion":"1.11"',
+    recordPrefix: '{"eventVersion":"1.11","additionalEventData":{',
   };
 }
 

@@ -31,8 +31,9 @@ export interface AuditEvent {
   /** A successful KMS cryptographic call: it counts as the last use of its keys (GetKeyLastUsage). */
   usesKeys: boolean;
   /**
-   * The CloudTrail record as JSON text without its closing brace: the trail appends the chain
-   * fields (additionalEventData) and the brace when it gives the event its sequence number.
+   * The CloudTrail record as JSON text, cut inside its additionalEventData object (after its
+   * last member's comma, if it has members): the trail appends the chain fields and the two
+   * closing braces when it gives the event its sequence number.
    */
   recordPrefix: string;
 }
@@ -151,7 +152,7 @@ export function buildEvent(call: CompletedCall): AuditEvent {
     record.errorCode = call.error.code;
     record.errorMessage = call.error.message;
   }
-  record.requestParameters = call.trail.input === undefined ? null : (redact(call.trail.input) ?? null);
+  record.requestParameters = call.trail.input === undefined ? null : withDefaults(redact(call.trail.input), call.trail.defaults);
   record.responseElements = call.error || call.readOnly ? null : (redact(call.output) ?? null);
   record.requestID = call.requestId;
   record.eventID = eventId;
@@ -175,8 +176,25 @@ export function buildEvent(call: CompletedCall): AuditEvent {
     requestId: call.requestId,
     resources: call.trail.resources,
     usesKeys: !call.error && call.service === "kms" && KEY_USAGE_EVENTS.has(eventName),
-    recordPrefix: JSON.stringify(record).slice(0, -1),
+    recordPrefix: openRecord(record, call.trail.additional),
   };
+}
+
+/** The redacted request with the defaults the service applied to members the caller left out. */
+function withDefaults(parameters: unknown, defaults: Record<string, string> | undefined): unknown {
+  if (!defaults || typeof parameters !== "object" || parameters === null) return parameters ?? null;
+  const out = parameters as Record<string, unknown>;
+  for (const [name, value] of Object.entries(defaults)) if (!Object.hasOwn(out, name)) setOwn(out, name, value);
+  return out;
+}
+
+/**
+ * A record's JSON text left open inside its additionalEventData (see AuditEvent.recordPrefix),
+ * with the members the operation gave it.
+ */
+function openRecord(record: Record<string, unknown>, additional?: Record<string, string>): string {
+  const members = additional ? JSON.stringify(additional).slice(1, -1) : "";
+  return `${JSON.stringify(record).slice(0, -1)},"additionalEventData":{${members ? members + "," : ""}`;
 }
 
 /**
@@ -245,6 +263,6 @@ export function buildServiceEvent(action: ServiceAction): AuditEvent {
     requestId,
     resources: [action.resource],
     usesKeys: false,
-    recordPrefix: JSON.stringify(record).slice(0, -1),
+    recordPrefix: openRecord(record),
   };
 }

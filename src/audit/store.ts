@@ -71,9 +71,9 @@ export interface AuditStore {
   close(): Promise<void>;
 }
 
-/** The record text with keyhold's chain fields: its chain, sequence number and predecessor's hash. */
+/** The record text closed with keyhold's chain fields: its chain, sequence number and predecessor's hash. */
 export function chainedRecord(prefix: string, chain: string, seq: number, previous: Buffer): string {
-  return `${prefix},"additionalEventData":{"keyholdChain":${JSON.stringify(chain)},"keyholdSequence":${seq},"keyholdPreviousHash":"${previous.toString("hex")}"}}`;
+  return `${prefix}"keyholdChain":${JSON.stringify(chain)},"keyholdSequence":${seq},"keyholdPreviousHash":"${previous.toString("hex")}"}}`;
 }
 
 export interface LinkedEvent {

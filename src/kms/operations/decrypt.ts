@@ -22,6 +22,7 @@ export const decrypt = defineOperation<DecryptRequest, DecryptResponse>({
     ["CiphertextBlob"],
   ),
   async run(kms, call, input) {
+    call.trail.defaults = { encryptionAlgorithm: "SYMMETRIC_DEFAULT" };
     if (input.Recipient !== undefined) {
       throw new ServiceError("UnsupportedOperationException", "Recipient (Nitro Enclaves attestation) is not supported by keyhold.");
     }
@@ -44,6 +45,7 @@ export const decrypt = defineOperation<DecryptRequest, DecryptResponse>({
       input.DryRun === true,
     );
     const algorithm = kms.requireEncryptionAlgorithm(key, input.EncryptionAlgorithm);
+    call.trail.additional = { keyMaterialId: materialId };
     return {
       KeyId: kms.arnOf(key),
       Plaintext: plaintext,

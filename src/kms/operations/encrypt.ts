@@ -10,14 +10,19 @@ export const encrypt = defineOperation<EncryptRequest, EncryptResponse>({
   readOnly: true,
   input: struct({ KeyId, Plaintext, EncryptionContext, GrantTokens, EncryptionAlgorithm, DryRun }, ["KeyId", "Plaintext"]),
   async run(kms, call, input) {
+    call.trail.defaults = { encryptionAlgorithm: "SYMMETRIC_DEFAULT" };
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic" });
     const algorithm = kms.requireEncryptionAlgorithm(key, input.EncryptionAlgorithm);
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
     const plaintext = input.Plaintext as Buffer;
-    const blob =
-      algorithm === "SYMMETRIC_DEFAULT"
-        ? (await kms.encrypt(key, plaintext, input.EncryptionContext)).blob
-        : await kms.encryptAsymmetric(key, algorithm, plaintext, input.EncryptionContext);
+    let blob: Buffer;
+    if (algorithm === "SYMMETRIC_DEFAULT") {
+      const sealed = await kms.encrypt(key, plaintext, input.EncryptionContext);
+      blob = sealed.blob;
+      call.trail.additional = { keyMaterialId: sealed.materialId };
+    } else {
+      blob = await kms.encryptAsymmetric(key, algorithm, plaintext, input.EncryptionContext);
+    }
     plaintext.fill(0);
     return { CiphertextBlob: blob, KeyId: kms.arnOf(key), EncryptionAlgorithm: algorithm as EncryptResponse["EncryptionAlgorithm"] };
   },

@@ -28,6 +28,14 @@ async function decryptSource(kms: KmsService, call: CallContext, input: ReEncryp
   return { ...source, algorithm: kms.requireEncryptionAlgorithm(source.key, input.SourceEncryptionAlgorithm) };
 }
 
+/** additionalEventData of a ReEncrypt: the key material each side used (a symmetric key's). */
+function materialIds(source: string | undefined, destination: string | undefined): Record<string, string> {
+  const ids: Record<string, string> = {};
+  if (destination) ids.destinationKeyMaterialId = destination;
+  if (source) ids.sourceKeyMaterialId = source;
+  return ids;
+}
+
 export const reEncrypt = defineOperation<ReEncryptRequest, ReEncryptResponse>({
   name: "ReEncrypt",
   description: "Decrypt a ciphertext and encrypt it again under another key or context, without exposing the plaintext.",
@@ -48,6 +56,7 @@ export const reEncrypt = defineOperation<ReEncryptRequest, ReEncryptResponse>({
     ["CiphertextBlob", "DestinationKeyId"],
   ),
   async run(kms, call, input) {
+    call.trail.defaults = { sourceEncryptionAlgorithm: "SYMMETRIC_DEFAULT", destinationEncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
     const destination = await kms.resolveKey(call, input.DestinationKeyId!, {
       aliases: true,
       state: "cryptographic",
@@ -64,6 +73,7 @@ export const reEncrypt = defineOperation<ReEncryptRequest, ReEncryptResponse>({
       } else {
         blob = await kms.encryptAsymmetric(destination, destinationAlgorithm, source.plaintext, input.DestinationEncryptionContext);
       }
+      call.trail.additional = materialIds(source.materialId, materialId);
       return {
         CiphertextBlob: blob,
         SourceKeyId: kms.arnOf(source.key),
