@@ -178,7 +178,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       );
     },
   };
-  const iam = new IamService({ repo, directory, credentials, authorizer, clock });
+  const iam = new IamService({ repo, directory, credentials, authorizer, clock, accessKeyUse: audit.store });
   const sts = new StsService({ directory, credentials, authorizer, clock });
   const queryServices: QueryService[] = [
     {

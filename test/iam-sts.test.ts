@@ -16,6 +16,7 @@ import {
   DeleteUserCommand,
   DeleteUserPolicyCommand,
   DetachUserPolicyCommand,
+  GetAccessKeyLastUsedCommand,
   GetGroupCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
@@ -38,7 +39,7 @@ import {
   type IAMClient,
 } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand, ListKeysCommand } from "@aws-sdk/client-kms";
+import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ListKeysCommand } from "@aws-sdk/client-kms";
 import { ManualClock } from "../src/clock.js";
 import { ACCOUNT_ID, rejects, startTestServer, type TestServer } from "./helpers.js";
 import { iamClient, kmsAs, makeUser, policy, stsClient, type Creds } from "./iam.js";
@@ -169,6 +170,44 @@ describe("IAM and STS", () => {
     // A user's own credentials manage its own keys only when its policies say so.
     const other = await makeUser(iam, "erin");
     await rejects(() => iamClient(server.url, other).send(new ListUsersCommand({})), "AccessDenied");
+  });
+
+  it("GetAccessKeyLastUsed answers from the trail: N/A until a call signed with the key checks out, then its time, service and region", async () => {
+    const creds = await makeUser(iam, "frank", { kms: ALLOW_KMS });
+    const lastUsed = async () => await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: creds.accessKeyId }));
+    const unused = await lastUsed();
+    assert.equal(unused.UserName, "frank");
+    assert.deepEqual(unused.AccessKeyLastUsed, { ServiceName: "N/A", Region: "N/A" });
+    const offset = { systemClockOffset: clock.now() - Date.now() };
+    // A request whose signature does not check out is no use of the key.
+    await rejects(
+      () => kmsAs(server.url, { ...creds, secretAccessKey: "not-the-secret" }, offset).send(new ListKeysCommand({})),
+      "InvalidSignatureException",
+    );
+    assert.deepEqual((await lastUsed()).AccessKeyLastUsed, { ServiceName: "N/A", Region: "N/A" });
+    const kms = new KMSClient({ endpoint: server.url, region: "eu-west-1", credentials: creds, maxAttempts: 1, ...offset });
+    await kms.send(new ListKeysCommand({}));
+    kms.destroy();
+    const used = (await lastUsed()).AccessKeyLastUsed!;
+    assert.equal(used.ServiceName, "kms");
+    assert.equal(used.Region, "eu-west-1");
+    assert.equal(Math.floor(used.LastUsedDate!.getTime() / 1000), Math.floor(clock.now() / 1000));
+    // The newest use wins: an STS call with the key, a minute later.
+    clock.advance(60_000);
+    await stsClient(server.url, creds, { systemClockOffset: clock.now() - Date.now() }).send(new GetCallerIdentityCommand({}));
+    const later = (await lastUsed()).AccessKeyLastUsed!;
+    assert.equal(later.ServiceName, "sts");
+    assert.equal(later.Region, "us-east-1");
+    assert.equal(Math.floor(later.LastUsedDate!.getTime() / 1000), Math.floor(clock.now() / 1000));
+    // Unknown keys are NoSuchEntity; a user without iam:GetAccessKeyLastUsed is refused.
+    await rejects(() => iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: "AKIAUNKNOWNKEY000000" })), "NoSuchEntityException");
+    await rejects(
+      () =>
+        iamClient(server.url, creds, { systemClockOffset: clock.now() - Date.now() }).send(
+          new GetAccessKeyLastUsedCommand({ AccessKeyId: creds.accessKeyId }),
+        ),
+      "AccessDenied",
+    );
   });
 
   it("groups and managed policies give their members permissions; detaching takes them away", async () => {

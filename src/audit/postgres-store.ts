@@ -18,6 +18,7 @@ import {
   linkBatch,
   mergePage,
   signDigest,
+  type AccessKeyUse,
   type AuditStore,
   type LastUse,
   type LookupQuery,
@@ -200,6 +201,18 @@ export class PostgresAuditStore implements AuditStore {
         eventTime: Number(r.event_time),
         requestId: r.request_id as string,
       }
+    );
+  }
+
+  async accessKeyLastUse(accessKeyId: string): Promise<AccessKeyUse | undefined> {
+    const r = (
+      await this.q(
+        "SELECT event_time, event_source, region FROM audit_events WHERE access_key_id = $1 AND username IS NOT NULL ORDER BY event_time DESC LIMIT 1",
+        [accessKeyId],
+      )
+    )[0];
+    return (
+      r && { eventTime: Number(r.event_time), eventSource: r.event_source as string, region: (r.region as string | null) ?? undefined }
     );
   }
 

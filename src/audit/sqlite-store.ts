@@ -13,7 +13,7 @@ import { loadOrCreateSigningKey, publicKeyPem, type AuditSigningKey } from "./si
 import { openChainWriter, type ChainWriter } from "./sqlite-writer.js";
 import type { AuditSync } from "../config.js";
 import type { Logger } from "../log.js";
-import { mergePage, type AuditStore, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
+import { mergePage, type AccessKeyUse, type AuditStore, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
 
 export class SqliteAuditStore implements AuditStore {
   readonly appendsInFlight = 16;
@@ -75,6 +75,21 @@ export class SqliteAuditStore implements AuditStore {
         { event_id: string; event_name: string; event_time: number; request_id: string } | undefined;
       if (row && (!best || Number(row.event_time) > best.eventTime)) {
         best = { eventId: row.event_id, eventName: row.event_name, eventTime: Number(row.event_time), requestId: row.request_id };
+      }
+    }
+    return best;
+  }
+
+  async accessKeyLastUse(accessKeyId: string): Promise<AccessKeyUse | undefined> {
+    let best: AccessKeyUse | undefined;
+    for (const { db } of this.chainSet.all()) {
+      const row = db
+        .prepare(
+          "SELECT event_time, event_source, region FROM audit_events WHERE access_key_id = ? AND username IS NOT NULL ORDER BY seq DESC LIMIT 1",
+        )
+        .get(accessKeyId) as { event_time: number; event_source: string; region: string | null } | undefined;
+      if (row && (!best || Number(row.event_time) > best.eventTime)) {
+        best = { eventTime: Number(row.event_time), eventSource: row.event_source, region: row.region ?? undefined };
       }
     }
     return best;

@@ -39,6 +39,12 @@ export interface StoredEvent {
   resources: { arn: string; type: string }[];
 }
 
+export interface AccessKeyUse {
+  eventTime: number;
+  eventSource: string;
+  region?: string;
+}
+
 export interface LastUse {
   eventId: string;
   eventName: string;
@@ -61,6 +67,12 @@ export interface AuditStore {
   append(events: AuditEvent[]): Promise<void>;
   lookup(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }>;
   lastUse(arn: string): Promise<LastUse | undefined>;
+  /**
+   * The newest event of a call signed with this access key whose signature checked out (its
+   * username is set), over every chain; GetAccessKeyLastUsed. No index serves it: a key unused
+   * in the retained trail costs a scan of it, as a LookupEvents by AccessKeyId does.
+   */
+  accessKeyLastUse(accessKeyId: string): Promise<AccessKeyUse | undefined>;
   trackingStart(): Promise<number | undefined>;
   /** Digests every chain (or only `chain`) that has events since its last digest; returns how many. */
   digest(key: AuditSigningKey, now: number, chain?: string): Promise<number>;

@@ -1,5 +1,5 @@
 /** Every IAM operation keyhold serves, in one table. The wire name is each operation's `name`. */
-import { createAccessKey, deleteAccessKey, listAccessKeys, updateAccessKey } from "./operations/access-keys.js";
+import { createAccessKey, deleteAccessKey, getAccessKeyLastUsed, listAccessKeys, updateAccessKey } from "./operations/access-keys.js";
 import { addUserToGroup, createGroup, deleteGroup, getGroup, removeUserFromGroup } from "./operations/groups.js";
 import { INLINE_POLICY_OPERATIONS } from "./operations/inline-policies.js";
 import {
@@ -25,6 +25,7 @@ export const IAM_OPERATIONS: readonly IamOperation[] = [
   listAccessKeys,
   updateAccessKey,
   deleteAccessKey,
+  getAccessKeyLastUsed,
   createGroup,
   getGroup,
   deleteGroup,

@@ -12,12 +12,19 @@ import { iamArn, type Directory, type ManagedPolicyBody, type RoleBody, type Use
 import { defineServiceOperation, type Operation, type OperationSpec } from "../operation.js";
 import { int, str } from "../validation/schema.js";
 
+/** Where GetAccessKeyLastUsed reads from: the audit trail. */
+export interface AccessKeyUseLog {
+  /** The newest call signed with the key whose signature checked out. */
+  accessKeyLastUse(accessKeyId: string): Promise<{ eventTime: number; eventSource: string; region?: string } | undefined>;
+}
+
 export interface IamDependencies {
   repo: Repository;
   directory: Directory;
   credentials: Credentials;
   authorizer: Authorizer;
   clock: Clock;
+  accessKeyUse?: AccessKeyUseLog;
 }
 
 export class IamService {
@@ -26,6 +33,7 @@ export class IamService {
   readonly credentials: Credentials;
   readonly authorizer: Authorizer;
   readonly clock: Clock;
+  readonly accessKeyUse: AccessKeyUseLog | undefined;
 
   constructor(deps: IamDependencies) {
     this.repo = deps.repo;
@@ -33,6 +41,7 @@ export class IamService {
     this.credentials = deps.credentials;
     this.authorizer = deps.authorizer;
     this.clock = deps.clock;
+    this.accessKeyUse = deps.accessKeyUse;
   }
 
   /** The caller may perform this call's action on the named resource (identity policies decide; root may). */

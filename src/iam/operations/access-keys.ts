@@ -1,8 +1,10 @@
-/** Access keys: CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey. */
+/** Access keys: CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey, GetAccessKeyLastUsed. */
 import type {
   CreateAccessKeyRequest,
   CreateAccessKeyResponse,
   DeleteAccessKeyRequest,
+  GetAccessKeyLastUsedRequest,
+  GetAccessKeyLastUsedResponse,
   ListAccessKeysRequest,
   ListAccessKeysResponse,
   UpdateAccessKeyRequest,
@@ -89,5 +91,32 @@ export const deleteAccessKey = defineIamOperation<DeleteAccessKeyRequest, Record
     await ownedKey(iam, call, userName, input.AccessKeyId!);
     await iam.repo.deleteAccessKey(input.AccessKeyId!);
     return {};
+  },
+});
+
+export const getAccessKeyLastUsed = defineIamOperation<GetAccessKeyLastUsedRequest, GetAccessKeyLastUsedResponse>({
+  name: "GetAccessKeyLastUsed",
+  description: "When an access key of the account was last used, with which service and in which region (from the audit trail).",
+  readOnly: true,
+  input: struct({ AccessKeyId }, ["AccessKeyId"]),
+  async run(iam, call, input) {
+    const key = await iam.repo.getAccessKey(input.AccessKeyId!);
+    if (!key || key.accountId !== call.accountId || key.session) {
+      throw new ServiceError("NoSuchEntity", `The Access Key with id ${input.AccessKeyId} cannot be found.`);
+    }
+    // The resource is the key's owner: its user, or the account's root.
+    await iam.authorize(call, key.userName === undefined ? `arn:aws:iam::${call.accountId}:root` : iam.userArn(call, key.userName));
+    const used = await iam.accessKeyUse?.accessKeyLastUse(key.accessKeyId);
+    return {
+      UserName: key.userName,
+      // "N/A" for a key not used since tracking began, as IAM answers.
+      AccessKeyLastUsed: used
+        ? {
+            LastUsedDate: new Date(used.eventTime),
+            ServiceName: used.eventSource.replace(/\.amazonaws\.com$/, ""),
+            Region: used.region ?? "N/A",
+          }
+        : { ServiceName: "N/A", Region: "N/A" },
+    };
   },
 });
