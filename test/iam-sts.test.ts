@@ -173,10 +173,10 @@ describe("IAM and STS", () => {
   });
 
   it("GetAccessKeyLastUsed answers from the trail: N/A until a call signed with the key checks out, then its time, service and region", async () => {
-    const creds = await makeUser(iam, "frank", { kms: ALLOW_KMS });
+    const creds = await makeUser(iam, "ike", { kms: ALLOW_KMS });
     const lastUsed = async () => await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: creds.accessKeyId }));
     const unused = await lastUsed();
-    assert.equal(unused.UserName, "frank");
+    assert.equal(unused.UserName, "ike");
     assert.deepEqual(unused.AccessKeyLastUsed, { ServiceName: "N/A", Region: "N/A" });
     const offset = { systemClockOffset: clock.now() - Date.now() };
     // A request whose signature does not check out is no use of the key.

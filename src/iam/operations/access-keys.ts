@@ -31,9 +31,18 @@ function metadata(k: AccessKeyRecord) {
   return { UserName: k.userName, AccessKeyId: k.accessKeyId, Status: k.status, CreateDate: new Date(k.createdAt) };
 }
 
-async function ownedKey(iam: IamService, call: CallContext, userName: string | undefined, accessKeyId: string): Promise<AccessKeyRecord> {
+/**
+ * A long-term access key of the caller's account owned by `owner` (a user's name; undefined for
+ * the root user; null for any owner): NoSuchEntity otherwise.
+ */
+async function accountKey(
+  iam: IamService,
+  call: CallContext,
+  accessKeyId: string,
+  owner: string | undefined | null,
+): Promise<AccessKeyRecord> {
   const key = await iam.repo.getAccessKey(accessKeyId);
-  if (!key || key.accountId !== call.accountId || key.userName !== userName || key.session) {
+  if (!key || key.accountId !== call.accountId || key.session || (owner !== null && key.userName !== owner)) {
     throw new ServiceError("NoSuchEntity", `The Access Key with id ${accessKeyId} cannot be found.`);
   }
   return key;
@@ -75,7 +84,7 @@ export const updateAccessKey = defineIamOperation<UpdateAccessKeyRequest, Record
   input: struct({ UserName, AccessKeyId, Status: enumOf(["Active", "Inactive"]) }, ["AccessKeyId", "Status"]),
   async run(iam, call, input) {
     const userName = await owner(iam, call, input.UserName);
-    const key = await ownedKey(iam, call, userName, input.AccessKeyId!);
+    const key = await accountKey(iam, call, input.AccessKeyId!, userName);
     await iam.repo.putAccessKey({ ...key, status: input.Status as AccessKeyRecord["status"] });
     return {};
   },
@@ -88,7 +97,7 @@ export const deleteAccessKey = defineIamOperation<DeleteAccessKeyRequest, Record
   input: struct({ UserName, AccessKeyId }, ["AccessKeyId"]),
   async run(iam, call, input) {
     const userName = await owner(iam, call, input.UserName);
-    await ownedKey(iam, call, userName, input.AccessKeyId!);
+    await accountKey(iam, call, input.AccessKeyId!, userName);
     await iam.repo.deleteAccessKey(input.AccessKeyId!);
     return {};
   },
@@ -100,10 +109,7 @@ export const getAccessKeyLastUsed = defineIamOperation<GetAccessKeyLastUsedReque
   readOnly: true,
   input: struct({ AccessKeyId }, ["AccessKeyId"]),
   async run(iam, call, input) {
-    const key = await iam.repo.getAccessKey(input.AccessKeyId!);
-    if (!key || key.accountId !== call.accountId || key.session) {
-      throw new ServiceError("NoSuchEntity", `The Access Key with id ${input.AccessKeyId} cannot be found.`);
-    }
+    const key = await accountKey(iam, call, input.AccessKeyId!, null);
     // The resource is the key's owner: its user, or the account's root.
     await iam.authorize(call, key.userName === undefined ? `arn:aws:iam::${call.accountId}:root` : iam.userArn(call, key.userName));
     const used = await iam.accessKeyUse?.accessKeyLastUse(key.accessKeyId);
