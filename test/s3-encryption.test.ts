@@ -765,7 +765,13 @@ describe("S3 server-side encryption", () => {
         assert.equal(r.sourceIPAddress, "s3.amazonaws.com");
         assert.equal(r.requestParameters.keyId, awsS3.Arn);
         assert.equal(r.errorCode, undefined);
+        assert.match(r.additionalEventData.keyMaterialId, /^[0-9a-f]{64}$/);
       }
+      const [decryptEvent, generateEvent] = [...kmsEvents].sort((a, b) => (a.eventName < b.eventName ? -1 : 1));
+      assert.equal(decryptEvent.requestParameters.encryptionAlgorithm, "SYMMETRIC_DEFAULT");
+      assert.equal(generateEvent.requestParameters.keySpec, "AES_256");
+      // One data key, wrapped and unwrapped under the same key material.
+      assert.equal(decryptEvent.additionalEventData.keyMaterialId, generateEvent.additionalEventData.keyMaterialId);
       const last = await kms.send(new GetKeyLastUsageCommand({ KeyId: awsS3.KeyId }));
       assert.equal(last.KeyLastUsage?.Operation, "Decrypt");
 

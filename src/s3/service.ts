@@ -512,18 +512,18 @@ export class S3Service {
     kmsKey: KeyRecord,
     bucket: string,
     context: Record<string, string>,
-  ): Promise<{ plain: Buffer; blob: string; fresh: boolean }> {
+  ): Promise<{ plain: Buffer; blob: string; fresh: boolean; materialId?: string }> {
     const id = `${kmsKey.keyId}\n${kmsKey.currentVersion}\n${bucket}\n${JSON.stringify(Object.entries(context).sort())}`;
     const now = this.clock.now();
     const cached = this.bucketKeys.get(id);
     if (cached && cached.expires > now) return { ...cached, fresh: false };
     const plain = randomBytes(32);
-    const { blob } = await this.kms.encrypt(kmsKey, plain, context);
+    const { blob, materialId } = await this.kms.encrypt(kmsKey, plain, context);
     const made = { plain, blob: blob.toString("base64"), expires: now + BUCKET_KEY_MS };
     if (this.bucketKeys.size >= BUCKET_KEY_CACHE) this.bucketKeys.clear();
     this.bucketKeys.set(id, made);
     this.rememberBucketKey(made.blob, plain);
-    return { ...made, fresh: true };
+    return { ...made, fresh: true, materialId };
   }
 
   /** A bucket key already unwrapped (for reads), while it is fresh. */
@@ -574,19 +574,23 @@ export class S3Service {
       );
     }
     const kmsKeyArn = keyArn(kmsKey.region, kmsKey.accountId, kmsKey.keyId);
-    // S3 names the key to KMS by its ARN, so the KMS event does too.
-    kmsCall.trail.input = { KeyId: kmsKeyArn, EncryptionContext: context };
+    // S3 names the key to KMS by its ARN, and asks for an AES_256 data key; so the KMS event says.
+    kmsCall.trail.input = { KeyId: kmsKeyArn, KeySpec: "AES_256", EncryptionContext: context };
     if (choice.bucketKey) {
       const bucketKey = await this.bucketKeyFor(kmsKey, bucket, context);
       // Only a new bucket key is a KMS operation; a cached one saves it, as on S3.
-      if (bucketKey.fresh) this.recordKms(call, kmsCall);
+      if (bucketKey.fresh) {
+        kmsCall.trail.additional = { keyMaterialId: bucketKey.materialId! };
+        this.recordKms(call, kmsCall);
+      }
       const wrapped = seal(bucketKey.plain, dataKey, Buffer.from(bucketKeyContext(bucket, key), "utf8"));
       return {
         dataKey,
         sse: { algorithm: "aws:kms", wrappedKey: wrapped.toString("base64"), kmsKeyArn, context, bucketKey: bucketKey.blob },
       };
     }
-    const { blob } = await this.kms.encrypt(kmsKey, dataKey, context);
+    const { blob, materialId } = await this.kms.encrypt(kmsKey, dataKey, context);
+    kmsCall.trail.additional = { keyMaterialId: materialId };
     this.recordKms(call, kmsCall);
     return { dataKey, sse: { algorithm: "aws:kms", wrappedKey: blob.toString("base64"), kmsKeyArn, context } };
   }
@@ -619,6 +623,7 @@ export class S3Service {
       return opened;
     }
     const kmsCall = this.kmsCall(call, "kms:Decrypt", { KeyId: sse.kmsKeyArn, EncryptionContext: sse.context });
+    kmsCall.trail.defaults = { encryptionAlgorithm: "SYMMETRIC_DEFAULT" };
     if (sse.bucketKey !== undefined) {
       // The caller's kms:Decrypt and the key's state are checked on every read; only the
       // unwrapping of the bucket key is saved while it is cached.
@@ -627,18 +632,20 @@ export class S3Service {
       );
       let plain = this.openBucketKey(sse.bucketKey);
       if (!plain) {
-        const { plaintext } = await this.kmsStep(call, kmsCall, true, () =>
+        const { plaintext, materialId } = await this.kmsStep(call, kmsCall, true, () =>
           this.kms.decrypt(kmsCall, Buffer.from(sse.bucketKey!, "base64"), sse.context, sse.kmsKeyArn),
         );
+        kmsCall.trail.additional = { keyMaterialId: materialId };
         plain = this.rememberBucketKey(sse.bucketKey, plaintext);
       }
       const opened = openSealed(plain, Buffer.from(sse.wrappedKey, "base64"), Buffer.from(bucketKeyContext(bucket, key), "utf8"));
       if (!opened) throw new ServiceError("InternalFailure", "The stored data key failed its integrity check.");
       return opened;
     }
-    const { plaintext } = await this.kmsStep(call, kmsCall, true, () =>
+    const { plaintext, materialId } = await this.kmsStep(call, kmsCall, true, () =>
       this.kms.decrypt(kmsCall, Buffer.from(sse.wrappedKey, "base64"), sse.context, sse.kmsKeyArn),
     );
+    kmsCall.trail.additional = { keyMaterialId: materialId };
     return plaintext;
   }
 }
