@@ -16,6 +16,8 @@ import {
 } from "@aws-sdk/client-kms";
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, type TestServer } from "./helpers.js";
 import { call } from "./raw-requests.js";
+import { iamClient } from "./iam.js";
+import { CreateAccessKeyCommand, CreateUserCommand } from "@aws-sdk/client-iam";
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -163,7 +165,7 @@ describe("audit trail: CloudTrail records, LookupEvents, GetKeyLastUsage", () =>
     assert.equal(r.requestID, res.headers["x-amzn-requestid"]);
   });
 
-  it("never records plaintexts, data keys, ciphertexts, random bytes or the secret access key", async () => {
+  it("never records plaintexts, data keys, ciphertexts, random bytes or secret access keys", async () => {
     const secrets: Buffer[] = [Buffer.from("the launch codes are 0000-0000-0000")];
     const enc = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: secrets[0] }));
     secrets.push(Buffer.from(enc.CiphertextBlob!));
@@ -176,6 +178,14 @@ describe("audit trail: CloudTrail records, LookupEvents, GetKeyLastUsage", () =>
     secrets.push(Buffer.from(re.CiphertextBlob!));
     secrets.push(Buffer.from((await kms.send(new GenerateRandomCommand({ NumberOfBytes: 64 }))).Plaintext!));
     await rejects(() => kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(4097, 7) })), "ValidationException");
+    // CreateAccessKey answers with the new secret; its event keeps the rest of the answer, as CloudTrail does.
+    const iam = iamClient(server.url);
+    await iam.send(new CreateUserCommand({ UserName: "audited-user" }));
+    const made = (await iam.send(new CreateAccessKeyCommand({ UserName: "audited-user" }))).AccessKey!;
+    secrets.push(Buffer.from(made.SecretAccessKey!));
+    const madeRecord = JSON.parse((await lookup("EventName", "CreateAccessKey"))[0]!.CloudTrailEvent!);
+    assert.equal(madeRecord.responseElements.accessKey.accessKeyId, made.AccessKeyId);
+    assert.equal(madeRecord.responseElements.accessKey.secretAccessKey, undefined);
     await server.keyhold.audit.digest();
 
     const files = filesUnder(server.dataDir).filter((f) => f.includes("audit"));

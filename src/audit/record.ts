@@ -3,7 +3,7 @@
  * (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html).
  *
  * What is never recorded: any blob (plaintext, ciphertext, data keys, public or private key
- * bytes), grant tokens, and anything of a request that failed validation. requestParameters keep
+ * bytes), grant tokens, secret access keys, and anything of a request that failed validation. requestParameters keep
  * what CloudTrail keeps for KMS: key ids, encryption context, algorithms, specs, names.
  */
 import { randomUUID } from "node:crypto";
@@ -54,7 +54,16 @@ export const KEY_USAGE_EVENTS: ReadonlySet<string> = new Set([
   "VerifyMac",
 ]);
 
-const NEVER_LOGGED = new Set(["GrantTokens", "Plaintext", "CiphertextBlob", "PublicKey", "PrivateKeyPlaintext", "Recipient"]);
+/** Members left out wherever they occur: blobs of KMS (dropped as blobs anyway), grant tokens, and the secret CreateAccessKey answers with. */
+const NEVER_LOGGED = new Set([
+  "GrantTokens",
+  "Plaintext",
+  "CiphertextBlob",
+  "PublicKey",
+  "PrivateKeyPlaintext",
+  "Recipient",
+  "SecretAccessKey",
+]);
 
 /**
  * CloudTrail's requestParameters: structure members in camelCase, blobs and tokens left out.
