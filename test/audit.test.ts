@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { CloudTrailClient, LookupEventsCommand, type Event } from "@aws-sdk/client-cloudtrail";
 import {
   CreateKeyCommand,
+  CreateGrantCommand,
   DecryptCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
@@ -12,6 +13,7 @@ import {
   GenerateRandomCommand,
   GetKeyLastUsageCommand,
   ReEncryptCommand,
+  RetireGrantCommand,
   type KMSClient,
 } from "@aws-sdk/client-kms";
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, type TestServer } from "./helpers.js";
@@ -165,7 +167,7 @@ describe("audit trail: CloudTrail records, LookupEvents, GetKeyLastUsage", () =>
     assert.equal(r.requestID, res.headers["x-amzn-requestid"]);
   });
 
-  it("never records plaintexts, data keys, ciphertexts, random bytes or secret access keys", async () => {
+  it("never records plaintexts, data keys, ciphertexts, random bytes, grant tokens or secret access keys", async () => {
     const secrets: Buffer[] = [Buffer.from("the launch codes are 0000-0000-0000")];
     const enc = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: secrets[0] }));
     secrets.push(Buffer.from(enc.CiphertextBlob!));
@@ -178,6 +180,15 @@ describe("audit trail: CloudTrail records, LookupEvents, GetKeyLastUsage", () =>
     secrets.push(Buffer.from(re.CiphertextBlob!));
     secrets.push(Buffer.from((await kms.send(new GenerateRandomCommand({ NumberOfBytes: 64 }))).Plaintext!));
     await rejects(() => kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(4097, 7) })), "ValidationException");
+    // A grant token lets its holder use the grant at once: CloudTrail records the grant's id, not its token.
+    const root = `arn:aws:iam::${ACCOUNT_ID}:root`;
+    const grant = await kms.send(
+      new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: root, RetiringPrincipal: root, Operations: ["Encrypt"] }),
+    );
+    secrets.push(Buffer.from(grant.GrantToken!));
+    await kms.send(new RetireGrantCommand({ GrantToken: grant.GrantToken }));
+    const granted = JSON.parse((await lookup("EventName", "CreateGrant"))[0]!.CloudTrailEvent!);
+    assert.equal(granted.responseElements.grantId, grant.GrantId);
     // CreateAccessKey answers with the new secret; its event keeps the rest of the answer, as CloudTrail does.
     const iam = iamClient(server.url);
     await iam.send(new CreateUserCommand({ UserName: "audited-user" }));

@@ -54,9 +54,14 @@ export const KEY_USAGE_EVENTS: ReadonlySet<string> = new Set([
   "VerifyMac",
 ]);
 
-/** Members left out wherever they occur: blobs of KMS (dropped as blobs anyway), grant tokens, and the secret CreateAccessKey answers with. */
+/**
+ * Members left out wherever they occur: KMS's blobs (dropped as blobs anyway), grant tokens (a
+ * request's GrantTokens, CreateGrant's answer, RetireGrant's request), and the secret
+ * CreateAccessKey answers with.
+ */
 const NEVER_LOGGED = new Set([
   "GrantTokens",
+  "GrantToken",
   "Plaintext",
   "CiphertextBlob",
   "PublicKey",
