@@ -9,11 +9,14 @@ import {
   DecryptCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
+  GenerateDataKeyPairCommand,
   GenerateDataKeyWithoutPlaintextCommand,
+  GenerateMacCommand,
   GenerateRandomCommand,
   GetKeyLastUsageCommand,
   ReEncryptCommand,
   RetireGrantCommand,
+  SignCommand,
   type KMSClient,
 } from "@aws-sdk/client-kms";
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, type TestServer } from "./helpers.js";
@@ -179,6 +182,17 @@ describe("audit trail: CloudTrail records, LookupEvents, GetKeyLastUsage", () =>
     const re = await kms.send(new ReEncryptCommand({ CiphertextBlob: enc.CiphertextBlob, DestinationKeyId: keyId }));
     secrets.push(Buffer.from(re.CiphertextBlob!));
     secrets.push(Buffer.from((await kms.send(new GenerateRandomCommand({ NumberOfBytes: 64 }))).Plaintext!));
+    const pair = await kms.send(new GenerateDataKeyPairCommand({ KeyId: keyId, KeyPairSpec: "ECC_NIST_P256" }));
+    secrets.push(Buffer.from(pair.PrivateKeyPlaintext!), Buffer.from(pair.PrivateKeyCiphertextBlob!));
+    // What a signature is made over, and a MAC's message and tag.
+    const signer = (await kms.send(new CreateKeyCommand({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" }))).KeyMetadata!.KeyId!;
+    const signed = Buffer.from("wire 1,000,000 to account 42");
+    const signature = await kms.send(new SignCommand({ KeyId: signer, Message: signed, SigningAlgorithm: "ECDSA_SHA_256" }));
+    secrets.push(signed, Buffer.from(signature.Signature!));
+    const macKey = (await kms.send(new CreateKeyCommand({ KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC" }))).KeyMetadata!.KeyId!;
+    const macked = Buffer.from("session cookie 7f3a");
+    const mac = await kms.send(new GenerateMacCommand({ KeyId: macKey, Message: macked, MacAlgorithm: "HMAC_SHA_256" }));
+    secrets.push(macked, Buffer.from(mac.Mac!));
     await rejects(() => kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(4097, 7) })), "ValidationException");
     // A grant token lets its holder use the grant at once: CloudTrail records the grant's id, not its token.
     const root = `arn:aws:iam::${ACCOUNT_ID}:root`;
