@@ -17,6 +17,7 @@ import {
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
+import { GetAccessKeyLastUsedCommand, IAMClient } from "@aws-sdk/client-iam";
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, startTestServer, tempDir, type TestServer } from "./helpers.js";
 
 const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
@@ -122,6 +123,12 @@ describe("three nodes on one PostgreSQL database", () => {
     ).Events!;
     trail.destroy();
     assert.deepEqual(events.map((e) => e.EventName).sort(), ["CreateKey", "Encrypt"]);
+    // Node 1 reads node 3's events too: the root key's last call was that LookupEvents.
+    const iam = new IAMClient({ endpoint: one.url, region: "us-east-1", credentials, maxAttempts: 1 });
+    const used = (await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: ACCESS_KEY_ID }))).AccessKeyLastUsed!;
+    iam.destroy();
+    assert.equal(used.ServiceName, "cloudtrail");
+    assert.equal(used.Region, "us-east-1");
     const chains = new Set(events.map((e) => JSON.parse(e.CloudTrailEvent!).additionalEventData.keyholdChain as string));
     assert.equal(chains.size, 2, "the calls came through two nodes' chains");
     const last = await c.send(new GetKeyLastUsageCommand({ KeyId }));
