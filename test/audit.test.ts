@@ -22,6 +22,7 @@ import {
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, type TestServer } from "./helpers.js";
 import { call } from "./raw-requests.js";
 import { iamClient } from "./iam.js";
+import { NEVER_LOGGED, redact } from "../src/audit/record.js";
 import { CreateAccessKeyCommand, CreateUserCommand } from "@aws-sdk/client-iam";
 
 function filesUnder(dir: string): string[] {
@@ -224,6 +225,26 @@ describe("audit trail: CloudTrail records, LookupEvents, GetKeyLastUsage", () =>
     for (const { f, bytes } of blobs) assert.ok(!bytes.includes(Buffer.from(SECRET_ACCESS_KEY)), `the secret access key was found in ${f}`);
     // The events are there all the same.
     assert.ok((await lookup("EventName", "GenerateRandom")).length >= 1);
+  });
+
+  it("redaction drops secret-bearing members at any depth, and keeps a map's keys as the caller wrote them", () => {
+    const context = Object.assign(Object.create(null) as Record<string, string>, { Password: "caller's own context value" });
+    const input = {
+      KeyId: "k",
+      Credentials: { AccessKeyId: "ASIAEXAMPLE", SecretAccessKey: "s1", SessionToken: "t1" },
+      Versions: [{ SecretString: "s2", SecretBinary: Buffer.from("s3"), Name: "v" }],
+      Export: { PrivateKey: "-----BEGIN PRIVATE KEY-----", Passphrase: Buffer.from("p"), Certificate: "c" },
+      RandomPassword: "s4",
+      EncryptionContext: context,
+    };
+    assert.deepEqual(redact(input), {
+      keyId: "k",
+      credentials: { accessKeyId: "ASIAEXAMPLE" },
+      versions: [{ name: "v" }],
+      export: { certificate: "c" },
+      encryptionContext: { Password: "caller's own context value" },
+    });
+    for (const name of ["SecretAccessKey", "SessionToken", "SecretString", "GrantToken", "PrivateKey"]) assert.ok(NEVER_LOGGED.has(name));
   });
 
   it("LookupEvents filters by each attribute, pages newest first, and keeps accounts' regions apart", async () => {

@@ -55,11 +55,14 @@ export const KEY_USAGE_EVENTS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Members left out wherever they occur: KMS's blobs (dropped as blobs anyway), grant tokens (a
- * request's GrantTokens, CreateGrant's answer, RetireGrant's request), and the secret
- * CreateAccessKey answers with.
+ * Structure members left out wherever they occur: KMS's blobs (dropped as blobs anyway), grant
+ * tokens (a request's GrantTokens, CreateGrant's answer, RetireGrant's request), the secret
+ * CreateAccessKey answers with, a session's token, and the members by which the AWS APIs keyhold
+ * is to speak next carry secrets as strings (Secrets Manager's SecretString and random passwords,
+ * a private key or its passphrase exported as text), so that a new service cannot record them by
+ * forgetting to.
  */
-const NEVER_LOGGED = new Set([
+export const NEVER_LOGGED: ReadonlySet<string> = new Set([
   "GrantTokens",
   "GrantToken",
   "Plaintext",
@@ -68,6 +71,15 @@ const NEVER_LOGGED = new Set([
   "PrivateKeyPlaintext",
   "Recipient",
   "SecretAccessKey",
+  "SessionToken",
+  "SecretString",
+  "SecretBinary",
+  "RandomPassword",
+  "Password",
+  "OldPassword",
+  "NewPassword",
+  "PrivateKey",
+  "Passphrase",
 ]);
 
 /**
