@@ -37,6 +37,8 @@ export interface CallTrail {
   defaults?: Record<string, string>;
   /** CloudTrail's additionalEventData members, such as the keyMaterialId a cryptographic call used. */
   additional?: Record<string, string>;
+  /** responseElements members CloudTrail records beyond the answer, such as the keyId of the key a KMS change acted on. */
+  answered?: Record<string, string>;
 }
 
 export interface RelatedCall {

@@ -7,6 +7,7 @@ import {
   CreateKeyCommand,
   CreateGrantCommand,
   DecryptCommand,
+  DisableKeyCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
   GenerateDataKeyPairCommand,
@@ -150,6 +151,11 @@ describe("audit trail: CloudTrail records, LookupEvents, GetKeyLastUsage", () =>
     assert.equal(ok.readOnly, false);
     assert.equal(ok.requestParameters.description, "shape");
     assert.equal(ok.responseElements.keyMetadata.keyId, created.KeyMetadata!.KeyId);
+    assert.equal(ok.responseElements.keyId, undefined, "CreateKey's answer names its key already");
+    // A change whose answer names no key: CloudTrail records the key's ARN in responseElements.keyId.
+    await kms.send(new DisableKeyCommand({ KeyId: created.KeyMetadata!.KeyId }));
+    const disabled = JSON.parse((await lookup("EventName", "DisableKey"))[0]!.CloudTrailEvent!);
+    assert.deepEqual(disabled.responseElements, { keyId: created.KeyMetadata!.Arn });
 
     await rejects(() => kms.send(new CreateKeyCommand({ KeyUsage: "NOPE" as never })), "ValidationException");
     const failed = (await lookup("EventName", "CreateKey")).map((e) => JSON.parse(e.CloudTrailEvent!)).find((r) => r.errorCode);
@@ -203,7 +209,7 @@ describe("audit trail: CloudTrail records, LookupEvents, GetKeyLastUsage", () =>
     secrets.push(Buffer.from(grant.GrantToken!));
     await kms.send(new RetireGrantCommand({ GrantToken: grant.GrantToken }));
     const granted = JSON.parse((await lookup("EventName", "CreateGrant"))[0]!.CloudTrailEvent!);
-    assert.equal(granted.responseElements.grantId, grant.GrantId);
+    assert.deepEqual(granted.responseElements, { grantId: grant.GrantId, keyId: keyArn });
     // CreateAccessKey answers with the new secret; its event keeps the rest of the answer, as CloudTrail does.
     const iam = iamClient(server.url);
     await iam.send(new CreateUserCommand({ UserName: "audited-user" }));

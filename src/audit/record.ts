@@ -179,7 +179,7 @@ export function buildEvent(call: CompletedCall): AuditEvent {
     record.errorMessage = call.error.message;
   }
   record.requestParameters = call.trail.input === undefined ? null : withDefaults(redact(call.trail.input), call.trail.defaults);
-  record.responseElements = call.error || call.readOnly ? null : (redact(call.output) ?? null);
+  record.responseElements = call.error || call.readOnly ? null : withDefaults(redact(call.output), call.trail.answered);
   record.requestID = call.requestId;
   record.eventID = eventId;
   record.readOnly = call.readOnly;
@@ -206,9 +206,11 @@ export function buildEvent(call: CompletedCall): AuditEvent {
   };
 }
 
-/** The redacted request with the defaults the service applied to members the caller left out. */
+/** A redacted request or answer, with the members the service adds where it has none of its own. */
 function withDefaults(parameters: unknown, defaults: Record<string, string> | undefined): unknown {
-  if (!defaults || typeof parameters !== "object" || parameters === null) return parameters ?? null;
+  if (!defaults) return parameters ?? null;
+  if (parameters === undefined || parameters === null) return { ...defaults };
+  if (typeof parameters !== "object") return parameters;
   const out = parameters as Record<string, unknown>;
   for (const [name, value] of Object.entries(defaults)) if (!Object.hasOwn(out, name)) setOwn(out, name, value);
   return out;
