@@ -66,6 +66,15 @@ describe("audit trail integrity: export, verify, tamper", () => {
     for (const d of work) rmSync(d, { recursive: true, force: true });
   });
 
+  it("an export is its owner's only: files 0600, the directories it makes 0700", () => {
+    const files = [...eventFiles(join(exported, "events")), join(exported, PUBLIC_KEY_FILE)];
+    const digests = join(exported, "digests");
+    for (const chain of readdirSync(digests)) for (const f of readdirSync(join(digests, chain))) files.push(join(digests, chain, f));
+    assert.ok(files.length >= 3);
+    for (const f of files) assert.equal(statSync(f).mode & 0o777, 0o600, f);
+    for (const d of [join(exported, "events"), digests]) assert.equal(statSync(d).mode & 0o777, 0o700, d);
+  });
+
   /** A copy of the export to change. */
   function copy(): { dir: string; file: string; records: Rec[] } {
     const dir = tempDir("keyhold-tamper-");

@@ -16,9 +16,14 @@ function hourOf(time: number): string {
   return new Date(Math.floor(time / 3_600_000) * 3_600_000).toISOString().slice(0, 13).replace(/-/g, "");
 }
 
+/**
+ * Writes an export file for its owner only, in directories of the owner's only: the trail names
+ * who did what, from where, with which encryption context, as the data directory's copy does.
+ * Whoever shares an export with an auditor copies it, or widens the modes, on purpose.
+ */
 function write(path: string, data: string | Buffer): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, data);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(path, data, { mode: 0o600 });
 }
 
 export async function exportTrail(store: AuditStore, out: string): Promise<{ files: number; events: number; digests: number }> {
