@@ -3,8 +3,9 @@
  * (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html).
  *
  * What is never recorded: any blob (plaintext, ciphertext, data keys, public or private key
- * bytes), grant tokens, secret access keys, and anything of a request that failed validation. requestParameters keep
- * what CloudTrail keeps for KMS: key ids, encryption context, algorithms, specs, names.
+ * bytes), grant tokens, secret access keys, and anything of a request that failed validation.
+ * requestParameters keep what CloudTrail keeps for KMS: key ids, encryption context, algorithms,
+ * specs, names.
  */
 import { randomUUID } from "node:crypto";
 import type { CallerIdentity, CompletedCall, RelatedCall } from "../call.js";

@@ -69,28 +69,27 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async lastUse(arn: string): Promise<LastUse | undefined> {
-    let best: LastUse | undefined;
-    for (const { db } of this.chainSet.all()) {
-      const row = db.prepare("SELECT event_id, event_name, event_time, request_id FROM audit_key_last_use WHERE arn = ?").get(arn) as
-        { event_id: string; event_name: string; event_time: number; request_id: string } | undefined;
-      if (row && (!best || Number(row.event_time) > best.eventTime)) {
-        best = { eventId: row.event_id, eventName: row.event_name, eventTime: Number(row.event_time), requestId: row.request_id };
-      }
-    }
-    return best;
+    const row = this.newest<{ event_id: string; event_name: string; event_time: number; request_id: string }>(
+      "SELECT event_id, event_name, event_time, request_id FROM audit_key_last_use WHERE arn = ?",
+      arn,
+    );
+    return row && { eventId: row.event_id, eventName: row.event_name, eventTime: Number(row.event_time), requestId: row.request_id };
   }
 
   async accessKeyLastUse(accessKeyId: string): Promise<AccessKeyUse | undefined> {
-    let best: AccessKeyUse | undefined;
+    const row = this.newest<{ event_time: number; event_source: string; region: string | null }>(
+      "SELECT event_time, event_source, region FROM audit_events WHERE access_key_id = ? AND username IS NOT NULL ORDER BY seq DESC LIMIT 1",
+      accessKeyId,
+    );
+    return row && { eventTime: Number(row.event_time), eventSource: row.event_source, region: row.region ?? undefined };
+  }
+
+  /** Of the rows one query finds in each chain (one at most per chain), the one with the newest event_time. */
+  private newest<R extends { event_time: number }>(sql: string, arg: string): R | undefined {
+    let best: R | undefined;
     for (const { db } of this.chainSet.all()) {
-      const row = db
-        .prepare(
-          "SELECT event_time, event_source, region FROM audit_events WHERE access_key_id = ? AND username IS NOT NULL ORDER BY seq DESC LIMIT 1",
-        )
-        .get(accessKeyId) as { event_time: number; event_source: string; region: string | null } | undefined;
-      if (row && (!best || Number(row.event_time) > best.eventTime)) {
-        best = { eventTime: Number(row.event_time), eventSource: row.event_source, region: row.region ?? undefined };
-      }
+      const row = db.prepare(sql).get(arg) as R | undefined;
+      if (row && (!best || Number(row.event_time) > Number(best.event_time))) best = row;
     }
     return best;
   }

@@ -14,6 +14,7 @@ import { ServiceError } from "../../errors.js";
 import type { AccessKeyRecord } from "../../store/records.js";
 import { enumOf, struct } from "../../validation/schema.js";
 import { generateAccessKeyId, generateSecretAccessKey } from "../credentials.js";
+import { rootArn } from "../principal.js";
 import { AccessKeyId, defineIamOperation, Marker, MaxItems, QUOTAS, UserName, type IamService } from "../service.js";
 
 /** The user an access-key call is about: the named one, or the caller itself (undefined: the root user). */
@@ -111,7 +112,7 @@ export const getAccessKeyLastUsed = defineIamOperation<GetAccessKeyLastUsedReque
   async run(iam, call, input) {
     const key = await accountKey(iam, call, input.AccessKeyId!, null);
     // The resource is the key's owner: its user, or the account's root.
-    await iam.authorize(call, key.userName === undefined ? `arn:aws:iam::${call.accountId}:root` : iam.userArn(call, key.userName));
+    await iam.authorize(call, key.userName === undefined ? rootArn(call.accountId) : iam.userArn(call, key.userName));
     const used = await iam.accessKeyUse?.accessKeyLastUse(key.accessKeyId);
     return {
       UserName: key.userName,
