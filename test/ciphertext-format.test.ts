@@ -82,4 +82,18 @@ describe("ciphertext blob format v1", () => {
     assert.notDeepEqual(encodeEncryptionContext({ ab: "c" }), encodeEncryptionContext({ a: "bc" }));
     assert.deepEqual(encodeEncryptionContext(undefined), encodeEncryptionContext({}));
   });
+
+  it("orders pairs by the UTF-8 bytes of their keys, astral characters and lone surrogates included", () => {
+    // U+FF5E comes before U+1F600 in UTF-8 but after its surrogate pair in UTF-16; a lone
+    // surrogate is written as U+FFFD (EF BF BD).
+    const context = { "\u{1F600}": "a", "\uFF5E": "b", "\uD800": "c", z: "d", "é": "e", "\uFFFF": "f" };
+    const pairs = Object.entries(context).map(([k, v]) => [Buffer.from(k), Buffer.from(v)] as const);
+    pairs.sort((a, b) => Buffer.compare(a[0], b[0]));
+    const expected = Buffer.concat([
+      Buffer.from([0, pairs.length]),
+      ...pairs.flatMap(([k, v]) => [Buffer.from([0, k.length]), k, Buffer.from([0, v.length]), v]),
+    ]);
+    assert.equal(encodeEncryptionContext(context).toString("hex"), expected.toString("hex"));
+    assert.equal(expected.subarray(2, 4).toString("hex"), "0001"); // "z" first
+  });
 });
