@@ -39,6 +39,11 @@ export interface CallTrail {
   additional?: Record<string, string>;
   /** responseElements members CloudTrail records beyond the answer, such as the keyId of the key a KMS change acted on. */
   answered?: Record<string, string>;
+  /**
+   * A read-only call whose answer CloudTrail records all the same (AssumeRole: the session's
+   * access key id, expiry and assumed-role user), less what is never recorded.
+   */
+  recordsAnswer?: boolean;
 }
 
 export interface RelatedCall {

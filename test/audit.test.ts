@@ -22,9 +22,10 @@ import {
 } from "@aws-sdk/client-kms";
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, type TestServer } from "./helpers.js";
 import { call } from "./raw-requests.js";
-import { iamClient } from "./iam.js";
+import { iamClient, policy, stsClient } from "./iam.js";
 import { NEVER_LOGGED, redact } from "../src/audit/record.js";
-import { CreateAccessKeyCommand, CreateUserCommand } from "@aws-sdk/client-iam";
+import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
+import { AssumeRoleCommand } from "@aws-sdk/client-sts";
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -177,7 +178,7 @@ describe("audit trail: CloudTrail records, LookupEvents, GetKeyLastUsage", () =>
     assert.equal(r.requestID, res.headers["x-amzn-requestid"]);
   });
 
-  it("never records plaintexts, data keys, ciphertexts, random bytes, grant tokens or secret access keys", async () => {
+  it("never records plaintexts, data keys, ciphertexts, random bytes, grant tokens, secret access keys or session tokens", async () => {
     const secrets: Buffer[] = [Buffer.from("the launch codes are 0000-0000-0000")];
     const enc = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: secrets[0] }));
     secrets.push(Buffer.from(enc.CiphertextBlob!));
@@ -218,6 +219,42 @@ describe("audit trail: CloudTrail records, LookupEvents, GetKeyLastUsage", () =>
     const madeRecord = JSON.parse((await lookup("EventName", "CreateAccessKey"))[0]!.CloudTrailEvent!);
     assert.equal(madeRecord.responseElements.accessKey.accessKeyId, made.AccessKeyId);
     assert.equal(madeRecord.responseElements.accessKey.secretAccessKey, undefined);
+    // AssumeRole is read-only, yet CloudTrail records its answer: the session's access key id,
+    // expiry and assumed-role user; keyhold leaves out the secret and (unlike CloudTrail) the token.
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: "audited-user",
+        PolicyName: "assume",
+        PolicyDocument: policy({ Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }),
+      }),
+    );
+    const role = (
+      await iam.send(
+        new CreateRoleCommand({
+          RoleName: "audited-role",
+          AssumeRolePolicyDocument: policy({
+            Effect: "Allow",
+            Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:user/audited-user` },
+            Action: "sts:AssumeRole",
+          }),
+        }),
+      )
+    ).Role!;
+    const sts = stsClient(server.url, { accessKeyId: made.AccessKeyId!, secretAccessKey: made.SecretAccessKey! });
+    const session = await sts.send(new AssumeRoleCommand({ RoleArn: role.Arn, RoleSessionName: "audited-session", DurationSeconds: 900 }));
+    sts.destroy();
+    secrets.push(Buffer.from(session.Credentials!.SecretAccessKey!), Buffer.from(session.Credentials!.SessionToken!));
+    const assumed = JSON.parse((await lookup("EventName", "AssumeRole"))[0]!.CloudTrailEvent!);
+    assert.equal(assumed.readOnly, true);
+    assert.deepEqual(assumed.requestParameters, { roleArn: role.Arn, roleSessionName: "audited-session", durationSeconds: 900 });
+    assert.deepEqual(assumed.responseElements, {
+      credentials: {
+        accessKeyId: session.Credentials!.AccessKeyId,
+        expiration: session.Credentials!.Expiration!.toISOString().replace(".000Z", "Z"),
+      },
+      assumedRoleUser: { assumedRoleId: session.AssumedRoleUser!.AssumedRoleId, arn: session.AssumedRoleUser!.Arn },
+    });
+    assert.deepEqual(assumed.resources, [{ accountId: ACCOUNT_ID, type: "AWS::IAM::Role", ARN: role.Arn }]);
     await server.keyhold.audit.digest();
 
     const files = filesUnder(server.dataDir).filter((f) => f.includes("audit"));

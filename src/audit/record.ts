@@ -91,7 +91,8 @@ export const NEVER_LOGGED: ReadonlySet<string> = new Set([
 export function redact(value: unknown, depth = 0): unknown {
   if (value === null || value === undefined || depth > 8) return undefined;
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return undefined;
-  if (value instanceof Date) return value.toISOString();
+  // To the second, as the answer carries it and as CloudTrail records times.
+  if (value instanceof Date) return value.toISOString().replace(/\.\d{3}Z$/, "Z");
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1)).filter((v) => v !== undefined);
   if (typeof value === "object") {
     const isMap = Object.getPrototypeOf(value) === null;
@@ -180,7 +181,8 @@ export function buildEvent(call: CompletedCall): AuditEvent {
     record.errorMessage = call.error.message;
   }
   record.requestParameters = call.trail.input === undefined ? null : withDefaults(redact(call.trail.input), call.trail.defaults);
-  record.responseElements = call.error || call.readOnly ? null : withDefaults(redact(call.output), call.trail.answered);
+  const answerRecorded = !call.error && (!call.readOnly || call.trail.recordsAnswer === true);
+  record.responseElements = answerRecorded ? withDefaults(redact(call.output), call.trail.answered) : null;
   record.requestID = call.requestId;
   record.eventID = eventId;
   record.readOnly = call.readOnly;

@@ -39,6 +39,7 @@ export const assumeRole = defineStsOperation<AssumeRoleRequest, AssumeRoleRespon
     // An unknown role is refused like a forbidden one: the caller learns nothing about another account.
     if (!role || role.body.arn !== roleArn) throw denied("because no resource-based policy allows the sts:AssumeRole action");
     call.trail.resources.push({ arn: roleArn, type: "AWS::IAM::Role" });
+    call.trail.recordsAnswer = true;
 
     const context = () => new ContextValues().set("sts:RoleSessionName", input.RoleSessionName).set("sts:ExternalId", input.ExternalId);
     const decision = await sts.authorizer.check(call, {
