@@ -4,8 +4,10 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CloudTrailClient, LookupEventsCommand, type Event } from "@aws-sdk/client-cloudtrail";
 import {
+  CreateAliasCommand,
   CreateKeyCommand,
   CreateGrantCommand,
+  DeleteAliasCommand,
   DecryptCommand,
   DisableKeyCommand,
   EncryptCommand,
@@ -157,6 +159,17 @@ describe("audit trail: CloudTrail records, LookupEvents, GetKeyLastUsage", () =>
     await kms.send(new DisableKeyCommand({ KeyId: created.KeyMetadata!.KeyId }));
     const disabled = JSON.parse((await lookup("EventName", "DisableKey"))[0]!.CloudTrailEvent!);
     assert.deepEqual(disabled.responseElements, { keyId: created.KeyMetadata!.Arn });
+    // An alias's events name the alias (typed AWS::KMS::Key, as CloudTrail types it) and the key it named.
+    await kms.send(new CreateAliasCommand({ AliasName: "alias/audited", TargetKeyId: created.KeyMetadata!.KeyId }));
+    await kms.send(new DeleteAliasCommand({ AliasName: "alias/audited" }));
+    const aliasArn = `arn:aws:kms:us-east-1:${ACCOUNT_ID}:alias/audited`;
+    const deleted = JSON.parse((await lookup("EventName", "DeleteAlias"))[0]!.CloudTrailEvent!);
+    assert.deepEqual(deleted.responseElements, { keyId: created.KeyMetadata!.Arn });
+    assert.deepEqual(deleted.resources, [
+      { accountId: ACCOUNT_ID, type: "AWS::KMS::Key", ARN: aliasArn },
+      { accountId: ACCOUNT_ID, type: "AWS::KMS::Key", ARN: created.KeyMetadata!.Arn },
+    ]);
+    assert.equal((await lookup("ResourceName", aliasArn)).length, 2, "CreateAlias and DeleteAlias, found by the alias");
 
     await rejects(() => kms.send(new CreateKeyCommand({ KeyUsage: "NOPE" as never })), "ValidationException");
     const failed = (await lookup("EventName", "CreateKey")).map((e) => JSON.parse(e.CloudTrailEvent!)).find((r) => r.errorCode);

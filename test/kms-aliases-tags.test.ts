@@ -15,6 +15,7 @@ import {
   type KMSClient,
 } from "@aws-sdk/client-kms";
 import { ACCOUNT_ID, rejects, startTestServer, type TestServer } from "./helpers.js";
+import { iamClient, kmsAs, makeUser, policy } from "./iam.js";
 
 describe("aliases and tags", () => {
   let server: TestServer;
@@ -50,6 +51,61 @@ describe("aliases and tags", () => {
     await rejects(() => kms.send(new DescribeKeyCommand({ KeyId: "alias/app" })), "NotFoundException");
     await rejects(() => kms.send(new DeleteAliasCommand({ AliasName: "alias/app" })), "NotFoundException");
     await rejects(() => kms.send(new UpdateAliasCommand({ AliasName: "alias/app", TargetKeyId: a })), "NotFoundException");
+  });
+
+  it("an alias change needs the action allowed on the alias (identity policy) and on every key it affects (key policy)", async () => {
+    const iam = iamClient(server.url);
+    const aliasArn = (name: string) => `arn:aws:kms:us-east-1:${ACCOUNT_ID}:alias/${name}`;
+    const keyArn = (id: string) => `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/${id}`;
+    const actions = ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"];
+    const userWith = async (name: string, resources: string[]) =>
+      kmsAs(
+        server.url,
+        await makeUser(iam, name, resources.length ? { aliases: policy({ Effect: "Allow", Action: actions, Resource: resources }) } : {}),
+      );
+    const describe = async (alias: string) => (await kms.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata!.KeyId;
+    await kms.send(new CreateAliasCommand({ AliasName: "alias/guarded", TargetKeyId: a }));
+
+    // A user with no policy at all may not delete another's alias (nor learn whether one exists).
+    const nobody = await userWith("alias-nobody", []);
+    await rejects(() => nobody.send(new DeleteAliasCommand({ AliasName: "alias/guarded" })), "AccessDeniedException");
+    await rejects(() => nobody.send(new DeleteAliasCommand({ AliasName: "alias/guarded-none" })), "AccessDeniedException");
+    assert.equal(await describe("alias/guarded"), a);
+
+    // Allowed on the aliases only: the key half refuses.
+    const aliasOnly = await userWith("alias-only", [aliasArn("guarded*")]);
+    const keyHalf = await rejects(() => aliasOnly.send(new DeleteAliasCommand({ AliasName: "alias/guarded" })), "AccessDeniedException");
+    assert.match(keyHalf.message, new RegExp(`kms:DeleteAlias on resource: ${keyArn(a)}`));
+    await rejects(() => aliasOnly.send(new CreateAliasCommand({ AliasName: "alias/guarded-2", TargetKeyId: a })), "AccessDeniedException");
+    await rejects(() => aliasOnly.send(new DeleteAliasCommand({ AliasName: "alias/guarded-none" })), "NotFoundException");
+    assert.equal(await describe("alias/guarded"), a);
+
+    // Allowed on key a only: the alias half refuses.
+    const keyOnly = await userWith("alias-key-only", [keyArn(a)]);
+    const aliasHalf = await rejects(
+      () => keyOnly.send(new CreateAliasCommand({ AliasName: "alias/guarded-2", TargetKeyId: a })),
+      "AccessDeniedException",
+    );
+    assert.match(aliasHalf.message, new RegExp(`kms:CreateAlias on resource: ${aliasArn("guarded-2")}`));
+    await rejects(() => kms.send(new DescribeKeyCommand({ KeyId: "alias/guarded-2" })), "NotFoundException");
+
+    // Allowed on the aliases and on key a: may create and delete there, but not move an alias onto
+    // key b, nor move b's alias away from b.
+    const both = await userWith("alias-and-key", [aliasArn("guarded*"), keyArn(a)]);
+    await both.send(new CreateAliasCommand({ AliasName: "alias/guarded-2", TargetKeyId: a }));
+    await rejects(() => both.send(new UpdateAliasCommand({ AliasName: "alias/guarded-2", TargetKeyId: b })), "AccessDeniedException");
+    assert.equal(await describe("alias/guarded-2"), a);
+    await kms.send(new CreateAliasCommand({ AliasName: "alias/guarded-b", TargetKeyId: b }));
+    const current = await rejects(
+      () => both.send(new UpdateAliasCommand({ AliasName: "alias/guarded-b", TargetKeyId: a })),
+      "AccessDeniedException",
+    );
+    assert.match(current.message, new RegExp(`kms:UpdateAlias on resource: ${keyArn(b)}`));
+    assert.equal(await describe("alias/guarded-b"), b);
+    await both.send(new DeleteAliasCommand({ AliasName: "alias/guarded-2" }));
+    await rejects(() => kms.send(new DescribeKeyCommand({ KeyId: "alias/guarded-2" })), "NotFoundException");
+    for (const c of [nobody, aliasOnly, keyOnly, both]) c.destroy();
+    iam.destroy();
   });
 
   it("refuses duplicate, reserved and malformed alias names", async () => {

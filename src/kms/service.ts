@@ -145,6 +145,23 @@ export class KmsService {
     await this.authorizer.require(call, { action: call.action, resource: "*", context: () => kmsConditions(call, call.action, undefined) });
   }
 
+  /**
+   * The alias half of CreateAlias, UpdateAlias and DeleteAlias: the caller's identity policies
+   * must allow the action on the alias's ARN (an alias has no policy of its own); the key half is
+   * the key policy's, checked on each key the call affects. CloudTrail lists the alias among the
+   * event's resources, typed AWS::KMS::Key.
+   */
+  async authorizeAlias(call: CallContext, aliasName: string): Promise<void> {
+    const arn = aliasArn(call.region, call.accountId, aliasName);
+    call.trail.resources.push({ arn, type: KEY_RESOURCE_TYPE });
+    await this.authorizer.require(call, {
+      action: call.action,
+      resource: arn,
+      resourceAccount: call.accountId,
+      context: () => kmsConditions(call, call.action, undefined),
+    });
+  }
+
   private async enrich(key: KeyRecord, keys: ReadonlySet<string>, into: ContextValues): Promise<void> {
     const costly = readsCostlyKeys(keys);
     if (costly.tags) {

@@ -13,6 +13,7 @@ export const createAlias = defineOperation<CreateAliasRequest, Record<string, ne
   input: struct({ AliasName, TargetKeyId: KeyId }, ["AliasName", "TargetKeyId"]),
   async run(kms, call, input) {
     const name = checkAliasName(input.AliasName!);
+    await kms.authorizeAlias(call, name);
     const key = await kms.resolveKey(call, input.TargetKeyId!, { aliases: false, state: "manage" });
     const now = kms.clock.now();
     const created = await kms.repo.createAlias({

@@ -8,15 +8,18 @@ import { AliasName, KeyId } from "../shapes.js";
 
 export const updateAlias = defineOperation<UpdateAliasRequest, Record<string, never>>({
   name: "UpdateAlias",
-  description: "Point an existing alias at another key of the same spec and usage.",
+  description: "Point an existing alias at another key of the same spec and usage (allowed on the alias, the current key and the new one).",
   readOnly: false,
   input: struct({ AliasName, TargetKeyId: KeyId }, ["AliasName", "TargetKeyId"]),
   async run(kms, call, input) {
     const name = checkAliasName(input.AliasName!);
+    await kms.authorizeAlias(call, name);
     const alias = await kms.repo.getAlias(call.accountId, call.region, name);
     if (!alias) throw new ServiceError("NotFoundException", `Alias ${aliasArn(call.region, call.accountId, name)} is not found.`);
     const target = await kms.resolveKey(call, input.TargetKeyId!, { aliases: false, state: "manage" });
+    // The key the alias leaves is affected too: its key policy must allow the move as well.
     const current = await kms.repo.getKey(alias.targetKeyId);
+    if (current) await kms.authorize(call, current, call.action);
     if (current && (current.keySpec !== target.keySpec || current.keyUsage !== target.keyUsage)) {
       throw new ServiceError(
         "ValidationException",
