@@ -12,7 +12,7 @@ import {
   RetireGrantCommand,
   RevokeGrantCommand,
   type GrantConstraints,
-  type KMSClient,
+  KMSClient,
 } from "@aws-sdk/client-kms";
 import type { IAMClient } from "@aws-sdk/client-iam";
 import { ACCOUNT_ID, rejects, startTestServer, type TestServer } from "./helpers.js";
@@ -95,6 +95,19 @@ describe("KMS grants", () => {
 
     // The grantee may not retire it (no RetireGrant operation); the retiring principal may, by token.
     await rejects(() => grantee.send(new RetireGrantCommand({ GrantToken })), "AccessDeniedException");
+    // Grants are regional: the token, or the key's ARN, means nothing in another region.
+    const west = new KMSClient({
+      endpoint: server.url,
+      region: "us-west-2",
+      credentials: await retirer.config.credentials(),
+      maxAttempts: 1,
+    });
+    await rejects(() => west.send(new RetireGrantCommand({ GrantToken })), "NotFoundException");
+    await rejects(
+      () => west.send(new RetireGrantCommand({ KeyId: `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/${keyId}`, GrantId })),
+      "NotFoundException",
+    );
+    west.destroy();
     await retirer.send(new RetireGrantCommand({ GrantToken }));
     await rejects(() => grantee.send(new EncryptCommand({ KeyId: keyId, Plaintext, EncryptionContext: ctx })), "AccessDeniedException");
     await rejects(() => retirer.send(new RetireGrantCommand({ GrantToken })), "NotFoundException");

@@ -28,7 +28,8 @@ export const retireGrant = defineOperation<RetireGrantRequest, Record<string, ne
       throw new ServiceError("ValidationException", "Specify a GrantToken, or a KeyId and a GrantId.");
     }
     const key = await kms.repo.getKey(keyId);
-    const grant = key && key.accountId === accountId ? await kms.grants.get(key, grantId) : undefined;
+    // Grants are regional, as keys are: a token or ARN of another region's key names no grant here.
+    const grant = key && key.accountId === accountId && key.region === call.region ? await kms.grants.get(key, grantId) : undefined;
     if (!key || !grant) throw new ServiceError("NotFoundException", `Grant ${grantId} does not exist.`);
     call.trail.resources.push({ arn: kms.arnOf(key), type: KEY_RESOURCE_TYPE });
     const mayRetire =
