@@ -534,4 +534,46 @@ describe("authorization matrix (real SDK, real signatures)", () => {
     }
     assert.deepEqual(failures, [], `${failures.length} of ${cases.length} cases wrong`);
   });
+
+  it("another account may only use a key, never manage it, even when the key policy gives it kms:*", async () => {
+    // AWS: permissions given to another account for operations without cross-account use "have no effect".
+    const everything = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        { Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: arn(A, "root") }, Action: "kms:*", Resource: "*" },
+        { Sid: "Account B may do anything", Effect: "Allow", Principal: { AWS: arn(B, "root") }, Action: "kms:*", Resource: "*" },
+      ],
+    });
+    const shared = (await root.send(new CreateKeyCommand({ Policy: everything, Description: "shared" }))).KeyMetadata!;
+    for (const who of ["rootB", "userB"]) {
+      const b = clients.get(who)!;
+      // Use: allowed, by the key's ARN.
+      assert.equal((await b.send(new DescribeKeyCommand({ KeyId: shared.Arn }))).KeyMetadata!.KeyId, shared.KeyId);
+      await b.send(new EncryptCommand({ KeyId: shared.Arn, Plaintext: Buffer.from("x") }));
+      // Management: refused, and nothing changes.
+      const manage: [string, () => Promise<unknown>][] = [
+        ["kms:DisableKey", () => b.send(new DisableKeyCommand({ KeyId: shared.Arn }))],
+        ["kms:ScheduleKeyDeletion", () => b.send(new ScheduleKeyDeletionCommand({ KeyId: shared.Arn, PendingWindowInDays: 7 }))],
+        ["kms:PutKeyPolicy", () => b.send(new PutKeyPolicyCommand({ KeyId: shared.Arn, PolicyName: "default", Policy: everything }))],
+        ["kms:GetKeyPolicy", () => b.send(new GetKeyPolicyCommand({ KeyId: shared.Arn, PolicyName: "default" }))],
+        ["kms:TagResource", () => b.send(new TagResourceCommand({ KeyId: shared.Arn, Tags: [{ TagKey: "by", TagValue: "b" }] }))],
+        ["kms:UpdateKeyDescription", () => b.send(new UpdateKeyDescriptionCommand({ KeyId: shared.Arn, Description: "mine" }))],
+        ["kms:CreateAlias", () => b.send(new CreateAliasCommand({ AliasName: `alias/from-${who}`, TargetKeyId: shared.Arn }))],
+      ];
+      for (const [action, run] of manage) {
+        const denied = await run().then(
+          () => assert.fail(`${who} ${action}: FALSE ALLOW`),
+          (e: Error) => e,
+        );
+        assert.equal(denied.name, "AccessDeniedException", `${who} ${action}: ${denied.name} ${denied.message}`);
+        // CreateAlias may be refused on its alias first (b-user's policy names only A's keys).
+        const resource = action === "kms:CreateAlias" && who === "userB" ? `arn:aws:kms:us-east-1:${B}:alias/from-${who}` : shared.Arn;
+        assert.ok(denied.message.includes(`perform: ${action} on resource: ${resource}`), denied.message);
+      }
+    }
+    const after = (await root.send(new DescribeKeyCommand({ KeyId: shared.KeyId }))).KeyMetadata!;
+    assert.equal(after.KeyState, "Enabled");
+    assert.equal(after.Description, "shared");
+    assert.deepEqual((await root.send(new ListResourceTagsCommand({ KeyId: shared.KeyId }))).Tags, []);
+  });
 });

@@ -19,7 +19,7 @@ export async function generateDataKeyPair(kms: KmsService, call: CallContext, in
   if (!spec || spec.kind === "aes" || spec.kind === "hmac") {
     throw new ServiceError("UnsupportedOperationException", `KeyPairSpec ${input.KeyPairSpec} is not supported by this keyhold server.`);
   }
-  const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic" });
+  const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic", crossAccount: true });
   kms.requireEncryptionAlgorithm(key, undefined);
   if (input.DryRun) throw new ServiceError("DryRunOperationException");
   const privateKey = spec.generate();

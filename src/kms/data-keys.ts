@@ -21,7 +21,7 @@ export async function generateDataKey(kms: KmsService, call: CallContext, input:
   if (input.KeySpec === undefined && input.NumberOfBytes === undefined) {
     throw new ServiceError("ValidationException", "Specify either KeySpec or NumberOfBytes.");
   }
-  const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic" });
+  const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic", crossAccount: true });
   kms.requireEncryptionAlgorithm(key, undefined);
   if (input.DryRun) throw new ServiceError("DryRunOperationException");
   const plaintext = randomBytes(input.NumberOfBytes ?? DATA_KEY_SPECS[input.KeySpec!]!);

@@ -46,6 +46,13 @@ export interface ResolveOptions {
   state: StateRule;
   /** The action to authorize, when not the call's own (ReEncrypt is kms:ReEncryptFrom and kms:ReEncryptTo). */
   action?: string;
+  /**
+   * Whether the operation may act on another account's key, named by its ARN ("Cross-account use:
+   * Yes" in the API reference: the cryptographic operations, DescribeKey, GetPublicKey,
+   * GetKeyRotationStatus and the grant operations). The others refuse another account's key,
+   * whatever its key policy allows, as AWS documents.
+   */
+  crossAccount?: boolean;
 }
 
 const MATERIAL_CACHE_LIMIT = 10_000;
@@ -77,8 +84,9 @@ export class KmsService {
   /**
    * Finds the key the caller names and checks that the caller may perform the action on it and
    * that its state allows it. Key ids and alias names are looked up in the caller's account and
-   * region; a key ARN or alias ARN may name another account's key (cross-account use), never
-   * another region's.
+   * region; a key ARN or alias ARN may name another account's key where the operation allows
+   * cross-account use (`options.crossAccount`), never another region's. For the other
+   * operations another account's key is refused (AccessDeniedException) whatever its policy says.
    */
   async resolveKey(call: CallContext, identifier: string, options: ResolveOptions): Promise<KeyRecord> {
     const ref = parseKeyReference(identifier);
@@ -103,8 +111,14 @@ export class KmsService {
     }
     const arn = this.arnOf(key);
     if (!call.trail.resources.some((r) => r.arn === arn)) call.trail.resources.push({ arn, type: KEY_RESOURCE_TYPE });
+    const action = options.action ?? call.action;
+    // Another account's key serves only the operations AWS lets cross accounts: for the others no
+    // policy of the key's account has any effect, so the denial reads as if none allowed it.
+    if (key.accountId !== call.accountId && options.crossAccount !== true) {
+      throw accessDenied(call, action, arn, `because no resource-based policy allows the ${action} action`);
+    }
     // Permission before state: a caller without access learns nothing about the key's state.
-    await this.authorize(call, key, options.action ?? call.action);
+    await this.authorize(call, key, action);
     requireState(options.state, key.keyState, arn);
     return key;
   }
@@ -244,7 +258,7 @@ export class KmsService {
     const header = parseBlobHeader(blob);
     let key: KeyRecord;
     if (expectedKeyId !== undefined) {
-      const named = await this.resolveKey(call, expectedKeyId, { aliases: true, state: "any", action });
+      const named = await this.resolveKey(call, expectedKeyId, { aliases: true, state: "any", action, crossAccount: true });
       if (named.keyId !== header.keyId) throw new ServiceError("IncorrectKeyException");
       key = named;
     } else {
@@ -359,7 +373,7 @@ export class KmsService {
     action = call.action,
   ): Promise<{ key: KeyRecord; plaintext: Buffer } | undefined> {
     if (keyId === undefined) return undefined;
-    const named = await this.resolveKey(call, keyId, { aliases: true, state: "any", action });
+    const named = await this.resolveKey(call, keyId, { aliases: true, state: "any", action, crossAccount: true });
     if (!this.isAsymmetric(named)) return undefined;
     return { key: named, plaintext: await this.decryptAsymmetric(named, algorithm, blob, context) };
   }

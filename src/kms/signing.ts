@@ -12,7 +12,7 @@ export async function signingKey(
   call: CallContext,
   input: { KeyId?: string; SigningAlgorithm?: string; MessageType?: string; DryRun?: boolean },
 ): Promise<KeyRecord> {
-  const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic" });
+  const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic", crossAccount: true });
   kms.requireAlgorithm(key, "SIGN_VERIFY", input.SigningAlgorithm!, "signing algorithm");
   const type = input.MessageType ?? "RAW";
   if (type === "EXTERNAL_MU" && !isMlDsa(key.keySpec)) {

@@ -565,7 +565,7 @@ export class S3Service {
     const named = choice.kmsKeyId ?? (await this.managedKey(call));
     const kmsCall = this.kmsCall(call, "kms:GenerateDataKey", { KeyId: named, EncryptionContext: context });
     const kmsKey = await this.kmsStep(call, kmsCall, false, () =>
-      this.kms.resolveKey(kmsCall, named, { aliases: true, state: "cryptographic" }),
+      this.kms.resolveKey(kmsCall, named, { aliases: true, state: "cryptographic", crossAccount: true }),
     );
     if (this.kms.isAsymmetric(kmsKey) || kmsKey.keyUsage !== "ENCRYPT_DECRYPT") {
       throw new ServiceError(
@@ -628,7 +628,7 @@ export class S3Service {
       // The caller's kms:Decrypt and the key's state are checked on every read; only the
       // unwrapping of the bucket key is saved while it is cached.
       await this.kmsStep(call, kmsCall, false, () =>
-        this.kms.resolveKey(kmsCall, sse.kmsKeyArn!, { aliases: false, state: "cryptographic", action: "kms:Decrypt" }),
+        this.kms.resolveKey(kmsCall, sse.kmsKeyArn!, { aliases: false, state: "cryptographic", crossAccount: true, action: "kms:Decrypt" }),
       );
       let plain = this.openBucketKey(sse.bucketKey);
       if (!plain) {

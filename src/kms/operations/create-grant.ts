@@ -64,7 +64,7 @@ export const createGrant = defineOperation<CreateGrantRequest, CreateGrantRespon
     }
     const operations = [...new Set(input.Operations!)];
     if (operations.length === 0) throw new ServiceError("ValidationException", "Operations must name at least one operation.");
-    const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "manage" });
+    const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "manage", crossAccount: true });
     const invalid = operations.filter((o) => !validFor(key.keyUsage, key.keySpec, o));
     if (invalid.length > 0) {
       throw new ServiceError(

@@ -17,7 +17,7 @@ export const deriveSharedSecret = defineOperation<DeriveSharedSecretRequest, Der
     if (input.Recipient !== undefined) {
       throw new ServiceError("UnsupportedOperationException", "Recipient (Nitro Enclaves attestation) is not supported by keyhold.");
     }
-    const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic" });
+    const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic", crossAccount: true });
     kms.requireAlgorithm(key, "KEY_AGREEMENT", input.KeyAgreementAlgorithm!, "key agreement algorithm");
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
     const secret = ecdh(await kms.singleKey(key), input.PublicKey as Buffer);

@@ -9,7 +9,7 @@ export const describeKey = defineOperation<DescribeKeyRequest, DescribeKeyRespon
   readOnly: true,
   input: struct({ KeyId, GrantTokens }, ["KeyId"]),
   async run(kms, call, input) {
-    const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "any" });
+    const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "any", crossAccount: true });
     return { KeyMetadata: await kms.describe(key) };
   },
 });

@@ -11,7 +11,7 @@ export const encrypt = defineOperation<EncryptRequest, EncryptResponse>({
   input: struct({ KeyId, Plaintext, EncryptionContext, GrantTokens, EncryptionAlgorithm, DryRun }, ["KeyId", "Plaintext"]),
   async run(kms, call, input) {
     call.trail.defaults = { encryptionAlgorithm: "SYMMETRIC_DEFAULT" };
-    const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic" });
+    const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic", crossAccount: true });
     const algorithm = kms.requireEncryptionAlgorithm(key, input.EncryptionAlgorithm);
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
     const plaintext = input.Plaintext as Buffer;

@@ -11,7 +11,7 @@ export const generateMac = defineOperation<GenerateMacRequest, GenerateMacRespon
   readOnly: true,
   input: struct({ Message, KeyId, MacAlgorithm, GrantTokens, DryRun }, ["Message", "KeyId", "MacAlgorithm"]),
   async run(kms, call, input) {
-    const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic" });
+    const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic", crossAccount: true });
     kms.requireAlgorithm(key, "GENERATE_VERIFY_MAC", input.MacAlgorithm!, "MAC algorithm");
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
     return {

@@ -10,7 +10,7 @@ export const getKeyRotationStatus = defineOperation<GetKeyRotationStatusRequest,
   readOnly: true,
   input: struct({ KeyId }, ["KeyId"]),
   async run(kms, call, input) {
-    const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "any" });
+    const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "any", crossAccount: true });
     requireRotatable(kms, key);
     // A key pending deletion does not rotate; cancelling the deletion restores the status (AWS).
     const enabled = key.rotationEnabled && key.keyState !== "PendingDeletion";

@@ -14,7 +14,7 @@ export const getPublicKey = defineOperation<GetPublicKeyRequest, GetPublicKeyRes
   readOnly: true,
   input: struct({ KeyId, GrantTokens }, ["KeyId"]),
   async run(kms, call, input) {
-    const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic" });
+    const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic", crossAccount: true });
     const kind = KEY_SPECS[key.keySpec]?.kind;
     if (kind !== "rsa" && kind !== "ec" && kind !== "ed25519" && kind !== "mldsa") {
       throw new ServiceError("UnsupportedOperationException", `${kms.arnOf(key)} is a ${key.keySpec} key, which has no public key.`);

@@ -26,7 +26,7 @@ export const listGrants = defineOperation<ListGrantsRequest, ListGrantsResponse>
   readOnly: true,
   input: struct({ Limit, Marker, KeyId, GrantId: str({ min: 1, max: 128 }), GranteePrincipal: GrantPrincipal }, ["KeyId"]),
   async run(kms, call, input) {
-    const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "any" });
+    const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "any", crossAccount: true });
     const page = await kms.grants.page(key, decodeMarker("ListGrants", input.Marker), input.Limit ?? 50);
     const grants = page.grants.filter(
       (g) =>

@@ -61,6 +61,7 @@ export const reEncrypt = defineOperation<ReEncryptRequest, ReEncryptResponse>({
       aliases: true,
       state: "cryptographic",
       action: "kms:ReEncryptTo",
+      crossAccount: true,
     });
     const destinationAlgorithm = kms.requireEncryptionAlgorithm(destination, input.DestinationEncryptionAlgorithm);
     const source = await decryptSource(kms, call, input);

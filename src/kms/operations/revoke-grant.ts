@@ -12,7 +12,7 @@ export const revokeGrant = defineOperation<RevokeGrantRequest, Record<string, ne
   async run(kms, call, input) {
     if (!/^[0-9a-f]{64}$/.test(input.GrantId!))
       throw new ServiceError("InvalidGrantIdException", `Grant id ${input.GrantId} is not valid.`);
-    const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "any" });
+    const key = await kms.resolveKey(call, input.KeyId!, { aliases: false, state: "any", crossAccount: true });
     if (!(await kms.grants.get(key, input.GrantId!))) throw new ServiceError("NotFoundException", `Grant ${input.GrantId} does not exist.`);
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
     await kms.grants.delete(key, input.GrantId!);
