@@ -38,6 +38,7 @@ import {
   type IAMClient,
 } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand } from "@aws-sdk/client-sts";
+import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { createAccount } from "../src/app.js";
 import { ACCOUNT_ID, startTestServer, testConfig, type TestServer } from "./helpers.js";
 import { iamClient, kmsAs, makeUser, policy, stsClient, type Creds } from "./iam.js";
@@ -570,6 +571,31 @@ describe("authorization matrix (real SDK, real signatures)", () => {
         const resource = action === "kms:CreateAlias" && who === "userB" ? `arn:aws:kms:us-east-1:${B}:alias/from-${who}` : shared.Arn;
         assert.ok(denied.message.includes(`perform: ${action} on resource: ${resource}`), denied.message);
       }
+    }
+    // The key's owner sees the other account's use of its key in its own trail, as CloudTrail
+    // delivers it to both: one eventID each, a common sharedEventID, recipientAccountId its own.
+    const trailOf = async (kms: KMSClient) =>
+      new CloudTrailClient({ endpoint: server.url, region: "us-east-1", credentials: await kms.config.credentials(), maxAttempts: 1 });
+    const records = async (kms: KMSClient) => {
+      const trail = await trailOf(kms);
+      const found = (
+        await trail.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "ResourceName", AttributeValue: shared.Arn }] }))
+      ).Events!.map((e) => JSON.parse(e.CloudTrailEvent!));
+      trail.destroy();
+      return found.filter((r) => r.eventName === "Encrypt" && r.userIdentity.accountId === B);
+    };
+    const inA = await records(root);
+    const inB = await records(clients.get("rootB")!);
+    assert.equal(inA.length, 2, "rootB's and userB's Encrypt, in the key owner's trail");
+    assert.equal(inB.length, 2, "and in the caller's");
+    for (const r of inA) {
+      assert.equal(r.recipientAccountId, A);
+      assert.deepEqual(r.resources, [{ accountId: A, type: "AWS::KMS::Key", ARN: shared.Arn }]);
+      const twin = inB.find((x) => x.sharedEventID === r.sharedEventID);
+      assert.ok(twin, "the caller's copy shares the sharedEventID");
+      assert.equal(twin.recipientAccountId, B);
+      assert.equal(twin.requestID, r.requestID);
+      assert.notEqual(twin.eventID, r.eventID);
     }
     const after = (await root.send(new DescribeKeyCommand({ KeyId: shared.KeyId }))).KeyMetadata!;
     assert.equal(after.KeyState, "Enabled");

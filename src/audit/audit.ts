@@ -9,7 +9,7 @@ import type { Clock } from "../clock.js";
 import { DAY_MS } from "../clock.js";
 import type { KeyStore } from "../keystore/keystore.js";
 import type { Logger } from "../log.js";
-import { buildEvent, buildRelatedEvent, buildServiceEvent, type ServiceAction } from "./record.js";
+import { buildEvents, buildRelatedEvent, buildServiceEvent, type ServiceAction } from "./record.js";
 import type { AuditSigningKey } from "./signing-key.js";
 import type { AuditStore } from "./store.js";
 import { AuditTrail } from "./trail.js";
@@ -44,8 +44,9 @@ export class Audit {
 
   /** The CallObserver the protocol adapters report to. */
   readonly completed = (call: CompletedCall): Promise<void> => {
-    if (!call.trail.related) return this.trail.record(buildEvent(call));
-    const events = [buildEvent(call), ...call.trail.related.map((r) => buildRelatedEvent(call, r))];
+    const own = buildEvents(call);
+    if (!call.trail.related && own.length === 1) return this.trail.record(own[0]!);
+    const events = [...own, ...(call.trail.related ?? []).map((r) => buildRelatedEvent(call, r))];
     return Promise.all(events.map((e) => this.trail.record(e))).then(() => undefined);
   };
 

@@ -150,10 +150,35 @@ function usernameOf(p: Principal): string {
   return p.type === "Root" ? "root" : p.type === "IAMUser" ? p.userName! : p.sessionName!;
 }
 
-export function buildEvent(call: CompletedCall): AuditEvent {
+/** The account of a resource ARN (its fifth field), if it names one. */
+function accountOfArn(arn: string): string | undefined {
+  const account = arn.split(":", 5)[4];
+  return account !== undefined && /^\d{12}$/.test(account) ? account : undefined;
+}
+
+/**
+ * The events of a call: one, and when it acted on another account's resource (a KMS key used
+ * across accounts) one more for each such account, as CloudTrail delivers the call to the key's
+ * owner too: the same record with its own eventID and recipientAccountId, and a sharedEventID
+ * common to all of them.
+ */
+export function buildEvents(call: CompletedCall): AuditEvent[] {
+  const caller = call.caller?.accountId ?? call.claimed?.accountId;
+  let owners: string[] | undefined;
+  for (const r of call.trail.resources) {
+    const owner = accountOfArn(r.arn);
+    if (owner !== undefined && caller !== undefined && owner !== caller && !owners?.includes(owner)) (owners ??= []).push(owner);
+  }
+  if (!owners) return [buildEvent(call)];
+  const sharedEventId = randomUUID();
+  return [caller!, ...owners].map((recipient) => buildEvent(call, { recipient, sharedEventId }));
+}
+
+export function buildEvent(call: CompletedCall, delivery?: { recipient: string; sharedEventId: string }): AuditEvent {
   const eventSource = `${call.service ?? "unknown"}.amazonaws.com`;
   const eventName = call.operation ?? "Unknown";
   const accountId = call.caller?.accountId ?? call.claimed?.accountId;
+  const recipient = delivery?.recipient ?? accountId;
   const accessKeyId = call.caller?.accessKeyId ?? call.claimed?.accessKeyId;
   const eventId = randomUUID();
   let userIdentity: Record<string, unknown>;
@@ -184,17 +209,18 @@ export function buildEvent(call: CompletedCall): AuditEvent {
   const answerRecorded = !call.error && (!call.readOnly || call.trail.recordsAnswer === true);
   record.responseElements = answerRecorded ? withDefaults(redact(call.output), call.trail.answered) : null;
   record.requestID = call.requestId;
+  if (delivery) record.sharedEventID = delivery.sharedEventId;
   record.eventID = eventId;
   record.readOnly = call.readOnly;
-  record.resources = call.trail.resources.map((r) => ({ accountId, type: r.type, ARN: r.arn }));
+  record.resources = call.trail.resources.map((r) => ({ accountId: accountOfArn(r.arn) ?? accountId, type: r.type, ARN: r.arn }));
   record.eventType = "AwsApiCall";
   record.managementEvent = true;
-  record.recipientAccountId = accountId ?? null;
+  record.recipientAccountId = recipient ?? null;
   record.eventCategory = "Management";
   return {
     eventId,
     eventTime: call.time,
-    accountId,
+    accountId: recipient,
     region: call.region,
     eventSource,
     eventName,
@@ -204,7 +230,8 @@ export function buildEvent(call: CompletedCall): AuditEvent {
     errorCode: call.error?.code,
     requestId: call.requestId,
     resources: call.trail.resources,
-    usesKeys: !call.error && call.service === "kms" && KEY_USAGE_EVENTS.has(eventName),
+    // The key owner's copy of a cross-account call does not count the use a second time.
+    usesKeys: !call.error && call.service === "kms" && KEY_USAGE_EVENTS.has(eventName) && recipient === accountId,
     recordPrefix: openRecord(record, call.trail.additional),
   };
 }
