@@ -93,6 +93,23 @@ describe("KMS grants", () => {
       [GrantId],
     );
 
+    // ListRetirableGrants authorizes the principal it names, which must be of the caller's account.
+    const elsewhere = await rejects(
+      () => retirer.send(new ListRetirableGrantsCommand({ RetiringPrincipal: "arn:aws:iam::444455556666:root" })),
+      "AccessDeniedException",
+    );
+    assert.match(elsewhere.message, /kms:ListRetirableGrants on resource: arn:aws:iam::444455556666:root/);
+    await rejects(() => retirer.send(new ListRetirableGrantsCommand({ RetiringPrincipal: "not-a-principal" })), "InvalidArnException");
+    const own = kmsAs(
+      server.url,
+      await makeUser(iam, "own-retirables", {
+        p: policy({ Effect: "Allow", Action: "kms:ListRetirableGrants", Resource: user("own-retirables") }),
+      }),
+    );
+    assert.deepEqual((await own.send(new ListRetirableGrantsCommand({ RetiringPrincipal: user("own-retirables") }))).Grants, []);
+    await rejects(() => own.send(new ListRetirableGrantsCommand({ RetiringPrincipal: user("retirer") })), "AccessDeniedException");
+    own.destroy();
+
     // The grantee may not retire it (no RetireGrant operation); the retiring principal may, by token.
     await rejects(() => grantee.send(new RetireGrantCommand({ GrantToken })), "AccessDeniedException");
     // Grants are regional: the token, or the key's ARN, means nothing in another region.

@@ -154,9 +154,18 @@ export class KmsService {
     throw accessDenied(call, action, resource, decision.reason);
   }
 
-  /** Actions on no key (CreateKey, ListKeys, …): the caller's identity policies decide. */
-  async authorizeAccount(call: CallContext): Promise<void> {
-    await this.authorizer.require(call, { action: call.action, resource: "*", context: () => kmsConditions(call, call.action, undefined) });
+  /**
+   * Actions on no key (CreateKey, ListKeys, …): the caller's identity policies decide, on "*" or
+   * on the resource the action names (ListRetirableGrants: the retiring principal, which must be
+   * of the caller's account).
+   */
+  async authorizeAccount(call: CallContext, resource = "*", resourceAccount?: string): Promise<void> {
+    await this.authorizer.require(call, {
+      action: call.action,
+      resource,
+      resourceAccount,
+      context: () => kmsConditions(call, call.action, undefined),
+    });
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { ListRetirableGrantsRequest, ListGrantsResponse } from "@aws-sdk/client-kms";
+import { ServiceError } from "../../errors.js";
 import { struct } from "../../validation/schema.js";
 import { defineOperation } from "../operation.js";
 import { decodeMarker, encodeMarker } from "../paging.js";
@@ -8,11 +9,16 @@ import { grantEntry } from "./list-grants.js";
 
 export const listRetirableGrants = defineOperation<ListRetirableGrantsRequest, ListGrantsResponse>({
   name: "ListRetirableGrants",
-  description: "List the grants (of any key) that name a principal as their retiring principal.",
+  description: "List the grants (of any key) that name a principal of the caller's account as their retiring principal.",
   readOnly: true,
   input: struct({ Limit, Marker, RetiringPrincipal: GrantPrincipal }, ["RetiringPrincipal"]),
   async run(kms, call, input) {
-    await kms.authorizeAccount(call);
+    // KMS authorizes the retiring principal named, which must be of the caller's account: no
+    // listing another account's grants (their keys, grantees and constraints).
+    const principal = input.RetiringPrincipal!;
+    const owner = /^\d{12}$/.test(principal) ? principal : /^arn:aws:(?:iam|sts)::(\d{12}):/.exec(principal)?.[1];
+    if (owner === undefined) throw new ServiceError("InvalidArnException", `RetiringPrincipal ${principal} is not an AWS principal's ARN.`);
+    await kms.authorizeAccount(call, principal, owner);
     const page = await kms.grants.retirable(input.RetiringPrincipal!, decodeMarker("ListRetirableGrants", input.Marker), input.Limit ?? 50);
     return {
       Grants: page.grants.map(grantEntry),
