@@ -108,6 +108,34 @@ describe("aliases and tags", () => {
     iam.destroy();
   });
 
+  it("CreateKey with Tags needs kms:TagResource as well, with aws:RequestTag conditions, as tags can grant access", async () => {
+    const iam = iamClient(server.url);
+    const creator = kmsAs(
+      server.url,
+      await makeUser(iam, "key-creator", { p: policy({ Effect: "Allow", Action: "kms:CreateKey", Resource: "*" }) }),
+    );
+    await creator.send(new CreateKeyCommand({ Description: "untagged" }));
+    const refused = await rejects(
+      () => creator.send(new CreateKeyCommand({ Tags: [{ TagKey: "team", TagValue: "admins" }] })),
+      "AccessDeniedException",
+    );
+    assert.match(refused.message, /not authorized to perform: kms:TagResource on resource: \*/);
+    const tagger = kmsAs(
+      server.url,
+      await makeUser(iam, "key-tagger", {
+        p: policy(
+          { Effect: "Allow", Action: "kms:CreateKey", Resource: "*" },
+          { Effect: "Allow", Action: "kms:TagResource", Resource: "*", Condition: { StringEquals: { "aws:RequestTag/team": "blue" } } },
+        ),
+      }),
+    );
+    const made = (await tagger.send(new CreateKeyCommand({ Tags: [{ TagKey: "team", TagValue: "blue" }] }))).KeyMetadata!;
+    assert.deepEqual((await kms.send(new ListResourceTagsCommand({ KeyId: made.KeyId }))).Tags, [{ TagKey: "team", TagValue: "blue" }]);
+    await rejects(() => tagger.send(new CreateKeyCommand({ Tags: [{ TagKey: "team", TagValue: "admins" }] })), "AccessDeniedException");
+    for (const c of [creator, tagger]) c.destroy();
+    iam.destroy();
+  });
+
   it("refuses duplicate, reserved and malformed alias names", async () => {
     await kms.send(new CreateAliasCommand({ AliasName: "alias/taken", TargetKeyId: a }));
     await rejects(() => kms.send(new CreateAliasCommand({ AliasName: "alias/taken", TargetKeyId: b })), "AlreadyExistsException");

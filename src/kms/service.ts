@@ -157,14 +157,18 @@ export class KmsService {
   /**
    * Actions on no key (CreateKey, ListKeys, …): the caller's identity policies decide, on "*" or
    * on the resource the action names (ListRetirableGrants: the retiring principal, which must be
-   * of the caller's account).
+   * of the caller's account); `action` when it is not the call's own (CreateKey's Tags need
+   * kms:TagResource).
    */
-  async authorizeAccount(call: CallContext, resource = "*", resourceAccount?: string): Promise<void> {
+  async authorizeAccount(
+    call: CallContext,
+    { resource = "*", resourceAccount, action = call.action }: { resource?: string; resourceAccount?: string; action?: string } = {},
+  ): Promise<void> {
     await this.authorizer.require(call, {
-      action: call.action,
+      action,
       resource,
       resourceAccount,
-      context: () => kmsConditions(call, call.action, undefined),
+      context: () => kmsConditions(call, action, undefined),
     });
   }
 

@@ -30,6 +30,8 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
   }),
   async run(kms, call, input) {
     await kms.authorizeAccount(call);
+    // Tags can grant access (aws:ResourceTag conditions): tagging at creation needs kms:TagResource too, as in AWS.
+    if (input.Tags !== undefined && input.Tags.length > 0) await kms.authorizeAccount(call, { action: "kms:TagResource" });
     if (input.KeySpec !== undefined && input.CustomerMasterKeySpec !== undefined) {
       throw new ServiceError("ValidationException", "You cannot specify both KeySpec and CustomerMasterKeySpec; use KeySpec.");
     }

@@ -18,7 +18,7 @@ export const listRetirableGrants = defineOperation<ListRetirableGrantsRequest, L
     const principal = input.RetiringPrincipal!;
     const owner = /^\d{12}$/.test(principal) ? principal : /^arn:aws:(?:iam|sts)::(\d{12}):/.exec(principal)?.[1];
     if (owner === undefined) throw new ServiceError("InvalidArnException", `RetiringPrincipal ${principal} is not an AWS principal's ARN.`);
-    await kms.authorizeAccount(call, principal, owner);
+    await kms.authorizeAccount(call, { resource: principal, resourceAccount: owner });
     const page = await kms.grants.retirable(input.RetiringPrincipal!, decodeMarker("ListRetirableGrants", input.Marker), input.Limit ?? 50);
     return {
       Grants: page.grants.map(grantEntry),
