@@ -73,7 +73,7 @@ export async function authorize(input: AuthorizationInput): Promise<Authorizatio
     return sessionAllows ? { allowed: true } : deny(false, `because no session policy allows the ${action} action`);
   }
   if ((input.resourcePolicyRequired || !sameAccount) && resourceResult.allow === "none") {
-    return deny(false, `because no resource-based policy allows the ${action} action`);
+    return deny(false, noResourcePolicyAllows(action));
   }
   if (!identityAllows) return deny(false, `because no identity-based policy allows the ${action} action`);
   if (!sessionAllows) return deny(false, `because no session policy allows the ${action} action`);
@@ -81,6 +81,11 @@ export async function authorize(input: AuthorizationInput): Promise<Authorizatio
 }
 
 /** AWS's message for a denial: "User: arn:… is not authorized to perform: kms:Encrypt on resource: arn:… because …". */
+/** The reason of a denial no resource-based policy allowed (shared by the checks that refuse before evaluating one). */
+export function noResourcePolicyAllows(action: string): string {
+  return `because no resource-based policy allows the ${action} action`;
+}
+
 export function denialMessage(callerArn: string, action: string, resource: string, reason: string): string {
   return `User: ${callerArn} is not authorized to perform: ${action} on resource: ${resource} ${reason}`;
 }

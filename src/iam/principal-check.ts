@@ -14,6 +14,12 @@ const ACCOUNT = /^\d{12}$/;
 const IAM_ARN = /^arn:aws:iam::(\d{12}):(root|user\/.+|role\/.+)$/;
 const SESSION_ARN = /^arn:aws:sts::(\d{12}):assumed-role\/([^/]+)\/[^/]+$/;
 
+/** The account of an AWS principal (an account id, or an account's root, user, role or role session ARN); undefined for anything else. */
+export function principalAccount(principal: string): string | undefined {
+  if (ACCOUNT.test(principal)) return principal;
+  return (SESSION_ARN.exec(principal) ?? IAM_ARN.exec(principal))?.[1];
+}
+
 /** The first AWS principal of the policy that names no existing account, user or role, if any. */
 export async function firstUnknownPrincipal(policy: CompiledPolicy, repo: Repository): Promise<string | undefined> {
   const directory = new Directory(repo);

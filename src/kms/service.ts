@@ -20,6 +20,7 @@ import { algorithmsOf, KEY_SPECS } from "./key-specs.js";
 import { keyMetadata } from "./metadata.js";
 import { requireState, type StateRule } from "./key-states.js";
 import { accessDenied, type Authorizer } from "../iam/authorizer.js";
+import { noResourcePolicyAllows } from "../iam/authorize.js";
 import { compilePolicy, type CompiledPolicy } from "../iam/policy.js";
 import type { ContextValues } from "../iam/conditions.js";
 import { contextOf, kmsConditions, readsCostlyKeys } from "./conditions.js";
@@ -115,7 +116,7 @@ export class KmsService {
     // Another account's key serves only the operations AWS lets cross accounts: for the others no
     // policy of the key's account has any effect, so the denial reads as if none allowed it.
     if (key.accountId !== call.accountId && options.crossAccount !== true) {
-      throw accessDenied(call, action, arn, `because no resource-based policy allows the ${action} action`);
+      throw accessDenied(call, action, arn, noResourcePolicyAllows(action));
     }
     // Permission before state: a caller without access learns nothing about the key's state.
     await this.authorize(call, key, action);
@@ -181,12 +182,7 @@ export class KmsService {
   async authorizeAlias(call: CallContext, aliasName: string): Promise<void> {
     const arn = aliasArn(call.region, call.accountId, aliasName);
     call.trail.resources.push({ arn, type: KEY_RESOURCE_TYPE });
-    await this.authorizer.require(call, {
-      action: call.action,
-      resource: arn,
-      resourceAccount: call.accountId,
-      context: () => kmsConditions(call, call.action, undefined),
-    });
+    await this.authorizeAccount(call, { resource: arn, resourceAccount: call.accountId });
   }
 
   private async enrich(key: KeyRecord, keys: ReadonlySet<string>, into: ContextValues): Promise<void> {

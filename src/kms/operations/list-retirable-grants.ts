@@ -1,5 +1,6 @@
 import type { ListRetirableGrantsRequest, ListGrantsResponse } from "@aws-sdk/client-kms";
 import { ServiceError } from "../../errors.js";
+import { principalAccount } from "../../iam/principal-check.js";
 import { struct } from "../../validation/schema.js";
 import { defineOperation } from "../operation.js";
 import { decodeMarker, encodeMarker } from "../paging.js";
@@ -16,7 +17,7 @@ export const listRetirableGrants = defineOperation<ListRetirableGrantsRequest, L
     // KMS authorizes the retiring principal named, which must be of the caller's account: no
     // listing another account's grants (their keys, grantees and constraints).
     const principal = input.RetiringPrincipal!;
-    const owner = /^\d{12}$/.test(principal) ? principal : /^arn:aws:(?:iam|sts)::(\d{12}):/.exec(principal)?.[1];
+    const owner = principalAccount(principal);
     if (owner === undefined) throw new ServiceError("InvalidArnException", `RetiringPrincipal ${principal} is not an AWS principal's ARN.`);
     await kms.authorizeAccount(call, { resource: principal, resourceAccount: owner });
     const page = await kms.grants.retirable(input.RetiringPrincipal!, decodeMarker("ListRetirableGrants", input.Marker), input.Limit ?? 50);

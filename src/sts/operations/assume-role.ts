@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { AssumeRoleRequest, AssumeRoleResponse } from "@aws-sdk/client-sts";
 import { ServiceError } from "../../errors.js";
+import { noResourcePolicyAllows } from "../../iam/authorize.js";
 import { accessDenied } from "../../iam/authorizer.js";
 import { ContextValues } from "../../iam/conditions.js";
 import { generateAccessKeyId, generateSecretAccessKey } from "../../iam/credentials.js";
@@ -37,7 +38,7 @@ export const assumeRole = defineStsOperation<AssumeRoleRequest, AssumeRoleRespon
     if (call.principal.type === "Root") throw denied("because roles may not be assumed by root accounts");
     const role = await sts.directory.get("iam-role", roleAccount!, roleName!);
     // An unknown role is refused like a forbidden one: the caller learns nothing about another account.
-    if (!role || role.body.arn !== roleArn) throw denied("because no resource-based policy allows the sts:AssumeRole action");
+    if (!role || role.body.arn !== roleArn) throw denied(noResourcePolicyAllows("sts:AssumeRole"));
     call.trail.resources.push({ arn: roleArn, type: "AWS::IAM::Role" });
     call.trail.recordsAnswer = true;
 
