@@ -4,10 +4,8 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
-import type { Worker } from "node:worker_threads";
-import Database from "better-sqlite3";
+import { appendFileSync, closeSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
 import {
   CreateAliasCommand,
   CreateKeyCommand,
@@ -24,9 +22,9 @@ import { SqliteRepository } from "../src/store/sqlite.js";
 import { SoftwareKeyStore } from "../src/keystore/software.js";
 import { materialContext } from "../src/kms/service.js";
 import { openAuditDatabase } from "../src/audit/database.js";
-import { listChains } from "../src/audit/chains.js";
 import { SqliteAuditStore } from "../src/audit/sqlite-store.js";
-import { openChainWriter } from "../src/audit/sqlite-writer.js";
+import { ChainLogWriter } from "../src/audit/log-writer.js";
+import { listSegments } from "../src/audit/segments.js";
 import type { AuditEvent } from "../src/audit/record.js";
 import { exportTrail, PUBLIC_KEY_FILE } from "../src/audit/export.js";
 import { verifyExport } from "../src/audit/verify.js";
@@ -35,19 +33,40 @@ function client(url: string): KMSClient {
   return kmsClient(url);
 }
 
-/** A minimal event for a chain writer, numbered `n`. */
+const KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+/** A minimal event for a chain writer, numbered `n`: an Encrypt with KEY_ARN (so a use of it). */
 function auditEvent(n: number): AuditEvent {
+  const time = Date.now();
   return {
     eventId: `e${n}`,
-    eventTime: Date.now(),
+    eventTime: time,
+    accountId: "111122223333",
     eventSource: "kms.amazonaws.com",
     eventName: "Encrypt",
-    readOnly: false,
+    readOnly: true,
     requestId: `r${n}`,
-    resources: [],
-    usesKeys: false,
-    recordPrefix: '{"eventVersion":"1.11","additionalEventData":{',
+    resources: [{ arn: KEY_ARN, type: "AWS::KMS::Key" }],
+    usesKeys: true,
+    recordPrefix:
+      `{"eventVersion":"1.11","userIdentity":{"accountId":"111122223333"},"eventTime":"${new Date(time).toISOString()}",` +
+      `"eventSource":"kms.amazonaws.com","eventName":"Encrypt","requestID":"r${n}","eventID":"e${n}","readOnly":true,` +
+      `"resources":[{"accountId":"111122223333","type":"AWS::KMS::Key","ARN":"${KEY_ARN}"}],"recipientAccountId":"111122223333","additionalEventData":{`,
   };
+}
+
+/** The request ids of every record in a data directory's trail. */
+async function recordedRequestIds(dataDir: string): Promise<Set<string>> {
+  const store = new SqliteAuditStore(dataDir);
+  const ids = new Set<string>();
+  try {
+    for (const chain of await store.chains()) {
+      for await (const { record } of store.records(chain)) ids.add((JSON.parse(record) as { requestID: string }).requestID);
+    }
+  } finally {
+    await store.close();
+  }
+  return ids;
 }
 
 function filesUnder(dir: string): string[] {
@@ -133,12 +152,7 @@ describe("durability and plaintext hygiene", () => {
       kms.destroy();
       assert.ok(acknowledged.length > 50, `enough load: ${acknowledged.length} calls`);
 
-      const recorded = new Set<string>();
-      for (const { path } of listChains(dataDir)) {
-        const db = openAuditDatabase(path);
-        for (const r of db.prepare("SELECT request_id FROM audit_events").all() as { request_id: string }[]) recorded.add(r.request_id);
-        db.close();
-      }
+      const recorded = await recordedRequestIds(dataDir);
       assert.ok(recorded.size > 0);
       const missing = acknowledged.filter((id) => !recorded.has(id));
       assert.deepEqual(missing, [], `${missing.length} of ${acknowledged.length} acknowledged calls have no audit event`);
@@ -158,79 +172,100 @@ describe("durability and plaintext hygiene", () => {
     });
   }
 
-  it("with --audit-sync periodic, an event reaches the database file itself (checkpointed, so fsynced) within moments, with no further request", async () => {
-    const dataDir = tempDir();
-    dirs.push(dataDir);
-    const server = await spawnServer(dataDir, { KEYHOLD_AUDIT_SYNC: "periodic" });
-    const kms = client(server.url);
-    try {
-      const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
-      const requestId = (await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from("x") }))).$metadata.requestId!;
-      // Only what was checkpointed is in the database file: a copy without its WAL holds nothing else.
-      // Until the first checkpoint the copy has no tables yet, and a copy taken while a checkpoint
-      // writes may be torn: both count as "not there yet".
-      const inDatabaseFile = (): number => {
-        const copy = join(tempDir(), "chain.db");
-        dirs.push(dirname(copy));
-        const [chain] = listChains(dataDir);
-        copyFileSync(chain!.path, copy);
-        let db: Database.Database | undefined;
-        try {
-          db = new Database(copy, { readonly: true });
-          return (db.prepare("SELECT count(*) AS n FROM audit_events WHERE request_id = ?").get(requestId) as { n: number }).n;
-        } catch (error) {
-          if (String((error as { code?: string }).code).startsWith("SQLITE_")) return 0;
-          throw error;
-        } finally {
-          db?.close();
-        }
-      };
-      let found = inDatabaseFile();
-      for (let waited = 0; found === 0 && waited < 3000; waited += 100) {
-        await new Promise((r) => setTimeout(r, 100));
-        found = inDatabaseFile();
-      }
-      assert.equal(found, 1, "the Encrypt's event is in the database file, not only in its WAL");
-    } finally {
-      kms.destroy();
-      await server.kill();
-    }
-  });
+  /** A writer of chain 1 in `dir`, started. */
+  function startWriter(
+    dir: string,
+    sync: "commit" | "periodic",
+    errors: string[] = [],
+  ): { writer: ChainLogWriter; db: ReturnType<typeof openAuditDatabase> } {
+    const db = openAuditDatabase(join(dir, "chain-1.db"));
+    const writer = new ChainLogWriter({
+      dir: join(dir, "chain-1"),
+      chain: "1",
+      db,
+      sync,
+      log: { info() {}, error: (m) => errors.push(m) },
+    });
+    writer.start();
+    return { writer, db };
+  }
 
-  it("with --audit-sync periodic, a checkpoint thread that dies is said in the log, and each commit is then fsynced on the event loop", async () => {
+  it("with --audit-sync periodic, appends are fdatasynced and their key uses saved within moments, with no further append", async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const errors: string[] = [];
-    const writer = openChainWriter(join(dir, "chain-1.db"), "1", "periodic", { info() {}, error: (m) => errors.push(m) });
-    await writer.start();
-    const internals = writer as unknown as { checkpointer: Worker; db: Database.Database };
-    assert.equal(internals.db.pragma("synchronous", { simple: true }), 1, "NORMAL while the thread checkpoints");
-    await internals.checkpointer.terminate();
-    for (let waited = 0; errors.length === 0 && waited < 3000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(errors.length, 1);
-    assert.match(errors[0]!, /checkpoint thread of .*chain-1\.db stopped .*fsynced on the event loop/);
-    assert.equal(internals.db.pragma("synchronous", { simple: true }), 2, "FULL: every commit is fsynced");
-    await writer.append([auditEvent(1)]);
-    assert.equal((internals.db.prepare("SELECT count(*) AS n FROM audit_events").get() as { n: number }).n, 1);
-    await writer.close(); // answered, though the thread it would ask is gone
+    const { writer, db } = startWriter(dir, "periodic");
+    const internals = writer as unknown as { syncedSeq: number; persistedSeq: number };
+    await writer.append([auditEvent(1), auditEvent(2)]);
+    assert.equal(internals.syncedSeq, 0, "answered before the disk");
+    for (let waited = 0; internals.persistedSeq < 2 && waited < 3000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(internals.syncedSeq, 2, "fdatasynced by the writer's timer");
+    const row = db.prepare("SELECT seq, request_id FROM audit_key_last_use WHERE arn = ?").get(KEY_ARN) as {
+      seq: number;
+      request_id: string;
+    };
+    assert.deepEqual({ ...row }, { seq: 2, request_id: "r2" });
+    await writer.close();
+    db.close();
   });
 
-  it(
-    "with --audit-sync commit, a writer thread that dies fails each later append at once instead of leaving it waiting",
-    { timeout: 10_000 },
-    async () => {
+  it("with --audit-sync commit, an append is answered once an fdatasync after its write has ended", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const { writer, db } = startWriter(dir, "commit");
+    const internals = writer as unknown as { syncedSeq: number };
+    const appends = [writer.append([auditEvent(1)]), writer.append([auditEvent(2), auditEvent(3)])];
+    assert.equal(internals.syncedSeq, 0);
+    await appends[0];
+    assert.ok(internals.syncedSeq >= 1);
+    await appends[1];
+    assert.equal(internals.syncedSeq, 3);
+    await writer.close();
+    db.close();
+  });
+
+  for (const sync of ["commit", "periodic"] as const) {
+    it(`a write that fails is said in the log, and every later append fails at once (--audit-sync ${sync})`, async () => {
       const dir = tempDir();
       dirs.push(dir);
-      const writer = openChainWriter(join(dir, "chain-1.db"), "1", "commit");
-      await writer.start();
+      const errors: string[] = [];
+      const { writer, db } = startWriter(dir, sync, errors);
       await writer.append([auditEvent(1)]);
-      await (writer as unknown as { worker: Worker }).worker.terminate();
-      await assert.rejects(writer.append([auditEvent(2)]), /the audit writer thread stopped/);
-      // And every one after, long after the thread's end was noticed.
-      await assert.rejects(writer.append([auditEvent(3)]), /audit write failed: the audit writer thread stopped/);
-      await writer.close(); // answered, though the thread it would ask is gone
-    },
-  );
+      closeSync((writer as unknown as { fd: number }).fd); // the segment's file is gone from under the writer
+      await assert.rejects(writer.append([auditEvent(2)]), /audit write failed/);
+      await assert.rejects(writer.append([auditEvent(3)]), /audit write failed/);
+      assert.equal(errors.length, 1);
+      assert.match(errors[0]!, /chain 1 can take no more records .*every call fails until a restart/);
+      (writer as unknown as { fd: number }).fd = -1;
+      await writer.close();
+      db.close();
+    });
+  }
+
+  it("a record a crash left half-written is cut at the next start, and the chain goes on whole from the last whole record", async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const dir = join(dataDir, "audit");
+    const first = startWriter(dir, "commit");
+    await first.writer.append([auditEvent(1), auditEvent(2)]);
+    await first.writer.close();
+    first.db.close();
+    const [segment] = listSegments(join(dir, "chain-1"));
+    appendFileSync(segment!.path, '{"eventVersion":"1.11","userIdentity":{"accoun');
+    const second = startWriter(dir, "commit");
+    await second.writer.append([auditEvent(3)]);
+    await second.writer.close();
+    second.db.close();
+    const lines = readFileSync(segment!.path, "utf8").split("\n");
+    assert.equal(lines.length, 4);
+    assert.equal(lines[3], "");
+    assert.deepEqual(
+      lines
+        .slice(0, 3)
+        .map((l) => (JSON.parse(l) as { additionalEventData: { keyholdSequence: number } }).additionalEventData.keyholdSequence),
+      [1, 2, 3],
+    );
+    assert.deepEqual([...(await recordedRequestIds(dataDir))], ["r1", "r2", "r3"]);
+  });
 
   it("no data key and no key material appears in plaintext in the data directory or the server's output", async () => {
     const dataDir = tempDir();

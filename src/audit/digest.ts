@@ -9,6 +9,9 @@
 import { createPublicKey, createVerify, hash } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { AuditSigningKey } from "./signing-key.js";
+import { retainedFrom } from "./queries.js";
+import { fieldsOfRecord } from "./record.js";
+import { eventTimeOf, linesNewestFirst, listSegments, newestLine, segmentForward, sequenceOf, type Line } from "./segments.js";
 import { signDigest } from "./store.js";
 
 export interface Digest {
@@ -45,42 +48,80 @@ export function verifyDigest(signed: SignedDigest, publicKeyPem: string): boolea
   }
 }
 
-/** Writes a digest covering a SQLite chain's events since its last one; undefined when there were none. */
-export function writeDigest(db: Database.Database, key: AuditSigningKey, now: number): SignedDigest | undefined {
+/**
+ * Writes a digest covering a SQLite chain's records since its last digest; undefined when there
+ * were none. Each digest keeps where its last record ends, so the next finds its first record
+ * without a scan.
+ */
+export function writeDigest(db: Database.Database, dir: string, key: AuditSigningKey, now: number): SignedDigest | undefined {
   return db
     .transaction(() => {
-      const previous = db.prepare("SELECT last_seq, end_time, signature FROM audit_digests ORDER BY id DESC LIMIT 1").get() as
-        { last_seq: number; end_time: number; signature: string } | undefined;
-      const head = db.prepare("SELECT seq, hash, event_time FROM audit_events ORDER BY seq DESC LIMIT 1").get() as
-        { seq: number; hash: Buffer; event_time: number } | undefined;
-      const from = (previous?.last_seq ?? 0) + 1;
-      if (!head || head.seq < from) return undefined;
-      const first = db.prepare("SELECT seq, event_time FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT 1").get(from) as {
-        seq: number;
-        event_time: number;
-      };
-      const before = db.prepare("SELECT hash FROM audit_events WHERE seq = ?").get(first.seq - 1) as { hash: Buffer } | undefined;
+      const previous = db
+        .prepare("SELECT last_seq, end_time, signature, end_segment, end_offset FROM audit_digests ORDER BY id DESC LIMIT 1")
+        .get() as
+        { last_seq: number; end_time: number; signature: string; end_segment: number | null; end_offset: number | null } | undefined;
+      const head = newestLine(dir);
+      const from = Math.max((previous?.last_seq ?? 0) + 1, retainedFrom(db));
+      if (!head || sequenceOf(head.text) < from) return undefined;
+      const first = firstLineFrom(dir, from, previous?.end_segment ?? undefined, previous?.end_offset ?? undefined);
+      if (!first) return undefined;
+      const firstFields = fieldsOfRecord(first.text);
       const { signed, start, end } = signDigest(
         {
           previous: previous && { lastSeq: previous.last_seq, endTime: Number(previous.end_time), signature: previous.signature },
-          head: { seq: head.seq, hash: head.hash, time: Number(head.event_time) },
-          first: { seq: first.seq, time: Number(first.event_time) },
-          before: before?.hash,
+          head: {
+            seq: sequenceOf(head.text),
+            hash: hash("sha256", head.text, "buffer") as unknown as Buffer,
+            time: eventTimeOf(head.text),
+          },
+          first: { seq: firstFields.seq, time: firstFields.eventTime },
+          before: Buffer.from(firstFields.previousHash, "hex"),
         },
         key,
         now,
       );
-      db.prepare("INSERT INTO audit_digests (first_seq, last_seq, start_time, end_time, body, signature) VALUES (?, ?, ?, ?, ?, ?)").run(
+      db.prepare(
+        "INSERT INTO audit_digests (first_seq, last_seq, start_time, end_time, body, signature, end_segment, end_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      ).run(
         signed.digest.firstSequence,
         signed.digest.lastSequence,
         start,
         end,
         JSON.stringify(signed.digest),
         signed.digestSignature,
+        head.segment.first,
+        head.end,
       );
       return signed;
     })
     .immediate();
+}
+
+/**
+ * The record with sequence number `from`: the one after where the previous digest ended when that
+ * is known (the newest segment holding it), else the oldest of a newest-first scan down to it.
+ */
+function firstOf<T>(items: Iterable<T>): T | undefined {
+  for (const item of items) return item;
+  return undefined;
+}
+
+function firstLineFrom(dir: string, from: number, segment?: number, offset?: number): Line | undefined {
+  if (segment !== undefined && offset !== undefined) {
+    for (const s of listSegments(dir)) {
+      if (s.first < segment) continue;
+      const line = firstOf(segmentForward(s, s.first === segment ? offset : 0));
+      if (line === undefined) continue;
+      if (sequenceOf(line.text) === from) return line;
+      break;
+    }
+  }
+  let first: Line | undefined;
+  for (const line of linesNewestFirst(dir)) {
+    if (sequenceOf(line.text) < from) break;
+    first = line;
+  }
+  return first;
 }
 
 export function readDigests(db: Database.Database): SignedDigest[] {

@@ -1,52 +1,125 @@
-/** Reading and pruning one SQLite chain: LookupEvents' filters, retention. */
+/**
+ * Reading and pruning one SQLite chain: its records in segment files (segments.ts), its meta,
+ * digests and last uses in its SQLite file. Lookups scan the records newest first; a cheap text
+ * test skips most records before one is parsed.
+ */
 import type Database from "better-sqlite3";
-import type { LookupKey, LookupQuery, StoredEvent } from "./store.js";
+import { rmSync } from "node:fs";
+import { fieldsOfRecord, type RecordFields } from "./record.js";
+import { linesNewestFirst, listSegments, sequenceOf } from "./segments.js";
+import type { AccessKeyUse, LastUse, LookupQuery, StoredEvent } from "./store.js";
 
-const COLUMN: Partial<Record<LookupKey, string>> = {
-  EventId: "e.event_id",
-  EventName: "e.event_name",
-  Username: "e.username",
-  EventSource: "e.event_source",
-  AccessKeyId: "e.access_key_id",
-};
+/**
+ * How much older than a lookup's StartTime a record may be and still be followed by a record the
+ * lookup wants: records are in the order calls ended, stamped with the time they began.
+ */
+const LONGEST_CALL_MS = 15 * 60_000;
 
-export function lookupChain(db: Database.Database, chain: string, q: LookupQuery): StoredEvent[] {
-  const where = ["e.account_id = ?", "e.region = ?"];
-  const args: unknown[] = [q.accountId, q.region];
-  if (q.attribute) {
-    const { key, value } = q.attribute;
-    if (key === "ResourceName" || key === "ResourceType") {
-      where.push("instr(e.resources, ?) > 0");
-      args.push(JSON.stringify(value));
-    } else if (key === "ReadOnly") {
-      where.push("e.read_only = ?");
-      args.push(value === "true" ? 1 : 0);
-    } else {
-      where.push(`${COLUMN[key]} = ?`);
-      args.push(value);
-    }
+export function retainedFrom(db: Database.Database): number {
+  const row = db.prepare("SELECT value FROM audit_meta WHERE key = 'retained_from'").get() as { value: string } | undefined;
+  return Number(row?.value ?? 1);
+}
+
+function matches(e: RecordFields, q: LookupQuery): boolean {
+  if (e.accountId !== q.accountId || e.region !== q.region) return false;
+  if (q.startTime !== undefined && e.eventTime < Math.floor(q.startTime / 1000) * 1000) return false;
+  if (q.endTime !== undefined && e.eventTime > q.endTime) return false;
+  if (!q.attribute) return true;
+  const { key, value } = q.attribute;
+  switch (key) {
+    case "EventId":
+      return e.eventId === value;
+    case "EventName":
+      return e.eventName === value;
+    case "Username":
+      return e.username === value;
+    case "EventSource":
+      return e.eventSource === value;
+    case "AccessKeyId":
+      return e.accessKeyId === value;
+    case "ReadOnly":
+      return e.readOnly === (value === "true");
+    case "ResourceName":
+    case "ResourceType":
+      // As the PostgreSQL store matches them: the value is one of a resource's type or ARN.
+      return e.resources.some((r) => r.arn === value || r.type === value);
   }
-  if (q.startTime !== undefined) (where.push("e.event_time >= ?"), args.push(q.startTime));
-  if (q.endTime !== undefined) (where.push("e.event_time <= ?"), args.push(q.endTime));
+}
+
+export function lookupChain(dir: string, chain: string, q: LookupQuery, from: number): StoredEvent[] {
+  // Every wanted record holds these texts (as JSON strings, or within one: the root's Username
+  // "root" is in its ARN); most others are passed over unparsed.
+  const needles = [JSON.stringify(q.accountId), JSON.stringify(q.region)];
+  if (q.attribute && q.attribute.key !== "ReadOnly") needles.push(JSON.stringify(q.attribute.value).slice(1, -1));
   const before = q.before?.[chain];
-  if (before !== undefined) (where.push("e.seq < ?"), args.push(before));
-  const rows = db
-    .prepare(`SELECT e.* FROM audit_events e WHERE ${where.join(" AND ")} ORDER BY e.seq DESC LIMIT ?`)
-    .all(...args, q.limit + 1) as Record<string, unknown>[];
-  return rows.map((r) => ({
-    chain,
-    seq: Number(r.seq),
-    eventId: r.event_id as string,
-    eventTime: Number(r.event_time),
-    eventName: r.event_name as string,
-    eventSource: r.event_source as string,
-    readOnly: r.read_only === 1,
-    accessKeyId: (r.access_key_id as string | null) ?? undefined,
-    username: (r.username as string | null) ?? undefined,
-    requestId: r.request_id as string,
-    record: r.record as string,
-    resources: (JSON.parse(r.resources as string) as [string, string][]).map(([type, arn]) => ({ arn, type })),
-  }));
+  const found: StoredEvent[] = [];
+  for (const { text } of linesNewestFirst(dir, before)) {
+    const seq = sequenceOf(text);
+    if (before !== undefined && seq >= before) continue;
+    if (seq < from) break;
+    if (!needles.every((n) => text.includes(n))) continue;
+    const e = fieldsOfRecord(text);
+    if (q.startTime !== undefined && e.eventTime < q.startTime - LONGEST_CALL_MS) break;
+    if (!matches(e, q)) continue;
+    found.push({
+      chain,
+      seq,
+      eventId: e.eventId,
+      eventTime: e.eventTime,
+      eventName: e.eventName,
+      eventSource: e.eventSource,
+      readOnly: e.readOnly,
+      accessKeyId: e.accessKeyId,
+      username: e.username,
+      requestId: e.requestId,
+      record: text,
+      resources: e.resources,
+    });
+    if (found.length > q.limit) break;
+  }
+  return found;
+}
+
+function persistedSeq(db: Database.Database): number {
+  const row = db.prepare("SELECT value FROM audit_meta WHERE key = 'persisted_seq'").get() as { value: string } | undefined;
+  return Number(row?.value ?? 0);
+}
+
+/**
+ * The newest record after the chain's persisted last uses that passes `test`; `needle` is a text
+ * every such record holds. The writer saves the last uses every 100 ms, so this reads little.
+ */
+function newestUnpersisted(
+  dir: string,
+  db: Database.Database,
+  needle: string,
+  test: (e: RecordFields) => boolean,
+): RecordFields | undefined {
+  const persisted = persistedSeq(db);
+  for (const { text } of linesNewestFirst(dir)) {
+    if (sequenceOf(text) <= persisted) return undefined;
+    if (!text.includes(needle)) continue;
+    const e = fieldsOfRecord(text);
+    if (test(e)) return e;
+  }
+  return undefined;
+}
+
+export function keyLastUse(dir: string, db: Database.Database, arn: string): LastUse | undefined {
+  const e = newestUnpersisted(dir, db, JSON.stringify(arn), (e) => e.usesKeys && e.resources.some((r) => r.arn === arn));
+  if (e) return { eventId: e.eventId, eventName: e.eventName, eventTime: e.eventTime, requestId: e.requestId };
+  const row = db.prepare("SELECT event_id, event_name, event_time, request_id FROM audit_key_last_use WHERE arn = ?").get(arn) as
+    { event_id: string; event_name: string; event_time: number; request_id: string } | undefined;
+  return row && { eventId: row.event_id, eventName: row.event_name, eventTime: Number(row.event_time), requestId: row.request_id };
+}
+
+export function accessKeyLastUse(dir: string, db: Database.Database, accessKeyId: string): AccessKeyUse | undefined {
+  const e = newestUnpersisted(dir, db, JSON.stringify(accessKeyId), (e) => e.accessKeyId === accessKeyId && e.username !== undefined);
+  if (e) return { eventTime: e.eventTime, eventSource: e.eventSource, region: e.region };
+  const row = db
+    .prepare("SELECT event_time, event_source, region FROM audit_access_key_last_use WHERE access_key_id = ?")
+    .get(accessKeyId) as { event_time: number; event_source: string; region: string | null } | undefined;
+  return row && { eventTime: Number(row.event_time), eventSource: row.event_source, region: row.region ?? undefined };
 }
 
 export function markCreated(db: Database.Database, now: number): void {
@@ -56,15 +129,24 @@ export function markCreated(db: Database.Database, now: number): void {
 /**
  * Deletes events older than `cutoff`, in whole digest ranges only, so what remains starts at a
  * digest whose previousEventHash anchors the chain: still verifiable from the retained start.
+ * Readers skip records below `retained_from`; a segment goes once all its records are below it
+ * (never the newest, which its writer appends to).
  */
-export function pruneBefore(db: Database.Database, cutoff: number): number {
-  return db
+export function pruneBefore(db: Database.Database, dir: string, cutoff: number): number {
+  const removed = db
     .transaction(() => {
       const last = db.prepare("SELECT max(last_seq) AS seq FROM audit_digests WHERE end_time < ?").get(cutoff) as { seq: number | null };
-      if (last.seq === null) return 0;
-      const removed = db.prepare("DELETE FROM audit_events WHERE seq <= ?").run(last.seq).changes;
+      const from = retainedFrom(db);
+      if (last.seq === null || last.seq < from) return 0;
+      db.prepare(
+        "INSERT INTO audit_meta (key, value) VALUES ('retained_from', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      ).run(String(last.seq + 1));
       db.prepare("DELETE FROM audit_digests WHERE last_seq <= ?").run(last.seq);
-      return removed;
+      return last.seq + 1 - from;
     })
     .immediate();
+  const segments = listSegments(dir);
+  const keepFrom = retainedFrom(db);
+  for (let i = 0; i + 1 < segments.length && segments[i + 1]!.first <= keepFrom; i++) rmSync(segments[i]!.path, { force: true });
+  return removed;
 }

@@ -150,6 +150,63 @@ function usernameOf(p: Principal): string {
   return p.type === "Root" ? "root" : p.type === "IAMUser" ? p.userName! : p.sessionName!;
 }
 
+/**
+ * What an AuditEvent says of its call, read back from the record's text: the trail files keep only
+ * the records, and lookups, GetKeyLastUsage and GetAccessKeyLastUsed read these fields from them.
+ * Each field is what buildEvent derives from the call, derived here from what the record shows of
+ * it (test/audit.test.ts compares the two for every event of a trail).
+ */
+export type RecordFields = Omit<AuditEvent, "recordPrefix"> & { seq: number; previousHash: string };
+
+export function fieldsOfRecord(text: string): RecordFields {
+  const r = JSON.parse(text) as {
+    userIdentity?: { type?: string; userName?: string; arn?: string; accountId?: string; accessKeyId?: string };
+    eventTime: string;
+    eventSource: string;
+    eventName: string;
+    awsRegion?: string | null;
+    errorCode?: string;
+    requestID: string;
+    eventID: string;
+    readOnly: boolean;
+    resources?: { type: string; ARN: string }[];
+    recipientAccountId?: string | null;
+    additionalEventData: { keyholdSequence: number; keyholdPreviousHash: string };
+  };
+  const id = r.userIdentity ?? {};
+  const username =
+    id.type === "Root"
+      ? "root"
+      : id.type === "IAMUser"
+        ? id.userName
+        : id.type === "AssumedRole"
+          ? id.arn?.slice(id.arn.lastIndexOf("/") + 1)
+          : undefined;
+  const accountId = r.recipientAccountId ?? undefined;
+  return {
+    seq: r.additionalEventData.keyholdSequence,
+    previousHash: r.additionalEventData.keyholdPreviousHash,
+    eventId: r.eventID,
+    eventTime: Date.parse(r.eventTime),
+    accountId,
+    region: r.awsRegion ?? undefined,
+    eventSource: r.eventSource,
+    eventName: r.eventName,
+    username,
+    accessKeyId: id.accessKeyId,
+    readOnly: r.readOnly,
+    errorCode: r.errorCode,
+    requestId: r.requestID,
+    resources: (r.resources ?? []).map((x) => ({ arn: x.ARN, type: x.type })),
+    usesKeys:
+      r.errorCode === undefined &&
+      r.eventSource === "kms.amazonaws.com" &&
+      KEY_USAGE_EVENTS.has(r.eventName) &&
+      id.accountId !== undefined &&
+      accountId === id.accountId,
+  };
+}
+
 /** The account of a resource ARN (its fifth field), if it names one. */
 function accountOfArn(arn: string): string | undefined {
   const account = arn.split(":", 5)[4];

@@ -1,4 +1,9 @@
-/** An audit chain file (audit/chain-N.db, and audit/keys.db for the signing key): apart from keyhold.db, so audit writes never wait on key writes. */
+/**
+ * An audit chain's SQLite file (audit/chain-N.db, and audit/keys.db for the signing key): apart
+ * from keyhold.db, so audit writes never wait on key writes. Since migration 2 the records live in
+ * segment files (segments.ts) and audit_events stays empty (a trail written before is moved out
+ * of it when its writer starts); the file keeps the chain's meta, digests and last uses.
+ */
 export const AUDIT_MIGRATIONS: readonly { id: number; name: string; sql: string }[] = [
   {
     id: 1,
@@ -45,5 +50,19 @@ export const AUDIT_MIGRATIONS: readonly { id: number; name: string; sql: string 
         wrapped_private_key BLOB NOT NULL,
         created_at INTEGER NOT NULL
       );`,
+  },
+  {
+    id: 2,
+    name: "records in segment files: the last use of each access key, where each digest ends",
+    sql: `
+      CREATE TABLE audit_access_key_last_use (
+        access_key_id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        event_time INTEGER NOT NULL,
+        event_source TEXT NOT NULL,
+        region TEXT
+      );
+      ALTER TABLE audit_digests ADD COLUMN end_segment INTEGER;
+      ALTER TABLE audit_digests ADD COLUMN end_offset INTEGER;`,
   },
 ];

@@ -1,16 +1,21 @@
-/** The audit trail in SQLite: one file per chain under <data-dir>/audit/, the signing key in keys.db. */
+/**
+ * The audit trail of a node's data directory: per chain, its records in segment files under
+ * audit/chain-<c>/ (segments.ts) and its meta, digests and last uses in audit/chain-<c>.db; the
+ * signing key in audit/keys.db.
+ */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../config.js";
 import type { KeyStore } from "../keystore/keystore.js";
 import { ChainSet, auditDir, chainPath, keysPath } from "./chains.js";
 import { openAuditDatabase } from "./database.js";
 import { readDigests, writeDigest, type SignedDigest } from "./digest.js";
-import { lookupChain, markCreated, pruneBefore } from "./queries.js";
+import { accessKeyLastUse, keyLastUse, lookupChain, markCreated, pruneBefore, retainedFrom } from "./queries.js";
 import type { AuditEvent } from "./record.js";
 import { loadOrCreateSigningKey, publicKeyPem, type AuditSigningKey } from "./signing-key.js";
-import { openChainWriter, type ChainWriter } from "./sqlite-writer.js";
+import { ChainLogWriter } from "./log-writer.js";
+import { eventTimeOf, linesInOrder, listSegments, segmentDir, segmentName, sequenceOf } from "./segments.js";
 import type { AuditSync } from "../config.js";
 import type { Logger } from "../log.js";
 import { mergePage, type AccessKeyUse, type AuditStore, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
@@ -18,7 +23,8 @@ import { mergePage, type AccessKeyUse, type AuditStore, type LastUse, type Looku
 export class SqliteAuditStore implements AuditStore {
   readonly appendsInFlight = 16;
   private readonly chainSet: ChainSet;
-  private writer: ChainWriter | undefined;
+  private writer: ChainLogWriter | undefined;
+  private writerDb: Database.Database | undefined;
   private claim: Database.Database | undefined;
 
   /** `ownChain`: the chain this process appends to; none for a reader such as `keyhold audit export`. */
@@ -27,6 +33,7 @@ export class SqliteAuditStore implements AuditStore {
     private readonly ownChain?: string,
     private readonly sync: AuditSync = "commit",
     private readonly log?: Logger,
+    private readonly options: { segmentBytes?: number } = {},
   ) {
     this.chainSet = new ChainSet(dataDir);
   }
@@ -35,8 +42,21 @@ export class SqliteAuditStore implements AuditStore {
     if (this.ownChain === undefined) return;
     this.claimChain(this.ownChain);
     markCreated(this.chainSet.get(this.ownChain), now);
-    this.writer = openChainWriter(chainPath(this.dataDir, this.ownChain), this.ownChain, this.sync, this.log);
-    await this.writer.start();
+    // The writer's own connection: it saves the last uses between requests and must never wait
+    // for a lock on the event loop (busy: it tries again 100 ms later).
+    const db = (this.writerDb = openAuditDatabase(chainPath(this.dataDir, this.ownChain)));
+    db.pragma("busy_timeout = 0");
+    const dir = segmentDir(this.dataDir, this.ownChain);
+    moveRowsToSegment(db, dir);
+    this.writer = new ChainLogWriter({
+      dir,
+      chain: this.ownChain,
+      db,
+      sync: this.sync,
+      log: this.log,
+      segmentBytes: this.options.segmentBytes,
+    });
+    this.writer.start();
   }
 
   private withKeys<T>(fn: (db: Database.Database) => T): T {
@@ -63,33 +83,25 @@ export class SqliteAuditStore implements AuditStore {
 
   async lookup(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }> {
     return mergePage(
-      this.chainSet.all().flatMap(({ chain, db }) => lookupChain(db, chain, q)),
+      this.chainSet.all().flatMap(({ chain, db }) => lookupChain(segmentDir(this.dataDir, chain), chain, q, retainedFrom(db))),
       q,
     );
   }
 
   async lastUse(arn: string): Promise<LastUse | undefined> {
-    const row = this.newest<{ event_id: string; event_name: string; event_time: number; request_id: string }>(
-      "SELECT event_id, event_name, event_time, request_id FROM audit_key_last_use WHERE arn = ?",
-      arn,
-    );
-    return row && { eventId: row.event_id, eventName: row.event_name, eventTime: Number(row.event_time), requestId: row.request_id };
+    return this.newest((dir, db) => keyLastUse(dir, db, arn));
   }
 
   async accessKeyLastUse(accessKeyId: string): Promise<AccessKeyUse | undefined> {
-    const row = this.newest<{ event_time: number; event_source: string; region: string | null }>(
-      "SELECT event_time, event_source, region FROM audit_events WHERE access_key_id = ? AND username IS NOT NULL ORDER BY seq DESC LIMIT 1",
-      accessKeyId,
-    );
-    return row && { eventTime: Number(row.event_time), eventSource: row.event_source, region: row.region ?? undefined };
+    return this.newest((dir, db) => accessKeyLastUse(dir, db, accessKeyId));
   }
 
-  /** Of the rows one query finds in each chain (one at most per chain), the one with the newest event_time. */
-  private newest<R extends { event_time: number }>(sql: string, arg: string): R | undefined {
+  /** Of what one query finds in each chain (one at most per chain), the newest. */
+  private newest<R extends { eventTime: number }>(find: (dir: string, db: Database.Database) => R | undefined): R | undefined {
     let best: R | undefined;
-    for (const { db } of this.chainSet.all()) {
-      const row = db.prepare(sql).get(arg) as R | undefined;
-      if (row && (!best || Number(row.event_time) > Number(best.event_time))) best = row;
+    for (const { chain, db } of this.chainSet.all()) {
+      const found = find(segmentDir(this.dataDir, chain), db);
+      if (found && (!best || found.eventTime > best.eventTime)) best = found;
     }
     return best;
   }
@@ -105,11 +117,11 @@ export class SqliteAuditStore implements AuditStore {
 
   async digest(key: AuditSigningKey, now: number, chain?: string): Promise<number> {
     const targets = chain === undefined ? this.chainSet.all() : [{ chain, db: this.chainSet.get(chain) }];
-    return targets.filter(({ db }) => writeDigest(db, key, now) !== undefined).length;
+    return targets.filter(({ chain, db }) => writeDigest(db, segmentDir(this.dataDir, chain), key, now) !== undefined).length;
   }
 
   async prune(cutoff: number): Promise<number> {
-    return this.chainSet.all().reduce((n, { db }) => n + pruneBefore(db, cutoff), 0);
+    return this.chainSet.all().reduce((n, { chain, db }) => n + pruneBefore(db, segmentDir(this.dataDir, chain), cutoff), 0);
   }
 
   async chains(): Promise<string[]> {
@@ -117,11 +129,10 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async *records(chain: string): AsyncIterable<{ time: number; record: string }> {
-    const rows = this.chainSet.get(chain).prepare("SELECT event_time, record FROM audit_events ORDER BY seq").iterate() as Iterable<{
-      event_time: number;
-      record: string;
-    }>;
-    for (const r of rows) yield { time: Number(r.event_time), record: r.record };
+    const from = retainedFrom(this.chainSet.get(chain));
+    for (const { text } of linesInOrder(segmentDir(this.dataDir, chain), from)) {
+      if (sequenceOf(text) >= from) yield { time: eventTimeOf(text), record: text };
+    }
   }
 
   async digests(chain: string): Promise<SignedDigest[]> {
@@ -151,7 +162,37 @@ export class SqliteAuditStore implements AuditStore {
 
   async close(): Promise<void> {
     await this.writer?.close();
+    this.writerDb?.close();
     this.chainSet.close();
     this.claim?.close();
   }
+}
+
+/**
+ * A trail written before records moved to segment files had them in the audit_events table: they
+ * become the chain's first segment, unchanged (same text, so the same hashes and links), and leave
+ * the table. A crash between the two leaves the segment whole (it is renamed into place once
+ * synced), and the next start only empties the table.
+ */
+function moveRowsToSegment(db: Database.Database, dir: string): void {
+  const first = db.prepare("SELECT min(seq) AS seq FROM audit_events").get() as { seq: number | null };
+  if (first.seq === null) return;
+  if (listSegments(dir).length === 0) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, segmentName(first.seq));
+    const fd = openSync(`${path}.moving`, "w", 0o600);
+    try {
+      for (const { record } of db.prepare("SELECT record FROM audit_events ORDER BY seq").iterate() as Iterable<{ record: string }>) {
+        writeSync(fd, record + "\n");
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(`${path}.moving`, path);
+    const d = openSync(dir, "r");
+    fsyncSync(d);
+    closeSync(d);
+  }
+  db.prepare("DELETE FROM audit_events").run();
 }
