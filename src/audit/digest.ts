@@ -11,7 +11,7 @@ import type Database from "better-sqlite3";
 import type { AuditSigningKey } from "./signing-key.js";
 import { retainedFrom } from "./queries.js";
 import { fieldsOfRecord } from "./record.js";
-import { eventTimeOf, linesNewestFirst, listSegments, newestLine, segmentForward, sequenceOf, type Line } from "./segments.js";
+import { eventTimeOf, linesInOrder, listSegments, newestLine, segmentForward, sequenceOf, type Line } from "./segments.js";
 import { signDigest } from "./store.js";
 
 export interface Digest {
@@ -97,18 +97,19 @@ export function writeDigest(db: Database.Database, dir: string, key: AuditSignin
     .immediate();
 }
 
-/**
- * The record with sequence number `from`: the one after where the previous digest ended when that
- * is known (the newest segment holding it), else the oldest of a newest-first scan down to it.
- */
 function firstOf<T>(items: Iterable<T>): T | undefined {
   for (const item of items) return item;
   return undefined;
 }
 
+/**
+ * The record with sequence number `from`: the one after where the previous digest ended when that
+ * is known, else the first of the segment that holds it at or after `from`.
+ */
 function firstLineFrom(dir: string, from: number, segment?: number, offset?: number): Line | undefined {
+  const segments = listSegments(dir);
   if (segment !== undefined && offset !== undefined) {
-    for (const s of listSegments(dir)) {
+    for (const s of segments) {
       if (s.first < segment) continue;
       const line = firstOf(segmentForward(s, s.first === segment ? offset : 0));
       if (line === undefined) continue;
@@ -116,12 +117,8 @@ function firstLineFrom(dir: string, from: number, segment?: number, offset?: num
       break;
     }
   }
-  let first: Line | undefined;
-  for (const line of linesNewestFirst(dir)) {
-    if (sequenceOf(line.text) < from) break;
-    first = line;
-  }
-  return first;
+  for (const line of linesInOrder(dir, from)) if (sequenceOf(line.text) >= from) return line;
+  return undefined;
 }
 
 export function readDigests(db: Database.Database): SignedDigest[] {

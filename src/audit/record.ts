@@ -209,9 +209,15 @@ export function fieldsOfRecord(text: string): RecordFields {
 
 /** The account of a resource ARN (its fifth field), if it names one. */
 function accountOfArn(arn: string): string | undefined {
-  const account = arn.split(":", 5)[4];
-  return account !== undefined && /^\d{12}$/.test(account) ? account : undefined;
+  // arn:partition:service:region:account:…, found by its colons (cheaper than a split, on every call).
+  let at = -1;
+  for (let i = 0; i < 4; i++) if ((at = arn.indexOf(":", at + 1)) < 0) return undefined;
+  const end = arn.indexOf(":", at + 1);
+  const account = end < 0 ? arn.slice(at + 1) : arn.slice(at + 1, end);
+  return ACCOUNT_ID.test(account) ? account : undefined;
 }
+
+const ACCOUNT_ID = /^\d{12}$/;
 
 /**
  * The events of a call: one, and when it acted on another account's resource (a KMS key used
