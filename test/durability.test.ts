@@ -4,7 +4,8 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, closeSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { hash } from "node:crypto";
 import { join } from "node:path";
 import {
   CreateAliasCommand,
@@ -241,31 +242,60 @@ describe("durability and plaintext hygiene", () => {
     });
   }
 
-  it("a record a crash left half-written is cut at the next start, and the chain goes on whole from the last whole record", async () => {
-    const dataDir = tempDir();
-    dirs.push(dataDir);
-    const dir = join(dataDir, "audit");
-    const first = startWriter(dir, "commit");
-    await first.writer.append([auditEvent(1), auditEvent(2)]);
-    await first.writer.close();
-    first.db.close();
-    const [segment] = listSegments(join(dir, "chain-1"));
-    appendFileSync(segment!.path, '{"eventVersion":"1.11","userIdentity":{"accoun');
-    const second = startWriter(dir, "commit");
-    await second.writer.append([auditEvent(3)]);
-    await second.writer.close();
-    second.db.close();
-    const lines = readFileSync(segment!.path, "utf8").split("\n");
-    assert.equal(lines.length, 4);
-    assert.equal(lines[3], "");
-    assert.deepEqual(
-      lines
-        .slice(0, 3)
-        .map((l) => (JSON.parse(l) as { additionalEventData: { keyholdSequence: number } }).additionalEventData.keyholdSequence),
-      [1, 2, 3],
-    );
-    assert.deepEqual([...(await recordedRequestIds(dataDir))], ["r1", "r2", "r3"]);
-  });
+  const damages: { name: string; damage: (path: string) => void; kept: string[] }[] = [
+    { name: "half a record", damage: (path) => appendFileSync(path, '{"eventVersion":"1.11","userIdentity":{"accoun'), kept: ["r1", "r2"] },
+    {
+      // After a power loss, blocks written but never synced may read back as zeros, with the
+      // later blocks intact: the record after them links to nothing the chain holds.
+      name: "zeros, then a whole-looking record",
+      damage: (path) => {
+        const [, second] = readFileSync(path, "utf8").split("\n");
+        appendFileSync(path, "\0".repeat(512) + second!.replace('"keyholdSequence":2', '"keyholdSequence":3') + "\n");
+      },
+      kept: ["r1", "r2"],
+    },
+    {
+      name: "zeros inside the last record",
+      damage: (path) => {
+        const text = readFileSync(path);
+        text.fill(0, text.length - 200, text.length - 100);
+        writeFileSync(path, text);
+      },
+      kept: ["r1"],
+    },
+  ];
+  for (const { name, damage, kept } of damages) {
+    it(`records a crash left damaged (${name}) are cut at the next start, and the chain goes on whole from the last whole record`, async () => {
+      const dataDir = tempDir();
+      dirs.push(dataDir);
+      const dir = join(dataDir, "audit");
+      const first = startWriter(dir, "commit");
+      await first.writer.append([auditEvent(1), auditEvent(2)]);
+      await first.writer.close();
+      first.db.close();
+      const [segment] = listSegments(join(dir, "chain-1"));
+      damage(segment!.path);
+      const second = startWriter(dir, "commit");
+      await second.writer.append([auditEvent(3)]);
+      await second.writer.close();
+      second.db.close();
+      const lines = readFileSync(segment!.path, "utf8").split("\n");
+      assert.equal(lines.pop(), "", "each record ends its line");
+      const records = lines.map(
+        (l) => JSON.parse(l) as { requestID: string; additionalEventData: { keyholdSequence: number; keyholdPreviousHash: string } },
+      );
+      assert.deepEqual(
+        records.map((r) => r.requestID),
+        [...kept, "r3"],
+      );
+      assert.deepEqual(
+        records.map((r) => r.additionalEventData.keyholdSequence),
+        records.map((_, i) => i + 1),
+      );
+      for (let i = 1; i < lines.length; i++)
+        assert.equal(records[i]!.additionalEventData.keyholdPreviousHash, hash("sha256", lines[i - 1]!, "hex"));
+    });
+  }
 
   it("no data key and no key material appears in plaintext in the data directory or the server's output", async () => {
     const dataDir = tempDir();

@@ -26,8 +26,8 @@ import { join } from "node:path";
 import type { AuditSync } from "../config.js";
 import type { Logger } from "../log.js";
 import { GENESIS_HASH } from "./database.js";
-import { fieldsOfRecord, type AuditEvent } from "./record.js";
-import { linesNewestFirst, listSegments, newestLine, segmentName } from "./segments.js";
+import { fieldsOfRecord, type AuditEvent, type RecordFields } from "./record.js";
+import { linesNewestFirst, listSegments, newestLine, segmentForward, segmentName, sequenceOf, type Segment } from "./segments.js";
 import { linkBatch } from "./store.js";
 import { hash } from "node:crypto";
 
@@ -135,28 +135,42 @@ export class ChainLogWriter {
     const segments = listSegments(dir);
     const newest = segments.at(-1);
     if (newest) {
-      const line = newestLine(dir);
+      // What follows the last whole record of the chain was never acknowledged (or is the last
+      // 100 ms before a power loss, in periodic mode): it goes, so the next record starts on a
+      // line of its own and links to a record the chain holds.
+      const whole = wholePrefix(newest);
       this.fd = openSync(newest.path, "r+");
-      // What follows the last whole record was never acknowledged (or is the last 100 ms of a
-      // power loss, in periodic mode): it goes, so the next record starts on a line of its own.
-      const whole = line?.segment.first === newest.first ? line.end : 0;
-      if (fstatSync(this.fd).size !== whole) ftruncateSync(this.fd, whole);
-      this.size = whole;
-      if (line) this.head = { seq: fieldsOfRecord(line.text).seq, hash: hash("sha256", line.text, "buffer") as unknown as Buffer };
+      const size = fstatSync(this.fd).size;
+      if (size !== whole.end) {
+        ftruncateSync(this.fd, whole.end);
+        fsyncSync(this.fd);
+        this.options.log?.info(
+          `audit: chain ${this.options.chain} ended in ${size - whole.end} bytes of records never synced; they were cut`,
+        );
+      }
+      this.size = whole.end;
+      // The newest segment may hold no record yet: the head is then the previous segment's last.
+      const last = whole.last ?? newestLine(dir)?.text;
+      if (last !== undefined) this.head = { seq: sequenceOf(last), hash: hash("sha256", last, "buffer") as unknown as Buffer };
     } else {
       this.openSegment(1);
     }
     this.syncedSeq = this.head.seq;
-    // Uses the last run wrote to its segment but not yet to the tables.
+    // Uses the last run wrote to its segment but not yet to the tables. Tables ahead of the chain
+    // (records a power loss took back after their uses were saved) are rebuilt from the records.
     const persisted = db.prepare("SELECT value FROM audit_meta WHERE key = 'persisted_seq'").get() as { value: string } | undefined;
     this.persistedSeq = Number(persisted?.value ?? 0);
-    const missed: { fields: ReturnType<typeof fieldsOfRecord> }[] = [];
+    if (this.persistedSeq > this.head.seq) {
+      db.exec("DELETE FROM audit_key_last_use; DELETE FROM audit_access_key_last_use; DELETE FROM audit_meta WHERE key = 'persisted_seq'");
+      this.persistedSeq = 0;
+    }
+    const missed: RecordFields[] = [];
     for (const line of linesNewestFirst(dir)) {
       const fields = fieldsOfRecord(line.text);
       if (fields.seq <= this.persistedSeq) break;
-      missed.push({ fields });
+      missed.push(fields);
     }
-    for (const { fields } of missed.reverse()) this.synced.add(fields, fields.seq);
+    for (const fields of missed.reverse()) this.synced.add(fields, fields.seq);
     this.persist();
     this.timer = setInterval(() => this.tick(), SYNC_INTERVAL_MS);
     this.timer.unref();
@@ -284,5 +298,34 @@ export class ChainLogWriter {
     }
     closeSync(this.fd);
     this.fd = -1;
+  }
+}
+
+/**
+ * The whole records at the start of a segment: each line numbered one after the line before (the
+ * first, as the segment's name says) and linked to its hash, the last one valid JSON. A crash can
+ * leave the end of what was written since the last fdatasync torn or, after a power loss, with
+ * blocks of zeros in it; this is where that begins.
+ */
+function wholePrefix(segment: Segment): { end: number; last?: string } {
+  let whole: { end: number; last?: string } = { end: 0 };
+  let before = whole;
+  let expected = segment.first;
+  let previousHash: string | undefined;
+  for (const line of segmentForward(segment, 0)) {
+    if (sequenceOf(line.text) !== expected) break;
+    if (previousHash !== undefined && !line.text.endsWith(`"keyholdPreviousHash":"${previousHash}"}}`)) break;
+    before = whole;
+    whole = { end: line.end, last: line.text };
+    previousHash = hash("sha256", line.text, "hex");
+    expected++;
+  }
+  if (whole.last === undefined) return whole;
+  try {
+    JSON.parse(whole.last);
+    return whole;
+  } catch {
+    // A successor would have vouched for it by its link; the last one must parse.
+    return before;
   }
 }
