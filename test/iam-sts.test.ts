@@ -425,4 +425,56 @@ describe("IAM and STS", () => {
       "UnrecognizedClientException",
     );
   });
+  it("IAM actions are authorized on the entity's own ARN, path included: a policy scoped to a path reaches the users, groups and roles under it, and only them", async () => {
+    const offset = { systemClockOffset: clock.now() - Date.now() };
+    iam = iamClient(server.url, undefined, offset);
+    const trust = policy({ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: "sts:AssumeRole" });
+    await iam.send(new CreateUserCommand({ UserName: "boss", Path: "/admins/" }));
+    await iam.send(new CreateUserCommand({ UserName: "temp" }));
+    await iam.send(new CreateUserCommand({ UserName: "dev", Path: "/team/" }));
+    await iam.send(new CreateRoleCommand({ RoleName: "guarded", Path: "/admins/", AssumeRolePolicyDocument: trust }));
+    await iam.send(new CreateRoleCommand({ RoleName: "open", AssumeRolePolicyDocument: trust }));
+    await iam.send(new CreateGroupCommand({ GroupName: "wheel", Path: "/admins/" }));
+    await iam.send(new CreateGroupCommand({ GroupName: "staff" }));
+    const admins = ["user", "role", "group"].map((t) => `arn:aws:iam::${ACCOUNT_ID}:${t}/admins/*`);
+    const helpdesk = iamClient(
+      server.url,
+      await makeUser(iam, "helpdesk", {
+        manage: policy({ Effect: "Allow", Action: "iam:*", Resource: "*" }, { Effect: "Deny", Action: "iam:*", Resource: admins }),
+      }),
+      offset,
+    );
+    const grant = policy({ Effect: "Allow", Action: "kms:*", Resource: "*" });
+    // Under /admins/: refused, whatever the operation.
+    for (const attempt of [
+      () => helpdesk.send(new CreateAccessKeyCommand({ UserName: "boss" })),
+      () => helpdesk.send(new PutUserPolicyCommand({ UserName: "boss", PolicyName: "p", PolicyDocument: grant })),
+      () => helpdesk.send(new GetUserCommand({ UserName: "boss" })),
+      () => helpdesk.send(new ListGroupsForUserCommand({ UserName: "boss" })),
+      () => helpdesk.send(new AttachUserPolicyCommand({ UserName: "boss", PolicyArn: `arn:aws:iam::${ACCOUNT_ID}:policy/none` })),
+      () => helpdesk.send(new DeleteUserCommand({ UserName: "boss" })),
+      () => helpdesk.send(new PutRolePolicyCommand({ RoleName: "guarded", PolicyName: "p", PolicyDocument: grant })),
+      () => helpdesk.send(new DeleteRoleCommand({ RoleName: "guarded" })),
+      () => helpdesk.send(new AddUserToGroupCommand({ GroupName: "wheel", UserName: "helpdesk" })),
+      () => helpdesk.send(new GetGroupCommand({ GroupName: "wheel" })),
+    ]) {
+      await rejects(attempt, "AccessDenied");
+    }
+    assert.equal((await iam.send(new ListAccessKeysCommand({ UserName: "boss" }))).AccessKeyMetadata!.length, 0);
+    assert.equal((await iam.send(new GetRoleCommand({ RoleName: "guarded" }))).Role!.RoleName, "guarded");
+    // Elsewhere: allowed.
+    await helpdesk.send(new PutUserPolicyCommand({ UserName: "temp", PolicyName: "p", PolicyDocument: grant }));
+    await helpdesk.send(new PutRolePolicyCommand({ RoleName: "open", PolicyName: "p", PolicyDocument: grant }));
+    await helpdesk.send(new AddUserToGroupCommand({ GroupName: "staff", UserName: "temp" }));
+    // And an Allow scoped to a path reaches the users on it.
+    const lead = iamClient(
+      server.url,
+      await makeUser(iam, "lead", {
+        team: policy({ Effect: "Allow", Action: "iam:GetUser", Resource: `arn:aws:iam::${ACCOUNT_ID}:user/team/*` }),
+      }),
+      offset,
+    );
+    assert.equal((await lead.send(new GetUserCommand({ UserName: "dev" }))).User!.Arn, `arn:aws:iam::${ACCOUNT_ID}:user/team/dev`);
+    await rejects(() => lead.send(new GetUserCommand({ UserName: "temp" })), "AccessDenied");
+  });
 });

@@ -49,10 +49,24 @@ export class IamService {
     await this.authorizer.require(call, { action: call.action, resource });
   }
 
-  userArn(call: CallContext, name: string, path = "/"): string {
-    return iamArn(call.accountId, "user", path, name);
+  /**
+   * The ARN an IAM action on a named user, group or role is authorized on: the entity's own, with
+   * its path (arn:aws:iam::111122223333:user/division/Bob), so that a policy scoped to a path
+   * (`user/division/*`) allows and denies as in AWS; with the path "/" for a name that names
+   * nothing yet (CreateUser names its path itself; other operations then answer NoSuchEntity).
+   */
+  async entityArn(call: CallContext, kind: "iam-user" | "iam-group" | "iam-role", name: string): Promise<string> {
+    const entity = await this.directory.get(kind, call.accountId, name);
+    return entity?.body.arn ?? iamArn(call.accountId, ARN_TYPE[kind], "/", name);
+  }
+
+  /** The caller may perform this call's action on the named user, group or role (see entityArn). */
+  async authorizeEntity(call: CallContext, kind: "iam-user" | "iam-group" | "iam-role", name: string): Promise<void> {
+    await this.authorize(call, await this.entityArn(call, kind, name));
   }
 }
+
+const ARN_TYPE = { "iam-user": "user", "iam-group": "group", "iam-role": "role" } as const;
 
 export type IamOperation = Operation<IamService>;
 

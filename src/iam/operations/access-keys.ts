@@ -23,7 +23,8 @@ async function owner(iam: IamService, call: CallContext, userName: string | unde
   if (name === undefined && call.principal.type !== "Root") {
     throw new ServiceError("ValidationError", "Must specify userName when calling with non-User credentials");
   }
-  await iam.authorize(call, name === undefined ? call.principal.arn : iam.userArn(call, name));
+  if (name === undefined) await iam.authorize(call, call.principal.arn);
+  else await iam.authorizeEntity(call, "iam-user", name);
   if (name !== undefined) await iam.directory.require("iam-user", call.accountId, name);
   return name;
 }
@@ -112,7 +113,8 @@ export const getAccessKeyLastUsed = defineIamOperation<GetAccessKeyLastUsedReque
   async run(iam, call, input) {
     const key = await accountKey(iam, call, input.AccessKeyId!, null);
     // The resource is the key's owner: its user, or the account's root.
-    await iam.authorize(call, key.userName === undefined ? rootArn(call.accountId) : iam.userArn(call, key.userName));
+    if (key.userName === undefined) await iam.authorize(call, rootArn(call.accountId));
+    else await iam.authorizeEntity(call, "iam-user", key.userName);
     const used = await iam.accessKeyUse?.accessKeyLastUse(key.accessKeyId);
     return {
       UserName: key.userName,

@@ -25,8 +25,6 @@ import {
   userShape,
 } from "../service.js";
 
-const groupArn = (accountId: string, name: string) => iamArn(accountId, "group", "/", name);
-
 export const createGroup = defineIamOperation<CreateGroupRequest, CreateGroupResponse>({
   name: "CreateGroup",
   description: "Create an IAM group; its policies apply to every member.",
@@ -50,7 +48,7 @@ export const getGroup = defineIamOperation<GetGroupRequest, GetGroupResponse>({
   readOnly: true,
   input: struct({ GroupName, Marker, MaxItems }, ["GroupName"]),
   async run(iam, call, input) {
-    await iam.authorize(call, groupArn(call.accountId, input.GroupName!));
+    await iam.authorizeEntity(call, "iam-group", input.GroupName!);
     const group = await iam.directory.require("iam-group", call.accountId, input.GroupName!);
     const members = (await iam.directory.list("iam-user", call.accountId)).filter((u) => u.body.groups.includes(input.GroupName!));
     const { page, IsTruncated, Marker } = pageOf(members, (u) => u.name, input.Marker, input.MaxItems);
@@ -65,7 +63,7 @@ export const deleteGroup = defineIamOperation<DeleteGroupRequest, Record<string,
   input: struct({ GroupName }, ["GroupName"]),
   async run(iam, call, input) {
     const name = input.GroupName!;
-    await iam.authorize(call, groupArn(call.accountId, name));
+    await iam.authorizeEntity(call, "iam-group", name);
     const group = await iam.directory.require("iam-group", call.accountId, name);
     const conflict = (what: string) => new ServiceError("DeleteConflict", `Cannot delete entity, must ${what} first.`);
     if ((await iam.directory.list("iam-user", call.accountId)).some((u) => u.body.groups.includes(name)))
@@ -83,7 +81,7 @@ export const addUserToGroup = defineIamOperation<AddUserToGroupRequest, Record<s
   readOnly: false,
   input: struct({ GroupName, UserName }, ["GroupName", "UserName"]),
   async run(iam, call, input) {
-    await iam.authorize(call, groupArn(call.accountId, input.GroupName!));
+    await iam.authorizeEntity(call, "iam-group", input.GroupName!);
     await iam.directory.require("iam-group", call.accountId, input.GroupName!);
     await iam.directory.update("iam-user", call.accountId, input.UserName!, (user) => {
       if (user.groups.includes(input.GroupName!)) return false;
@@ -103,7 +101,7 @@ export const removeUserFromGroup = defineIamOperation<RemoveUserFromGroupRequest
   readOnly: false,
   input: struct({ GroupName, UserName }, ["GroupName", "UserName"]),
   async run(iam, call, input) {
-    await iam.authorize(call, groupArn(call.accountId, input.GroupName!));
+    await iam.authorizeEntity(call, "iam-group", input.GroupName!);
     await iam.directory.require("iam-group", call.accountId, input.GroupName!);
     await iam.directory.update("iam-user", call.accountId, input.UserName!, (user) => {
       const at = user.groups.indexOf(input.GroupName!);

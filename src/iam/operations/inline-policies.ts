@@ -6,7 +6,7 @@ import { ServiceError } from "../../errors.js";
 import type { Schema } from "../../validation/schema.js";
 import { struct } from "../../validation/schema.js";
 import { setOwn } from "../../validation/own-key.js";
-import { checkPolicyDocument, iamArn, policySize } from "../directory.js";
+import { checkPolicyDocument, policySize } from "../directory.js";
 import {
   defineIamOperation,
   encodeDocument,
@@ -25,16 +25,15 @@ interface Entity {
   kind: "iam-user" | "iam-group" | "iam-role";
   /** "User", "Group", "Role": in operation and member names. */
   label: "User" | "Group" | "Role";
-  arnType: "user" | "group" | "role";
   nameShape: Schema;
   /** IAM's quota on the entity's inline policies together (characters, whitespace not counted). */
   inlineLimit: number;
 }
 
 const ENTITIES: readonly Entity[] = [
-  { kind: "iam-user", label: "User", arnType: "user", nameShape: UserName, inlineLimit: 2048 },
-  { kind: "iam-group", label: "Group", arnType: "group", nameShape: GroupName, inlineLimit: 5120 },
-  { kind: "iam-role", label: "Role", arnType: "role", nameShape: RoleName, inlineLimit: 10_240 },
+  { kind: "iam-user", label: "User", nameShape: UserName, inlineLimit: 2048 },
+  { kind: "iam-group", label: "Group", nameShape: GroupName, inlineLimit: 5120 },
+  { kind: "iam-role", label: "Role", nameShape: RoleName, inlineLimit: 10_240 },
 ];
 
 type Input = Record<string, string | number | undefined>;
@@ -42,7 +41,6 @@ type Input = Record<string, string | number | undefined>;
 function operationsFor(e: Entity): IamOperation[] {
   const nameMember = `${e.label}Name`;
   const lower = e.label.toLowerCase();
-  const arnOf = (account: string, name: string) => iamArn(account, e.arnType, "/", name);
   return [
     defineIamOperation<Input, Record<string, never>>({
       name: `Put${e.label}Policy`,
@@ -51,7 +49,7 @@ function operationsFor(e: Entity): IamOperation[] {
       input: struct({ [nameMember]: e.nameShape, PolicyName, PolicyDocument }, [nameMember, "PolicyName", "PolicyDocument"]),
       async run(iam, call, input) {
         const name = input[nameMember] as string;
-        await iam.authorize(call, arnOf(call.accountId, name));
+        await iam.authorizeEntity(call, e.kind, name);
         checkPolicyDocument(input.PolicyDocument as string, "identity");
         await iam.directory.update(e.kind, call.accountId, name, (body) => {
           // IAM bounds the inline policies of an entity together, counting every character but whitespace.
@@ -73,7 +71,7 @@ function operationsFor(e: Entity): IamOperation[] {
       input: struct({ [nameMember]: e.nameShape, PolicyName }, [nameMember, "PolicyName"]),
       async run(iam, call, input) {
         const name = input[nameMember] as string;
-        await iam.authorize(call, arnOf(call.accountId, name));
+        await iam.authorizeEntity(call, e.kind, name);
         const entity = await iam.directory.require(e.kind, call.accountId, name);
         const document = entity.body.inline[input.PolicyName as string];
         if (document === undefined || !Object.hasOwn(entity.body.inline, input.PolicyName as string)) {
@@ -89,7 +87,7 @@ function operationsFor(e: Entity): IamOperation[] {
       input: struct({ [nameMember]: e.nameShape, Marker, MaxItems }, [nameMember]),
       async run(iam, call, input) {
         const name = input[nameMember] as string;
-        await iam.authorize(call, arnOf(call.accountId, name));
+        await iam.authorizeEntity(call, e.kind, name);
         const entity = await iam.directory.require(e.kind, call.accountId, name);
         const names = Object.keys(entity.body.inline).sort();
         const { page, IsTruncated, Marker } = pageOf(
@@ -109,7 +107,7 @@ function operationsFor(e: Entity): IamOperation[] {
       async run(iam, call, input) {
         const name = input[nameMember] as string;
         const policyName = input.PolicyName as string;
-        await iam.authorize(call, arnOf(call.accountId, name));
+        await iam.authorizeEntity(call, e.kind, name);
         await iam.directory.update(e.kind, call.accountId, name, (body) => {
           if (!Object.hasOwn(body.inline, policyName)) {
             throw new ServiceError("NoSuchEntity", `The ${lower} policy with name ${policyName} cannot be found.`);

@@ -183,7 +183,7 @@ function attachmentOperations(e: (typeof POLICY_HOLDERS)[number]): IamOperation[
       input: struct({ [nameMember]: e.nameShape, PolicyArn: Arn }, [nameMember, "PolicyArn"]),
       async run(iam, call, input) {
         const name = input[nameMember] as string;
-        await iam.authorize(call, iamArn(call.accountId, e.arnType, "/", name));
+        await iam.authorizeEntity(call, e.kind, name);
         const policy = await requirePolicy(iam, call, input.PolicyArn as string);
         await iam.directory.update(e.kind, call.accountId, name, (body) => {
           if (body.attached.includes(policy.body.arn)) return false;
@@ -203,7 +203,7 @@ function attachmentOperations(e: (typeof POLICY_HOLDERS)[number]): IamOperation[
       input: struct({ [nameMember]: e.nameShape, PolicyArn: Arn }, [nameMember, "PolicyArn"]),
       async run(iam, call, input) {
         const name = input[nameMember] as string;
-        await iam.authorize(call, iamArn(call.accountId, e.arnType, "/", name));
+        await iam.authorizeEntity(call, e.kind, name);
         await iam.directory.update(e.kind, call.accountId, name, (body) => {
           const at = body.attached.indexOf(input.PolicyArn as string);
           if (at < 0) throw new ServiceError("NoSuchEntity", `Policy ${input.PolicyArn} was not found.`);
@@ -219,7 +219,7 @@ function attachmentOperations(e: (typeof POLICY_HOLDERS)[number]): IamOperation[
       input: struct({ [nameMember]: e.nameShape, PathPrefix: str({ min: 1, max: 512 }), Marker, MaxItems }, [nameMember]),
       async run(iam, call, input) {
         const name = input[nameMember] as string;
-        await iam.authorize(call, iamArn(call.accountId, e.arnType, "/", name));
+        await iam.authorizeEntity(call, e.kind, name);
         const entity = await iam.directory.require(e.kind, call.accountId, name);
         const attached = [...entity.body.attached]
           .sort()

@@ -27,8 +27,6 @@ import {
   roleShape,
 } from "../service.js";
 
-const roleArn = (accountId: string, name: string) => iamArn(accountId, "role", "/", name);
-
 export const createRole = defineIamOperation<CreateRoleRequest, CreateRoleResponse>({
   name: "CreateRole",
   description: "Create an IAM role; its trust policy says who may assume it (STS AssumeRole).",
@@ -73,7 +71,7 @@ export const getRole = defineIamOperation<GetRoleRequest, GetRoleResponse>({
   readOnly: true,
   input: struct({ RoleName }, ["RoleName"]),
   async run(iam, call, input) {
-    await iam.authorize(call, roleArn(call.accountId, input.RoleName!));
+    await iam.authorizeEntity(call, "iam-role", input.RoleName!);
     const role = await iam.directory.require("iam-role", call.accountId, input.RoleName!);
     return { Role: roleShape(input.RoleName!, role.body) };
   },
@@ -99,7 +97,7 @@ export const listInstanceProfilesForRole = defineIamOperation<ListInstanceProfil
   readOnly: true,
   input: struct({ RoleName, Marker, MaxItems }, ["RoleName"]),
   async run(iam, call, input) {
-    await iam.authorize(call, roleArn(call.accountId, input.RoleName!));
+    await iam.authorizeEntity(call, "iam-role", input.RoleName!);
     await iam.directory.require("iam-role", call.accountId, input.RoleName!);
     return { InstanceProfiles: [], IsTruncated: false };
   },
@@ -112,7 +110,7 @@ export const deleteRole = defineIamOperation<DeleteRoleRequest, Record<string, n
   input: struct({ RoleName }, ["RoleName"]),
   async run(iam, call, input) {
     const name = input.RoleName!;
-    await iam.authorize(call, roleArn(call.accountId, name));
+    await iam.authorizeEntity(call, "iam-role", name);
     const role = await iam.directory.require("iam-role", call.accountId, name);
     const conflict = (what: string) => new ServiceError("DeleteConflict", `Cannot delete entity, must ${what} first.`);
     if (Object.keys(role.body.inline).length > 0) throw conflict("delete policies");

@@ -55,7 +55,7 @@ export const getUser = defineIamOperation<GetUserRequest, GetUserResponse>({
       const account = await iam.repo.getAccount(p.accountId);
       return { User: { Path: "/", UserName: undefined, UserId: p.accountId, Arn: p.arn, CreateDate: new Date(account?.createdAt ?? 0) } };
     }
-    await iam.authorize(call, iam.userArn(call, name));
+    await iam.authorizeEntity(call, "iam-user", name);
     const user = await iam.directory.require("iam-user", call.accountId, name);
     return { User: userShape(name, user.body) };
   },
@@ -81,7 +81,7 @@ export const deleteUser = defineIamOperation<DeleteUserRequest, Record<string, n
   input: struct({ UserName }, ["UserName"]),
   async run(iam, call, input) {
     const name = input.UserName!;
-    await iam.authorize(call, iam.userArn(call, name));
+    await iam.authorizeEntity(call, "iam-user", name);
     const user = await iam.directory.require("iam-user", call.accountId, name);
     const conflict = (what: string) => new ServiceError("DeleteConflict", `Cannot delete entity, must ${what} first.`);
     if ((await iam.repo.listAccessKeys(call.accountId, name)).length > 0) throw conflict("delete access keys");
@@ -99,7 +99,7 @@ export const listGroupsForUser = defineIamOperation<ListGroupsForUserRequest, Li
   readOnly: true,
   input: struct({ UserName, Marker, MaxItems }, ["UserName"]),
   async run(iam, call, input) {
-    await iam.authorize(call, iam.userArn(call, input.UserName!));
+    await iam.authorizeEntity(call, "iam-user", input.UserName!);
     const user = await iam.directory.require("iam-user", call.accountId, input.UserName!);
     const groups = [];
     for (const name of [...user.body.groups].sort()) {
