@@ -477,4 +477,57 @@ describe("IAM and STS", () => {
     assert.equal((await lead.send(new GetUserCommand({ UserName: "dev" }))).User!.Arn, `arn:aws:iam::${ACCOUNT_ID}:user/team/dev`);
     await rejects(() => lead.send(new GetUserCommand({ UserName: "temp" })), "AccessDenied");
   });
+  it("attaching and detaching a managed policy carries iam:PolicyARN: a Deny naming a policy stops its attachment, an Allow naming some allows only those", async () => {
+    const offset = { systemClockOffset: clock.now() - Date.now() };
+    iam = iamClient(server.url, undefined, offset);
+    const arnOf = async (name: string) =>
+      (
+        await iam.send(
+          new CreatePolicyCommand({ PolicyName: name, PolicyDocument: policy({ Effect: "Allow", Action: "kms:*", Resource: "*" }) }),
+        )
+      ).Policy!.Arn!;
+    const [admin, approvedReader, other] = [await arnOf("Admin"), await arnOf("approved-reader"), await arnOf("other")];
+    await iam.send(new CreateUserCommand({ UserName: "newcomer" }));
+    const delegate = iamClient(
+      server.url,
+      await makeUser(iam, "delegate", {
+        p: policy(
+          {
+            Effect: "Allow",
+            Action: ["iam:AttachUserPolicy", "iam:DetachUserPolicy"],
+            Resource: "*",
+            Condition: { ArnLike: { "iam:PolicyARN": `arn:aws:iam::${ACCOUNT_ID}:policy/approved-*` } },
+          },
+          { Effect: "Allow", Action: "iam:*", Resource: "*", Condition: { StringEquals: { "aws:username": "nobody" } } },
+        ),
+      }),
+      offset,
+    );
+    const guarded = iamClient(
+      server.url,
+      await makeUser(iam, "guarded", {
+        p: policy(
+          { Effect: "Allow", Action: "iam:*", Resource: "*" },
+          {
+            Effect: "Deny",
+            Action: ["iam:AttachUserPolicy", "iam:DetachUserPolicy"],
+            Resource: "*",
+            Condition: { ArnEquals: { "iam:PolicyARN": admin } },
+          },
+        ),
+      }),
+      offset,
+    );
+    await delegate.send(new AttachUserPolicyCommand({ UserName: "newcomer", PolicyArn: approvedReader }));
+    await rejects(() => delegate.send(new AttachUserPolicyCommand({ UserName: "newcomer", PolicyArn: other })), "AccessDenied");
+    await rejects(() => guarded.send(new AttachUserPolicyCommand({ UserName: "newcomer", PolicyArn: admin })), "AccessDenied");
+    await guarded.send(new AttachUserPolicyCommand({ UserName: "newcomer", PolicyArn: other }));
+    const attached = (await iam.send(new ListAttachedUserPoliciesCommand({ UserName: "newcomer" }))).AttachedPolicies!.map(
+      (p) => p.PolicyArn,
+    );
+    assert.deepEqual(attached.sort(), [approvedReader, other].sort());
+    await iam.send(new AttachUserPolicyCommand({ UserName: "newcomer", PolicyArn: admin }));
+    await rejects(() => guarded.send(new DetachUserPolicyCommand({ UserName: "newcomer", PolicyArn: admin })), "AccessDenied");
+    await delegate.send(new DetachUserPolicyCommand({ UserName: "newcomer", PolicyArn: approvedReader }));
+  });
 });

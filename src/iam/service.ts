@@ -7,6 +7,7 @@ import type { Clock } from "../clock.js";
 import { ServiceError } from "../errors.js";
 import type { Repository } from "../store/repository.js";
 import type { Authorizer } from "./authorizer.js";
+import type { ContextValues } from "./conditions.js";
 import type { Credentials } from "./credentials.js";
 import { iamArn, type Directory, type ManagedPolicyBody, type RoleBody, type UserBody, type GroupBody } from "./directory.js";
 import { defineServiceOperation, type Operation, type OperationSpec } from "../operation.js";
@@ -45,8 +46,8 @@ export class IamService {
   }
 
   /** The caller may perform this call's action on the named resource (identity policies decide; root may). */
-  async authorize(call: CallContext, resource: string): Promise<void> {
-    await this.authorizer.require(call, { action: call.action, resource });
+  async authorize(call: CallContext, resource: string, context?: () => ContextValues): Promise<void> {
+    await this.authorizer.require(call, { action: call.action, resource, context });
   }
 
   /**
@@ -61,8 +62,13 @@ export class IamService {
   }
 
   /** The caller may perform this call's action on the named user, group or role (see entityArn). */
-  async authorizeEntity(call: CallContext, kind: "iam-user" | "iam-group" | "iam-role", name: string): Promise<void> {
-    await this.authorize(call, await this.entityArn(call, kind, name));
+  async authorizeEntity(
+    call: CallContext,
+    kind: "iam-user" | "iam-group" | "iam-role",
+    name: string,
+    context?: () => ContextValues,
+  ): Promise<void> {
+    await this.authorize(call, await this.entityArn(call, kind, name), context);
   }
 }
 

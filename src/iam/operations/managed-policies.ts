@@ -19,6 +19,7 @@ import type {
 import type { CallContext } from "../../call.js";
 import { ServiceError } from "../../errors.js";
 import { bool, enumOf, str, struct } from "../../validation/schema.js";
+import { ContextValues } from "../conditions.js";
 import { checkPolicyDocument, iamArn, policySize, uniqueId } from "../directory.js";
 import {
   Arn,
@@ -172,6 +173,9 @@ export const deletePolicy = defineIamOperation<DeletePolicyRequest, Record<strin
 
 type Input = Record<string, string | number | undefined>;
 
+/** iam:PolicyARN, the condition key of attaching and detaching a managed policy: which policy. */
+const policyArnKey = (arn: string) => () => new ContextValues().set("iam:PolicyARN", arn);
+
 function attachmentOperations(e: (typeof POLICY_HOLDERS)[number]): IamOperation[] {
   const nameMember = `${e.label}Name`;
   const lower = e.label.toLowerCase();
@@ -183,7 +187,7 @@ function attachmentOperations(e: (typeof POLICY_HOLDERS)[number]): IamOperation[
       input: struct({ [nameMember]: e.nameShape, PolicyArn: Arn }, [nameMember, "PolicyArn"]),
       async run(iam, call, input) {
         const name = input[nameMember] as string;
-        await iam.authorizeEntity(call, e.kind, name);
+        await iam.authorizeEntity(call, e.kind, name, policyArnKey(input.PolicyArn as string));
         const policy = await requirePolicy(iam, call, input.PolicyArn as string);
         await iam.directory.update(e.kind, call.accountId, name, (body) => {
           if (body.attached.includes(policy.body.arn)) return false;
@@ -203,7 +207,7 @@ function attachmentOperations(e: (typeof POLICY_HOLDERS)[number]): IamOperation[
       input: struct({ [nameMember]: e.nameShape, PolicyArn: Arn }, [nameMember, "PolicyArn"]),
       async run(iam, call, input) {
         const name = input[nameMember] as string;
-        await iam.authorizeEntity(call, e.kind, name);
+        await iam.authorizeEntity(call, e.kind, name, policyArnKey(input.PolicyArn as string));
         await iam.directory.update(e.kind, call.accountId, name, (body) => {
           const at = body.attached.indexOf(input.PolicyArn as string);
           if (at < 0) throw new ServiceError("NoSuchEntity", `Policy ${input.PolicyArn} was not found.`);
