@@ -530,4 +530,38 @@ describe("IAM and STS", () => {
     await rejects(() => guarded.send(new DetachUserPolicyCommand({ UserName: "newcomer", PolicyArn: admin })), "AccessDenied");
     await delegate.send(new DetachUserPolicyCommand({ UserName: "newcomer", PolicyArn: approvedReader }));
   });
+  it("a permissions boundary or tags, which keyhold does not keep, are refused at creation rather than dropped, and nothing is created", async () => {
+    iam = iamClient(server.url, undefined, { systemClockOffset: clock.now() - Date.now() });
+    const boundary = `arn:aws:iam::${ACCOUNT_ID}:policy/Boundary`;
+    const trust = policy({ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: "sts:AssumeRole" });
+    const refused = [
+      await rejects(() => iam.send(new CreateUserCommand({ UserName: "bounded", PermissionsBoundary: boundary })), "InvalidInputException"),
+      await rejects(
+        () => iam.send(new CreateUserCommand({ UserName: "bounded", Tags: [{ Key: "protected", Value: "true" }] })),
+        "InvalidInputException",
+      ),
+      await rejects(
+        () => iam.send(new CreateRoleCommand({ RoleName: "bounded", AssumeRolePolicyDocument: trust, PermissionsBoundary: boundary })),
+        "InvalidInputException",
+      ),
+      await rejects(
+        () => iam.send(new CreateRoleCommand({ RoleName: "bounded", AssumeRolePolicyDocument: trust, Tags: [{ Key: "a", Value: "b" }] })),
+        "InvalidInputException",
+      ),
+      await rejects(
+        () => iam.send(new CreatePolicyCommand({ PolicyName: "bounded", PolicyDocument: ALLOW_KMS, Tags: [{ Key: "a", Value: "b" }] })),
+        "InvalidInputException",
+      ),
+    ];
+    for (const e of refused) {
+      assert.equal(e.$metadata?.httpStatusCode, 400);
+      assert.match(e.message, /keyhold does not (support permissions boundaries|keep tags)/);
+    }
+    await rejects(() => iam.send(new GetUserCommand({ UserName: "bounded" })), "NoSuchEntityException");
+    await rejects(() => iam.send(new GetRoleCommand({ RoleName: "bounded" })), "NoSuchEntityException");
+    await rejects(
+      () => iam.send(new GetPolicyCommand({ PolicyArn: `arn:aws:iam::${ACCOUNT_ID}:policy/bounded` })),
+      "NoSuchEntityException",
+    );
+  });
 });

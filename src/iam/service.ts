@@ -11,7 +11,7 @@ import type { ContextValues } from "./conditions.js";
 import type { Credentials } from "./credentials.js";
 import { iamArn, type Directory, type ManagedPolicyBody, type RoleBody, type UserBody, type GroupBody } from "./directory.js";
 import { defineServiceOperation, type Operation, type OperationSpec } from "../operation.js";
-import { int, str } from "../validation/schema.js";
+import { int, list, str, struct } from "../validation/schema.js";
 
 /** Where GetAccessKeyLastUsed reads from: the audit trail. */
 export interface AccessKeyUseLog {
@@ -150,4 +150,24 @@ export function entityExists(what: string, name: string): ServiceError {
 }
 
 /** Quotas IAM enforces that keyhold keeps: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html */
+/**
+ * What IAM accepts at creation and keyhold does not keep: a permissions boundary (which would limit
+ * what the entity may do) and tags (which policies may test with aws:ResourceTag). Dropping either
+ * silently would leave an entity with more access than its creator set up, so both are refused.
+ */
+export const PermissionsBoundary = Arn;
+export const Tags = list(struct({ Key: str({ min: 1, max: 128 }), Value: str({ max: 256 }) }, ["Key", "Value"]), { max: 50 });
+
+export function refuseUnkept(input: { PermissionsBoundary?: string; Tags?: unknown[] }, what: string): void {
+  if (input.PermissionsBoundary !== undefined) {
+    throw new ServiceError(
+      "InvalidInputException",
+      `keyhold does not support permissions boundaries: the ${what} would not be bound by one. Leave PermissionsBoundary out, and limit the ${what} with its policies.`,
+    );
+  }
+  if (input.Tags !== undefined && input.Tags.length > 0) {
+    throw new ServiceError("InvalidInputException", `keyhold does not keep tags on IAM entities: leave Tags out of this ${what}.`);
+  }
+}
+
 export const QUOTAS = { accessKeysPerUser: 2, managedPoliciesPerEntity: 10, groupsPerUser: 10 };

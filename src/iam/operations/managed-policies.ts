@@ -34,6 +34,8 @@ import {
   PolicyName,
   policyShape,
   QUOTAS,
+  refuseUnkept,
+  Tags,
   type IamOperation,
   type IamService,
 } from "../service.js";
@@ -58,8 +60,9 @@ export const createPolicy = defineIamOperation<CreatePolicyRequest, CreatePolicy
   name: "CreatePolicy",
   description: "Create a customer managed policy, attachable to users, groups and roles.",
   readOnly: false,
-  input: struct({ PolicyName, Path, PolicyDocument, Description: str({ max: 1000 }) }, ["PolicyName", "PolicyDocument"]),
+  input: struct({ PolicyName, Path, PolicyDocument, Description: str({ max: 1000 }), Tags }, ["PolicyName", "PolicyDocument"]),
   async run(iam, call, input) {
+    refuseUnkept(input, "policy");
     const path = input.Path ?? "/";
     const arn = iamArn(call.accountId, "policy", path, input.PolicyName!);
     await iam.authorize(call, arn);

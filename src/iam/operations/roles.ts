@@ -22,9 +22,12 @@ import {
   pageOf,
   Path,
   PathPrefix,
+  PermissionsBoundary,
   PolicyDocument,
+  refuseUnkept,
   RoleName,
   roleShape,
+  Tags,
 } from "../service.js";
 
 export const createRole = defineIamOperation<CreateRoleRequest, CreateRoleResponse>({
@@ -38,10 +41,13 @@ export const createRole = defineIamOperation<CreateRoleRequest, CreateRoleRespon
       AssumeRolePolicyDocument: PolicyDocument,
       Description: str({ max: 1000 }),
       MaxSessionDuration: int({ min: 3600, max: 43200 }),
+      PermissionsBoundary,
+      Tags,
     },
     ["RoleName", "AssumeRolePolicyDocument"],
   ),
   async run(iam, call, input) {
+    refuseUnkept(input, "role");
     const path = input.Path ?? "/";
     const arn = iamArn(call.accountId, "role", path, input.RoleName!);
     await iam.authorize(call, arn);

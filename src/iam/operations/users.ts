@@ -22,6 +22,9 @@ import {
   pageOf,
   Path,
   PathPrefix,
+  PermissionsBoundary,
+  refuseUnkept,
+  Tags,
   UserName,
   userShape,
 } from "../service.js";
@@ -30,8 +33,9 @@ export const createUser = defineIamOperation<CreateUserRequest, CreateUserRespon
   name: "CreateUser",
   description: "Create an IAM user in the caller's account.",
   readOnly: false,
-  input: struct({ Path, UserName }, ["UserName"]),
+  input: struct({ Path, UserName, PermissionsBoundary, Tags }, ["UserName"]),
   async run(iam, call, input) {
+    refuseUnkept(input, "user");
     const path = input.Path ?? "/";
     const arn = iamArn(call.accountId, "user", path, input.UserName!);
     await iam.authorize(call, arn);
