@@ -38,7 +38,7 @@ import {
   DeleteRolePolicyCommand,
   type IAMClient,
 } from "@aws-sdk/client-iam";
-import { AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { AssumeRoleCommand, GetCallerIdentityCommand, type AssumeRoleCommandInput } from "@aws-sdk/client-sts";
 import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ListKeysCommand } from "@aws-sdk/client-kms";
 import { ManualClock } from "../src/clock.js";
 import { ACCOUNT_ID, rejects, startTestServer, type TestServer } from "./helpers.js";
@@ -563,5 +563,34 @@ describe("IAM and STS", () => {
       () => iam.send(new GetPolicyCommand({ PolicyArn: `arn:aws:iam::${ACCOUNT_ID}:policy/bounded` })),
       "NoSuchEntityException",
     );
+  });
+  it("AssumeRole refuses session tags, MFA, a source identity and provided contexts, which keyhold's sessions do not carry, rather than dropping them", async () => {
+    const offset = { systemClockOffset: clock.now() - Date.now() };
+    iam = iamClient(server.url, undefined, offset);
+    const trust = policy({ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: "sts:AssumeRole" });
+    const RoleArn = (await iam.send(new CreateRoleCommand({ RoleName: "tagless", AssumeRolePolicyDocument: trust }))).Role!.Arn!;
+    const sts = stsClient(
+      server.url,
+      await makeUser(iam, "assumer", { p: policy({ Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }) }),
+      offset,
+    );
+    const base = { RoleArn, RoleSessionName: "s1" };
+    const cases: [Partial<AssumeRoleCommandInput>, RegExp][] = [
+      [{ Tags: [{ Key: "team", Value: "blue" }] }, /session tags/],
+      [{ TransitiveTagKeys: ["team"] }, /session tags/],
+      [{ SerialNumber: `arn:aws:iam::${ACCOUNT_ID}:mfa/assumer`, TokenCode: "123456" }, /MFA/],
+      [{ SourceIdentity: "alice" }, /source identity/],
+      [
+        { ProvidedContexts: [{ ProviderArn: "arn:aws:iam::aws:contextProvider/IdentityCenter", ContextAssertion: "abcd" }] },
+        /trusted context/,
+      ],
+    ];
+    for (const [extra, what] of cases) {
+      const e = await rejects(() => sts.send(new AssumeRoleCommand({ ...base, ...extra })), "ValidationError");
+      assert.equal(e.$metadata?.httpStatusCode, 400);
+      assert.match(e.message, what);
+    }
+    const session = await sts.send(new AssumeRoleCommand(base));
+    assert.match(session.AssumedRoleUser!.Arn!, /assumed-role\/tagless\/s1$/);
   });
 });

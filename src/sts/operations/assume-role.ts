@@ -26,6 +26,15 @@ export const assumeRole = defineStsOperation<AssumeRoleRequest, AssumeRoleRespon
       Policy: str({ min: 1, max: 2048, pattern: /^[\u0009\u000A\u000D\u0020-\u00FF]+$/ }),
       DurationSeconds: int({ min: 900, max: 43200 }),
       ExternalId: str({ min: 2, max: 1224, pattern: /^[\w+=,.@:/-]*$/ }),
+      // What keyhold's sessions do not carry: refused (unkeptFeature) rather than dropped.
+      Tags: list(struct({ Key: str({ min: 1, max: 128 }), Value: str({ max: 256 }) }), { max: 50 }),
+      TransitiveTagKeys: list(str({ min: 1, max: 128 }), { max: 50 }),
+      SerialNumber: str({ min: 9, max: 256 }),
+      TokenCode: str({ min: 6, max: 6 }),
+      SourceIdentity: str({ min: 2, max: 64 }),
+      ProvidedContexts: list(struct({ ProviderArn: str({ min: 20, max: 2048 }), ContextAssertion: str({ min: 4, max: 2048 }) }), {
+        max: 5,
+      }),
     },
     ["RoleArn", "RoleSessionName"],
   ),
@@ -33,6 +42,8 @@ export const assumeRole = defineStsOperation<AssumeRoleRequest, AssumeRoleRespon
     const roleArn = input.RoleArn!;
     const m = ROLE_ARN.exec(roleArn);
     if (!m) throw new ServiceError("ValidationError", `${roleArn} is not a valid role ARN.`);
+    const unkept = unkeptFeature(input);
+    if (unkept) throw new ServiceError("ValidationError", `keyhold does not support ${unkept}: leave it out of AssumeRole.`);
     const [, roleAccount, roleName] = m;
     const denied = (reason: string) => accessDenied(call, "sts:AssumeRole", roleArn, reason);
     if (call.principal.type === "Root") throw denied("because roles may not be assumed by root accounts");
@@ -99,3 +110,17 @@ export const assumeRole = defineStsOperation<AssumeRoleRequest, AssumeRoleRespon
     };
   },
 });
+
+/**
+ * A session feature the request asks for that keyhold's sessions do not carry. Each can decide
+ * access (session tags through aws:PrincipalTag, MFA through aws:MultiFactorAuthPresent, a source
+ * identity through sts:SourceIdentity) or what the trail shows, so a session without it would not
+ * be the one asked for: refused, not dropped.
+ */
+function unkeptFeature(input: AssumeRoleRequest): string | undefined {
+  if (input.Tags?.length || input.TransitiveTagKeys?.length) return "session tags (Tags, TransitiveTagKeys)";
+  if (input.SerialNumber !== undefined || input.TokenCode !== undefined) return "MFA for sessions (SerialNumber, TokenCode)";
+  if (input.SourceIdentity !== undefined) return "a source identity (SourceIdentity)";
+  if (input.ProvidedContexts?.length) return "trusted context providers (ProvidedContexts)";
+  return undefined;
+}
