@@ -11,7 +11,7 @@ import type Database from "better-sqlite3";
 import type { AuditSigningKey } from "./signing-key.js";
 import { retainedFrom } from "./queries.js";
 import { fieldsOfRecord } from "./record.js";
-import { eventTimeOf, linesInOrder, listSegments, newestLine, segmentForward, sequenceOf, type Line } from "./segments.js";
+import { eventTimeOf, firstOf, linesInOrder, listSegments, newestLine, segmentForward, sequenceOf, type Line } from "./segments.js";
 import { signDigest } from "./store.js";
 
 export interface Digest {
@@ -95,11 +95,6 @@ export function writeDigest(db: Database.Database, dir: string, key: AuditSignin
       return signed;
     })
     .immediate();
-}
-
-function firstOf<T>(items: Iterable<T>): T | undefined {
-  for (const item of items) return item;
-  return undefined;
 }
 
 /**

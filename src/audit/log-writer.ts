@@ -27,7 +27,17 @@ import type { AuditSync } from "../config.js";
 import type { Logger } from "../log.js";
 import { GENESIS_HASH } from "./database.js";
 import { fieldsOfRecord, type AuditEvent, type RecordFields } from "./record.js";
-import { linesNewestFirst, listSegments, newestLine, segmentForward, segmentName, sequenceOf, type Segment } from "./segments.js";
+import { persistedSeq } from "./queries.js";
+import {
+  fsyncDirectory,
+  linesNewestFirst,
+  listSegments,
+  newestLine,
+  segmentForward,
+  segmentName,
+  sequenceOf,
+  type Segment,
+} from "./segments.js";
 import { linkBatch } from "./store.js";
 import { hash } from "node:crypto";
 
@@ -158,8 +168,7 @@ export class ChainLogWriter {
     this.syncedSeq = this.head.seq;
     // Uses the last run wrote to its segment but not yet to the tables. Tables ahead of the chain
     // (records a power loss took back after their uses were saved) are rebuilt from the records.
-    const persisted = db.prepare("SELECT value FROM audit_meta WHERE key = 'persisted_seq'").get() as { value: string } | undefined;
-    this.persistedSeq = Number(persisted?.value ?? 0);
+    this.persistedSeq = persistedSeq(db);
     if (this.persistedSeq > this.head.seq) {
       db.exec("DELETE FROM audit_key_last_use; DELETE FROM audit_access_key_last_use; DELETE FROM audit_meta WHERE key = 'persisted_seq'");
       this.persistedSeq = 0;
@@ -259,12 +268,7 @@ export class ChainLogWriter {
     const { dir } = this.options;
     this.fd = openSync(join(dir, segmentName(first)), "wx+", 0o600);
     this.size = 0;
-    const d = openSync(dir, "r");
-    try {
-      fsyncSync(d);
-    } finally {
-      closeSync(d);
-    }
+    fsyncDirectory(dir);
   }
 
   /** Cuts the segment back to its last whole record and refuses every append from now on. */

@@ -15,6 +15,7 @@ import { newSigningKey, openSigningKey, type AuditSigningKey } from "./signing-k
 import {
   EVENT_COLUMNS,
   eventRow,
+  lastUsesOf,
   linkBatch,
   mergePage,
   signDigest,
@@ -121,7 +122,7 @@ export class PostgresAuditStore implements AuditStore {
         const row = (await q("SELECT seq, hash FROM audit_events WHERE chain = $1 ORDER BY seq DESC LIMIT 1", [chain]))[0];
         start = row ? { seq: Number(row.seq), hash: row.hash as Buffer } : { seq: 0, hash: GENESIS_HASH };
       }
-      const { linked, head, lastUses } = linkBatch(events, chain, start);
+      const { linked, head } = linkBatch(events, chain, start);
       // Column arrays for one INSERT … SELECT FROM unnest(…): the statement text stays the same
       // whatever the batch size, so PostgreSQL plans it once instead of parsing thousands of parameters.
       const cols: unknown[][] = Array.from({ length: 16 }, () => []);
@@ -136,7 +137,7 @@ export class PostgresAuditStore implements AuditStore {
            $10::text[], $11::boolean[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]::bytea[])`,
         cols,
       );
-      for (const [arn, { seq: s, event: e }] of lastUses) {
+      for (const [arn, { seq: s, event: e }] of lastUsesOf(linked)) {
         await q(
           `INSERT INTO audit_key_last_use (arn, chain, seq, event_id, event_name, event_time, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (arn) DO UPDATE SET chain = excluded.chain, seq = excluded.seq, event_id = excluded.event_id,

@@ -80,7 +80,8 @@ export function lookupChain(dir: string, chain: string, q: LookupQuery, from: nu
   return found;
 }
 
-function persistedSeq(db: Database.Database): number {
+/** Up to which sequence number the chain's last-use tables are saved (the writer keeps them). */
+export function persistedSeq(db: Database.Database): number {
   const row = db.prepare("SELECT value FROM audit_meta WHERE key = 'persisted_seq'").get() as { value: string } | undefined;
   return Number(row?.value ?? 0);
 }

@@ -8,7 +8,7 @@
  * Readers scan newest first (lookups, last uses, a digest's head) or in order (export); the
  * writer (log-writer.ts) is the only one that appends, and only to the newest segment.
  */
-import { closeSync, fstatSync, openSync, readSync, readdirSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { auditDir } from "./chains.js";
 
@@ -173,8 +173,23 @@ export function* segmentForward(segment: Segment, offset: number): Generator<Lin
   }
 }
 
+/** The first of some items (closing a generator after it). */
+export function firstOf<T>(items: Iterable<T>): T | undefined {
+  for (const item of items) return item;
+  return undefined;
+}
+
 /** The newest complete line of a chain. */
 export function newestLine(dir: string): Line | undefined {
-  for (const line of linesNewestFirst(dir)) return line;
-  return undefined;
+  return firstOf(linesNewestFirst(dir));
+}
+
+/** Makes a file's creation or renaming in `dir` durable: fsyncs the directory itself. */
+export function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

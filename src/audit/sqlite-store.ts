@@ -15,7 +15,7 @@ import { accessKeyLastUse, keyLastUse, lookupChain, markCreated, pruneBefore, re
 import type { AuditEvent } from "./record.js";
 import { loadOrCreateSigningKey, publicKeyPem, type AuditSigningKey } from "./signing-key.js";
 import { ChainLogWriter } from "./log-writer.js";
-import { eventTimeOf, linesInOrder, listSegments, segmentDir, segmentName, sequenceOf } from "./segments.js";
+import { eventTimeOf, fsyncDirectory, linesInOrder, listSegments, segmentDir, segmentName, sequenceOf } from "./segments.js";
 import type { AuditSync } from "../config.js";
 import type { Logger } from "../log.js";
 import { mergePage, type AccessKeyUse, type AuditStore, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
@@ -193,9 +193,7 @@ function moveRowsToSegment(db: Database.Database, dir: string): void {
       closeSync(fd);
     }
     renameSync(`${path}.moving`, path);
-    const d = openSync(dir, "r");
-    fsyncSync(d);
-    closeSync(d);
+    fsyncDirectory(dir);
   }
   db.prepare("DELETE FROM audit_events").run();
 }

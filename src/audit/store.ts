@@ -98,26 +98,30 @@ export interface LinkedEvent {
 
 /**
  * Links a batch onto a chain's head: each event gets the next sequence number and its
- * predecessor's hash in its record. Also returns the new head and, per key, the batch's last
- * successful use of it (written once per key rather than once per event).
+ * predecessor's hash in its record. Also returns the new head.
  */
 export function linkBatch(
   events: AuditEvent[],
   chain: string,
   head: { seq: number; hash: Buffer },
-): { linked: LinkedEvent[]; head: { seq: number; hash: Buffer }; lastUses: Map<string, LinkedEvent> } {
+): { linked: LinkedEvent[]; head: { seq: number; hash: Buffer } } {
   let { seq, hash: previous } = head;
   const linked: LinkedEvent[] = [];
-  const lastUses = new Map<string, LinkedEvent>();
   for (const event of events) {
     seq++;
     const text = chainedRecord(event.recordPrefix, chain, seq, previous);
     const item = { event, seq, text, hash: hash("sha256", text, "buffer") as unknown as Buffer };
     linked.push(item);
-    if (event.usesKeys) for (const r of event.resources) lastUses.set(r.arn, item);
     previous = item.hash;
   }
-  return { linked, head: { seq, hash: previous }, lastUses };
+  return { linked, head: { seq, hash: previous } };
+}
+
+/** Per key, a linked batch's last successful use of it (written once per key rather than once per event). */
+export function lastUsesOf(linked: LinkedEvent[]): Map<string, LinkedEvent> {
+  const lastUses = new Map<string, LinkedEvent>();
+  for (const item of linked) if (item.event.usesKeys) for (const r of item.event.resources) lastUses.set(r.arn, item);
+  return lastUses;
 }
 
 /** The audit_events columns both stores write, in the order eventRow gives them. */

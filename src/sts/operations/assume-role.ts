@@ -7,6 +7,7 @@ import { ContextValues } from "../../iam/conditions.js";
 import { generateAccessKeyId, generateSecretAccessKey } from "../../iam/credentials.js";
 import { checkPolicyDocument } from "../../iam/directory.js";
 import { compilePolicy } from "../../iam/policy.js";
+import { Tags } from "../../iam/service.js";
 import { int, list, str, struct } from "../../validation/schema.js";
 import { defineStsOperation } from "../service.js";
 
@@ -27,7 +28,7 @@ export const assumeRole = defineStsOperation<AssumeRoleRequest, AssumeRoleRespon
       DurationSeconds: int({ min: 900, max: 43200 }),
       ExternalId: str({ min: 2, max: 1224, pattern: /^[\w+=,.@:/-]*$/ }),
       // What keyhold's sessions do not carry: refused (unkeptFeature) rather than dropped.
-      Tags: list(struct({ Key: str({ min: 1, max: 128 }), Value: str({ max: 256 }) }), { max: 50 }),
+      Tags,
       TransitiveTagKeys: list(str({ min: 1, max: 128 }), { max: 50 }),
       SerialNumber: str({ min: 9, max: 256 }),
       TokenCode: str({ min: 6, max: 6 }),
