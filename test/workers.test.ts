@@ -9,14 +9,27 @@ import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, EncryptCommand, 
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { CloudTrailClient, LookupEventsCommand, type Event } from "@aws-sdk/client-cloudtrail";
+import {
+  AddUserToGroupCommand,
+  CreateGroupCommand,
+  DeleteUserPolicyCommand,
+  PutGroupPolicyCommand,
+  PutUserPolicyCommand,
+  RemoveUserFromGroupCommand,
+  UpdateAccessKeyCommand,
+} from "@aws-sdk/client-iam";
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, kmsClient, tempDir } from "./helpers.js";
 
 const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 import { spawnServer, type ServerProcess } from "./process.js";
+import { iamClient, makeUser, policy, type Creds } from "./iam.js";
 
 /** A client that opens a new connection per request, so requests spread over the workers. */
-function freshConnectionClient(url: string): KMSClient {
-  return kmsClient(url, { requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: false }) }) });
+function freshConnectionClient(url: string, credentials?: Creds): KMSClient {
+  return kmsClient(url, {
+    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: false }) }),
+    ...(credentials && { credentials }),
+  });
 }
 
 async function outcomes(kms: KMSClient, keyId: string, n: number): Promise<string[]> {
@@ -88,5 +101,43 @@ describe("several worker processes on one database", () => {
     assert.equal(exp.status, 0, exp.stderr);
     const ver = spawnSync(process.execPath, [MAIN, "audit", "verify", out], { encoding: "utf8" });
     assert.equal(ver.status, 0, ver.stdout + ver.stderr);
+  });
+
+  // Each worker keeps what it derived from a user's documents (its identity, its policies) while
+  // the database has not changed: a change made through the other worker must end that at once.
+  it("an IAM user's permissions and access key changed through one worker bind every worker at once", async () => {
+    const iam = iamClient(server.url);
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const allow = policy({ Effect: "Allow", Action: "kms:Encrypt", Resource: "*" });
+    const creds = await makeUser(iam, "worker-user", { own: allow });
+    const user = freshConnectionClient(server.url, creds);
+    try {
+      assert.deepEqual(new Set(await outcomes(user, keyId, 16)), new Set(["ok"]));
+      await iam.send(new DeleteUserPolicyCommand({ UserName: "worker-user", PolicyName: "own" }));
+      assert.deepEqual(new Set(await outcomes(user, keyId, 16)), new Set(["AccessDeniedException"]));
+
+      await iam.send(new CreateGroupCommand({ GroupName: "worker-group" }));
+      await iam.send(new PutGroupPolicyCommand({ GroupName: "worker-group", PolicyName: "group", PolicyDocument: allow }));
+      await iam.send(new AddUserToGroupCommand({ GroupName: "worker-group", UserName: "worker-user" }));
+      assert.deepEqual(new Set(await outcomes(user, keyId, 16)), new Set(["ok"]));
+      await iam.send(
+        new PutGroupPolicyCommand({
+          GroupName: "worker-group",
+          PolicyName: "group",
+          PolicyDocument: policy({ Effect: "Allow", Action: "kms:Decrypt", Resource: "*" }),
+        }),
+      );
+      assert.deepEqual(new Set(await outcomes(user, keyId, 16)), new Set(["AccessDeniedException"]));
+      await iam.send(new PutUserPolicyCommand({ UserName: "worker-user", PolicyName: "own", PolicyDocument: allow }));
+      assert.deepEqual(new Set(await outcomes(user, keyId, 16)), new Set(["ok"]));
+      await iam.send(new RemoveUserFromGroupCommand({ GroupName: "worker-group", UserName: "worker-user" }));
+      assert.deepEqual(new Set(await outcomes(user, keyId, 16)), new Set(["ok"]));
+
+      await iam.send(new UpdateAccessKeyCommand({ UserName: "worker-user", AccessKeyId: creds.accessKeyId, Status: "Inactive" }));
+      assert.deepEqual(new Set(await outcomes(user, keyId, 16)), new Set(["UnrecognizedClientException"]));
+    } finally {
+      user.destroy();
+      iam.destroy();
+    }
   });
 });

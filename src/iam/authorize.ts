@@ -31,8 +31,8 @@ export interface AuthorizationInput {
   resourcePolicy?: CompiledPolicy;
   /** KMS keys and role trust: nothing is allowed unless the resource policy allows it (or delegates). */
   resourcePolicyRequired: boolean;
-  /** Identity policies; undefined for the root user, who needs none. Loaded only when needed. */
-  identity: () => Promise<IdentityPolicies | undefined>;
+  /** Identity policies; undefined for the root user, who needs none. */
+  identity: IdentityPolicies | undefined;
 }
 
 export type Authorization =
@@ -43,13 +43,13 @@ function deny(explicit: boolean, reason: string): Authorization {
   return { allowed: false, explicit, reason };
 }
 
-export async function authorize(input: AuthorizationInput): Promise<Authorization> {
+export function authorize(input: AuthorizationInput): Authorization {
   const { request } = input;
   const action = request.action;
   const resourceResult = input.resourcePolicy ? evaluatePolicy(input.resourcePolicy, request) : { deny: false, allow: "none" as const };
   if (resourceResult.deny) return deny(true, "with an explicit deny in a resource-based policy");
 
-  const identity = request.principal.type === "Root" ? undefined : await input.identity();
+  const identity = request.principal.type === "Root" ? undefined : input.identity;
   let identityAllows = request.principal.type === "Root";
   if (identity) {
     for (const policy of identity.policies) {

@@ -5,7 +5,7 @@
  */
 import type { CallContext } from "../call.js";
 import { ServiceError } from "../errors.js";
-import { authorize, denialMessage, type Authorization } from "./authorize.js";
+import { authorize, denialMessage, type Authorization, type IdentityPolicies } from "./authorize.js";
 import { ContextValues, type ConditionContext } from "./conditions.js";
 import type { Directory } from "./directory.js";
 import type { CompiledPolicy } from "./policy.js";
@@ -20,8 +20,8 @@ export interface AccessRequest {
   resourcePolicyRequired?: boolean;
   /** The service's condition keys (built only when a policy in play reads the context); the aws:* keys of the call are added. */
   context?: () => ContextValues;
-  /** Adds condition keys that cost a query, given the (lower-cased) keys the policies in play read. */
-  enrich?: (keys: ReadonlySet<string>, context: ContextValues) => Promise<void>;
+  /** Adds condition keys that cost a query, when the policies in play read them (their `conditionKeys`). */
+  enrich?: (policies: readonly CompiledPolicy[], context: ContextValues) => Promise<void> | undefined;
 }
 
 export class Authorizer {
@@ -63,27 +63,20 @@ export class Authorizer {
   async check(call: CallContext, access: AccessRequest): Promise<Authorization> {
     const identity =
       call.principal.type === "Root" ? undefined : await this.directory.identityPolicies(call.principal, call.sessionPolicies);
-    const policies = [
-      ...(access.resourcePolicy ? [access.resourcePolicy] : []),
-      ...(identity?.policies ?? []),
-      ...(identity?.session ?? []),
-    ];
+    const policies = inPlay(access.resourcePolicy, identity);
     // Most decisions read no condition key: the request context is built only for those that do.
     let context: ContextValues = EMPTY_CONTEXT;
     if (policies.some((p) => p.readsContext)) {
       context = this.globalContext(call, access.context?.());
-      if (access.enrich) {
-        const keys = new Set<string>();
-        for (const p of policies) for (const k of p.conditionKeys) keys.add(k);
-        if (keys.size > 0) await access.enrich(keys, context);
-      }
+      const enriching = access.enrich?.(policies, context);
+      if (enriching) await enriching;
     }
     return authorize({
       request: { principal: call.principal, action: access.action, resource: access.resource, context },
       resourceAccount: access.resourceAccount,
       resourcePolicy: access.resourcePolicy,
       resourcePolicyRequired: access.resourcePolicyRequired ?? false,
-      identity: async () => identity,
+      identity,
     });
   }
 
@@ -95,6 +88,16 @@ export class Authorizer {
 }
 
 const EMPTY_CONTEXT = new ContextValues();
+
+/** The policies a decision reads: the resource's, the caller's own and its session's. */
+function inPlay(resourcePolicy: CompiledPolicy | undefined, identity: IdentityPolicies | undefined): CompiledPolicy[] {
+  const policies = resourcePolicy ? [resourcePolicy] : [];
+  if (identity) {
+    for (const p of identity.policies) policies.push(p);
+    for (const p of identity.session ?? []) policies.push(p);
+  }
+  return policies;
+}
 
 export function accessDenied(call: CallContext, action: string, resource: string, reason: string): ServiceError {
   return new ServiceError("AccessDeniedException", denialMessage(call.principal.arn, action, resource, reason));

@@ -167,6 +167,8 @@ export interface ConditionClause {
   /** Lower-cased. */
   key: string;
   values: readonly string[];
+  /** Whether a value holds a policy variable (`${…}`), to be substituted per request. */
+  variables: boolean;
 }
 
 export function parseOperator(text: string): Operator | undefined {
@@ -202,7 +204,7 @@ export function conditionHolds(clause: ConditionClause, context: ConditionContex
     return clause.values.some((v) => (v.toLowerCase() === "true" ? absent : !absent));
   }
   const spec = BASE[op.base]!;
-  const policyValues = clause.values.map(substitute).filter((v): v is string => v !== undefined);
+  const policyValues = clause.variables ? clause.values.map(substitute).filter((v): v is string => v !== undefined) : clause.values;
   if (op.set === "ForAllValues") {
     if (!requestValues || requestValues.length === 0) return true;
     return requestValues.every((r) => anyMatch(spec, r, policyValues) !== spec.negated);

@@ -10,7 +10,7 @@ import type { KeyStore } from "../keystore/keystore.js";
 import type { Repository } from "../store/repository.js";
 import type { AccessKeyRecord } from "../store/records.js";
 import type { IdentityLookup, SigningIdentity } from "../http/sigv4.js";
-import type { Directory } from "./directory.js";
+import type { Directory, RoleBody, UserBody } from "./directory.js";
 import { rootPrincipal, type Principal } from "./principal.js";
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -73,42 +73,71 @@ export class Credentials {
     return cached.secret;
   }
 
-  private async principalOf(record: AccessKeyRecord): Promise<Principal | undefined> {
+  /**
+   * The user or role an access key belongs to, or undefined when it is gone: a session's role
+   * must be the one that issued it, not a new one of its name.
+   */
+  private async ownerOf(record: AccessKeyRecord): Promise<Owner | undefined> {
     if (record.session) {
-      const s = record.session;
-      const role = await this.directory.get("iam-role", record.accountId, s.roleName);
-      if (!role || role.body.roleId !== s.roleId) return undefined;
+      const role = await this.directory.get("iam-role", record.accountId, record.session.roleName);
+      return role && role.body.roleId === record.session.roleId ? { kind: "role", session: record.session, role: role.body } : undefined;
+    }
+    if (record.userName === undefined) return ROOT;
+    const user = await this.directory.get("iam-user", record.accountId, record.userName);
+    return user && { kind: "user", userName: record.userName, user: user.body };
+  }
+
+  /**
+   * The identity each cached access key record stands for, kept while the repository's documents
+   * (its user or role) stay as they were.
+   */
+  private readonly identities = new WeakMap<AccessKeyRecord, { version: number; identity: SigningIdentity }>();
+
+  readonly lookup: IdentityLookup = async (accessKeyId) => {
+    const record = await this.repo.getAccessKey(accessKeyId);
+    if (!record || record.status !== "Active") return undefined;
+    const version = this.repo.documentsVersion?.();
+    const known = this.identities.get(record);
+    if (known !== undefined && known.version === version) return known.identity;
+    const owner = await this.ownerOf(record);
+    if (!owner) return undefined;
+    const identity: SigningIdentity = Object.freeze({
+      accessKeyId,
+      accountId: record.accountId,
+      secretAccessKey: this.secretOf(record),
+      principal: Object.freeze(principalOf(record.accountId, owner)),
+      session: record.session,
+    });
+    if (version !== undefined) this.identities.set(record, { version, identity });
+    return identity;
+  };
+}
+
+type Owner =
+  | { kind: "root" }
+  | { kind: "user"; userName: string; user: UserBody }
+  | { kind: "role"; session: NonNullable<AccessKeyRecord["session"]>; role: RoleBody };
+
+const ROOT: Owner = { kind: "root" };
+
+function principalOf(accountId: string, owner: Owner): Principal {
+  switch (owner.kind) {
+    case "root":
+      return rootPrincipal(accountId);
+    case "user":
+      return { type: "IAMUser", accountId, arn: owner.user.arn, principalId: owner.user.userId, userName: owner.userName };
+    case "role": {
+      const s = owner.session;
       return {
         type: "AssumedRole",
-        accountId: record.accountId,
-        arn: `arn:aws:sts::${record.accountId}:assumed-role/${s.roleName}/${s.sessionName}`,
+        accountId,
+        arn: `arn:aws:sts::${accountId}:assumed-role/${s.roleName}/${s.sessionName}`,
         principalId: `${s.roleId}:${s.sessionName}`,
-        roleArn: role.body.arn,
+        roleArn: owner.role.arn,
         roleName: s.roleName,
         sessionName: s.sessionName,
         issuedAt: s.issuedAt,
       };
     }
-    if (record.userName !== undefined) {
-      const user = await this.directory.get("iam-user", record.accountId, record.userName);
-      if (!user) return undefined;
-      return { type: "IAMUser", accountId: record.accountId, arn: user.body.arn, principalId: user.body.userId, userName: record.userName };
-    }
-    return rootPrincipal(record.accountId);
   }
-
-  readonly lookup: IdentityLookup = async (accessKeyId) => {
-    const record = await this.repo.getAccessKey(accessKeyId);
-    if (!record || record.status !== "Active") return undefined;
-    const principal = await this.principalOf(record);
-    if (!principal) return undefined;
-    const identity: SigningIdentity = {
-      accessKeyId,
-      accountId: record.accountId,
-      secretAccessKey: this.secretOf(record),
-      principal,
-      session: record.session,
-    };
-    return identity;
-  };
 }

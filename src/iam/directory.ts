@@ -186,8 +186,30 @@ export class Directory {
     }
   }
 
-  /** The identity policies of a user (its own and its groups') or of a role session. */
+  /**
+   * The identity policies of a user (its own and its groups') or of a role session. A principal's
+   * own are kept while the repository's documents stay as they were (`documentsVersion`): every
+   * request of a non-root caller asks, and reading a user, its groups and their policies each
+   * time costs more than the rest of the decision.
+   */
   async identityPolicies(principal: Principal, sessionPolicies: readonly string[] | undefined): Promise<IdentityPolicies> {
+    return { policies: await this.principalPolicies(principal), session: sessionPolicies && compiledSession(sessionPolicies) };
+  }
+
+  /** Per principal object (Credentials hands out the same one for each request of an access key). */
+  private readonly kept = new WeakMap<Principal, { version: number; policies: readonly CompiledPolicy[] }>();
+
+  private async principalPolicies(principal: Principal): Promise<readonly CompiledPolicy[]> {
+    const version = this.repo.documentsVersion?.();
+    if (version === undefined) return this.readPrincipalPolicies(principal);
+    const known = this.kept.get(principal);
+    if (known?.version === version) return known.policies;
+    const policies = await this.readPrincipalPolicies(principal);
+    this.kept.set(principal, { version, policies });
+    return policies;
+  }
+
+  private async readPrincipalPolicies(principal: Principal): Promise<readonly CompiledPolicy[]> {
     const policies: CompiledPolicy[] = [];
     if (principal.type === "IAMUser" && principal.userName !== undefined) {
       const user = await this.get("iam-user", principal.accountId, principal.userName);
@@ -202,9 +224,18 @@ export class Directory {
       const role = await this.get("iam-role", principal.accountId, principal.roleName);
       if (role) await this.attachedPolicies(principal.accountId, role.body, policies);
     }
-    const session = sessionPolicies?.map((text) => compilePolicy(text, "identity"));
-    return { policies, session: session && session.length > 0 ? session : undefined };
+    return policies;
   }
+}
+
+/** A session's policies, compiled once per (cached) access key record that carries them. */
+const compiledSessions = new WeakMap<readonly string[], readonly CompiledPolicy[] | undefined>();
+
+function compiledSession(texts: readonly string[]): readonly CompiledPolicy[] | undefined {
+  if (compiledSessions.has(texts)) return compiledSessions.get(texts);
+  const session = texts.length > 0 ? texts.map((text) => compilePolicy(text, "identity")) : undefined;
+  compiledSessions.set(texts, session);
+  return session;
 }
 
 function record<K extends EntityKind>(

@@ -129,7 +129,8 @@ function compileStatement(raw: unknown, kind: PolicyKind, index: number): Compil
           fail(`Condition ${operatorText} ${key} must be a string, number or boolean, or an array of them.`);
         }
         if (!/^[a-zA-Z0-9-]+:.+$/.test(key)) fail(`Condition key ${key} must be prefaced by a vendor, e.g. aws:, kms:.`);
-        conditions.push({ operator, key: key.toLowerCase(), values: values.map(String) });
+        const texts = values.map(String);
+        conditions.push({ operator, key: key.toLowerCase(), values: texts, variables: texts.some((v) => v.includes("${")) });
       }
     }
   }

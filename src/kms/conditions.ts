@@ -5,6 +5,7 @@
  */
 import type { CallContext } from "../call.js";
 import { ContextValues } from "../iam/conditions.js";
+import type { CompiledPolicy } from "../iam/policy.js";
 import type { KeyRecord } from "../store/records.js";
 import { parseKeyReference } from "./arns.js";
 
@@ -124,13 +125,31 @@ export function kmsConditions(call: CallContext, action: string, key: KeyRecord 
   });
 }
 
+interface CostlyKeys {
+  tags: boolean;
+  aliases: boolean;
+}
+const costlyOf = new WeakMap<CompiledPolicy, CostlyKeys>();
+
+/** Whether a policy reads a key that needs a query: the key's tags or aliases. Worked out once per compiled policy. */
+function costlyKeysOf(policy: CompiledPolicy): CostlyKeys {
+  let costly = costlyOf.get(policy);
+  if (!costly) {
+    const keys = [...policy.conditionKeys];
+    costly = { tags: keys.some((k) => k.startsWith("aws:resourcetag/")), aliases: keys.includes("kms:resourcealiases") };
+    costlyOf.set(policy, costly);
+  }
+  return costly;
+}
+
 /** Whether any of the policies reads a key that needs a query: the key's tags or aliases. */
-export function readsCostlyKeys(keys: Iterable<string>): { tags: boolean; aliases: boolean } {
+export function readsCostlyKeys(policies: readonly CompiledPolicy[]): CostlyKeys {
   let tags = false;
   let aliases = false;
-  for (const k of keys) {
-    if (k.startsWith("aws:resourcetag/")) tags = true;
-    if (k === "kms:resourcealiases") aliases = true;
+  for (const p of policies) {
+    const costly = costlyKeysOf(p);
+    tags ||= costly.tags;
+    aliases ||= costly.aliases;
   }
   return { tags, aliases };
 }

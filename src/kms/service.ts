@@ -140,7 +140,7 @@ export class KmsService {
       resourcePolicy: policy,
       resourcePolicyRequired: true,
       context: () => kmsConditions(call, action, key),
-      enrich: (keys, into) => this.enrich(key, keys, into),
+      enrich: (policies, into) => this.enrich(key, policies, into),
     });
     if (decision.allowed) return;
     const input = (call.trail.input ?? {}) as Record<string, unknown>;
@@ -185,8 +185,13 @@ export class KmsService {
     await this.authorizeAccount(call, { resource: arn, resourceAccount: call.accountId });
   }
 
-  private async enrich(key: KeyRecord, keys: ReadonlySet<string>, into: ContextValues): Promise<void> {
-    const costly = readsCostlyKeys(keys);
+  /** Adds the key's tags and aliases when a policy in play reads them; nothing to wait for otherwise. */
+  private enrich(key: KeyRecord, policies: readonly CompiledPolicy[], into: ContextValues): Promise<void> | undefined {
+    const costly = readsCostlyKeys(policies);
+    return costly.tags || costly.aliases ? this.addCostlyKeys(key, costly, into) : undefined;
+  }
+
+  private async addCostlyKeys(key: KeyRecord, costly: { tags: boolean; aliases: boolean }, into: ContextValues): Promise<void> {
     if (costly.tags) {
       const tags = await this.repo.listTags(key.keyId, undefined, 1000);
       for (const t of tags.items) into.set(`aws:ResourceTag/${t.TagKey}`, t.TagValue);

@@ -67,6 +67,7 @@ export class CachedRepository implements Repository {
 
   private token: number;
   private checkedThisTurn = false;
+  private documentsChanged = 0;
 
   constructor(private readonly inner: Repository) {
     this.kind = inner.kind;
@@ -94,7 +95,13 @@ export class CachedRepository implements Repository {
     }
   }
 
+  documentsVersion(): number {
+    this.dropIfChangedElsewhere();
+    return this.documentsChanged;
+  }
+
   invalidateAll(): void {
+    this.documentsChanged++;
     this.keys.deleteWhere(() => true);
     this.versions.deleteWhere(() => true);
     this.accessKeys.deleteWhere(() => true);
@@ -160,6 +167,7 @@ export class CachedRepository implements Repository {
       return await this.inner.putDocument(doc, expectedRevision);
     } finally {
       this.documents.delete(`${doc.kind}/${doc.accountId}/${doc.name}`);
+      this.documentsChanged++;
     }
   }
   async deleteDocument(kind: DocumentKind, accountId: string, name: string): Promise<boolean> {
@@ -167,6 +175,7 @@ export class CachedRepository implements Repository {
       return await this.inner.deleteDocument(kind, accountId, name);
     } finally {
       this.documents.delete(`${kind}/${accountId}/${name}`);
+      this.documentsChanged++;
     }
   }
 

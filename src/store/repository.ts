@@ -29,6 +29,13 @@ export interface Repository extends SealStorage {
   changeToken(): number;
 
   /**
+   * Where reads are cached: a number that moves whenever a document this process may have read
+   * could have changed (a write here, or a change by another process). What is derived from
+   * documents may be kept while it stays the same. Absent where reads are not cached.
+   */
+  documentsVersion?(): number;
+
+  /**
    * Whether this node is the one that runs background work (deletions, rotations, expiry) now.
    * One node holds the lease at a time; when it dies, another takes it over.
    */
