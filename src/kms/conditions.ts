@@ -48,8 +48,8 @@ export function kmsConditions(call: CallContext, action: string, key: KeyRecord 
       if (!ec) return undefined;
       // The key part of kms:EncryptionContext:<key> is matched without regard to case, as condition keys are.
       const wanted = name.slice("kms:encryptioncontext:".length);
-      const hit = Object.keys(ec).find((k) => k.toLowerCase() === wanted);
-      return hit === undefined ? undefined : ec[hit];
+      for (const k in ec) if (k === wanted || k.toLowerCase() === wanted) return ec[k];
+      return undefined;
     }
     if (name.startsWith("aws:requesttag/")) {
       const tags = input.Tags as { TagKey: string; TagValue: string }[] | undefined;
