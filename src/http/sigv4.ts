@@ -174,11 +174,17 @@ export function parseAuthorization(header: string): ParsedAuthorization {
   };
 }
 
+/** The last X-Amz-Date read: requests signed in the same second carry the same one. */
+let lastAmzDate: { text: string; time: number | undefined } = { text: "", time: undefined };
+
 function parseAmzDate(value: string): number | undefined {
+  if (value === lastAmzDate.text) return lastAmzDate.time;
   const m = AMZ_DATE.exec(value);
   if (!m) return undefined;
   const t = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
-  return Number.isNaN(t) ? undefined : t;
+  const time = Number.isNaN(t) ? undefined : t;
+  lastAmzDate = { text: value, time };
+  return time;
 }
 
 /** RFC 3986 percent-encoding as SigV4 wants it: everything but unreserved characters. */
@@ -258,6 +264,17 @@ function signingKey(secret: string, date: string, region: string, service: strin
     if (signingKeys.size > 10_000) signingKeys.clear();
     signingKeys.set(cacheKey, key);
   }
+  return key;
+}
+
+/** Each identity's last signing key and its scope: an identity (one per access key, see Credentials) signs with one scope a day. */
+const lastSigningKeys = new WeakMap<SigningIdentity, { scope: string; key: KeyObject }>();
+
+function signingKeyOf(identity: SigningIdentity, auth: ParsedAuthorization, scope: string): KeyObject {
+  const last = lastSigningKeys.get(identity);
+  if (last !== undefined && last.scope === scope) return last.key;
+  const key = signingKey(identity.secretAccessKey, auth.date, auth.region, auth.service, auth.accessKeyId);
+  lastSigningKeys.set(identity, { scope, key });
   return key;
 }
 
@@ -343,7 +360,7 @@ function signatureMatches(
   const canonicalRequest = `${req.method}\n${path}\n${canonicalQuery(signedQuery)}\n${canonicalHeaders}\n${auth.signedHeadersText}\n${payloadHash}`;
   const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
   const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${hash("sha256", canonicalRequest, "hex")}`;
-  const key = signingKey(identity.secretAccessKey, auth.date, auth.region, auth.service, auth.accessKeyId);
+  const key = signingKeyOf(identity, auth, scope);
   const expected = createHmac("sha256", key).update(stringToSign).digest();
   if (!timingSafeEqual(expected, Buffer.from(auth.signature, "hex"))) throw new ServiceError("InvalidSignatureException");
   if (SIGNED_STREAMING.has(payloadHash)) {
