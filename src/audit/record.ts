@@ -244,19 +244,20 @@ export function buildEvent(call: CompletedCall, delivery?: { recipient: string; 
   const recipient = delivery?.recipient ?? accountId;
   const accessKeyId = call.caller?.accessKeyId ?? call.claimed?.accessKeyId;
   const eventId = randomUUID();
-  let userIdentity: Record<string, unknown>;
-  if (call.caller) {
-    userIdentity = identityOf(call.caller);
-    if (call.invokedBy) userIdentity.invokedBy = call.invokedBy;
+  let userIdentity: string;
+  if (call.caller && !call.invokedBy) {
+    userIdentity = identityText(call.caller);
+  } else if (call.caller) {
+    userIdentity = JSON.stringify({ ...identityOf(call.caller), invokedBy: call.invokedBy });
   } else {
-    userIdentity = { type: "Unknown" };
-    if (accountId) userIdentity.accountId = accountId;
-    if (accessKeyId) userIdentity.accessKeyId = accessKeyId;
+    const unknown: Record<string, unknown> = { type: "Unknown" };
+    if (accountId) unknown.accountId = accountId;
+    if (accessKeyId) unknown.accessKeyId = accessKeyId;
+    userIdentity = JSON.stringify(unknown);
   }
-  // Members in CloudTrail's order; errorCode and errorMessage only on failure.
+  // Members in CloudTrail's order (eventVersion and userIdentity first, see openRecord); errorCode
+  // and errorMessage only on failure.
   const record: Record<string, unknown> = {
-    eventVersion: EVENT_VERSION,
-    userIdentity,
     eventTime: isoSeconds(call.time),
     eventSource,
     eventName,
@@ -295,7 +296,7 @@ export function buildEvent(call: CompletedCall, delivery?: { recipient: string; 
     resources: call.trail.resources,
     // The key owner's copy of a cross-account call does not count the use a second time.
     usesKeys: !call.error && call.service === "kms" && KEY_USAGE_EVENTS.has(eventName) && recipient === accountId,
-    recordPrefix: openRecord(record, call.trail.additional),
+    recordPrefix: openRecord(userIdentity, record, call.trail.additional),
   };
 }
 
@@ -310,12 +311,28 @@ function withDefaults(parameters: unknown, defaults: Record<string, string> | un
 }
 
 /**
- * A record's JSON text left open inside its additionalEventData (see AuditEvent.recordPrefix),
- * with the members the operation gave it.
+ * A record's JSON text left open inside its additionalEventData (see AuditEvent.recordPrefix):
+ * eventVersion, the caller's identity (JSON text), the other members, and the members the
+ * operation gave additionalEventData.
  */
-function openRecord(record: Record<string, unknown>, additional?: Record<string, string>): string {
+function openRecord(userIdentity: string, record: Record<string, unknown>, additional?: Record<string, string>): string {
   const members = additional ? JSON.stringify(additional).slice(1, -1) : "";
-  return `${JSON.stringify(record).slice(0, -1)},"additionalEventData":{${members ? members + "," : ""}`;
+  return `{"eventVersion":"${EVENT_VERSION}","userIdentity":${userIdentity},${JSON.stringify(record).slice(1, -1)},"additionalEventData":{${members ? members + "," : ""}`;
+}
+
+/**
+ * The caller's userIdentity as JSON text, made once per principal and access key: the principals
+ * Credentials hands out are frozen and shared by every request of their access key, and this text
+ * is a good part of each record's serialization.
+ */
+const identityTexts = new WeakMap<Principal, { accessKeyId: string | undefined; text: string }>();
+
+function identityText(caller: CallerIdentity): string {
+  const known = identityTexts.get(caller.principal);
+  if (known !== undefined && known.accessKeyId === caller.accessKeyId) return known.text;
+  const text = JSON.stringify(identityOf(caller));
+  if (Object.isFrozen(caller.principal)) identityTexts.set(caller.principal, { accessKeyId: caller.accessKeyId, text });
+  return text;
 }
 
 /**
@@ -352,9 +369,8 @@ export interface ServiceAction {
 export function buildServiceEvent(action: ServiceAction): AuditEvent {
   const eventId = randomUUID();
   const requestId = randomUUID();
+  const userIdentity = JSON.stringify({ accountId: action.accountId, invokedBy: "kms.amazonaws.com" });
   const record = {
-    eventVersion: EVENT_VERSION,
-    userIdentity: { accountId: action.accountId, invokedBy: "kms.amazonaws.com" },
     eventTime: isoSeconds(action.time),
     eventSource: "kms.amazonaws.com",
     eventName: action.eventName,
@@ -384,6 +400,6 @@ export function buildServiceEvent(action: ServiceAction): AuditEvent {
     requestId,
     resources: [action.resource],
     usesKeys: false,
-    recordPrefix: openRecord(record),
+    recordPrefix: openRecord(userIdentity, record),
   };
 }
