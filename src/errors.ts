@@ -119,6 +119,10 @@ export const ERROR_CODES = {
   IllegalLocationConstraintException: { status: 400, message: "The location constraint is incompatible with the region of the request." },
   InvalidLocationConstraint: { status: 400, message: "The specified location-constraint is not valid." },
   AccessControlListNotSupported: { status: 400, message: "The bucket does not allow ACLs." },
+  InvalidBucketAclWithObjectOwnership: {
+    status: 400,
+    message: "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+  },
   InvalidStorageClass: { status: 400, message: "The storage class you specified is not valid." },
   InvalidPartNumber: { status: 416, message: "The requested partnumber is not satisfiable." },
   NotModified: { status: 304, message: "The object was not modified since the time or ETag the request named." },

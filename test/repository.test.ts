@@ -138,6 +138,11 @@ function contract(
       );
       assert.equal(await a.deleteDocument("iam-user", account, "carol"), true);
       assert.equal(await b.deleteDocument("iam-user", account, "carol"), false);
+      // A conditional delete removes only the revision it names (S3's If-Match deletes).
+      assert.equal(await b.deleteDocument("iam-user", account, "alice", 1), false, "revision 2 is not revision 1");
+      assert.equal((await a.getDocument("iam-user", account, "alice"))?.revision, 2);
+      assert.equal(await b.deleteDocument("iam-user", account, "alice", 2), true);
+      assert.equal(await a.getDocument("iam-user", account, "alice"), undefined);
 
       // S3 keys: prefixes are case-sensitive, glob and LIKE characters are literal, order is UTF-8 byte order.
       const bucket = `bucket-${account}`;

@@ -33,7 +33,7 @@ import {
 import { Agent as HttpAgent } from "node:http";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { createAccount } from "../src/app.js";
-import { rejects, startTestServer, testConfig, type TestServer } from "./helpers.js";
+import { ACCOUNT_ID, rejects, startTestServer, testConfig, type TestServer } from "./helpers.js";
 import { ROOT_CREDS } from "./iam.js";
 import { bytesOf, patterned, s3Client, s3Signer, sendS3 } from "./s3.js";
 
@@ -690,6 +690,138 @@ describe("S3 buckets and objects", () => {
       "AccessControlListNotSupported",
     );
     await rejects(() => s3.send(new PutObjectTaggingCommand({ Bucket: "unserved", Key: "k", Tagging: { TagSet: [] } })), "NotImplemented");
+    // Without versions, naming one is refused rather than answered with the current object.
+    await rejects(
+      () => s3.send(new GetObjectCommand({ Bucket: "unserved", Key: "k", VersionId: "3HL4kqtJlcpXroDTDmJ" })),
+      "NotImplemented",
+    );
+    await rejects(
+      () => s3.send(new DeleteObjectCommand({ Bucket: "unserved", Key: "k", VersionId: "3HL4kqtJlcpXroDTDmJ" })),
+      "NotImplemented",
+    );
+    await s3.send(new HeadObjectCommand({ Bucket: "unserved", Key: "k", VersionId: "null" }));
+    // Appends are a directory-bucket feature: refused, never a silent overwrite.
+    await rejects(() => put({ Key: "appended", WriteOffsetBytes: 0 }), "NotImplemented");
+    await rejects(() => s3.send(new HeadObjectCommand({ Bucket: "unserved", Key: "appended" })), "NotFound");
+
+    // A bucket is made as keyhold keeps them (ACLs disabled, no Object Lock), or not at all.
+    const bucketAcl = await rejects(
+      () => s3.send(new CreateBucketCommand({ Bucket: "unserved-acl", ACL: "public-read" })),
+      "InvalidBucketAclWithObjectOwnership",
+    );
+    assert.equal(bucketAcl.$metadata?.httpStatusCode, 400);
+    await rejects(
+      () => s3.send(new CreateBucketCommand({ Bucket: "unserved-acl", GrantWrite: "id=abc" })),
+      "InvalidBucketAclWithObjectOwnership",
+    );
+    await rejects(() => s3.send(new CreateBucketCommand({ Bucket: "unserved-acl", ObjectOwnership: "ObjectWriter" })), "NotImplemented");
+    await rejects(() => s3.send(new CreateBucketCommand({ Bucket: "unserved-acl", ObjectLockEnabledForBucket: true })), "NotImplemented");
+    await rejects(() => s3.send(new HeadBucketCommand({ Bucket: "unserved-acl" })), "NotFound");
+    await s3.send(new CreateBucketCommand({ Bucket: "unserved-acl", ObjectOwnership: "BucketOwnerEnforced", ACL: "private" }));
+    await s3.send(new HeadBucketCommand({ Bucket: "unserved-acl" }));
+
+    // Conditions only directory buckets serve are refused rather than dropped: the delete does not happen.
+    await rejects(() => s3.send(new DeleteObjectCommand({ Bucket: "unserved", Key: "k", IfMatchSize: 99 })), "NotImplemented");
+    await s3.send(new HeadObjectCommand({ Bucket: "unserved", Key: "k" }));
+    const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: "unserved", Key: "mp" }));
+    await rejects(
+      () =>
+        s3.send(
+          new AbortMultipartUploadCommand({ Bucket: "unserved", Key: "mp", UploadId: upload.UploadId, IfMatchInitiatedTime: new Date(0) }),
+        ),
+      "NotImplemented",
+    );
+    // x-amz-mp-object-size is checked against what the parts make.
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket: "unserved", Key: "mp", UploadId: upload.UploadId, PartNumber: 1, Body: "12345" }),
+    );
+    const complete = (size: number) =>
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: "unserved",
+          Key: "mp",
+          UploadId: upload.UploadId,
+          MpuObjectSize: size,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+        }),
+      );
+    await rejects(() => complete(6), "InvalidRequest");
+    await rejects(() => s3.send(new HeadObjectCommand({ Bucket: "unserved", Key: "mp" })), "NotFound");
+    await complete(5);
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket: "unserved", Key: "mp" }))).ContentLength, 5);
+  });
+
+  it("deletes on a condition (If-Match, and each object's ETag in a batch), checked against the object it removes", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "conditional-deletes" }));
+    const Bucket = "conditional-deletes";
+    const etag = (await s3.send(new PutObjectCommand({ Bucket, Key: "a", Body: "first" }))).ETag!;
+    const stale = await rejects(
+      () => s3.send(new DeleteObjectCommand({ Bucket, Key: "a", IfMatch: '"0123456789abcdef0123456789abcdef"' })),
+      "PreconditionFailed",
+    );
+    assert.equal(stale.$metadata?.httpStatusCode, 412);
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: "a" }))).ETag, etag);
+    await rejects(() => s3.send(new DeleteObjectCommand({ Bucket, Key: "missing", IfMatch: "*" })), "NoSuchKey");
+    await s3.send(new DeleteObjectCommand({ Bucket, Key: "a", IfMatch: etag }));
+    await rejects(() => s3.send(new HeadObjectCommand({ Bucket, Key: "a" })), "NotFound");
+    await s3.send(new PutObjectCommand({ Bucket, Key: "b", Body: "second" }));
+    await s3.send(new DeleteObjectCommand({ Bucket, Key: "b", IfMatch: "*" }));
+    await rejects(() => s3.send(new HeadObjectCommand({ Bucket, Key: "b" })), "NotFound");
+
+    const c = (await s3.send(new PutObjectCommand({ Bucket, Key: "c", Body: "third" }))).ETag!;
+    await s3.send(new PutObjectCommand({ Bucket, Key: "d", Body: "fourth" }));
+    const batch = await s3.send(
+      new DeleteObjectsCommand({
+        Bucket,
+        Delete: {
+          Objects: [
+            { Key: "c", ETag: c },
+            { Key: "d", ETag: '"0123456789abcdef0123456789abcdef"' },
+          ],
+        },
+      }),
+    );
+    assert.deepEqual(
+      batch.Deleted?.map((d) => d.Key),
+      ["c"],
+    );
+    assert.deepEqual(
+      batch.Errors?.map((e) => [e.Key, e.Code]),
+      [["d", "PreconditionFailed"]],
+    );
+    await s3.send(new HeadObjectCommand({ Bucket, Key: "d" }));
+  });
+
+  it("refuses a request whose x-amz-expected-bucket-owner (or source bucket owner) is another account, before any effect", async () => {
+    const Bucket = "expected-owner";
+    await s3.send(new CreateBucketCommand({ Bucket }));
+    const other = "999999999999";
+    await s3.send(new PutObjectCommand({ Bucket, Key: "mine", Body: "x", ExpectedBucketOwner: ACCOUNT_ID }));
+    const denied = await rejects(
+      () => s3.send(new PutObjectCommand({ Bucket, Key: "theirs", Body: "x", ExpectedBucketOwner: other })),
+      "AccessDenied",
+    );
+    assert.equal(denied.$metadata?.httpStatusCode, 403);
+    await rejects(() => s3.send(new HeadObjectCommand({ Bucket, Key: "theirs" })), "NotFound");
+    await rejects(() => s3.send(new GetObjectCommand({ Bucket, Key: "mine", ExpectedBucketOwner: other })), "AccessDenied");
+    await rejects(() => s3.send(new ListObjectsV2Command({ Bucket, ExpectedBucketOwner: other })), "AccessDenied");
+    await rejects(() => s3.send(new DeleteObjectCommand({ Bucket, Key: "mine", ExpectedBucketOwner: other })), "AccessDenied");
+    await s3.send(new HeadObjectCommand({ Bucket, Key: "mine", ExpectedBucketOwner: ACCOUNT_ID }));
+    await rejects(
+      () => s3.send(new CopyObjectCommand({ Bucket, Key: "copy", CopySource: `${Bucket}/mine`, ExpectedSourceBucketOwner: other })),
+      "AccessDenied",
+    );
+    await rejects(() => s3.send(new HeadObjectCommand({ Bucket, Key: "copy" })), "NotFound");
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket,
+        Key: "copy",
+        CopySource: `${Bucket}/mine`,
+        ExpectedSourceBucketOwner: ACCOUNT_ID,
+        ExpectedBucketOwner: ACCOUNT_ID,
+      }),
+    );
+    await s3.send(new HeadObjectCommand({ Bucket, Key: "copy" }));
   });
 
   it("answers unknown sub-resources and methods with S3's errors, never a 5xx", async () => {

@@ -127,6 +127,7 @@ const HEADER_MEMBERS: readonly (readonly [string, string])[] = [
   ["x-amz-checksum-algorithm", "ChecksumAlgorithm"],
   ["x-amz-checksum-mode", "ChecksumMode"],
   ["x-amz-expected-bucket-owner", "ExpectedBucketOwner"],
+  ["x-amz-source-expected-bucket-owner", "ExpectedSourceBucketOwner"],
   ["x-amz-bucket-region", "BucketRegion"],
   ["x-amz-version-id", "VersionId"],
   ["x-amz-mp-parts-count", "PartsCount"],
@@ -143,6 +144,14 @@ const HEADER_MEMBERS: readonly (readonly [string, string])[] = [
   ["x-amz-object-lock-legal-hold", "ObjectLockLegalHoldStatus"],
   ["x-amz-website-redirect-location", "WebsiteRedirectLocation"],
   ["x-amz-bypass-governance-retention", "BypassGovernanceRetention"],
+  ["x-amz-grant-write", "GrantWrite"],
+  ["x-amz-bucket-object-lock-enabled", "ObjectLockEnabledForBucket"],
+  ["x-amz-object-ownership", "ObjectOwnership"],
+  ["x-amz-write-offset-bytes", "WriteOffsetBytes"],
+  ["x-amz-if-match-last-modified-time", "IfMatchLastModifiedTime"],
+  ["x-amz-if-match-size", "IfMatchSize"],
+  ["x-amz-if-match-initiated-time", "IfMatchInitiatedTime"],
+  ["x-amz-mp-object-size", "MpuObjectSize"],
 ];
 const MEMBER_OF_HEADER = new Map(HEADER_MEMBERS.map(([h, m]) => [h, m]));
 const HEADER_OF_MEMBER = new Map(HEADER_MEMBERS.map(([h, m]) => [m, h]));
@@ -160,6 +169,7 @@ const QUERY_MEMBERS: ReadonlyMap<string, string> = new Map([
   ["encoding-type", "EncodingType"],
   ["list-type", "ListType"],
   ["uploadId", "UploadId"],
+  ["versionId", "VersionId"],
   ["partNumber", "PartNumber"],
   ["max-parts", "MaxParts"],
   ["part-number-marker", "PartNumberMarker"],

@@ -16,7 +16,8 @@ import type { ChunkSigning } from "./sigv4.js";
 /** The checksums keyhold verifies; the SDK's default is CRC32. */
 const CHECKSUMS = ["crc32", "sha1", "sha256"] as const;
 type ChecksumName = (typeof CHECKSUMS)[number];
-const UNVERIFIABLE = new Set(["crc32c", "crc64nvme"]);
+/** Checksums S3 knows that keyhold does not compute (refused up front rather than left unchecked). */
+const UNVERIFIABLE = new Set(["crc32c", "crc64nvme", "sha512", "md5", "xxhash64", "xxhash3", "xxhash128"]);
 
 export interface VerifiedBody {
   bytes: number;

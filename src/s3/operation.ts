@@ -127,7 +127,7 @@ const STORAGE_CLASSES = new Set([
   "FSX_ONTAP",
 ]);
 
-const notServed = (what: string) =>
+export const notServed = (what: string) =>
   new ServiceError("NotImplemented", `A header you provided implies functionality that is not implemented: ${what}.`);
 
 /**
@@ -153,6 +153,7 @@ export function refuseUnserved(input: S3Input): void {
   }
   if (optional(input, "Tagging") !== undefined || optional(input, "TaggingDirective") === "REPLACE") throw notServed("object tagging");
   if (optional(input, "WebsiteRedirectLocation") !== undefined) throw notServed("website redirects");
+  if (optional(input, "WriteOffsetBytes") !== undefined) throw notServed("appends (x-amz-write-offset-bytes, directory buckets only)");
 }
 
 /** An SSE-KMS encryption context header: base64 of a JSON object of strings. */

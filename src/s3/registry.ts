@@ -24,7 +24,7 @@ import {
   uploadPart,
   uploadPartCopy,
 } from "./operations/multipart.js";
-import { copyObject, deleteObject, deleteObjects, getObject, headObject, putObject } from "./operations/objects.js";
+import { copyObject, deleteObject, deleteObjects, expectedOwners, getObject, headObject, putObject } from "./operations/objects.js";
 
 export const S3_XML_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/";
 
@@ -123,4 +123,16 @@ export const S3_OPERATIONS: readonly S3Operation[] = [
   deleteObject,
 ];
 
-export const S3_OPERATIONS_BY_NAME: ReadonlyMap<string, S3Operation> = new Map(S3_OPERATIONS.map((op) => [op.name, op]));
+/** Each operation as served: the bucket owners the request expects are handed to the service first. */
+export const S3_OPERATIONS_BY_NAME: ReadonlyMap<string, S3Operation> = new Map(
+  S3_OPERATIONS.map((op) => [
+    op.name,
+    {
+      ...op,
+      handle(s3, call, input) {
+        s3.expectOwners(call, expectedOwners(input));
+        return op.handle(s3, call, input);
+      },
+    },
+  ]),
+);

@@ -214,10 +214,21 @@ export class S3Service {
     throw new ServiceError("InvalidRequest", "The object kept changing under this request; try again.");
   }
 
-  async deleteObject(bucket: string, key: string): Promise<void> {
-    const existing = await this.object(bucket, key);
-    if (!existing) return;
-    if (await this.repo.deleteDocument("s3-object", bucket, key)) await this.deleteFiles(existing.body.parts);
+  /**
+   * Deletes the object, if any. A conditional delete (If-Match) is checked against the object it
+   * removes, in the same step: the document goes only at the revision that was checked.
+   */
+  async deleteObject(bucket: string, key: string, condition?: WriteCondition): Promise<void> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const existing = await this.object(bucket, key);
+      condition?.(existing?.body);
+      if (!existing) return;
+      if (await this.repo.deleteDocument("s3-object", bucket, key, existing.doc.revision)) {
+        await this.deleteFiles(existing.body.parts);
+        return;
+      }
+    }
+    throw new ServiceError("InvalidRequest", "The object kept changing under this request; try again.");
   }
 
   async deleteFiles(parts: readonly StoredPart[]): Promise<void> {
@@ -388,6 +399,24 @@ export class S3Service {
       context: () => new ContextValues((name) => conditions[name]),
     });
     if (!decision.allowed) throw accessDenied(call, action, resource, decision.reason);
+    // Checked once the caller may act: a mismatch tells only a caller with access whose the bucket is.
+    for (const expected of this.expectedOwners.get(call) ?? []) {
+      if (expected.bucket === bucket && owner !== undefined && owner.owner !== expected.account) {
+        throw new ServiceError("AccessDeniedException", "Access Denied");
+      }
+    }
+  }
+
+  private readonly expectedOwners = new WeakMap<CallContext, readonly ExpectedOwner[]>();
+
+  /**
+   * The accounts a request says its buckets belong to (x-amz-expected-bucket-owner,
+   * x-amz-source-expected-bucket-owner): S3 refuses with 403 when a bucket has another owner, so a
+   * client that names the owner never writes to, or reads from, a bucket someone else holds.
+   * Checked by `authorize` for every bucket the call acts on.
+   */
+  expectOwners(call: CallContext, expected: readonly ExpectedOwner[]): void {
+    if (expected.length > 0) this.expectedOwners.set(call, expected);
   }
 
   // ---- server-side encryption ---------------------------------------------------------------
@@ -658,6 +687,12 @@ interface ChunkBatch {
 
 /** Throws (PreconditionFailed, NoSuchKey) when a conditional write may not replace this object. */
 export type WriteCondition = (existing: ObjectBody | undefined) => void;
+
+/** A bucket the request names, and the account the request says owns it. */
+export interface ExpectedOwner {
+  bucket: string;
+  account: string;
+}
 
 /** An SSE-C key as the request gave it, checked. */
 export interface CustomerKey {

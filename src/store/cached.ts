@@ -170,9 +170,9 @@ export class CachedRepository implements Repository {
       this.documentsChanged++;
     }
   }
-  async deleteDocument(kind: DocumentKind, accountId: string, name: string): Promise<boolean> {
+  async deleteDocument(kind: DocumentKind, accountId: string, name: string, expectedRevision?: number): Promise<boolean> {
     try {
-      return await this.inner.deleteDocument(kind, accountId, name);
+      return await this.inner.deleteDocument(kind, accountId, name, expectedRevision);
     } finally {
       this.documents.delete(`${kind}/${accountId}/${name}`);
       this.documentsChanged++;

@@ -290,11 +290,13 @@ export class PostgresRepository implements Repository {
     });
   }
 
-  async deleteDocument(kind: DocumentKind, accountId: string, name: string): Promise<boolean> {
+  async deleteDocument(kind: DocumentKind, accountId: string, name: string, expectedRevision?: number): Promise<boolean> {
+    const atRevision = expectedRevision === undefined ? "" : " AND revision = $4";
+    const values = expectedRevision === undefined ? [kind, accountId, name] : [kind, accountId, name, expectedRevision];
     return this.write(
       async (q) =>
-        (await q("DELETE FROM documents WHERE kind = $1 AND account_id = $2 AND name = $3 RETURNING name", [kind, accountId, name]))
-          .length === 1,
+        (await q(`DELETE FROM documents WHERE kind = $1 AND account_id = $2 AND name = $3${atRevision} RETURNING name`, values)).length ===
+        1,
     );
   }
 

@@ -66,7 +66,8 @@ export interface Repository extends SealStorage {
    * (false when its stored revision is no longer `expectedRevision`).
    */
   putDocument(doc: DocumentRecord, expectedRevision: number | "new"): Promise<boolean>;
-  deleteDocument(kind: DocumentKind, accountId: string, name: string): Promise<boolean>;
+  /** Deletes the document (only at `expectedRevision`, when given); whether it did. */
+  deleteDocument(kind: DocumentKind, accountId: string, name: string, expectedRevision?: number): Promise<boolean>;
 
   /** Creates the key, its first version (none for a key awaiting imported material) and its tags together. */
   createKey(key: KeyRecord, firstVersion: KeyVersionRecord | undefined, tags: Tag[]): Promise<void>;

@@ -190,7 +190,17 @@ export class SqliteRepository implements Repository {
     );
   }
 
-  async deleteDocument(kind: DocumentKind, accountId: string, name: string): Promise<boolean> {
+  async deleteDocument(kind: DocumentKind, accountId: string, name: string, expectedRevision?: number): Promise<boolean> {
+    if (expectedRevision !== undefined) {
+      return (
+        this.stmt("DELETE FROM documents WHERE kind = ? AND account_id = ? AND name = ? AND revision = ?").run(
+          kind,
+          accountId,
+          name,
+          expectedRevision,
+        ).changes === 1
+      );
+    }
     return this.stmt("DELETE FROM documents WHERE kind = ? AND account_id = ? AND name = ?").run(kind, accountId, name).changes === 1;
   }
 

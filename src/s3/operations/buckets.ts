@@ -2,11 +2,33 @@
 import { createHash } from "node:crypto";
 import { ServiceError } from "../../errors.js";
 import { REGION } from "../../http/sigv4.js";
-import { checkBucketName, optional, type S3Operation } from "../operation.js";
+import { checkBucketName, notServed, optional, type S3Input, type S3Operation } from "../operation.js";
 
 /** The canonical user id S3 shows as a bucket's owner: derived from the account, stable. */
 export function canonicalId(accountId: string): string {
   return createHash("sha256").update(`keyhold-canonical-user:${accountId}`).digest("hex");
+}
+
+const OBJECT_OWNERSHIPS = new Set(["BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"]);
+
+/**
+ * A bucket is made as keyhold keeps every bucket — ACLs disabled (BucketOwnerEnforced), no Object
+ * Lock — or not at all: whoever asks for a lock or an ACL must not believe they got one.
+ */
+function refuseUnservedBucket(input: S3Input): void {
+  const ownership = optional(input, "ObjectOwnership");
+  if (ownership !== undefined && !OBJECT_OWNERSHIPS.has(ownership)) {
+    throw new ServiceError("InvalidArgument", `Invalid x-amz-object-ownership header: ${ownership}`);
+  }
+  if (ownership !== undefined && ownership !== "BucketOwnerEnforced") {
+    throw notServed(`ObjectOwnership ${ownership}: keyhold's buckets have ACLs disabled (BucketOwnerEnforced)`);
+  }
+  const acl = optional(input, "ACL");
+  const grants = ["GrantFullControl", "GrantRead", "GrantReadACP", "GrantWrite", "GrantWriteACP"].some(
+    (m) => optional(input, m) !== undefined,
+  );
+  if ((acl !== undefined && acl !== "private") || grants) throw new ServiceError("InvalidBucketAclWithObjectOwnership");
+  if (optional(input, "ObjectLockEnabledForBucket")?.toLowerCase() === "true") throw notServed("Object Lock");
 }
 
 export const createBucket: S3Operation = {
@@ -28,6 +50,7 @@ export const createBucket: S3Operation = {
         `The ${region} location constraint is incompatible with the region ${call.region} this request was sent to.`,
       );
     }
+    refuseUnservedBucket(input);
     await s3.authorize(call, "s3:CreateBucket", bucket, undefined);
     const created = await s3.createBucket(bucket, {
       owner: call.accountId,

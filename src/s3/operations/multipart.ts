@@ -18,6 +18,7 @@ import {
   integer,
   metadata,
   objectArn,
+  notServed,
   optional,
   required,
   refuseUnserved,
@@ -279,9 +280,17 @@ export const completeMultipartUpload: S3Operation = {
         `Part ${small.partNumber} has ${small.size} bytes; every part but the last needs at least 5 MiB.`,
       );
     }
+    const size = chosen.reduce((n, p) => n + p.size, 0);
+    const expectedSize = optional(input, "MpuObjectSize");
+    if (expectedSize !== undefined && expectedSize !== String(size)) {
+      throw new ServiceError(
+        "InvalidRequest",
+        `The parts make an object of ${size} bytes, not the ${expectedSize} x-amz-mp-object-size names.`,
+      );
+    }
     const md5s = Buffer.concat(chosen.map((p) => Buffer.from(p.etag.slice(1, -1), "hex")));
     const object: ObjectBody = {
-      size: chosen.reduce((n, p) => n + p.size, 0),
+      size,
       etag: `"${createHash("md5").update(md5s).digest("hex")}-${chosen.length}"`,
       lastModified: s3.clock.now(),
       contentType: upload.contentType,
@@ -312,6 +321,7 @@ export const abortMultipartUpload: S3Operation = {
     const uploadId = required(input, "UploadId");
     const { body: owner } = await s3.requireBucket(bucket);
     await s3.authorize(call, "s3:AbortMultipartUpload", bucket, owner, key);
+    if (optional(input, "IfMatchInitiatedTime") !== undefined) throw notServed("x-amz-if-match-initiated-time (directory buckets only)");
     await requireUpload(s3, bucket, key, uploadId);
     await s3.repo.deleteDocument("s3-upload", bucket, uploadId);
     for (const p of await listParts(s3, bucket, uploadId)) {

@@ -7,6 +7,7 @@ import {
   checkKey,
   customerKey,
   metadata,
+  notServed,
   objectArn,
   optional,
   required,
@@ -19,7 +20,7 @@ import {
   type S3Operation,
   type S3Output,
 } from "../operation.js";
-import { copyEtag, etagIsMd5, etagOf, type ObjectBody, type S3Service, type WriteCondition } from "../service.js";
+import { copyEtag, etagIsMd5, etagOf, type ObjectBody, type S3Service, type ExpectedOwner, type WriteCondition } from "../service.js";
 
 const MAX_PUT_BYTES = 5 * 1024 ** 3;
 
@@ -27,6 +28,9 @@ function keyOf(input: S3Input): { bucket: string; key: string } {
   const bucket = required(input, "Bucket");
   const key = required(input, "Key");
   checkKey(key);
+  // Without versions the only version is "null"; any other is refused, never answered with the current object.
+  const version = optional(input, "VersionId");
+  if (version !== undefined && version !== "null") throw new ServiceError("NotImplemented", "keyhold does not keep object versions.");
   return { bucket, key };
 }
 
@@ -213,6 +217,15 @@ export function writeCondition(input: S3Input): WriteCondition | undefined {
   };
 }
 
+/** A conditional delete (If-Match: an ETag, or * for "if it exists"): 412 when another object is there, NoSuchKey when none is. */
+function deleteCondition(ifMatch: string | undefined): WriteCondition | undefined {
+  if (ifMatch === undefined) return undefined;
+  return (existing) => {
+    if (!existing) throw new ServiceError("NoSuchKey", "The specified key does not exist.");
+    if (!etagMatches(ifMatch, existing.etag)) throw precondition();
+  };
+}
+
 /** What GetObject and HeadObject share: the object, authorized, its key checked, and its headers. */
 async function readable(
   s3: S3Service,
@@ -282,14 +295,20 @@ export const deleteObject: S3Operation = {
     const { bucket, key } = keyOf(input);
     trailInput(call, bucket, key, input);
     const { body: owner } = await s3.requireBucket(bucket);
-    await s3.authorize(call, "s3:DeleteObject", bucket, owner, key);
-    await s3.deleteObject(bucket, key);
+    const ifMatch = optional(input, "IfMatch");
+    await s3.authorize(call, "s3:DeleteObject", bucket, owner, key, { "s3:if-match": ifMatch });
+    // A delete on an ETag says whether the object is that one: it needs s3:GetObject too, as on S3.
+    if (ifMatch !== undefined && ifMatch !== "*") await s3.authorize(call, "s3:GetObject", bucket, owner, key);
+    if (optional(input, "IfMatchLastModifiedTime") !== undefined || optional(input, "IfMatchSize") !== undefined) {
+      throw notServed("x-amz-if-match-last-modified-time and x-amz-if-match-size (directory buckets only)");
+    }
+    await s3.deleteObject(bucket, key, deleteCondition(ifMatch));
     return {};
   },
 };
 
 interface DeleteRequest {
-  Object?: { Key?: string }[];
+  Object?: { Key?: string; ETag?: string }[];
   Quiet?: string;
 }
 
@@ -309,11 +328,13 @@ export const deleteObjects: S3Operation = {
     const quiet = request?.Quiet === "true";
     const deleted: { Key: string }[] = [];
     const errors: { Key: string; Code: string; Message: string }[] = [];
-    for (const { Key } of objects) {
+    for (const { Key, ETag } of objects) {
       try {
         checkKey(Key!);
-        await s3.authorize(call, "s3:DeleteObject", bucket, owner, Key);
-        await s3.deleteObject(bucket, Key!);
+        const ifMatch = typeof ETag === "string" ? ETag : undefined;
+        await s3.authorize(call, "s3:DeleteObject", bucket, owner, Key, { "s3:if-match": ifMatch });
+        if (ifMatch !== undefined && ifMatch !== "*") await s3.authorize(call, "s3:GetObject", bucket, owner, Key);
+        await s3.deleteObject(bucket, Key!, deleteCondition(ifMatch));
         if (!quiet) deleted.push({ Key: Key! });
       } catch (error) {
         if (!(error instanceof ServiceError)) throw error;
@@ -339,6 +360,23 @@ export function copySource(input: S3Input): { bucket: string; key: string } {
   if (slash <= 0 || slash === text.length - 1)
     throw new ServiceError("InvalidArgument", "x-amz-copy-source must name a bucket and a key: bucket/key.");
   return { bucket: text.slice(0, slash), key: text.slice(slash + 1) };
+}
+
+/** The bucket owners a request expects: of its bucket, and of a copy's source bucket. */
+export function expectedOwners(input: S3Input): ExpectedOwner[] {
+  const out: ExpectedOwner[] = [];
+  const bucket = optional(input, "Bucket");
+  const owner = optional(input, "ExpectedBucketOwner");
+  if (bucket !== undefined && owner !== undefined) out.push({ bucket, account: owner });
+  const sourceOwner = optional(input, "ExpectedSourceBucketOwner");
+  if (sourceOwner !== undefined && optional(input, "CopySource") !== undefined) {
+    try {
+      out.push({ bucket: copySource(input).bucket, account: sourceOwner });
+    } catch {
+      // A copy source that does not parse is the operation's to refuse.
+    }
+  }
+  return out;
 }
 
 export const copyObject: S3Operation = {
