@@ -208,17 +208,18 @@ export function writeCondition(input: S3Input): WriteCondition | undefined {
     );
   }
   if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
+  const matches = ifMatchCondition(ifMatch);
   return (existing) => {
     if (ifNoneMatch !== undefined && existing) throw precondition();
-    if (ifMatch !== undefined) {
-      if (!existing) throw new ServiceError("NoSuchKey", "The specified key does not exist.");
-      if (!etagMatches(ifMatch, existing.etag)) throw precondition();
-    }
+    matches?.(existing);
   };
 }
 
-/** A conditional delete (If-Match: an ETag, or * for "if it exists"): 412 when another object is there, NoSuchKey when none is. */
-function deleteCondition(ifMatch: string | undefined): WriteCondition | undefined {
+/**
+ * If-Match on a write or a delete (an ETag, or * for "if it exists"): 412 when another object is
+ * there, NoSuchKey when none is.
+ */
+function ifMatchCondition(ifMatch: string | undefined): WriteCondition | undefined {
   if (ifMatch === undefined) return undefined;
   return (existing) => {
     if (!existing) throw new ServiceError("NoSuchKey", "The specified key does not exist.");
@@ -302,7 +303,7 @@ export const deleteObject: S3Operation = {
     if (optional(input, "IfMatchLastModifiedTime") !== undefined || optional(input, "IfMatchSize") !== undefined) {
       throw notServed("x-amz-if-match-last-modified-time and x-amz-if-match-size (directory buckets only)");
     }
-    await s3.deleteObject(bucket, key, deleteCondition(ifMatch));
+    await s3.deleteObject(bucket, key, ifMatchCondition(ifMatch));
     return {};
   },
 };
@@ -334,7 +335,7 @@ export const deleteObjects: S3Operation = {
         const ifMatch = typeof ETag === "string" ? ETag : undefined;
         await s3.authorize(call, "s3:DeleteObject", bucket, owner, Key, { "s3:if-match": ifMatch });
         if (ifMatch !== undefined && ifMatch !== "*") await s3.authorize(call, "s3:GetObject", bucket, owner, Key);
-        await s3.deleteObject(bucket, Key!, deleteCondition(ifMatch));
+        await s3.deleteObject(bucket, Key!, ifMatchCondition(ifMatch));
         if (!quiet) deleted.push({ Key: Key! });
       } catch (error) {
         if (!(error instanceof ServiceError)) throw error;
