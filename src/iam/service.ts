@@ -149,7 +149,6 @@ export function entityExists(what: string, name: string): ServiceError {
   return new ServiceError("EntityAlreadyExists", `${what} with name ${name} already exists.`);
 }
 
-/** Quotas IAM enforces that keyhold keeps: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html */
 /**
  * What IAM accepts at creation and keyhold does not keep: a permissions boundary (which would limit
  * what the entity may do) and tags (which policies may test with aws:ResourceTag). Dropping either
@@ -170,4 +169,5 @@ export function refuseUnkept(input: { PermissionsBoundary?: string; Tags?: unkno
   }
 }
 
+/** Quotas IAM enforces that keyhold keeps: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html */
 export const QUOTAS = { accessKeysPerUser: 2, managedPoliciesPerEntity: 10, groupsPerUser: 10 };

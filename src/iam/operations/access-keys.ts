@@ -23,9 +23,12 @@ async function owner(iam: IamService, call: CallContext, userName: string | unde
   if (name === undefined && call.principal.type !== "Root") {
     throw new ServiceError("ValidationError", "Must specify userName when calling with non-User credentials");
   }
-  if (name === undefined) await iam.authorize(call, call.principal.arn);
-  else await iam.authorizeEntity(call, "iam-user", name);
-  if (name !== undefined) await iam.directory.require("iam-user", call.accountId, name);
+  if (name === undefined) {
+    await iam.authorize(call, call.principal.arn);
+  } else {
+    await iam.authorizeEntity(call, "iam-user", name);
+    await iam.directory.require("iam-user", call.accountId, name);
+  }
   return name;
 }
 
