@@ -364,7 +364,7 @@ export class RestXmlProtocol implements ProtocolAdapter {
     } else if (route.payload === "xml") {
       input.ContentMD5Check = contentMd5Check(req);
       if (req.body.length > 0) {
-        const text = req.body.toString("utf8");
+        const text = strictUtf8(req.body);
         let parsed: Record<string, unknown>;
         try {
           parsed = parser.parse(text, true) as Record<string, unknown>;
@@ -448,6 +448,20 @@ function xmlValues(value: unknown): unknown {
 /** Whether a buffered body matches its Content-MD5, checked by the operation after validation. */
 function contentMd5Check(req: SignedRequest): () => void {
   return () => UploadBody.checkContentMd5(req.headers["content-md5"], req.body);
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * An XML document's text, refused when its bytes are not UTF-8: decoded leniently, bytes FF FE
+ * would become U+FFFD characters and name another key (a DeleteObjects would delete it).
+ */
+function strictUtf8(body: Buffer): string {
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw new ServiceError("MalformedXML", "The XML you provided is not valid UTF-8.");
+  }
 }
 
 function bufferStream(body: Buffer): Readable {

@@ -363,6 +363,7 @@ function signatureMatches(
   const key = signingKeyOf(identity, auth, scope);
   const expected = createHmac("sha256", key).update(stringToSign).digest();
   if (!timingSafeEqual(expected, Buffer.from(auth.signature, "hex"))) throw new ServiceError("InvalidSignatureException");
+  requireSigned(req, options.service, auth.signedHeaders, req.headers.authorization === undefined);
   if (SIGNED_STREAMING.has(payloadHash)) {
     req.chunkSigning = { signingKey: key, amzDate, scope, seedSignature: auth.signature, trailer: payloadHash.endsWith("-TRAILER") };
   }
@@ -374,6 +375,30 @@ function signatureMatches(
     principal: identity.principal,
     sessionPolicies: identity.session?.policies,
   };
+}
+
+/**
+ * What is signed is what is done: a header the signature does not cover could be added by anyone
+ * who holds the request (a presigned URL, a captured request) and must not change what it does.
+ * S3 refuses every `x-amz-*` header missing from SignedHeaders (403 AccessDenied, "There were
+ * headers present in the request which were not signed"), which is what the SDKs, botocore and the
+ * CLI expect: they sign every `x-amz-*` header (only `x-amzn-trace-id`, another prefix, is left
+ * out). A presigned URL carries its own parameters in the query; its x-amz-content-sha256 header,
+ * if any, is tolerated unsigned as S3 does, because the payload hash enters the canonical request
+ * whether its header is signed or not. The JSON and Query services select the operation by
+ * X-Amz-Target and the body's parsing by Content-Type: both must be signed too.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
+ */
+function requireSigned(req: SignedRequest, service: string, signedHeaders: readonly string[], presigned: boolean): void {
+  let unsigned: string[] | undefined;
+  for (const name of Object.keys(req.headers)) {
+    if (!name.startsWith("x-amz-") && !(name === "content-type" && service !== "s3")) continue;
+    if (presigned && name === "x-amz-content-sha256") continue;
+    if (!signedHeaders.includes(name)) (unsigned ??= []).push(name);
+  }
+  if (unsigned === undefined) return;
+  const message = `There were headers present in the request which were not signed: ${unsigned.sort().join(", ")}`;
+  throw new ServiceError(service === "s3" ? "AccessDeniedException" : "InvalidSignatureException", message);
 }
 
 /** The longest a presigned URL may live: 7 days, as S3 allows. */
