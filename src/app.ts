@@ -21,7 +21,7 @@ import { OrganizationsService } from "./organizations/service.js";
 import { ORGANIZATIONS_OPERATIONS_BY_NAME, ORGANIZATIONS_TARGET_PREFIX } from "./organizations/registry.js";
 import { ServiceError } from "./errors.js";
 import { STS_OPERATIONS_BY_NAME, STS_VERSION, STS_XML_NAMESPACE } from "./sts/registry.js";
-import { createHttpServer, type RequestHandler, type StreamPredicate } from "./http/server.js";
+import { createHttpServer, DEFAULT_LIMITS, type ConnectionLimits, type RequestHandler, type StreamPredicate } from "./http/server.js";
 import { loadTls, type TlsFiles } from "./http/tls.js";
 import { isS3Request, RestXmlProtocol } from "./http/rest-xml-protocol.js";
 import { S3Service } from "./s3/service.js";
@@ -255,14 +255,20 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     req.headers["x-amz-target"] === undefined &&
     rest.streams(req) &&
     isS3Request({ headers: req.headers, url: req.url, method: req.method });
-  const server = createHttpServer(handler, streams);
+  const limits: ConnectionLimits = {
+    headersTimeoutMs: config.headersTimeoutMs ?? DEFAULT_LIMITS.headersTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs,
+    minReceiveRate: config.minReceiveRate ?? DEFAULT_LIMITS.minReceiveRate,
+    maxConnectionsPerSource: config.maxConnectionsPerSource ?? DEFAULT_LIMITS.maxConnectionsPerSource,
+  };
+  const server = createHttpServer(handler, streams, undefined, limits);
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
   let tlsServer: Server | undefined;
   let tls: TlsFiles | undefined;
   if (config.tlsPort !== undefined) {
     tls = await loadTls({ dataDir: config.dataDir, host: config.host, certFile: config.tlsCert, keyFile: config.tlsKey });
-    tlsServer = createHttpServer(handler, streams, tls);
+    tlsServer = createHttpServer(handler, streams, tls, limits);
     await listen(tlsServer, config.tlsPort, config.host);
   }
   const tlsPort = tlsServer && (tlsServer.address() as AddressInfo).port;

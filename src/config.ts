@@ -29,6 +29,11 @@ export interface Config {
   tlsPort?: number;
   tlsCert?: string;
   tlsKey?: string;
+  /** Connection limits (src/http/server.ts ConnectionLimits); defaults there when unset. */
+  headersTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  minReceiveRate?: number;
+  maxConnectionsPerSource?: number;
 }
 
 export type AuditSync = "commit" | "periodic";
@@ -177,6 +182,38 @@ export const SETTINGS: readonly Setting[] = [
     parse: (v) => resolve(v),
   },
   { key: "tlsKey", env: "KEYHOLD_TLS_KEY", flag: "--tls-key", help: "PEM private key of --tls-cert", parse: (v) => resolve(v) },
+  {
+    key: "headersTimeoutMs",
+    env: "KEYHOLD_HEADERS_TIMEOUT_MS",
+    flag: "--headers-timeout-ms",
+    default: "20000",
+    help: "a request's headers must arrive within this time, or its connection is closed",
+    parse: integer("headers timeout", 100, 600_000),
+  },
+  {
+    key: "idleTimeoutMs",
+    env: "KEYHOLD_IDLE_TIMEOUT_MS",
+    flag: "--idle-timeout-ms",
+    default: "60000",
+    help: "a connection silent this long is closed; also the window over which --min-receive-rate is measured",
+    parse: integer("idle timeout", 100, 3_600_000),
+  },
+  {
+    key: "minReceiveRate",
+    env: "KEYHOLD_MIN_RECEIVE_RATE",
+    flag: "--min-receive-rate",
+    default: "1024",
+    help: "bytes per second a request body must arrive at, averaged over each idle timeout, or its connection is closed (no total time limit: large uploads are never cut)",
+    parse: integer("minimum receive rate", 1, 1_073_741_824),
+  },
+  {
+    key: "maxConnectionsPerSource",
+    env: "KEYHOLD_MAX_CONNECTIONS_PER_SOURCE",
+    flag: "--max-connections-per-source",
+    default: "256",
+    help: "open connections one client address may hold; more are closed as they arrive",
+    parse: integer("max connections per source", 1, 1_000_000),
+  },
   {
     key: "s3KeyRotationDays",
     env: "KEYHOLD_S3_KEY_ROTATION_DAYS",

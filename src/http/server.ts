@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import { randomUUID } from "node:crypto";
+import type { Socket } from "node:net";
 import type { Reply } from "./dispatch.js";
 import { errorReply } from "./json-protocol.js";
 import type { SignedRequest } from "./sigv4.js";
@@ -32,10 +33,57 @@ function send(res: ServerResponse, reply: Reply): void {
   reply.stream.pipe(res);
 }
 
-function tooLarge(res: ServerResponse): void {
+function tooLarge(req: IncomingMessage, res: ServerResponse): void {
   const reply = errorReply(randomUUID(), "RequestEntityTooLargeException", 413, `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
-  reply.headers.connection = "close";
+  closeAfter(req, reply);
   send(res, reply);
+}
+
+/**
+ * After a refusal, what a client may still send is read and thrown away while it keeps coming
+ * (a pause this long ends it), for at most this long in all and this much.
+ */
+const LINGER_IDLE_MS = 1000;
+const LINGER_MS = 5000;
+const LINGER_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A reply sent before the request's body was read (a refusal decided from the headers) closes the
+ * connection: nobody will read the rest of the body, and a client left writing into the socket
+ * would wait forever. The reply says `Connection: close`; once it is flushed the server half-closes
+ * and throws away what still arrives for a short, bounded while ("lingering close", as nginx and
+ * Apache do) before destroying the socket. Destroying it at once would answer the client's next
+ * bytes with a reset, which can make it lose the reply it has not read yet; reading on without a
+ * bound would let a refused 300 MiB upload keep the socket busy for all of its 300 MiB.
+ */
+function closeAfter(req: IncomingMessage, reply: Reply): void {
+  reply.headers.connection = "close";
+  const socket = req.socket;
+  // Node calls destroySoon once a `Connection: close` reply is flushed; the socket is kept a
+  // little longer, reading, instead of being destroyed under the client's feet.
+  socket.destroySoon = () => {
+    socket.end();
+    const destroy = () => socket.destroy();
+    const limit = socket.bytesRead + LINGER_BYTES;
+    const total = setTimeout(destroy, LINGER_MS);
+    let idle = setTimeout(destroy, LINGER_IDLE_MS);
+    socket.on("data", () => {
+      if (socket.bytesRead > limit) {
+        destroy();
+        return;
+      }
+      clearTimeout(idle);
+      idle = setTimeout(destroy, LINGER_IDLE_MS);
+    });
+    socket.once("close", () => {
+      clearTimeout(total);
+      clearTimeout(idle);
+    });
+    // The whole body arrived after all: nothing is left to read.
+    req.once("end", destroy);
+    req.unpipe();
+    req.resume();
+  };
 }
 
 /** The request as the handler sees it: its path and query as sent, and its body (or the unread stream). */
@@ -63,33 +111,95 @@ export interface TlsIdentity {
   key: string;
 }
 
-export function createHttpServer(handler: RequestHandler, streams: StreamPredicate = () => false, tls?: TlsIdentity): Server {
+/** Limits on what a connection may hold: see the settings of the same names in src/config.ts. */
+export interface ConnectionLimits {
+  /** A request's headers must have arrived within this many milliseconds of its first byte. */
+  headersTimeoutMs: number;
+  /** A connection that sends and receives nothing for this long is closed; also the window of minReceiveRate. */
+  idleTimeoutMs: number;
+  /** While a request body arrives, at least this many bytes per second over each idle window, or the connection is closed. */
+  minReceiveRate: number;
+  /** Open connections from one source address; more are closed as they arrive. */
+  maxConnectionsPerSource: number;
+}
+
+export const DEFAULT_LIMITS: ConnectionLimits = {
+  headersTimeoutMs: 20_000,
+  idleTimeoutMs: 60_000,
+  minReceiveRate: 1024,
+  maxConnectionsPerSource: 256,
+};
+
+/**
+ * A slow body (a byte a second) keeps the idle timeout from ever firing, and a total time limit
+ * would cut large legitimate uploads: a body is instead cut when fewer than minReceiveRate bytes
+ * a second arrived over a whole idle window while keyhold was reading it (bytes waiting in the
+ * request's buffer mean keyhold is the slow side, not the client).
+ */
+function watchBody(req: IncomingMessage, limits: ConnectionLimits): void {
+  const socket = req.socket;
+  const least = Math.max(1, Math.floor((limits.minReceiveRate * limits.idleTimeoutMs) / 1000));
+  let last = socket.bytesRead;
+  const timer = setInterval(() => {
+    if (req.complete) return clearInterval(timer);
+    const received = socket.bytesRead - last;
+    last = socket.bytesRead;
+    if (received < least && req.readableLength === 0) socket.destroy();
+  }, limits.idleTimeoutMs);
+  timer.unref();
+  req.once("close", () => clearInterval(timer));
+}
+
+/**
+ * Reading a request's body starts when the handler first reads it: then (and only then) a client
+ * that sent `Expect: 100-continue` is told to continue, and the body's pace is watched. A refusal
+ * decided from the headers is thus a final status instead of a 100 Continue.
+ */
+function onFirstRead(req: IncomingMessage, start: () => void): void {
+  const read = req._read.bind(req);
+  let started = false;
+  req._read = (size: number) => {
+    if (!started) {
+      started = true;
+      start();
+    }
+    read(size);
+  };
+}
+
+export function createHttpServer(
+  handler: RequestHandler,
+  streams: StreamPredicate = () => false,
+  tls?: TlsIdentity,
+  limits: ConnectionLimits = DEFAULT_LIMITS,
+): Server {
   const secure = tls !== undefined;
   /** Hands a request to the handler and sends its reply (a bare 500 if the handler itself failed). */
-  const run = (res: ServerResponse, request: SignedRequest, afterSend?: () => void): void => {
-    handler(request).then(
-      (reply) => {
-        send(res, reply);
-        afterSend?.();
-      },
-      () => send(res, errorReply(randomUUID(), "InternalFailure", 500, "An internal error occurred.")),
-    );
+  const run = (req: IncomingMessage, res: ServerResponse, request: SignedRequest): void => {
+    const reply = (r: Reply) => {
+      if (!req.complete) closeAfter(req, r);
+      send(res, r);
+    };
+    handler(request).then(reply, () => reply(errorReply(randomUUID(), "InternalFailure", 500, "An internal error occurred.")));
   };
-  const listener = (req: IncomingMessage, res: ServerResponse) => {
+  /** `expectsContinue`: the client sent `Expect: 100-continue` and waits for it before its body. */
+  const listener = (req: IncomingMessage, res: ServerResponse, expectsContinue = false) => {
     // Replies carry their own Date header, from the server's (injectable) clock; see send().
     res.sendDate = false;
+    onFirstRead(req, () => {
+      // Read after the reply (the rest of a refused body, thrown away): nothing to continue or watch.
+      if (res.headersSent) return;
+      if (expectsContinue) res.writeContinue();
+      if (!req.complete) watchBody(req, limits);
+    });
+    req.on("error", () => res.destroy());
     if (streams(req)) {
-      run(res, requestOf(req, Buffer.alloc(0), secure, req), () => {
-        // Whatever the operation did not read (a refused upload) is drained, so the connection stays usable.
-        if (!req.readableEnded) req.resume();
-      });
-      req.on("error", () => res.destroy());
+      run(req, res, requestOf(req, Buffer.alloc(0), secure, req));
       return;
     }
     const declared = Number(req.headers["content-length"] ?? 0);
     if (declared > MAX_BODY_BYTES) {
-      tooLarge(res);
-      req.resume();
+      tooLarge(req, res);
       return;
     }
     const chunks: Buffer[] = [];
@@ -100,27 +210,52 @@ export function createHttpServer(handler: RequestHandler, streams: StreamPredica
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
         refused = true;
-        tooLarge(res);
+        tooLarge(req, res);
         return;
       }
       chunks.push(chunk);
     });
     req.on("end", () => {
       if (refused) return;
-      run(res, requestOf(req, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), secure));
+      run(req, res, requestOf(req, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), secure));
     });
-    req.on("error", () => res.destroy());
   };
   // Sockets buffer up to 1 MiB before a writer waits: a streamed object goes out in large writes.
   const highWaterMark = 1024 * 1024;
+  // Node checks the headers timeout every connectionsCheckingInterval: often enough to keep to it.
+  const connectionsCheckingInterval = Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4)));
   const server: Server = tls
-    ? createTlsServer({ cert: tls.cert, key: tls.key, highWaterMark }, listener)
-    : createServer({ highWaterMark }, listener);
+    ? createTlsServer({ cert: tls.cert, key: tls.key, highWaterMark, connectionsCheckingInterval }, listener)
+    : createServer({ highWaterMark, connectionsCheckingInterval }, listener);
+  // Node answers `Expect: 100-continue` at once unless told otherwise: the listener answers it
+  // when the body is first read.
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => listener(req, res, true));
+  limitPerSource(server, limits.maxConnectionsPerSource);
   server.keepAliveTimeout = 65_000;
-  // An object upload may take longer than Node's default 5 minutes for a whole request; a socket
-  // that stays silent for 2 minutes is closed instead.
+  server.headersTimeout = limits.headersTimeoutMs;
+  // An object upload may take longer than any fixed time for a whole request: a socket that stays
+  // silent for the idle timeout is closed instead, and a body that trickles is cut by watchBody.
   server.requestTimeout = 0;
-  server.setTimeout(120_000);
+  server.setTimeout(limits.idleTimeoutMs);
 
   return server;
+}
+
+/** At most `max` open connections from one address: a client holding sockets open cannot take them all. */
+function limitPerSource(server: Server, max: number): void {
+  const open = new Map<string, number>();
+  server.on("connection", (socket: Socket) => {
+    const source = socket.remoteAddress ?? "";
+    const count = (open.get(source) ?? 0) + 1;
+    if (count > max) {
+      socket.destroy();
+      return;
+    }
+    open.set(source, count);
+    socket.once("close", () => {
+      const left = (open.get(source) ?? 1) - 1;
+      if (left === 0) open.delete(source);
+      else open.set(source, left);
+    });
+  });
 }

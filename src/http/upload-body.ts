@@ -58,17 +58,26 @@ export class UploadBody {
       },
     });
     const failed = (error: Error) => observer.destroy(error);
-    // Bytes flow into the pipes before the operation reads them: a failure then (a bad chunk
-    // signature) is held by the destroyed stream for the reader, never left unhandled.
+    // A failure before the operation reads (a bad chunk signature) is held by the destroyed
+    // stream for the reader, never left unhandled.
     observer.on("error", () => undefined);
     raw.on("error", failed);
-    if (chunked) {
-      this.decoder = new AwsChunkedDecoder(signing);
-      this.decoder.on("error", failed);
-      raw.pipe(this.decoder).pipe(observer);
-    } else {
-      raw.pipe(observer);
-    }
+    const decoder = chunked ? new AwsChunkedDecoder(signing) : undefined;
+    decoder?.on("error", failed);
+    this.decoder = decoder;
+    // The request is read only once the operation reads the body, after everything decided from
+    // the headers (authorization, SSE-C keys, conditions): a refusal then leaves the body unread,
+    // so the server answers at once, without a 100 Continue, and closes (see server.ts).
+    const read = observer._read.bind(observer);
+    let connected = false;
+    observer._read = (size: number) => {
+      if (!connected) {
+        connected = true;
+        if (decoder) raw.pipe(decoder).pipe(observer);
+        else raw.pipe(observer);
+      }
+      read(size);
+    };
     this.stream = observer;
   }
 
