@@ -20,6 +20,21 @@ describe("settings", () => {
     assert.equal(c.databaseUrl, "postgres://x@h/db");
   });
 
+  it("has connection limits, from the environment or flags, with defaults that never cut a large upload by its total time", () => {
+    const defaults = loadConfig({}, []);
+    assert.equal(defaults.headersTimeoutMs, 20_000);
+    assert.equal(defaults.idleTimeoutMs, 60_000);
+    assert.equal(defaults.minReceiveRate, 1024);
+    assert.equal(defaults.maxConnectionsPerSource, 256);
+    const c = loadConfig({ KEYHOLD_MAX_CONNECTIONS_PER_SOURCE: "8", KEYHOLD_IDLE_TIMEOUT_MS: "5000" }, [
+      "--headers-timeout-ms=1000",
+      "--min-receive-rate",
+      "4096",
+    ]);
+    assert.deepEqual([c.headersTimeoutMs, c.idleTimeoutMs, c.minReceiveRate, c.maxConnectionsPerSource], [1000, 5000, 4096, 8]);
+    assert.throws(() => loadConfig({ KEYHOLD_MAX_CONNECTIONS_PER_SOURCE: "0" }, []), /max connections per source must be an integer/);
+  });
+
   it("refuses bad values with a message naming the setting", () => {
     assert.throws(() => loadConfig({ KEYHOLD_PORT: "http" }, []), ConfigError);
     assert.throws(() => loadConfig({ KEYHOLD_ACCOUNT_ID: "123" }, []), /12 digits/);

@@ -79,8 +79,9 @@ function closeAfter(req: IncomingMessage, reply: Reply): void {
       clearTimeout(total);
       clearTimeout(idle);
     });
-    // The whole body arrived after all: nothing is left to read.
+    // The whole body arrived after all, or the client closed its side: nothing is left to read.
     req.once("end", destroy);
+    socket.once("end", destroy);
     req.unpipe();
     req.resume();
   };
@@ -134,26 +135,56 @@ export const DEFAULT_LIMITS: ConnectionLimits = {
  * A slow body (a byte a second) keeps the idle timeout from ever firing, and a total time limit
  * would cut large legitimate uploads: a body is instead cut when fewer than minReceiveRate bytes
  * a second arrived over a whole idle window while keyhold was reading it (bytes waiting in the
- * request's buffer mean keyhold is the slow side, not the client).
+ * request's buffer mean keyhold is the slow side, not the client). One timer per server looks at
+ * every body being received, so a request pays only for a map entry.
  */
-function watchBody(req: IncomingMessage, limits: ConnectionLimits): void {
-  const socket = req.socket;
-  const least = Math.max(1, Math.floor((limits.minReceiveRate * limits.idleTimeoutMs) / 1000));
-  let last = socket.bytesRead;
-  const timer = setInterval(() => {
-    if (req.complete) return clearInterval(timer);
-    const received = socket.bytesRead - last;
-    last = socket.bytesRead;
-    if (received < least && req.readableLength === 0) socket.destroy();
-  }, limits.idleTimeoutMs);
-  timer.unref();
-  req.once("close", () => clearInterval(timer));
+class BodyWatch {
+  private readonly receiving = new Map<IncomingMessage, { bytes: number; since: number }>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly limits: ConnectionLimits) {
+    this.timer = setInterval(() => this.check(), limits.idleTimeoutMs);
+    this.timer.unref();
+  }
+
+  add(req: IncomingMessage): void {
+    this.receiving.set(req, { bytes: req.socket.bytesRead, since: Date.now() });
+  }
+
+  delete(req: IncomingMessage): void {
+    this.receiving.delete(req);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private check(): void {
+    const now = Date.now();
+    for (const [req, seen] of this.receiving) {
+      if (req.complete || req.destroyed) {
+        this.receiving.delete(req);
+        continue;
+      }
+      const elapsed = now - seen.since;
+      // Judged over a whole window only (a body that began just now is looked at next time).
+      if (elapsed < this.limits.idleTimeoutMs) continue;
+      const received = req.socket.bytesRead - seen.bytes;
+      if (received < (this.limits.minReceiveRate * elapsed) / 1000 && req.readableLength === 0) {
+        this.receiving.delete(req);
+        req.socket.destroy();
+        continue;
+      }
+      seen.bytes = req.socket.bytesRead;
+      seen.since = now;
+    }
+  }
 }
 
 /**
- * Reading a request's body starts when the handler first reads it: then (and only then) a client
- * that sent `Expect: 100-continue` is told to continue, and the body's pace is watched. A refusal
- * decided from the headers is thus a final status instead of a 100 Continue.
+ * An uploaded body is read when the handler first reads it: then (and only then) a client that
+ * sent `Expect: 100-continue` is told to continue. A refusal decided from the headers is thus a
+ * final status instead of a 100 Continue.
  */
 function onFirstRead(req: IncomingMessage, start: () => void): void {
   const read = req._read.bind(req);
@@ -182,18 +213,22 @@ export function createHttpServer(
     };
     handler(request).then(reply, () => reply(errorReply(randomUUID(), "InternalFailure", 500, "An internal error occurred.")));
   };
+  const watch = new BodyWatch(limits);
   /** `expectsContinue`: the client sent `Expect: 100-continue` and waits for it before its body. */
   const listener = (req: IncomingMessage, res: ServerResponse, expectsContinue = false) => {
     // Replies carry their own Date header, from the server's (injectable) clock; see send().
     res.sendDate = false;
-    onFirstRead(req, () => {
-      // Read after the reply (the rest of a refused body, thrown away): nothing to continue or watch.
-      if (res.headersSent) return;
-      if (expectsContinue) res.writeContinue();
-      if (!req.complete) watchBody(req, limits);
+    req.on("error", () => {
+      watch.delete(req);
+      res.destroy();
     });
-    req.on("error", () => res.destroy());
     if (streams(req)) {
+      onFirstRead(req, () => {
+        // Read after the reply (the rest of a refused body, thrown away): nothing to continue or watch.
+        if (res.headersSent) return;
+        if (expectsContinue) res.writeContinue();
+        if (!req.complete) watch.add(req);
+      });
       run(req, res, requestOf(req, Buffer.alloc(0), secure, req));
       return;
     }
@@ -202,6 +237,9 @@ export function createHttpServer(
       tooLarge(req, res);
       return;
     }
+    // A buffered body is always read whole (at most 1 MiB), from now on.
+    if (expectsContinue) res.writeContinue();
+    if (declared > 0 || req.headers["transfer-encoding"] !== undefined) watch.add(req);
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
@@ -210,12 +248,14 @@ export function createHttpServer(
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
         refused = true;
+        watch.delete(req);
         tooLarge(req, res);
         return;
       }
       chunks.push(chunk);
     });
     req.on("end", () => {
+      watch.delete(req);
       if (refused) return;
       run(req, res, requestOf(req, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), secure));
     });
@@ -231,10 +271,11 @@ export function createHttpServer(
   // when the body is first read.
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => listener(req, res, true));
   limitPerSource(server, limits.maxConnectionsPerSource);
+  server.on("close", () => watch.stop());
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = limits.headersTimeoutMs;
   // An object upload may take longer than any fixed time for a whole request: a socket that stays
-  // silent for the idle timeout is closed instead, and a body that trickles is cut by watchBody.
+  // silent for the idle timeout is closed instead, and a body that trickles is cut by BodyWatch.
   server.requestTimeout = 0;
   server.setTimeout(limits.idleTimeoutMs);
 
