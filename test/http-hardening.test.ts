@@ -337,7 +337,7 @@ describe("HTTP hardening: unsigned headers, early refusals, slow clients", () =>
     assert.equal(both.headers.connection, "close");
   });
 
-  it("boto3: UploadPart with the wrong SSE-C key and PutObject to a missing bucket are answered, not left hanging", async () => {
+  it("boto3: UploadPart and UploadPartCopy with the wrong SSE-C key and PutObject to a missing bucket are answered, not left hanging", async () => {
     const script = `
 import boto3, hashlib, sys
 from botocore.config import Config
@@ -348,8 +348,11 @@ key = hashlib.sha256(b"customer key one").digest()
 other = hashlib.sha256(b"customer key two").digest()
 body = b"b" * (5 * 1024 * 1024)
 up = s3.create_multipart_upload(Bucket="hardening", Key="boto", SSECustomerAlgorithm="AES256", SSECustomerKey=key)
+s3.put_object(Bucket="hardening", Key="boto-source", Body=body, SSECustomerAlgorithm="AES256", SSECustomerKey=key)
 for call in (
     lambda: s3.upload_part(Bucket="hardening", Key="boto", UploadId=up["UploadId"], PartNumber=1, Body=body, SSECustomerAlgorithm="AES256", SSECustomerKey=other),
+    lambda: s3.upload_part_copy(Bucket="hardening", Key="boto", UploadId=up["UploadId"], PartNumber=2, CopySource="hardening/boto-source",
+        CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=other, SSECustomerAlgorithm="AES256", SSECustomerKey=key),
     lambda: s3.put_object(Bucket="no-such-bucket", Key="k", Body=body),
 ):
     try:
@@ -362,7 +365,7 @@ print("part", part["ETag"])
 `;
     const r = await python(script, server.keyhold.tlsUrl!, server.keyhold.caFile!);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^AccessDenied\nNoSuchBucket\npart "[0-9a-f]+"\n$/);
+    assert.match(r.stdout, /^AccessDenied\nAccessDenied\nNoSuchBucket\npart "[0-9a-f]+"\n$/);
   });
 
   it("stops reading a refused 300 MiB upload: the client is cut off long before its last byte", async () => {
