@@ -151,6 +151,8 @@ export class ServiceError extends Error {
   constructor(
     readonly code: ErrorCode,
     message?: string,
+    /** Elements a REST-XML error carries beside Code and Message (S3's <HeadersNotSigned>). */
+    readonly details?: Readonly<Record<string, string>>,
   ) {
     super(message ?? ERROR_CODES[code].message);
     this.status = ERROR_CODES[code].status;

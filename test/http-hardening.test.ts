@@ -145,7 +145,7 @@ describe("HTTP hardening: unsigned headers, early refusals, slow clients", () =>
     assert.equal(copy.status, 403);
     assert.match(
       await copy.text(),
-      /<Code>AccessDenied<\/Code><Message>There were headers present in the request which were not signed: x-amz-copy-source<\/Message>/,
+      /<Code>AccessDenied<\/Code><Message>There were headers present in the request which were not signed: x-amz-copy-source<\/Message><HeadersNotSigned>x-amz-copy-source<\/HeadersNotSigned>/,
     );
     await rejects(() => s3.send(new HeadObjectCommand({ Bucket: "hardening", Key: "presigned" })), "NotFound");
     // The URL itself still works, with nothing added.

@@ -47,7 +47,7 @@ export interface ProtocolAdapter {
   /** Throws ServiceError when the request names no known service or operation. */
   route(req: SignedRequest): Route;
   success(requestId: string, output: unknown, route: Route): Reply;
-  failure(requestId: string, code: ErrorCode, message: string, route: Route | undefined): Reply;
+  failure(requestId: string, code: ErrorCode, message: string, route: Route | undefined, details?: Readonly<Record<string, string>>): Reply;
 }
 
 /** Told about every call once it is answered; the reply waits for it (the audit trail). */
@@ -113,7 +113,7 @@ export class Dispatcher {
     } catch (error) {
       if (error instanceof ServiceError) {
         completed.error = { code: error.code, message: error.message };
-        reply = adapter.failure(completed.requestId, error.code, error.message, route);
+        reply = adapter.failure(completed.requestId, error.code, error.message, route, error.details);
       } else {
         this.options.log.error(`request ${completed.requestId} failed: ${(error as Error)?.stack ?? String(error)}`);
         const code = route?.internalErrorCode ?? "InternalFailure";

@@ -419,7 +419,13 @@ export class RestXmlProtocol implements ProtocolAdapter {
     return { status, headers, body };
   }
 
-  failure(requestId: string, code: ErrorCode, message: string, route: Route | undefined): Reply {
+  failure(
+    requestId: string,
+    code: ErrorCode,
+    message: string,
+    route: Route | undefined,
+    details?: Readonly<Record<string, string>>,
+  ): Reply {
     const wire = S3_CODES[code] ?? code;
     const status = ERROR_CODES[wire].status;
     const headers: Record<string, string> = { "x-amz-request-id": requestId, "x-amz-id-2": requestId };
@@ -428,7 +434,7 @@ export class RestXmlProtocol implements ProtocolAdapter {
     if (spec?.method === "HEAD" || status === 304)
       return { status, headers, body: Buffer.alloc(0), contentLength: status === 304 ? undefined : 0 };
     headers["content-type"] = "application/xml";
-    const xml = builder.build({ Error: { Code: wire, Message: message, RequestId: requestId } }) as string;
+    const xml = builder.build({ Error: { Code: wire, Message: message, ...details, RequestId: requestId } }) as string;
     return { status, headers, body: Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${xml}`, "utf8") };
   }
 }

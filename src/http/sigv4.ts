@@ -397,8 +397,9 @@ function requireSigned(req: SignedRequest, service: string, signedHeaders: reado
     if (!signedHeaders.includes(name)) (unsigned ??= []).push(name);
   }
   if (unsigned === undefined) return;
-  const message = `There were headers present in the request which were not signed: ${unsigned.sort().join(", ")}`;
-  throw new ServiceError(service === "s3" ? "AccessDeniedException" : "InvalidSignatureException", message);
+  const names = unsigned.sort().join(", ");
+  const message = `There were headers present in the request which were not signed: ${names}`;
+  throw new ServiceError(service === "s3" ? "AccessDeniedException" : "InvalidSignatureException", message, { HeadersNotSigned: names });
 }
 
 /** The longest a presigned URL may live: 7 days, as S3 allows. */
