@@ -337,12 +337,12 @@ describe("HTTP hardening: unsigned headers, early refusals, slow clients", () =>
     assert.equal(both.headers.connection, "close");
   });
 
-  it("boto3: UploadPart and UploadPartCopy with the wrong SSE-C key and PutObject to a missing bucket are answered, not left hanging", async () => {
+  it("boto3: wrong SSE-C keys on UploadPart and UploadPartCopy and a missing bucket are answered, not left hanging; its presigned URLs work, added headers refused", async () => {
     const script = `
 import boto3, hashlib, sys
 from botocore.config import Config
 from botocore.exceptions import ClientError
-cfg = Config(read_timeout=10, connect_timeout=5, retries={"max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "path"})
+cfg = Config(signature_version="s3v4", read_timeout=10, connect_timeout=5, retries={"max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "path"})
 s3 = boto3.client("s3", endpoint_url=sys.argv[1], verify=sys.argv[2], config=cfg)
 key = hashlib.sha256(b"customer key one").digest()
 other = hashlib.sha256(b"customer key two").digest()
@@ -362,10 +362,21 @@ for call in (
         print(e.response["Error"]["Code"])
 part = s3.upload_part(Bucket="hardening", Key="boto", UploadId=up["UploadId"], PartNumber=1, Body=body, SSECustomerAlgorithm="AES256", SSECustomerKey=key)
 print("part", part["ETag"])
+# A URL boto3 presigns with an SSE header: that header is signed and must be sent; another x-amz-* header is refused.
+import urllib.request, urllib.error
+url = s3.generate_presigned_url("put_object", Params={"Bucket": "hardening", "Key": "boto-presigned", "ServerSideEncryption": "AES256"}, ExpiresIn=300)
+ctx = __import__("ssl").create_default_context(cafile=sys.argv[2])
+def put(headers):
+    req = urllib.request.Request(url, data=b"presigned by boto3", method="PUT", headers=headers)
+    try:
+        return urllib.request.urlopen(req, context=ctx).status
+    except urllib.error.HTTPError as e:
+        return e.code
+print("presigned", put({"x-amz-server-side-encryption": "AES256"}), put({"x-amz-server-side-encryption": "AES256", "x-amz-copy-source": "/other-bucket/secret"}))
 `;
     const r = await python(script, server.keyhold.tlsUrl!, server.keyhold.caFile!);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^AccessDenied\nAccessDenied\nNoSuchBucket\npart "[0-9a-f]+"\n$/);
+    assert.match(r.stdout, /^AccessDenied\nAccessDenied\nNoSuchBucket\npart "[0-9a-f]+"\npresigned 200 403\n$/);
   });
 
   it("stops reading a refused 300 MiB upload: the client is cut off long before its last byte", async () => {
