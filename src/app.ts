@@ -234,6 +234,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     objects: new FileObjectStore(config.dataDir),
     allowSseCOnNewBuckets: config.s3AllowSseC,
     sseS3RotationDays: config.s3KeyRotationDays,
+    log,
+    recordServiceEvent: (action) => audit.serviceEvent(action),
   });
   const rest = new RestXmlProtocol({
     signingName: "s3",

@@ -390,9 +390,11 @@ export function buildRelatedEvent(call: CompletedCall, related: RelatedCall): Au
   });
 }
 
-/** What the service did by itself (a key deleted at the end of its window, an automatic rotation). */
+/** What the service did by itself (a key deleted at the end of its window, an automatic rotation, an integrity failure found). */
 export interface ServiceAction {
   time: number;
+  /** The service it is an event of (default kms.amazonaws.com). */
+  eventSource?: string;
   eventName: string;
   accountId: string;
   region: string;
@@ -403,14 +405,15 @@ export interface ServiceAction {
 export function buildServiceEvent(action: ServiceAction): AuditEvent {
   const eventId = randomUUID();
   const requestId = randomUUID();
-  const userIdentity = JSON.stringify({ accountId: action.accountId, invokedBy: "kms.amazonaws.com" });
+  const eventSource = action.eventSource ?? "kms.amazonaws.com";
+  const userIdentity = JSON.stringify({ accountId: action.accountId, invokedBy: eventSource });
   const record = {
     eventTime: isoSeconds(action.time),
-    eventSource: "kms.amazonaws.com",
+    eventSource,
     eventName: action.eventName,
     awsRegion: action.region,
-    sourceIPAddress: "kms.amazonaws.com",
-    userAgent: "kms.amazonaws.com",
+    sourceIPAddress: eventSource,
+    userAgent: eventSource,
     requestParameters: null,
     responseElements: null,
     requestID: requestId,
@@ -428,7 +431,7 @@ export function buildServiceEvent(action: ServiceAction): AuditEvent {
     eventTime: action.time,
     accountId: action.accountId,
     region: action.region,
-    eventSource: "kms.amazonaws.com",
+    eventSource,
     eventName: action.eventName,
     readOnly: false,
     requestId,
