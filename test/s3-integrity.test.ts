@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { CreateKeyCommand } from "@aws-sdk/client-kms";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import type { ObjectBody } from "../src/s3/service.js";
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, type TestServer } from "./helpers.js";
@@ -107,5 +108,45 @@ describe("S3 integrity failures: logged, counted and recorded", () => {
     const failure = (await records("ObjectIntegrityFailure")).find((r) => r.serviceEventDetails.key === "large");
     assert.ok(failure, "the cut-short read is in the trail");
     assert.match(failure.serviceEventDetails.failure, /^chunk 2 of part 1/);
+  });
+
+  it("a stored data key altered at rest (SSE-S3, SSE-KMS): an integrity failure too, and KMS's own event keeps KMS's error", async () => {
+    const kms = server.client();
+    const kmsKey = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+    await s3.send(new PutObjectCommand({ Bucket: "integrity", Key: "sse-s3", Body: "s3 managed" }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: "integrity",
+        Key: "sse-kms",
+        Body: "kms managed",
+        ServerSideEncryption: "aws:kms",
+        SSEKMSKeyId: kmsKey,
+      }),
+    );
+    for (const [key, mode] of [
+      ["sse-s3", "SSE-S3"],
+      ["sse-kms", "SSE-KMS"],
+    ] as const) {
+      const doc = (await server.keyhold.repo.getDocument("s3-object", "integrity", key))!;
+      const body = JSON.parse(doc.body) as ObjectBody;
+      const wrapped = Buffer.from(body.sse.wrappedKey, "base64");
+      wrapped[wrapped.length - 1]! ^= 0x01;
+      body.sse.wrappedKey = wrapped.toString("base64");
+      assert.ok(await server.keyhold.repo.putDocument({ ...doc, body: JSON.stringify(body) }, doc.revision));
+      const before = server.keyhold.s3.integrityFailures;
+      const failed = await rejects(() => s3.send(new GetObjectCommand({ Bucket: "integrity", Key: key })), "InternalError");
+      assert.equal(server.keyhold.s3.integrityFailures, before + 1, key);
+      const requestId = (failed as { $metadata?: { requestId?: string } }).$metadata?.requestId;
+      assert.ok(
+        server.logs.some((l) =>
+          l.includes(`s3://integrity/${key} version null, request ${requestId}: the stored ${mode} data key failed authentication`),
+        ),
+        key,
+      );
+      const failure = (await records("ObjectIntegrityFailure")).find((r) => r.serviceEventDetails.requestID === requestId);
+      assert.equal(failure?.serviceEventDetails.failure, `the stored ${mode} data key failed authentication`);
+    }
+    const decrypts = (await records("Decrypt")).filter((r) => r.userIdentity.invokedBy === "s3.amazonaws.com");
+    assert.equal(decrypts[0]?.errorCode, "InvalidCiphertextException", "KMS's event of the unwrap keeps KMS's error");
   });
 });

@@ -690,6 +690,22 @@ export class S3Service {
     return new ServiceError("InternalFailure", "The stored data key failed its integrity check.");
   }
 
+  /**
+   * KMS unwrapping a data key keyhold stored: every input is keyhold's own (the blob, its
+   * context, the key's ARN), so KMS finding the ciphertext invalid or under another key means the
+   * stored metadata changed, an integrity failure. KMS's own event keeps KMS's error.
+   */
+  private async storedKey<T>(read: ObjectRead, mode: string, unwrap: () => Promise<T>): Promise<T> {
+    try {
+      return await unwrap();
+    } catch (error) {
+      if (error instanceof ServiceError && (error.code === "InvalidCiphertextException" || error.code === "IncorrectKeyException")) {
+        throw this.dataKeyFailure(read, mode);
+      }
+      throw error;
+    }
+  }
+
   async dataKey(call: CallContext, bucket: string, key: string, sse: ObjectSse, customer: CustomerKey | undefined): Promise<Buffer> {
     if (sse.algorithm === "SSE-C") {
       if (!customer) {
@@ -723,8 +739,10 @@ export class S3Service {
       );
       let plain = this.openBucketKey(sse.bucketKey);
       if (!plain) {
-        const { plaintext, materialId } = await this.kmsStep(call, kmsCall, true, () =>
-          this.kms.decrypt(kmsCall, Buffer.from(sse.bucketKey!, "base64"), sse.context, sse.kmsKeyArn),
+        const { plaintext, materialId } = await this.storedKey({ call, bucket, key }, "SSE-KMS bucket key", () =>
+          this.kmsStep(call, kmsCall, true, () =>
+            this.kms.decrypt(kmsCall, Buffer.from(sse.bucketKey!, "base64"), sse.context, sse.kmsKeyArn),
+          ),
         );
         kmsCall.trail.additional = { keyMaterialId: materialId };
         plain = this.rememberBucketKey(sse.bucketKey, plaintext);
@@ -733,8 +751,8 @@ export class S3Service {
       if (!opened) throw this.dataKeyFailure({ call, bucket, key }, "SSE-KMS bucket key");
       return opened;
     }
-    const { plaintext, materialId } = await this.kmsStep(call, kmsCall, true, () =>
-      this.kms.decrypt(kmsCall, Buffer.from(sse.wrappedKey, "base64"), sse.context, sse.kmsKeyArn),
+    const { plaintext, materialId } = await this.storedKey({ call, bucket, key }, "SSE-KMS", () =>
+      this.kmsStep(call, kmsCall, true, () => this.kms.decrypt(kmsCall, Buffer.from(sse.wrappedKey, "base64"), sse.context, sse.kmsKeyArn)),
     );
     kmsCall.trail.additional = { keyMaterialId: materialId };
     return plaintext;
