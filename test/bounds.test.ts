@@ -176,6 +176,15 @@ describe("bounds: every list and map of a request, the encryption context, the a
       e.message,
       /^1 validation error detected: Value '\[\{TagKey=t0, TagValue=v\}, .*' at 'tags' failed to satisfy constraint: Member must have length less than or equal to 1000$/,
     );
+    // Within the bound, each bad member is counted, and the message spells out the first ten.
+    const bad = Array.from({ length: 1000 }, (_, i) => ({ TagKey: `${i}`.padEnd(129, "k"), TagValue: "v" }));
+    const many = await rejects(() => kms.send(new CreateKeyCommand({ Tags: bad })), "ValidationException");
+    assert.match(
+      many.message,
+      /^1000 validation errors detected: Value '0k+\.\.\.' at 'tags\.1\.member\.tagKey' failed to satisfy constraint: Member must have length less than or equal to 128; /,
+    );
+    assert.equal(many.message.split("; ").length, 11);
+    assert.ok(many.message.endsWith("; ..."));
   });
 
   it("a record keeps requestParameters of at most 100 KB; past that they are omitted, and the record says so", async () => {

@@ -103,6 +103,9 @@ function membersOf(schema: StructureSchema): readonly Member[] {
   return members;
 }
 
+/** How many of a request's validation errors its message spells out. */
+const MAX_PROBLEMS_SHOWN = 10;
+
 /** How much of a value a message repeats: enough to recognise it, never the whole of a large one. */
 const SHOWN = 64;
 
@@ -112,16 +115,20 @@ const SHOWN = 64;
  * constraint: ..."). Lists and maps read as AWS's Java services print them, "[a, b]" and
  * "{k=v}"; a long value is cut after SHOWN characters with "...".
  */
-function valueAt(value: unknown, path: string): string {
+function valueAt(value: unknown, path: string, keys?: readonly string[]): string {
   if (value === null || value === undefined) return `Value null at '${path}'`;
   if (Buffer.isBuffer(value)) return `Value at '${path}'`;
   const out = { text: "" };
-  render(value, out);
+  render(value, out, keys);
   return `Value '${out.text.length > SHOWN ? out.text.slice(0, SHOWN) + "..." : out.text}' at '${path}'`;
 }
 
-/** Appends a value's text to out.text, stopping once past SHOWN characters (a value may be huge). */
-function render(value: unknown, out: { text: string }): void {
+/**
+ * Appends a value's text to out.text, stopping once past SHOWN characters (a value may be huge).
+ * An object's keys are enumerated whole by any means JavaScript has, so a map whose keys are at
+ * hand passes them.
+ */
+function render(value: unknown, out: { text: string }, keys?: readonly string[]): void {
   if (out.text.length > SHOWN) return;
   if (Array.isArray(value)) {
     out.text += "[";
@@ -134,13 +141,11 @@ function render(value: unknown, out: { text: string }): void {
     out.text += "[binary]";
   } else if (typeof value === "object" && value !== null) {
     out.text += "{";
-    let first = true;
-    for (const k in value) {
-      if (out.text.length > SHOWN) break;
-      if (!first) out.text += ", ";
-      first = false;
-      out.text += `${k.slice(0, SHOWN)}=`;
-      render((value as Record<string, unknown>)[k], out);
+    const names = keys ?? Object.keys(value);
+    for (let i = 0; i < names.length && out.text.length <= SHOWN; i++) {
+      if (i > 0) out.text += ", ";
+      out.text += `${names[i]!.slice(0, SHOWN)}=`;
+      render((value as Record<string, unknown>)[names[i]!], out);
     }
     out.text += "}";
   } else {
@@ -157,7 +162,9 @@ export function decode<T>(schema: Schema, value: unknown): T {
   const result = walk(schema, value, "", problems);
   if (problems.length > 0) {
     const count = problems.length === 1 ? "1 validation error detected" : `${problems.length} validation errors detected`;
-    throw new ServiceError("ValidationException", `${count}: ${problems.join("; ")}`);
+    // All are counted; the first MAX_PROBLEMS_SHOWN are said, so a thousand bad list members make no 150 KB answer.
+    const shown = problems.length > MAX_PROBLEMS_SHOWN ? [...problems.slice(0, MAX_PROBLEMS_SHOWN), "..."] : problems;
+    throw new ServiceError("ValidationException", `${count}: ${shown.join("; ")}`);
   }
   return result as T;
 }
@@ -227,17 +234,20 @@ function walk(schema: Schema, value: unknown, path: string, problems: string[]):
     }
     case "map": {
       if (typeof value !== "object" || value === null || Array.isArray(value)) serialization(path, "a map");
-      const entries = Object.entries(value as Record<string, unknown>);
-      if (!lengthCheck(entries.length, schema, value, path, problems)) return undefined;
-      if (schema.maxTotal !== undefined && totalLength(entries) > schema.maxTotal) {
+      const map = value as Record<string, unknown>;
+      // The keys once: enumerating a map of many keys is the costly part of refusing it.
+      const keys = Object.keys(map);
+      if (!lengthCheck(keys.length, schema, map, path, problems, keys)) return undefined;
+      if (schema.maxTotal !== undefined && totalLength(map, keys) > schema.maxTotal) {
         problems.push(
-          `${valueAt(value, path)} failed to satisfy constraint: Member must have keys and values of total length less than or equal to ${schema.maxTotal}`,
+          `${valueAt(map, path, keys)} failed to satisfy constraint: Member must have keys and values of total length less than or equal to ${schema.maxTotal}`,
         );
         return undefined;
       }
       // A null-prototype object: a map key such as "__proto__" stays plain data.
       const out: Record<string, unknown> = Object.create(null);
-      for (const [k, v] of entries) {
+      for (const k of keys) {
+        const v = map[k];
         walk(schema.key, k, `${path}.key`, problems);
         if (v === null) serialization(`${path}.${k}`, "a value");
         out[k] = walk(schema.value, v, `${path}.${k}`, problems);
@@ -248,21 +258,35 @@ function walk(schema: Schema, value: unknown, path: string, problems: string[]):
 }
 
 /** Checks a length against min and max; false when it breaks either. */
-function lengthCheck(length: number, schema: { min?: number; max?: number }, value: unknown, path: string, problems: string[]): boolean {
+function lengthCheck(
+  length: number,
+  schema: { min?: number; max?: number },
+  value: unknown,
+  path: string,
+  problems: string[],
+  keys?: readonly string[],
+): boolean {
   if (schema.min !== undefined && length < schema.min) {
-    problems.push(`${valueAt(value, path)} failed to satisfy constraint: Member must have length greater than or equal to ${schema.min}`);
+    problems.push(
+      `${valueAt(value, path, keys)} failed to satisfy constraint: Member must have length greater than or equal to ${schema.min}`,
+    );
     return false;
   }
   if (schema.max !== undefined && length > schema.max) {
-    problems.push(`${valueAt(value, path)} failed to satisfy constraint: Member must have length less than or equal to ${schema.max}`);
+    problems.push(
+      `${valueAt(value, path, keys)} failed to satisfy constraint: Member must have length less than or equal to ${schema.max}`,
+    );
     return false;
   }
   return true;
 }
 
 /** The characters of a map's keys and string values together (values of another type count 0: they are refused anyway). */
-function totalLength(entries: [string, unknown][]): number {
+function totalLength(map: Record<string, unknown>, keys: readonly string[]): number {
   let total = 0;
-  for (const [k, v] of entries) total += k.length + (typeof v === "string" ? v.length : 0);
+  for (const k of keys) {
+    const v = map[k];
+    total += k.length + (typeof v === "string" ? v.length : 0);
+  }
   return total;
 }
