@@ -2,7 +2,7 @@
  * Wires keyhold together: repository → key store → identities → KMS → JSON protocol → HTTP.
  * `startKeyhold` is what `keyhold server` runs and what tests start in-process.
  */
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
@@ -32,6 +32,7 @@ import { KMS_OPERATIONS_BY_NAME, KMS_UNSERVED } from "./kms/registry.js";
 import { KmsScheduler } from "./kms/scheduler.js";
 import { KEY_RESOURCE_TYPE, KmsService } from "./kms/service.js";
 import { consoleLogger, type Logger } from "./log.js";
+import { prepareDataDir, restrictUmask } from "./data-dir.js";
 import type { Repository } from "./store/repository.js";
 import { SqliteRepository } from "./store/sqlite.js";
 import { PostgresRepository } from "./store/postgres.js";
@@ -72,8 +73,9 @@ const ORPHAN_AGE_MS = 3_600_000;
 
 export type GeneratedCredentials = { accessKeyId: string; secretAccessKey: string };
 
-async function openStorage(config: Config) {
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+async function openStorage(config: Config, log: Logger = consoleLogger()) {
+  restrictUmask();
+  prepareDataDir(config.dataDir, config.allowOpenDataDir === true, log);
   const backend = config.databaseUrl
     ? await PostgresRepository.open(config.databaseUrl)
     : new SqliteRepository(join(config.dataDir, "keyhold.db"));
@@ -88,7 +90,7 @@ async function openStorage(config: Config) {
  * start. The primary of `--workers N` calls this once before forking, so workers never race it.
  */
 export async function initializeDataDir(config: Config, options: StartOptions = {}): Promise<GeneratedCredentials | undefined> {
-  const { repo, keystore, credentials } = await openStorage(config);
+  const { repo, keystore, credentials } = await openStorage(config, options.log ?? consoleLogger());
   const clock = options.clock ?? systemClock;
   try {
     // The audit signing key is made here too, so that workers starting together find one.
@@ -117,7 +119,7 @@ function kekSource(config: Config): KekSource {
 export async function startKeyhold(config: Config, options: StartOptions = {}): Promise<Keyhold> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? consoleLogger();
-  const { repo, keystore, directory, credentials } = await openStorage(config);
+  const { repo, keystore, directory, credentials } = await openStorage(config, log);
   const authorizer = new Authorizer(directory);
 
   let generated: Keyhold["generatedRootCredentials"];
@@ -232,6 +234,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     objects: new FileObjectStore(config.dataDir),
     allowSseCOnNewBuckets: config.s3AllowSseC,
     sseS3RotationDays: config.s3KeyRotationDays,
+    log,
+    recordServiceEvent: (action) => audit.serviceEvent(action),
   });
   const rest = new RestXmlProtocol({
     signingName: "s3",

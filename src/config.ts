@@ -34,6 +34,8 @@ export interface Config {
   idleTimeoutMs?: number;
   minReceiveRate?: number;
   maxConnectionsPerSource?: number;
+  /** Leave a data directory that others may read as it is (with a warning) instead of making it 0700. */
+  allowOpenDataDir?: boolean;
 }
 
 export type AuditSync = "commit" | "periodic";
@@ -53,6 +55,13 @@ function integer(name: string, min: number, max: number) {
     if (!Number.isInteger(n) || n < min || n > max)
       throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${value}'`);
     return n;
+  };
+}
+
+function boolean(name: string) {
+  return (value: string): boolean => {
+    if (value !== "true" && value !== "false") throw new ConfigError(`${name} must be true or false, not ${value}`);
+    return value === "true";
   };
 }
 
@@ -82,6 +91,14 @@ export const SETTINGS: readonly Setting[] = [
     default: "./keyhold-data",
     help: "where state is kept",
     parse: (v) => resolve(v),
+  },
+  {
+    key: "allowOpenDataDir",
+    env: "KEYHOLD_ALLOW_OPEN_DATA_DIR",
+    flag: "--allow-open-data-dir",
+    default: "false",
+    help: "true: a data directory other users may read is left so, with a warning; false: it is made 0700 (files in it are 0600 either way)",
+    parse: boolean("allow open data dir"),
   },
   {
     key: "region",

@@ -1,11 +1,13 @@
 /** Opens an audit file (a chain, or keys.db) with the same durability settings as the key database, and migrates it. */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { privateDatabase, privateDir } from "../data-dir.js";
 import { dirname } from "node:path";
 import { AUDIT_MIGRATIONS } from "./schema.js";
 
 export function openAuditDatabase(path: string): Database.Database {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  privateDir(dirname(path));
+  // 0600 before SQLite opens it (it would make it 0644, and its -wal and -shm the same).
+  privateDatabase(path);
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");

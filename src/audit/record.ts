@@ -6,6 +6,10 @@
  * bytes), grant tokens, secret access keys, and anything of a request that failed validation.
  * requestParameters keep what CloudTrail keeps for KMS: key ids, encryption context, algorithms,
  * specs, names.
+ *
+ * What one record may hold is bounded, as CloudTrail bounds it: requestParameters and
+ * responseElements of more than 100 KB (of JSON) each are replaced by {"omitted": true,
+ * "originalSize": <bytes>}, and an errorMessage is cut at MAX_ERROR_MESSAGE characters.
  */
 import { randomUUID } from "node:crypto";
 import type { CallerIdentity, CompletedCall, RelatedCall } from "../call.js";
@@ -14,6 +18,16 @@ import { lowerMemberName } from "../validation/schema.js";
 import { setOwn } from "../validation/own-key.js";
 
 export const EVENT_VERSION = "1.11";
+
+/**
+ * CloudTrail's bound on requestParameters and on responseElements: "The maximum size ... is 100
+ * KB, and content exceeding that limit is omitted", a truncated field holding `omitted: true`
+ * (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html).
+ * keyhold adds the size that was left out.
+ */
+export const MAX_RECORDED_FIELD_BYTES = 100 * 1024;
+/** The longest errorMessage a record keeps (messages repeat at most 64 characters of a value; this is a backstop). */
+export const MAX_ERROR_MESSAGE = 4096;
 
 /** The row the trail stores beside the record, for lookups. */
 export interface AuditEvent {
@@ -267,7 +281,8 @@ export function buildEvent(call: CompletedCall, delivery?: { recipient: string; 
   };
   if (call.error) {
     record.errorCode = call.error.code;
-    record.errorMessage = call.error.message;
+    const message = call.error.message;
+    record.errorMessage = message.length > MAX_ERROR_MESSAGE ? message.slice(0, MAX_ERROR_MESSAGE) + "..." : message;
   }
   record.requestParameters = call.trail.input === undefined ? null : withDefaults(redact(call.trail.input), call.trail.defaults);
   const answerRecorded = !call.error && (!call.readOnly || call.trail.recordsAnswer === true);
@@ -317,7 +332,26 @@ function withDefaults(parameters: unknown, defaults: Record<string, string> | un
  */
 function openRecord(userIdentity: string, record: Record<string, unknown>, additional?: Record<string, string>): string {
   const members = additional ? JSON.stringify(additional).slice(1, -1) : "";
-  return `{"eventVersion":"${EVENT_VERSION}","userIdentity":${userIdentity},${JSON.stringify(record).slice(1, -1)},"additionalEventData":{${members ? members + "," : ""}`;
+  let body = JSON.stringify(record);
+  // A UTF-8 byte is at most 3 per UTF-16 unit, so below this length no field can be over its
+  // bound, and the usual record (a KB or two) is serialized once.
+  if (body.length > MAX_RECORDED_FIELD_BYTES / 3 && omitOversized(record)) body = JSON.stringify(record);
+  return `{"eventVersion":"${EVENT_VERSION}","userIdentity":${userIdentity},${body.slice(1, -1)},"additionalEventData":{${members ? members + "," : ""}`;
+}
+
+/** Replaces requestParameters and responseElements over MAX_RECORDED_FIELD_BYTES; true if it did. */
+function omitOversized(record: Record<string, unknown>): boolean {
+  let changed = false;
+  for (const field of ["requestParameters", "responseElements"]) {
+    const value = record[field];
+    if (value === null || value === undefined) continue;
+    const size = Buffer.byteLength(JSON.stringify(value), "utf8");
+    if (size > MAX_RECORDED_FIELD_BYTES) {
+      record[field] = { omitted: true, originalSize: size };
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 /**
@@ -356,9 +390,11 @@ export function buildRelatedEvent(call: CompletedCall, related: RelatedCall): Au
   });
 }
 
-/** What the service did by itself (a key deleted at the end of its window, an automatic rotation). */
+/** What the service did by itself (a key deleted at the end of its window, an automatic rotation, an integrity failure found). */
 export interface ServiceAction {
   time: number;
+  /** The service it is an event of (default kms.amazonaws.com). */
+  eventSource?: string;
   eventName: string;
   accountId: string;
   region: string;
@@ -369,14 +405,15 @@ export interface ServiceAction {
 export function buildServiceEvent(action: ServiceAction): AuditEvent {
   const eventId = randomUUID();
   const requestId = randomUUID();
-  const userIdentity = JSON.stringify({ accountId: action.accountId, invokedBy: "kms.amazonaws.com" });
+  const eventSource = action.eventSource ?? "kms.amazonaws.com";
+  const userIdentity = JSON.stringify({ accountId: action.accountId, invokedBy: eventSource });
   const record = {
     eventTime: isoSeconds(action.time),
-    eventSource: "kms.amazonaws.com",
+    eventSource,
     eventName: action.eventName,
     awsRegion: action.region,
-    sourceIPAddress: "kms.amazonaws.com",
-    userAgent: "kms.amazonaws.com",
+    sourceIPAddress: eventSource,
+    userAgent: eventSource,
     requestParameters: null,
     responseElements: null,
     requestID: requestId,
@@ -394,7 +431,7 @@ export function buildServiceEvent(action: ServiceAction): AuditEvent {
     eventTime: action.time,
     accountId: action.accountId,
     region: action.region,
-    eventSource: "kms.amazonaws.com",
+    eventSource,
     eventName: action.eventName,
     readOnly: false,
     requestId,

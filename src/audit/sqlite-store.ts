@@ -5,6 +5,7 @@
  */
 import Database from "better-sqlite3";
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from "node:fs";
+import { privateDatabase } from "../data-dir.js";
 import { join } from "node:path";
 import { ConfigError } from "../config.js";
 import type { KeyStore } from "../keystore/keystore.js";
@@ -150,7 +151,9 @@ export class SqliteAuditStore implements AuditStore {
    */
   private claimChain(chain: string): void {
     mkdirSync(auditDir(this.dataDir), { recursive: true, mode: 0o700 });
-    const lock = new Database(join(auditDir(this.dataDir), `.claim-${chain}`));
+    const lockPath = join(auditDir(this.dataDir), `.claim-${chain}`);
+    privateDatabase(lockPath);
+    const lock = new Database(lockPath);
     try {
       lock.pragma("busy_timeout = 0");
       lock.exec("BEGIN EXCLUSIVE");

@@ -7,6 +7,7 @@
  * with the first 22 bytes as additional data, so the KEK kind and salt cannot be swapped.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tighten } from "../data-dir.js";
 import { dirname } from "node:path";
 import { createHmac, createSecretKey, hkdfSync, randomBytes, scryptSync, type KeyObject } from "node:crypto";
 import { KEY_LENGTH, open, seal, systemRandom, type RandomSource } from "../crypto/aes-gcm.js";
@@ -29,6 +30,9 @@ export function loadOrCreateMasterKeyFile(path: string): Buffer {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     writeFileSync(path, randomBytes(KEY_LENGTH).toString("base64") + "\n", { mode: 0o600, flag: "wx" });
     chmodSync(path, 0o600);
+  } else {
+    // The key that seals every key: an existing file others may read is made 0600 before it is used.
+    tighten(path, 0o600);
   }
   const key = Buffer.from(readFileSync(path, "utf8").trim(), "base64");
   if (key.length !== KEY_LENGTH) {

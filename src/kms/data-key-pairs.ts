@@ -20,7 +20,7 @@ export async function generateDataKeyPair(kms: KmsService, call: CallContext, in
     throw new ServiceError("UnsupportedOperationException", `KeyPairSpec ${input.KeyPairSpec} is not supported by this keyhold server.`);
   }
   const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic", crossAccount: true });
-  kms.requireEncryptionAlgorithm(key, undefined);
+  kms.requireEncryptionAlgorithm(key, undefined, call.action.slice(4));
   if (input.DryRun) throw new ServiceError("DryRunOperationException");
   const privateKey = spec.generate();
   const publicKey = publicKeyDer(createPrivateKey({ key: privateKey, format: "der", type: "pkcs8" }));

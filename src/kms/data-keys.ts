@@ -15,14 +15,15 @@ export interface DataKeyRequest {
 }
 
 export async function generateDataKey(kms: KmsService, call: CallContext, input: DataKeyRequest) {
-  if (input.KeySpec !== undefined && input.NumberOfBytes !== undefined) {
-    throw new ServiceError("ValidationException", "Specify either KeySpec or NumberOfBytes, not both.");
-  }
-  if (input.KeySpec === undefined && input.NumberOfBytes === undefined) {
-    throw new ServiceError("ValidationException", "Specify either KeySpec or NumberOfBytes.");
+  // AWS's words for both mistakes, and for a data key asked of an asymmetric key.
+  if ((input.KeySpec === undefined) === (input.NumberOfBytes === undefined)) {
+    throw new ServiceError("ValidationException", "Please specify either number of bytes or key spec.");
   }
   const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic", crossAccount: true });
-  kms.requireEncryptionAlgorithm(key, undefined);
+  if (key.keyUsage !== "ENCRYPT_DECRYPT") throw kms.wrongUsage(key, call.action.slice(4));
+  if (key.keySpec !== "SYMMETRIC_DEFAULT") {
+    throw new ServiceError("InvalidKeyUsageException", "You cannot generate a data key with an asymmetric CMK");
+  }
   if (input.DryRun) throw new ServiceError("DryRunOperationException");
   const plaintext = randomBytes(input.NumberOfBytes ?? DATA_KEY_SPECS[input.KeySpec!]!);
   const { blob, materialId } = await kms.encrypt(key, plaintext, input.EncryptionContext);

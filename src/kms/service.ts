@@ -284,8 +284,7 @@ export class KmsService {
       await this.authorize(call, key, action);
     }
     requireState("cryptographic", key.keyState, this.arnOf(key));
-    if (key.keyUsage !== "ENCRYPT_DECRYPT")
-      throw new ServiceError("InvalidKeyUsageException", `${this.arnOf(key)} cannot be used to decrypt.`);
+    if (key.keyUsage !== "ENCRYPT_DECRYPT") throw this.wrongUsage(key, action === "kms:Decrypt" ? "Decrypt" : "ReEncrypt");
     if (dryRun) throw new ServiceError("DryRunOperationException");
     const m = await this.material(key.keyId, header.keyVersion);
     if (!m) throw new ServiceError("InvalidCiphertextException");
@@ -315,9 +314,21 @@ export class KmsService {
     }
   }
 
+  /**
+   * A key used for what its usage does not allow: InvalidKeyUsageException in AWS's words
+   * ("<key ARN> key usage is SIGN_VERIFY which is not valid for Encrypt."), which tools match on.
+   */
+  wrongUsage(key: KeyRecord, operation: string): ServiceError {
+    return new ServiceError(
+      "InvalidKeyUsageException",
+      `${this.arnOf(key)} key usage is ${key.keyUsage} which is not valid for ${operation}.`,
+    );
+  }
+
   /** The named algorithm, when the key's spec and usage support it; InvalidKeyUsageException otherwise. */
-  requireAlgorithm(key: KeyRecord, usage: string, algorithm: string, what: string): string {
-    if (key.keyUsage !== usage || !algorithmsOf(key.keySpec, usage).includes(algorithm)) {
+  requireAlgorithm(key: KeyRecord, usage: string, algorithm: string, what: string, operation: string): string {
+    if (key.keyUsage !== usage) throw this.wrongUsage(key, operation);
+    if (!algorithmsOf(key.keySpec, usage).includes(algorithm)) {
       throw new ServiceError(
         "InvalidKeyUsageException",
         `${this.arnOf(key)} (${key.keySpec}, ${key.keyUsage}) does not support ${what} ${algorithm}.`,
@@ -326,10 +337,11 @@ export class KmsService {
     return algorithm;
   }
 
-  requireEncryptionAlgorithm(key: KeyRecord, algorithm: string | undefined): string {
+  requireEncryptionAlgorithm(key: KeyRecord, algorithm: string | undefined, operation: string): string {
+    if (key.keyUsage !== "ENCRYPT_DECRYPT") throw this.wrongUsage(key, operation);
     const allowed = algorithmsOf(key.keySpec, key.keyUsage);
     const chosen = algorithm ?? "SYMMETRIC_DEFAULT";
-    if (key.keyUsage !== "ENCRYPT_DECRYPT" || !allowed.includes(chosen)) {
+    if (!allowed.includes(chosen)) {
       throw new ServiceError("InvalidKeyUsageException", `${this.arnOf(key)} does not support encryption algorithm ${chosen}.`);
     }
     return chosen;
@@ -364,7 +376,7 @@ export class KmsService {
         `${this.arnOf(key)} is asymmetric: name the EncryptionAlgorithm it was encrypted with.`,
       );
     }
-    this.requireEncryptionAlgorithm(key, algorithm);
+    this.requireEncryptionAlgorithm(key, algorithm, "Decrypt");
     if (context !== undefined && Object.keys(context).length > 0) {
       throw new ServiceError("ValidationException", "EncryptionContext is not supported with asymmetric KMS keys.");
     }

@@ -13,7 +13,7 @@ export async function signingKey(
   input: { KeyId?: string; SigningAlgorithm?: string; MessageType?: string; DryRun?: boolean },
 ): Promise<KeyRecord> {
   const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic", crossAccount: true });
-  kms.requireAlgorithm(key, "SIGN_VERIFY", input.SigningAlgorithm!, "signing algorithm");
+  kms.requireAlgorithm(key, "SIGN_VERIFY", input.SigningAlgorithm!, "signing algorithm", call.action.slice(4));
   const type = input.MessageType ?? "RAW";
   if (type === "EXTERNAL_MU" && !isMlDsa(key.keySpec)) {
     throw new ServiceError("ValidationException", "MessageType EXTERNAL_MU is only for ML-DSA keys.");

@@ -9,6 +9,8 @@ import { ServiceError } from "../errors.js";
 import type { UploadBody } from "../http/upload-body.js";
 import type { BucketBody, CustomerKey, ObjectBody, SseChoice, S3Service } from "./service.js";
 import { parseUnicodeJson } from "../validation/unicode-json.js";
+import { decode } from "../validation/schema.js";
+import { EncryptionContext } from "../kms/shapes.js";
 
 export type S3Input = Record<string, unknown>;
 export type S3Output = Record<string, unknown>;
@@ -169,6 +171,14 @@ function kmsContext(input: S3Input): Record<string, string> | undefined {
     );
   }
   if ("aws:s3:arn" in parsed) throw new ServiceError("InvalidArgument", "The encryption context may not set aws:s3:arn; S3 sets it.");
+  // The bounds of KMS's EncryptionContext (docs/limits.md), checked here, before authorization,
+  // as the KMS API checks them: the context is evaluated in policies and written to the trail.
+  try {
+    decode(EncryptionContext, parsed);
+  } catch (error) {
+    if (error instanceof ServiceError) throw new ServiceError("InvalidArgument", `x-amz-server-side-encryption-context: ${error.message}`);
+    throw error;
+  }
   return parsed as Record<string, string>;
 }
 

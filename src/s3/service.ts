@@ -21,6 +21,8 @@ import type { DocumentRecord, KeyRecord } from "../store/records.js";
 import type { ObjectStore } from "./object-store.js";
 import { CHUNK_BYTES, ChunkSealer, chunkCount, chunkSpan, openChunk } from "../crypto/object-cipher.js";
 import { open as openSealed, seal } from "../crypto/aes-gcm.js";
+import { consoleLogger, type Logger } from "../log.js";
+import type { ServiceAction } from "../audit/record.js";
 
 export interface BucketEncryption {
   /** The default for requests that name none: AES256 or aws:kms. */
@@ -92,7 +94,21 @@ export interface S3Dependencies {
   allowSseCOnNewBuckets?: boolean;
   /** How often the SSE-S3 service key rotates (default 365 days). */
   sseS3RotationDays?: number;
+  /** Where integrity failures are logged (default: stderr). */
+  log?: Logger;
+  /** Records an event of the service's own in the audit trail (an integrity failure). */
+  recordServiceEvent?: (action: ServiceAction) => Promise<void>;
 }
+
+/** The object a read is for, and the call reading it: what an integrity failure names. */
+export interface ObjectRead {
+  call: CallContext;
+  bucket: string;
+  key: string;
+}
+
+/** The event an integrity failure adds to the trail (docs/s3.md). */
+export const INTEGRITY_FAILURE_EVENT = "ObjectIntegrityFailure";
 
 /** How far a GET reads ahead of the client, and how many sealed chunks one file read fetches. */
 const READ_AHEAD_BYTES = 1024 * 1024;
@@ -125,8 +141,14 @@ export class S3Service {
   /** Bucket keys made for writes, and bucket keys unwrapped for reads, each for BUCKET_KEY_MS. */
   private readonly bucketKeys = new Map<string, { plain: Buffer; blob: string; expires: number }>();
   private readonly openedBucketKeys = new Map<string, { plain: Buffer; expires: number }>();
+  private readonly log: Logger;
+  private readonly recordServiceEvent?: (action: ServiceAction) => Promise<void>;
+  /** Stored objects or data keys that failed authentication on a read since the server started. */
+  integrityFailures = 0;
 
   constructor(deps: S3Dependencies) {
+    this.log = deps.log ?? consoleLogger();
+    this.recordServiceEvent = deps.recordServiceEvent;
     this.sseS3RotationDays = deps.sseS3RotationDays ?? 365;
     this.allowSseCOnNewBuckets = deps.allowSseCOnNewBuckets ?? false;
     this.repo = deps.repo;
@@ -260,8 +282,8 @@ export class S3Service {
    * first chunk is opened before this returns, so a tampered object fails with an error reply; a
    * chunk failing later ends the response early, and unauthenticated bytes are never sent.
    */
-  async readDecrypted(dataKey: Buffer, parts: readonly StoredPart[], start: number, end: number): Promise<Readable> {
-    const chunks = this.chunksOf(dataKey, parts, start, end);
+  async readDecrypted(read: ObjectRead, dataKey: Buffer, parts: readonly StoredPart[], start: number, end: number): Promise<Readable> {
+    const chunks = this.chunksOf(read, dataKey, parts, start, end);
     const first = await chunks.next();
     async function* rest(): AsyncGenerator<Buffer> {
       try {
@@ -281,9 +303,15 @@ export class S3Service {
   }
 
   /** The plaintext of [start, end), chunk by chunk; reads up to 1 MiB of sealed chunks at a time, the next read under way while these are opened. */
-  private async *chunksOf(dataKey: Buffer, parts: readonly StoredPart[], start: number, end: number): AsyncGenerator<Buffer> {
+  private async *chunksOf(
+    read: ObjectRead,
+    dataKey: Buffer,
+    parts: readonly StoredPart[],
+    start: number,
+    end: number,
+  ): AsyncGenerator<Buffer> {
     let partStart = 0;
-    for (const part of parts) {
+    for (const [partIndex, part] of parts.entries()) {
       const partEnd = partStart + part.size;
       if (partEnd > start && partStart < end) {
         const file = await this.objects.open(part.id);
@@ -315,6 +343,7 @@ export class S3Service {
               const plain = openChunk(dataKey, id, index, index === last, sealed.subarray(at, at + span.length));
               at += span.length;
               if (!plain) {
+                this.integrityFailure(read, `chunk ${index} of part ${partIndex + 1} (file ${part.id}) failed authentication`);
                 // What opened before the bad chunk still goes out; the failure then ends the response.
                 if (pieces.length > 0) yield Buffer.concat(pieces);
                 throw new ServiceError("InternalFailure", "The stored object failed its integrity check and was not returned.");
@@ -332,6 +361,33 @@ export class S3Service {
       }
       partStart = partEnd;
     }
+  }
+
+  /**
+   * A stored object or its data key failed authentication: the disk, a backup or someone with
+   * access to the data directory changed it. That is no ordinary error: it is logged as an
+   * integrity failure naming the object (never its bytes), counted, and recorded in the trail as
+   * an event of its own, besides the error the call's own event carries when the failure came
+   * before the answer (a failure in the middle of a streamed body cuts the body short after the
+   * call's event was written as a success).
+   */
+  private integrityFailure(read: ObjectRead, what: string): void {
+    const n = ++this.integrityFailures;
+    const { call, bucket, key } = read;
+    this.log.error(
+      `integrity failure (${n} since start): s3://${bucket}/${key} version null, request ${call.requestId}: ${what}; nothing of it was returned unauthenticated`,
+    );
+    this.recordServiceEvent?.({
+      time: this.clock.now(),
+      eventSource: "s3.amazonaws.com",
+      eventName: INTEGRITY_FAILURE_EVENT,
+      accountId: call.accountId,
+      region: call.region,
+      resource: { arn: `arn:aws:s3:::${bucket}/${key}`, type: "AWS::S3::Object" },
+      details: { bucketName: bucket, key, versionId: "null", requestID: call.requestId, eventName: call.action.slice(3), failure: what },
+    }).catch((error: unknown) =>
+      this.log.error(`integrity failure of s3://${bucket}/${key} could not be recorded in the trail: ${String(error)}`),
+    );
   }
 
   /**
@@ -628,6 +684,28 @@ export class S3Service {
    * The object's data key, unwrapped for the caller: through KMS for SSE-KMS (a disabled key
    * makes the object unreadable), with the customer's key for SSE-C (a wrong key is AccessDenied).
    */
+  /** A stored data key that does not open under its key: reported, and the error to throw. */
+  private dataKeyFailure(read: ObjectRead, mode: string): ServiceError {
+    this.integrityFailure(read, `the stored ${mode} data key failed authentication`);
+    return new ServiceError("InternalFailure", "The stored data key failed its integrity check.");
+  }
+
+  /**
+   * KMS unwrapping a data key keyhold stored: every input is keyhold's own (the blob, its
+   * context, the key's ARN), so KMS finding the ciphertext invalid or under another key means the
+   * stored metadata changed, an integrity failure. KMS's own event keeps KMS's error.
+   */
+  private async storedKey<T>(read: ObjectRead, mode: string, unwrap: () => Promise<T>): Promise<T> {
+    try {
+      return await unwrap();
+    } catch (error) {
+      if (error instanceof ServiceError && (error.code === "InvalidCiphertextException" || error.code === "IncorrectKeyException")) {
+        throw this.dataKeyFailure(read, mode);
+      }
+      throw error;
+    }
+  }
+
   async dataKey(call: CallContext, bucket: string, key: string, sse: ObjectSse, customer: CustomerKey | undefined): Promise<Buffer> {
     if (sse.algorithm === "SSE-C") {
       if (!customer) {
@@ -642,13 +720,13 @@ export class S3Service {
         throw new ServiceError("AccessDenied", "The provided customer key does not match the key the object was encrypted with.");
       }
       const opened = openSealed(customer.key, Buffer.from(sse.wrappedKey, "base64"), Buffer.from(sseCContext(bucket, key), "utf8"));
-      if (!opened) throw new ServiceError("InternalFailure", "The stored data key failed its integrity check.");
+      if (!opened) throw this.dataKeyFailure({ call, bucket, key }, "SSE-C");
       return opened;
     }
     if (customer) throw new ServiceError("InvalidRequest", "The encryption parameters are not applicable to this object.");
     if (sse.algorithm === "AES256") {
       const opened = await this.kms.decryptForService(SERVICE_ACCOUNT, Buffer.from(sse.wrappedKey, "base64"), objectContext(bucket, key));
-      if (!opened) throw new ServiceError("InternalFailure", "The stored data key failed its integrity check.");
+      if (!opened) throw this.dataKeyFailure({ call, bucket, key }, "SSE-S3");
       return opened;
     }
     const kmsCall = this.kmsCall(call, "kms:Decrypt", { KeyId: sse.kmsKeyArn, EncryptionContext: sse.context });
@@ -661,18 +739,20 @@ export class S3Service {
       );
       let plain = this.openBucketKey(sse.bucketKey);
       if (!plain) {
-        const { plaintext, materialId } = await this.kmsStep(call, kmsCall, true, () =>
-          this.kms.decrypt(kmsCall, Buffer.from(sse.bucketKey!, "base64"), sse.context, sse.kmsKeyArn),
+        const { plaintext, materialId } = await this.storedKey({ call, bucket, key }, "SSE-KMS bucket key", () =>
+          this.kmsStep(call, kmsCall, true, () =>
+            this.kms.decrypt(kmsCall, Buffer.from(sse.bucketKey!, "base64"), sse.context, sse.kmsKeyArn),
+          ),
         );
         kmsCall.trail.additional = { keyMaterialId: materialId };
         plain = this.rememberBucketKey(sse.bucketKey, plaintext);
       }
       const opened = openSealed(plain, Buffer.from(sse.wrappedKey, "base64"), Buffer.from(bucketKeyContext(bucket, key), "utf8"));
-      if (!opened) throw new ServiceError("InternalFailure", "The stored data key failed its integrity check.");
+      if (!opened) throw this.dataKeyFailure({ call, bucket, key }, "SSE-KMS bucket key");
       return opened;
     }
-    const { plaintext, materialId } = await this.kmsStep(call, kmsCall, true, () =>
-      this.kms.decrypt(kmsCall, Buffer.from(sse.wrappedKey, "base64"), sse.context, sse.kmsKeyArn),
+    const { plaintext, materialId } = await this.storedKey({ call, bucket, key }, "SSE-KMS", () =>
+      this.kmsStep(call, kmsCall, true, () => this.kms.decrypt(kmsCall, Buffer.from(sse.wrappedKey, "base64"), sse.context, sse.kmsKeyArn)),
     );
     kmsCall.trail.additional = { keyMaterialId: materialId };
     return plaintext;

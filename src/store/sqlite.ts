@@ -4,7 +4,7 @@
  * secure_delete overwrites deleted rows, so destroyed key material does not linger in free pages.
  */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { privateDatabase, privateDir } from "../data-dir.js";
 import { dirname } from "node:path";
 import type { KeyPatch, Repository } from "./repository.js";
 import type {
@@ -51,7 +51,11 @@ export class SqliteRepository implements Repository {
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(path: string) {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (path !== ":memory:") {
+      privateDir(dirname(path));
+      // Made 0600 before SQLite opens it: SQLite would make it 0644, and its -wal and -shm after it.
+      privateDatabase(path);
+    }
     this.db = new Database(path);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");

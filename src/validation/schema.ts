@@ -4,8 +4,14 @@
  * become Buffers) and reports problems the way AWS does:
  *  - a value of the wrong JSON type, or a blob that is not base64 → SerializationException;
  *  - a missing required member, a length, range, enum or pattern violation → ValidationException,
- *    all violations in one message ("2 validation errors detected: ...").
+ *    all violations in one message, in AWS's words ("2 validation errors detected: Value 'X' at
+ *    'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [...]; ...").
  * Members the schema does not name are ignored, as AWS services ignore them.
+ *
+ * Every list and map is bounded: by the model's max where it states one, else by
+ * DEFAULT_MAX_ITEMS (docs/limits.md). Decoding runs before authorization, so an oversized
+ * collection is refused before a policy is evaluated or an audit record is written for it, and
+ * its members are not walked at all.
  */
 import { ServiceError } from "../errors.js";
 
@@ -15,8 +21,16 @@ export type Schema =
   | { kind: "boolean" }
   | { kind: "timestamp" }
   | { kind: "blob"; min?: number; max?: number }
-  | { kind: "list"; member: Schema; min?: number; max?: number }
-  | { kind: "map"; key: Schema; value: Schema; min?: number; max?: number }
+  | { kind: "list"; member: Schema; min?: number; max: number }
+  | {
+      kind: "map";
+      key: Schema;
+      value: Schema;
+      min?: number;
+      max: number;
+      /** At most this many characters in all keys and values together (an encryption context's size). */
+      maxTotal?: number;
+    }
   | { kind: "structure"; members: Record<string, Schema>; required?: readonly string[] };
 
 export const str = (o: Omit<Extract<Schema, { kind: "string" }>, "kind"> = {}): Schema => ({ kind: "string", ...o });
@@ -25,12 +39,26 @@ export const bool = (): Schema => ({ kind: "boolean" });
 /** AWS JSON 1.1 timestamps: epoch seconds as a number. Decoded to a Date. */
 export const timestamp = (): Schema => ({ kind: "timestamp" });
 export const blob = (o: Omit<Extract<Schema, { kind: "blob" }>, "kind"> = {}): Schema => ({ kind: "blob", ...o });
-export const list = (member: Schema, o: { min?: number; max?: number } = {}): Schema => ({ kind: "list", member, ...o });
-export const map = (key: Schema, value: Schema, o: { min?: number; max?: number } = {}): Schema => ({
+/**
+ * The most items a list or map may hold where the service model states no bound: a request is a
+ * few KB of intent, and a thousand items is more than any AWS API documents for one call
+ * (S3's DeleteObjects, the largest, takes 1,000 keys).
+ */
+export const DEFAULT_MAX_ITEMS = 1000;
+
+export const list = (member: Schema, o: { min?: number; max?: number } = {}): Schema => ({
+  kind: "list",
+  member,
+  min: o.min,
+  max: o.max ?? DEFAULT_MAX_ITEMS,
+});
+export const map = (key: Schema, value: Schema, o: { min?: number; max?: number; maxTotal?: number } = {}): Schema => ({
   kind: "map",
   key,
   value,
-  ...o,
+  min: o.min,
+  max: o.max ?? DEFAULT_MAX_ITEMS,
+  maxTotal: o.maxTotal,
 });
 export const struct = (members: Record<string, Schema>, required: readonly string[] = []): Schema => ({
   kind: "structure",
@@ -75,12 +103,54 @@ function membersOf(schema: StructureSchema): readonly Member[] {
   return members;
 }
 
-function show(value: unknown): string {
-  if (value === null || value === undefined) return "null";
-  if (Buffer.isBuffer(value)) return "[binary]";
-  if (typeof value === "object") return "[object]";
-  const text = String(value);
-  return `'${text.length > 64 ? text.slice(0, 64) + "..." : text}'`;
+/** How many of a request's validation errors its message spells out. */
+const MAX_PROBLEMS_SHOWN = 10;
+
+/** How much of a value a message repeats: enough to recognise it, never the whole of a large one. */
+const SHOWN = 64;
+
+/**
+ * The start of AWS's sentence for a value: "Value 'X'", "Value null", or just "Value" for a blob
+ * (AWS never repeats binary, which may be plaintext: "Value at 'plaintext' failed to satisfy
+ * constraint: ..."). Lists and maps read as AWS's Java services print them, "[a, b]" and
+ * "{k=v}"; a long value is cut after SHOWN characters with "...".
+ */
+function valueAt(value: unknown, path: string, keys?: readonly string[]): string {
+  if (value === null || value === undefined) return `Value null at '${path}'`;
+  if (Buffer.isBuffer(value)) return `Value at '${path}'`;
+  const out = { text: "" };
+  render(value, out, keys);
+  return `Value '${out.text.length > SHOWN ? out.text.slice(0, SHOWN) + "..." : out.text}' at '${path}'`;
+}
+
+/**
+ * Appends a value's text to out.text, stopping once past SHOWN characters (a value may be huge).
+ * An object's keys are enumerated whole by any means JavaScript has, so a map whose keys are at
+ * hand passes them.
+ */
+function render(value: unknown, out: { text: string }, keys?: readonly string[]): void {
+  if (out.text.length > SHOWN) return;
+  if (Array.isArray(value)) {
+    out.text += "[";
+    for (let i = 0; i < value.length && out.text.length <= SHOWN; i++) {
+      if (i > 0) out.text += ", ";
+      render(value[i], out);
+    }
+    out.text += "]";
+  } else if (Buffer.isBuffer(value)) {
+    out.text += "[binary]";
+  } else if (typeof value === "object" && value !== null) {
+    out.text += "{";
+    const names = keys ?? Object.keys(value);
+    for (let i = 0; i < names.length && out.text.length <= SHOWN; i++) {
+      if (i > 0) out.text += ", ";
+      out.text += `${names[i]!.slice(0, SHOWN)}=`;
+      render((value as Record<string, unknown>)[names[i]!], out);
+    }
+    out.text += "}";
+  } else {
+    out.text += String(value).slice(0, SHOWN + 1);
+  }
 }
 
 function serialization(path: string, expected: string): never {
@@ -92,7 +162,9 @@ export function decode<T>(schema: Schema, value: unknown): T {
   const result = walk(schema, value, "", problems);
   if (problems.length > 0) {
     const count = problems.length === 1 ? "1 validation error detected" : `${problems.length} validation errors detected`;
-    throw new ServiceError("ValidationException", `${count}: ${problems.join("; ")}`);
+    // All are counted; the first MAX_PROBLEMS_SHOWN are said, so a thousand bad list members make no 150 KB answer.
+    const shown = problems.length > MAX_PROBLEMS_SHOWN ? [...problems.slice(0, MAX_PROBLEMS_SHOWN), "..."] : problems;
+    throw new ServiceError("ValidationException", `${count}: ${shown.join("; ")}`);
   }
   return result as T;
 }
@@ -106,8 +178,7 @@ function walk(schema: Schema, value: unknown, path: string, problems: string[]):
       for (const m of membersOf(schema)) {
         const raw = Object.prototype.hasOwnProperty.call(input, m.name) ? input[m.name] : undefined;
         if (raw === undefined || raw === null) {
-          if (m.required)
-            problems.push(`Value null at '${memberPath(path, m.name)}' failed to satisfy constraint: Member must not be null`);
+          if (m.required) problems.push(`${valueAt(null, memberPath(path, m.name))} failed to satisfy constraint: Member must not be null`);
           continue;
         }
         out[m.name] = walk(m.schema, raw, memberPath(path, m.name), problems);
@@ -119,11 +190,11 @@ function walk(schema: Schema, value: unknown, path: string, problems: string[]):
       lengthCheck(value.length, schema, value, path, problems);
       if (schema.enum && !schema.enum.includes(value)) {
         problems.push(
-          `Value ${show(value)} at '${path}' failed to satisfy constraint: Member must satisfy enum value set: [${schema.enum.join(", ")}]`,
+          `${valueAt(value, path)} failed to satisfy constraint: Member must satisfy enum value set: [${schema.enum.join(", ")}]`,
         );
       } else if (schema.pattern && !schema.pattern.test(value)) {
         problems.push(
-          `Value ${show(value)} at '${path}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${schema.pattern.source}`,
+          `${valueAt(value, path)} failed to satisfy constraint: Member must satisfy regular expression pattern: ${schema.pattern.source}`,
         );
       }
       return value;
@@ -132,13 +203,11 @@ function walk(schema: Schema, value: unknown, path: string, problems: string[]):
       if (typeof value !== "number" || !Number.isInteger(value)) serialization(path, "an integer");
       if (schema.min !== undefined && value < schema.min) {
         problems.push(
-          `Value '${value}' at '${path}' failed to satisfy constraint: Member must have value greater than or equal to ${schema.min}`,
+          `${valueAt(value, path)} failed to satisfy constraint: Member must have value greater than or equal to ${schema.min}`,
         );
       }
       if (schema.max !== undefined && value > schema.max) {
-        problems.push(
-          `Value '${value}' at '${path}' failed to satisfy constraint: Member must have value less than or equal to ${schema.max}`,
-        );
+        problems.push(`${valueAt(value, path)} failed to satisfy constraint: Member must have value less than or equal to ${schema.max}`);
       }
       return value;
     }
@@ -159,16 +228,26 @@ function walk(schema: Schema, value: unknown, path: string, problems: string[]):
     }
     case "list": {
       if (!Array.isArray(value)) serialization(path, "a list");
-      lengthCheck(value.length, schema, value, path, problems);
+      // Past its bound a list is refused as a whole: its members are not worth a look.
+      if (!lengthCheck(value.length, schema, value, path, problems)) return undefined;
       return value.map((item, i) => walk(schema.member, item, `${path}.${i + 1}.member`, problems));
     }
     case "map": {
       if (typeof value !== "object" || value === null || Array.isArray(value)) serialization(path, "a map");
-      const entries = Object.entries(value as Record<string, unknown>);
-      lengthCheck(entries.length, schema, value, path, problems);
+      const map = value as Record<string, unknown>;
+      // The keys once: enumerating a map of many keys is the costly part of refusing it.
+      const keys = Object.keys(map);
+      if (!lengthCheck(keys.length, schema, map, path, problems, keys)) return undefined;
+      if (schema.maxTotal !== undefined && totalLength(map, keys) > schema.maxTotal) {
+        problems.push(
+          `${valueAt(map, path, keys)} failed to satisfy constraint: Member must have keys and values of total length less than or equal to ${schema.maxTotal}`,
+        );
+        return undefined;
+      }
       // A null-prototype object: a map key such as "__proto__" stays plain data.
       const out: Record<string, unknown> = Object.create(null);
-      for (const [k, v] of entries) {
+      for (const k of keys) {
+        const v = map[k];
         walk(schema.key, k, `${path}.key`, problems);
         if (v === null) serialization(`${path}.${k}`, "a value");
         out[k] = walk(schema.value, v, `${path}.${k}`, problems);
@@ -178,15 +257,36 @@ function walk(schema: Schema, value: unknown, path: string, problems: string[]):
   }
 }
 
-function lengthCheck(length: number, schema: { min?: number; max?: number }, value: unknown, path: string, problems: string[]): void {
+/** Checks a length against min and max; false when it breaks either. */
+function lengthCheck(
+  length: number,
+  schema: { min?: number; max?: number },
+  value: unknown,
+  path: string,
+  problems: string[],
+  keys?: readonly string[],
+): boolean {
   if (schema.min !== undefined && length < schema.min) {
     problems.push(
-      `Value ${show(value)} at '${path}' failed to satisfy constraint: Member must have length greater than or equal to ${schema.min}`,
+      `${valueAt(value, path, keys)} failed to satisfy constraint: Member must have length greater than or equal to ${schema.min}`,
     );
+    return false;
   }
   if (schema.max !== undefined && length > schema.max) {
     problems.push(
-      `Value ${show(value)} at '${path}' failed to satisfy constraint: Member must have length less than or equal to ${schema.max}`,
+      `${valueAt(value, path, keys)} failed to satisfy constraint: Member must have length less than or equal to ${schema.max}`,
     );
+    return false;
   }
+  return true;
+}
+
+/** The characters of a map's keys and string values together (values of another type count 0: they are refused anyway). */
+function totalLength(map: Record<string, unknown>, keys: readonly string[]): number {
+  let total = 0;
+  for (const k of keys) {
+    const v = map[k];
+    total += k.length + (typeof v === "string" ? v.length : 0);
+  }
+  return total;
 }

@@ -32,17 +32,17 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
     await kms.authorizeAccount(call);
     // Tags can grant access (aws:ResourceTag conditions): tagging at creation needs kms:TagResource too, as in AWS.
     if (input.Tags !== undefined && input.Tags.length > 0) await kms.authorizeAccount(call, { action: "kms:TagResource" });
+    // The messages of this check and the next are AWS's own, word for word: tools match on them.
     if (input.KeySpec !== undefined && input.CustomerMasterKeySpec !== undefined) {
-      throw new ServiceError("ValidationException", "You cannot specify both KeySpec and CustomerMasterKeySpec; use KeySpec.");
+      throw new ServiceError(
+        "ValidationException",
+        "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.",
+      );
     }
     const keySpec = input.KeySpec ?? input.CustomerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
     const spec = KEY_SPECS[keySpec];
     if (!spec) throw new ServiceError("UnsupportedOperationException", `KeySpec ${keySpec} is not supported by this keyhold server yet.`);
-    // As in AWS, KeyUsage defaults to ENCRYPT_DECRYPT, so signing, MAC and key-agreement keys must say theirs.
-    const keyUsage = input.KeyUsage ?? "ENCRYPT_DECRYPT";
-    if (!(keyUsage in spec.usages)) {
-      throw new ServiceError("ValidationException", `KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}.`);
-    }
+    const keyUsage = checkKeyUsage(keySpec, spec.kind, spec.usages, input.KeyUsage);
     if (input.CustomKeyStoreId !== undefined) {
       throw new ServiceError("CustomKeyStoreNotFoundException", `Custom key store ${input.CustomKeyStoreId} does not exist.`);
     }
@@ -93,3 +93,29 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
     return { KeyMetadata: await kms.describe(record) };
   },
 });
+
+/**
+ * The key usage a CreateKey asks for, refused as AWS refuses it and in AWS's words: KeyUsage
+ * defaults to ENCRYPT_DECRYPT for a symmetric encryption key and is required for any other
+ * ("This parameter is optional when you are creating a symmetric encryption KMS key; otherwise,
+ * it is required", API_CreateKey); a symmetric key takes ENCRYPT_DECRYPT only.
+ */
+function checkKeyUsage(keySpec: string, kind: string, usages: Readonly<Record<string, unknown>>, asked: string | undefined): string {
+  if (keySpec === "SYMMETRIC_DEFAULT") {
+    if (asked !== undefined && asked !== "ENCRYPT_DECRYPT") {
+      throw new ServiceError(
+        "ValidationException",
+        `The operation failed because the KeyUsage value of the CMK is ${asked}. To perform this operation, the KeyUsage value must be ENCRYPT_DECRYPT.`,
+      );
+    }
+    return "ENCRYPT_DECRYPT";
+  }
+  if (asked === undefined) {
+    throw new ServiceError(
+      "ValidationException",
+      `You must specify a KeyUsage value for an ${kind === "hmac" ? "HMAC" : "asymmetric"} CMK.`,
+    );
+  }
+  if (!(asked in usages)) throw new ServiceError("ValidationException", `KeyUsage ${asked} is not compatible with KeySpec ${keySpec}`);
+  return asked;
+}

@@ -44,7 +44,7 @@ export const decrypt = defineOperation<DecryptRequest, DecryptResponse>({
       input.KeyId,
       input.DryRun === true,
     );
-    const algorithm = kms.requireEncryptionAlgorithm(key, input.EncryptionAlgorithm);
+    const algorithm = kms.requireEncryptionAlgorithm(key, input.EncryptionAlgorithm, "Decrypt");
     call.trail.additional = { keyMaterialId: materialId };
     return {
       KeyId: kms.arnOf(key),

@@ -18,7 +18,7 @@ export const deriveSharedSecret = defineOperation<DeriveSharedSecretRequest, Der
       throw new ServiceError("UnsupportedOperationException", "Recipient (Nitro Enclaves attestation) is not supported by keyhold.");
     }
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic", crossAccount: true });
-    kms.requireAlgorithm(key, "KEY_AGREEMENT", input.KeyAgreementAlgorithm!, "key agreement algorithm");
+    kms.requireAlgorithm(key, "KEY_AGREEMENT", input.KeyAgreementAlgorithm!, "key agreement algorithm", "DeriveSharedSecret");
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
     const secret = ecdh(await kms.singleKey(key), input.PublicKey as Buffer);
     if (!secret) {

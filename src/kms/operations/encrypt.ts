@@ -12,7 +12,7 @@ export const encrypt = defineOperation<EncryptRequest, EncryptResponse>({
   async run(kms, call, input) {
     call.trail.defaults = { encryptionAlgorithm: "SYMMETRIC_DEFAULT" };
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic", crossAccount: true });
-    const algorithm = kms.requireEncryptionAlgorithm(key, input.EncryptionAlgorithm);
+    const algorithm = kms.requireEncryptionAlgorithm(key, input.EncryptionAlgorithm, "Encrypt");
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
     const plaintext = input.Plaintext as Buffer;
     let blob: Buffer;

@@ -12,7 +12,7 @@ export const generateMac = defineOperation<GenerateMacRequest, GenerateMacRespon
   input: struct({ Message, KeyId, MacAlgorithm, GrantTokens, DryRun }, ["Message", "KeyId", "MacAlgorithm"]),
   async run(kms, call, input) {
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic", crossAccount: true });
-    kms.requireAlgorithm(key, "GENERATE_VERIFY_MAC", input.MacAlgorithm!, "MAC algorithm");
+    kms.requireAlgorithm(key, "GENERATE_VERIFY_MAC", input.MacAlgorithm!, "MAC algorithm", "GenerateMac");
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
     return {
       Mac: mac(input.MacAlgorithm!, await kms.singleKey(key), input.Message as Buffer),

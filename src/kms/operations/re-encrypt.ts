@@ -25,7 +25,7 @@ async function decryptSource(kms: KmsService, call: CallContext, input: ReEncryp
     input.DryRun === true,
     "kms:ReEncryptFrom",
   );
-  return { ...source, algorithm: kms.requireEncryptionAlgorithm(source.key, input.SourceEncryptionAlgorithm) };
+  return { ...source, algorithm: kms.requireEncryptionAlgorithm(source.key, input.SourceEncryptionAlgorithm, "ReEncrypt") };
 }
 
 /** additionalEventData of a ReEncrypt: the key material each side used (a symmetric key's). */
@@ -63,7 +63,7 @@ export const reEncrypt = defineOperation<ReEncryptRequest, ReEncryptResponse>({
       action: "kms:ReEncryptTo",
       crossAccount: true,
     });
-    const destinationAlgorithm = kms.requireEncryptionAlgorithm(destination, input.DestinationEncryptionAlgorithm);
+    const destinationAlgorithm = kms.requireEncryptionAlgorithm(destination, input.DestinationEncryptionAlgorithm, "ReEncrypt");
     const source = await decryptSource(kms, call, input);
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
     try {

@@ -12,7 +12,7 @@ export const verifyMac = defineOperation<VerifyMacRequest, VerifyMacResponse>({
   input: struct({ Message, KeyId, MacAlgorithm, Mac: MacBlob, GrantTokens, DryRun }, ["Message", "KeyId", "MacAlgorithm", "Mac"]),
   async run(kms, call, input) {
     const key = await kms.resolveKey(call, input.KeyId!, { aliases: true, state: "cryptographic", crossAccount: true });
-    kms.requireAlgorithm(key, "GENERATE_VERIFY_MAC", input.MacAlgorithm!, "MAC algorithm");
+    kms.requireAlgorithm(key, "GENERATE_VERIFY_MAC", input.MacAlgorithm!, "MAC algorithm", "VerifyMac");
     if (input.DryRun) throw new ServiceError("DryRunOperationException");
     const expected = mac(input.MacAlgorithm!, await kms.singleKey(key), input.Message as Buffer);
     if (!macEquals(expected, input.Mac as Buffer)) throw new ServiceError("KMSInvalidMacException");

@@ -194,7 +194,13 @@ export const uploadPartCopy: S3Operation = {
       range = { start: Number(m[1]), end: Number(m[2]) + 1 };
     }
     const sourceKey = await s3.dataKey(call, source.bucket, source.key, original.sse, customerKey(input, "CopySource"));
-    const plaintext = await s3.readDecrypted(sourceKey, original.parts, range.start, range.end);
+    const plaintext = await s3.readDecrypted(
+      { call, bucket: source.bucket, key: source.key },
+      sourceKey,
+      original.parts,
+      range.start,
+      range.end,
+    );
     const dataKey = await s3.dataKey(call, bucket, key, upload.sse, customerKey(input));
     const etag = copyEtag(plaintext, upload.sse.algorithm);
     let crc = 0;

@@ -265,7 +265,7 @@ export const getObject: S3Operation = {
     const dataKey = await s3.dataKey(call, bucket, key, object.sse, customerKey(input));
     const start = range?.start ?? 0;
     const end = range?.end ?? object.size;
-    const stream = await s3.readDecrypted(dataKey, object.parts, start, end);
+    const stream = await s3.readDecrypted({ call, bucket, key }, dataKey, object.parts, start, end);
     if (range) out.ContentRange = `bytes ${start}-${end - 1}/${object.size}`;
     else if (optional(input, "ChecksumMode") === "ENABLED" && object.checksumCrc32) out.ChecksumCRC32 = object.checksumCrc32;
     return { ...out, ContentLength: end - start, Body: stream };
@@ -410,7 +410,7 @@ export const copyObject: S3Operation = {
       );
     }
     const sourceKey = await s3.dataKey(call, source.bucket, source.key, original.sse, customerKey(input, "CopySource"));
-    const plaintext = await s3.readDecrypted(sourceKey, original.parts, 0, original.size);
+    const plaintext = await s3.readDecrypted({ call, bucket: source.bucket, key: source.key }, sourceKey, original.parts, 0, original.size);
     const choice = sseChoice(input, owner);
     const { dataKey, sse } = await s3.newDataKey(call, bucket, key, choice);
     const etag = copyEtag(plaintext, choice.algorithm);
