@@ -104,7 +104,12 @@ function substituter(policy: CompiledPolicy, request: PolicyRequest): Substitute
  * with variables are substituted first; an entry whose variable has no value names nothing, and
  * under NotResource makes the statement not apply (it would otherwise apply to everything).
  */
-function resourceHit(s: CompiledStatement, resources: readonly string[], request: PolicyRequest, substitute: Substitute | undefined): boolean | undefined {
+function resourceHit(
+  s: CompiledStatement,
+  resources: readonly string[],
+  request: PolicyRequest,
+  substitute: Substitute | undefined,
+): boolean | undefined {
   for (const r of resources) {
     if (substitute && r.includes("${")) {
       const pattern = substitute(r, true);
