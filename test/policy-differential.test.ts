@@ -54,8 +54,18 @@ interface Case {
 }
 type Decision = "Allowed" | "ImplicitlyDenied" | "ExplicitlyDenied";
 
-const ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"];
-const ACTION_PATTERNS = ["s3:GetObject", "s3:get*", "s3:*Object", "s3:?utObject", "s3:*", "*", "S3:DELETEOBJECT", "s3:Get*Tagging"];
+const ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "sns:Publish"];
+const ACTION_PATTERNS = [
+  "sns:*",
+  "s3:GetObject",
+  "s3:get*",
+  "s3:*Object",
+  "s3:?utObject",
+  "s3:*",
+  "*",
+  "S3:DELETEOBJECT",
+  "s3:Get*Tagging",
+];
 /** No `*` or `?` in them: the simulator reads those in a request's resource as wildcards (for its discovery mode). */
 const RESOURCES = [
   "arn:aws:s3:::bucket/alice/x",
@@ -64,6 +74,7 @@ const RESOURCES = [
   "arn:aws:s3:::other/alice/y",
   "arn:aws:s3:::bucket/ab/x",
   "arn:aws:s3:::bucket/a/b/c",
+  "arn:aws:sns:us-east-1:111122223333:topic",
 ];
 const RESOURCE_PATTERNS = [
   "*",
@@ -77,6 +88,9 @@ const RESOURCE_PATTERNS = [
   "arn:aws:s3:::*/alice/*",
   "arn:aws:s3:::bucket/${*}/*",
   "arn:aws:s3:::bucket/a${?}/x",
+  "arn:aws:sns:*",
+  "arn:aws:*:us-east-1:111122223333:*",
+  "arn:aws:sns:us-east-1:*:topic",
 ];
 
 /** Condition keys by type, with the policy values and request values drawn for them. */
@@ -179,16 +193,16 @@ function oneOrMany<T>(values: T[]): T | T[] {
 function generate(r: () => number): Case {
   const statements: Statement[] = [];
   for (let n = 1 + Math.floor(r() * 2); n > 0; n--) {
-    const s: Statement = { Effect: r() < 0.7 ? "Allow" : "Deny" };
+    const s: Statement = { Effect: r() < 0.65 ? "Allow" : "Deny" };
     const actions = oneOrMany(some(r, ACTION_PATTERNS, 2));
     if (r() < 0.8) s.Action = actions;
     else s.NotAction = actions;
     const resources = oneOrMany(some(r, RESOURCE_PATTERNS, 2));
     if (r() < 0.75) s.Resource = resources;
     else s.NotResource = resources;
-    if (r() < 0.85) {
+    if (r() < 0.75) {
       s.Condition = {};
-      for (let c = 1 + Math.floor(r() * 2); c > 0; c--) {
+      for (let c = r() < 0.7 ? 1 : 2; c > 0; c--) {
         const k = pick(r, KEYS);
         let operator = pick(r, k.operators);
         if (!operator.startsWith("For") && r() < 0.2) operator += "IfExists";
@@ -198,8 +212,14 @@ function generate(r: () => number): Case {
     statements.push(s);
   }
   const context: Context = {};
-  for (const k of KEYS) if (r() < 0.6) context[k.key] = pick(r, k.requestValues);
-  return { version: r() < 0.93 ? "2012-10-17" : "2008-10-17", statements, action: pick(r, ACTIONS), resource: pick(r, RESOURCES), context };
+  for (const k of KEYS) if (r() < 0.7) context[k.key] = pick(r, k.requestValues);
+  // An action acts on its own service's resources.
+  const action = pick(r, ACTIONS);
+  const resource = pick(
+    r,
+    RESOURCES.filter((a) => a.split(":")[2] === action.split(":")[0]),
+  );
+  return { version: r() < 0.93 ? "2012-10-17" : "2008-10-17", statements, action, resource, context };
 }
 
 function keyhold(c: Case): Decision {
@@ -256,6 +276,16 @@ function unresolved(value: string, context: Context): boolean {
  *   (given to the simulator as its two halves, 0.0.0.0/1 and 128.0.0.0/1);
  * - Version 2008-10-17 takes no policy variables (reference_policies_elements_version.html): the
  *   simulator substitutes them anyway (given to it as `${$}{` so that it keeps them literal);
+ * - a NotResource entry naming another service than the request's (arn:aws:sns:* for an S3
+ *   object): the simulator does not count the request's resource as outside it, so the statement
+ *   does not apply; in AWS NotResource applies to every resource it does not name (given to the
+ *   simulator without such entries, or with one that names nothing when none is left);
+ * - a NotResource entry whose variable has no value: AWS makes the statement invalid
+ *   (reference_policies_variables.html), as keyhold does; the simulator, for a request on another
+ *   service, applies it (given to it as a statement that applies to nothing);
+ * - `${*}`, `${?}`, `${$}` in the value of an operator that takes no wildcards (StringEquals…):
+ *   the simulator leaves the text as it is; AWS documents them as the characters "in any string
+ *   where you can use regular policy variables" (given to it as the characters);
  * - a negated operator whose value holds a variable without a value, on a key the request lacks:
  *   the simulator lets the absent key decide ("not equal" holds); AWS says a variable it cannot
  *   resolve makes the statement invalid (reference_policies_variables.html), as keyhold does
@@ -274,7 +304,17 @@ function asAws(c: Case): { case: Case; known: string[] } {
   const statements = c.statements.map((s): Statement => {
     const out: Statement = { ...s };
     if (s.Resource !== undefined) out.Resource = each(s.Resource, literal);
-    if (s.NotResource !== undefined) out.NotResource = each(s.NotResource, literal);
+    if (s.NotResource !== undefined) {
+      const entries = (Array.isArray(s.NotResource) ? s.NotResource : [s.NotResource]).map(literal);
+      if (!legacy && entries.some((e) => unresolved(e, c.context))) {
+        known.add("NotResource with an unresolved variable");
+        return { Effect: s.Effect, Action: "s3:GetObject", Resource: NEVER };
+      }
+      const service = c.resource.split(":")[2];
+      const same = entries.filter((e) => e === "*" || /[*?]/.test(e.split(":")[2] ?? "") || e.split(":")[2] === service);
+      if (same.length < entries.length) known.add("NotResource naming another service");
+      out.NotResource = same.length > 0 ? same : [c.resource.replace(/[^:/]+$/, "never-named")];
+    }
     if (!s.Condition) return out;
     out.Condition = {};
     let invalid = false;
@@ -289,6 +329,10 @@ function asAws(c: Case): { case: Case; known: string[] } {
         if (operator.includes("IpAddress") && values.includes("0.0.0.0/0")) {
           known.add("0.0.0.0/0");
           values = values.flatMap((v) => (v === "0.0.0.0/0" ? ["0.0.0.0/1", "128.0.0.0/1"] : [v]));
+        }
+        if (!legacy && !/Like|Arn/.test(operator) && values.some((v) => /\$\{[*?$]\}/.test(v))) {
+          known.add("${*} outside patterns");
+          values = values.map((v) => v.replace(/\$\{([*?$])\}/g, "$1"));
         }
         const negated = /Not(Equals|Like|IpAddress)/.test(operator);
         const absent = !Object.keys(c.context).some((k) => k.toLowerCase() === key.toLowerCase());
@@ -328,6 +372,6 @@ describe("policy evaluation against @cloud-copilot/iam-simulate", () => {
     assert.deepEqual(mismatches.slice(0, 5), [], `${mismatches.length} disagreements`);
     // The cases exercise every outcome, and most are compared as the simulator gives them.
     for (const d of ["Allowed", "ImplicitlyDenied", "ExplicitlyDenied"]) assert.ok((decisions[d] ?? 0) >= 150, `${d}: ${decisions[d]}`);
-    assert.ok(adjusted < 900, `${adjusted} cases adjusted for the simulator's known departures`);
+    assert.ok(adjusted < 1200, `${adjusted} cases adjusted for the simulator's known departures`);
   });
 });
