@@ -71,8 +71,8 @@ describe("wildcards", () => {
 
   it("agree with the reference on thousands of random patterns and values", () => {
     const r = rng(19);
-    const alphabet = ["a", "b", "*", "?", "\n", "ab"];
-    const values = ["a", "b", "\n", "ba"];
+    const alphabet = ["a", "b", "*", "?", "\n", "ab", "é"];
+    const values = ["a", "b", "\n", "ba", "é", "ü"];
     for (let i = 0; i < 5000; i++) {
       let p = "";
       for (let k = Math.floor(r() * 9); k > 0; k--) p += alphabet[Math.floor(r() * alphabet.length)];

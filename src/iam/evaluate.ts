@@ -124,7 +124,7 @@ function resourceHit(
 }
 
 /** Whether the statement applies to the request, and how its principal reached the caller. */
-function applies(s: CompiledStatement, request: PolicyRequest, substitute: Substitute | undefined): AllowKind {
+function applies(s: CompiledStatement, request: PolicyRequest, action: string, substitute: Substitute | undefined): AllowKind {
   let reach: AllowKind = "direct";
   if (s.principals) {
     const m = principalMatch(s.principals, request.principal);
@@ -133,7 +133,7 @@ function applies(s: CompiledStatement, request: PolicyRequest, substitute: Subst
     } else if (m === "none") return "none";
     else reach = m;
   }
-  const actionHit = s.actions.some((w) => w.test(request.action));
+  const actionHit = s.actions.some((w) => w.testLowerCased(action));
   if (actionHit === s.notAction) return "none";
   if (s.resources) {
     const hit = resourceHit(s, s.resources, request, substitute);
@@ -143,11 +143,26 @@ function applies(s: CompiledStatement, request: PolicyRequest, substitute: Subst
   return reach;
 }
 
+/**
+ * Actions match case-insensitively: the request's action is lowered once rather than once a
+ * pattern, and remembered, as one request's policies (and the next request's) ask for the same.
+ */
+let lastAction = "";
+let lastLowered = "";
+function lowerCased(action: string): string {
+  if (action !== lastAction) {
+    lastAction = action;
+    lastLowered = action.toLowerCase();
+  }
+  return lastLowered;
+}
+
 export function evaluatePolicy(policy: CompiledPolicy, request: PolicyRequest): PolicyResult {
   const substitute = substituter(policy, request);
+  const action = lowerCased(request.action);
   let allow: AllowKind = "none";
   for (const s of policy.statements) {
-    const reach = applies(s, request, substitute);
+    const reach = applies(s, request, action, substitute);
     if (reach === "none") continue;
     if (s.effect === "Deny") return { deny: true, allow };
     if (RANK[reach] > RANK[allow]) allow = reach;

@@ -9,9 +9,16 @@
  * match at the start, the last at the end, and each one between is placed at its leftmost
  * occurrence after the one before (the leftmost placement never loses a match the others could
  * find), so every character of the value is scanned once per segment search and the searches do
- * not overlap. A segment without `?` is found with the engine's own substring search; one with `?`
+ * not overlap. A segment without `?` is found with the engine's substring search; one with `?`
  * with a bit-parallel (shift-and) scan, ⌈length/32⌉ word operations per character.
  */
+
+/** The code units as a string, in chunks (a spread of tens of thousands of arguments may overflow the stack). */
+function text(units: readonly number[]): string {
+  let out = "";
+  for (let i = 0; i < units.length; i += 4096) out += String.fromCharCode(...units.slice(i, i + 4096));
+  return out;
+}
 
 /** One run of the pattern between `*`s: literal code units, `-1` for `?`. */
 class Segment {
@@ -19,16 +26,18 @@ class Segment {
   /** The segment's text when it holds no `?`: matched with startsWith / indexOf. */
   private readonly literal: string | undefined;
   private readonly units: Int32Array;
-  /** Shift-and tables (built on first search): for each code unit, the positions it may take. */
+  /**
+   * Shift-and tables (built on first search): row r, word w holds the positions of the segment a
+   * code unit of row r may take. Rows 0-127 are ASCII, row 128 any code unit the segment does not
+   * name (it may only take the `?` positions), rows from 129 the non-ASCII units the segment names.
+   */
   private words = 0;
-  private ascii: Uint32Array | undefined;
-  private other: Map<number, Uint32Array> | undefined;
-  private anyOne: Uint32Array | undefined;
-
+  private table: Int32Array | undefined;
+  private rows: Map<number, number> | undefined;
   constructor(units: readonly number[]) {
     this.length = units.length;
     this.units = Int32Array.from(units);
-    this.literal = units.includes(-1) ? undefined : String.fromCharCode(...units);
+    this.literal = units.includes(-1) ? undefined : text(units);
   }
 
   /** Whether the segment matches the value at `at` (which leaves room for it). */
@@ -45,54 +54,61 @@ class Segment {
   /** The leftmost position p ≥ from where the segment matches and ends by `limit`, or -1. */
   find(value: string, from: number, limit: number): number {
     if (limit - from < this.length) return -1;
-    if (this.literal !== undefined) {
-      const at = value.indexOf(this.literal, from);
-      return at >= 0 && at + this.length <= limit ? at : -1;
-    }
+    if (this.literal !== undefined) return this.indexOf(value, from, limit);
     return this.shiftAnd(value, from, limit);
   }
 
-  private tables(): void {
+  /**
+   * Literals: the engine's substring search, linear in the text (V8 starts naively and moves to
+   * Boyer-Moore-Horspool, then to Boyer-Moore with the good-suffix rule, as a search goes badly).
+   */
+  private indexOf(value: string, from: number, limit: number): number {
+    const at = value.indexOf(this.literal!, from);
+    return at >= 0 && at + this.length <= limit ? at : -1;
+  }
+
+  private tables(): Int32Array {
     const words = (this.words = (this.length + 31) >>> 5);
-    const anyOne = (this.anyOne = new Uint32Array(words));
-    const ascii = (this.ascii = new Uint32Array(128 * words));
-    const other = (this.other = new Map());
-    this.units.forEach((u, i) => {
-      if (u === -1) anyOne[i >>> 5]! |= 1 << (i & 31);
+    const rows = (this.rows = new Map<number, number>());
+    this.units.forEach((u) => {
+      if (u >= 128 && !rows.has(u)) rows.set(u, 129 + rows.size);
     });
-    for (let c = 0; c < 128; c++) ascii.set(anyOne, c * words);
+    const table = (this.table = new Int32Array((129 + rows.size) * words));
     this.units.forEach((u, i) => {
-      if (u === -1) return;
-      let mask: Uint32Array;
-      if (u < 128) mask = ascii.subarray(u * words, u * words + words);
-      else {
-        mask = other.get(u) ?? Uint32Array.from(anyOne);
-        other.set(u, mask);
-      }
-      mask[i >>> 5]! |= 1 << (i & 31);
+      const bit = 1 << (i & 31);
+      const w = i >>> 5;
+      if (u === -1) for (let r = 0; r < 129 + rows.size; r++) table[r * words + w]! |= bit;
+      else table[(u < 128 ? u : rows.get(u)!) * words + w]! |= bit;
     });
+    return table;
   }
 
   /** Shift-and: bit i of the state says "the segment's first i+1 units end at this character". */
   private shiftAnd(value: string, from: number, limit: number): number {
-    if (this.ascii === undefined) this.tables();
+    const table = this.table ?? this.tables();
+    const rows = this.rows!;
     const words = this.words;
-    const ascii = this.ascii!;
-    const other = this.other!;
-    const anyOne = this.anyOne!;
     const last = this.length - 1;
+    if (words === 1) {
+      const lastBit = 1 << last;
+      let state = 0;
+      for (let i = from; i < limit; i++) {
+        const c = value.charCodeAt(i);
+        state = ((state << 1) | 1) & table[c < 128 ? c : (rows.get(c) ?? 128)]!;
+        if (state & lastBit) return i - last;
+      }
+      return -1;
+    }
     const lastWord = last >>> 5;
     const lastBit = 1 << (last & 31);
-    const state = new Uint32Array(words);
+    const state = new Int32Array(words);
     for (let i = from; i < limit; i++) {
       const c = value.charCodeAt(i);
+      const base = (c < 128 ? c : (rows.get(c) ?? 128)) * words;
       let carry = 1;
-      const base = c * words;
-      const mask = c < 128 ? undefined : (other.get(c) ?? anyOne);
       for (let w = 0; w < words; w++) {
         const s = state[w]!;
-        const m = mask === undefined ? ascii[base + w]! : mask[w]!;
-        state[w] = ((s << 1) | carry) & m;
+        state[w] = ((s << 1) | carry) & table[base + w]!;
         carry = s >>> 31;
       }
       if (state[lastWord]! & lastBit) return i - last;
@@ -127,7 +143,15 @@ export class Wildcard {
   }
 
   test(input: string): boolean {
-    const value = this.caseInsensitive ? input.toLowerCase() : input;
+    return this.matches(this.caseInsensitive ? input.toLowerCase() : input);
+  }
+
+  /** `test` for a value already lower-cased (a request's action, lowered once for all statements). */
+  testLowerCased(value: string): boolean {
+    return this.matches(value);
+  }
+
+  private matches(value: string): boolean {
     const segments = this.segments;
     const n = value.length;
     if (n < this.minLength) return false;
