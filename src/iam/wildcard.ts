@@ -16,7 +16,7 @@
 /** The code units as a string, in chunks (a spread of tens of thousands of arguments may overflow the stack). */
 function text(units: readonly number[]): string {
   let out = "";
-  for (let i = 0; i < units.length; i += 4096) out += String.fromCharCode(...units.slice(i, i + 4096));
+  for (let i = 0; i < units.length; i += 4096) out += String.fromCharCode.apply(null, units.slice(i, i + 4096));
   return out;
 }
 
@@ -36,7 +36,7 @@ class Segment {
   private rows: Map<number, number> | undefined;
   constructor(units: readonly number[]) {
     this.length = units.length;
-    this.units = Int32Array.from(units);
+    this.units = new Int32Array(units);
     this.literal = units.includes(-1) ? undefined : text(units);
   }
 
