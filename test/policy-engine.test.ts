@@ -213,6 +213,9 @@ describe("policy variables", () => {
       Condition: { StringNotLike: { "s3:prefix": "home/${aws:PrincipalTag/team}/*" } },
     };
     assert.equal(allows([allowAll, denyNotLike], OBJECT, { "s3:prefix": "home/red/x" }), true);
+    // A multivalued key has no value as a variable, even with one value in the request.
+    const tagKeys = { Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::bucket/${aws:TagKeys}/*" };
+    assert.equal(allows([tagKeys], "arn:aws:s3:::bucket/env/x", { "aws:TagKeys": ["env"] }), false);
     // A positive operator: the value matches nothing, as before.
     const equals = {
       Effect: "Allow",

@@ -3,7 +3,7 @@
  * whether any of them denies or allows. Combining several policies (identity, resource, session,
  * grants) is authorize.ts's job.
  */
-import { conditionHolds, type ConditionContext, type Substitute } from "./conditions.js";
+import { conditionHolds, MULTIVALUED_KEYS, type ConditionContext, type Substitute } from "./conditions.js";
 import type { CompiledPolicy, CompiledStatement } from "./policy.js";
 import { principalArn, rootArn, type Principal } from "./principal.js";
 import { escapedWildcard, escapeWildcard, wildcardMatch } from "./wildcard.js";
@@ -66,9 +66,10 @@ function variableValue(inside: string, context: ConditionContext): string | unde
       fallback = quoted.slice(1, -1);
     }
   }
-  const v = context.get(name.trim().toLowerCase());
+  const key = name.trim().toLowerCase();
+  const v = context.get(key);
   // A multivalued key, or none: the variable has no value (then its default, if it has one).
-  if (v && v.length === 1) return v[0]!;
+  if (v && v.length === 1 && !MULTIVALUED_KEYS.has(key)) return v[0]!;
   return fallback;
 }
 
