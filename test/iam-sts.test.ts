@@ -39,10 +39,10 @@ import {
   type IAMClient,
 } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, GetCallerIdentityCommand, type AssumeRoleCommandInput } from "@aws-sdk/client-sts";
-import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ListKeysCommand } from "@aws-sdk/client-kms";
+import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ListKeysCommand, PutKeyPolicyCommand } from "@aws-sdk/client-kms";
 import { ManualClock } from "../src/clock.js";
 import { ACCOUNT_ID, rejects, startTestServer, type TestServer } from "./helpers.js";
-import { iamClient, kmsAs, makeUser, policy, stsClient, type Creds } from "./iam.js";
+import { iamClient, kmsAs, makeUser, policy, ROOT_CREDS, stsClient, type Creds } from "./iam.js";
 
 const ALLOW_KMS = policy({ Effect: "Allow", Action: "kms:*", Resource: "*" });
 
@@ -380,6 +380,26 @@ describe("IAM and STS", () => {
       "AccessDeniedException",
     );
     assert.match(bounded.message, /because no session policy allows the kms:Encrypt action/);
+
+    // A key policy naming the session's own ARN is not limited by its session policy (AWS adds
+    // those permissions after the session is made); one naming the role is.
+    const rootKms = kmsAs(server.url, ROOT_CREDS, offset);
+    const keyPolicy = (principal: string) =>
+      policy(
+        { Sid: "Root", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: "kms:*", Resource: "*" },
+        { Sid: "Named", Effect: "Allow", Principal: { AWS: principal }, Action: "kms:Encrypt", Resource: "*" },
+      );
+    await rootKms.send(new PutKeyPolicyCommand({ KeyId, PolicyName: "default", Policy: keyPolicy(role.Arn!) }));
+    await rejects(() => narrowKms.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from("x") })), "AccessDeniedException");
+    await rootKms.send(
+      new PutKeyPolicyCommand({
+        KeyId,
+        PolicyName: "default",
+        Policy: keyPolicy(`arn:aws:sts::${ACCOUNT_ID}:assumed-role/encryptor/narrow`),
+      }),
+    );
+    const sealed = await narrowKms.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from("x") }));
+    assert.equal(sealed.KeyId, `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/${KeyId}`);
 
     // Expiry: 900 s later the credentials are refused as expired.
     clock.advance(901_000);

@@ -8,7 +8,8 @@
  *    policies, role trust policies) a resource policy that allows nothing denies.
  * 3. Across accounts: the resource policy must allow (the caller or its account) and the
  *    caller's identity policies must allow too.
- * 4. Session policies bound what identity policies give a role session.
+ * 4. Session policies bound what identity policies give a role session, and what a resource
+ *    policy gives it by naming its role; not what a resource policy gives by naming the session.
  * The root user needs no identity policy: it may do everything its account may.
  *
  * Services reuse this with their own actions and condition keys; grants (KMS) are consulted by
@@ -69,6 +70,7 @@ export function authorize(input: AuthorizationInput): Authorization {
   }
 
   const sameAccount = input.resourceAccount === undefined || input.resourceAccount === request.principal.accountId;
+  if (sameAccount && resourceResult.allow === "session") return { allowed: true };
   if (sameAccount && resourceResult.allow === "direct") {
     return sessionAllows ? { allowed: true } : deny(false, `because no session policy allows the ${action} action`);
   }

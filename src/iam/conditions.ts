@@ -7,10 +7,31 @@
  * - A key the request does not have: a positive operator does not match, a negated one does,
  *   `…IfExists` matches, `Null: true` matches.
  * - Multivalued keys (kms:EncryptionContextKeys, aws:TagKeys): `ForAnyValue:` needs one request
- *   value to match, `ForAllValues:` needs every request value to match (and holds for none).
+ *   value to match, `ForAllValues:` needs every request value to match (and holds for none). A
+ *   single-value operator on one of them does not match, negated or not: AWS requires a set
+ *   operator there (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html).
+ * - Policy variables in values are substituted per request; a variable the request has no value
+ *   for (and no default) makes the condition not match, and a substituted value is literal text
+ *   even where the operator takes wildcards.
  */
 import { BlockList, isIPv4, isIPv6 } from "node:net";
-import { wildcard } from "./wildcard.js";
+import { escapedWildcard, wildcard } from "./wildcard.js";
+
+/**
+ * AWS's multivalued condition keys (lower-cased): those a request gives as a list, whichever
+ * number of values this request has. Service authorization reference, "ArrayOfString" keys.
+ */
+export const MULTIVALUED_KEYS: ReadonlySet<string> = new Set([
+  "aws:tagkeys",
+  "aws:calledvia",
+  "aws:principalservicenameslist",
+  "aws:principalorgpaths",
+  "aws:resourceorgpaths",
+  "kms:encryptioncontextkeys",
+  "kms:grantoperations",
+  "kms:resourcealiases",
+  "sts:transitivetagkeys",
+]);
 
 export type ConditionValue = string | readonly string[];
 
@@ -48,18 +69,30 @@ export class ContextValues implements ConditionContext {
   }
 }
 
-type Comparator = (requestValue: string, policyValue: string) => boolean;
+/** `escaped`: the policy value is a substituted pattern, in escapedWildcard's form. */
+type Comparator = (requestValue: string, policyValue: string, escaped: boolean) => boolean;
 
 interface OperatorSpec {
   compare: Comparator;
   negated: boolean;
+  /** Whether the operator's values are wildcard patterns (substituted values stay literal in them). */
+  pattern?: boolean;
+}
+
+/**
+ * IAM's numbers are decimal: Number() would also read "0x12C" as 300, "0b1", "0o7", "Infinity"
+ * and padded or empty strings, so a policy's limit could be met by input AWS refuses to compare.
+ */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+function decimal(value: string): number {
+  return DECIMAL.test(value) ? Number(value) : NaN;
 }
 
 function numeric(test: (a: number, b: number) => boolean): Comparator {
   return (a, b) => {
-    const x = Number(a);
-    const y = Number(b);
-    return a.trim() !== "" && b.trim() !== "" && Number.isFinite(x) && Number.isFinite(y) && test(x, y);
+    const x = decimal(a);
+    const y = decimal(b);
+    return Number.isFinite(x) && Number.isFinite(y) && test(x, y);
   };
 }
 
@@ -76,19 +109,13 @@ function date(test: (a: number, b: number) => boolean): Comparator {
   };
 }
 
-const likeCache = new Map<string, RegExp>();
-function like(pattern: string, value: string): boolean {
-  let re = likeCache.get(pattern);
-  if (!re) {
-    re = wildcard(pattern, false);
-    if (likeCache.size > 10_000) likeCache.clear();
-    likeCache.set(pattern, re);
-  }
-  return re.test(value);
+/** StringLike: `pattern` as written, or (escaped) with substituted values made literal. */
+function like(pattern: string, value: string, escaped = false): boolean {
+  return (escaped ? escapedWildcard(pattern) : wildcard(pattern)).test(value);
 }
 
 /** ArnLike: each of the six colon-separated parts matched on its own (the last may hold colons). */
-export function arnLike(value: string, pattern: string): boolean {
+export function arnLike(value: string, pattern: string, escaped = false): boolean {
   const split = (arn: string) => {
     const parts = arn.split(":");
     return parts.length < 6 ? undefined : [...parts.slice(0, 5), parts.slice(5).join(":")];
@@ -97,7 +124,7 @@ export function arnLike(value: string, pattern: string): boolean {
   const v = split(value);
   const p = split(pattern);
   if (!v || !p) return false;
-  return p.every((part, i) => like(part, v[i]!));
+  return p.every((part, i) => like(part, v[i]!, escaped));
 }
 
 function normalizeIp(ip: string): string {
@@ -129,8 +156,8 @@ const BASE: Record<string, OperatorSpec> = {
   StringNotEquals: { compare: (a, b) => a === b, negated: true },
   StringEqualsIgnoreCase: { compare: (a, b) => a.toLowerCase() === b.toLowerCase(), negated: false },
   StringNotEqualsIgnoreCase: { compare: (a, b) => a.toLowerCase() === b.toLowerCase(), negated: true },
-  StringLike: { compare: (a, b) => like(b, a), negated: false },
-  StringNotLike: { compare: (a, b) => like(b, a), negated: true },
+  StringLike: { compare: (a, b, e) => like(b, a, e), negated: false, pattern: true },
+  StringNotLike: { compare: (a, b, e) => like(b, a, e), negated: true, pattern: true },
   NumericEquals: { compare: numeric((a, b) => a === b), negated: false },
   NumericNotEquals: { compare: numeric((a, b) => a === b), negated: true },
   NumericLessThan: { compare: numeric((a, b) => a < b), negated: false },
@@ -147,10 +174,10 @@ const BASE: Record<string, OperatorSpec> = {
   BinaryEquals: { compare: (a, b) => a === b, negated: false },
   IpAddress: { compare: (a, b) => inCidr(a, b), negated: false },
   NotIpAddress: { compare: (a, b) => inCidr(a, b), negated: true },
-  ArnEquals: { compare: (a, b) => arnLike(a, b), negated: false },
-  ArnLike: { compare: (a, b) => arnLike(a, b), negated: false },
-  ArnNotEquals: { compare: (a, b) => arnLike(a, b), negated: true },
-  ArnNotLike: { compare: (a, b) => arnLike(a, b), negated: true },
+  ArnEquals: { compare: (a, b, e) => arnLike(a, b, e), negated: false, pattern: true },
+  ArnLike: { compare: (a, b, e) => arnLike(a, b, e), negated: false, pattern: true },
+  ArnNotEquals: { compare: (a, b, e) => arnLike(a, b, e), negated: true, pattern: true },
+  ArnNotLike: { compare: (a, b, e) => arnLike(a, b, e), negated: true, pattern: true },
 };
 
 export const CONDITION_OPERATORS: readonly string[] = [...Object.keys(BASE), "Null"];
@@ -187,16 +214,22 @@ export function parseOperator(text: string): Operator | undefined {
   return { name: text, base, ifExists, set };
 }
 
+/**
+ * Replaces a value's policy variables for one request: as plain text, or (`pattern`) in
+ * escapedWildcard's form. Undefined when a variable has no value and no default.
+ */
+export type Substitute = (value: string, pattern: boolean) => string | undefined;
+
 /** Whether one request value matches any of the policy's values (ignoring negation). */
-function anyMatch(spec: OperatorSpec, requestValue: string, policyValues: readonly string[]): boolean {
-  return policyValues.some((p) => spec.compare(requestValue, p));
+function anyMatch(spec: OperatorSpec, requestValue: string, policyValues: readonly string[], escaped: boolean): boolean {
+  return policyValues.some((p) => spec.compare(requestValue, p, escaped));
 }
 
 /**
- * Whether one condition holds. `substitute` replaces policy variables in the policy's values;
- * a value whose variable the request lacks matches nothing.
+ * Whether one condition holds. `substitute` (absent for policies whose Version takes no
+ * variables) replaces policy variables in the policy's values.
  */
-export function conditionHolds(clause: ConditionClause, context: ConditionContext, substitute: (v: string) => string | undefined): boolean {
+export function conditionHolds(clause: ConditionClause, context: ConditionContext, substitute?: Substitute): boolean {
   const requestValues = context.get(clause.key);
   const op = clause.operator;
   if (op.base === "Null") {
@@ -204,16 +237,33 @@ export function conditionHolds(clause: ConditionClause, context: ConditionContex
     return clause.values.some((v) => (v.toLowerCase() === "true" ? absent : !absent));
   }
   const spec = BASE[op.base]!;
-  const policyValues = clause.variables ? clause.values.map(substitute).filter((v): v is string => v !== undefined) : clause.values;
+  let policyValues = clause.values;
+  const escaped = clause.variables && substitute !== undefined && spec.pattern === true;
+  if (clause.variables && substitute) {
+    const substituted: string[] = [];
+    for (const v of clause.values) {
+      const s = substitute(v, escaped);
+      // A value whose variable has no value matches nothing; under a negated operator "none
+      // matches" would then hold, so the condition fails instead: the statement does not apply.
+      if (s === undefined) {
+        if (spec.negated) return false;
+        continue;
+      }
+      substituted.push(s);
+    }
+    policyValues = substituted;
+  }
   if (op.set === "ForAllValues") {
     if (!requestValues || requestValues.length === 0) return true;
-    return requestValues.every((r) => anyMatch(spec, r, policyValues) !== spec.negated);
+    return requestValues.every((r) => anyMatch(spec, r, policyValues, escaped) !== spec.negated);
   }
   if (op.set === "ForAnyValue") {
     if (!requestValues || requestValues.length === 0) return false;
-    return requestValues.some((r) => anyMatch(spec, r, policyValues) !== spec.negated);
+    return requestValues.some((r) => anyMatch(spec, r, policyValues, escaped) !== spec.negated);
   }
   if (!requestValues || requestValues.length === 0) return op.ifExists || spec.negated;
-  const matched = requestValues.some((r) => anyMatch(spec, r, policyValues));
+  // A single-value operator on a multivalued key: AWS says the condition does not match.
+  if (MULTIVALUED_KEYS.has(clause.key) || requestValues.length > 1) return false;
+  const matched = anyMatch(spec, requestValues[0]!, policyValues, escaped);
   return spec.negated ? !matched : matched;
 }

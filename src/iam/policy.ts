@@ -8,7 +8,7 @@
  * policies are cached by their text, so evaluating a stored policy costs no parsing.
  */
 import { parseOperator, type ConditionClause } from "./conditions.js";
-import { wildcard } from "./wildcard.js";
+import { wildcard, type Wildcard } from "./wildcard.js";
 
 /** What a policy is attached to decides which elements it must and must not have. */
 export type PolicyKind = "identity" | "resource" | "trust";
@@ -19,7 +19,8 @@ export interface CompiledStatement {
   /** Principal patterns (ARNs, account ids, "*"); undefined when the statement names none. */
   principals?: readonly string[];
   notPrincipal: boolean;
-  actions: readonly RegExp[];
+  /** Action patterns, matched case-insensitively. */
+  actions: readonly Wildcard[];
   notAction: boolean;
   /** Resource patterns; undefined means any resource (trust policies have none). */
   resources?: readonly string[];
