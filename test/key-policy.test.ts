@@ -45,6 +45,28 @@ describe("key policy enforcement", () => {
     );
   });
 
+  it("a tag read only through a policy variable (${aws:ResourceTag/team}) has its value", async () => {
+    const keyPolicy = policy(
+      { Effect: "Allow", Principal: { AWS: ROOT }, Action: ["kms:PutKeyPolicy", "kms:DescribeKey", "kms:TagResource"], Resource: "*" },
+      {
+        Effect: "Allow",
+        Principal: { AWS: ROOT },
+        Action: "kms:Encrypt",
+        Resource: "*",
+        Condition: { StringEquals: { "kms:EncryptionContext:team": "${aws:ResourceTag/team}" } },
+      },
+    );
+    const made = await kms.send(
+      new CreateKeyCommand({ Policy: keyPolicy, BypassPolicyLockoutSafetyCheck: true, Tags: [{ TagKey: "team", TagValue: "blue" }] }),
+    );
+    const KeyId = made.KeyMetadata!.KeyId!;
+    await kms.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from("x"), EncryptionContext: { team: "blue" } }));
+    await rejects(
+      () => kms.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from("x"), EncryptionContext: { team: "red" } })),
+      "AccessDeniedException",
+    );
+  });
+
   it("a policy naming a principal that does not exist is malformed, as KMS has it, and nothing is written", async () => {
     const keys = async () => (await kms.send(new ListKeysCommand({}))).Keys!.length;
     const before = await keys();

@@ -151,6 +151,18 @@ function compileStatement(raw: unknown, kind: PolicyKind, index: number): Compil
   };
 }
 
+/** The (lower-cased) keys a statement's policy variables name: `${key}` or `${key, 'default'}`; not `${*}`, `${?}`, `${$}`. */
+function variableKeys(s: CompiledStatement): string[] {
+  const keys: string[] = [];
+  for (const text of [...(s.resources ?? []), ...s.conditions.flatMap((c) => c.values)]) {
+    for (const m of text.matchAll(/\$\{([^}]+)\}/g)) {
+      const key = m[1]!.split(",")[0]!.trim().toLowerCase();
+      if (key !== "*" && key !== "?" && key !== "$") keys.push(key);
+    }
+  }
+  return keys;
+}
+
 function compile(text: string, kind: PolicyKind): CompiledPolicy {
   let doc: unknown;
   try {
@@ -172,6 +184,9 @@ function compile(text: string, kind: PolicyKind): CompiledPolicy {
   if (new Set(sids).size !== sids.length) fail("Statement IDs (SID) in a single policy must be unique.");
   const variables = d.Version === "2012-10-17";
   const conditionKeys = new Set(statements.flatMap((s) => s.conditions.map((c) => c.key)));
+  // A key read only as a policy variable (`${aws:ResourceTag/team}` in a Resource or a condition
+  // value) is read all the same: the caller must fetch it, or the variable would have no value.
+  if (variables) for (const key of statements.flatMap(variableKeys)) conditionKeys.add(key);
   const usesVariables = variables && statements.some((s) => (s.resources ?? []).some((r) => r.includes("${")));
   return { text, statements, variables, conditionKeys, readsContext: conditionKeys.size > 0 || usesVariables };
 }
