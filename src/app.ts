@@ -39,6 +39,8 @@ import { CachedRepository } from "./store/cached.js";
 import { Audit } from "./audit/audit.js";
 import { auditChainId, openAuditStore } from "./audit/open.js";
 import { CLOUDTRAIL_OPERATIONS_BY_NAME, CLOUDTRAIL_TARGET_PREFIXES } from "./cloudtrail/registry.js";
+import { CloudTrailService } from "./cloudtrail/service.js";
+import { TrailDelivery } from "./cloudtrail/delivery.js";
 
 export interface Keyhold {
   url: string;
@@ -52,6 +54,8 @@ export interface Keyhold {
   repo: Repository;
   scheduler: KmsScheduler;
   audit: Audit;
+  /** CloudTrail trails' delivery of log and digest files to S3; `tick` delivers now. */
+  trails: TrailDelivery;
   /** Set when this start initialized the data directory with generated root credentials. */
   generatedRootCredentials?: GeneratedCredentials;
   close(): Promise<void>;
@@ -172,7 +176,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
           readOnly: op.readOnly,
           handle: async (call, raw) => {
             await authorizer.require(call, { action: call.action, resource: "*" });
-            return op.handle(audit.store, call, raw);
+            return op.handle(cloudTrail, call, raw);
           },
         }
       );
@@ -233,6 +237,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     allowSseCOnNewBuckets: config.s3AllowSseC,
     sseS3RotationDays: config.s3KeyRotationDays,
   });
+  const cloudTrail = new CloudTrailService({ audit: audit.store, repo, s3, keystore, clock });
+  const trails = new TrailDelivery(cloudTrail, (m) => log.info(m));
   const rest = new RestXmlProtocol({
     signingName: "s3",
     xmlNamespace: S3_XML_NAMESPACE,
@@ -288,6 +294,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   if (options.scheduler !== false) {
     scheduler.start(config.schedulerIntervalMs);
     audit.startDigests();
+    trails.start(config.trailDeliveryIntervalMs ?? 300_000);
     const sweep = () => {
       s3.sweepOrphans(ORPHAN_AGE_MS).then(
         (n) => n > 0 && log.info(`removed ${n} S3 files no object refers to`),
@@ -310,6 +317,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     repo,
     scheduler,
     audit,
+    trails,
     generatedRootCredentials: generated,
     async close() {
       for (const s of tlsServer ? [server, tlsServer] : [server]) {
@@ -320,6 +328,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       }
       if (sweeper) clearInterval(sweeper);
       await scheduler.stop();
+      await trails.stop();
       await audit.close();
       await repo.close();
       keystore.close();

@@ -25,6 +25,8 @@ export interface Config {
   s3AllowSseC?: boolean;
   /** How often the SSE-S3 service key rotates, in days. */
   s3KeyRotationDays?: number;
+  /** How often CloudTrail trails deliver their log and digest files to S3 (ms). */
+  trailDeliveryIntervalMs?: number;
   /** A second port serving HTTPS (SSE-C requires it); unset: HTTP only. */
   tlsPort?: number;
   tlsCert?: string;
@@ -145,6 +147,14 @@ export const SETTINGS: readonly Setting[] = [
     default: "60000",
     help: "how often a signed digest of the audit trail is written (and at shutdown)",
     parse: integer("audit digest interval", 1000, 86_400_000),
+  },
+  {
+    key: "trailDeliveryIntervalMs",
+    env: "KEYHOLD_TRAIL_DELIVERY_INTERVAL_MS",
+    flag: "--trail-delivery-interval-ms",
+    default: "300000",
+    help: "how often CloudTrail trails deliver log files and signed digest files to their S3 buckets",
+    parse: integer("trail delivery interval", 1000, 86_400_000),
   },
   {
     key: "auditRetentionDays",
