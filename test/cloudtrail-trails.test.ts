@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createPublicKey, createVerify } from "node:crypto";
+import { rmSync } from "node:fs";
 import { gunzipSync, gzipSync } from "node:zlib";
 import {
   CloudTrailClient,
@@ -36,7 +37,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { CreateAliasCommand, CreateKeyCommand, EncryptCommand, ListKeysCommand } from "@aws-sdk/client-kms";
 import { ManualClock } from "../src/clock.js";
-import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, type TestServer } from "./helpers.js";
+import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, tempDir, type TestServer } from "./helpers.js";
 import { awsEnv, requireTool } from "./process.js";
 import { bytesOf, s3Client } from "./s3.js";
 
@@ -105,12 +106,13 @@ function trailKeyPolicy(): string {
 
 describe("CloudTrail trails", () => {
   let server: TestServer;
+  const dataDir = tempDir();
   let ct: CloudTrailClient;
   let s3: S3Client;
   const clock = new ManualClock(Date.now());
 
   before(async () => {
-    server = await startTestServer({ clock });
+    server = await startTestServer({ clock, dataDir });
     ct = cloudTrail(server.url);
     s3 = s3Client(server.url);
   });
@@ -118,6 +120,7 @@ describe("CloudTrail trails", () => {
     ct.destroy();
     s3.destroy();
     await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("CreateTrail refuses a bad name, a missing bucket, a bucket whose policy does not let CloudTrail write, a duplicate and unserved deliveries", async () => {
@@ -592,19 +595,46 @@ describe("CloudTrail trails", () => {
       }
     });
 
-    it("a restart neither repeats nor skips: the delivery cursor is kept in the trail", async () => {
-      const before = (await keys(`AWSLogs/${ACCOUNT_ID}/CloudTrail/${REGION}/`)).length;
-      clock.advance(2_000);
-      const idle = await server.keyhold.trails.tick();
-      // Only the validator's own calls happened since: their events are delivered once, never the earlier ones again.
-      const delivered: string[] = [];
-      for (const file of idle.logFiles) {
-        const key = file.slice(`s3://${bucket}/`.length);
-        const log = JSON.parse(gunzipSync((await fetch(key)).body).toString("utf8")) as { Records: { eventName: string }[] };
-        for (const r of log.Records) delivered.push(r.eventName);
+    /** The eventName and requestParameters.aliasName of every record in the delivered log files. */
+    async function deliveredRecords(files: string[]): Promise<{ eventName: string; alias?: string }[]> {
+      const out: { eventName: string; alias?: string }[] = [];
+      for (const file of files) {
+        const log = JSON.parse(gunzipSync((await fetch(file.slice(`s3://${bucket}/`.length))).body).toString("utf8")) as {
+          Records: { eventName: string; requestParameters?: { aliasName?: string } | null }[];
+        };
+        for (const r of log.Records) out.push({ eventName: r.eventName, alias: r.requestParameters?.aliasName });
       }
-      assert.ok(!delivered.includes("CreateTrail"), delivered.join());
-      assert.ok((await keys(`AWSLogs/${ACCOUNT_ID}/CloudTrail/${REGION}/`)).length >= before);
+      return out;
+    }
+
+    it("a restart neither repeats nor skips a record: the delivery cursor and digest chain are kept in the trail", async (t) => {
+      const kms = server.client();
+      await kms.send(new CreateAliasCommand({ AliasName: "alias/before-restart", TargetKeyId: kmsKeyArn }));
+      clock.advance(2_000);
+      const first = await deliveredRecords((await server.keyhold.trails.tick()).logFiles);
+      assert.deepEqual(
+        first.filter((r) => r.alias !== undefined).map((r) => r.alias),
+        ["alias/before-restart"],
+      );
+      // Made after the last delivery and before the restart: delivered by the next process, once.
+      await kms.send(new CreateAliasCommand({ AliasName: "alias/between", TargetKeyId: kmsKeyArn }));
+      await server.keyhold.close();
+      server = await startTestServer({ clock, dataDir });
+      ct.destroy();
+      s3.destroy();
+      ct = cloudTrail(server.url);
+      s3 = s3Client(server.url);
+      clock.advance(2_000);
+      const second = await deliveredRecords((await server.keyhold.trails.tick()).logFiles);
+      assert.deepEqual(
+        second.filter((r) => r.alias !== undefined).map((r) => r.alias),
+        ["alias/between"],
+      );
+      assert.ok(!second.some((r) => r.eventName === "CreateTrail"));
+      if (!requireTool(t, "aws", "awscli")) return;
+      const r = await validate();
+      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /5\/5 digest files valid/);
     });
 
     it("a bucket policy that stops allowing CloudTrail stops delivery, reported in GetTrailStatus", async () => {
