@@ -39,7 +39,7 @@ import { CachedRepository } from "./store/cached.js";
 import { Audit } from "./audit/audit.js";
 import { auditChainId, openAuditStore } from "./audit/open.js";
 import { CLOUDTRAIL_OPERATIONS_BY_NAME, CLOUDTRAIL_TARGET_PREFIXES } from "./cloudtrail/registry.js";
-import { CloudTrailService } from "./cloudtrail/service.js";
+import { CloudTrailService, trailResource } from "./cloudtrail/service.js";
 import { TrailDelivery } from "./cloudtrail/delivery.js";
 
 export interface Keyhold {
@@ -175,7 +175,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
         op && {
           readOnly: op.readOnly,
           handle: async (call, raw) => {
-            await authorizer.require(call, { action: call.action, resource: "*" });
+            await authorizer.require(call, { action: call.action, resource: trailResource(call, raw) });
             return op.handle(cloudTrail, call, raw);
           },
         }

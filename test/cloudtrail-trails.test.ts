@@ -38,6 +38,7 @@ import {
 import { CreateAliasCommand, CreateKeyCommand, EncryptCommand, ListKeysCommand } from "@aws-sdk/client-kms";
 import { ManualClock } from "../src/clock.js";
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, tempDir, type TestServer } from "./helpers.js";
+import { iamClient, makeUser, policy } from "./iam.js";
 import { awsEnv, requireTool } from "./process.js";
 import { bytesOf, s3Client } from "./s3.js";
 
@@ -313,6 +314,40 @@ describe("CloudTrail trails", () => {
     await ct.send(new DeleteTrailCommand({ Name: "crud" }));
     await rejects(() => ct.send(new DeleteTrailCommand({ Name: "crud" })), "TrailNotFoundException");
     assert.ok(!(await ct.send(new ListTrailsCommand({}))).Trails!.some((t) => t.Name === "crud"));
+  });
+
+  it("trail operations are authorized on the trail's ARN: a policy scoped to one trail allows that trail only", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "trail-scoped" }));
+    const bothTrails = JSON.parse(trailBucketPolicy("trail-scoped", trailArnOf("scoped"))) as { Statement: { Condition: object }[] };
+    for (const st of bothTrails.Statement) st.Condition = {};
+    await s3.send(new PutBucketPolicyCommand({ Bucket: "trail-scoped", Policy: JSON.stringify(bothTrails) }));
+    await ct.send(new CreateTrailCommand({ Name: "scoped", S3BucketName: "trail-scoped" }));
+    await ct.send(new CreateTrailCommand({ Name: "unscoped", S3BucketName: "trail-scoped" }));
+    const iam = iamClient(server.url);
+    const creds = await makeUser(iam, "trail-reader", {
+      read: policy(
+        { Effect: "Allow", Action: ["cloudtrail:GetTrail", "cloudtrail:GetTrailStatus"], Resource: trailArnOf("scoped") },
+        { Effect: "Allow", Action: "cloudtrail:DescribeTrails", Resource: "*" },
+      ),
+    });
+    const reader = new CloudTrailClient({ endpoint: server.url, region: REGION, credentials: creds, maxAttempts: 1 });
+    try {
+      assert.equal((await reader.send(new GetTrailCommand({ Name: "scoped" }))).Trail!.Name, "scoped");
+      assert.equal((await reader.send(new GetTrailCommand({ Name: trailArnOf("scoped") }))).Trail!.Name, "scoped");
+      assert.equal((await reader.send(new GetTrailStatusCommand({ Name: "scoped" }))).IsLogging, false);
+      assert.ok((await reader.send(new DescribeTrailsCommand({}))).trailList!.length >= 2);
+      const denied = await rejects(() => reader.send(new GetTrailCommand({ Name: "unscoped" })), "AccessDeniedException");
+      assert.match(denied.message, /cloudtrail:GetTrail on resource: arn:aws:cloudtrail:us-east-1:111122223333:trail\/unscoped/);
+      await rejects(() => reader.send(new StartLoggingCommand({ Name: "scoped" })), "AccessDeniedException");
+      await rejects(() => reader.send(new CreateTrailCommand({ Name: "mine", S3BucketName: "trail-scoped" })), "AccessDeniedException");
+      await rejects(() => reader.send(new DeleteTrailCommand({ Name: "scoped" })), "AccessDeniedException");
+      await rejects(() => reader.send(new ListPublicKeysCommand({})), "AccessDeniedException");
+    } finally {
+      reader.destroy();
+      iam.destroy();
+    }
+    await ct.send(new DeleteTrailCommand({ Name: "scoped" }));
+    await ct.send(new DeleteTrailCommand({ Name: "unscoped" }));
   });
 
   it("ListPublicKeys returns the digest-signing key as PKCS#1 DER with its validity window; refuses a reversed range and a made-up token", async () => {

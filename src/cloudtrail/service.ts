@@ -104,6 +104,22 @@ export function trailArn(region: string, accountId: string, name: string): strin
   return `arn:aws:cloudtrail:${region}:${accountId}:trail/${name}`;
 }
 
+/**
+ * The resource a CloudTrail call is authorized on, as IAM sees it: the trail's ARN for the
+ * operations on one trail (named by Name or TrailName, as a name in the caller's region or an ARN),
+ * "*" for the others (DescribeTrails, ListTrails, ListPublicKeys, LookupEvents). So an identity
+ * policy scoped to `arn:aws:cloudtrail:<region>:<account>:trail/<name>` allows exactly that trail.
+ */
+export function trailResource(call: { region: string; accountId: string }, raw: unknown): string {
+  if (typeof raw !== "object" || raw === null) return "*";
+  const input = raw as Record<string, unknown>;
+  const name = typeof input.Name === "string" ? input.Name : typeof input.TrailName === "string" ? input.TrailName : undefined;
+  if (name === undefined || name === "") return "*";
+  // An ARN that is not a trail's is refused by the operation (CloudTrailARNInvalidException) once the caller may act.
+  if (name.startsWith("arn:")) return TRAIL_ARN.test(name) ? name : "*";
+  return trailArn(call.region, call.accountId, name);
+}
+
 export class CloudTrailService {
   readonly audit: AuditStore;
   readonly repo: Repository;
