@@ -379,16 +379,16 @@ describe("CloudTrail trails", () => {
      * Runs the AWS CLI's validator against keyhold (CloudTrail at --endpoint-url, S3 through
      * AWS_ENDPOINT_URL_S3). Asynchronously: the server answering it runs in this process.
      */
-    function validate(): Promise<{ status: number; stdout: string; stderr: string }> {
+    function validate(trailArn = arn, region = REGION): Promise<{ status: number; stdout: string; stderr: string }> {
       const args = [
         "cloudtrail",
         "validate-logs",
         "--endpoint-url",
         server.url,
         "--region",
-        REGION,
+        region,
         "--trail-arn",
-        arn,
+        trailArn,
         "--start-time",
         startTime,
         "--verbose",
@@ -681,6 +681,78 @@ describe("CloudTrail trails", () => {
       const resumed = await activityThenDelivery(1);
       assert.deepEqual(resumed.errors, []);
       assert.equal((await ct.send(new GetTrailStatusCommand({ Name: name }))).LatestDeliveryError, undefined);
+    });
+
+    it("a multi-region trail keeps a digest chain per region; validate-logs --region checks each", async (t) => {
+      const everywhere = trailArnOf("everywhere");
+      await s3.send(new CreateBucketCommand({ Bucket: "trail-everywhere" }));
+      await s3.send(new PutBucketPolicyCommand({ Bucket: "trail-everywhere", Policy: trailBucketPolicy("trail-everywhere", everywhere) }));
+      await ct.send(
+        new CreateTrailCommand({
+          Name: "everywhere",
+          S3BucketName: "trail-everywhere",
+          IsMultiRegionTrail: true,
+          EnableLogFileValidation: true,
+        }),
+      );
+      await ct.send(new StartLoggingCommand({ Name: "everywhere" }));
+      const west = server.client("us-west-2");
+      for (let round = 0; round < 2; round++) {
+        await west.send(new CreateKeyCommand({ Description: `west ${round}` }));
+        await server.client().send(new ListKeysCommand({}));
+        clock.advance(2_000);
+        const report = await server.keyhold.trails.tick();
+        assert.deepEqual(report.errors, []);
+        for (const region of [REGION, "us-west-2"]) {
+          assert.ok(
+            report.digestFiles.some((d) => d.startsWith(`s3://trail-everywhere/AWSLogs/${ACCOUNT_ID}/CloudTrail-Digest/${region}/`)),
+            `a ${region} digest in ${report.digestFiles.join()}`,
+          );
+        }
+      }
+      const westLogs = await s3.send(
+        new ListObjectsV2Command({ Bucket: "trail-everywhere", Prefix: `AWSLogs/${ACCOUNT_ID}/CloudTrail/us-west-2/` }),
+      );
+      const westRecords = JSON.parse(
+        gunzipSync(
+          await bytesOf((await s3.send(new GetObjectCommand({ Bucket: "trail-everywhere", Key: westLogs.Contents![0]!.Key! }))).Body),
+        ).toString("utf8"),
+      ) as { Records: { awsRegion: string }[] };
+      assert.ok(westRecords.Records.every((r) => r.awsRegion === "us-west-2"));
+      if (!requireTool(t, "aws", "awscli")) return;
+      for (const region of [REGION, "us-west-2"]) {
+        const r = await validate(everywhere, region);
+        assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+        assert.match(r.stdout, /2\/2 digest files valid/);
+      }
+    });
+
+    it("a region with no log file for an hour still gets a digest, with no log files, chained to the last", async () => {
+      // The validator's own calls in us-west-2 are events there: delivered first, then an hour of nothing.
+      clock.advance(2_000);
+      await server.keyhold.trails.tick();
+      clock.advance(3_600_000);
+      const report = await server.keyhold.trails.tick();
+      assert.ok(!report.logFiles.some((f) => f.includes("/CloudTrail/us-west-2/")), report.logFiles.join());
+      const west = report.digestFiles.filter((d) => d.includes("/CloudTrail-Digest/us-west-2/"));
+      assert.equal(west.length, 1, report.digestFiles.join());
+      // The server's clock is an hour ahead now: the client says so, as SigV4 needs.
+      const ahead = s3Client(server.url, undefined, { systemClockOffset: clock.now() - Date.now() });
+      try {
+        const key = west[0]!.slice("s3://trail-everywhere/".length);
+        const got = await ahead.send(new GetObjectCommand({ Bucket: "trail-everywhere", Key: key }));
+        const digest = JSON.parse(gunzipSync(await bytesOf(got.Body)).toString("utf8")) as {
+          logFiles: unknown[];
+          previousDigestS3Object: string;
+          newestEventTime: unknown;
+        };
+        assert.deepEqual(digest.logFiles, []);
+        assert.equal(digest.newestEventTime, null);
+        assert.match(digest.previousDigestS3Object, /CloudTrail-Digest\/us-west-2\//);
+        assert.equal(got.Metadata?.["signature-algorithm"], "SHA256withRSA");
+      } finally {
+        ahead.destroy();
+      }
     });
   });
 });
