@@ -41,6 +41,7 @@ import { auditChainId, openAuditStore } from "./audit/open.js";
 import { CLOUDTRAIL_OPERATIONS_BY_NAME, CLOUDTRAIL_TARGET_PREFIXES } from "./cloudtrail/registry.js";
 import { CloudTrailService, trailResource } from "./cloudtrail/service.js";
 import { TrailDelivery } from "./cloudtrail/delivery.js";
+import { RemoteS3 } from "./cloudtrail/remote-s3.js";
 
 export interface Keyhold {
   url: string;
@@ -237,7 +238,16 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     allowSseCOnNewBuckets: config.s3AllowSseC,
     sseS3RotationDays: config.s3KeyRotationDays,
   });
-  const cloudTrail = new CloudTrailService({ audit: audit.store, repo, s3, keystore, clock });
+  const remote =
+    config.trailS3Endpoint === undefined
+      ? undefined
+      : new RemoteS3({
+          endpoint: config.trailS3Endpoint,
+          region: config.trailS3Region ?? config.region,
+          accessKeyId: config.trailS3AccessKeyId!,
+          secretAccessKey: config.trailS3SecretAccessKey!,
+        });
+  const cloudTrail = new CloudTrailService({ audit: audit.store, repo, s3, keystore, clock, remote });
   const trails = new TrailDelivery(cloudTrail, (m) => log.info(m));
   const rest = new RestXmlProtocol({
     signingName: "s3",

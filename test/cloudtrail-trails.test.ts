@@ -756,3 +756,77 @@ describe("CloudTrail trails", () => {
     });
   });
 });
+
+describe("CloudTrail trails delivering to another S3-compatible endpoint", () => {
+  // The other endpoint is a second keyhold: its S3 is reached only over the wire, signed with the configured key.
+  let remote: TestServer;
+  let server: TestServer;
+  const clock = new ManualClock(Date.now());
+  before(async () => {
+    remote = await startTestServer();
+    server = await startTestServer({
+      clock,
+      config: { trailS3Endpoint: remote.url, trailS3AccessKeyId: ACCESS_KEY_ID, trailS3SecretAccessKey: SECRET_ACCESS_KEY },
+    });
+  });
+  after(async () => {
+    await server.stop();
+    await remote.stop();
+  });
+
+  it("CreateTrail checks the bucket there; delivery signs its PUTs; validate-logs reading that endpoint finds every file valid", async (t) => {
+    const ct = cloudTrail(server.url);
+    const remoteS3 = s3Client(remote.url);
+    try {
+      await rejects(
+        () => ct.send(new CreateTrailCommand({ Name: "offsite", S3BucketName: "offsite-trail" })),
+        "S3BucketDoesNotExistException",
+      );
+      await remoteS3.send(new CreateBucketCommand({ Bucket: "offsite-trail" }));
+      const arn = (await ct.send(new CreateTrailCommand({ Name: "offsite", S3BucketName: "offsite-trail", EnableLogFileValidation: true })))
+        .TrailARN!;
+      await ct.send(new StartLoggingCommand({ Name: "offsite" }));
+      const startTime = new Date(clock.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+      for (let i = 0; i < 2; i++) {
+        await server.client().send(new ListKeysCommand({}));
+        clock.advance(2_000);
+        const report = await server.keyhold.trails.tick();
+        assert.deepEqual(report.errors, []);
+        assert.equal(report.logFiles.length, 1);
+      }
+      const digests = await remoteS3.send(
+        new ListObjectsV2Command({ Bucket: "offsite-trail", Prefix: `AWSLogs/${ACCOUNT_ID}/CloudTrail-Digest/` }),
+      );
+      assert.equal(digests.KeyCount, 2);
+      const first = await remoteS3.send(new HeadObjectCommand({ Bucket: "offsite-trail", Key: digests.Contents![0]!.Key! }));
+      assert.equal(first.Metadata?.["signature-algorithm"], "SHA256withRSA");
+      assert.match(first.Metadata?.signature ?? "", /^[0-9a-f]{512}$/);
+      // Nothing went to keyhold's own S3.
+      await rejects(() => s3Client(server.url).send(new ListObjectsV2Command({ Bucket: "offsite-trail" })), "NoSuchBucket");
+      if (!requireTool(t, "aws", "awscli")) return;
+      const args = [
+        "cloudtrail",
+        "validate-logs",
+        "--endpoint-url",
+        server.url,
+        "--region",
+        REGION,
+        "--trail-arn",
+        arn,
+        "--start-time",
+        startTime,
+      ];
+      const child = spawn("aws", args, { env: { ...awsEnv(), AWS_ENDPOINT_URL_S3: remote.url } });
+      let out = "";
+      child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
+      child.stderr.on("data", (c: Buffer) => (out += c.toString("utf8")));
+      const status = await new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
+      assert.equal(status, 0, out);
+      assert.match(out, /2\/2 digest files valid/);
+      assert.match(out, /2\/2 log files valid/);
+    } finally {
+      ct.destroy();
+      remoteS3.destroy();
+    }
+  });
+});

@@ -311,6 +311,7 @@ export class TrailDelivery {
    * sends), encrypted with the trail's KMS key (SSE-KMS) or else the bucket's default.
    */
   private async put(trail: TrailBody, key: string, body: Buffer, metadata: Record<string, string>): Promise<void> {
+    if (this.ct.remote) return this.ct.remote.put(trail.s3BucketName, key, body, metadata, trail.kmsKeyId);
     const s3 = this.ct.s3;
     const bucket = await s3.requireBucket(trail.s3BucketName);
     const call = this.ct.serviceCall(trail, bucket.body.owner, "s3:PutObject");

@@ -13,6 +13,7 @@ import type { AuditSigningKey } from "../audit/signing-key.js";
 import type { KeyStore } from "../keystore/keystore.js";
 import type { Principal } from "../iam/principal.js";
 import type { S3Service } from "../s3/service.js";
+import type { RemoteS3 } from "./remote-s3.js";
 import type { Repository } from "../store/repository.js";
 import type { DocumentRecord } from "../store/records.js";
 
@@ -72,6 +73,8 @@ export interface CloudTrailDependencies {
   s3: S3Service;
   keystore: KeyStore;
   clock: Clock;
+  /** Set when trails deliver to another S3-compatible endpoint than keyhold's own. */
+  remote?: RemoteS3;
 }
 
 export const DEFAULT_SELECTORS: readonly EventSelector[] = [
@@ -126,6 +129,7 @@ export class CloudTrailService {
   readonly s3: S3Service;
   readonly keystore: KeyStore;
   readonly clock: Clock;
+  readonly remote: RemoteS3 | undefined;
   private key: AuditSigningKey | undefined;
 
   constructor(deps: CloudTrailDependencies) {
@@ -134,6 +138,7 @@ export class CloudTrailService {
     this.s3 = deps.s3;
     this.keystore = deps.keystore;
     this.clock = deps.clock;
+    this.remote = deps.remote;
   }
 
   /** The digest-signing key: the audit trail's own RSA-2048 key, kept wrapped by the key store. */
@@ -255,6 +260,8 @@ export class CloudTrailService {
    * policy lets the service principal read its ACL and put objects under the trail's prefix.
    */
   async checkBucket(trail: Pick<TrailBody, "arn" | "accountId" | "homeRegion" | "s3BucketName" | "s3KeyPrefix">): Promise<void> {
+    // Elsewhere the remote's own policies decide; keyhold can only ask whether the bucket is there for its key.
+    if (this.remote) return this.remote.checkBucket(trail.s3BucketName);
     const bucket = await this.s3.bucket(trail.s3BucketName);
     if (!bucket) throw new ServiceError("S3BucketDoesNotExistException", `S3 bucket ${trail.s3BucketName} does not exist.`);
     const conditions = { ...this.sourceConditions(trail), "s3:x-amz-acl": "bucket-owner-full-control" };
@@ -280,6 +287,8 @@ export class CloudTrailService {
    * (its key policy names the service principal); returns the key's ARN, which CloudTrail reports.
    */
   async checkKmsKey(trail: Pick<TrailBody, "arn" | "accountId" | "homeRegion">, kmsKeyId: string): Promise<string> {
+    // A remote endpoint's KMS key is the remote's: it is named in each delivery, and the remote refuses it or not.
+    if (this.remote) return kmsKeyId;
     const call = this.serviceCall(trail, trail.accountId, "kms:GenerateDataKey");
     try {
       const key = await this.s3.kms.resolveKey(call, kmsKeyId, { aliases: true, state: "cryptographic", crossAccount: true });
