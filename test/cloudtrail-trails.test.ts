@@ -215,6 +215,32 @@ describe("CloudTrail trails", () => {
     await rejects(() => ct.send(new GetTrailCommand({ Name: "refused" })), "TrailNotFoundException");
   });
 
+  it("a bucket policy that insists on SSE-KMS takes a trail with a KmsKeyId and refuses one without", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "trail-kms-only" }));
+    const allowed = JSON.parse(trailBucketPolicy("trail-kms-only", trailArnOf("kms-only"))) as { Statement: object[] };
+    allowed.Statement.push({
+      Sid: "DenyUnlessKms",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:PutObject",
+      Resource: "arn:aws:s3:::trail-kms-only/*",
+      Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+    });
+    await s3.send(new PutBucketPolicyCommand({ Bucket: "trail-kms-only", Policy: JSON.stringify(allowed) }));
+    await rejects(
+      () => ct.send(new CreateTrailCommand({ Name: "kms-only", S3BucketName: "trail-kms-only" })),
+      "InsufficientS3BucketPolicyException",
+    );
+    const key = await server.client().send(new CreateKeyCommand({ Description: "kms-only trail", Policy: trailKeyPolicy() }));
+    const created = await ct.send(
+      new CreateTrailCommand({ Name: "kms-only", S3BucketName: "trail-kms-only", KmsKeyId: key.KeyMetadata!.KeyId }),
+    );
+    assert.equal(created.KmsKeyId, key.KeyMetadata!.Arn);
+    // Turning SSE-KMS off is refused too: the policy would refuse every delivery.
+    await rejects(() => ct.send(new UpdateTrailCommand({ Name: "kms-only", KmsKeyId: "" })), "InsufficientS3BucketPolicyException");
+    await ct.send(new DeleteTrailCommand({ Name: "kms-only" }));
+  });
+
   it("trail operations: describe, get, list, status, start/stop, selectors, update, delete — and their refusals", async () => {
     await s3.send(new CreateBucketCommand({ Bucket: "trail-crud" }));
     await s3.send(new PutBucketPolicyCommand({ Bucket: "trail-crud", Policy: trailBucketPolicy("trail-crud", trailArnOf("crud")) }));

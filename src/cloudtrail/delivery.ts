@@ -18,7 +18,7 @@ import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { ServiceError } from "../errors.js";
 import { etagOf, type ObjectBody, type SseChoice } from "../s3/service.js";
-import { TRAIL_KIND, TRAIL_REF, type CloudTrailService, type DigestHead, type TrailBody } from "./service.js";
+import { TRAIL_KIND, TRAIL_REF, deliveryConditions, type CloudTrailService, type DigestHead, type TrailBody } from "./service.js";
 
 /** At most this many records are read per trail and pass (the rest wait for the next pass), and per log file. */
 const MAX_RECORDS_PER_PASS = 50_000;
@@ -321,12 +321,7 @@ export class TrailDelivery {
       : defaults.algorithm === "aws:kms"
         ? { algorithm: "aws:kms", kmsKeyId: defaults.kmsKeyId, bucketKey: defaults.bucketKeyEnabled === true }
         : { algorithm: "AES256" };
-    const conditions: Record<string, string | undefined> = {
-      ...this.ct.sourceConditions(trail),
-      "s3:x-amz-acl": "bucket-owner-full-control",
-      "s3:x-amz-server-side-encryption": trail.kmsKeyId ? "aws:kms" : undefined,
-      "s3:x-amz-server-side-encryption-aws-kms-key-id": trail.kmsKeyId,
-    };
+    const conditions = { ...this.ct.sourceConditions(trail), ...deliveryConditions(trail.kmsKeyId) };
     await s3.authorize(call, "s3:PutObject", trail.s3BucketName, bucket.body, key, conditions);
     const { dataKey, sse } = await s3.newDataKey(call, trail.s3BucketName, key, choice);
     let stored;

@@ -259,12 +259,15 @@ export class CloudTrailService {
    * CloudTrail checks at CreateTrail and UpdateTrail that it may deliver: the bucket exists, and its
    * policy lets the service principal read its ACL and put objects under the trail's prefix.
    */
-  async checkBucket(trail: Pick<TrailBody, "arn" | "accountId" | "homeRegion" | "s3BucketName" | "s3KeyPrefix">): Promise<void> {
+  async checkBucket(
+    trail: Pick<TrailBody, "arn" | "accountId" | "homeRegion" | "s3BucketName" | "s3KeyPrefix" | "kmsKeyId">,
+  ): Promise<void> {
     // Elsewhere the remote's own policies decide; keyhold can only ask whether the bucket is there for its key.
     if (this.remote) return this.remote.checkBucket(trail.s3BucketName);
     const bucket = await this.s3.bucket(trail.s3BucketName);
     if (!bucket) throw new ServiceError("S3BucketDoesNotExistException", `S3 bucket ${trail.s3BucketName} does not exist.`);
-    const conditions = { ...this.sourceConditions(trail), "s3:x-amz-acl": "bucket-owner-full-control" };
+    // The request deliveries will make, so a policy that insists on SSE-KMS (or anything CloudTrail sends) is judged as it will be.
+    const conditions = { ...this.sourceConditions(trail), ...deliveryConditions(trail.kmsKeyId) };
     const probeKey = `${trail.s3KeyPrefix ? `${trail.s3KeyPrefix}/` : ""}AWSLogs/${trail.accountId}/`;
     try {
       const acl = this.serviceCall(trail, bucket.body.owner, "s3:GetBucketAcl");
@@ -310,6 +313,16 @@ export class CloudTrailService {
       throw new ServiceError("KmsException", `KMS key ${kmsKeyId} cannot be used: ${error.message}`);
     }
   }
+}
+
+/** The S3 condition keys of CloudTrail's PutObject: the ACL it sets, and SSE-KMS when the trail names a key. */
+export function deliveryConditions(kmsKeyId: string | undefined): Record<string, string> {
+  const out: Record<string, string> = { "s3:x-amz-acl": "bucket-owner-full-control" };
+  if (kmsKeyId) {
+    out["s3:x-amz-server-side-encryption"] = "aws:kms";
+    out["s3:x-amz-server-side-encryption-aws-kms-key-id"] = kmsKeyId;
+  }
+  return out;
 }
 
 /** A trail as DescribeTrails and GetTrail show it. */

@@ -66,8 +66,8 @@ export const createTrail = defineCloudTrailOperation<CreateTrailRequest, CreateT
       cursor: {},
       digests: {},
     };
-    await ct.checkBucket(trail);
     if (input.KmsKeyId) trail.kmsKeyId = await ct.checkKmsKey(trail, input.KmsKeyId);
+    await ct.checkBucket(trail);
     if (!(await ct.create(trail))) {
       throw new ServiceError("TrailAlreadyExistsException", `Trail ${arn} already exists for customer: ${call.accountId}`);
     }

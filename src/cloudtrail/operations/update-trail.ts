@@ -37,9 +37,9 @@ export const updateTrail = defineCloudTrailOperation<UpdateTrailRequest, UpdateT
       throw new ServiceError("InvalidParameterCombinationException", "A multi-region trail must include global service events.");
     }
     if (input.EnableLogFileValidation !== undefined) trail.logFileValidationEnabled = input.EnableLogFileValidation;
-    if (input.S3BucketName !== undefined || input.S3KeyPrefix !== undefined) await ct.checkBucket(trail);
     // An empty KmsKeyId turns SSE-KMS off, as CloudTrail reads it.
     if (input.KmsKeyId !== undefined) trail.kmsKeyId = input.KmsKeyId === "" ? undefined : await ct.checkKmsKey(trail, input.KmsKeyId);
+    if (input.S3BucketName !== undefined || input.S3KeyPrefix !== undefined || input.KmsKeyId !== undefined) await ct.checkBucket(trail);
     if (!(await ct.save(doc, trail))) throw new ServiceError("ConflictException", "The trail changed meanwhile; try again.");
     call.trail.resources.push({ arn: trail.arn, type: "AWS::CloudTrail::Trail" });
     const { HomeRegion: _h, HasCustomEventSelectors: _c, HasInsightSelectors: _i, ...view } = trailView(trail);
