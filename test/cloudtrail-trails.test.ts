@@ -8,7 +8,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createPublicKey, createVerify } from "node:crypto";
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import {
   CloudTrailClient,
@@ -39,6 +40,7 @@ import { CreateAliasCommand, CreateKeyCommand, EncryptCommand, ListKeysCommand }
 import { ManualClock } from "../src/clock.js";
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, tempDir, type TestServer } from "./helpers.js";
 import { iamClient, makeUser, policy } from "./iam.js";
+import { postgresMissing, skipWithoutPostgres, startPostgres, type TestPostgres } from "./postgres.js";
 import { awsEnv, requireTool } from "./process.js";
 import { bytesOf, s3Client } from "./s3.js";
 
@@ -853,6 +855,112 @@ describe("CloudTrail trails delivering to another S3-compatible endpoint", () =>
     } finally {
       ct.destroy();
       remoteS3.destroy();
+    }
+  });
+});
+
+describe("CloudTrail trails on two nodes sharing PostgreSQL", () => {
+  const missing = postgresMissing();
+  let pg: TestPostgres;
+  let one: TestServer;
+  let two: TestServer;
+  const shared = tempDir("keyhold-trail-cluster-");
+  before(async () => {
+    if (missing) return;
+    pg = await startPostgres();
+    const config = { databaseUrl: pg.url, masterKeyFile: join(shared, "master.key") };
+    mkdirSync(join(shared, "objects"));
+    for (const node of ["one", "two"]) {
+      mkdirSync(join(shared, node, "s3"), { recursive: true });
+      symlinkSync(join(shared, "objects"), join(shared, node, "s3", "objects"));
+    }
+    one = await startTestServer({ config, dataDir: join(shared, "one") });
+    two = await startTestServer({ config, dataDir: join(shared, "two") });
+  });
+  after(async () => {
+    if (!missing) {
+      await one.stop();
+      await two.stop();
+      pg.stop();
+    }
+    rmSync(shared, { recursive: true, force: true });
+  });
+
+  it("a trail made on one node is the other's too; one node delivers both nodes' events, once; validate-logs finds every file valid", async (t) => {
+    if (skipWithoutPostgres(t, missing)) return;
+    const ct = cloudTrail(one.url);
+    const s3 = s3Client(two.url);
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: "cluster-trail" }));
+      await s3.send(
+        new PutBucketPolicyCommand({ Bucket: "cluster-trail", Policy: trailBucketPolicy("cluster-trail", trailArnOf("cluster")) }),
+      );
+      const arn = (await ct.send(new CreateTrailCommand({ Name: "cluster", S3BucketName: "cluster-trail", EnableLogFileValidation: true })))
+        .TrailARN!;
+      const startTime = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+      const fromTwo = cloudTrail(two.url);
+      try {
+        await fromTwo.send(new StartLoggingCommand({ Name: "cluster" }));
+      } finally {
+        fromTwo.destroy();
+      }
+      await one
+        .client()
+        .send(
+          new CreateAliasCommand({
+            AliasName: "alias/on-one",
+            TargetKeyId: (await one.client().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!,
+          }),
+        );
+      await two
+        .client()
+        .send(
+          new CreateAliasCommand({
+            AliasName: "alias/on-two",
+            TargetKeyId: (await two.client().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!,
+          }),
+        );
+      // Both nodes tick: only the scheduler's lease holder delivers.
+      const reports = [await one.keyhold.trails.tick(), await two.keyhold.trails.tick()];
+      assert.deepEqual(
+        reports.map((r) => r.digestFiles.length),
+        reports.map((r) => (r.logFiles.length > 0 ? 1 : 0)),
+      );
+      const delivered = reports.flatMap((r) => r.logFiles);
+      assert.ok(delivered.length >= 1);
+      assert.equal(reports.filter((r) => r.logFiles.length > 0).length, 1, "exactly one node delivered");
+      const aliases: string[] = [];
+      for (const file of delivered) {
+        const got = await s3.send(new GetObjectCommand({ Bucket: "cluster-trail", Key: file.slice("s3://cluster-trail/".length) }));
+        const log = JSON.parse(gunzipSync(await bytesOf(got.Body)).toString("utf8")) as {
+          Records: { requestParameters?: { aliasName?: string } | null }[];
+        };
+        for (const r of log.Records) if (r.requestParameters?.aliasName) aliases.push(r.requestParameters.aliasName);
+      }
+      assert.deepEqual(aliases.sort(), ["alias/on-one", "alias/on-two"]);
+      if (!requireTool(t, "aws", "awscli")) return;
+      const args = [
+        "cloudtrail",
+        "validate-logs",
+        "--endpoint-url",
+        two.url,
+        "--region",
+        REGION,
+        "--trail-arn",
+        arn,
+        "--start-time",
+        startTime,
+      ];
+      const child = spawn("aws", args, { env: { ...awsEnv(), AWS_ENDPOINT_URL_S3: one.url } });
+      let out = "";
+      child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
+      child.stderr.on("data", (c: Buffer) => (out += c.toString("utf8")));
+      const status = await new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
+      assert.equal(status, 0, out);
+      assert.match(out, /1\/1 digest files valid/);
+    } finally {
+      ct.destroy();
+      s3.destroy();
     }
   });
 });
