@@ -904,22 +904,18 @@ describe("CloudTrail trails on two nodes sharing PostgreSQL", () => {
       } finally {
         fromTwo.destroy();
       }
-      await one
-        .client()
-        .send(
-          new CreateAliasCommand({
-            AliasName: "alias/on-one",
-            TargetKeyId: (await one.client().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!,
-          }),
-        );
-      await two
-        .client()
-        .send(
-          new CreateAliasCommand({
-            AliasName: "alias/on-two",
-            TargetKeyId: (await two.client().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!,
-          }),
-        );
+      await one.client().send(
+        new CreateAliasCommand({
+          AliasName: "alias/on-one",
+          TargetKeyId: (await one.client().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!,
+        }),
+      );
+      await two.client().send(
+        new CreateAliasCommand({
+          AliasName: "alias/on-two",
+          TargetKeyId: (await two.client().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!,
+        }),
+      );
       // Both nodes tick: only the scheduler's lease holder delivers.
       const reports = [await one.keyhold.trails.tick(), await two.keyhold.trails.tick()];
       assert.deepEqual(
