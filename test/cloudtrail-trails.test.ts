@@ -172,6 +172,49 @@ describe("CloudTrail trails", () => {
       "InsufficientS3BucketPolicyException",
     );
 
+    // Nor one granting everyone of the account (aws:PrincipalAccount): a service principal has no account of its own.
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: "trail-refusals",
+        Policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: "*",
+              Action: "s3:*",
+              Resource: ["arn:aws:s3:::trail-refusals", "arn:aws:s3:::trail-refusals/*"],
+              Condition: { StringEquals: { "aws:PrincipalAccount": ACCOUNT_ID } },
+            },
+          ],
+        }),
+      }),
+    );
+    await rejects(
+      () => ct.send(new CreateTrailCommand({ Name: "refused", S3BucketName: "trail-refusals" })),
+      "InsufficientS3BucketPolicyException",
+    );
+    // A policy naming CloudTrail by aws:PrincipalServiceName under Principal "*" lets it in, as on AWS.
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: "trail-refusals",
+        Policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: "*",
+              Action: ["s3:GetBucketAcl", "s3:PutObject"],
+              Resource: ["arn:aws:s3:::trail-refusals", "arn:aws:s3:::trail-refusals/*"],
+              Condition: { StringEquals: { "aws:PrincipalServiceName": "cloudtrail.amazonaws.com" } },
+            },
+          ],
+        }),
+      }),
+    );
+    await ct.send(new CreateTrailCommand({ Name: "by-service-name", S3BucketName: "trail-refusals" }));
+    await ct.send(new DeleteTrailCommand({ Name: "by-service-name" }));
+
     await s3.send(
       new PutBucketPolicyCommand({ Bucket: "trail-refusals", Policy: trailBucketPolicy("trail-refusals", trailArnOf("refused")) }),
     );
