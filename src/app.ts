@@ -40,6 +40,9 @@ import { CachedRepository } from "./store/cached.js";
 import { Audit } from "./audit/audit.js";
 import { auditChainId, openAuditStore } from "./audit/open.js";
 import { CLOUDTRAIL_OPERATIONS_BY_NAME, CLOUDTRAIL_TARGET_PREFIXES } from "./cloudtrail/registry.js";
+import { CloudTrailService, trailResource } from "./cloudtrail/service.js";
+import { TrailDelivery } from "./cloudtrail/delivery.js";
+import { RemoteS3 } from "./cloudtrail/remote-s3.js";
 
 export interface Keyhold {
   url: string;
@@ -53,6 +56,8 @@ export interface Keyhold {
   repo: Repository;
   scheduler: KmsScheduler;
   audit: Audit;
+  /** CloudTrail trails' delivery of log and digest files to S3; `tick` delivers now. */
+  trails: TrailDelivery;
   /** Set when this start initialized the data directory with generated root credentials. */
   generatedRootCredentials?: GeneratedCredentials;
   close(): Promise<void>;
@@ -173,8 +178,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
         op && {
           readOnly: op.readOnly,
           handle: async (call, raw) => {
-            await authorizer.require(call, { action: call.action, resource: "*" });
-            return op.handle(audit.store, call, raw);
+            await authorizer.require(call, { action: call.action, resource: trailResource(call, raw) });
+            return op.handle(cloudTrail, call, raw);
           },
         }
       );
@@ -237,6 +242,17 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     log,
     recordServiceEvent: (action) => audit.serviceEvent(action),
   });
+  const remote =
+    config.trailS3Endpoint === undefined
+      ? undefined
+      : new RemoteS3({
+          endpoint: config.trailS3Endpoint,
+          region: config.trailS3Region ?? config.region,
+          accessKeyId: config.trailS3AccessKeyId!,
+          secretAccessKey: config.trailS3SecretAccessKey!,
+        });
+  const cloudTrail = new CloudTrailService({ audit: audit.store, repo, s3, keystore, clock, remote });
+  const trails = new TrailDelivery(cloudTrail, (m) => log.info(m));
   const rest = new RestXmlProtocol({
     signingName: "s3",
     xmlNamespace: S3_XML_NAMESPACE,
@@ -298,6 +314,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   if (options.scheduler !== false) {
     scheduler.start(config.schedulerIntervalMs);
     audit.startDigests();
+    trails.start(config.trailDeliveryIntervalMs ?? 300_000);
     const sweep = () => {
       s3.sweepOrphans(ORPHAN_AGE_MS).then(
         (n) => n > 0 && log.info(`removed ${n} S3 files no object refers to`),
@@ -320,6 +337,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     repo,
     scheduler,
     audit,
+    trails,
     generatedRootCredentials: generated,
     async close() {
       for (const s of tlsServer ? [server, tlsServer] : [server]) {
@@ -330,6 +348,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       }
       if (sweeper) clearInterval(sweeper);
       await scheduler.stop();
+      await trails.stop();
       await audit.close();
       await repo.close();
       keystore.close();

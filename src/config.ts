@@ -25,6 +25,13 @@ export interface Config {
   s3AllowSseC?: boolean;
   /** How often the SSE-S3 service key rotates, in days. */
   s3KeyRotationDays?: number;
+  /** How often CloudTrail trails deliver their log and digest files to S3 (ms). */
+  trailDeliveryIntervalMs?: number;
+  /** An S3-compatible endpoint trails deliver to instead of keyhold's own S3, and the access key they sign with there. */
+  trailS3Endpoint?: string;
+  trailS3Region?: string;
+  trailS3AccessKeyId?: string;
+  trailS3SecretAccessKey?: string;
   /** A second port serving HTTPS (SSE-C requires it); unset: HTTP only. */
   tlsPort?: number;
   tlsCert?: string;
@@ -169,6 +176,40 @@ export const SETTINGS: readonly Setting[] = [
     parse: integer("audit digest interval", 1000, 86_400_000),
   },
   {
+    key: "trailDeliveryIntervalMs",
+    env: "KEYHOLD_TRAIL_DELIVERY_INTERVAL_MS",
+    flag: "--trail-delivery-interval-ms",
+    default: "300000",
+    help: "how often CloudTrail trails deliver log files and signed digest files to their S3 buckets",
+    parse: integer("trail delivery interval", 1000, 86_400_000),
+  },
+  {
+    key: "trailS3Endpoint",
+    env: "KEYHOLD_TRAIL_S3_ENDPOINT",
+    flag: "--trail-s3-endpoint",
+    help: "an S3-compatible endpoint (https://…) trails deliver to instead of keyhold's own S3",
+    parse: matching("trail S3 endpoint", /^https?:\/\/[^/\s]+\/?$/, "an http:// or https:// URL with no path"),
+  },
+  {
+    key: "trailS3Region",
+    env: "KEYHOLD_TRAIL_S3_REGION",
+    flag: "--trail-s3-region",
+    help: "the region requests to that endpoint are signed for (default: --region)",
+    parse: matching("trail S3 region", /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, "a region such as eu-west-1"),
+  },
+  {
+    key: "trailS3AccessKeyId",
+    env: "KEYHOLD_TRAIL_S3_ACCESS_KEY_ID",
+    flag: "--trail-s3-access-key-id",
+    help: "the access key trails sign their deliveries to that endpoint with",
+  },
+  {
+    key: "trailS3SecretAccessKey",
+    env: "KEYHOLD_TRAIL_S3_SECRET_ACCESS_KEY",
+    flag: "--trail-s3-secret-access-key",
+    help: "its secret access key",
+  },
+  {
     key: "auditRetentionDays",
     env: "KEYHOLD_AUDIT_RETENTION_DAYS",
     flag: "--audit-retention-days",
@@ -272,6 +313,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, args: readonly string[]): Con
   }
   if ((config.rootAccessKeyId === undefined) !== (config.rootSecretAccessKey === undefined)) {
     throw new ConfigError("KEYHOLD_ROOT_ACCESS_KEY_ID and KEYHOLD_ROOT_SECRET_ACCESS_KEY go together");
+  }
+  const remote = [config.trailS3Endpoint, config.trailS3AccessKeyId, config.trailS3SecretAccessKey];
+  if (remote.some((v) => v !== undefined) && remote.some((v) => v === undefined)) {
+    throw new ConfigError("KEYHOLD_TRAIL_S3_ENDPOINT, KEYHOLD_TRAIL_S3_ACCESS_KEY_ID and KEYHOLD_TRAIL_S3_SECRET_ACCESS_KEY go together");
   }
   if (config.masterKeyFile !== undefined && config.masterPassphrase !== undefined) {
     throw new ConfigError("set KEYHOLD_MASTER_KEY_FILE or KEYHOLD_MASTER_PASSPHRASE, not both");

@@ -140,6 +140,22 @@ export const ERROR_CODES = {
   InvalidMaxResultsException: { status: 400, message: "MaxResults must be from 1 to 50." },
   InvalidNextTokenException: { status: 400, message: "The NextToken is not valid." },
   InvalidEventCategoryException: { status: 400, message: "The event category is not valid." },
+  // CloudTrail trails.
+  TrailNotFoundException: { status: 400, message: "No trail of that name or ARN exists in this account and region." },
+  TrailAlreadyExistsException: { status: 400, message: "A trail of that name already exists in this account and region." },
+  S3BucketDoesNotExistException: { status: 400, message: "The S3 bucket does not exist." },
+  InsufficientS3BucketPolicyException: { status: 400, message: "The S3 bucket's policy does not let CloudTrail deliver to it." },
+  InvalidTrailNameException: { status: 400, message: "The trail name is not valid." },
+  InvalidS3PrefixException: { status: 400, message: "The S3 key prefix is not valid." },
+  InvalidEventSelectorsException: { status: 400, message: "The event selectors are not valid." },
+  InvalidTokenException: { status: 400, message: "The NextToken is not valid." },
+  KmsKeyNotFoundException: { status: 400, message: "The KMS key does not exist." },
+  InvalidHomeRegionException: { status: 400, message: "The trail can only be changed in its home region." },
+  CloudTrailARNInvalidException: { status: 400, message: "The trail ARN is not valid." },
+  MaximumNumberOfTrailsExceededException: { status: 400, message: "The account has the maximum number of trails in this region." },
+  InvalidParameterCombinationException: { status: 400, message: "The combination of parameters is not valid." },
+  InsufficientEncryptionPolicyException: { status: 400, message: "The KMS key's policy does not let CloudTrail encrypt with it." },
+  KmsException: { status: 400, message: "The KMS key cannot be used for the trail." },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

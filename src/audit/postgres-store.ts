@@ -87,6 +87,7 @@ export class PostgresAuditStore implements AuditStore {
         existing.fingerprint as string,
         existing.public_key as string,
         existing.wrapped_private_key as Buffer,
+        Number(existing.created_at),
       );
     }
     const fresh = newSigningKey(keystore);
@@ -288,8 +289,8 @@ export class PostgresAuditStore implements AuditStore {
     return (await this.q("SELECT chain FROM audit_chains ORDER BY chain")).map((r) => r.chain as string);
   }
 
-  async *records(chain: string): AsyncIterable<{ time: number; record: string }> {
-    let after = 0;
+  async *records(chain: string, from = 1): AsyncIterable<{ time: number; record: string }> {
+    let after = from - 1;
     for (;;) {
       const rows = await this.q("SELECT seq, event_time, record FROM audit_events WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT 1000", [
         chain,

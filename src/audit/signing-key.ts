@@ -11,6 +11,8 @@ export interface AuditSigningKey {
   fingerprint: string;
   publicKeyPem: string;
   privateKey: KeyObject;
+  /** When the key was made: the start of its validity (CloudTrail's ListPublicKeys). */
+  createdAt?: number;
 }
 
 export function fingerprintOf(publicKeyPem: string): string {
@@ -23,8 +25,8 @@ export function signingKeyContext(fingerprint: string): string {
 
 export function loadOrCreateSigningKey(db: Database.Database, keystore: KeyStore, now: number): AuditSigningKey {
   const row = db.prepare("SELECT * FROM audit_signing_keys ORDER BY created_at DESC LIMIT 1").get() as
-    { fingerprint: string; public_key: string; wrapped_private_key: Buffer } | undefined;
-  if (row) return openSigningKey(keystore, row.fingerprint, row.public_key, row.wrapped_private_key);
+    { fingerprint: string; public_key: string; wrapped_private_key: Buffer; created_at: number } | undefined;
+  if (row) return openSigningKey(keystore, row.fingerprint, row.public_key, row.wrapped_private_key, Number(row.created_at));
   const fresh = newSigningKey(keystore);
   db.prepare("INSERT OR IGNORE INTO audit_signing_keys (fingerprint, public_key, wrapped_private_key, created_at) VALUES (?, ?, ?, ?)").run(
     fresh.fingerprint,
@@ -56,9 +58,15 @@ export function newSigningKey(keystore: KeyStore): { fingerprint: string; public
 }
 
 /** Opens a stored signing key through the key store. */
-export function openSigningKey(keystore: KeyStore, fingerprint: string, publicKeyPem: string, wrapped: Buffer): AuditSigningKey {
+export function openSigningKey(
+  keystore: KeyStore,
+  fingerprint: string,
+  publicKeyPem: string,
+  wrapped: Buffer,
+  createdAt?: number,
+): AuditSigningKey {
   const der = keystore.unwrap(wrapped, signingKeyContext(fingerprint));
   const privateKey = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
   der.fill(0);
-  return { fingerprint, publicKeyPem, privateKey };
+  return { fingerprint, publicKeyPem, privateKey, createdAt };
 }

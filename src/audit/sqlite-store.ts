@@ -132,8 +132,8 @@ export class SqliteAuditStore implements AuditStore {
     return this.chainSet.all().map((c) => c.chain);
   }
 
-  async *records(chain: string): AsyncIterable<{ time: number; record: string }> {
-    const from = retainedFrom(this.chainSet.get(chain));
+  async *records(chain: string, start = 1): AsyncIterable<{ time: number; record: string }> {
+    const from = Math.max(start, retainedFrom(this.chainSet.get(chain)));
     for (const { text } of linesInOrder(segmentDir(this.dataDir, chain), from)) {
       if (sequenceOf(text) >= from) yield { time: eventTimeOf(text), record: text };
     }

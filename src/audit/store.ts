@@ -78,7 +78,8 @@ export interface AuditStore {
   digest(key: AuditSigningKey, now: number, chain?: string): Promise<number>;
   prune(cutoff: number): Promise<number>;
   chains(): Promise<string[]>;
-  records(chain: string): AsyncIterable<{ time: number; record: string }>;
+  /** The chain's retained records in sequence order, from sequence number `from` (default: the first). */
+  records(chain: string, from?: number): AsyncIterable<{ time: number; record: string }>;
   digests(chain: string): Promise<SignedDigest[]>;
   close(): Promise<void>;
 }

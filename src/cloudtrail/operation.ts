@@ -1,9 +1,9 @@
-/** CloudTrail operations run against the audit trail's reader. */
+/** CloudTrail operations run against the CloudTrail service: the audit trail's reader and the trails. */
 import { defineServiceOperation, type Operation, type OperationSpec } from "../operation.js";
-import type { AuditStore } from "../audit/store.js";
+import type { CloudTrailService } from "./service.js";
 
-export type CloudTrailOperation = Operation<AuditStore>;
+export type CloudTrailOperation = Operation<CloudTrailService>;
 
-export function defineCloudTrailOperation<I, O>(spec: OperationSpec<AuditStore, I, O>) {
-  return defineServiceOperation<AuditStore, I, O>(spec);
+export function defineCloudTrailOperation<I, O>(spec: OperationSpec<CloudTrailService, I, O>) {
+  return defineServiceOperation<CloudTrailService, I, O>(spec);
 }

@@ -30,6 +30,9 @@ export class Authorizer {
   /** The global condition keys of a call (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html). */
   globalContext(call: CallContext, service?: ConditionContext): ContextValues {
     const p = call.principal;
+    // A service principal (CloudTrail delivering) has no ARN, account, type or user id in a request context;
+    // it has aws:PrincipalServiceName. Its accountId is only the account it acts in.
+    if (p.type === "AWSService") return this.serviceContext(call, service);
     return new ContextValues((key) => {
       switch (key) {
         case "aws:principalarn":
@@ -54,6 +57,25 @@ export class Authorizer {
           return call.region;
         case "aws:tokenissuetime":
           return p.issuedAt === undefined ? undefined : new Date(p.issuedAt).toISOString();
+        default:
+          return undefined;
+      }
+    }, service);
+  }
+
+  private serviceContext(call: CallContext, service?: ConditionContext): ContextValues {
+    return new ContextValues((key) => {
+      switch (key) {
+        case "aws:principalservicename":
+          return call.principal.principalId;
+        case "aws:securetransport":
+          return String(call.secureTransport);
+        case "aws:currenttime":
+          return new Date(call.time).toISOString();
+        case "aws:epochtime":
+          return String(Math.floor(call.time / 1000));
+        case "aws:requestedregion":
+          return call.region;
         default:
           return undefined;
       }

@@ -4,7 +4,8 @@
  * against it.
  */
 export interface Principal {
-  type: "Root" | "IAMUser" | "AssumedRole";
+  /** AWSService: a service acting on its own (CloudTrail delivering to S3), matched by a policy's "Service" principal. */
+  type: "Root" | "IAMUser" | "AssumedRole" | "AWSService";
   accountId: string;
   /** The caller's own ARN: the root's, the user's, or the session's (arn:aws:sts::…:assumed-role/R/S). */
   arn: string;

@@ -47,7 +47,7 @@ export const lookupEvents = defineCloudTrailOperation<LookupEventsRequest, Looku
     MaxResults: int(),
     NextToken: str(),
   }),
-  async run(reader, call, input) {
+  async run(ct, call, input) {
     const attributes = input.LookupAttributes ?? [];
     if (attributes.length > 1) throw new ServiceError("InvalidLookupAttributesException", "LookupAttributes can hold only one attribute.");
     const attribute = attributes[0];
@@ -66,7 +66,7 @@ export const lookupEvents = defineCloudTrailOperation<LookupEventsRequest, Looku
     // keyhold records management events only; there are no Insights events to return.
     if (input.EventCategory === "insight") return { Events: [] };
 
-    const { events, cursor } = await reader.lookup({
+    const { events, cursor } = await ct.audit.lookup({
       accountId: call.accountId,
       region: call.region,
       attribute: attribute && { key: attribute.AttributeKey as LookupKey, value: attribute.AttributeValue! },
