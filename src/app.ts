@@ -39,6 +39,9 @@ import { CachedRepository } from "./store/cached.js";
 import { Audit } from "./audit/audit.js";
 import { auditChainId, openAuditStore } from "./audit/open.js";
 import { CLOUDTRAIL_OPERATIONS_BY_NAME, CLOUDTRAIL_TARGET_PREFIXES } from "./cloudtrail/registry.js";
+import { SecretsManagerService } from "./secretsmanager/service.js";
+import { SecretsScheduler } from "./secretsmanager/scheduler.js";
+import { SECRETSMANAGER_OPERATIONS_BY_NAME, SECRETSMANAGER_TARGET_PREFIX, SECRETSMANAGER_UNSERVED } from "./secretsmanager/registry.js";
 
 export interface Keyhold {
   url: string;
@@ -51,6 +54,9 @@ export interface Keyhold {
   kms: KmsService;
   repo: Repository;
   scheduler: KmsScheduler;
+  secretsManager: SecretsManagerService;
+  /** Purges secrets at the end of their recovery window. */
+  secretsScheduler: SecretsScheduler;
   audit: Audit;
   /** Set when this start initialized the data directory with generated root credentials. */
   generatedRootCredentials?: GeneratedCredentials;
@@ -178,6 +184,17 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       );
     },
   };
+  const secretsManager = new SecretsManagerService({ repo, kms, authorizer, clock });
+  const secretsManagerService: JsonService = {
+    targetPrefixes: [SECRETSMANAGER_TARGET_PREFIX],
+    signingName: "secretsmanager",
+    internalErrorCode: "InternalServiceError",
+    operation: (name) => {
+      const op = SECRETSMANAGER_OPERATIONS_BY_NAME.get(name);
+      return op && { readOnly: op.readOnly, handle: (call, raw) => op.handle(secretsManager, call, raw) };
+    },
+    unserved: SECRETSMANAGER_UNSERVED,
+  };
   const iam = new IamService({ repo, directory, credentials, authorizer, clock, accessKeyUse: audit.store });
   const sts = new StsService({ directory, credentials, authorizer, clock });
   const queryServices: QueryService[] = [
@@ -243,7 +260,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     },
   });
   const dispatcher = new Dispatcher({ lookup: credentials.lookup, now: () => clock.now(), log, observer: audit });
-  const json = new JsonProtocol([kmsService, cloudTrailService, organizationsService]);
+  const json = new JsonProtocol([kmsService, cloudTrailService, organizationsService, secretsManagerService]);
   const query = new QueryProtocol(queryServices);
   // AWS JSON requests name their operation in X-Amz-Target; S3's REST requests are signed for s3;
   // Query requests (IAM, STS) name theirs in an Action parameter.
@@ -282,11 +299,13 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
         details: { keyId: e.key.keyId },
       }),
   );
+  const secretsScheduler = new SecretsScheduler(secretsManager, (m) => log.info(m));
   // Files no S3 object refers to (a crash between a write and its commit) are removed hourly,
   // once they are an hour old, by the process that runs the scheduler.
   let sweeper: NodeJS.Timeout | undefined;
   if (options.scheduler !== false) {
     scheduler.start(config.schedulerIntervalMs);
+    secretsScheduler.start(config.schedulerIntervalMs);
     audit.startDigests();
     const sweep = () => {
       s3.sweepOrphans(ORPHAN_AGE_MS).then(
@@ -309,6 +328,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     kms,
     repo,
     scheduler,
+    secretsManager,
+    secretsScheduler,
     audit,
     generatedRootCredentials: generated,
     async close() {
@@ -320,6 +341,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       }
       if (sweeper) clearInterval(sweeper);
       await scheduler.stop();
+      await secretsScheduler.stop();
       await audit.close();
       await repo.close();
       keystore.close();

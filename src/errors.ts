@@ -140,6 +140,15 @@ export const ERROR_CODES = {
   InvalidMaxResultsException: { status: 400, message: "MaxResults must be from 1 to 50." },
   InvalidNextTokenException: { status: 400, message: "The NextToken is not valid." },
   InvalidEventCategoryException: { status: 400, message: "The event category is not valid." },
+  // Secrets Manager.
+  ResourceNotFoundException: { status: 400, message: "Secrets Manager can't find the specified secret." },
+  ResourceExistsException: { status: 400, message: "A resource with the ID you requested already exists." },
+  InvalidParameterException: { status: 400, message: "The parameter name or value is invalid." },
+  InvalidRequestException: { status: 400, message: "The request is not valid for the current state of the secret." },
+  DecryptionFailure: { status: 400, message: "Secrets Manager can't decrypt the protected secret text using the provided KMS key." },
+  EncryptionFailure: { status: 400, message: "Secrets Manager can't encrypt the protected secret text using the provided KMS key." },
+  PublicPolicyException: { status: 400, message: "The resource policy has public access and BlockPublicPolicy is set." },
+  InternalServiceError: { status: 500, message: "An error occurred on the server side." },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

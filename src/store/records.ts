@@ -58,7 +58,8 @@ export type DocumentKind =
   | "org-create-status"
   | "s3-bucket"
   | "s3-object"
-  | "s3-upload";
+  | "s3-upload"
+  | "secretsmanager-secret";
 
 export interface KeyRecord {
   keyId: string;
