@@ -501,6 +501,12 @@ describe("Secrets Manager", () => {
     const read = await rejects(() => sm.send(new GetSecretValueCommand({ SecretId: "cmk" })), "DecryptionFailure");
     assert.match(read.message, /disabled/);
     await rejects(() => sm.send(new PutSecretValueCommand({ SecretId: "cmk", SecretString: "new" })), "EncryptionFailure");
+    // A refused UpdateSecret changes nothing, not even the description it also carried.
+    await rejects(
+      () => sm.send(new UpdateSecretCommand({ SecretId: "cmk", Description: "half", SecretString: "new" })),
+      "EncryptionFailure",
+    );
+    assert.equal((await sm.send(new DescribeSecretCommand({ SecretId: "cmk" }))).Description, undefined);
     await kms.send(new EnableKeyCommand({ KeyId: key.KeyId }));
     assert.equal((await sm.send(new GetSecretValueCommand({ SecretId: "cmk" }))).SecretString, "under my key");
 

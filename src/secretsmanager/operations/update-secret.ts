@@ -23,32 +23,38 @@ export const updateSecret = defineOperation<UpdateSecretRequest, UpdateSecretRes
       keys: { "secretsmanager:kmskeyid": input.KmsKeyId, "secretsmanager:description": input.Description },
     });
     sm.requireNotDeleted(secret);
-    if (input.Description !== undefined || input.KmsKeyId !== undefined) {
-      const body = structuredClone(secret.body);
-      if (input.Description !== undefined) body.description = input.Description;
-      if (input.KmsKeyId !== undefined) {
-        body.kmsKeyId = input.KmsKeyId === "" ? undefined : input.KmsKeyId;
-        // As Secrets Manager does, the versions in use (AWSCURRENT, AWSPREVIOUS, AWSPENDING) are
-        // re-encrypted under the new key; deprecated versions stay under the key they were made with.
-        if (body.kmsKeyId !== secret.body.kmsKeyId) {
-          for (let i = 0; i < body.versions.length; i++) {
-            const v = body.versions[i]!;
-            if (!v.stages.some((s) => s === CURRENT || s === PREVIOUS || s === PENDING)) continue;
-            const plain = await sm.openVersion(call, secret.body, v);
-            try {
-              const resealed = await sm.sealVersion(call, body, v.id, plain, v.binary, v.stages);
-              body.versions[i] = { ...resealed, createdAt: v.createdAt, lastAccessedAt: v.lastAccessedAt };
-            } finally {
-              plain.fill(0);
-            }
+    // Every change of the request is made on one copy and written once: a refusal (a key that
+    // cannot encrypt, a reused token) leaves the secret exactly as it was.
+    const body = structuredClone(secret.body);
+    let changed = false;
+    if (input.Description !== undefined) {
+      body.description = input.Description;
+      changed = true;
+    }
+    if (input.KmsKeyId !== undefined) {
+      body.kmsKeyId = input.KmsKeyId === "" ? undefined : input.KmsKeyId;
+      changed = true;
+      // As Secrets Manager does, the versions in use (AWSCURRENT, AWSPREVIOUS, AWSPENDING) are
+      // re-encrypted under the new key; deprecated versions stay under the key they were made with.
+      if (body.kmsKeyId !== secret.body.kmsKeyId) {
+        for (let i = 0; i < body.versions.length; i++) {
+          const v = body.versions[i]!;
+          if (!v.stages.some((s) => s === CURRENT || s === PREVIOUS || s === PENDING)) continue;
+          const plain = await sm.openVersion(call, secret.body, v);
+          try {
+            const resealed = await sm.sealVersion(call, body, v.id, plain, v.binary, v.stages);
+            body.versions[i] = { ...resealed, createdAt: v.createdAt, lastAccessedAt: v.lastAccessedAt };
+          } finally {
+            plain.fill(0);
           }
         }
       }
+    }
+    const version = value ? await addVersion(sm, call, body, input.ClientRequestToken, value, [CURRENT]) : undefined;
+    if (changed || version?.added) {
       body.lastChangedAt = sm.clock.now();
       await sm.save(secret, body);
     }
-    if (!value) return { ARN: secret.body.arn, Name: secret.body.name };
-    const version = await addVersion(sm, call, secret, input.ClientRequestToken, value, [CURRENT]);
-    return { ARN: secret.body.arn, Name: secret.body.name, VersionId: version.id };
+    return { ARN: body.arn, Name: body.name, VersionId: version?.id };
   },
 });
