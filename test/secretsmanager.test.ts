@@ -656,6 +656,48 @@ describe("Secrets Manager", () => {
     }
   });
 
+  it("shares a secret with another account through its resource policy and a customer key's policy, never the aws/secretsmanager key", async () => {
+    const { createAccount } = await import("../src/app.js");
+    const { testConfig } = await import("./helpers.js");
+    const b = await createAccount(testConfig(server.dataDir), "777788889999");
+    const iamB = iamClient(server.url, b, { systemClockOffset: clock.now() - Date.now() });
+    const reader = await makeUser(iamB, "reader", {
+      read: policy({ Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "kms:Decrypt"], Resource: "*" }),
+    });
+    const asB = smAs(server.url, reader);
+    try {
+      const keyPolicy = JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: "kms:*", Resource: "*" },
+          { Effect: "Allow", Principal: { AWS: "arn:aws:iam::777788889999:root" }, Action: "kms:Decrypt", Resource: "*" },
+        ],
+      });
+      const key = (await kms.send(new CreateKeyCommand({ Description: "shared", Policy: keyPolicy }))).KeyMetadata!;
+      const shared = await sm.send(new CreateSecretCommand({ Name: "xacct/cmk", SecretString: "for b", KmsKeyId: key.Arn }));
+      const managed = await sm.send(new CreateSecretCommand({ Name: "xacct/default", SecretString: "not for b" }));
+      // Without a resource policy another account is refused, whatever its own policies say.
+      await rejects(() => asB.send(new GetSecretValueCommand({ SecretId: shared.ARN })), "AccessDeniedException");
+      const share = policy({
+        Effect: "Allow",
+        Principal: { AWS: "arn:aws:iam::777788889999:root" },
+        Action: "secretsmanager:GetSecretValue",
+        Resource: "*",
+      });
+      await sm.send(new PutResourcePolicyCommand({ SecretId: shared.ARN, ResourcePolicy: share, BlockPublicPolicy: true }));
+      await sm.send(new PutResourcePolicyCommand({ SecretId: managed.ARN, ResourcePolicy: share, BlockPublicPolicy: true }));
+      assert.equal((await asB.send(new GetSecretValueCommand({ SecretId: shared.ARN }))).SecretString, "for b");
+      // The aws/secretsmanager key serves only its own account (kms:CallerAccount), as on AWS.
+      const viaManaged = await rejects(() => asB.send(new GetSecretValueCommand({ SecretId: managed.ARN })), "AccessDeniedException");
+      assert.equal(viaManaged.message, "Access to KMS is not allowed");
+      // By name, B looks in its own account.
+      await rejects(() => asB.send(new GetSecretValueCommand({ SecretId: "xacct/cmk" })), "ResourceNotFoundException");
+    } finally {
+      asB.destroy();
+      iamB.destroy();
+    }
+  });
+
   it("refuses rotation and replication as not served", async () => {
     const r = await rejects(() => sm.send(new RotateSecretCommand({ SecretId: "app/db" })), "UnsupportedOperationException");
     assert.match(r.message, /Rotation/);
