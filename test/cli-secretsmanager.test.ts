@@ -1,7 +1,8 @@
 /** Smoke scenario with the AWS CLI: a secret under a customer key, read, a new value, deleted with a 7-day window, restored. */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { startTestServer, type TestServer } from "./helpers.js";
 import { awsEnv, requireTool } from "./process.js";
 
@@ -37,6 +38,14 @@ describe("aws secretsmanager against keyhold", () => {
     assert.notEqual(r.status, 0, `aws ${args.join(" ")} should fail`);
     assert.match(r.stderr, new RegExp(`\\(${code}\\)`), r.stderr);
   }
+
+  it("keyhold operations lists the Secrets Manager operations", () => {
+    const main = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+    const r = spawnSync(process.execPath, [main, "operations"], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^secretsmanager GetSecretValue +Read a secret's value/m);
+    assert.equal((r.stdout.match(/^secretsmanager /gm) ?? []).length, 18);
+  });
 
   it("create under a customer key, read, put a new value, delete with a 7-day window, restore", async (t) => {
     if (!requireTool(t, "aws", "awscli")) return;

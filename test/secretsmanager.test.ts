@@ -636,6 +636,17 @@ describe("Secrets Manager", () => {
         () => sm.send(new PutResourcePolicyCommand({ SecretId: "policy/s", ResourcePolicy: "{not json" })),
         "MalformedPolicyDocumentException",
       );
+      // A principal that does not exist would grant whoever is made later under its name.
+      const ghost = policy({
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:user/ghost` },
+        Action: "secretsmanager:GetSecretValue",
+        Resource: "*",
+      });
+      await rejects(
+        () => sm.send(new PutResourcePolicyCommand({ SecretId: "policy/s", ResourcePolicy: ghost })),
+        "MalformedPolicyDocumentException",
+      );
       const check = await sm.send(new ValidateResourcePolicyCommand({ SecretId: "policy/s", ResourcePolicy: publicPolicy }));
       assert.equal(check.PolicyValidationPassed, false);
       assert.equal(check.ValidationErrors!.length, 1);

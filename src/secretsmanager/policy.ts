@@ -1,16 +1,30 @@
 /** Resource policies of secrets: compiled by the shared policy engine, and checked for public access. */
 import { ServiceError } from "../errors.js";
-import { compilePolicy, PolicySyntaxError } from "../iam/policy.js";
+import { compilePolicy, PolicySyntaxError, type CompiledPolicy } from "../iam/policy.js";
+import { firstUnknownPrincipal } from "../iam/principal-check.js";
+import type { Repository } from "../store/repository.js";
 
 /** A secret's resource policy, or MalformedPolicyDocumentException with the engine's reason. */
-export function checkResourcePolicy(text: string): void {
+export function checkResourcePolicy(text: string): CompiledPolicy {
   try {
-    compilePolicy(text, "resource");
+    return compilePolicy(text, "resource");
   } catch (error) {
     if (error instanceof PolicySyntaxError || error instanceof ServiceError) {
       throw new ServiceError("MalformedPolicyDocumentException", `This resource policy contains a syntax error: ${error.message}`);
     }
     throw error;
+  }
+}
+
+/**
+ * A policy naming a user, role or account that does not exist is refused, as AWS refuses it: AWS
+ * keeps the principal's unique id, so such a policy would otherwise grant access to whoever is
+ * later made under that name.
+ */
+export async function checkPrincipals(policy: CompiledPolicy, repo: Repository): Promise<void> {
+  const unknown = await firstUnknownPrincipal(policy, repo);
+  if (unknown !== undefined) {
+    throw new ServiceError("MalformedPolicyDocumentException", `This resource policy contains an unsupported principal: ${unknown}`);
   }
 }
 

@@ -2,7 +2,7 @@ import type { PutResourcePolicyRequest, PutResourcePolicyResponse } from "@aws-s
 import { ServiceError } from "../../errors.js";
 import { bool, struct } from "../../validation/schema.js";
 import { defineOperation } from "../operation.js";
-import { checkResourcePolicy, publicStatement } from "../policy.js";
+import { checkPrincipals, checkResourcePolicy, publicStatement } from "../policy.js";
 import { ResourcePolicy, SecretId } from "../shapes.js";
 
 export const putResourcePolicy = defineOperation<PutResourcePolicyRequest, PutResourcePolicyResponse>({
@@ -17,7 +17,7 @@ export const putResourcePolicy = defineOperation<PutResourcePolicyRequest, PutRe
     });
     sm.requireNotDeleted(secret);
     const text = input.ResourcePolicy!;
-    checkResourcePolicy(text);
+    await checkPrincipals(checkResourcePolicy(text), sm.repo);
     if (block && publicStatement(text)) {
       throw new ServiceError("PublicPolicyException", "This resource policy contains a statement that grants public access.");
     }
