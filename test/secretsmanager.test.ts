@@ -328,6 +328,18 @@ describe("Secrets Manager", () => {
       ["list/gamma"],
     );
     assert.deepEqual(await names({ Filters: [{ Key: "all", Values: ["orders"] }] }), ["list/beta"]);
+    assert.deepEqual(
+      await names({
+        Filters: [
+          { Key: "name", Values: ["list/"] },
+          { Key: "primary-region", Values: ["us-east"] },
+        ],
+        SortBy: "name",
+        SortOrder: "asc",
+      }),
+      ["list/alpha", "list/beta", "list/gamma"],
+    );
+    assert.deepEqual(await names({ Filters: [{ Key: "primary-region", Values: ["eu-"] }] }), []);
     await rejects(() => client.send(new ListSecretsCommand({ Filters: [{ Key: "name", Values: ["a*b"] }] })), "ValidationException");
 
     const first = await client.send(
@@ -612,6 +624,23 @@ describe("Secrets Manager", () => {
         () => user.send(new GetSecretValueCommand({ SecretId: "authz/blue", VersionStage: "AWSPREVIOUS" })),
         "AccessDeniedException",
       );
+
+      // SecretId condition: the secret only by its ARN, never by a name someone could re-create.
+      await iam.send(
+        new PutUserPolicyCommand({
+          UserName: "blue-reader",
+          PolicyName: "arn-only",
+          PolicyDocument: policy({
+            Effect: "Deny",
+            Action: "secretsmanager:*",
+            Resource: "*",
+            Condition: { StringNotLike: { "secretsmanager:SecretId": "arn:aws:secretsmanager:*" } },
+          }),
+        }),
+      );
+      const blueArn = (await sm.send(new DescribeSecretCommand({ SecretId: "authz/blue" }))).ARN!;
+      await rejects(() => user.send(new GetSecretValueCommand({ SecretId: "authz/blue" })), "AccessDeniedException");
+      assert.equal((await user.send(new GetSecretValueCommand({ SecretId: blueArn }))).SecretString, "blue value");
     } finally {
       user.destroy();
       iam.destroy();
