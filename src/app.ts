@@ -43,6 +43,9 @@ import { CLOUDTRAIL_OPERATIONS_BY_NAME, CLOUDTRAIL_TARGET_PREFIXES } from "./clo
 import { CloudTrailService, trailResource } from "./cloudtrail/service.js";
 import { TrailDelivery } from "./cloudtrail/delivery.js";
 import { RemoteS3 } from "./cloudtrail/remote-s3.js";
+import { SecretsManagerService } from "./secretsmanager/service.js";
+import { SecretsScheduler } from "./secretsmanager/scheduler.js";
+import { SECRETSMANAGER_OPERATIONS_BY_NAME, SECRETSMANAGER_TARGET_PREFIX, SECRETSMANAGER_UNSERVED } from "./secretsmanager/registry.js";
 
 export interface Keyhold {
   url: string;
@@ -55,6 +58,9 @@ export interface Keyhold {
   kms: KmsService;
   repo: Repository;
   scheduler: KmsScheduler;
+  secretsManager: SecretsManagerService;
+  /** Purges secrets at the end of their recovery window. */
+  secretsScheduler: SecretsScheduler;
   audit: Audit;
   /** CloudTrail trails' delivery of log and digest files to S3; `tick` delivers now. */
   trails: TrailDelivery;
@@ -185,6 +191,17 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       );
     },
   };
+  const secretsManager = new SecretsManagerService({ repo, kms, authorizer, clock });
+  const secretsManagerService: JsonService = {
+    targetPrefixes: [SECRETSMANAGER_TARGET_PREFIX],
+    signingName: "secretsmanager",
+    internalErrorCode: "InternalServiceError",
+    operation: (name) => {
+      const op = SECRETSMANAGER_OPERATIONS_BY_NAME.get(name);
+      return op && { readOnly: op.readOnly, handle: (call, raw) => op.handle(secretsManager, call, raw) };
+    },
+    unserved: SECRETSMANAGER_UNSERVED,
+  };
   const iam = new IamService({ repo, directory, credentials, authorizer, clock, accessKeyUse: audit.store });
   const sts = new StsService({ directory, credentials, authorizer, clock });
   const queryServices: QueryService[] = [
@@ -263,7 +280,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     },
   });
   const dispatcher = new Dispatcher({ lookup: credentials.lookup, now: () => clock.now(), log, observer: audit });
-  const json = new JsonProtocol([kmsService, cloudTrailService, organizationsService]);
+  const json = new JsonProtocol([kmsService, cloudTrailService, organizationsService, secretsManagerService]);
   const query = new QueryProtocol(queryServices);
   // AWS JSON requests name their operation in X-Amz-Target; S3's REST requests are signed for s3;
   // Query requests (IAM, STS) name theirs in an Action parameter.
@@ -308,11 +325,13 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
         details: { keyId: e.key.keyId },
       }),
   );
+  const secretsScheduler = new SecretsScheduler(secretsManager, (m) => log.info(m));
   // Files no S3 object refers to (a crash between a write and its commit) are removed hourly,
   // once they are an hour old, by the process that runs the scheduler.
   let sweeper: NodeJS.Timeout | undefined;
   if (options.scheduler !== false) {
     scheduler.start(config.schedulerIntervalMs);
+    secretsScheduler.start(config.schedulerIntervalMs);
     audit.startDigests();
     trails.start(config.trailDeliveryIntervalMs ?? 300_000);
     const sweep = () => {
@@ -336,6 +355,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     kms,
     repo,
     scheduler,
+    secretsManager,
+    secretsScheduler,
     audit,
     trails,
     generatedRootCredentials: generated,
@@ -349,6 +370,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       if (sweeper) clearInterval(sweeper);
       await scheduler.stop();
       await trails.stop();
+      await secretsScheduler.stop();
       await audit.close();
       await repo.close();
       keystore.close();

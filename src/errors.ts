@@ -156,6 +156,15 @@ export const ERROR_CODES = {
   InvalidParameterCombinationException: { status: 400, message: "The combination of parameters is not valid." },
   InsufficientEncryptionPolicyException: { status: 400, message: "The KMS key's policy does not let CloudTrail encrypt with it." },
   KmsException: { status: 400, message: "The KMS key cannot be used for the trail." },
+  // Secrets Manager.
+  ResourceNotFoundException: { status: 400, message: "Secrets Manager can't find the specified secret." },
+  ResourceExistsException: { status: 400, message: "A resource with the ID you requested already exists." },
+  InvalidParameterException: { status: 400, message: "The parameter name or value is invalid." },
+  InvalidRequestException: { status: 400, message: "The request is not valid for the current state of the secret." },
+  DecryptionFailure: { status: 400, message: "Secrets Manager can't decrypt the protected secret text using the provided KMS key." },
+  EncryptionFailure: { status: 400, message: "Secrets Manager can't encrypt the protected secret text using the provided KMS key." },
+  PublicPolicyException: { status: 400, message: "The resource policy has public access and BlockPublicPolicy is set." },
+  InternalServiceError: { status: 500, message: "An error occurred on the server side." },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,5 +1,5 @@
 /**
- * Bad input never produces a 500: every KMS and CloudTrail operation gets signed requests whose
+ * Bad input never produces a 500: every KMS, CloudTrail, Organizations and Secrets Manager operation gets signed requests whose
  * members are of the wrong type, at and past their bounds, empty, huge, unicode or null, and
  * every answer must be a 2xx or a 4xx with an AWS error code — never a 5xx or a stack trace.
  */
@@ -14,6 +14,7 @@ import { startTestServer, type TestServer } from "./helpers.js";
 import { call, query } from "./raw-requests.js";
 import { IAM_OPERATIONS } from "../src/iam/registry.js";
 import { STS_OPERATIONS } from "../src/sts/registry.js";
+import { SECRETSMANAGER_OPERATIONS, SECRETSMANAGER_TARGET_PREFIX } from "../src/secretsmanager/registry.js";
 
 /** A small deterministic generator, so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -75,6 +76,10 @@ describe("fuzzed inputs to every operation", () => {
   before(async () => {
     server = await startTestServer();
     keyId = (await server.client().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    // A secret the fuzzed SecretIds (the key id among them) can find.
+    await call(server.url, `${SECRETSMANAGER_TARGET_PREFIX}.CreateSecret`, JSON.stringify({ Name: keyId, SecretString: "fuzz" }), {
+      service: "secretsmanager",
+    });
   });
   after(() => server.stop());
 
@@ -82,6 +87,7 @@ describe("fuzzed inputs to every operation", () => {
     ...KMS_OPERATIONS.map((op) => ({ target: `TrentService.${op.name}`, service: "kms", op })),
     ...CLOUDTRAIL_OPERATIONS.map((op) => ({ target: `CloudTrail_20131101.${op.name}`, service: "cloudtrail", op })),
     ...ORGANIZATIONS_OPERATIONS.map((op) => ({ target: `${ORGANIZATIONS_TARGET_PREFIX}.${op.name}`, service: "organizations", op })),
+    ...SECRETSMANAGER_OPERATIONS.map((op) => ({ target: `${SECRETSMANAGER_TARGET_PREFIX}.${op.name}`, service: "secretsmanager", op })),
   ];
 
   it(`never answers 5xx: ${targets.length} operations × 25 inputs`, async () => {

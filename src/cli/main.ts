@@ -11,6 +11,7 @@ import { ACCOUNT_USAGE, runAccount } from "./account.js";
 import { IAM_OPERATIONS } from "../iam/registry.js";
 import { STS_OPERATIONS } from "../sts/registry.js";
 import { ORGANIZATIONS_OPERATIONS } from "../organizations/registry.js";
+import { SECRETSMANAGER_OPERATIONS } from "../secretsmanager/registry.js";
 
 const USAGE = `keyhold — self-hosted key management that speaks the AWS KMS API
 
@@ -37,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
     for (const op of IAM_OPERATIONS) process.stdout.write(`iam ${op.name.padEnd(34)} ${op.description}\n`);
     for (const op of STS_OPERATIONS) process.stdout.write(`sts ${op.name.padEnd(34)} ${op.description}\n`);
     for (const op of ORGANIZATIONS_OPERATIONS) process.stdout.write(`organizations ${op.name.padEnd(24)} ${op.description}\n`);
+    for (const op of SECRETSMANAGER_OPERATIONS) process.stdout.write(`secretsmanager ${op.name.padEnd(23)} ${op.description}\n`);
     for (const r of S3_ROUTES) {
       const path = r.target === "service" ? "/" : r.target === "bucket" ? "/<bucket>" : "/<bucket>/<key>";
       const binding = `${r.method} ${path}${r.subresource ? `?${r.subresource}` : ""}${r.header ? ` with ${r.header}` : ""}`;

@@ -59,7 +59,8 @@ export type DocumentKind =
   | "s3-bucket"
   | "s3-object"
   | "s3-upload"
-  | "cloudtrail-trail";
+  | "cloudtrail-trail"
+  | "secretsmanager-secret";
 
 export interface KeyRecord {
   keyId: string;

@@ -1,0 +1,18 @@
+/** A secret's metadata as DescribeSecret and ListSecrets answer it. */
+import type { SecretBody } from "./service.js";
+
+/** The members DescribeSecret and ListSecrets share; each adds the version map under its own name. */
+export function secretMetadata(body: SecretBody) {
+  return {
+    ARN: body.arn,
+    Name: body.name,
+    Description: body.description,
+    KmsKeyId: body.kmsKeyId,
+    RotationEnabled: false,
+    LastChangedDate: new Date(body.lastChangedAt),
+    LastAccessedDate: body.lastAccessedAt === undefined ? undefined : new Date(body.lastAccessedAt),
+    DeletedDate: body.deletedAt === undefined ? undefined : new Date(body.deletedAt),
+    Tags: body.tags.length > 0 ? body.tags : undefined,
+    CreatedDate: new Date(body.createdAt),
+  };
+}
