@@ -1,0 +1,110 @@
+/**
+ * Findings of the adversarial review of issue 19's hardening: each test fails on the code before
+ * its fix.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { CreateRoleCommand, CreatePolicyCommand, PutUserPolicyCommand, CreateUserCommand } from "@aws-sdk/client-iam";
+import { ACCESS_KEY_ID, ACCOUNT_ID, rejects, startTestServer, tempDir, type TestServer } from "./helpers.js";
+import { send } from "./raw-requests.js";
+import { iamClient } from "./iam.js";
+
+/** A policy document of about `chars` characters without whitespace. */
+function bigDocument(chars: number, trust: boolean): string {
+  const statement = trust
+    ? { Effect: "Allow", Principal: { AWS: "arn:aws:iam::111122223333:root" }, Action: "sts:AssumeRole", Condition: {} as object }
+    : { Effect: "Allow", Action: "kms:Encrypt", Resource: "*", Condition: {} as object };
+  statement.Condition = { StringEquals: { "aws:PrincipalTag/team": "x".repeat(chars) } };
+  return JSON.stringify({ Version: "2012-10-17", Statement: [statement] });
+}
+
+describe("review findings: IAM policy sizes", () => {
+  let server: TestServer;
+  const dataDir = tempDir();
+  before(async () => {
+    server = await startTestServer({ dataDir });
+  });
+  after(async () => {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("CreateRole refuses a trust policy over IAM's 2,048-character quota (ACLSizePerRole) and takes one within it", async () => {
+    const iam = iamClient(server.url);
+    try {
+      const error = await rejects(
+        () => iam.send(new CreateRoleCommand({ RoleName: "big-trust", AssumeRolePolicyDocument: bigDocument(100_000, true) })),
+        "LimitExceededException",
+      );
+      assert.match(error.message, /ACLSizePerRole: 2048/);
+      assert.equal(error.$metadata?.httpStatusCode, 409);
+      await rejects(
+        () => iam.send(new CreateRoleCommand({ RoleName: "big-trust", AssumeRolePolicyDocument: bigDocument(2100, true) })),
+        "LimitExceededException",
+      );
+      const made = await iam.send(new CreateRoleCommand({ RoleName: "small-trust", AssumeRolePolicyDocument: bigDocument(1800, true) }));
+      assert.equal(made.Role?.RoleName, "small-trust");
+    } finally {
+      iam.destroy();
+    }
+  });
+
+  it("an identity policy over its quota is LimitExceeded whatever else is wrong with it (refused before it is compiled)", async () => {
+    const iam = iamClient(server.url);
+    try {
+      await iam.send(new CreateUserCommand({ UserName: "quota" }));
+      // Over quota and malformed (a Principal in an identity policy): the quota answers, as it is checked first.
+      const malformed = bigDocument(10_000, true);
+      await rejects(() => iam.send(new CreatePolicyCommand({ PolicyName: "big", PolicyDocument: malformed })), "LimitExceededException");
+      await rejects(
+        () => iam.send(new PutUserPolicyCommand({ UserName: "quota", PolicyName: "big", PolicyDocument: malformed })),
+        "LimitExceededException",
+      );
+    } finally {
+      iam.destroy();
+    }
+  });
+});
+
+describe("review findings: what an unauthenticated caller puts into another account's trail", () => {
+  let server: TestServer;
+  const dataDir = tempDir();
+  before(async () => {
+    server = await startTestServer({ dataDir });
+  });
+  after(async () => {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("a request with a bad signature is recorded for the access key's account without the region text it claimed unless it is a region's", async () => {
+    // Access key ids are not secret (they are in presigned URLs and logs). The claimed scope's region
+    // went verbatim into the record's awsRegion, which a multi-region trail of that account makes
+    // an object key path and a digest chain of its own, delivered hourly from then on.
+    const odd = "evil region " + "x".repeat(4000);
+    const body = JSON.stringify({});
+    const headers: Record<string, string> = {
+      host: new URL(server.url).host,
+      "content-type": "application/x-amz-json-1.1",
+      "x-amz-target": "TrentService.ListKeys",
+      "x-amz-date": new Date()
+        .toISOString()
+        .replace(/[-:]/g, "")
+        .replace(/\.\d{3}/, ""),
+      authorization: `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY_ID}/${new Date().toISOString().slice(0, 10).replace(/-/g, "")}/${odd}/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`,
+    };
+    const answer = await send(server.url, headers, body);
+    assert.equal(answer.status, 400);
+    const regions: unknown[] = [];
+    for (const chain of await server.keyhold.audit.store.chains()) {
+      for await (const row of server.keyhold.audit.store.records(chain)) {
+        const r = JSON.parse(row.record) as { errorCode?: string; awsRegion?: unknown; recipientAccountId?: string };
+        if (r.errorCode !== undefined && r.recipientAccountId === ACCOUNT_ID) regions.push(r.awsRegion);
+      }
+    }
+    assert.ok(regions.length > 0, "the refused request is recorded");
+    for (const region of regions)
+      assert.ok(region === null || /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(String(region)), `awsRegion ${String(region).slice(0, 40)}`);
+  });
+});
