@@ -6,8 +6,13 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { CreateRoleCommand, CreatePolicyCommand, PutUserPolicyCommand, CreateUserCommand } from "@aws-sdk/client-iam";
-import { ACCESS_KEY_ID, ACCOUNT_ID, rejects, startTestServer, tempDir, type TestServer } from "./helpers.js";
+import { gunzipSync } from "node:zlib";
+import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
+import { CreateKeyCommand, ListKeysCommand } from "@aws-sdk/client-kms";
+import { CreateBucketCommand, GetObjectCommand, PutBucketPolicyCommand } from "@aws-sdk/client-s3";
+import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, tempDir, type TestServer } from "./helpers.js";
 import { send } from "./raw-requests.js";
+import { bytesOf, s3Client } from "./s3.js";
 import { iamClient } from "./iam.js";
 
 /** A policy document of about `chars` characters without whitespace. */
@@ -106,5 +111,97 @@ describe("review findings: what an unauthenticated caller puts into another acco
     assert.ok(regions.length > 0, "the refused request is recorded");
     for (const region of regions)
       assert.ok(region === null || /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(String(region)), `awsRegion ${String(region).slice(0, 40)}`);
+  });
+});
+
+describe("review findings: the key policy AWS documents for CloudTrail", () => {
+  let server: TestServer;
+  const dataDir = tempDir();
+  before(async () => {
+    server = await startTestServer({ dataDir });
+  });
+  after(async () => {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("names the trail by aws:SourceArn and kms:EncryptionContext:aws:cloudtrail:arn: that trail delivers SSE-KMS files, another trail is refused", async () => {
+    // Without these keys in CloudTrail's KMS request, the documented (confused-deputy-safe) policy
+    // refused every trail, and a user had to grant the service principal the key unconditionally.
+    const region = "us-east-1";
+    const arnOf = (name: string) => `arn:aws:cloudtrail:${region}:${ACCOUNT_ID}:trail/${name}`;
+    const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
+    const ct = new CloudTrailClient({ endpoint: server.url, region, credentials, maxAttempts: 1 });
+    const kms = server.client();
+    const s3 = s3Client(server.url);
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: "documented-trail" }));
+      await s3.send(
+        new PutBucketPolicyCommand({
+          Bucket: "documented-trail",
+          Policy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { Service: "cloudtrail.amazonaws.com" },
+                Action: ["s3:GetBucketAcl", "s3:PutObject"],
+                Resource: ["arn:aws:s3:::documented-trail", `arn:aws:s3:::documented-trail/AWSLogs/${ACCOUNT_ID}/*`],
+                Condition: { StringLike: { "aws:SourceArn": `arn:aws:cloudtrail:*:${ACCOUNT_ID}:trail/*` } },
+              },
+            ],
+          }),
+        }),
+      );
+      const key = await kms.send(
+        new CreateKeyCommand({
+          Policy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "Enable IAM User Permissions",
+                Effect: "Allow",
+                Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` },
+                Action: "kms:*",
+                Resource: "*",
+              },
+              {
+                Sid: "Allow CloudTrail to encrypt logs",
+                Effect: "Allow",
+                Principal: { Service: "cloudtrail.amazonaws.com" },
+                Action: "kms:GenerateDataKey*",
+                Resource: "*",
+                Condition: {
+                  StringEquals: { "aws:SourceArn": arnOf("documented"), "aws:SourceAccount": ACCOUNT_ID },
+                  StringLike: { "kms:EncryptionContext:aws:cloudtrail:arn": `arn:aws:cloudtrail:*:${ACCOUNT_ID}:trail/*` },
+                },
+              },
+            ],
+          }),
+        }),
+      );
+      const keyArn = key.KeyMetadata!.Arn!;
+      const made = await ct.send(new CreateTrailCommand({ Name: "documented", S3BucketName: "documented-trail", KmsKeyId: keyArn }));
+      assert.equal(made.KmsKeyId, keyArn);
+      await rejects(
+        () => ct.send(new CreateTrailCommand({ Name: "another", S3BucketName: "documented-trail", KmsKeyId: keyArn })),
+        "InsufficientEncryptionPolicyException",
+      );
+      await ct.send(new StartLoggingCommand({ Name: "documented" }));
+      await kms.send(new ListKeysCommand({}));
+      const report = await server.keyhold.trails.tick();
+      assert.deepEqual(report.errors, []);
+      const file = report.logFiles.find((f) => f.startsWith("s3://documented-trail/"));
+      assert.ok(file, "a log file was delivered");
+      const object = await s3.send(new GetObjectCommand({ Bucket: "documented-trail", Key: file.slice("s3://documented-trail/".length) }));
+      assert.equal(object.ServerSideEncryption, "aws:kms");
+      assert.equal(object.SSEKMSKeyId, keyArn);
+      const records = JSON.parse(gunzipSync(await bytesOf(object.Body)).toString("utf8")) as { Records: { eventName: string }[] };
+      assert.ok(records.Records.some((r) => r.eventName === "ListKeys"));
+    } finally {
+      ct.destroy();
+      kms.destroy();
+      s3.destroy();
+    }
   });
 });
