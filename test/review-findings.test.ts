@@ -87,20 +87,22 @@ describe("review findings: what an unauthenticated caller puts into another acco
     // Access key ids are not secret (they are in presigned URLs and logs). The claimed scope's region
     // went verbatim into the record's awsRegion, which a multi-region trail of that account makes
     // an object key path and a digest chain of its own, delivered hourly from then on.
-    const odd = "evil region " + "x".repeat(4000);
-    const body = JSON.stringify({});
-    const headers: Record<string, string> = {
-      host: new URL(server.url).host,
-      "content-type": "application/x-amz-json-1.1",
-      "x-amz-target": "TrentService.ListKeys",
-      "x-amz-date": new Date()
-        .toISOString()
-        .replace(/[-:]/g, "")
-        .replace(/\.\d{3}/, ""),
-      authorization: `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY_ID}/${new Date().toISOString().slice(0, 10).replace(/-/g, "")}/${odd}/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`,
-    };
-    const answer = await send(server.url, headers, body);
-    assert.equal(answer.status, 400);
+    for (const odd of ["evil region " + "x".repeat(4000), "aa-" + "a".repeat(4000) + "-1"]) await claimRegion(odd);
+    async function claimRegion(odd: string): Promise<void> {
+      const body = JSON.stringify({});
+      const headers: Record<string, string> = {
+        host: new URL(server.url).host,
+        "content-type": "application/x-amz-json-1.1",
+        "x-amz-target": "TrentService.ListKeys",
+        "x-amz-date": new Date()
+          .toISOString()
+          .replace(/[-:]/g, "")
+          .replace(/\.\d{3}/, ""),
+        authorization: `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY_ID}/${new Date().toISOString().slice(0, 10).replace(/-/g, "")}/${odd}/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`,
+      };
+      const answer = await send(server.url, headers, body);
+      assert.equal(answer.status, 400);
+    }
     const regions: unknown[] = [];
     for (const chain of await server.keyhold.audit.store.chains()) {
       for await (const row of server.keyhold.audit.store.records(chain)) {
@@ -111,6 +113,8 @@ describe("review findings: what an unauthenticated caller puts into another acco
     assert.ok(regions.length > 0, "the refused request is recorded");
     for (const region of regions)
       assert.ok(region === null || /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(String(region)), `awsRegion ${String(region).slice(0, 40)}`);
+    for (const region of regions)
+      assert.ok(region === null || String(region).length <= 32, `awsRegion of ${String(region).length} characters`);
   });
 });
 
