@@ -11,7 +11,7 @@ import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-
 import { CreateKeyCommand, ListKeysCommand } from "@aws-sdk/client-kms";
 import { CreateBucketCommand, GetObjectCommand, PutBucketPolicyCommand } from "@aws-sdk/client-s3";
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, tempDir, type TestServer } from "./helpers.js";
-import { send } from "./raw-requests.js";
+import { call, send } from "./raw-requests.js";
 import { bytesOf, s3Client } from "./s3.js";
 import { iamClient } from "./iam.js";
 
@@ -115,6 +115,28 @@ describe("review findings: what an unauthenticated caller puts into another acco
       assert.ok(region === null || /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(String(region)), `awsRegion ${String(region).slice(0, 40)}`);
     for (const region of regions)
       assert.ok(region === null || String(region).length <= 32, `awsRegion of ${String(region).length} characters`);
+  });
+});
+
+describe("review findings: a signed request's region", () => {
+  let server: TestServer;
+  const dataDir = tempDir();
+  before(async () => {
+    server = await startTestServer({ dataDir });
+  });
+  after(async () => {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("a credential scope naming a 4 KB region of a region's form is refused as an invalid region; a real one works", async () => {
+    const long = "aa-" + "a".repeat(4000) + "-1";
+    const refused = await call(server.url, "TrentService.ListKeys", "{}", { region: long });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.json().__type, "InvalidSignatureException");
+    assert.match(String(refused.json().message), /valid region/);
+    const served = await call(server.url, "TrentService.ListKeys", "{}", { region: "us-gov-west-1" });
+    assert.equal(served.status, 200);
   });
 });
 

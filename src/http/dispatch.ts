@@ -134,7 +134,7 @@ export class Dispatcher {
       // The claim is unverified: anyone who knows an access key id makes it. Its region becomes the
       // record's awsRegion, which a multi-region trail turns into an object key and a digest chain
       // of its own, so only a region's form is kept (not spaces, punctuation or 8 KB of text).
-      if (claim.region.length <= MAX_CLAIMED_REGION && REGION.test(claim.region)) completed.region = claim.region;
+      if (REGION.test(claim.region)) completed.region = claim.region;
       const identity = await this.options.lookup(claim.accessKeyId);
       completed.claimed = { accessKeyId: claim.accessKeyId, accountId: identity?.accountId };
     } catch {
@@ -154,9 +154,6 @@ export class Dispatcher {
     }
   }
 }
-
-/** AWS's region names are at most 15 characters or so (us-isob-east-1); a claim's is kept up to this many. */
-const MAX_CLAIMED_REGION = 32;
 
 let lastDate = { second: -1, text: "" };
 
