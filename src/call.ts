@@ -16,6 +16,11 @@ export interface CallContext {
   secureTransport: boolean;
   /** Set when another keyhold service (s3) calls KMS on the caller's behalf: kms:ViaService. */
   viaService?: string;
+  /**
+   * A service principal's call for a resource of a customer's (CloudTrail delivering for a trail):
+   * aws:SourceArn and aws:SourceAccount, which resource policies name to stop a confused deputy.
+   */
+  source?: { arn: string; account: string };
   requestId: string;
   /** The IAM action this call is, such as kms:Encrypt. */
   action: string;

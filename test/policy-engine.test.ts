@@ -146,6 +146,21 @@ describe("wildcards", () => {
     // 20,000 distinct long patterns: the cache clears itself rather than hold them all.
     for (let i = 0; i < 20_000; i++) assert.equal(wildcardMatch(`${i}*${"x".repeat(300)}`, `${i}-${"x".repeat(300)}`), true);
   });
+
+  it("keep the cache of compiled policies bounded in characters, not only in entries", () => {
+    // A compiled policy holds its own compiled patterns (about 2.5 MB for a 32 KB key policy of
+    // distinct wildcards): 5,000 such documents, which anyone may submit as key or bucket policies
+    // (compiled even when refused later), held 12 GB. 100 of them (3.2 M characters) must not all stay.
+    const documents = Array.from({ length: 100 }, (_, d) => {
+      const actions: string[] = [];
+      for (let i = 0; i < 2000; i++) actions.push(`kms:*a*b*${d}q${i}`);
+      return JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: "*", Action: actions, Resource: "*" }] });
+    });
+    const first = compilePolicy(documents[0]!, "resource");
+    for (const text of documents.slice(1)) compilePolicy(text, "resource");
+    assert.notEqual(compilePolicy(documents[0]!, "resource"), first, "the first document was still cached after 3 M characters");
+    assert.equal(compilePolicy(documents[0]!, "resource"), compilePolicy(documents[0]!, "resource"));
+  });
 });
 
 const ACCOUNT = "111122223333";

@@ -18,7 +18,15 @@ import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { ServiceError } from "../errors.js";
 import { etagOf, type ObjectBody, type SseChoice } from "../s3/service.js";
-import { TRAIL_KIND, TRAIL_REF, deliveryConditions, type CloudTrailService, type DigestHead, type TrailBody } from "./service.js";
+import {
+  TRAIL_KIND,
+  TRAIL_REF,
+  deliveryConditions,
+  trailEncryptionContext,
+  type CloudTrailService,
+  type DigestHead,
+  type TrailBody,
+} from "./service.js";
 
 /** At most this many records are read per trail and pass (the rest wait for the next pass), and per log file. */
 const MAX_RECORDS_PER_PASS = 50_000;
@@ -317,7 +325,12 @@ export class TrailDelivery {
     const call = this.ct.serviceCall(trail, bucket.body.owner, "s3:PutObject");
     const defaults = bucket.body.encryption;
     const choice: SseChoice = trail.kmsKeyId
-      ? { algorithm: "aws:kms", kmsKeyId: trail.kmsKeyId, bucketKey: defaults.bucketKeyEnabled === true }
+      ? {
+          algorithm: "aws:kms",
+          kmsKeyId: trail.kmsKeyId,
+          bucketKey: defaults.bucketKeyEnabled === true,
+          context: trailEncryptionContext(trail),
+        }
       : defaults.algorithm === "aws:kms"
         ? { algorithm: "aws:kms", kmsKeyId: defaults.kmsKeyId, bucketKey: defaults.bucketKeyEnabled === true }
         : { algorithm: "AES256" };

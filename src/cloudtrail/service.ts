@@ -247,6 +247,8 @@ export class CloudTrailService {
       requestId: randomUUID(),
       action,
       trail: { resources: [] },
+      // Every policy CloudTrail's request meets (the bucket's, the key's) sees which trail it is for.
+      source: { arn: trail.arn, account: trail.accountId },
     };
   }
 
@@ -293,6 +295,9 @@ export class CloudTrailService {
     // A remote endpoint's KMS key is the remote's: it is named in each delivery, and the remote refuses it or not.
     if (this.remote) return kmsKeyId;
     const call = this.serviceCall(trail, trail.accountId, "kms:GenerateDataKey");
+    // The request deliveries will make: the key policy AWS documents for CloudTrail names the trail
+    // by aws:SourceArn and by the encryption context's aws:cloudtrail:arn.
+    call.trail.input = { KeyId: kmsKeyId, EncryptionContext: trailEncryptionContext(trail) };
     try {
       const key = await this.s3.kms.resolveKey(call, kmsKeyId, { aliases: true, state: "cryptographic", crossAccount: true });
       if (this.s3.kms.isAsymmetric(key) || key.keyUsage !== "ENCRYPT_DECRYPT") {
@@ -313,6 +318,11 @@ export class CloudTrailService {
       throw new ServiceError("KmsException", `KMS key ${kmsKeyId} cannot be used: ${error.message}`);
     }
   }
+}
+
+/** The encryption context CloudTrail gives a trail's SSE-KMS files (S3 adds aws:s3:arn): the trail's ARN. */
+export function trailEncryptionContext(trail: Pick<TrailBody, "arn">): Record<string, string> {
+  return { "aws:cloudtrail:arn": trail.arn };
 }
 
 /** The S3 condition keys of CloudTrail's PutObject: the ACL it sets, and SSE-KMS when the trail names a key. */

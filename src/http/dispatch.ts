@@ -10,7 +10,7 @@ import type { Readable } from "node:stream";
 import type { CallContext, CompletedCall } from "../call.js";
 import { ServiceError, type ErrorCode } from "../errors.js";
 import type { Logger } from "../log.js";
-import { parseAuthorization, verifySigV4, type IdentityLookup, type SignedRequest } from "./sigv4.js";
+import { parseAuthorization, REGION, verifySigV4, type IdentityLookup, type SignedRequest } from "./sigv4.js";
 
 export interface Reply {
   status: number;
@@ -131,7 +131,10 @@ export class Dispatcher {
     if (!header) return;
     try {
       const claim = parseAuthorization(header);
-      completed.region = claim.region;
+      // The claim is unverified: anyone who knows an access key id makes it. Its region becomes the
+      // record's awsRegion, which a multi-region trail turns into an object key and a digest chain
+      // of its own, so only a region's form is kept (not spaces, punctuation or 8 KB of text).
+      if (REGION.test(claim.region)) completed.region = claim.region;
       const identity = await this.options.lookup(claim.accessKeyId);
       completed.claimed = { accessKeyId: claim.accessKeyId, accountId: identity?.accountId };
     } catch {

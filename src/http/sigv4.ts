@@ -16,7 +16,8 @@ import type { SessionRecord } from "../store/records.js";
 export const ALGORITHM = "AWS4-HMAC-SHA256";
 /** AWS accepts a request time within 15 minutes of its own clock. */
 export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
-export const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+/** A region name's form, at most 32 characters (AWS's longest is about 15): a scope names one, and it enters ARNs and records. */
+export const REGION = /^(?=[a-z0-9-]{1,32}$)[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 export interface SignedRequest {

@@ -68,6 +68,10 @@ export class Authorizer {
       switch (key) {
         case "aws:principalservicename":
           return call.principal.principalId;
+        case "aws:sourcearn":
+          return call.source?.arn;
+        case "aws:sourceaccount":
+          return call.source?.account;
         case "aws:securetransport":
           return String(call.secureTransport);
         case "aws:currenttime":

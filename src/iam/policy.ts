@@ -191,8 +191,16 @@ function compile(text: string, kind: PolicyKind): CompiledPolicy {
   return { text, statements, variables, conditionKeys, readsContext: conditionKeys.size > 0 || usesVariables };
 }
 
+/**
+ * Compiled policies by kind and text, bounded in entries and in the characters they hold: a
+ * compiled policy keeps its own compiled patterns (up to ~80 bytes per character of a policy made
+ * of distinct wildcards), so a count alone let anyone who may put a policy (a key policy of 32 KB,
+ * a refused 128 KB identity policy) fill the heap with a few thousand distinct documents.
+ */
 const compiled = new Map<string, CompiledPolicy>();
+let cachedChars = 0;
 const CACHE_LIMIT = 5_000;
+const CACHE_CHARS = 1_000_000;
 
 /** The compiled policy; throws PolicySyntaxError when the document is malformed. */
 export function compilePolicy(text: string, kind: PolicyKind): CompiledPolicy {
@@ -200,8 +208,12 @@ export function compilePolicy(text: string, kind: PolicyKind): CompiledPolicy {
   let policy = compiled.get(cacheKey);
   if (!policy) {
     policy = compile(text, kind);
-    if (compiled.size >= CACHE_LIMIT) compiled.clear();
+    if (compiled.size >= CACHE_LIMIT || cachedChars + cacheKey.length > CACHE_CHARS) {
+      compiled.clear();
+      cachedChars = 0;
+    }
     compiled.set(cacheKey, policy);
+    cachedChars += cacheKey.length;
   }
   return policy;
 }

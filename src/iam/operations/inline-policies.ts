@@ -50,6 +50,10 @@ function operationsFor(e: Entity): IamOperation[] {
       async run(iam, call, input) {
         const name = input[nameMember] as string;
         await iam.authorizeEntity(call, e.kind, name);
+        // A document over the entity's whole quota is refused before it is compiled (and cached).
+        if (policySize(input.PolicyDocument as string) > e.inlineLimit) {
+          throw new ServiceError("LimitExceeded", `Maximum policy size of ${e.inlineLimit} bytes exceeded for ${lower} ${name}`);
+        }
         checkPolicyDocument(input.PolicyDocument as string, "identity");
         await iam.directory.update(e.kind, call.accountId, name, (body) => {
           // IAM bounds the inline policies of an entity together, counting every character but whitespace.

@@ -66,10 +66,11 @@ export const createPolicy = defineIamOperation<CreatePolicyRequest, CreatePolicy
     const path = input.Path ?? "/";
     const arn = iamArn(call.accountId, "policy", path, input.PolicyName!);
     await iam.authorize(call, arn);
-    checkPolicyDocument(input.PolicyDocument!, "identity");
+    // The quota first: a 128 KB document is refused before it is compiled (and cached).
     if (policySize(input.PolicyDocument!) > 6144) {
       throw new ServiceError("LimitExceeded", "Cannot exceed quota for PolicySize: 6144");
     }
+    checkPolicyDocument(input.PolicyDocument!, "identity");
     const now = iam.clock.now();
     const body = {
       policyId: uniqueId("ANPA"),

@@ -12,7 +12,7 @@ import type {
 } from "@aws-sdk/client-iam";
 import { ServiceError } from "../../errors.js";
 import { int, str, struct } from "../../validation/schema.js";
-import { checkPolicyDocument, iamArn, uniqueId } from "../directory.js";
+import { checkPolicyDocument, iamArn, policySize, uniqueId } from "../directory.js";
 import { firstUnknownPrincipal } from "../principal-check.js";
 import {
   defineIamOperation,
@@ -29,6 +29,9 @@ import {
   roleShape,
   Tags,
 } from "../service.js";
+
+/** IAM's default quota on a role trust policy, in characters without whitespace. */
+const MAX_TRUST_POLICY_SIZE = 2048;
 
 export const createRole = defineIamOperation<CreateRoleRequest, CreateRoleResponse>({
   name: "CreateRole",
@@ -51,6 +54,11 @@ export const createRole = defineIamOperation<CreateRoleRequest, CreateRoleRespon
     const path = input.Path ?? "/";
     const arn = iamArn(call.accountId, "role", path, input.RoleName!);
     await iam.authorize(call, arn);
+    // IAM's quota on a role's trust policy (ACLSizePerRole), checked before any work is spent on it:
+    // the document is compiled at every AssumeRole.
+    if (policySize(input.AssumeRolePolicyDocument!) > MAX_TRUST_POLICY_SIZE) {
+      throw new ServiceError("LimitExceeded", `Cannot exceed quota for ACLSizePerRole: ${MAX_TRUST_POLICY_SIZE}`);
+    }
     const trust = checkPolicyDocument(input.AssumeRolePolicyDocument!, "trust");
     const unknown = await firstUnknownPrincipal(trust, iam.repo);
     if (unknown !== undefined) throw new ServiceError("MalformedPolicyDocument", `Invalid principal in policy: "AWS":"${unknown}"`);
