@@ -28,6 +28,7 @@ import { Hash } from "@smithy/hash-node";
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, rejects, startTestServer, type TestServer } from "./helpers.js";
 import { awsEnv } from "./process.js";
 import { send } from "./raw-requests.js";
+import { connectionSource } from "../src/http/server.js";
 import { bytesOf, s3Client, s3Signer, signS3 } from "./s3.js";
 
 const KEY = createHash("sha256").update("customer key one").digest();
@@ -420,6 +421,21 @@ print("presigned", put({"x-amz-server-side-encryption": "AES256"}), put({"x-amz-
     });
     assert.equal(outcome.status, 403);
     assert.ok(outcome.written < 64 * 1024 * 1024, `the client wrote ${outcome.written} bytes`);
+  });
+});
+
+describe("HTTP hardening: what one client is, for the connection cap", () => {
+  it("an IPv4 address is itself; an IPv6 address counts as its /64, however it is written", () => {
+    assert.equal(connectionSource("203.0.113.7"), "203.0.113.7");
+    assert.equal(connectionSource("::ffff:203.0.113.7"), "203.0.113.7");
+    const one = connectionSource("2001:db8:1:2::1");
+    assert.equal(one, "2001:db8:1:2::/64");
+    for (const same of ["2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:0db8:0001:0002:0:0:0:9", "2001:DB8:1:2::abcd%eth0"]) {
+      assert.equal(connectionSource(same), one, same);
+    }
+    assert.notEqual(connectionSource("2001:db8:1:3::1"), one);
+    assert.equal(connectionSource("::1"), "0:0:0:0::/64");
+    assert.equal(connectionSource("fe80::1"), "fe80:0:0:0::/64");
   });
 });
 

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import { randomUUID } from "node:crypto";
-import type { Socket } from "node:net";
+import { isIPv4, isIPv6, type Socket } from "node:net";
 import type { Reply } from "./dispatch.js";
 import { errorReply } from "./json-protocol.js";
 import type { SignedRequest } from "./sigv4.js";
@@ -282,11 +282,36 @@ export function createHttpServer(
   return server;
 }
 
-/** At most `max` open connections from one address: a client holding sockets open cannot take them all. */
+/**
+ * What one client is, for the connection cap: an IPv4 address (IPv4-mapped ones included), or an
+ * IPv6 address's /64 — a single host is routinely given a whole /64, so counting each IPv6 address
+ * alone would let it open 2^64 times the cap.
+ */
+export function connectionSource(address: string): string {
+  const bare = address.split("%")[0]!.toLowerCase();
+  if (isIPv4(bare)) return bare;
+  if (!isIPv6(bare)) return bare;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
+  if (mapped) return mapped[1]!;
+  const [head, tail] = bare.includes("::") ? bare.split("::") : [bare, undefined];
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  // An embedded IPv4 tail (::a.b.c.d) counts as two groups; it never reaches the first four.
+  const rightGroups = right.reduce((n, g) => n + (g.includes(".") ? 2 : 1), 0);
+  const groups = tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - rightGroups)).fill("0"), ...right];
+  return (
+    groups
+      .slice(0, 4)
+      .map((g) => g.replace(/^0+(?=.)/, ""))
+      .join(":") + "::/64"
+  );
+}
+
+/** At most `max` open connections from one client: a client holding sockets open cannot take them all. */
 function limitPerSource(server: Server, max: number): void {
   const open = new Map<string, number>();
   server.on("connection", (socket: Socket) => {
-    const source = socket.remoteAddress ?? "";
+    const source = connectionSource(socket.remoteAddress ?? "");
     const count = (open.get(source) ?? 0) + 1;
     if (count > max) {
       socket.destroy();
