@@ -60,6 +60,8 @@ export interface DispatcherOptions {
   now: () => number;
   log: Logger;
   observer?: CallObserver;
+  /** The regions served (src/regions.ts); default AWS's. */
+  regions?: ReadonlySet<string>;
 }
 
 export class Dispatcher {
@@ -88,7 +90,12 @@ export class Dispatcher {
       route = adapter.route(req);
       completed.service = route.service;
       completed.operation = route.operationName;
-      const verified = await verifySigV4(req, { service: route.service, now: time, lookup: this.options.lookup });
+      const verified = await verifySigV4(req, {
+        service: route.service,
+        now: time,
+        lookup: this.options.lookup,
+        regions: this.options.regions,
+      });
       completed.region = verified.region;
       completed.caller = { accountId: verified.accountId, accessKeyId: verified.accessKeyId, principal: verified.principal };
       const operation = route.operation;
