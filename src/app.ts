@@ -46,6 +46,8 @@ import { RemoteS3 } from "./cloudtrail/remote-s3.js";
 import { SecretsManagerService } from "./secretsmanager/service.js";
 import { SecretsScheduler } from "./secretsmanager/scheduler.js";
 import { SECRETSMANAGER_OPERATIONS_BY_NAME, SECRETSMANAGER_TARGET_PREFIX, SECRETSMANAGER_UNSERVED } from "./secretsmanager/registry.js";
+import { servedRegions } from "./regions.js";
+import { answerProbe, isProbe } from "./http/probes.js";
 
 export interface Keyhold {
   url: string;
@@ -66,6 +68,8 @@ export interface Keyhold {
   trails: TrailDelivery;
   /** Set when this start initialized the data directory with generated root credentials. */
   generatedRootCredentials?: GeneratedCredentials;
+  /** Stops being ready (/_keyhold/readyz answers 503) while still serving: a balancer drains the node. close() does this first. */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -279,13 +283,46 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       return op && { readOnly: op.readOnly, handle: (call, raw) => op.handle(s3, call, raw as Record<string, unknown>) };
     },
   });
-  const dispatcher = new Dispatcher({ lookup: credentials.lookup, now: () => clock.now(), log, observer: audit });
+  const dispatcher = new Dispatcher({
+    lookup: credentials.lookup,
+    now: () => clock.now(),
+    log,
+    observer: audit,
+    regions: servedRegions(config.extraRegions),
+  });
   const json = new JsonProtocol([kmsService, cloudTrailService, organizationsService, secretsManagerService]);
   const query = new QueryProtocol(queryServices);
   // AWS JSON requests name their operation in X-Amz-Target; S3's REST requests are signed for s3;
   // Query requests (IAM, STS) name theirs in an Action parameter.
+  // Readiness (/_keyhold/readyz): false while draining, when the database refuses a write, or when
+  // the audit trail's last write failed. The database check rewrites nothing: inserting the sealed
+  // root key that is already there takes the write lock and changes no row.
+  let draining = false;
+  const readiness = {
+    serving: () => (draining ? "draining: this node is shutting down" : undefined),
+    database: async () => {
+      try {
+        const sealed = await repo.readSeal();
+        if (!sealed) return "the sealed root key is missing";
+        await repo.writeSeal(sealed);
+        return undefined;
+      } catch (error) {
+        log.error(`readiness: the database refused a write: ${(error as Error)?.message ?? String(error)}`);
+        return "not writable";
+      }
+    },
+    audit: () => {
+      if (audit.writeFailure === undefined) return undefined;
+      log.error(`readiness: the audit trail's last write failed: ${audit.writeFailure}`);
+      return "the audit trail cannot be written";
+    },
+    // startKeyhold returns only once the root key is unsealed (SoftwareKeyStore.open).
+    keystore: () => undefined,
+  };
   const handler: RequestHandler = (req) =>
-    dispatcher.handle(req, req.headers["x-amz-target"] !== undefined ? json : isS3Request(req) ? rest : query);
+    isProbe(req)
+      ? answerProbe(req, readiness)
+      : dispatcher.handle(req, req.headers["x-amz-target"] !== undefined ? json : isS3Request(req) ? rest : query);
   // Only an S3 upload streams: rest.streams answers no at once for anything but a PUT, so the
   // KMS hot path (POSTs with X-Amz-Target) pays nothing for this.
   const streams: StreamPredicate = (req) =>
@@ -360,7 +397,11 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     audit,
     trails,
     generatedRootCredentials: generated,
+    drain() {
+      draining = true;
+    },
     async close() {
+      draining = true;
       for (const s of tlsServer ? [server, tlsServer] : [server]) {
         await new Promise<void>((resolve) => {
           s.close(() => resolve());

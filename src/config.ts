@@ -3,12 +3,15 @@
  * drives parsing, defaults and `keyhold server --help`.
  */
 import { resolve } from "node:path";
+import { AWS_REGIONS, REGION_NAME } from "./regions.js";
 
 export interface Config {
   host: string;
   port: number;
   dataDir: string;
   region: string;
+  /** Private region names served besides AWS's (src/regions.ts). */
+  extraRegions?: string[];
   accountId: string;
   rootAccessKeyId?: string;
   rootSecretAccessKey?: string;
@@ -112,8 +115,20 @@ export const SETTINGS: readonly Setting[] = [
     env: "KEYHOLD_REGION",
     flag: "--region",
     default: "us-east-1",
-    help: "region shown in printed examples; every region is served",
-    parse: matching("region", /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, "a region name such as us-east-1"),
+    help: "region shown in printed examples; AWS's regions and --extra-regions are served",
+    parse: matching("region", REGION_NAME, "a region name such as us-east-1"),
+  },
+  {
+    key: "extraRegions",
+    env: "KEYHOLD_EXTRA_REGIONS",
+    flag: "--extra-regions",
+    help: "comma-separated private region names served besides AWS's (a request signed for any other region is refused)",
+    parse: (v) =>
+      v.split(",").map((name) => {
+        const region = name.trim();
+        if (!REGION_NAME.test(region)) throw new ConfigError(`extra region '${region}' is not a region name such as dc-east-1`);
+        return region;
+      }),
   },
   {
     key: "accountId",
@@ -317,6 +332,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, args: readonly string[]): Con
   const remote = [config.trailS3Endpoint, config.trailS3AccessKeyId, config.trailS3SecretAccessKey];
   if (remote.some((v) => v !== undefined) && remote.some((v) => v === undefined)) {
     throw new ConfigError("KEYHOLD_TRAIL_S3_ENDPOINT, KEYHOLD_TRAIL_S3_ACCESS_KEY_ID and KEYHOLD_TRAIL_S3_SECRET_ACCESS_KEY go together");
+  }
+  const region = config.region as string;
+  const extra = (config.extraRegions as string[] | undefined) ?? [];
+  if (!AWS_REGIONS.has(region) && !extra.includes(region)) {
+    throw new ConfigError(
+      `region '${region}' is not an AWS region; name a real one (us-east-1, eu-west-1, …) or add a private one with KEYHOLD_EXTRA_REGIONS`,
+    );
   }
   if (config.masterKeyFile !== undefined && config.masterPassphrase !== undefined) {
     throw new ConfigError("set KEYHOLD_MASTER_KEY_FILE or KEYHOLD_MASTER_PASSPHRASE, not both");

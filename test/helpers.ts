@@ -1,4 +1,5 @@
 /** Test harness: a keyhold server in-process on a free port with a throw-away data directory. */
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,8 +21,28 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+/** Every temporary directory this test process made, and every server process it started. */
+const made = new Set<string>();
+const children = new Set<ChildProcess>();
+
+// Temporary directories hold master key files and sealed keys: they go when the test process ends,
+// whether or not a test removed its own (a failed assertion skips its cleanup). A server process a
+// test left running is killed first, so it writes nothing into a directory being removed.
+process.on("exit", () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  for (const dir of made) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+});
+
 export function tempDir(prefix = "keyhold-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.add(dir);
+  return dir;
+}
+
+/** A child process (a keyhold server) to kill, if still running, when this test process ends. */
+export function trackChild(child: ChildProcess): void {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
 }
 
 export function testConfig(dataDir: string, extra: Partial<Config> = {}): Config {

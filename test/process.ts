@@ -2,7 +2,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { TestContext } from "node:test";
-import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY } from "./helpers.js";
+import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, trackChild } from "./helpers.js";
 
 const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 
@@ -27,6 +27,7 @@ export async function spawnServer(dataDir: string, extraEnv: Record<string, stri
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  trackChild(child);
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));

@@ -34,8 +34,25 @@ export class Audit {
     private readonly key: AuditSigningKey,
     private readonly options: AuditOptions,
   ) {
-    this.trail = new AuditTrail((events) => store.append(events), store.appendsInFlight);
+    // Whether the last write of the trail failed: readiness (/_keyhold/readyz) goes false then, so a
+    // balancer stops sending calls this node could not record.
+    this.trail = new AuditTrail(
+      (events) =>
+        store.append(events).then(
+          () => {
+            this.writeFailure = undefined;
+          },
+          (error: unknown) => {
+            this.writeFailure = (error as Error)?.message ?? String(error);
+            throw error;
+          },
+        ),
+      store.appendsInFlight,
+    );
   }
+
+  /** Why the last write of the trail failed, if it did (cleared by the next write that succeeds). */
+  writeFailure: string | undefined;
 
   static async open(options: AuditOptions): Promise<Audit> {
     const key = await options.store.signingKey(options.keystore, options.clock.now());

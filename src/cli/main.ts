@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /** The `keyhold` command. */
+import { readFileSync } from "node:fs";
 import { S3_ROUTES } from "../s3/registry.js";
 import { ConfigError, loadConfig, settingsHelp } from "../config.js";
 import { KeyStoreError } from "../keystore/software.js";
 import { KMS_OPERATIONS } from "../kms/registry.js";
 import { CLOUDTRAIL_OPERATIONS } from "../cloudtrail/registry.js";
-import { runServer } from "./server.js";
+import { listenFailure, runServer } from "./server.js";
 import { AUDIT_USAGE, runAudit } from "./audit.js";
 import { ACCOUNT_USAGE, runAccount } from "./account.js";
 import { IAM_OPERATIONS } from "../iam/registry.js";
@@ -13,21 +14,40 @@ import { STS_OPERATIONS } from "../sts/registry.js";
 import { ORGANIZATIONS_OPERATIONS } from "../organizations/registry.js";
 import { SECRETSMANAGER_OPERATIONS } from "../secretsmanager/registry.js";
 
-const USAGE = `keyhold — self-hosted key management that speaks the AWS KMS API
+const USAGE = `keyhold — self-hosted encryption and key management that speaks the AWS APIs:
+KMS, IAM and STS, S3 with server-side encryption, CloudTrail audit and Organizations, for the
+AWS SDKs, the AWS CLI and boto3 unchanged (point --endpoint-url at keyhold).
 
 Usage:
   keyhold server [options]     start the server (the first start initializes the data directory)
   keyhold operations           list the operations this server answers
 ${ACCOUNT_USAGE}
 ${AUDIT_USAGE}
+  keyhold --version            the version
   keyhold --help               this text
 
 Server options (each also an environment variable):
 ${settingsHelp()}
 `;
 
+/** The version in package.json (dist/src/cli/main.js is three folders below it). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // A reader that goes away (`keyhold operations | head -5`) is an ordinary end, not a crash:
+  // stop writing and leave quietly. The server keeps running when its output is gone.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    if (command !== "server") process.exit(0);
+  });
+  if (command === "--version" || command === "-v" || command === "version") {
+    process.stdout.write(`keyhold ${version()}\n`);
+    return 0;
+  }
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
     process.stdout.write(USAGE);
     return 0;
@@ -65,8 +85,12 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (error: unknown) => {
+    const errno = error as NodeJS.ErrnoException & { address?: string; port?: number };
     if (error instanceof ConfigError || error instanceof KeyStoreError) {
       process.stderr.write(`keyhold: ${error.message}\n`);
+    } else if (errno?.syscall === "listen" && errno.port !== undefined) {
+      // Taken between the check and the listen (or a TLS port): still one line.
+      process.stderr.write(`keyhold: ${listenFailure(errno, errno.address ?? "", errno.port)}\n`);
     } else {
       process.stderr.write(`keyhold: ${(error as Error)?.stack ?? String(error)}\n`);
     }

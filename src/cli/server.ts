@@ -4,8 +4,11 @@
  * SQLite database. Worker 1 runs the scheduler; a worker that dies is replaced.
  */
 import cluster from "node:cluster";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
 import { initializeDataDir, printCredentials, startKeyhold } from "../app.js";
-import type { Config } from "../config.js";
+import { ConfigError, type Config } from "../config.js";
 import { consoleLogger } from "../log.js";
 
 const log = consoleLogger();
@@ -15,9 +18,44 @@ function onSignals(stop: () => void): void {
   process.once("SIGTERM", stop);
 }
 
+/**
+ * Fails with one line when a port keyhold is to listen on is taken, before the data directory is
+ * initialized: otherwise a first start would initialize it, fail to listen, and never show the
+ * root credentials it generated.
+ */
+export async function checkPortsFree(config: Config): Promise<void> {
+  for (const [port, flag] of [
+    [config.port, "--port / KEYHOLD_PORT"],
+    [config.tlsPort, "--tls-port / KEYHOLD_TLS_PORT"],
+  ] as const) {
+    if (port === undefined || port === 0) continue;
+    await new Promise<void>((resolve, reject) => {
+      const probe = createServer();
+      probe.once("error", (error: NodeJS.ErrnoException) => reject(new ConfigError(listenFailure(error, config.host, port, flag))));
+      probe.listen({ port, host: config.host, exclusive: true }, () => probe.close(() => resolve()));
+    });
+  }
+}
+
+/** One line for a port keyhold cannot listen on. */
+export function listenFailure(error: NodeJS.ErrnoException, host: string, port: number, flag = "--port / KEYHOLD_PORT"): string {
+  if (error.code === "EADDRINUSE") return `port ${port} on ${host} is already in use (another keyhold?); choose another with ${flag}`;
+  if (error.code === "EACCES") return `not allowed to listen on port ${port} on ${host}; choose a port above 1023 with ${flag}`;
+  if (error.code === "EADDRNOTAVAIL") return `${host} is not an address of this machine; choose another with --host / KEYHOLD_HOST`;
+  return `cannot listen on ${host}:${port}: ${error.message}`;
+}
+
+/** On a start that did not generate the root credentials: where they are, when keyhold wrote them. */
+function credentialsNote(config: Config): string {
+  const file = join(config.dataDir, "root-credentials");
+  return existsSync(file) ? `root credentials of account ${config.accountId}: ${file}\n` : "";
+}
+
 async function single(config: Config): Promise<void> {
+  await checkPortsFree(config);
   const keyhold = await startKeyhold(config, { printCredentials: true });
   process.stdout.write(`keyhold listening on ${keyhold.url} (data in ${config.dataDir})\n`);
+  if (!keyhold.generatedRootCredentials) process.stdout.write(credentialsNote(config));
   if (keyhold.tlsUrl) process.stdout.write(`keyhold listening on ${keyhold.tlsUrl}${tlsNote(keyhold.caFile)}\n`);
   onSignals(() => {
     keyhold.close().then(
@@ -42,6 +80,7 @@ async function worker(config: Config): Promise<void> {
 }
 
 async function primary(config: Config): Promise<void> {
+  await checkPortsFree(config);
   const generated = await initializeDataDir(config, { log });
   let stopping = false;
   let announced = false;
@@ -53,6 +92,7 @@ async function primary(config: Config): Promise<void> {
       announced = true;
       if (generated) printCredentials(config, generated, m.port!);
       process.stdout.write(`keyhold listening on ${m.listening} with ${config.workers} workers (data in ${config.dataDir})\n`);
+      if (!generated) process.stdout.write(credentialsNote(config));
       if (m.tls) process.stdout.write(`keyhold listening on ${m.tls}${tlsNote(m.caFile)}\n`);
     });
     w.on("exit", (code, signal) => {

@@ -10,7 +10,8 @@ import type { Readable } from "node:stream";
 import type { CallContext, CompletedCall } from "../call.js";
 import { ServiceError, type ErrorCode } from "../errors.js";
 import type { Logger } from "../log.js";
-import { parseAuthorization, REGION, verifySigV4, type IdentityLookup, type SignedRequest } from "./sigv4.js";
+import { parseAuthorization, verifySigV4, type IdentityLookup, type SignedRequest } from "./sigv4.js";
+import { AWS_REGIONS } from "../regions.js";
 
 export interface Reply {
   status: number;
@@ -60,6 +61,8 @@ export interface DispatcherOptions {
   now: () => number;
   log: Logger;
   observer?: CallObserver;
+  /** The regions served (src/regions.ts); default AWS's. */
+  regions?: ReadonlySet<string>;
 }
 
 export class Dispatcher {
@@ -88,7 +91,12 @@ export class Dispatcher {
       route = adapter.route(req);
       completed.service = route.service;
       completed.operation = route.operationName;
-      const verified = await verifySigV4(req, { service: route.service, now: time, lookup: this.options.lookup });
+      const verified = await verifySigV4(req, {
+        service: route.service,
+        now: time,
+        lookup: this.options.lookup,
+        regions: this.options.regions,
+      });
       completed.region = verified.region;
       completed.caller = { accountId: verified.accountId, accessKeyId: verified.accessKeyId, principal: verified.principal };
       const operation = route.operation;
@@ -133,8 +141,8 @@ export class Dispatcher {
       const claim = parseAuthorization(header);
       // The claim is unverified: anyone who knows an access key id makes it. Its region becomes the
       // record's awsRegion, which a multi-region trail turns into an object key and a digest chain
-      // of its own, so only a region's form is kept (not spaces, punctuation or 8 KB of text).
-      if (REGION.test(claim.region)) completed.region = claim.region;
+      // of its own, so only a region keyhold serves is kept (not made-up names, spaces or 8 KB of text).
+      if ((this.options.regions ?? AWS_REGIONS).has(claim.region)) completed.region = claim.region;
       const identity = await this.options.lookup(claim.accessKeyId);
       completed.claimed = { accessKeyId: claim.accessKeyId, accountId: identity?.accountId };
     } catch {

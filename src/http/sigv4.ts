@@ -12,12 +12,12 @@ import type { Readable } from "node:stream";
 import { ServiceError } from "../errors.js";
 import type { Principal } from "../iam/principal.js";
 import type { SessionRecord } from "../store/records.js";
+import { AWS_REGIONS, REGION_NAME } from "../regions.js";
 
 export const ALGORITHM = "AWS4-HMAC-SHA256";
 /** AWS accepts a request time within 15 minutes of its own clock. */
 export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
-/** A region name's form, at most 32 characters (AWS's longest is about 15): a scope names one, and it enters ARNs and records. */
-export const REGION = /^(?=[a-z0-9-]{1,32}$)[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+export const REGION = REGION_NAME;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 export interface SignedRequest {
@@ -284,6 +284,8 @@ export interface VerifyOptions {
   service: string;
   now: number;
   lookup: IdentityLookup;
+  /** The regions served (src/regions.ts); default AWS's. */
+  regions?: ReadonlySet<string>;
 }
 
 export async function verifySigV4(req: SignedRequest, options: VerifyOptions): Promise<VerifiedSignature> {
@@ -332,7 +334,15 @@ export async function verifySigV4(req: SignedRequest, options: VerifyOptions): P
 }
 
 function checkScope(auth: ParsedAuthorization, options: VerifyOptions): void {
-  if (!REGION.test(auth.region)) {
+  // A region keyhold does not serve (a typo such as us-east-9) is refused as AWS refuses a scope
+  // naming a region its endpoint is not: S3 says AuthorizationHeaderMalformed, the others
+  // InvalidSignatureException. Served, it would show an empty account as if nothing were wrong.
+  if (!(options.regions ?? AWS_REGIONS).has(auth.region)) {
+    if (options.service === "s3") {
+      throw incomplete(
+        `The authorization header is malformed; the region '${auth.region}' is wrong: it is not a region this server serves.`,
+      );
+    }
     throw new ServiceError("InvalidSignatureException", `Credential should be scoped to a valid region, not '${auth.region}'.`);
   }
   if (auth.service !== options.service) {

@@ -81,6 +81,14 @@ export class SoftwareKeyStore implements KeyStore {
       const want = existing[5] === KEK_FILE ? "a master key file (KEYHOLD_MASTER_KEY_FILE)" : "a passphrase (KEYHOLD_MASTER_PASSPHRASE)";
       throw new KeyStoreError(`the root key was sealed with ${want}; start keyhold with the same`);
     }
+    // An initialized data directory whose master key file is missing (a typo in
+    // --master-key-file, a lost mount): making a new random key there would never unseal the root
+    // key and would leave a misleading file behind. Say so and create nothing.
+    if (source.kind === "file" && !existsSync(source.path)) {
+      throw new KeyStoreError(
+        `master key file ${source.path} does not exist; the root key of this data directory is sealed with the master key file it was initialized with (nothing was created)`,
+      );
+    }
     const header = existing.subarray(0, HEADER_LENGTH);
     const kek = deriveKek(source, existing.subarray(6, HEADER_LENGTH));
     const root = open(kek, existing.subarray(HEADER_LENGTH), header);
