@@ -9,6 +9,7 @@
  */
 import { parseOperator, type ConditionClause } from "./conditions.js";
 import { wildcard, type Wildcard } from "./wildcard.js";
+import { Lru } from "../lru.js";
 
 /** What a policy is attached to decides which elements it must and must not have. */
 export type PolicyKind = "identity" | "resource" | "trust";
@@ -191,8 +192,8 @@ function compile(text: string, kind: PolicyKind): CompiledPolicy {
   return { text, statements, variables, conditionKeys, readsContext: conditionKeys.size > 0 || usesVariables };
 }
 
-const compiled = new Map<string, CompiledPolicy>();
-const CACHE_LIMIT = 5_000;
+/** Compiled documents by kind and text: the few policies in use stay while one-off ones age out. */
+const compiled = new Lru<string, CompiledPolicy>(5_000);
 
 /** The compiled policy; throws PolicySyntaxError when the document is malformed. */
 export function compilePolicy(text: string, kind: PolicyKind): CompiledPolicy {
@@ -200,7 +201,6 @@ export function compilePolicy(text: string, kind: PolicyKind): CompiledPolicy {
   let policy = compiled.get(cacheKey);
   if (!policy) {
     policy = compile(text, kind);
-    if (compiled.size >= CACHE_LIMIT) compiled.clear();
     compiled.set(cacheKey, policy);
   }
   return policy;
