@@ -21,6 +21,14 @@ export interface CacheStats {
 
 export class Lru<K, V> {
   private readonly map = new Map<K, V>();
+  /**
+   * Where the oldest entries are. A new iterator each time would walk from the start of the Map's
+   * table over the holes every eviction leaves there (V8 compacts only when it resizes): 30 times
+   * slower at 10,000 entries. One long-lived iterator never goes back: every entry behind it was
+   * evicted or deleted, and entries set or touched since go to the end, ahead of it, so its next
+   * entry is always the least recently used.
+   */
+  private oldest: IterableIterator<[K, V]> = this.map.entries();
   hits = 0;
   misses = 0;
   evictions = 0;
@@ -62,8 +70,12 @@ export class Lru<K, V> {
 
   /** Ages out the least recently used entry (for caches bounded by more than a count); false when empty. */
   evictOldest(): boolean {
-    const first = this.map.entries().next();
-    if (first.done) return false;
+    let first = this.oldest.next();
+    if (first.done) {
+      this.oldest = this.map.entries();
+      first = this.oldest.next();
+      if (first.done) return false;
+    }
     const [key, value] = first.value;
     this.map.delete(key);
     this.evictions++;

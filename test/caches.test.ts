@@ -53,6 +53,33 @@ describe("the LRU every cache is made of", () => {
     assert.equal(lru.stats().evictions, 0);
   });
 
+  it("matches a plain list LRU over 20,000 random sets, gets, deletes and clears", () => {
+    const lru = new Lru<number, number>(50);
+    let model: number[] = []; // least recently used first
+    let seed = 7;
+    const random = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
+    for (let i = 0; i < 20_000; i++) {
+      const key = random(120);
+      const op = random(100);
+      if (op < 50) {
+        lru.set(key, i + 1);
+        model = model.filter((k) => k !== key).concat(key);
+        if (model.length > 50) model.shift();
+      } else if (op < 90) {
+        const hit = lru.get(key) !== undefined;
+        assert.equal(hit, model.includes(key));
+        if (hit) model = model.filter((k) => k !== key).concat(key);
+      } else if (op < 99) {
+        lru.delete(key);
+        model = model.filter((k) => k !== key);
+      } else {
+        lru.clear();
+        model = [];
+      }
+      assert.deepEqual([...lru.keys()], model);
+    }
+  });
+
   it("refuses a size below one, and evictOldest ages out one entry at a time", () => {
     assert.throws(() => new Lru(0), RangeError);
     assert.throws(() => new Lru(1.5), RangeError);
