@@ -1,7 +1,7 @@
 /** `audit export` and `audit verify` stream: an hour's file is never one string, nor read as one. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hash } from "node:crypto";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
@@ -9,7 +9,7 @@ import { GENESIS_HASH } from "../src/audit/database.js";
 import { exportTrail } from "../src/audit/export.js";
 import { NotARecordsFile, RecordsScanner } from "../src/audit/records-reader.js";
 import { chainedRecord, type AuditStore } from "../src/audit/store.js";
-import { verifyExport } from "../src/audit/verify.js";
+import { MAX_PROBLEMS, verifyExport } from "../src/audit/verify.js";
 import { progressLine } from "../src/cli/progress.js";
 import { tempDir } from "./helpers.js";
 
@@ -119,6 +119,22 @@ describe("streaming audit export and verify", () => {
       writeFileSync(middle, gzipSync(plain.toString("utf8").replace('"event-7500"', '"event-75OO"')));
       const altered = await verifyExport(out, "");
       assert.match(altered.problems[0]!, /event event-75OO \(sequence 7500\) was altered/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("verify names the first thousand problems of a chain and counts the rest", async () => {
+    const { store } = generatedTrail(2500);
+    const out = tempDir("keyhold-stream-problems-");
+    try {
+      await exportTrail(store, out);
+      // Every record now claims another chain than its folder's.
+      renameSync(join(out, "events", "chain-1"), join(out, "events", "chain-2"));
+      const report = await verifyExport(out, "");
+      assert.equal(report.problems.length, MAX_PROBLEMS + 1);
+      assert.match(report.problems[0]!, /chain-2: event event-1 in .* does not belong to chain 2: inserted/);
+      assert.equal(report.problems.at(-1), `chain-2: and ${2500 - MAX_PROBLEMS} more problems`);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -41,6 +41,9 @@ interface Chained {
   eventID?: string;
 }
 
+/** Problems named per chain; past them, only counted. */
+export const MAX_PROBLEMS = 1000;
+
 export interface VerifyOptions {
   /** Called as the event files are read: events checked, compressed bytes read, and the bytes of every event file. */
   onProgress?: (events: number, bytesRead: number, bytesTotal: number) => void;
@@ -92,22 +95,28 @@ async function verifyChain(
   options: VerifyOptions,
 ): Promise<VerifyReport> {
   const problems: string[] = [];
+  // A file altered throughout must not fill memory with the news: the first problems say it.
+  let unsaid = 0;
+  const problem = (text: string) => {
+    if (problems.length < MAX_PROBLEMS) problems.push(text);
+    else unsaid++;
+  };
   const digests: { file: string; signed: SignedDigest }[] = [];
   for (const file of filesUnder(digestsDir, ".json")) {
     try {
       digests.push({ file, signed: JSON.parse(readFileSync(file, "utf8")) as SignedDigest });
     } catch {
-      problems.push(`digest file ${file} is not readable JSON`);
+      problem(`digest file ${file} is not readable JSON`);
     }
   }
   let previous: SignedDigest | undefined;
   for (const { file, signed } of digests) {
-    if (!verifyDigest(signed, publicKeyPem)) problems.push(`digest ${file} was altered: its signature does not verify`);
+    if (!verifyDigest(signed, publicKeyPem)) problem(`digest ${file} was altered: its signature does not verify`);
     if (previous) {
       if (signed.digest.previousDigestSignature !== previous.digestSignature) {
-        problems.push(`digest ${file} does not follow the digest before it: a digest was removed, inserted or reordered`);
+        problem(`digest ${file} does not follow the digest before it: a digest was removed, inserted or reordered`);
       } else if (signed.digest.firstSequence !== previous.digest.lastSequence + 1) {
-        problems.push(`digest ${file} does not start where the digest before it ended`);
+        problem(`digest ${file} does not start where the digest before it ended`);
       }
     }
     previous = signed;
@@ -126,28 +135,26 @@ async function verifyChain(
     const seq = record.additionalEventData?.keyholdSequence;
     const id = record.eventID ?? "(no eventID)";
     if (typeof seq !== "number" || record.additionalEventData?.keyholdChain !== chain) {
-      problems.push(`event ${id} in ${file} does not belong to chain ${chain}: inserted`);
+      problem(`event ${id} in ${file} does not belong to chain ${chain}: inserted`);
       return;
     }
     if (events === 1 && expected !== undefined && seq < expected) {
-      problems.push(
+      problem(
         `event ${id} (sequence ${seq}) comes before the first digest, which starts at sequence ${expected}: a digest was removed, or events inserted`,
       );
     } else if (expected !== undefined && seq > expected) {
-      problems.push(`sequence ${expected}${seq - 1 > expected ? `–${seq - 1}` : ""} is missing before event ${id} (${file}): removed`);
+      problem(`sequence ${expected}${seq - 1 > expected ? `–${seq - 1}` : ""} is missing before event ${id} (${file}): removed`);
     } else if (expected !== undefined && seq < expected) {
-      problems.push(`event ${id} (sequence ${seq}) in ${file} comes after sequence ${expected - 1}: inserted or reordered`);
+      problem(`event ${id} (sequence ${seq}) in ${file} comes after sequence ${expected - 1}: inserted or reordered`);
     } else if (link !== undefined && record.additionalEventData?.keyholdPreviousHash !== link) {
-      problems.push(
-        `event ${lastId} (sequence ${seq - 1}) was altered: its hash no longer matches the link in event ${id} (sequence ${seq})`,
-      );
+      problem(`event ${lastId} (sequence ${seq - 1}) was altered: its hash no longer matches the link in event ${id} (sequence ${seq})`);
     }
     const text = JSON.stringify(record);
     link = hash("sha256", text, "hex");
     const boundary = boundaries.get(seq);
     if (boundary) {
       if (boundary.signed.digest.lastEventHash !== link) {
-        problems.push(`event ${id} (sequence ${seq}) does not match the signed digest ${boundary.file}: altered`);
+        problem(`event ${id} (sequence ${seq}) does not match the signed digest ${boundary.file}: altered`);
       }
       lastSigned = seq;
     }
@@ -169,13 +176,14 @@ async function verifyChain(
       }
       options.onProgress?.(progress.events, progress.bytesRead, progress.bytesTotal);
     } catch {
-      problems.push(`event file ${file} is not a readable gzip of {"Records": [...]}`);
+      problem(`event file ${file} is not a readable gzip of {"Records": [...]}`);
     }
   }
   const lastDigest = digests[digests.length - 1]?.signed.digest;
   if (lastDigest && lastSeq < lastDigest.lastSequence) {
-    problems.push(`the events up to sequence ${lastDigest.lastSequence} that the last digest signs end at ${lastSeq}: removed`);
+    problem(`the events up to sequence ${lastDigest.lastSequence} that the last digest signs end at ${lastSeq}: removed`);
   }
+  if (unsaid > 0) problems.push(`and ${unsaid} more problems`);
   return {
     ok: problems.length === 0,
     events,
