@@ -94,7 +94,7 @@ async function openStorage(config: Config, log: Logger = consoleLogger()) {
   const backend = config.databaseUrl
     ? await PostgresRepository.open(config.databaseUrl)
     : new SqliteRepository(join(config.dataDir, "keyhold.db"));
-  const repo = new CachedRepository(backend);
+  const repo = new CachedRepository(backend, config.recordCacheSize);
   const keystore = await SoftwareKeyStore.open(repo, kekSource(config));
   const directory = new Directory(repo);
   return { repo, keystore, directory, credentials: new Credentials(repo, keystore, directory) };
@@ -167,7 +167,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     digestIntervalMs: config.auditDigestIntervalMs,
     retentionDays: config.auditRetentionDays,
   });
-  const kms = new KmsService({ repo, keystore, clock, authorizer, usage: audit.store });
+  const kms = new KmsService({ repo, keystore, clock, authorizer, usage: audit.store, keyCacheSize: config.keyCacheSize });
   const kmsService: JsonService = {
     targetPrefixes: ["TrentService"],
     signingName: "kms",

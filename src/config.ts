@@ -19,6 +19,9 @@ export interface Config {
   masterPassphrase?: string;
   schedulerIntervalMs: number;
   workers: number;
+  /** Unwrapped key versions each process keeps (KmsService); records of each kind (CachedRepository). */
+  keyCacheSize?: number;
+  recordCacheSize?: number;
   auditDigestIntervalMs: number;
   auditRetentionDays: number;
   /** "commit": each audit commit is fsynced before responses go; "periodic": written to the OS before, fsynced every 100 ms. */
@@ -166,6 +169,22 @@ export const SETTINGS: readonly Setting[] = [
     default: "1",
     help: "server processes sharing the port and the database (one per core is the fastest)",
     parse: integer("workers", 1, 64),
+  },
+  {
+    key: "keyCacheSize",
+    env: "KEYHOLD_KEY_CACHE_SIZE",
+    flag: "--key-cache-size",
+    default: "10000",
+    help: "unwrapped key versions each server process keeps; past it the least recently used is dropped",
+    parse: integer("key cache size", 1, 10_000_000),
+  },
+  {
+    key: "recordCacheSize",
+    env: "KEYHOLD_RECORD_CACHE_SIZE",
+    flag: "--record-cache-size",
+    default: "50000",
+    help: "records of each kind (keys, key versions, access keys, aliases, policies) each server process keeps; past it the least recently used is dropped",
+    parse: integer("record cache size", 1, 10_000_000),
   },
   {
     key: "schedulerIntervalMs",

@@ -84,8 +84,8 @@ describe("audit trail integrity: export, verify, tamper", () => {
     return { dir, file, records: read(file) };
   }
 
-  it("an untouched export verifies, with the CLI too", () => {
-    const report = verifyExport(exported, pem);
+  it("an untouched export verifies, with the CLI too", async () => {
+    const report = await verifyExport(exported, pem);
     assert.deepEqual(report.problems, []);
     assert.equal(report.ok, true);
     assert.equal(report.events, 13);
@@ -109,12 +109,12 @@ describe("audit trail integrity: export, verify, tamper", () => {
     rmSync(empty, { recursive: true, force: true });
   });
 
-  it("names an altered event", () => {
+  it("names an altered event", async () => {
     const { dir, file, records } = copy();
     const victim = records[4]!;
     victim.sourceIPAddress = "10.9.9.9";
     writeRecords(file, records);
-    const report = verifyExport(dir, pem);
+    const report = await verifyExport(dir, pem);
     assert.equal(report.ok, false);
     assert.match(
       report.problems[0]!,
@@ -127,11 +127,11 @@ describe("audit trail integrity: export, verify, tamper", () => {
     assert.match(cli.stdout, /FAIL .*was altered/);
   });
 
-  it("names a removed event", () => {
+  it("names a removed event", async () => {
     const { dir, file, records } = copy();
     const removed = records.splice(3, 1)[0]!;
     writeRecords(file, records);
-    const report = verifyExport(dir, pem);
+    const report = await verifyExport(dir, pem);
     assert.equal(report.ok, false);
     assert.match(
       report.problems[0]!,
@@ -139,21 +139,21 @@ describe("audit trail integrity: export, verify, tamper", () => {
     );
   });
 
-  it("names an inserted event", () => {
+  it("names an inserted event", async () => {
     const { dir, file, records } = copy();
     const forged = { ...records[2]!, eventID: "forged-event", eventName: "Decrypt" } as Rec;
     records.splice(5, 0, forged);
     writeRecords(file, records);
-    const report = verifyExport(dir, pem);
+    const report = await verifyExport(dir, pem);
     assert.equal(report.ok, false);
     assert.match(report.problems[0]!, /event forged-event \(sequence \d+\) .* inserted or reordered/);
   });
 
-  it("names reordered events", () => {
+  it("names reordered events", async () => {
     const { dir, file, records } = copy();
     [records[6], records[7]] = [records[7]!, records[6]!];
     writeRecords(file, records);
-    const report = verifyExport(dir, pem);
+    const report = await verifyExport(dir, pem);
     assert.equal(report.ok, false);
     assert.match(
       report.problems.join("\n"),
@@ -161,30 +161,30 @@ describe("audit trail integrity: export, verify, tamper", () => {
     );
   });
 
-  it("names an altered or removed digest, and refuses another signing key", () => {
+  it("names an altered or removed digest, and refuses another signing key", async () => {
     const altered = copy();
     const digests = readdirSync(join(altered.dir, "digests", "chain-1")).sort();
     const first = join(altered.dir, "digests", "chain-1", digests[0]!);
     const d = JSON.parse(readFileSync(first, "utf8"));
     d.digest.eventCount += 1;
     writeFileSync(first, JSON.stringify(d));
-    assert.match(verifyExport(altered.dir, pem).problems[0]!, /digest .*keyhold_digest_00000001\.json was altered/);
+    assert.match((await verifyExport(altered.dir, pem)).problems[0]!, /digest .*keyhold_digest_00000001\.json was altered/);
 
     const removed = copy();
     rmSync(join(removed.dir, "digests", "chain-1", digests[0]!));
     assert.match(
-      verifyExport(removed.dir, pem).problems[0]!,
+      (await verifyExport(removed.dir, pem)).problems[0]!,
       /comes before the first digest, which starts at sequence \d+: a digest was removed/,
     );
     // Without the newest digest, its events are no longer covered by a signature, and verify says so.
     const newest = copy();
     rmSync(join(newest.dir, "digests", "chain-1", digests[1]!));
-    const tail = verifyExport(newest.dir, pem);
+    const tail = await verifyExport(newest.dir, pem);
     assert.equal(tail.unsignedTail, 6);
 
     const other = copy();
     const otherPem = readFileSync(join(exported, PUBLIC_KEY_FILE), "utf8").replace(/A/g, "B");
-    assert.equal(verifyExport(other.dir, otherPem).ok, false);
+    assert.equal((await verifyExport(other.dir, otherPem)).ok, false);
   });
 
   it("retention deletes whole digest ranges; what remains still verifies", async () => {
@@ -199,7 +199,7 @@ describe("audit trail integrity: export, verify, tamper", () => {
     work.push(dir);
     const result = await exportNow(server.dataDir, dir);
     assert.equal(result.events, 2);
-    const report = verifyExport(dir, pem);
+    const report = await verifyExport(dir, pem);
     assert.deepEqual(report.problems, []);
   });
 });

@@ -169,7 +169,7 @@ describe("durability and plaintext hygiene", () => {
       } finally {
         await store.close();
       }
-      const report = verifyExport(out, readFileSync(join(out, PUBLIC_KEY_FILE), "utf8"));
+      const report = await verifyExport(out, readFileSync(join(out, PUBLIC_KEY_FILE), "utf8"));
       assert.deepEqual(report.problems, []);
       assert.equal(report.events, recorded.size);
     });

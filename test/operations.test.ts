@@ -222,9 +222,12 @@ describe("the keyhold command, as a new user meets it", () => {
     await first.kill();
     assert.match(first.output(), /export AWS_ACCESS_KEY_ID=AKIA/);
     const second = await spawnServer(data, { KEYHOLD_ROOT_ACCESS_KEY_ID: "", KEYHOLD_ROOT_SECRET_ACCESS_KEY: "" });
+    // The note follows the "listening" line that spawnServer waits for: give it a moment to arrive.
+    const note = new RegExp(`root credentials of account \\d{12}: ${join(data, "root-credentials")}`);
+    for (let waited = 0; !note.test(second.output()) && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
     await second.kill();
     assert.doesNotMatch(second.output(), /AWS_SECRET_ACCESS_KEY/);
-    assert.match(second.output(), new RegExp(`root credentials of account \\d{12}: ${join(data, "root-credentials")}`));
+    assert.match(second.output(), note);
   });
 
   it("--master-key-file naming a missing file, on an initialized data directory, is refused and nothing is created", async () => {

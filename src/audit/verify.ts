@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { hash } from "node:crypto";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { recordsOfFile } from "./records-reader.js";
 import { verifyDigest, type SignedDigest } from "./digest.js";
 import { GENESIS_HASH } from "./database.js";
 
@@ -41,8 +41,19 @@ interface Chained {
   eventID?: string;
 }
 
-/** Verifies every chain of an export (events/chain-<c>, digests/chain-<c>). */
-export function verifyExport(dir: string, publicKeyPem: string): VerifyReport {
+/** Problems named per chain; past them, only counted. */
+export const MAX_PROBLEMS = 1000;
+
+export interface VerifyOptions {
+  /** Called as the event files are read: events checked, compressed bytes read, and the bytes of every event file. */
+  onProgress?: (events: number, bytesRead: number, bytesTotal: number) => void;
+}
+
+/**
+ * Verifies every chain of an export (events/chain-<c>, digests/chain-<c>). Event files are read
+ * as streams, a record at a time (records-reader.ts): memory stays flat whatever their size.
+ */
+export async function verifyExport(dir: string, publicKeyPem: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const names = new Set<string>();
   for (const sub of ["events", "digests"]) {
     try {
@@ -52,8 +63,18 @@ export function verifyExport(dir: string, publicKeyPem: string): VerifyReport {
     }
   }
   const total: VerifyReport = { ok: true, events: 0, digests: 0, unsignedTail: 0, problems: [] };
+  const eventFiles = new Map([...names].map((name) => [name, filesUnder(join(dir, "events", name), ".json.gz")]));
+  const progress = { events: 0, bytesRead: 0, bytesTotal: 0 };
+  for (const files of eventFiles.values()) for (const f of files) progress.bytesTotal += statSync(f).size;
   for (const name of [...names].sort()) {
-    const r = verifyChain(join(dir, "events", name), join(dir, "digests", name), name.slice("chain-".length), publicKeyPem);
+    const r = await verifyChain(
+      eventFiles.get(name)!,
+      join(dir, "digests", name),
+      name.slice("chain-".length),
+      publicKeyPem,
+      progress,
+      options,
+    );
     total.events += r.events;
     total.digests += r.digests;
     total.unsignedTail += r.unsignedTail;
@@ -65,24 +86,37 @@ export function verifyExport(dir: string, publicKeyPem: string): VerifyReport {
   return total;
 }
 
-function verifyChain(eventsDir: string, digestsDir: string, chain: string, publicKeyPem: string): VerifyReport {
+async function verifyChain(
+  eventFiles: string[],
+  digestsDir: string,
+  chain: string,
+  publicKeyPem: string,
+  progress: { events: number; bytesRead: number; bytesTotal: number },
+  options: VerifyOptions,
+): Promise<VerifyReport> {
   const problems: string[] = [];
+  // A file altered throughout must not fill memory with the news: the first problems say it.
+  let unsaid = 0;
+  const problem = (text: string) => {
+    if (problems.length < MAX_PROBLEMS) problems.push(text);
+    else unsaid++;
+  };
   const digests: { file: string; signed: SignedDigest }[] = [];
   for (const file of filesUnder(digestsDir, ".json")) {
     try {
       digests.push({ file, signed: JSON.parse(readFileSync(file, "utf8")) as SignedDigest });
     } catch {
-      problems.push(`digest file ${file} is not readable JSON`);
+      problem(`digest file ${file} is not readable JSON`);
     }
   }
   let previous: SignedDigest | undefined;
   for (const { file, signed } of digests) {
-    if (!verifyDigest(signed, publicKeyPem)) problems.push(`digest ${file} was altered: its signature does not verify`);
+    if (!verifyDigest(signed, publicKeyPem)) problem(`digest ${file} was altered: its signature does not verify`);
     if (previous) {
       if (signed.digest.previousDigestSignature !== previous.digestSignature) {
-        problems.push(`digest ${file} does not follow the digest before it: a digest was removed, inserted or reordered`);
+        problem(`digest ${file} does not follow the digest before it: a digest was removed, inserted or reordered`);
       } else if (signed.digest.firstSequence !== previous.digest.lastSequence + 1) {
-        problems.push(`digest ${file} does not start where the digest before it ended`);
+        problem(`digest ${file} does not start where the digest before it ended`);
       }
     }
     previous = signed;
@@ -96,53 +130,60 @@ function verifyChain(eventsDir: string, digestsDir: string, chain: string, publi
   let events = 0;
   let lastSigned = 0;
   let lastSeq = 0;
-  for (const file of filesUnder(eventsDir, ".json.gz")) {
-    let records: Chained[];
-    try {
-      records = (JSON.parse(gunzipSync(readFileSync(file)).toString("utf8")) as { Records: Chained[] }).Records;
-    } catch {
-      problems.push(`event file ${file} is not a readable gzip of {"Records": [...]}`);
-      continue;
+  const check = (record: Chained, file: string) => {
+    events++;
+    const seq = record.additionalEventData?.keyholdSequence;
+    const id = record.eventID ?? "(no eventID)";
+    if (typeof seq !== "number" || record.additionalEventData?.keyholdChain !== chain) {
+      problem(`event ${id} in ${file} does not belong to chain ${chain}: inserted`);
+      return;
     }
-    for (const record of records) {
-      events++;
-      const seq = record.additionalEventData?.keyholdSequence;
-      const id = record.eventID ?? "(no eventID)";
-      if (typeof seq !== "number" || record.additionalEventData?.keyholdChain !== chain) {
-        problems.push(`event ${id} in ${file} does not belong to chain ${chain}: inserted`);
-        continue;
+    if (events === 1 && expected !== undefined && seq < expected) {
+      problem(
+        `event ${id} (sequence ${seq}) comes before the first digest, which starts at sequence ${expected}: a digest was removed, or events inserted`,
+      );
+    } else if (expected !== undefined && seq > expected) {
+      problem(`sequence ${expected}${seq - 1 > expected ? `–${seq - 1}` : ""} is missing before event ${id} (${file}): removed`);
+    } else if (expected !== undefined && seq < expected) {
+      problem(`event ${id} (sequence ${seq}) in ${file} comes after sequence ${expected - 1}: inserted or reordered`);
+    } else if (link !== undefined && record.additionalEventData?.keyholdPreviousHash !== link) {
+      problem(`event ${lastId} (sequence ${seq - 1}) was altered: its hash no longer matches the link in event ${id} (sequence ${seq})`);
+    }
+    const text = JSON.stringify(record);
+    link = hash("sha256", text, "hex");
+    const boundary = boundaries.get(seq);
+    if (boundary) {
+      if (boundary.signed.digest.lastEventHash !== link) {
+        problem(`event ${id} (sequence ${seq}) does not match the signed digest ${boundary.file}: altered`);
       }
-      if (events === 1 && expected !== undefined && seq < expected) {
-        problems.push(
-          `event ${id} (sequence ${seq}) comes before the first digest, which starts at sequence ${expected}: a digest was removed, or events inserted`,
-        );
-      } else if (expected !== undefined && seq > expected) {
-        problems.push(`sequence ${expected}${seq - 1 > expected ? `–${seq - 1}` : ""} is missing before event ${id} (${file}): removed`);
-      } else if (expected !== undefined && seq < expected) {
-        problems.push(`event ${id} (sequence ${seq}) in ${file} comes after sequence ${expected - 1}: inserted or reordered`);
-      } else if (link !== undefined && record.additionalEventData?.keyholdPreviousHash !== link) {
-        problems.push(
-          `event ${lastId} (sequence ${seq - 1}) was altered: its hash no longer matches the link in event ${id} (sequence ${seq})`,
-        );
-      }
-      const text = JSON.stringify(record);
-      link = hash("sha256", text, "hex");
-      const boundary = boundaries.get(seq);
-      if (boundary) {
-        if (boundary.signed.digest.lastEventHash !== link) {
-          problems.push(`event ${id} (sequence ${seq}) does not match the signed digest ${boundary.file}: altered`);
+      lastSigned = seq;
+    }
+    expected = seq + 1;
+    lastId = id;
+    lastSeq = seq;
+  };
+  for (const file of eventFiles) {
+    try {
+      let sinceReport = 0;
+      for await (const text of recordsOfFile(file, (bytes) => (progress.bytesRead += bytes))) {
+        // Parsed, then hashed as JSON.stringify writes it: the text keyhold wrote and hashed.
+        check(JSON.parse(text) as Chained, file);
+        progress.events++;
+        if (++sinceReport === 1000) {
+          sinceReport = 0;
+          options.onProgress?.(progress.events, progress.bytesRead, progress.bytesTotal);
         }
-        lastSigned = seq;
       }
-      expected = seq + 1;
-      lastId = id;
-      lastSeq = seq;
+      options.onProgress?.(progress.events, progress.bytesRead, progress.bytesTotal);
+    } catch {
+      problem(`event file ${file} is not a readable gzip of {"Records": [...]}`);
     }
   }
   const lastDigest = digests[digests.length - 1]?.signed.digest;
   if (lastDigest && lastSeq < lastDigest.lastSequence) {
-    problems.push(`the events up to sequence ${lastDigest.lastSequence} that the last digest signs end at ${lastSeq}: removed`);
+    problem(`the events up to sequence ${lastDigest.lastSequence} that the last digest signs end at ${lastSeq}: removed`);
   }
+  if (unsaid > 0) problems.push(`and ${unsaid} more problems`);
   return {
     ok: problems.length === 0,
     events,

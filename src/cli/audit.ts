@@ -7,6 +7,7 @@ import { openAuditStore } from "../audit/open.js";
 import type { AuditStore } from "../audit/store.js";
 import { verifyExport } from "../audit/verify.js";
 import { ConfigError } from "../config.js";
+import { progressLine } from "./progress.js";
 
 export const AUDIT_USAGE = `  keyhold audit export --out <dir> [--data-dir <dir> | --database-url <url>]
                                                           write the trail as CloudTrail-style files with signed digests
@@ -39,7 +40,9 @@ export async function runAudit(argv: string[]): Promise<number> {
       if (!out) throw new ConfigError("keyhold audit export needs --out <dir>");
       const store = await storeOf(args);
       try {
-        const r = await exportTrail(store, resolve(out));
+        const progress = progressLine("exporting");
+        const r = await exportTrail(store, resolve(out), { onProgress: (done, expected) => progress.update(done, done, expected) });
+        progress.finish();
         process.stdout.write(`exported ${r.events} events in ${r.files} files and ${r.digests} digests to ${resolve(out)}\n`);
       } finally {
         await store.close();
@@ -72,7 +75,11 @@ export async function runAudit(argv: string[]): Promise<number> {
           `cannot read the public key ${pemPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
         );
       }
-      const report = verifyExport(resolve(dir), pem);
+      const progress = progressLine("verifying");
+      const report = await verifyExport(resolve(dir), pem, {
+        onProgress: (events, bytesRead, bytesTotal) => progress.update(events, bytesRead, bytesTotal),
+      });
+      progress.finish();
       for (const p of report.problems) process.stdout.write(`FAIL ${p}\n`);
       process.stdout.write(
         `${report.ok ? "OK" : "FAILED"}: ${report.events} events, ${report.digests} digests` +

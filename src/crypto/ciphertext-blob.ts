@@ -14,6 +14,7 @@
  */
 import { invalidCiphertext } from "../errors.js";
 import { gcmDecrypt, gcmEncrypt, IV_LENGTH, TAG_LENGTH, ivRandom, type AesKey, type RandomSource } from "./aes-gcm.js";
+import { Lru } from "../lru.js";
 
 export const BLOB_VERSION = 1;
 const HEADER_LENGTH = 1 + 16 + 4;
@@ -35,14 +36,13 @@ export function bytesToUuid(bytes: Buffer): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-const keyIdBytes = new Map<string, Buffer>();
+const keyIdBytes = new Lru<string, Buffer>(10_000);
 
 /** The 16 bytes of a key id, made once per key: every Encrypt writes them. */
 function bytesOfKeyId(keyId: string): Buffer {
   let bytes = keyIdBytes.get(keyId);
   if (!bytes) {
     bytes = uuidToBytes(keyId);
-    if (keyIdBytes.size >= 10_000) keyIdBytes.clear();
     keyIdBytes.set(keyId, bytes);
   }
   return bytes;

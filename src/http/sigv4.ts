@@ -13,6 +13,7 @@ import { ServiceError } from "../errors.js";
 import type { Principal } from "../iam/principal.js";
 import type { SessionRecord } from "../store/records.js";
 import { AWS_REGIONS, REGION_NAME } from "../regions.js";
+import { Lru } from "../lru.js";
 
 export const ALGORITHM = "AWS4-HMAC-SHA256";
 /** AWS accepts a request time within 15 minutes of its own clock. */
@@ -103,13 +104,12 @@ interface ParsedAuthorization {
 }
 
 /** SignedHeaders lists split once: a client sends the same few lists request after request. */
-const splitHeaderLists = new Map<string, readonly string[]>();
+const splitHeaderLists = new Lru<string, readonly string[]>(256);
 
 function splitSignedHeaders(text: string): readonly string[] {
   let names = splitHeaderLists.get(text);
   if (!names) {
     names = Object.freeze(text.split(";"));
-    if (splitHeaderLists.size >= 256) splitHeaderLists.clear();
     splitHeaderLists.set(text, names);
   }
   return names;
@@ -250,7 +250,7 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string {
 }
 
 /** Derived signing keys, as KeyObjects: an HMAC keyed by a KeyObject sets up in about half the time of one keyed by a Buffer. */
-const signingKeys = new Map<string, KeyObject>();
+const signingKeys = new Lru<string, KeyObject>(10_000);
 
 function signingKey(secret: string, date: string, region: string, service: string, accessKeyId: string): KeyObject {
   const cacheKey = `${accessKeyId}\n${date}\n${region}\n${service}\n${secret}`;
@@ -262,7 +262,6 @@ function signingKey(secret: string, date: string, region: string, service: strin
     const kRegion = createHmac("sha256", kDate).update(region).digest();
     const kService = createHmac("sha256", kRegion).update(service).digest();
     key = createSecretKey(createHmac("sha256", kService).update("aws4_request").digest());
-    if (signingKeys.size > 10_000) signingKeys.clear();
     signingKeys.set(cacheKey, key);
   }
   return key;

@@ -16,6 +16,7 @@
  */
 import { BlockList, isIPv4, isIPv6 } from "node:net";
 import { escapedWildcard, wildcard } from "./wildcard.js";
+import { Lru } from "../lru.js";
 
 /**
  * AWS's multivalued condition keys (lower-cased): those a request gives as a list, whichever
@@ -131,7 +132,7 @@ function normalizeIp(ip: string): string {
   return ip.startsWith("::ffff:") && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
 }
 
-const cidrCache = new Map<string, BlockList | null>();
+const cidrCache = new Lru<string, BlockList | null>(10_000);
 function inCidr(address: string, cidr: string): boolean {
   let list = cidrCache.get(cidr);
   if (list === undefined) {
@@ -143,7 +144,6 @@ function inCidr(address: string, cidr: string): boolean {
       list = new BlockList();
       list.addSubnet(net!, prefix, type);
     }
-    if (cidrCache.size > 10_000) cidrCache.clear();
     cidrCache.set(cidr, list);
   }
   const ip = normalizeIp(address);

@@ -12,6 +12,7 @@ import type { AccessKeyRecord } from "../store/records.js";
 import type { IdentityLookup, SigningIdentity } from "../http/sigv4.js";
 import type { Directory, RoleBody, UserBody } from "./directory.js";
 import { rootPrincipal, type Principal } from "./principal.js";
+import { Lru } from "../lru.js";
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 export const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
@@ -33,7 +34,8 @@ function secretContext(accessKeyId: string): string {
 }
 
 export class Credentials {
-  private readonly secrets = new Map<string, { wrapped: Buffer; secret: string }>();
+  /** Unwrapped secrets of the access keys in use (strings: JavaScript cannot zero them; dropped, they are left to the collector). */
+  private readonly secrets = new Lru<string, { wrapped: Buffer; secret: string }>(50_000);
 
   constructor(
     private readonly repo: Repository,
@@ -67,7 +69,6 @@ export class Credentials {
       const secret = this.keystore.unwrap(record.wrappedSecret, secretContext(record.accessKeyId));
       cached = { wrapped: record.wrappedSecret, secret: secret.toString("utf8") };
       secret.fill(0);
-      if (this.secrets.size > 50_000) this.secrets.clear();
       this.secrets.set(record.accessKeyId, cached);
     }
     return cached.secret;

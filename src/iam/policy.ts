@@ -9,6 +9,7 @@
  */
 import { parseOperator, type ConditionClause } from "./conditions.js";
 import { wildcard, type Wildcard } from "./wildcard.js";
+import { Lru } from "../lru.js";
 
 /** What a policy is attached to decides which elements it must and must not have. */
 export type PolicyKind = "identity" | "resource" | "trust";
@@ -192,15 +193,17 @@ function compile(text: string, kind: PolicyKind): CompiledPolicy {
 }
 
 /**
- * Compiled policies by kind and text, bounded in entries and in the characters they hold: a
- * compiled policy keeps its own compiled patterns (up to ~80 bytes per character of a policy made
- * of distinct wildcards), so a count alone let anyone who may put a policy (a key policy of 32 KB,
- * a refused 128 KB identity policy) fill the heap with a few thousand distinct documents.
+ * Compiled policies by kind and text, least recently used aged out, bounded in entries and in the
+ * characters they hold: a compiled policy keeps its own compiled patterns (up to ~80 bytes per
+ * character of a policy made of distinct wildcards), so a count alone let anyone who may put a
+ * policy (a key policy of 32 KB, a refused 128 KB identity policy) fill the heap with a few
+ * thousand distinct documents.
  */
-const compiled = new Map<string, CompiledPolicy>();
-let cachedChars = 0;
-const CACHE_LIMIT = 5_000;
 const CACHE_CHARS = 1_000_000;
+let cachedChars = 0;
+const compiled = new Lru<string, CompiledPolicy>(5_000, (_policy, key) => {
+  cachedChars -= key.length;
+});
 
 /** The compiled policy; throws PolicySyntaxError when the document is malformed. */
 export function compilePolicy(text: string, kind: PolicyKind): CompiledPolicy {
@@ -208,12 +211,9 @@ export function compilePolicy(text: string, kind: PolicyKind): CompiledPolicy {
   let policy = compiled.get(cacheKey);
   if (!policy) {
     policy = compile(text, kind);
-    if (compiled.size >= CACHE_LIMIT || cachedChars + cacheKey.length > CACHE_CHARS) {
-      compiled.clear();
-      cachedChars = 0;
-    }
     compiled.set(cacheKey, policy);
     cachedChars += cacheKey.length;
+    while (cachedChars > CACHE_CHARS && compiled.evictOldest());
   }
   return policy;
 }

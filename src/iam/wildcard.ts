@@ -12,6 +12,7 @@
  * not overlap. A segment without `?` is found with the engine's substring search; one with `?`
  * with a bit-parallel (shift-and) scan, ⌈length/32⌉ word operations per character.
  */
+import { Lru } from "../lru.js";
 
 /** The code units as a string, in chunks (a spread of tens of thousands of arguments may overflow the stack). */
 function text(units: readonly number[]): string {
@@ -196,22 +197,21 @@ function units(pattern: string, escapes: boolean, caseInsensitive: boolean): num
  * Compiled patterns, by mode and text. Bounded both in entries and in the characters they hold, so
  * policies full of long distinct patterns cannot grow it without end.
  */
-const cache = new Map<string, Wildcard>();
-let cachedChars = 0;
 const CACHE_ENTRIES = 10_000;
 const CACHE_CHARS = 4_000_000;
+let cachedChars = 0;
+const cache = new Lru<string, Wildcard>(CACHE_ENTRIES, (_w, key) => {
+  cachedChars -= key.length;
+});
 
 function compiled(pattern: string, escapes: boolean, caseInsensitive: boolean): Wildcard {
   const key = (escapes ? "e" : "p") + (caseInsensitive ? "i" : "s") + pattern;
   let w = cache.get(key);
   if (!w) {
     w = new Wildcard(units(pattern, escapes, caseInsensitive), caseInsensitive);
-    if (cache.size >= CACHE_ENTRIES || cachedChars + key.length > CACHE_CHARS) {
-      cache.clear();
-      cachedChars = 0;
-    }
     cache.set(key, w);
     cachedChars += key.length;
+    while (cachedChars > CACHE_CHARS && cache.evictOldest());
   }
   return w;
 }

@@ -14,6 +14,7 @@ import type { KeyStore } from "../keystore/keystore.js";
 import { takeKey } from "../keystore/software.js";
 import { oaepDecrypt, oaepEncrypt, oaepMaxPlaintext, takePrivateKey } from "../crypto/asymmetric.js";
 import type { Repository } from "../store/repository.js";
+import { Lru, type CacheStats } from "../lru.js";
 import type { KeyRecord, KeyVersionRecord } from "../store/records.js";
 import { aliasArn, keyArn, parseKeyReference } from "./arns.js";
 import { algorithmsOf, KEY_SPECS } from "./key-specs.js";
@@ -39,6 +40,8 @@ export interface KmsDependencies {
   clock: Clock;
   authorizer: Authorizer;
   usage?: KeyUsageLog;
+  /** Unwrapped key versions kept, the least recently used aging out past it (default KEY_CACHE_SIZE). */
+  keyCacheSize?: number;
 }
 
 export interface ResolveOptions {
@@ -56,7 +59,8 @@ export interface ResolveOptions {
   crossAccount?: boolean;
 }
 
-const MATERIAL_CACHE_LIMIT = 10_000;
+/** Unwrapped key versions kept by default (KEYHOLD_KEY_CACHE_SIZE). */
+export const KEY_CACHE_SIZE = 10_000;
 export const KEY_RESOURCE_TYPE = "AWS::KMS::Key";
 
 export class KmsService {
@@ -66,8 +70,13 @@ export class KmsService {
   readonly usage: KeyUsageLog | undefined;
   readonly authorizer: Authorizer;
   readonly grants: Grants;
-  /** Unwrapped key versions. A version's material never changes, so the cache cannot go stale. */
-  private readonly materials = new Map<string, KeyObject>();
+  /**
+   * Unwrapped key versions, as KeyObjects only (their bytes live in native memory, freed when the
+   * object is collected; the buffer they were made from is zeroed at once, takeKey). The cache is
+   * the only long-lived holder of them: an entry it drops is left to the collector. A version's
+   * material never changes, so the cache cannot go stale.
+   */
+  private readonly materials: Lru<string, KeyObject>;
 
   constructor(deps: KmsDependencies) {
     this.repo = deps.repo;
@@ -76,6 +85,12 @@ export class KmsService {
     this.usage = deps.usage;
     this.authorizer = deps.authorizer;
     this.grants = new Grants(deps.repo);
+    this.materials = new Lru(deps.keyCacheSize ?? KEY_CACHE_SIZE);
+  }
+
+  /** Hits, misses and evictions of the unwrapped-material cache. */
+  materialCacheStats(): CacheStats {
+    return this.materials.stats();
   }
 
   arnOf(key: KeyRecord): string {
@@ -238,14 +253,13 @@ export class KmsService {
       // Symmetric, HMAC and ML-DSA material is raw bytes (ML-DSA's is the seed); key pairs are PKCS#8.
       const kind = KEY_SPECS[owner?.keySpec ?? ""]?.kind;
       key = kind === "aes" || kind === "hmac" || kind === "mldsa" ? takeKey(bytes) : takePrivateKey(bytes);
-      if (this.materials.size >= MATERIAL_CACHE_LIMIT) this.materials.clear();
       this.materials.set(cacheKey, key);
     }
     return { key, materialId: record.materialId };
   }
 
   forgetMaterial(keyId: string): void {
-    for (const k of this.materials.keys()) if (k.startsWith(keyId + "/")) this.materials.delete(k);
+    this.materials.deleteWhere((k) => k.startsWith(keyId + "/"));
   }
 
   /** Encrypts under the key's current version. */

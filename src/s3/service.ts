@@ -23,6 +23,7 @@ import { CHUNK_BYTES, ChunkSealer, chunkCount, chunkSpan, openChunk } from "../c
 import { open as openSealed, seal } from "../crypto/aes-gcm.js";
 import { consoleLogger, type Logger } from "../log.js";
 import type { ServiceAction } from "../audit/record.js";
+import { Lru } from "../lru.js";
 
 export interface BucketEncryption {
   /** The default for requests that name none: AES256 or aws:kms. */
@@ -118,6 +119,15 @@ const CHUNKS_PER_READ = 16;
 const BUCKET_KEY_MS = 5 * 60 * 1000;
 const BUCKET_KEY_CACHE = 10_000;
 
+/**
+ * Zeroes a bucket key a cache let go of. Not at once: a request that took the buffer from the
+ * cache in this turn of the event loop may still be about to seal or open with it (its use is
+ * synchronous, after at most a few promise resolutions, all of which run before setImmediate).
+ */
+function zeroBucketKey(entry: { plain: Buffer }): void {
+  setImmediate(() => entry.plain.fill(0));
+}
+
 /** Where keyhold keeps its own SSE-S3 keys: an account no caller can be, and the alias of each region's key. */
 export const SERVICE_ACCOUNT = "s3.amazonaws.com";
 const SERVICE_KEY_ALIAS = "alias/keyhold/sse-s3";
@@ -138,9 +148,13 @@ export class S3Service {
   readonly objects: ObjectStore;
   readonly allowSseCOnNewBuckets: boolean;
   readonly sseS3RotationDays: number;
-  /** Bucket keys made for writes, and bucket keys unwrapped for reads, each for BUCKET_KEY_MS. */
-  private readonly bucketKeys = new Map<string, { plain: Buffer; blob: string; expires: number }>();
-  private readonly openedBucketKeys = new Map<string, { plain: Buffer; expires: number }>();
+  /**
+   * Bucket keys made for writes, and bucket keys unwrapped for reads, each for BUCKET_KEY_MS; the
+   * least recently used age out past BUCKET_KEY_CACHE. Each cache owns its plaintext buffers and
+   * zeroes one it drops (zeroBucketKey).
+   */
+  private readonly bucketKeys = new Lru<string, { plain: Buffer; blob: string; expires: number }>(BUCKET_KEY_CACHE, zeroBucketKey);
+  private readonly openedBucketKeys = new Lru<string, { plain: Buffer; expires: number }>(BUCKET_KEY_CACHE, zeroBucketKey);
   private readonly log: Logger;
   private readonly recordServiceEvent?: (action: ServiceAction) => Promise<void>;
   /** Stored objects or data keys that failed authentication on a read since the server started. */
@@ -605,9 +619,8 @@ export class S3Service {
     const plain = randomBytes(32);
     const { blob, materialId } = await this.kms.encrypt(kmsKey, plain, context);
     const made = { plain, blob: blob.toString("base64"), expires: now + BUCKET_KEY_MS };
-    if (this.bucketKeys.size >= BUCKET_KEY_CACHE) this.bucketKeys.clear();
     this.bucketKeys.set(id, made);
-    this.rememberBucketKey(made.blob, plain);
+    this.rememberBucketKey(made.blob, Buffer.from(plain));
     return { ...made, fresh: true, materialId };
   }
 
@@ -618,7 +631,6 @@ export class S3Service {
   }
 
   private rememberBucketKey(blob: string, plain: Buffer): Buffer {
-    if (this.openedBucketKeys.size >= BUCKET_KEY_CACHE) this.openedBucketKeys.clear();
     this.openedBucketKeys.set(blob, { plain, expires: this.clock.now() + BUCKET_KEY_MS });
     return plain;
   }

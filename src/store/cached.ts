@@ -9,6 +9,7 @@
  *
  * Cached records are frozen: callers share them and must not change them.
  */
+import { Lru, type CacheStats } from "../lru.js";
 import type { KeyPatch, Repository } from "./repository.js";
 import type {
   AccessKeyRecord,
@@ -23,34 +24,18 @@ import type {
   Tag,
 } from "./records.js";
 
-const LIMIT = 50_000;
-
-class Cache<T> {
-  private readonly map = new Map<string, T | undefined>();
-  get(key: string): T | undefined | null {
-    return this.map.has(key) ? (this.map.get(key) as T | undefined) : null;
-  }
-  set(key: string, value: T | undefined): void {
-    if (this.map.size >= LIMIT) this.map.clear();
-    this.map.set(key, value);
-  }
-  delete(key: string): void {
-    this.map.delete(key);
-  }
-  deleteWhere(test: (key: string) => boolean): void {
-    for (const k of this.map.keys()) if (test(k)) this.map.delete(k);
-  }
-}
+/** Records of each kind kept by default (KEYHOLD_RECORD_CACHE_SIZE). */
+export const RECORD_CACHE_SIZE = 50_000;
 
 async function through<T>(
   repo: CachedRepository,
-  cache: Cache<T>,
+  cache: Lru<string, T>,
   key: string,
   load: () => Promise<T | undefined>,
 ): Promise<T | undefined> {
   repo.dropIfChangedElsewhere();
   const hit = cache.get(key);
-  if (hit !== null) return hit;
+  if (hit !== undefined) return hit;
   const value = await load();
   // Misses are not cached: a record created by another writer must be found at once.
   if (value !== undefined) cache.set(key, Object.freeze(value));
@@ -59,18 +44,27 @@ async function through<T>(
 
 export class CachedRepository implements Repository {
   readonly kind: string;
-  private readonly keys = new Cache<KeyRecord>();
-  private readonly versions = new Cache<KeyVersionRecord>();
-  private readonly accessKeys = new Cache<AccessKeyRecord>();
-  private readonly aliases = new Cache<AliasRecord>();
-  private readonly documents = new Cache<DocumentRecord>();
+  private readonly keys: Lru<string, KeyRecord>;
+  private readonly versions: Lru<string, KeyVersionRecord>;
+  private readonly accessKeys: Lru<string, AccessKeyRecord>;
+  private readonly aliases: Lru<string, AliasRecord>;
+  private readonly documents: Lru<string, DocumentRecord>;
 
   private token: number;
   private checkedThisTurn = false;
   private documentsChanged = 0;
 
-  constructor(private readonly inner: Repository) {
+  /** `size`: records of each kind kept, the least recently used aging out past it. */
+  constructor(
+    private readonly inner: Repository,
+    size = RECORD_CACHE_SIZE,
+  ) {
     this.kind = inner.kind;
+    this.keys = new Lru(size);
+    this.versions = new Lru(size);
+    this.accessKeys = new Lru(size);
+    this.aliases = new Lru(size);
+    this.documents = new Lru(size);
     this.token = inner.changeToken();
   }
 
@@ -102,11 +96,22 @@ export class CachedRepository implements Repository {
 
   invalidateAll(): void {
     this.documentsChanged++;
-    this.keys.deleteWhere(() => true);
-    this.versions.deleteWhere(() => true);
-    this.accessKeys.deleteWhere(() => true);
-    this.aliases.deleteWhere(() => true);
-    this.documents.deleteWhere(() => true);
+    this.keys.clear();
+    this.versions.clear();
+    this.accessKeys.clear();
+    this.aliases.clear();
+    this.documents.clear();
+  }
+
+  /** Hits, misses and evictions of each kind of record since this process started. */
+  cacheStats(): Record<"keys" | "versions" | "accessKeys" | "aliases" | "documents", CacheStats> {
+    return {
+      keys: this.keys.stats(),
+      versions: this.versions.stats(),
+      accessKeys: this.accessKeys.stats(),
+      aliases: this.aliases.stats(),
+      documents: this.documents.stats(),
+    };
   }
 
   schedulerLease(): Promise<boolean> {
@@ -215,7 +220,7 @@ export class CachedRepository implements Repository {
     } finally {
       this.keys.delete(keyId);
       this.versions.deleteWhere((k) => k.startsWith(keyId + "/"));
-      this.aliases.deleteWhere(() => true);
+      this.aliases.clear();
     }
   }
   keysDueForDeletion(now: number): Promise<KeyRecord[]> {

@@ -1,0 +1,202 @@
+/** `audit export` and `audit verify` stream: an hour's file is never one string, nor read as one. */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { hash } from "node:crypto";
+import { join } from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { GENESIS_HASH } from "../src/audit/database.js";
+import { exportTrail } from "../src/audit/export.js";
+import { NotARecordsFile, RecordsScanner } from "../src/audit/records-reader.js";
+import { chainedRecord, type AuditStore } from "../src/audit/store.js";
+import { MAX_PROBLEMS, verifyExport } from "../src/audit/verify.js";
+import { progressLine } from "../src/cli/progress.js";
+import { tempDir } from "./helpers.js";
+
+const HOUR = 3_600_000;
+const START = Date.UTC(2026, 11, 7, 1, 30);
+
+/** `n` chained records over three hours, made on the fly; `pulled` counts those handed out. */
+function generatedTrail(n: number, onPull: (pulled: number) => void = () => {}): { store: AuditStore; texts: () => string[] } {
+  const made: string[] = [];
+  const store = {
+    chains: async () => ["1"],
+    digests: async () => [],
+    publicKeyPem: async () => undefined,
+    async *records(chain: string) {
+      let previous: Buffer = GENESIS_HASH;
+      for (let seq = 1; seq <= n; seq++) {
+        const time = START + Math.floor(((seq - 1) * 3 * HOUR) / n);
+        const prefix =
+          `{"eventVersion":"1.08","eventTime":"${new Date(time).toISOString().slice(0, 19)}Z","eventSource":"kms.amazonaws.com",` +
+          `"eventName":"Encrypt","awsRegion":"us-east-1","sourceIPAddress":"127.0.0.1","userAgent":"generated \\"quoted\\" agent",` +
+          `"requestParameters":{"keyId":"arn:aws:kms:us-east-1:000000000000:key/${seq % 50}","encryptionContext":{"n":"${seq}"}},` +
+          `"eventID":"event-${seq}","readOnly":true,"additionalEventData":{`;
+        const text = chainedRecord(prefix, chain, seq, previous);
+        previous = hash("sha256", text, "buffer") as unknown as Buffer;
+        made.push(text);
+        onPull(seq - 1);
+        yield { time, record: text };
+      }
+    },
+  };
+  return { store: store as unknown as AuditStore, texts: () => made };
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => (statSync(join(dir, name)).isDirectory() ? filesUnder(join(dir, name)) : [join(dir, name)]));
+}
+
+describe("streaming audit export and verify", () => {
+  it('export holds at most one batch of records, writes CloudTrail\'s {"Records":[…]} byte for byte, and verify reads it back', async () => {
+    const n = 20_000;
+    const batch = 500;
+    let written = 0;
+    let mostHeld = 0;
+    const { store, texts } = generatedTrail(n, (pulled) => (mostHeld = Math.max(mostHeld, pulled - written)));
+    const out = tempDir("keyhold-stream-export-");
+    try {
+      const progress: number[] = [];
+      const r = await exportTrail(store, out, {
+        batchRecords: batch,
+        onProgress: (done) => {
+          written = done;
+          progress.push(done);
+        },
+      });
+      assert.deepEqual(r, { files: 4, events: n, digests: 0 });
+      // Records pulled from the trail but not yet handed to the gzip stream: never a whole hour.
+      assert.ok(mostHeld < batch, `held ${mostHeld} records`);
+      assert.equal(progress.at(-1), n);
+      // The files are what the one-string export wrote, and what AWS's tools read: gzipped JSON.
+      const files = filesUnder(join(out, "events"));
+      assert.deepEqual(
+        files.map((f) => f.slice(out.length)),
+        [
+          "/events/chain-1/2026/12/07/keyhold_20261207T01Z.json.gz",
+          "/events/chain-1/2026/12/07/keyhold_20261207T02Z.json.gz",
+          "/events/chain-1/2026/12/07/keyhold_20261207T03Z.json.gz",
+          "/events/chain-1/2026/12/07/keyhold_20261207T04Z.json.gz",
+        ],
+      );
+      const all = texts();
+      let at = 0;
+      for (const f of files) {
+        const text = gunzipSync(readFileSync(f)).toString("utf8");
+        const records = (JSON.parse(text) as { Records: unknown[] }).Records;
+        assert.equal(text, `{"Records":[${all.slice(at, at + records.length).join(",")}]}`);
+        at += records.length;
+        assert.equal(statSync(f).mode & 0o777, 0o600);
+      }
+      assert.equal(at, n);
+
+      const seen: number[] = [];
+      let total = 0;
+      const report = await verifyExport(out, "no key needed: no digests", {
+        onProgress: (events, _read, bytesTotal) => {
+          seen.push(events);
+          total = bytesTotal;
+        },
+      });
+      assert.deepEqual(report.problems, []);
+      assert.equal(report.events, n);
+      assert.equal(report.unsignedTail, n);
+      assert.ok(seen.length >= n / 1000 && seen.at(-1) === n, "progress as events are checked");
+      assert.equal(
+        total,
+        files.reduce((s, f) => s + statSync(f).size, 0),
+      );
+
+      // A file cut short is named, as is one altered in the middle of a long file.
+      const middle = files[1]!;
+      const original = readFileSync(middle);
+      const plain = gunzipSync(original);
+      writeFileSync(middle, gzipSync(plain.subarray(0, plain.length - 1000)));
+      const cut = await verifyExport(out, "");
+      assert.match(cut.problems.join("\n"), /keyhold_20261207T02Z\.json\.gz is not a readable gzip of \{"Records": \[\.\.\.\]\}/);
+      writeFileSync(middle, gzipSync(plain.toString("utf8").replace('"event-7500"', '"event-75OO"')));
+      const altered = await verifyExport(out, "");
+      assert.match(altered.problems[0]!, /event event-75OO \(sequence 7500\) was altered/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("verify names the first thousand problems of a chain and counts the rest", async () => {
+    const { store } = generatedTrail(2500);
+    const out = tempDir("keyhold-stream-problems-");
+    try {
+      await exportTrail(store, out);
+      // Every record now claims another chain than its folder's.
+      renameSync(join(out, "events", "chain-1"), join(out, "events", "chain-2"));
+      const report = await verifyExport(out, "");
+      assert.equal(report.problems.length, MAX_PROBLEMS + 1);
+      assert.match(report.problems[0]!, /chain-2: event event-1 in .* does not belong to chain 2: inserted/);
+      assert.equal(report.problems.at(-1), `chain-2: and ${2500 - MAX_PROBLEMS} more problems`);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("the scanner takes the layout however the text is cut and spaced, and refuses anything else", () => {
+    const records = [`{"a":"x}]\\"{","b":[1,{"c":2}]}`, `{}`, `{"d":"\\\\"}`];
+    const layouts = [`{"Records":[${records.join(",")}]}`, ` {\n "Records" : [\n  ${records.join(" ,\n  ")}\n ]\n}\n`];
+    for (const text of layouts) {
+      for (const size of [1, 2, 3, 7, text.length]) {
+        const scanner = new RecordsScanner();
+        const out: string[] = [];
+        for (let i = 0; i < text.length; i += size) scanner.push(text.slice(i, i + size), out);
+        scanner.end();
+        assert.deepEqual(out, records, `chunks of ${size}`);
+      }
+    }
+    const empty = new RecordsScanner();
+    const none: string[] = [];
+    empty.push(`{"Records":[]}`, none);
+    empty.end();
+    assert.deepEqual(none, []);
+    for (const bad of [
+      `{"Records":[{},]}`,
+      `{"Records":[{}{}]}`,
+      `{"Records":[,{}]}`,
+      `{"Other":[{}]}`,
+      `{"Records":[1]}`,
+      `{"Records":[{}]}x`,
+      `{"Records":[{}]`,
+      `{"Records":[{"a":"}]}`,
+    ]) {
+      assert.throws(
+        () => {
+          const s = new RecordsScanner();
+          s.push(bad, []);
+          s.end();
+        },
+        NotARecordsFile,
+        bad,
+      );
+    }
+  });
+
+  it("progress shows on a terminal only: events, rate and time left", () => {
+    const written: string[] = [];
+    const stream = (isTTY: boolean) => ({ isTTY, write: (s: string) => written.push(s) }) as unknown as NodeJS.WriteStream;
+    let t = 0;
+    const quiet = progressLine("exporting", stream(false), () => t);
+    t = 1000;
+    quiet.update(10, 10, 100);
+    quiet.finish();
+    assert.deepEqual(written, []);
+    t = 0;
+    const line = progressLine("exporting", stream(true), () => t);
+    t = 2000;
+    line.update(50_000, 50_000, 200_000);
+    t = 2100; // within 200 ms of the last: not redrawn
+    line.update(51_000, 51_000, 200_000);
+    line.finish();
+    assert.equal(written.length, 2);
+    assert.match(written[0]!, /exporting: 25%, 50,000 events, 25,000\/s, 6s left/);
+    assert.equal(written[1], "\r\x1b[K");
+  });
+});
