@@ -136,8 +136,6 @@ export function trailLogs(trail: TrailBody, r: RecordFields, time: number): bool
 export class TrailDelivery {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<DeliveryReport> | undefined;
-  /** How many times a pass has read an audit chain (once per chain and pass): what tests count. */
-  chainReads = 0;
 
   constructor(
     private readonly ct: CloudTrailService,
@@ -205,7 +203,6 @@ export class TrailDelivery {
     for (const chain of await this.ct.audit.chains()) {
       if (read >= MAX_RECORDS_PER_PASS) break;
       const from = Math.min(...due.map((one) => one.cursor[chain] ?? 0));
-      this.chainReads++;
       let last = from;
       for await (const row of this.ct.audit.records(chain, from + 1)) {
         const fields = JSON.parse(row.record) as RecordFields;
