@@ -224,7 +224,14 @@ export class TrailDelivery {
 
   private async deliverTrail(due: Due, now: number, report: DeliveryReport): Promise<void> {
     const { docName, trail, cursor, byRegion } = due;
-    const state = { cursor, digests: { ...trail.digests }, delivered: false, digested: false, error: undefined as string | undefined };
+    const state = {
+      startLoggingTime: trail.startLoggingTime,
+      cursor,
+      digests: { ...trail.digests },
+      delivered: false,
+      digested: false,
+      error: undefined as string | undefined,
+    };
     const files = new Map<string, DeliveredFile[]>();
     try {
       for (const [region, entries] of byRegion) {
@@ -283,7 +290,14 @@ export class TrailDelivery {
     accountId: string,
     name: string,
     now: number,
-    state: { cursor: Record<string, number>; digests: Record<string, DigestHead>; delivered: boolean; digested: boolean; error?: string },
+    state: {
+      startLoggingTime?: number;
+      cursor: Record<string, number>;
+      digests: Record<string, DigestHead>;
+      delivered: boolean;
+      digested: boolean;
+      error?: string;
+    },
   ): Promise<void> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const doc = await this.ct.repo.getDocument(TRAIL_KIND, accountId, name);
@@ -294,8 +308,9 @@ export class TrailDelivery {
         trail.latestDeliveryError = state.error;
         if (trail.logFileValidationEnabled) trail.latestDigestDeliveryError = state.error;
       } else {
-        // The records read move the cursor only when every file they went to was written.
-        trail.cursor = state.cursor;
+        // The records read move the cursor only when every file they went to was written; a
+        // StartLogging meanwhile set the cursor to the chains' end, which a stale one must not undo.
+        if (trail.startLoggingTime === state.startLoggingTime) trail.cursor = state.cursor;
         trail.digests = state.digests;
         trail.latestDeliveryError = undefined;
         trail.latestDigestDeliveryError = undefined;
