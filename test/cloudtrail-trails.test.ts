@@ -36,7 +36,14 @@ import {
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import { CreateAliasCommand, CreateKeyCommand, EncryptCommand, ListKeysCommand } from "@aws-sdk/client-kms";
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  ListAliasesCommand,
+  ListKeysCommand,
+} from "@aws-sdk/client-kms";
 import { ManualClock } from "../src/clock.js";
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, tempDir, type TestServer } from "./helpers.js";
 import { iamClient, makeUser, policy } from "./iam.js";
@@ -825,6 +832,162 @@ describe("CloudTrail trails", () => {
         ahead.destroy();
       }
     });
+  });
+});
+
+/** keyhold's cap on an account's trails over all regions (docs/audit.md). */
+const ACCOUNT_CAP = 50;
+
+describe("CloudTrail trails: what a new trail reads, what a pass costs, how many an account may have", () => {
+  let server: TestServer;
+  let s3: S3Client;
+  const clock = new ManualClock(Date.now());
+  const bucket = "trail-limits";
+
+  before(async () => {
+    server = await startTestServer({ clock });
+    s3 = s3Client(server.url);
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    // Any trail of the account may write here: the trails of these tests have many names and regions.
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: bucket,
+        Policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: "cloudtrail.amazonaws.com" },
+              Action: ["s3:GetBucketAcl", "s3:PutObject"],
+              Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+            },
+          ],
+        }),
+      }),
+    );
+  });
+  after(async () => {
+    s3.destroy();
+    await server.stop();
+  });
+
+  async function eventNames(files: string[]): Promise<string[]> {
+    const names: string[] = [];
+    for (const file of files) {
+      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: file.slice(`s3://${bucket}/`.length) }));
+      const log = JSON.parse(gunzipSync(await bytesOf(got.Body)).toString("utf8")) as { Records: { eventName: string }[] };
+      names.push(...log.Records.map((r) => r.eventName));
+    }
+    return names;
+  }
+
+  it("a trail delivers the events from when it starts logging: none of the history, none while it was stopped", async () => {
+    const ct = cloudTrail(server.url);
+    const kms = server.client();
+    try {
+      // All in one second of the server's clock, as events a moment before StartLogging are.
+      for (let i = 0; i < 5; i++) await kms.send(new ListAliasesCommand({}));
+      await ct.send(new CreateTrailCommand({ Name: "from-now", S3BucketName: bucket }));
+      await ct.send(new StartLoggingCommand({ Name: "from-now" }));
+      for (let i = 0; i < 3; i++) await kms.send(new ListKeysCommand({}));
+      const first = await server.keyhold.trails.tick();
+      await ct.send(new StopLoggingCommand({ Name: "from-now" }));
+      for (let i = 0; i < 4; i++) await kms.send(new DescribeKeyCommand({ KeyId: "alias/none" })).catch(() => undefined);
+      await ct.send(new StartLoggingCommand({ Name: "from-now" }));
+      await kms.send(new ListKeysCommand({}));
+      clock.advance(2_000);
+      const report = await server.keyhold.trails.tick();
+      assert.deepEqual([...first.errors, ...report.errors], []);
+      const names = await eventNames([...first.logFiles, ...report.logFiles]);
+      assert.equal(names.filter((n) => n === "ListAliases").length, 0, names.join());
+      assert.equal(names.filter((n) => n === "DescribeKey").length, 0, names.join());
+      assert.equal(names.filter((n) => n === "ListKeys").length, 4, names.join());
+    } finally {
+      await ct.send(new DeleteTrailCommand({ Name: "from-now" }));
+      ct.destroy();
+    }
+  });
+
+  it("a pass reads each audit chain once for all the trails, and an idle pass reads no record", async () => {
+    const store = server.keyhold.audit.store;
+    const chains = (await store.chains()).length;
+    const original = store.records.bind(store);
+    let reads = 0;
+    let rows = 0;
+    store.records = async function* (chain: string, from?: number) {
+      reads++;
+      for await (const row of original(chain, from)) {
+        rows++;
+        yield row;
+      }
+    };
+    const clients = [REGION, "us-west-2"].map((region) => cloudTrail(server.url, region));
+    try {
+      for (const client of clients) {
+        for (let i = 0; i < 5; i++) {
+          await client.send(new CreateTrailCommand({ Name: `many-${i}`, S3BucketName: bucket }));
+          await client.send(new StartLoggingCommand({ Name: `many-${i}` }));
+        }
+      }
+      const kms = server.client();
+      for (let i = 0; i < 20; i++) await kms.send(new ListKeysCommand({}));
+      clock.advance(2_000);
+      reads = 0;
+      rows = 0;
+      const report = await server.keyhold.trails.tick();
+      assert.deepEqual(report.errors, []);
+      // Each us-east-1 trail got its region's events (the 20 ListKeys, the StartLogging of later trails).
+      assert.equal(report.logFiles.length, 10);
+      assert.equal(reads, chains, "one read per chain, not one per trail");
+      // From the first trail's start on: the later CreateTrail and StartLogging calls, the 20 ListKeys.
+      assert.ok(rows < 50, `only the new records are read: ${rows}`);
+      clock.advance(2_000);
+      reads = 0;
+      rows = 0;
+      const idle = await server.keyhold.trails.tick();
+      assert.deepEqual(idle.logFiles, []);
+      assert.equal(reads, chains);
+      assert.equal(rows, 0, "an idle pass hands no record over");
+    } finally {
+      store.records = original;
+      for (const client of clients) {
+        for (let i = 0; i < 5; i++) await client.send(new DeleteTrailCommand({ Name: `many-${i}` }));
+        client.destroy();
+      }
+    }
+  });
+
+  it(`CreateTrail refuses an account's trail past ${ACCOUNT_CAP} over all regions, though each region has room`, async () => {
+    const clients: CloudTrailClient[] = [];
+    const made: { client: CloudTrailClient; name: string }[] = [];
+    try {
+      // Made-up regions of a region's form: keyhold accepts any, so the per-region quota alone bounds nothing.
+      for (let r = 0; made.length < ACCOUNT_CAP; r++) {
+        const client = cloudTrail(server.url, `zz-made${String.fromCharCode(97 + r)}-1`);
+        clients.push(client);
+        for (let i = 0; i < 5 && made.length < ACCOUNT_CAP; i++) {
+          await client.send(new CreateTrailCommand({ Name: `capped-${i}`, S3BucketName: bucket }));
+          made.push({ client, name: `capped-${i}` });
+        }
+      }
+      const fresh = cloudTrail(server.url, "zz-fresh-1");
+      clients.push(fresh);
+      const refused = await rejects(
+        () => fresh.send(new CreateTrailCommand({ Name: "one-too-many", S3BucketName: bucket })),
+        "MaximumNumberOfTrailsExceededException",
+      );
+      assert.equal(refused.$metadata?.httpStatusCode, 400);
+      assert.match(refused.message, /50 trails/);
+      await rejects(() => fresh.send(new GetTrailCommand({ Name: "one-too-many" })), "TrailNotFoundException");
+      // Deleting one makes room again.
+      await made[0]!.client.send(new DeleteTrailCommand({ Name: made[0]!.name }));
+      made.shift();
+      await fresh.send(new CreateTrailCommand({ Name: "one-too-many", S3BucketName: bucket }));
+      made.push({ client: fresh, name: "one-too-many" });
+    } finally {
+      for (const { client, name } of made) await client.send(new DeleteTrailCommand({ Name: name }));
+      for (const client of clients) client.destroy();
+    }
   });
 });
 

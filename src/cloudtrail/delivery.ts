@@ -28,7 +28,7 @@ import {
   type TrailBody,
 } from "./service.js";
 
-/** At most this many records are read per trail and pass (the rest wait for the next pass), and per log file. */
+/** At most this many records are read per pass (the rest wait for the next pass), and per log file. */
 const MAX_RECORDS_PER_PASS = 50_000;
 const MAX_RECORDS_PER_FILE = 5_000;
 /** A region whose digest chain saw no log file gets an empty digest hourly, as CloudTrail's digests are hourly. */
@@ -45,6 +45,15 @@ export interface DeliveryReport {
 interface Entry {
   time: number;
   text: string;
+}
+
+/** A trail a pass delivers for: its document as listed, where it will have read to, and the records it logs by region. */
+interface Due {
+  /** The trail document's name (`<home region>/<trail name>`). */
+  docName: string;
+  trail: TrailBody;
+  cursor: Record<string, number>;
+  byRegion: Map<string, Entry[]>;
 }
 
 interface DeliveredFile {
@@ -159,43 +168,70 @@ export class TrailDelivery {
     const report: DeliveryReport = { logFiles: [], digestFiles: [], errors: [] };
     // Several nodes on one database: only the scheduler's lease holder delivers, so no file is written twice.
     if (!(await this.ct.repo.schedulerLease())) return report;
+    // Digest files are named to the second and each must end after the one before it.
+    const now = Math.floor(this.ct.clock.now() / 1000) * 1000;
+    const due: Due[] = [];
     let after: string | undefined;
     do {
       const page = await this.ct.repo.listDocumentsByRef(TRAIL_KIND, TRAIL_REF, after, 100);
-      for (const doc of page.items) await this.deliverTrail(doc.accountId, doc.name, report);
+      for (const doc of page.items) {
+        const trail = JSON.parse(doc.body) as TrailBody;
+        if (!trail.isLogging || Object.values(trail.digests).some((d) => d.endTime >= now)) continue;
+        due.push({ docName: doc.name, trail, cursor: { ...trail.cursor }, byRegion: new Map() });
+      }
       after = page.next;
     } while (after !== undefined);
+    if (due.length === 0) return report;
+    await this.gather(due);
+    for (const one of due) await this.deliverTrail(one, now, report);
     return report;
   }
 
-  private async deliverTrail(accountId: string, name: string, report: DeliveryReport): Promise<void> {
-    const doc = await this.ct.repo.getDocument(TRAIL_KIND, accountId, name);
-    if (!doc) return;
-    const trail = JSON.parse(doc.body) as TrailBody;
-    if (!trail.isLogging) return;
-    // Digest files are named to the second and each must end after the one before it.
-    const now = Math.floor(this.ct.clock.now() / 1000) * 1000;
-    if (Object.values(trail.digests).some((d) => d.endTime >= now)) return;
-
-    const cursor = { ...trail.cursor };
-    const byRegion = new Map<string, Entry[]>();
+  /**
+   * Reads each audit chain's new records once, from the smallest cursor of the trails due, and
+   * hands each record to every trail that logs it; a trail's cursor moves over every record read
+   * past it. So a pass costs one read of the new records however many trails there are.
+   */
+  private async gather(due: Due[]): Promise<void> {
+    const byAccount = new Map<string, Due[]>();
+    for (const one of due) {
+      let list = byAccount.get(one.trail.accountId);
+      if (!list) byAccount.set(one.trail.accountId, (list = []));
+      list.push(one);
+    }
     let read = 0;
     for (const chain of await this.ct.audit.chains()) {
-      for await (const row of this.ct.audit.records(chain, (cursor[chain] ?? 0) + 1)) {
+      if (read >= MAX_RECORDS_PER_PASS) break;
+      const from = Math.min(...due.map((one) => one.cursor[chain] ?? 0));
+      let last = from;
+      for await (const row of this.ct.audit.records(chain, from + 1)) {
         const fields = JSON.parse(row.record) as RecordFields;
-        cursor[chain] = fields.additionalEventData.keyholdSequence;
-        if (trailLogs(trail, fields, row.time)) {
-          const region = fields.awsRegion ?? trail.homeRegion;
-          let list = byRegion.get(region);
-          if (!list) byRegion.set(region, (list = []));
+        const seq = fields.additionalEventData.keyholdSequence;
+        last = seq;
+        for (const one of byAccount.get(fields.recipientAccountId ?? "") ?? []) {
+          if (seq <= (one.cursor[chain] ?? 0) || !trailLogs(one.trail, fields, row.time)) continue;
+          const region = fields.awsRegion ?? one.trail.homeRegion;
+          let list = one.byRegion.get(region);
+          if (!list) one.byRegion.set(region, (list = []));
           list.push({ time: row.time, text: row.record });
         }
         if (++read >= MAX_RECORDS_PER_PASS) break;
       }
-      if (read >= MAX_RECORDS_PER_PASS) break;
+      this.ct.noteEnd(chain, last);
+      for (const one of due) if (last > (one.cursor[chain] ?? 0)) one.cursor[chain] = last;
     }
+  }
 
-    const state = { cursor, digests: { ...trail.digests }, delivered: false, digested: false, error: undefined as string | undefined };
+  private async deliverTrail(due: Due, now: number, report: DeliveryReport): Promise<void> {
+    const { docName, trail, cursor, byRegion } = due;
+    const state = {
+      startLoggingTime: trail.startLoggingTime,
+      cursor,
+      digests: { ...trail.digests },
+      delivered: false,
+      digested: false,
+      error: undefined as string | undefined,
+    };
     const files = new Map<string, DeliveredFile[]>();
     try {
       for (const [region, entries] of byRegion) {
@@ -237,7 +273,16 @@ export class TrailDelivery {
       report.errors.push(`${trail.arn}: ${error.code}: ${error.message}`);
       this.log(`CloudTrail delivery for ${trail.arn} failed: ${error.code}: ${error.message}`);
     }
-    await this.record(accountId, name, now, state);
+    // A pass that found nothing to write for the trail and moved nothing is no delivery attempt:
+    // the document stays as it is, so an idle pass costs no write per trail.
+    const unchanged =
+      !state.delivered &&
+      !state.digested &&
+      state.error === undefined &&
+      trail.latestDeliveryError === undefined &&
+      JSON.stringify(state.cursor) === JSON.stringify(trail.cursor) &&
+      JSON.stringify(state.digests) === JSON.stringify(trail.digests);
+    if (!unchanged) await this.record(trail.accountId, docName, now, state);
   }
 
   /** Saves where the delivery got to, onto the trail as it is now (a trail changed meanwhile keeps its change). */
@@ -245,7 +290,14 @@ export class TrailDelivery {
     accountId: string,
     name: string,
     now: number,
-    state: { cursor: Record<string, number>; digests: Record<string, DigestHead>; delivered: boolean; digested: boolean; error?: string },
+    state: {
+      startLoggingTime?: number;
+      cursor: Record<string, number>;
+      digests: Record<string, DigestHead>;
+      delivered: boolean;
+      digested: boolean;
+      error?: string;
+    },
   ): Promise<void> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const doc = await this.ct.repo.getDocument(TRAIL_KIND, accountId, name);
@@ -256,8 +308,9 @@ export class TrailDelivery {
         trail.latestDeliveryError = state.error;
         if (trail.logFileValidationEnabled) trail.latestDigestDeliveryError = state.error;
       } else {
-        // The records read move the cursor only when every file they went to was written.
-        trail.cursor = state.cursor;
+        // The records read move the cursor only when every file they went to was written; a
+        // StartLogging meanwhile set the cursor to the chains' end, which a stale one must not undo.
+        if (trail.startLoggingTime === state.startLoggingTime) trail.cursor = state.cursor;
         trail.digests = state.digests;
         trail.latestDeliveryError = undefined;
         trail.latestDigestDeliveryError = undefined;

@@ -10,6 +10,7 @@ import type { Clock } from "../clock.js";
 import { ServiceError } from "../errors.js";
 import type { AuditStore } from "../audit/store.js";
 import type { AuditSigningKey } from "../audit/signing-key.js";
+import { sequenceOf } from "../audit/segments.js";
 import type { KeyStore } from "../keystore/keystore.js";
 import type { Principal } from "../iam/principal.js";
 import type { S3Service } from "../s3/service.js";
@@ -24,6 +25,11 @@ export const TRAIL_REF = "trail";
 export const CLOUDTRAIL_PRINCIPAL = "cloudtrail.amazonaws.com";
 /** CloudTrail's quota: five trails per region per account. */
 export const MAX_TRAILS_PER_REGION = 5;
+/**
+ * keyhold's own cap on an account's trails over all regions. Any region-shaped name is accepted,
+ * so the per-region quota alone bounds nothing; each trail costs every delivery pass some work.
+ */
+export const MAX_TRAILS_PER_ACCOUNT = 50;
 
 export interface EventSelector {
   ReadWriteType: "ReadOnly" | "WriteOnly" | "All";
@@ -131,6 +137,8 @@ export class CloudTrailService {
   readonly clock: Clock;
   readonly remote: RemoteS3 | undefined;
   private key: AuditSigningKey | undefined;
+  /** Per audit chain, the last sequence number this process has seen: where the next look for the chain's end starts. */
+  private readonly seenEnds = new Map<string, number>();
 
   constructor(deps: CloudTrailDependencies) {
     this.audit = deps.audit;
@@ -145,6 +153,27 @@ export class CloudTrailService {
   async signingKey(): Promise<AuditSigningKey> {
     this.key ??= await this.audit.signingKey(this.keystore, this.clock.now());
     return this.key;
+  }
+
+  /**
+   * Each audit chain's last sequence number now: a trail that starts logging reads from there, so
+   * it delivers the events from when it started, not the retained history (as on AWS). The look
+   * starts at the end this process saw last, so only the first look of a process reads a chain whole.
+   */
+  async chainEnds(): Promise<Record<string, number>> {
+    const ends: Record<string, number> = {};
+    for (const chain of await this.audit.chains()) {
+      let last = this.seenEnds.get(chain) ?? 0;
+      for await (const row of this.audit.records(chain, last + 1)) last = sequenceOf(row.record);
+      this.noteEnd(chain, last);
+      ends[chain] = last;
+    }
+    return ends;
+  }
+
+  /** Remembers that a chain reaches at least `seq` (the delivery tells what it read). */
+  noteEnd(chain: string, seq: number): void {
+    if (seq > (this.seenEnds.get(chain) ?? 0)) this.seenEnds.set(chain, seq);
   }
 
   /**

@@ -2,7 +2,15 @@ import type { CreateTrailRequest, CreateTrailResponse } from "@aws-sdk/client-cl
 import { ServiceError } from "../../errors.js";
 import { bool, list, str, struct } from "../../validation/schema.js";
 import { defineCloudTrailOperation } from "../operation.js";
-import { DEFAULT_SELECTORS, MAX_TRAILS_PER_REGION, checkTrailName, trailArn, trailView, type TrailBody } from "../service.js";
+import {
+  DEFAULT_SELECTORS,
+  MAX_TRAILS_PER_ACCOUNT,
+  MAX_TRAILS_PER_REGION,
+  checkTrailName,
+  trailArn,
+  trailView,
+  type TrailBody,
+} from "../service.js";
 import { checkPrefix, refuseUndelivered } from "./trail-input.js";
 
 export const createTrail = defineCloudTrailOperation<CreateTrailRequest, CreateTrailResponse>({
@@ -39,7 +47,8 @@ export const createTrail = defineCloudTrailOperation<CreateTrailRequest, CreateT
       throw new ServiceError("InvalidParameterCombinationException", "A multi-region trail must include global service events.");
     }
     const arn = trailArn(call.region, call.accountId, input.Name!);
-    const existing = await ct.list(call.accountId, call.region);
+    const all = await ct.list(call.accountId);
+    const existing = all.filter((t) => t.homeRegion === call.region || t.isMultiRegionTrail);
     if (existing.some((t) => t.name === input.Name && t.homeRegion === call.region)) {
       throw new ServiceError("TrailAlreadyExistsException", `Trail ${arn} already exists for customer: ${call.accountId}`);
     }
@@ -47,6 +56,12 @@ export const createTrail = defineCloudTrailOperation<CreateTrailRequest, CreateT
       throw new ServiceError(
         "MaximumNumberOfTrailsExceededException",
         `The account already has ${MAX_TRAILS_PER_REGION} trails in ${call.region}.`,
+      );
+    }
+    if (all.length >= MAX_TRAILS_PER_ACCOUNT) {
+      throw new ServiceError(
+        "MaximumNumberOfTrailsExceededException",
+        `The account already has ${MAX_TRAILS_PER_ACCOUNT} trails over all regions, keyhold's limit.`,
       );
     }
     const trail: TrailBody = {

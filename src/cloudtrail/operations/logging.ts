@@ -22,7 +22,9 @@ export const startLogging = defineCloudTrailOperation<StartLoggingRequest, Start
     // Before it checks the bucket again: a policy changed while the trail was stopped is refused now, not at the first delivery.
     await ct.checkBucket(body);
     const now = ct.clock.now();
-    if (!(await ct.save(doc, { ...body, isLogging: true, startLoggingTime: now }))) {
+    // The trail reads on from each chain's end: the events of before (the retained history, or those while it was stopped) are not its.
+    const cursor = await ct.chainEnds();
+    if (!(await ct.save(doc, { ...body, isLogging: true, startLoggingTime: now, cursor }))) {
       throw new ServiceError("ConflictException", "The trail changed meanwhile; try again.");
     }
     return {};
