@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID, type KeyObject } from "node:crypto";
 import type { KeyMetadata } from "@aws-sdk/client-kms";
 import type { CallContext } from "../call.js";
-import type { Clock } from "../clock.js";
+import { DAY_MS, type Clock } from "../clock.js";
 import { ServiceError } from "../errors.js";
 import { openBlob, parseBlobHeader, sealBlob } from "../crypto/ciphertext-blob.js";
 import { encodeEncryptionContext, type EncryptionContext } from "../crypto/encryption-context.js";
@@ -437,6 +437,48 @@ export class KmsService {
 
   newKeyId(): string {
     return randomUUID();
+  }
+
+  /**
+   * An AWS managed key (`alias/aws/s3`, `alias/aws/secretsmanager`, …) of the caller's account and
+   * region, made on first use as the AWS service that owns it does: symmetric, KeyManager AWS,
+   * rotated yearly. When two requests race to make it, the alias decides: the loser's key stays
+   * unused (a spare) and both use the winner's.
+   */
+  async awsManagedKey(call: CallContext, managed: { alias: string; description: string; policy: string }): Promise<string> {
+    const alias = await this.repo.getAlias(call.accountId, call.region, managed.alias);
+    if (alias) return alias.targetKeyId;
+    const keyId = this.newKeyId();
+    const now = this.clock.now();
+    const record: KeyRecord = {
+      keyId,
+      accountId: call.accountId,
+      region: call.region,
+      description: managed.description,
+      keyState: "Enabled",
+      keySpec: "SYMMETRIC_DEFAULT",
+      keyUsage: "ENCRYPT_DECRYPT",
+      origin: "AWS_KMS",
+      keyManager: "AWS",
+      policy: managed.policy,
+      creationDate: now,
+      rotationEnabled: true,
+      rotationPeriodInDays: 365,
+      nextRotationDate: now + 365 * DAY_MS,
+      onDemandRotations: 0,
+      currentVersion: 1,
+    };
+    await this.repo.createKey(record, this.newVersion(keyId, "SYMMETRIC_DEFAULT", 1), []);
+    const created = await this.repo.createAlias({
+      accountId: call.accountId,
+      region: call.region,
+      aliasName: managed.alias,
+      targetKeyId: keyId,
+      creationDate: now,
+      lastUpdatedDate: now,
+    });
+    if (!created) return (await this.repo.getAlias(call.accountId, call.region, managed.alias))!.targetKeyId;
+    return keyId;
   }
 }
 

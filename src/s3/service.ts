@@ -522,43 +522,12 @@ export class S3Service {
   }
 
   /** The account's aws/s3 key, made on first use as S3 does. */
-  private async managedKey(call: CallContext): Promise<string> {
-    const alias = await this.repo.getAlias(call.accountId, call.region, "alias/aws/s3");
-    if (alias) return alias.targetKeyId;
-    const keyId = this.kms.newKeyId();
-    const now = this.clock.now();
-    const record: KeyRecord = {
-      keyId,
-      accountId: call.accountId,
-      region: call.region,
+  private managedKey(call: CallContext): Promise<string> {
+    return this.kms.awsManagedKey(call, {
+      alias: "alias/aws/s3",
       description: "Default key that protects my S3 objects when no other key is defined",
-      keyState: "Enabled",
-      keySpec: "SYMMETRIC_DEFAULT",
-      keyUsage: "ENCRYPT_DECRYPT",
-      origin: "AWS_KMS",
-      keyManager: "AWS",
       policy: defaultKeyPolicy(call.accountId),
-      creationDate: now,
-      rotationEnabled: true,
-      rotationPeriodInDays: 365,
-      nextRotationDate: now + 365 * 86_400_000,
-      onDemandRotations: 0,
-      currentVersion: 1,
-    };
-    await this.repo.createKey(record, this.kms.newVersion(keyId, "SYMMETRIC_DEFAULT", 1), []);
-    const created = await this.repo.createAlias({
-      accountId: call.accountId,
-      region: call.region,
-      aliasName: "alias/aws/s3",
-      targetKeyId: keyId,
-      creationDate: now,
-      lastUpdatedDate: now,
     });
-    if (!created) {
-      // Another request made it first: use that one (ours stays unused, as a spare key).
-      return (await this.repo.getAlias(call.accountId, call.region, "alias/aws/s3"))!.targetKeyId;
-    }
-    return keyId;
   }
 
   /**

@@ -480,40 +480,12 @@ export class SecretsManagerService {
   }
 
   /** The account's aws/secretsmanager key, made on first use as Secrets Manager does, with AWS's policy for it. */
-  private async managedKey(call: CallContext): Promise<string> {
-    const alias = await this.repo.getAlias(call.accountId, call.region, MANAGED_KEY_ALIAS);
-    if (alias) return alias.targetKeyId;
-    const keyId = this.kms.newKeyId();
-    const now = this.clock.now();
-    const record: KeyRecord = {
-      keyId,
-      accountId: call.accountId,
-      region: call.region,
+  private managedKey(call: CallContext): Promise<string> {
+    return this.kms.awsManagedKey(call, {
+      alias: MANAGED_KEY_ALIAS,
       description: "Default key that protects my Secrets Manager data when no other key is defined",
-      keyState: "Enabled",
-      keySpec: "SYMMETRIC_DEFAULT",
-      keyUsage: "ENCRYPT_DECRYPT",
-      origin: "AWS_KMS",
-      keyManager: "AWS",
       policy: managedKeyPolicy(call.accountId, call.region),
-      creationDate: now,
-      rotationEnabled: true,
-      rotationPeriodInDays: 365,
-      nextRotationDate: now + 365 * DAY_MS,
-      onDemandRotations: 0,
-      currentVersion: 1,
-    };
-    await this.repo.createKey(record, this.kms.newVersion(keyId, "SYMMETRIC_DEFAULT", 1), []);
-    const created = await this.repo.createAlias({
-      accountId: call.accountId,
-      region: call.region,
-      aliasName: MANAGED_KEY_ALIAS,
-      targetKeyId: keyId,
-      creationDate: now,
-      lastUpdatedDate: now,
     });
-    if (!created) return (await this.repo.getAlias(call.accountId, call.region, MANAGED_KEY_ALIAS))!.targetKeyId;
-    return keyId;
   }
 }
 
