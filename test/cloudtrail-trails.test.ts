@@ -46,6 +46,7 @@ import {
 } from "@aws-sdk/client-kms";
 import { ManualClock } from "../src/clock.js";
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, tempDir, type TestServer } from "./helpers.js";
+import { AWS_REGIONS } from "../src/regions.js";
 import { iamClient, makeUser, policy } from "./iam.js";
 import { postgresMissing, skipWithoutPostgres, startPostgres, type TestPostgres } from "./postgres.js";
 import { awsEnv, requireTool } from "./process.js";
@@ -961,16 +962,17 @@ describe("CloudTrail trails: what a new trail reads, what a pass costs, how many
     const clients: CloudTrailClient[] = [];
     const made: { client: CloudTrailClient; name: string }[] = [];
     try {
-      // Made-up regions of a region's form: keyhold accepts any, so the per-region quota alone bounds nothing.
+      // Ten regions of five trails each: the per-region quota alone would allow 170 (34 regions).
+      const regions = [...AWS_REGIONS].filter((r) => r !== "us-east-1" && r !== "us-west-2");
       for (let r = 0; made.length < ACCOUNT_CAP; r++) {
-        const client = cloudTrail(server.url, `zz-made${String.fromCharCode(97 + r)}-1`);
+        const client = cloudTrail(server.url, regions[r]!);
         clients.push(client);
         for (let i = 0; i < 5 && made.length < ACCOUNT_CAP; i++) {
           await client.send(new CreateTrailCommand({ Name: `capped-${i}`, S3BucketName: bucket }));
           made.push({ client, name: `capped-${i}` });
         }
       }
-      const fresh = cloudTrail(server.url, "zz-fresh-1");
+      const fresh = cloudTrail(server.url, regions[ACCOUNT_CAP / 5]!);
       clients.push(fresh);
       const refused = await rejects(
         () => fresh.send(new CreateTrailCommand({ Name: "one-too-many", S3BucketName: bucket })),
