@@ -8,17 +8,17 @@ import type { KeyRecord } from "../src/store/records.js";
 import { loadConfig } from "../src/config.js";
 import { startTestServer } from "./helpers.js";
 
-describe("the LRU every cache is made of", () => {
-  it("ages out the least recently used entry, a read making an entry the most recent", () => {
+describe("the cache every cache is made of (CLOCK)", () => {
+  it("ages out the oldest entry not read since the hand passed it; a read gives an entry a second chance", () => {
     const dropped: string[] = [];
     const lru = new Lru<string, number>(3, (v, k) => dropped.push(`${k}=${v}`));
     lru.set("a", 1);
     lru.set("b", 2);
     lru.set("c", 3);
-    assert.equal(lru.get("a"), 1); // a is now the most recent: b is the oldest
+    assert.equal(lru.get("a"), 1); // a is marked: passed over once, so b is the one aged out
     lru.set("d", 4);
     assert.deepEqual(dropped, ["b=2"]);
-    assert.deepEqual([...lru.keys()], ["c", "a", "d"]);
+    assert.deepEqual([...lru.keys()], ["c", "d", "a"]); // a, passed over, went behind d
     lru.set("e", 5);
     assert.deepEqual(dropped, ["b=2", "c=3"]);
     assert.equal(lru.size, 3);
@@ -53,31 +53,58 @@ describe("the LRU every cache is made of", () => {
     assert.equal(lru.stats().evictions, 0);
   });
 
-  it("matches a plain list LRU over 20,000 random sets, gets, deletes and clears", () => {
+  it("matches a plain list CLOCK over 20,000 random sets, gets, deletes and clears", () => {
     const lru = new Lru<number, number>(50);
-    let model: number[] = []; // least recently used first
+    let model: { key: number; used: boolean }[] = []; // the hand is always at the front
+    const find = (key: number) => model.find((e) => e.key === key);
     let seed = 7;
     const random = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
+    let evicted = 0;
     for (let i = 0; i < 20_000; i++) {
       const key = random(120);
       const op = random(100);
       if (op < 50) {
         lru.set(key, i + 1);
-        model = model.filter((k) => k !== key).concat(key);
-        if (model.length > 50) model.shift();
+        const entry = find(key);
+        if (entry) entry.used = true;
+        else model.push({ key, used: false });
+        while (model.length > 50) {
+          const oldest = model.shift()!;
+          if (!oldest.used) {
+            evicted++;
+            continue;
+          }
+          oldest.used = false;
+          model.push(oldest);
+        }
       } else if (op < 90) {
         const hit = lru.get(key) !== undefined;
-        assert.equal(hit, model.includes(key));
-        if (hit) model = model.filter((k) => k !== key).concat(key);
+        assert.equal(hit, find(key) !== undefined);
+        if (hit) find(key)!.used = true;
       } else if (op < 99) {
         lru.delete(key);
-        model = model.filter((k) => k !== key);
+        model = model.filter((e) => e.key !== key);
       } else {
         lru.clear();
         model = [];
       }
-      assert.deepEqual([...lru.keys()], model);
+      assert.deepEqual(
+        [...lru.keys()],
+        model.map((e) => e.key),
+      );
     }
+    assert.equal(lru.stats().evictions, evicted);
+    assert.ok(evicted > 1000, `the run aged out ${evicted} entries`);
+  });
+
+  it("a hot entry read between misses stays while cold ones stream through", () => {
+    const lru = new Lru<string, number>(4);
+    lru.set("hot", 0);
+    for (let i = 0; i < 100; i++) {
+      assert.equal(lru.get("hot"), 0, `round ${i}`);
+      lru.set(`cold-${i}`, i);
+    }
+    assert.equal(lru.stats().hits, 100);
   });
 
   it("refuses a size below one, and evictOldest ages out one entry at a time", () => {
