@@ -12,13 +12,12 @@ import type { Readable } from "node:stream";
 import { ServiceError } from "../errors.js";
 import type { Principal } from "../iam/principal.js";
 import type { SessionRecord } from "../store/records.js";
-import { AWS_REGIONS, REGION_NAME } from "../regions.js";
+import { AWS_REGIONS } from "../regions.js";
 import { Lru } from "../lru.js";
 
 export const ALGORITHM = "AWS4-HMAC-SHA256";
 /** AWS accepts a request time within 15 minutes of its own clock. */
 export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
-export const REGION = REGION_NAME;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 export interface SignedRequest {

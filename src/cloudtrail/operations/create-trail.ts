@@ -1,6 +1,6 @@
 import type { CreateTrailRequest, CreateTrailResponse } from "@aws-sdk/client-cloudtrail";
 import { ServiceError } from "../../errors.js";
-import { bool, list, str, struct } from "../../validation/schema.js";
+import { list, str, struct } from "../../validation/schema.js";
 import { defineCloudTrailOperation } from "../operation.js";
 import {
   DEFAULT_SELECTORS,
@@ -11,7 +11,7 @@ import {
   trailView,
   type TrailBody,
 } from "../service.js";
-import { checkPrefix, refuseUndelivered } from "./trail-input.js";
+import { checkPrefix, refuseUndelivered, TRAIL_SETTINGS } from "./trail-input.js";
 
 export const createTrail = defineCloudTrailOperation<CreateTrailRequest, CreateTrailResponse>({
   name: "CreateTrail",
@@ -19,17 +19,7 @@ export const createTrail = defineCloudTrailOperation<CreateTrailRequest, CreateT
   readOnly: false,
   input: struct(
     {
-      Name: str({ min: 1, max: 2048 }),
-      S3BucketName: str({ min: 1, max: 2048 }),
-      S3KeyPrefix: str({ max: 2048 }),
-      SnsTopicName: str(),
-      IncludeGlobalServiceEvents: bool(),
-      IsMultiRegionTrail: bool(),
-      EnableLogFileValidation: bool(),
-      CloudWatchLogsLogGroupArn: str(),
-      CloudWatchLogsRoleArn: str(),
-      KmsKeyId: str({ max: 2048 }),
-      IsOrganizationTrail: bool(),
+      ...TRAIL_SETTINGS,
       TagsList: list(struct({ Key: str({ min: 1, max: 128 }), Value: str({ max: 256 }) }, ["Key"]), { max: 50 }),
     },
     ["Name", "S3BucketName"],

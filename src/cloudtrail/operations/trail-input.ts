@@ -1,5 +1,6 @@
 /** Input rules CreateTrail and UpdateTrail share. */
 import { ServiceError } from "../../errors.js";
+import { bool, str } from "../../validation/schema.js";
 
 /** CloudTrail's S3KeyPrefix: at most 200 characters; keyhold also refuses a trailing "/", which would double the separator. */
 export function checkPrefix(prefix: string | undefined): string | undefined {
@@ -27,3 +28,18 @@ export function refuseUndelivered(input: {
   }
   if (input.IsOrganizationTrail) throw new ServiceError("UnsupportedOperationException", "keyhold does not serve organization trails.");
 }
+
+/** The members CreateTrail and UpdateTrail share, with the model's bounds (CreateTrail adds TagsList). */
+export const TRAIL_SETTINGS = {
+  Name: str({ min: 1, max: 2048 }),
+  S3BucketName: str({ min: 1, max: 2048 }),
+  S3KeyPrefix: str({ max: 2048 }),
+  SnsTopicName: str(),
+  IncludeGlobalServiceEvents: bool(),
+  IsMultiRegionTrail: bool(),
+  EnableLogFileValidation: bool(),
+  CloudWatchLogsLogGroupArn: str(),
+  CloudWatchLogsRoleArn: str(),
+  KmsKeyId: str({ max: 2048 }),
+  IsOrganizationTrail: bool(),
+};

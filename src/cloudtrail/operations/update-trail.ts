@@ -1,9 +1,9 @@
 import type { UpdateTrailRequest, UpdateTrailResponse } from "@aws-sdk/client-cloudtrail";
 import { ServiceError } from "../../errors.js";
-import { bool, str, struct } from "../../validation/schema.js";
+import { struct } from "../../validation/schema.js";
 import { defineCloudTrailOperation } from "../operation.js";
 import { trailView } from "../service.js";
-import { checkPrefix, refuseUndelivered } from "./trail-input.js";
+import { checkPrefix, refuseUndelivered, TRAIL_SETTINGS } from "./trail-input.js";
 
 export const updateTrail = defineCloudTrailOperation<UpdateTrailRequest, UpdateTrailResponse>({
   name: "UpdateTrail",
@@ -11,17 +11,7 @@ export const updateTrail = defineCloudTrailOperation<UpdateTrailRequest, UpdateT
   readOnly: false,
   input: struct(
     {
-      Name: str({ min: 1, max: 2048 }),
-      S3BucketName: str({ min: 1, max: 2048 }),
-      S3KeyPrefix: str({ max: 2048 }),
-      SnsTopicName: str(),
-      IncludeGlobalServiceEvents: bool(),
-      IsMultiRegionTrail: bool(),
-      EnableLogFileValidation: bool(),
-      CloudWatchLogsLogGroupArn: str(),
-      CloudWatchLogsRoleArn: str(),
-      KmsKeyId: str({ max: 2048 }),
-      IsOrganizationTrail: bool(),
+      ...TRAIL_SETTINGS,
     },
     ["Name"],
   ),

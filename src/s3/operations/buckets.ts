@@ -1,7 +1,7 @@
 /** Buckets: CreateBucket, HeadBucket, ListBuckets, DeleteBucket, GetBucketLocation. */
 import { createHash } from "node:crypto";
 import { ServiceError } from "../../errors.js";
-import { REGION } from "../../http/sigv4.js";
+import { REGION_NAME } from "../../regions.js";
 import { checkBucketName, notServed, optional, type S3Input, type S3Operation } from "../operation.js";
 
 /** The canonical user id S3 shows as a bucket's owner: derived from the account, stable. */
@@ -40,7 +40,7 @@ export const createBucket: S3Operation = {
     call.trail.input = { bucketName: bucket };
     const constraint = (input.CreateBucketConfiguration as { LocationConstraint?: string } | undefined)?.LocationConstraint || undefined;
     // As S3: us-east-1 is named by leaving the constraint out, so naming it (or no region at all) is invalid.
-    if (constraint !== undefined && (constraint === "us-east-1" || !REGION.test(constraint))) {
+    if (constraint !== undefined && (constraint === "us-east-1" || !REGION_NAME.test(constraint))) {
       throw new ServiceError("InvalidLocationConstraint", `The specified location-constraint is not valid: ${constraint}.`);
     }
     const region = constraint ?? call.region;
