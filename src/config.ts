@@ -229,7 +229,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "KEYHOLD_TRAIL_S3_REGION",
     flag: "--trail-s3-region",
     help: "the region requests to that endpoint are signed for (default: --region)",
-    parse: matching("trail S3 region", /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, "a region such as eu-west-1"),
+    parse: matching("trail S3 region", REGION_NAME, "a region such as eu-west-1"),
   },
   {
     key: "trailS3AccessKeyId",
