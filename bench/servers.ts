@@ -41,16 +41,25 @@ export interface BenchCredentials {
   secretAccessKey: string;
 }
 
+/** A service of the AWS JSON 1.1 protocol: the name requests are signed for, and the X-Amz-Target prefix. */
+export interface JsonService {
+  signingName: string;
+  targetPrefix: string;
+}
+export const KMS: JsonService = { signingName: "kms", targetPrefix: "TrentService" };
+export const SECRETS_MANAGER: JsonService = { signingName: "secretsmanager", targetPrefix: "secretsmanager" };
+
 export async function signedBytes(
   port: number,
   target: string,
   body: string,
   credentials: BenchCredentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET },
+  service: JsonService = KMS,
 ): Promise<Buffer> {
   const signer = new SignatureV4({
     credentials,
     region: "us-east-1",
-    service: "kms",
+    service: service.signingName,
     sha256: Hash.bind(null, "sha256"),
   });
   const host = `127.0.0.1:${port}`;
@@ -60,7 +69,7 @@ export async function signedBytes(
     hostname: "127.0.0.1",
     port,
     path: "/",
-    headers: { host, "content-type": "application/x-amz-json-1.1", "x-amz-target": `TrentService.${target}` },
+    headers: { host, "content-type": "application/x-amz-json-1.1", "x-amz-target": `${service.targetPrefix}.${target}` },
     body,
   });
   const headers = Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`);
