@@ -1,10 +1,53 @@
-/** Smoke scenario with the AWS CLI: a secret under a customer key, read, a new value, deleted with a 7-day window, restored. */
+/**
+ * Smoke scenario with the AWS CLI: a secret under a customer key, read, a new value, deleted with a
+ * 7-day window, restored; and the README's lines for it, run as written.
+ */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { startTestServer, type TestServer } from "./helpers.js";
 import { awsEnv, requireTool } from "./process.js";
+import { ROOT_CREDS } from "./iam.js";
+
+/** The README's Secrets Manager scenario: the code block after its introduction, one command a line (continuations joined). */
+function readmeScenario(): string[] {
+  const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
+  const intro = readme.indexOf("A secret under a key of one's own");
+  assert.ok(intro >= 0, "the README introduces its Secrets Manager scenario");
+  const open = readme.indexOf("```\n", intro) + 4;
+  const block = readme.slice(open, readme.indexOf("```", open));
+  return block
+    .replace(/\\\n\s*/g, "")
+    .split("\n")
+    .filter((line) => line.trim() !== "");
+}
+
+/** Runs `commands` in one shell (so a variable set by one is seen by the next); each one's output and exit status. */
+function runScript(commands: string[], endpoint: string): Promise<{ stdout: string; status: number }[]> {
+  const script = commands.map((c, i) => `${c.replaceAll("http://127.0.0.1:8420", endpoint)}\nprintf '\\n<<%d:%d>>\\n' ${i} $?\n`).join("");
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", ["-c", script], { env: awsEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("error", reject);
+    child.on("close", () => {
+      const results: { stdout: string; status: number }[] = [];
+      let rest = out;
+      for (let i = 0; i < commands.length; i++) {
+        const m = new RegExp(`\\n<<${i}:(\\d+)>>\\n`).exec(rest);
+        if (!m) return reject(new Error(`command ${i} printed no end marker: ${out}\n${err}`));
+        results.push({ stdout: rest.slice(0, m.index).trim(), status: Number(m[1]) });
+        rest = rest.slice(m.index + m[0].length);
+      }
+      if (results.some((r) => r.status !== 0)) return reject(new Error(`a command failed: ${JSON.stringify(results)}\n${err}`));
+      resolve(results);
+    });
+  });
+}
 
 describe("aws secretsmanager against keyhold", () => {
   let server: TestServer;
@@ -112,5 +155,47 @@ describe("aws secretsmanager against keyhold", () => {
     };
     assert.match(password.RandomPassword, /^[A-Za-z0-9]{40}$/);
     await fails("UnsupportedOperationException", "secretsmanager", "rotate-secret", "--secret-id", "prod/db");
+  });
+
+  it("the README's scenario runs as written: create under a customer key, read, a new value, delete with a 7-day window, restore", async (t) => {
+    if (!requireTool(t, "aws", "awscli")) return;
+    const commands = readmeScenario();
+    assert.equal(commands.length, 7, commands.join("\n"));
+    for (const c of commands) assert.match(c, /^(KEY=\$\()?aws --endpoint-url http:\/\/127\.0\.0\.1:8420 (kms|secretsmanager) /);
+    // A server of its own: the scenario's secret name is the one the test above leaves behind.
+    const own = await startTestServer();
+    try {
+      const [key, created, read, put, previous, deleted, restored] = await runScript(commands, own.url);
+      assert.equal(key!.stdout, "");
+      const secret = JSON.parse(created!.stdout) as { ARN: string; Name: string; VersionId: string };
+      assert.match(secret.ARN, /^arn:aws:secretsmanager:us-east-1:\d{12}:secret:prod\/db-[A-Za-z0-9]{6}$/);
+      assert.equal(read!.stdout, '{"username":"app","password":"first"}');
+      assert.notEqual((JSON.parse(put!.stdout) as { VersionId: string }).VersionId, secret.VersionId);
+      assert.equal(previous!.stdout, '{"username":"app","password":"first"}');
+      const deletion = (JSON.parse(deleted!.stdout) as { DeletionDate: number | string }).DeletionDate;
+      const days = (new Date(typeof deletion === "number" ? deletion * 1000 : deletion).getTime() - Date.now()) / 86_400_000;
+      assert.ok(days > 6.9 && days <= 7, `deletion in ${days} days`);
+      assert.equal((JSON.parse(restored!.stdout) as { ARN: string }).ARN, secret.ARN);
+
+      // Afterwards: the secret is back, under the customer key the first line made, its value the second one.
+      const { SecretsManagerClient, DescribeSecretCommand, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+      const { DescribeKeyCommand } = await import("@aws-sdk/client-kms");
+      const sm = new SecretsManagerClient({ endpoint: own.url, region: "us-east-1", credentials: ROOT_CREDS, maxAttempts: 1 });
+      try {
+        const described = await sm.send(new DescribeSecretCommand({ SecretId: secret.ARN }));
+        assert.equal(described.DeletedDate, undefined);
+        const keyMetadata = (await own.client().send(new DescribeKeyCommand({ KeyId: described.KmsKeyId! }))).KeyMetadata!;
+        assert.equal(keyMetadata.Description, "secrets");
+        assert.equal(keyMetadata.KeyManager, "CUSTOMER");
+        assert.equal(
+          (await sm.send(new GetSecretValueCommand({ SecretId: "prod/db" }))).SecretString,
+          '{"username":"app","password":"second"}',
+        );
+      } finally {
+        sm.destroy();
+      }
+    } finally {
+      await own.stop();
+    }
   });
 });
