@@ -738,9 +738,10 @@ describe("Secrets Manager", () => {
     }
   });
 
-  it("refuses rotation and replication as not served", async () => {
-    const r = await rejects(() => sm.send(new RotateSecretCommand({ SecretId: "app/db" })), "UnsupportedOperationException");
-    assert.match(r.message, /Rotation/);
+  it("refuses RotateSecret without a rotation function, and replication as not served", async () => {
+    // Rotation is served (secretsmanager-rotation.test.ts); without a function it has nothing to run.
+    const r = await rejects(() => sm.send(new RotateSecretCommand({ SecretId: "app/db" })), "InvalidRequestException");
+    assert.match(r.message, /No Lambda rotation function ARN/);
     await rejects(
       () => sm.send(new ReplicateSecretToRegionsCommand({ SecretId: "app/db", AddReplicaRegions: [{ Region: "eu-west-1" }] })),
       "UnsupportedOperationException",

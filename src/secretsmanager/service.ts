@@ -18,12 +18,16 @@ import type { KmsService } from "../kms/service.js";
 import type { Repository } from "../store/repository.js";
 import type { DocumentRecord, KeyRecord } from "../store/records.js";
 import { open as openSealed, seal } from "../crypto/aes-gcm.js";
+import type { RotationRules } from "./rotation/schedule.js";
+import type { RotationRunner } from "./rotation/runner.js";
 
 export const SECRET_RESOURCE_TYPE = "AWS::SecretsManager::Secret";
 export const MANAGED_KEY_ALIAS = "alias/aws/secretsmanager";
 const KIND = "secretsmanager-secret";
 /** The ref of a secret scheduled for deletion: the scheduler finds them by it. */
 export const DELETION_REF = "secretsmanager-deletion";
+/** The ref of a secret with rotation turned on: the scheduler finds those due by it. */
+export const ROTATION_REF = "secretsmanager-rotation";
 
 export const CURRENT = "AWSCURRENT";
 export const PREVIOUS = "AWSPREVIOUS";
@@ -64,6 +68,30 @@ export interface SecretBody {
   deletionDate?: number;
   policy?: string;
   versions: StoredVersion[];
+  rotation?: RotationState;
+}
+
+/** A secret's rotation: its function and schedule, and a rotation begun but not finished. */
+export interface RotationState {
+  lambdaArn: string;
+  rules?: RotationRules;
+  enabled: boolean;
+  lastRotatedAt?: number;
+  nextRotationAt?: number;
+  pending?: PendingRotation;
+}
+
+export interface PendingRotation {
+  /** The new version's id (the rotation's ClientRequestToken). */
+  token: string;
+  startedAt: number;
+  attempts: number;
+  /** A node running the rotation holds it until then; another node takes it over only after. */
+  claimedUntil?: number;
+  /** The step that failed last, why, and when the scheduler tries again. */
+  failedStep?: string;
+  failure?: string;
+  retryAt?: number;
 }
 
 export interface Secret {
@@ -89,6 +117,8 @@ export class SecretsManagerService {
   readonly kms: KmsService;
   readonly authorizer: Authorizer;
   readonly clock: Clock;
+  /** Runs rotations; set by the server once the services it needs (IAM, the audit) exist. */
+  rotation: RotationRunner | undefined;
 
   constructor(deps: SecretsManagerDependencies) {
     this.repo = deps.repo;
@@ -217,7 +247,7 @@ export class SecretsManagerService {
     const doc: DocumentRecord = {
       ...secret.doc,
       body: JSON.stringify(body),
-      ref: body.deletionDate !== undefined ? DELETION_REF : undefined,
+      ref: body.deletionDate !== undefined ? DELETION_REF : body.rotation?.enabled ? ROTATION_REF : undefined,
       revision: secret.doc.revision + 1,
     };
     if (!(await this.repo.putDocument(doc, secret.doc.revision))) {
@@ -272,6 +302,18 @@ export class SecretsManagerService {
     do {
       const page = await this.repo.listDocuments(KIND, accountId, `${region}/`, after, 1000);
       for (const doc of page.items) out.push(JSON.parse(doc.body) as SecretBody);
+      after = page.next;
+    } while (after !== undefined);
+    return out;
+  }
+
+  /** Secrets with rotation turned on, for the scheduler. */
+  async withRotation(): Promise<Secret[]> {
+    const out: Secret[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.repo.listDocumentsByRef(KIND, ROTATION_REF, after, 1000);
+      for (const doc of page.items) out.push({ accountId: doc.accountId, doc, body: JSON.parse(doc.body) as SecretBody });
       after = page.next;
     } while (after !== undefined);
     return out;
