@@ -45,6 +45,7 @@ import { TrailDelivery } from "./cloudtrail/delivery.js";
 import { RemoteS3 } from "./cloudtrail/remote-s3.js";
 import { SECRET_RESOURCE_TYPE, SecretsManagerService } from "./secretsmanager/service.js";
 import { RotationRunner } from "./secretsmanager/rotation/runner.js";
+import { Replicator } from "./secretsmanager/replication.js";
 import { RotationFunctions } from "./secretsmanager/rotation/functions.js";
 import { SecretsScheduler } from "./secretsmanager/scheduler.js";
 import { SECRETSMANAGER_OPERATIONS_BY_NAME, SECRETSMANAGER_TARGET_PREFIX, SECRETSMANAGER_UNSERVED } from "./secretsmanager/registry.js";
@@ -198,6 +199,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     },
   };
   const secretsManager = new SecretsManagerService({ repo, kms, authorizer, clock });
+  secretsManager.replicator = new Replicator(secretsManager);
+  secretsManager.regions = servedRegions(config.extraRegions);
   const secretsManagerService: JsonService = {
     targetPrefixes: [SECRETSMANAGER_TARGET_PREFIX],
     signingName: "secretsmanager",

@@ -44,7 +44,7 @@ describe("aws secretsmanager against keyhold", () => {
     const r = spawnSync(process.execPath, [main, "operations"], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^secretsmanager GetSecretValue +Read a secret's value/m);
-    assert.equal((r.stdout.match(/^secretsmanager /gm) ?? []).length, 20);
+    assert.equal((r.stdout.match(/^secretsmanager /gm) ?? []).length, 23);
   });
 
   it("create under a customer key, read, put a new value, delete with a 7-day window, restore", async (t) => {

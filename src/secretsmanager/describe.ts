@@ -1,4 +1,5 @@
 /** A secret's metadata as DescribeSecret and ListSecrets answer it. */
+import { replicationStatus } from "./replicas.js";
 import type { SecretBody } from "./service.js";
 
 /** The members DescribeSecret and ListSecrets share; each adds the version map under its own name. */
@@ -19,5 +20,8 @@ export function secretMetadata(body: SecretBody) {
     DeletedDate: body.deletedAt === undefined ? undefined : new Date(body.deletedAt),
     Tags: body.tags.length > 0 ? body.tags : undefined,
     CreatedDate: new Date(body.createdAt),
+    // AWS names the primary's region on a replicated secret and on its replicas.
+    PrimaryRegion: body.primaryRegion ?? (body.replicas?.length ? body.region : undefined),
+    ReplicationStatus: body.replicas?.length ? replicationStatus(body.replicas) : undefined,
   };
 }

@@ -20,6 +20,8 @@ import type { DocumentRecord, KeyRecord } from "../store/records.js";
 import { open as openSealed, seal } from "../crypto/aes-gcm.js";
 import type { RotationRules } from "./rotation/schedule.js";
 import type { RotationRunner } from "./rotation/runner.js";
+import type { Replicator } from "./replication.js";
+import { AWS_REGIONS } from "../regions.js";
 
 export const SECRET_RESOURCE_TYPE = "AWS::SecretsManager::Secret";
 export const MANAGED_KEY_ALIAS = "alias/aws/secretsmanager";
@@ -28,6 +30,15 @@ const KIND = "secretsmanager-secret";
 export const DELETION_REF = "secretsmanager-deletion";
 /** The ref of a secret with rotation turned on: the scheduler finds those due by it. */
 export const ROTATION_REF = "secretsmanager-rotation";
+
+/** What may be done to a replica: reading it, and promoting it. */
+const REPLICA_ACTIONS: ReadonlySet<string> = new Set([
+  "secretsmanager:GetSecretValue",
+  "secretsmanager:DescribeSecret",
+  "secretsmanager:ListSecretVersionIds",
+  "secretsmanager:GetResourcePolicy",
+  "secretsmanager:StopReplicationToReplica",
+]);
 
 export const CURRENT = "AWSCURRENT";
 export const PREVIOUS = "AWSPREVIOUS";
@@ -69,6 +80,19 @@ export interface SecretBody {
   policy?: string;
   versions: StoredVersion[];
   rotation?: RotationState;
+  /** On a primary: its replicas in other regions. */
+  replicas?: ReplicaState[];
+  /** On a replica: the primary's region (the replica is read-only until StopReplicationToReplica). */
+  primaryRegion?: string;
+}
+
+/** One replica of a primary, as ReplicationStatus reports it. */
+export interface ReplicaState {
+  region: string;
+  /** The key as the caller named it for that region; none: that region's aws/secretsmanager. */
+  kmsKeyId?: string;
+  status: "InSync" | "Failed" | "InProgress";
+  statusMessage?: string;
 }
 
 /** A secret's rotation: its function and schedule, and a rotation begun but not finished. */
@@ -119,6 +143,10 @@ export class SecretsManagerService {
   readonly clock: Clock;
   /** Runs rotations; set by the server once the services it needs (IAM, the audit) exist. */
   rotation: RotationRunner | undefined;
+  /** Keeps replicas in step with their primary; set by the server. */
+  replicator: Replicator | undefined;
+  /** The regions a replica may be made in (the server's). */
+  regions: ReadonlySet<string> = AWS_REGIONS;
 
   constructor(deps: SecretsManagerDependencies) {
     this.repo = deps.repo;
@@ -187,6 +215,13 @@ export class SecretsManagerService {
     }
     this.trailResource(call, secret.body.arn);
     await this.authorize(call, action, secret, secretId, conditions);
+    if (secret.body.primaryRegion !== undefined && !REPLICA_ACTIONS.has(action)) {
+      // A replica is read-only: every change is made on the primary and replicated.
+      throw new ServiceError(
+        "InvalidRequestException",
+        `Operation is not permitted on a replica secret. Perform it on the primary secret in ${secret.body.primaryRegion}.`,
+      );
+    }
     return secret;
   }
 
@@ -242,8 +277,17 @@ export class SecretsManagerService {
     });
   }
 
-  /** Writes the secret at the revision it was read; a concurrent change is refused, never lost. */
+  /**
+   * Writes the secret at the revision it was read; a concurrent change is refused, never lost.
+   * A primary's replicas follow every write (new versions, label moves, metadata).
+   */
   async save(secret: Secret, body: SecretBody = secret.body): Promise<void> {
+    await this.write(secret, body);
+    if (body.replicas?.length && this.replicator) await this.replicator.sync(secret);
+  }
+
+  /** save without the replicas following: for the replicator's own status updates. */
+  async write(secret: Secret, body: SecretBody = secret.body): Promise<void> {
     const doc: DocumentRecord = {
       ...secret.doc,
       body: JSON.stringify(body),
@@ -270,14 +314,14 @@ export class SecretsManagerService {
     const v = body.versions.find((x) => x.id === versionId);
     if (v) v.lastAccessedAt = day;
     try {
-      await this.save(secret, body);
+      await this.write(secret, body);
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;
     }
   }
 
   /** Stores a new secret; false when its name is taken (by a live secret or one scheduled for deletion). */
-  async create(call: CallContext, body: SecretBody): Promise<boolean> {
+  async create(call: Pick<CallContext, "accountId" | "region">, body: SecretBody): Promise<boolean> {
     return this.repo.putDocument(
       {
         kind: KIND,
@@ -288,6 +332,20 @@ export class SecretsManagerService {
         createdAt: body.createdAt,
       },
       "new",
+    );
+  }
+
+  /** Removes a secret document at once (a replica RemoveRegionsFromReplication takes away). */
+  async remove(accountId: string, region: string, name: string): Promise<boolean> {
+    return this.repo.deleteDocument(KIND, accountId, SecretsManagerService.docName(region, name));
+  }
+
+  /** Stores a replica's body over whatever the region holds under its name (revision-checked when one exists). */
+  async writeDocument(accountId: string, region: string, body: SecretBody, existing: Secret | undefined): Promise<boolean> {
+    if (!existing) return this.create({ accountId, region }, body);
+    return this.repo.putDocument(
+      { ...existing.doc, body: JSON.stringify(body), ref: undefined, revision: existing.doc.revision + 1 },
+      existing.doc.revision,
     );
   }
 
