@@ -27,12 +27,19 @@ import {
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
-import { CreateAccessKeyCommand, CreateUserCommand, GetUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
+import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  GetUserCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+  PutUserPolicyCommand,
+} from "@aws-sdk/client-iam";
 import { ManualClock, DAY_MS } from "../src/clock.js";
 import { RETRY_MS } from "../src/secretsmanager/rotation/runner.js";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../src/secretsmanager/rotation/functions.js";
 import { ACCOUNT_ID, rejects, startTestServer, tempDir, type TestServer } from "./helpers.js";
-import { iamClient, policy, ROOT_CREDS, type Creds } from "./iam.js";
+import { iamClient, makeUser, policy, ROOT_CREDS, type Creds } from "./iam.js";
 import { postgresMissing, skipWithoutPostgres, startPostgres, type TestPostgres } from "./postgres.js";
 
 const REGION = "us-east-1";
@@ -481,6 +488,23 @@ describe("Secrets Manager rotation", () => {
       const stale = asUser(oldCreds);
       await rejects(() => stale.send(new GetUserCommand({})), "InvalidClientTokenId");
       stale.destroy();
+
+      // A secret naming another user's key id without that key's secret is not rotated: no key is made for that user.
+      await iam.send(new CreateUserCommand({ UserName: "admin-user" }));
+      const admin = (await iam.send(new CreateAccessKeyCommand({ UserName: "admin-user" }))).AccessKey!;
+      const forged = await sm.send(
+        new CreateSecretCommand({
+          Name: "iam/forged",
+          SecretString: JSON.stringify({ UserName: "admin-user", AccessKeyId: admin.AccessKeyId, SecretAccessKey: "guessed" }),
+        }),
+      );
+      await sm.send(new RotateSecretCommand({ SecretId: "iam/forged", RotationLambdaARN: fnArn("keyhold-rotation-iam-access-key") }));
+      assert.equal((await iam.send(new ListAccessKeysCommand({ UserName: "admin-user" }))).AccessKeyMetadata!.length, 1);
+      const stages = (await sm.send(new DescribeSecretCommand({ SecretId: "iam/forged" }))).VersionIdsToStages!;
+      assert.deepEqual(Object.keys(stages), [forged.VersionId]);
+      assert.ok(
+        server.logs.some((l) => /iam\/forged.* failed at createSecret: The current value's SecretAccessKey is not the secret/.test(l)),
+      );
     } finally {
       iam.destroy();
     }
@@ -637,6 +661,33 @@ describe("Secrets Manager rotation of PostgreSQL passwords (built-in rotators)",
     assert.equal(await login("alt", "alt-password"), false);
     assert.equal(await login("alt_clone", first.password), true);
     assert.equal((await current("db/alt", "AWSPREVIOUS")).username, "alt_clone");
+  });
+
+  it("alternating users: the master is the one the caller of RotateSecret may read; another written into the value is refused", async (t) => {
+    if (skipWithoutPostgres(t, missing)) return;
+    const alt = await sm.send(new DescribeSecretCommand({ SecretId: "db/alt" }));
+    const iam = iamClient(server.url, ROOT_CREDS, { systemClockOffset: clock.now() - Date.now() });
+    const creds = await makeUser(iam, "alt-rotator", {
+      p: policy({ Effect: "Allow", Action: ["secretsmanager:RotateSecret", "secretsmanager:GetSecretValue"], Resource: alt.ARN }),
+    });
+    iam.destroy();
+    const asRotator = smAs(server.url, creds);
+    try {
+      await rejects(() => asRotator.send(new RotateSecretCommand({ SecretId: "db/alt" })), "AccessDeniedException");
+    } finally {
+      asRotator.destroy();
+    }
+    // Someone who may only write the value points masterarn at another secret: the rotator refuses it.
+    const other = await sm.send(new CreateSecretCommand({ Name: "db/other-master", SecretString: rds("keyhold", SUPER) }));
+    const now = await current("db/alt");
+    await sm.send(new PutSecretValueCommand({ SecretId: "db/alt", SecretString: JSON.stringify({ ...now, masterarn: other.ARN }) }));
+    const runner = server.keyhold.secretsManager.rotation!;
+    const secret = (await server.keyhold.secretsManager.load(ACCOUNT_ID, REGION, "db/alt"))!;
+    const token = "44444444-dddd-4ddd-8ddd-444444444444";
+    assert.equal(await runner.claim(secret, token, secret.body.rotation!), true);
+    const outcome = await runner.run(secret, token);
+    assert.equal(outcome.succeeded, false);
+    assert.match(outcome.failure!, /masterarn is not the master secret RotateSecret was called with/);
   });
 
   it("the secret can only name a rotation through a valid built-in name", async (t) => {

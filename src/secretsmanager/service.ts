@@ -103,6 +103,11 @@ export interface RotationState {
   lastRotatedAt?: number;
   nextRotationAt?: number;
   pending?: PendingRotation;
+  /**
+   * Alternating users: the master secret the caller of RotateSecret was allowed to read. The
+   * rotator uses no other, so a writer of the secret's value cannot point it at a secret they cannot read.
+   */
+  masterArn?: string;
 }
 
 export interface PendingRotation {

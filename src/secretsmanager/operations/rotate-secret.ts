@@ -2,8 +2,10 @@ import type { RotateSecretRequest, RotateSecretResponse } from "@aws-sdk/client-
 import { ServiceError } from "../../errors.js";
 import { bool, int, list, str, struct } from "../../validation/schema.js";
 import { defineOperation } from "../operation.js";
+import type { CallContext } from "../../call.js";
 import { BUILT_IN_ROTATORS } from "../rotation/built-in.js";
-import { parseFunctionArn } from "../rotation/functions.js";
+import { BUILT_IN, parseFunctionArn } from "../rotation/functions.js";
+import { readValue } from "./get-secret-value.js";
 import { nextRotation, parseRules, type RotationRules } from "../rotation/schedule.js";
 import { CURRENT, PENDING, type RotationState, type SecretBody, type SecretsManagerService } from "../service.js";
 import { ClientRequestToken, SecretId } from "../shapes.js";
@@ -36,16 +38,19 @@ export const rotateSecret = defineOperation<RotateSecretRequest, RotateSecretRes
     if (input.ExternalSecretRotationMetadata !== undefined || input.ExternalSecretRotationRoleArn !== undefined) {
       throw new ServiceError("InvalidParameterException", "Managed external secrets are not served by this keyhold server.");
     }
-    const secret = await sm.require(call, input.SecretId!, "secretsmanager:RotateSecret", {
+    let secret = await sm.require(call, input.SecretId!, "secretsmanager:RotateSecret", {
       keys: { "secretsmanager:rotationlambdaarn": input.RotationLambdaARN },
     });
     sm.requireNotDeleted(secret);
-    const body = secret.body;
-    const lambdaArn = input.RotationLambdaARN || body.rotation?.lambdaArn;
+    const lambdaArn = input.RotationLambdaARN || secret.body.rotation?.lambdaArn;
     if (!lambdaArn) {
       throw new ServiceError("InvalidRequestException", "No Lambda rotation function ARN is associated with this secret.");
     }
-    await requireFunction(sm, secret.accountId, body, lambdaArn);
+    const fnName = await requireFunction(sm, secret.accountId, secret.body, lambdaArn);
+    const masterArn = fnName === BUILT_IN.postgresMultiUser ? await allowedMaster(sm, call, secret.body) : undefined;
+    // Reading the value (LastAccessedDate) wrote the secret: continue from what is stored now.
+    if (masterArn !== undefined) secret = (await sm.load(secret.accountId, secret.body.region, secret.body.name)) ?? secret;
+    const body = secret.body;
     const rules: RotationRules | undefined = input.RotationRules ?? body.rotation?.rules;
     const schedule = rules && parseRules(rules);
     const token = input.ClientRequestToken ?? sm.newVersionId();
@@ -62,6 +67,7 @@ export const rotateSecret = defineOperation<RotateSecretRequest, RotateSecretRes
       enabled: schedule !== undefined,
       lastRotatedAt: body.rotation?.lastRotatedAt,
       nextRotationAt: schedule && nextRotation(schedule, body.rotation?.lastRotatedAt ?? now),
+      masterArn,
     };
     const runner = sm.rotation;
     if (input.RotateImmediately === false || !runner) {
@@ -80,16 +86,41 @@ export const rotateSecret = defineOperation<RotateSecretRequest, RotateSecretRes
 });
 
 /** The function must be a built-in rotator or a function registered in the secret's account and region. */
-async function requireFunction(sm: SecretsManagerService, accountId: string, body: SecretBody, lambdaArn: string): Promise<void> {
+async function requireFunction(sm: SecretsManagerService, accountId: string, body: SecretBody, lambdaArn: string): Promise<string> {
   const fn = parseFunctionArn(lambdaArn);
   if (fn.accountId !== accountId || fn.region !== body.region) {
     throw new ServiceError("InvalidRequestException", "The rotation function must be in the secret's account and region.");
   }
-  if (BUILT_IN_ROTATORS.has(fn.name)) return;
+  if (BUILT_IN_ROTATORS.has(fn.name)) return fn.name;
   if (!(await sm.rotation?.functions?.get(accountId, fn.name))) {
     throw new ServiceError(
       "InvalidRequestException",
       `Secrets Manager cannot invoke the specified Lambda function ${lambdaArn}: no such rotation function is registered (keyhold rotation-function create).`,
     );
   }
+  return fn.name;
+}
+
+/**
+ * The alternating-users rotator logs in with the master secret its secret names (masterarn). The
+ * rotator acts as the account, so the caller who turns it on must be able to read both secrets
+ * themselves; the master's ARN is kept, and the rotator refuses any other later written into the value.
+ */
+async function allowedMaster(sm: SecretsManagerService, call: CallContext, body: SecretBody): Promise<string> {
+  const current = await readValue(sm, call, body.arn, undefined, CURRENT);
+  let masterarn: unknown;
+  try {
+    masterarn = (JSON.parse(current.SecretString ?? "") as { masterarn?: unknown }).masterarn;
+  } catch {
+    // reported below
+  }
+  if (typeof masterarn !== "string" || masterarn.length > 2048) {
+    throw new ServiceError(
+      "InvalidParameterException",
+      "An alternating-users secret's value is RDS JSON with masterarn, the master secret's ARN.",
+    );
+  }
+  const master = await sm.require(call, masterarn, "secretsmanager:GetSecretValue");
+  sm.requireNotDeleted(master);
+  return master.body.arn;
 }

@@ -5,7 +5,7 @@
  * alternating users, masterarn), and keyhold's own IAM access keys. Each reads and writes the
  * secret through the same Secrets Manager operations a Lambda would call (SecretAccess).
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import pg from "pg";
 import { ServiceError } from "../../errors.js";
 import { generateAccessKeyId, generateSecretAccessKey, type Credentials } from "../../iam/credentials.js";
@@ -189,6 +189,23 @@ async function setAlternating(access: SecretAccess, pending: RdsSecret, current:
 
 // ---- IAM access keys -------------------------------------------------------------------------
 
+/** Whether `s` names an active key of its user in this account, with that key's very secret (compared in constant time). */
+async function holdsKey(credentials: Credentials, accountId: string, s: AccessKeySecret): Promise<boolean> {
+  if (typeof s.SecretAccessKey !== "string") return false;
+  const identity = await credentials.lookup(s.AccessKeyId);
+  if (
+    !identity ||
+    identity.accountId !== accountId ||
+    identity.principal.type !== "IAMUser" ||
+    identity.principal.userName !== s.UserName
+  ) {
+    return false;
+  }
+  const a = createHash("sha256").update(identity.secretAccessKey).digest();
+  const b = createHash("sha256").update(s.SecretAccessKey).digest();
+  return timingSafeEqual(a, b);
+}
+
 interface AccessKeySecret {
   UserName: string;
   AccessKeyId: string;
@@ -217,6 +234,11 @@ async function iamAccessKey(step: RotationStep, access: SecretAccess, token: str
     case "createSecret": {
       const current = accessKeySecret(await access.get(CURRENT), CURRENT);
       if ((await access.get(PENDING, token)) !== undefined) return;
+      // Only a holder of the key may have it rotated: otherwise a writer of this secret could name
+      // another user's key id (ids are not secret) and be handed a new key of that user.
+      if (!(await holdsKey(credentials, accountId, current))) {
+        fail(`The current value's SecretAccessKey is not the secret of access key ${current.AccessKeyId} of IAM user ${current.UserName}.`);
+      }
       const keys = await repo.listAccessKeys(accountId, current.UserName);
       if (!keys.some((k) => k.accessKeyId === current.AccessKeyId)) {
         fail(`The current access key is not a key of IAM user ${current.UserName} in this account.`);
@@ -241,9 +263,8 @@ async function iamAccessKey(step: RotationStep, access: SecretAccess, token: str
       return; // the key is active from its creation
     case "testSecret": {
       const pending = accessKeySecret(await access.get(PENDING, token), PENDING);
-      const key = await repo.getAccessKey(pending.AccessKeyId);
-      if (!key || key.accountId !== accountId || key.userName !== pending.UserName || key.status !== "Active") {
-        fail(`The pending access key is not an active key of IAM user ${pending.UserName}.`);
+      if (!(await holdsKey(credentials, accountId, pending))) {
+        fail(`The pending access key is not an active key of IAM user ${pending.UserName} with the pending secret.`);
       }
       return;
     }

@@ -61,24 +61,32 @@ export class RotationRunner {
   }
 
   /**
-   * Claims the rotation `token` of `secret` (read at its revision) and runs it. False when
-   * another request or node changed the secret first: that one runs it.
+   * Claims the rotation `token` of `secret` by writing it at the revision read. False when another
+   * request or node changed the secret's rotation first (it claimed it: that one runs it).
    */
   async claim(secret: Secret, token: string, rotation: RotationState): Promise<boolean> {
     const now = this.sm.clock.now();
     const pending = rotation.pending?.token === token ? rotation.pending : { token, startedAt: now, attempts: 0 };
-    const body = structuredClone(secret.body);
-    body.rotation = {
-      ...rotation,
-      pending: { ...pending, attempts: pending.attempts + 1, claimedUntil: now + CLAIM_MS, retryAt: undefined },
-    };
-    try {
-      await this.sm.save(secret, body);
-    } catch (error) {
-      if (error instanceof ServiceError) return false;
-      throw error;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const body = structuredClone(secret.body);
+      body.rotation = {
+        ...rotation,
+        pending: { ...pending, attempts: pending.attempts + 1, claimedUntil: now + CLAIM_MS, retryAt: undefined },
+      };
+      try {
+        await this.sm.save(secret, body);
+        return true;
+      } catch (error) {
+        if (!(error instanceof ServiceError)) throw error;
+      }
+      // Changed meanwhile: a read (LastAccessedDate) is no reason to give up; a change of the rotation (another claim) is.
+      const latest = await this.sm.load(secret.accountId, secret.body.region, secret.body.name);
+      if (!latest || latest.body.arn !== secret.body.arn) return false;
+      if (JSON.stringify(latest.body.rotation) !== JSON.stringify(secret.body.rotation)) return false;
+      secret.doc = latest.doc;
+      secret.body = latest.body;
     }
-    return true;
+    return false;
   }
 
   /** Runs the four steps for a claimed rotation and records how it ended. */
@@ -147,6 +155,7 @@ export class RotationRunner {
   private access(secret: Secret): SecretAccess {
     const arn = secret.body.arn;
     const sm = this.sm;
+    const masterArn = secret.body.rotation?.masterArn;
     const call = () => this.serviceCall(secret);
     return {
       arn,
@@ -161,6 +170,12 @@ export class RotationRunner {
       },
       async getOther(secretId) {
         const out = await readValue(sm, call(), secretId, undefined, CURRENT);
+        if (out.ARN === undefined || out.ARN !== masterArn) {
+          throw new ServiceError(
+            "InvalidRequestException",
+            "The secret's masterarn is not the master secret RotateSecret was called with; call RotateSecret again.",
+          );
+        }
         if (out.SecretString === undefined) throw new ServiceError("InvalidRequestException", "The master secret has no SecretString.");
         return out.SecretString;
       },
