@@ -43,7 +43,10 @@ import { CLOUDTRAIL_OPERATIONS_BY_NAME, CLOUDTRAIL_TARGET_PREFIXES } from "./clo
 import { CloudTrailService, trailResource } from "./cloudtrail/service.js";
 import { TrailDelivery } from "./cloudtrail/delivery.js";
 import { RemoteS3 } from "./cloudtrail/remote-s3.js";
-import { SecretsManagerService } from "./secretsmanager/service.js";
+import { SECRET_RESOURCE_TYPE, SecretsManagerService } from "./secretsmanager/service.js";
+import { RotationRunner } from "./secretsmanager/rotation/runner.js";
+import { Replicator } from "./secretsmanager/replication.js";
+import { RotationFunctions } from "./secretsmanager/rotation/functions.js";
 import { SecretsScheduler } from "./secretsmanager/scheduler.js";
 import { SECRETSMANAGER_OPERATIONS_BY_NAME, SECRETSMANAGER_TARGET_PREFIX, SECRETSMANAGER_UNSERVED } from "./secretsmanager/registry.js";
 import { servedRegions } from "./regions.js";
@@ -196,6 +199,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     },
   };
   const secretsManager = new SecretsManagerService({ repo, kms, authorizer, clock });
+  secretsManager.replicator = new Replicator(secretsManager);
+  secretsManager.regions = servedRegions(config.extraRegions);
   const secretsManagerService: JsonService = {
     targetPrefixes: [SECRETSMANAGER_TARGET_PREFIX],
     signingName: "secretsmanager",
@@ -208,6 +213,23 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   };
   const iam = new IamService({ repo, directory, credentials, authorizer, clock, accessKeyUse: audit.store });
   const sts = new StsService({ directory, credentials, authorizer, clock });
+  // Rotation needs IAM's access keys (the built-in access-key rotator) and the trail (RotationStarted/Succeeded/Failed).
+  secretsManager.rotation = new RotationRunner(
+    secretsManager,
+    new RotationFunctions(repo, keystore),
+    { repo, credentials },
+    (e) =>
+      audit.serviceEvent({
+        time: clock.now(),
+        eventSource: "secretsmanager.amazonaws.com",
+        eventName: e.eventName,
+        accountId: e.accountId,
+        region: e.region,
+        resource: { arn: e.arn, type: SECRET_RESOURCE_TYPE },
+        details: e.details,
+      }),
+    (m) => log.info(m),
+  );
   const queryServices: QueryService[] = [
     {
       signingName: "iam",
@@ -470,6 +492,23 @@ export async function createAccount(config: Config, accountId: string, clock: Cl
     const creds = { accessKeyId: generateAccessKeyId(), secretAccessKey: generateSecretAccessKey() };
     await credentials.addAccessKey(accountId, creds.accessKeyId, creds.secretAccessKey, clock.now());
     return creds;
+  } finally {
+    await repo.close();
+    keystore.close();
+  }
+}
+
+/** Runs `fn` on the data directory's (or shared database's) storage, closed afterwards: for the operator commands. */
+export async function withStorage<T>(
+  config: Config,
+  fn: (storage: { repo: Repository; keystore: SoftwareKeyStore }) => Promise<T>,
+): Promise<T> {
+  const { repo, keystore } = await openStorage(config);
+  try {
+    if (!(await repo.getAccount(config.accountId))) {
+      throw new ConfigError(`${config.dataDir} is not initialized: start keyhold server once first`);
+    }
+    return await fn({ repo, keystore });
   } finally {
     await repo.close();
     keystore.close();

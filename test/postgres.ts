@@ -6,13 +6,14 @@
  */
 import { spawnSync } from "node:child_process";
 import type { TestContext } from "node:test";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export interface TestPostgres {
   url: string;
+  port: number;
   stop(): void;
 }
 
@@ -59,7 +60,11 @@ export function skipWithoutPostgres(t: TestContext, missing: string | undefined)
   return true;
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+/**
+ * `password`: TCP connections need a password (scram-sha-256; the superuser `keyhold` has this one),
+ * for tests where a refused password must be refused. Without it every connection is trusted.
+ */
+export async function startPostgres(options: { password?: string } = {}): Promise<TestPostgres> {
   const bin = binDir();
   if (!bin) throw new Error("PostgreSQL binaries not found");
   const dir = mkdtempSync(join(tmpdir(), "keyhold-pg-"));
@@ -79,11 +84,22 @@ export async function startPostgres(): Promise<TestPostgres> {
     chownSync(dir, Number(pw.stdout.trim()), Number(gid.stdout.trim()));
   }
   const data = join(dir, "data");
-  run("initdb", ["-D", data, "-A", "trust", "-U", "keyhold", "--no-sync", "-E", "UTF8"]);
+  const auth = ["-A", "trust"];
+  if (options.password !== undefined) {
+    const pwfile = join(dir, "pwfile");
+    writeFileSync(pwfile, options.password, { mode: 0o600 });
+    if (asRoot) chownSync(pwfile, Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim()), 0);
+    auth.push("--auth-host=scram-sha-256", `--pwfile=${pwfile}`);
+  }
+  run("initdb", ["-D", data, ...auth, "-U", "keyhold", "--no-sync", "-E", "UTF8"]);
   const port = await freePort();
   run("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-w", "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, "start"]);
   return {
-    url: `postgres://keyhold@127.0.0.1:${port}/postgres`,
+    url:
+      options.password === undefined
+        ? `postgres://keyhold@127.0.0.1:${port}/postgres`
+        : `postgres://keyhold:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`,
+    port,
     stop() {
       try {
         run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);

@@ -738,15 +738,13 @@ describe("Secrets Manager", () => {
     }
   });
 
-  it("refuses rotation and replication as not served", async () => {
-    const r = await rejects(() => sm.send(new RotateSecretCommand({ SecretId: "app/db" })), "UnsupportedOperationException");
-    assert.match(r.message, /Rotation/);
+  it("refuses RotateSecret without a rotation function, and replication to a region that is not served", async () => {
+    // Rotation is served (secretsmanager-rotation.test.ts); without a function it has nothing to run.
+    const r = await rejects(() => sm.send(new RotateSecretCommand({ SecretId: "app/db" })), "InvalidRequestException");
+    assert.match(r.message, /No Lambda rotation function ARN/);
+    // Replication is served (secretsmanager-replication.test.ts); a region that is not one is refused.
     await rejects(
-      () => sm.send(new ReplicateSecretToRegionsCommand({ SecretId: "app/db", AddReplicaRegions: [{ Region: "eu-west-1" }] })),
-      "UnsupportedOperationException",
-    );
-    await rejects(
-      () => sm.send(new CreateSecretCommand({ Name: "replicated", AddReplicaRegions: [{ Region: "eu-west-1" }] })),
+      () => sm.send(new ReplicateSecretToRegionsCommand({ SecretId: "app/db", AddReplicaRegions: [{ Region: "nowhere-1" }] })),
       "InvalidParameterException",
     );
   });

@@ -35,7 +35,7 @@ function matchesValue(body: SecretBody, key: string, value: string): boolean {
     case "tag-value":
       return body.tags.some((t) => t.Value.startsWith(value));
     case "primary-region":
-      return body.region.startsWith(value);
+      return (body.primaryRegion ?? body.region).startsWith(value);
     case "all": {
       // Every word of the value is a prefix of some word of the secret's name, description or tags.
       const words = attributeWords(body);

@@ -1,5 +1,10 @@
 /** Every Secrets Manager operation keyhold serves, in one table. The wire name is each operation's `name`. */
 import type { SecretsManagerOperation } from "./operation.js";
+import { cancelRotateSecret } from "./operations/cancel-rotate-secret.js";
+import { rotateSecret } from "./operations/rotate-secret.js";
+import { replicateSecretToRegions } from "./operations/replicate-secret-to-regions.js";
+import { removeRegionsFromReplication } from "./operations/remove-regions-from-replication.js";
+import { stopReplicationToReplica } from "./operations/stop-replication-to-replica.js";
 import { batchGetSecretValue } from "./operations/batch-get-secret-value.js";
 import { createSecret } from "./operations/create-secret.js";
 import { deleteResourcePolicy } from "./operations/delete-resource-policy.js";
@@ -41,20 +46,16 @@ export const SECRETSMANAGER_OPERATIONS: readonly SecretsManagerOperation[] = [
   getResourcePolicy,
   deleteResourcePolicy,
   validateResourcePolicy,
+  rotateSecret,
+  cancelRotateSecret,
+  replicateSecretToRegions,
+  removeRegionsFromReplication,
+  stopReplicationToReplica,
 ];
 
 export const SECRETSMANAGER_OPERATIONS_BY_NAME: ReadonlyMap<string, SecretsManagerOperation> = new Map(
   SECRETSMANAGER_OPERATIONS.map((op) => [op.name, op]),
 );
 
-const ROTATION = "Rotation (RotateSecret, CancelRotateSecret) is not supported by this keyhold server yet.";
-const REPLICATION = "Replicating secrets to other regions is not supported by this keyhold server.";
-
 /** Secrets Manager operations keyhold does not serve, with the reason a caller is given (UnsupportedOperationException). */
-export const SECRETSMANAGER_UNSERVED: ReadonlyMap<string, string> = new Map([
-  ["RotateSecret", ROTATION],
-  ["CancelRotateSecret", ROTATION],
-  ["ReplicateSecretToRegions", REPLICATION],
-  ["RemoveRegionsFromReplication", REPLICATION],
-  ["StopReplicationToReplica", REPLICATION],
-]);
+export const SECRETSMANAGER_UNSERVED: ReadonlyMap<string, string> = new Map();

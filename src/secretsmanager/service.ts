@@ -18,12 +18,27 @@ import type { KmsService } from "../kms/service.js";
 import type { Repository } from "../store/repository.js";
 import type { DocumentRecord, KeyRecord } from "../store/records.js";
 import { open as openSealed, seal } from "../crypto/aes-gcm.js";
+import type { RotationRules } from "./rotation/schedule.js";
+import type { RotationRunner } from "./rotation/runner.js";
+import type { Replicator } from "./replication.js";
+import { AWS_REGIONS } from "../regions.js";
 
 export const SECRET_RESOURCE_TYPE = "AWS::SecretsManager::Secret";
 export const MANAGED_KEY_ALIAS = "alias/aws/secretsmanager";
 const KIND = "secretsmanager-secret";
 /** The ref of a secret scheduled for deletion: the scheduler finds them by it. */
 export const DELETION_REF = "secretsmanager-deletion";
+/** The ref of a secret with rotation turned on: the scheduler finds those due by it. */
+export const ROTATION_REF = "secretsmanager-rotation";
+
+/** What may be done to a replica: reading it, and promoting it. */
+const REPLICA_ACTIONS: ReadonlySet<string> = new Set([
+  "secretsmanager:GetSecretValue",
+  "secretsmanager:DescribeSecret",
+  "secretsmanager:ListSecretVersionIds",
+  "secretsmanager:GetResourcePolicy",
+  "secretsmanager:StopReplicationToReplica",
+]);
 
 export const CURRENT = "AWSCURRENT";
 export const PREVIOUS = "AWSPREVIOUS";
@@ -64,6 +79,48 @@ export interface SecretBody {
   deletionDate?: number;
   policy?: string;
   versions: StoredVersion[];
+  rotation?: RotationState;
+  /** On a primary: its replicas in other regions. */
+  replicas?: ReplicaState[];
+  /** On a replica: the primary's region (the replica is read-only until StopReplicationToReplica). */
+  primaryRegion?: string;
+}
+
+/** One replica of a primary, as ReplicationStatus reports it. */
+export interface ReplicaState {
+  region: string;
+  /** The key as the caller named it for that region; none: that region's aws/secretsmanager. */
+  kmsKeyId?: string;
+  status: "InSync" | "Failed" | "InProgress";
+  statusMessage?: string;
+}
+
+/** A secret's rotation: its function and schedule, and a rotation begun but not finished. */
+export interface RotationState {
+  lambdaArn: string;
+  rules?: RotationRules;
+  enabled: boolean;
+  lastRotatedAt?: number;
+  nextRotationAt?: number;
+  pending?: PendingRotation;
+  /**
+   * Alternating users: the master secret the caller of RotateSecret was allowed to read. The
+   * rotator uses no other, so a writer of the secret's value cannot point it at a secret they cannot read.
+   */
+  masterArn?: string;
+}
+
+export interface PendingRotation {
+  /** The new version's id (the rotation's ClientRequestToken). */
+  token: string;
+  startedAt: number;
+  attempts: number;
+  /** A node running the rotation holds it until then; another node takes it over only after. */
+  claimedUntil?: number;
+  /** The step that failed last, why, and when the scheduler tries again. */
+  failedStep?: string;
+  failure?: string;
+  retryAt?: number;
 }
 
 export interface Secret {
@@ -89,6 +146,12 @@ export class SecretsManagerService {
   readonly kms: KmsService;
   readonly authorizer: Authorizer;
   readonly clock: Clock;
+  /** Runs rotations; set by the server once the services it needs (IAM, the audit) exist. */
+  rotation: RotationRunner | undefined;
+  /** Keeps replicas in step with their primary; set by the server. */
+  replicator: Replicator | undefined;
+  /** The regions a replica may be made in (the server's). */
+  regions: ReadonlySet<string> = AWS_REGIONS;
 
   constructor(deps: SecretsManagerDependencies) {
     this.repo = deps.repo;
@@ -157,6 +220,13 @@ export class SecretsManagerService {
     }
     this.trailResource(call, secret.body.arn);
     await this.authorize(call, action, secret, secretId, conditions);
+    if (secret.body.primaryRegion !== undefined && !REPLICA_ACTIONS.has(action)) {
+      // A replica is read-only: every change is made on the primary and replicated.
+      throw new ServiceError(
+        "InvalidRequestException",
+        `Operation is not permitted on a replica secret. Perform it on the primary secret in ${secret.body.primaryRegion}.`,
+      );
+    }
     return secret;
   }
 
@@ -212,12 +282,21 @@ export class SecretsManagerService {
     });
   }
 
-  /** Writes the secret at the revision it was read; a concurrent change is refused, never lost. */
+  /**
+   * Writes the secret at the revision it was read; a concurrent change is refused, never lost.
+   * A primary's replicas follow every write (new versions, label moves, metadata).
+   */
   async save(secret: Secret, body: SecretBody = secret.body): Promise<void> {
+    await this.write(secret, body);
+    if (body.replicas?.length && this.replicator) await this.replicator.sync(secret);
+  }
+
+  /** save without the replicas following: for the replicator's own status updates. */
+  async write(secret: Secret, body: SecretBody = secret.body): Promise<void> {
     const doc: DocumentRecord = {
       ...secret.doc,
       body: JSON.stringify(body),
-      ref: body.deletionDate !== undefined ? DELETION_REF : undefined,
+      ref: body.deletionDate !== undefined ? DELETION_REF : body.rotation?.enabled ? ROTATION_REF : undefined,
       revision: secret.doc.revision + 1,
     };
     if (!(await this.repo.putDocument(doc, secret.doc.revision))) {
@@ -240,14 +319,14 @@ export class SecretsManagerService {
     const v = body.versions.find((x) => x.id === versionId);
     if (v) v.lastAccessedAt = day;
     try {
-      await this.save(secret, body);
+      await this.write(secret, body);
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;
     }
   }
 
   /** Stores a new secret; false when its name is taken (by a live secret or one scheduled for deletion). */
-  async create(call: CallContext, body: SecretBody): Promise<boolean> {
+  async create(call: Pick<CallContext, "accountId" | "region">, body: SecretBody): Promise<boolean> {
     return this.repo.putDocument(
       {
         kind: KIND,
@@ -258,6 +337,20 @@ export class SecretsManagerService {
         createdAt: body.createdAt,
       },
       "new",
+    );
+  }
+
+  /** Removes a secret document at once (a replica RemoveRegionsFromReplication takes away). */
+  async remove(accountId: string, region: string, name: string): Promise<boolean> {
+    return this.repo.deleteDocument(KIND, accountId, SecretsManagerService.docName(region, name));
+  }
+
+  /** Stores a replica's body over whatever the region holds under its name (revision-checked when one exists). */
+  async writeDocument(accountId: string, region: string, body: SecretBody, existing: Secret | undefined): Promise<boolean> {
+    if (!existing) return this.create({ accountId, region }, body);
+    return this.repo.putDocument(
+      { ...existing.doc, body: JSON.stringify(body), ref: undefined, revision: existing.doc.revision + 1 },
+      existing.doc.revision,
     );
   }
 
@@ -272,6 +365,18 @@ export class SecretsManagerService {
     do {
       const page = await this.repo.listDocuments(KIND, accountId, `${region}/`, after, 1000);
       for (const doc of page.items) out.push(JSON.parse(doc.body) as SecretBody);
+      after = page.next;
+    } while (after !== undefined);
+    return out;
+  }
+
+  /** Secrets with rotation turned on, for the scheduler. */
+  async withRotation(): Promise<Secret[]> {
+    const out: Secret[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.repo.listDocumentsByRef(KIND, ROTATION_REF, after, 1000);
+      for (const doc of page.items) out.push({ accountId: doc.accountId, doc, body: JSON.parse(doc.body) as SecretBody });
       after = page.next;
     } while (after !== undefined);
     return out;

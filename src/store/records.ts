@@ -60,7 +60,8 @@ export type DocumentKind =
   | "s3-object"
   | "s3-upload"
   | "cloudtrail-trail"
-  | "secretsmanager-secret";
+  | "secretsmanager-secret"
+  | "secretsmanager-rotation-function";
 
 export interface KeyRecord {
   keyId: string;

@@ -1,7 +1,8 @@
 import type { CreateSecretRequest, CreateSecretResponse } from "@aws-sdk/client-secrets-manager";
 import { ServiceError } from "../../errors.js";
-import { bool, list, str, struct } from "../../validation/schema.js";
+import { str, struct } from "../../validation/schema.js";
 import { defineOperation } from "../operation.js";
+import { addReplicas, AddReplicaRegions, checkReplicaRegions, ForceOverwriteReplicaSecret } from "../replicas.js";
 import { checkTags, CURRENT, mergeTags, NAME, type SecretBody } from "../service.js";
 import { ClientRequestToken, Description, KmsKeyId, SecretBinary, SecretString, Tags } from "../shapes.js";
 import { sameValue, valueOf } from "../values.js";
@@ -19,8 +20,8 @@ export const createSecret = defineOperation<CreateSecretRequest, CreateSecretRes
       SecretBinary,
       SecretString,
       Tags,
-      AddReplicaRegions: list(struct({ Region: str({ min: 1, max: 128 }), KmsKeyId }), { min: 1 }),
-      ForceOverwriteReplicaSecret: bool(),
+      AddReplicaRegions,
+      ForceOverwriteReplicaSecret,
       Type: str({ min: 0, max: 256 }),
     },
     ["Name"],
@@ -32,9 +33,6 @@ export const createSecret = defineOperation<CreateSecretRequest, CreateSecretRes
         "InvalidParameterException",
         "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!",
       );
-    }
-    if (input.AddReplicaRegions !== undefined) {
-      throw new ServiceError("InvalidParameterException", "Replicating secrets to other regions is not supported by this keyhold server.");
     }
     if (input.Type !== undefined && input.Type !== "") {
       throw new ServiceError("InvalidParameterException", "Secrets of a managed Type are not supported by this keyhold server.");
@@ -70,6 +68,9 @@ export const createSecret = defineOperation<CreateSecretRequest, CreateSecretRes
       throw new ServiceError("ResourceExistsException", `The operation failed because the secret ${name} already exists.`);
     }
     const arn = sm.newArn(call, name);
+    // Replica regions are checked before anything is written.
+    const replicas =
+      input.AddReplicaRegions === undefined ? undefined : checkReplicaRegions(sm, { region: call.region }, input.AddReplicaRegions);
     const placeholder = { accountId: call.accountId, body: { arn, tags: [] as SecretBody["tags"] } as SecretBody };
     await sm.authorize(call, "secretsmanager:CreateSecret", placeholder, undefined, conditions);
     if (tags.length > 0) await sm.authorize(call, "secretsmanager:TagResource", placeholder, undefined, conditions);
@@ -97,6 +98,12 @@ export const createSecret = defineOperation<CreateSecretRequest, CreateSecretRes
       throw new ServiceError("ResourceExistsException", `The operation failed because the secret ${name} already exists.`);
     }
     sm.trailResource(call, arn);
+    if (replicas) {
+      await sm.authorize(call, "secretsmanager:ReplicateSecretToRegions", placeholder, undefined, conditions);
+      const created = (await sm.load(call.accountId, call.region, name))!;
+      const status = await addReplicas(sm, created, replicas, input.ForceOverwriteReplicaSecret === true);
+      return { ARN: arn, Name: name, VersionId: value ? versionId : undefined, ReplicationStatus: status };
+    }
     return { ARN: arn, Name: name, VersionId: value ? versionId : undefined };
   },
 });

@@ -30,6 +30,12 @@ export const deleteSecret = defineOperation<DeleteSecretRequest, DeleteSecretRes
       );
     }
     const secret = await sm.require(call, input.SecretId!, "secretsmanager:DeleteSecret");
+    if (secret.body.replicas?.length) {
+      throw new ServiceError(
+        "InvalidRequestException",
+        "You can't delete secret that has replicas. Remove the replicas first with RemoveRegionsFromReplication.",
+      );
+    }
     const now = sm.clock.now();
     if (force) {
       // The secret and every version's encrypted data key are gone; the name is free again.
