@@ -31,6 +31,8 @@ import { SoftwareKeyStore, type KekSource } from "./keystore/software.js";
 import { KMS_OPERATIONS_BY_NAME, KMS_UNSERVED } from "./kms/registry.js";
 import { KmsScheduler } from "./kms/scheduler.js";
 import { KEY_RESOURCE_TYPE, KmsService } from "./kms/service.js";
+import { CustomKeyStores } from "./kms/custom-key-stores/stores.js";
+import { CLOUDHSMV2_TARGET_PREFIX, CLOUDHSMV2_OPERATIONS_BY_NAME } from "./cloudhsmv2/registry.js";
 import { consoleLogger, type Logger } from "./log.js";
 import { prepareDataDir, restrictUmask } from "./data-dir.js";
 import type { Repository } from "./store/repository.js";
@@ -167,7 +169,17 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     digestIntervalMs: config.auditDigestIntervalMs,
     retentionDays: config.auditRetentionDays,
   });
-  const kms = new KmsService({ repo, keystore, clock, authorizer, usage: audit.store, keyCacheSize: config.keyCacheSize });
+  // Custom key stores (issue 20): sessions on HSM clusters' tokens; tokens that were gone are retried every 5 s.
+  const customKeyStores = new CustomKeyStores(repo, keystore, clock, (m) => log.info(m));
+  const kms = new KmsService({
+    repo,
+    keystore,
+    clock,
+    authorizer,
+    usage: audit.store,
+    keyCacheSize: config.keyCacheSize,
+    customKeyStores,
+  });
   const kmsService: JsonService = {
     targetPrefixes: ["TrentService"],
     signingName: "kms",
@@ -190,6 +202,30 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
           handle: async (call, raw) => {
             await authorizer.require(call, { action: call.action, resource: trailResource(call, raw) });
             return op.handle(cloudTrail, call, raw);
+          },
+        }
+      );
+    },
+  };
+  // cloudhsmv2's DescribeClusters, read-only: the clusters `keyhold hsm cluster create` registered.
+  const cloudHsmService: JsonService = {
+    targetPrefixes: [CLOUDHSMV2_TARGET_PREFIX],
+    signingName: "cloudhsm",
+    internalErrorCode: "CloudHsmInternalFailureException",
+    operation: (name) => {
+      const op = CLOUDHSMV2_OPERATIONS_BY_NAME.get(name);
+      return (
+        op && {
+          readOnly: op.readOnly,
+          handle: async (call, raw) => {
+            try {
+              return await op.handle(kms, call, raw);
+            } catch (error) {
+              // CloudHSM names its validation failures CloudHsmInvalidRequestException.
+              if (error instanceof ServiceError && error.code === "ValidationException")
+                throw new ServiceError("CloudHsmInvalidRequestException", error.message);
+              throw error;
+            }
           },
         }
       );
@@ -290,7 +326,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     observer: audit,
     regions: servedRegions(config.extraRegions),
   });
-  const json = new JsonProtocol([kmsService, cloudTrailService, organizationsService, secretsManagerService]);
+  const json = new JsonProtocol([kmsService, cloudTrailService, organizationsService, secretsManagerService, cloudHsmService]);
   const query = new QueryProtocol(queryServices);
   // AWS JSON requests name their operation in X-Amz-Target; S3's REST requests are signed for s3;
   // Query requests (IAM, STS) name theirs in an Action parameter.
@@ -380,6 +416,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     sweeper = setInterval(sweep, ORPHAN_AGE_MS);
     sweeper.unref();
   }
+  // Every process retries its own sessions' missing tokens (each has its own sessions).
+  customKeyStores.start(5_000);
   if (generated && options.printCredentials) printCredentials(config, generated, port);
 
   return {
@@ -410,6 +448,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       }
       if (sweeper) clearInterval(sweeper);
       await scheduler.stop();
+      await customKeyStores.close();
       await trails.stop();
       await secretsScheduler.stop();
       await audit.close();

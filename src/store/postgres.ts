@@ -312,8 +312,8 @@ export class PostgresRepository implements Repository {
       await q(
         `INSERT INTO kms_keys (key_id, account_id, region, description, key_state, key_spec, key_usage, origin, key_manager,
            policy, creation_date, deletion_date, pending_window_days, rotation_enabled, rotation_period_days,
-           next_rotation_date, on_demand_rotations, current_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+           next_rotation_date, on_demand_rotations, current_version, custom_key_store_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
         [
           key.keyId,
           key.accountId,
@@ -333,6 +333,7 @@ export class PostgresRepository implements Repository {
           value(key.nextRotationDate),
           key.onDemandRotations,
           key.currentVersion,
+          value(key.customKeyStoreId),
         ],
       );
       if (firstVersion) await this.insertVersion(q, firstVersion);

@@ -60,7 +60,9 @@ export type DocumentKind =
   | "s3-object"
   | "s3-upload"
   | "cloudtrail-trail"
-  | "secretsmanager-secret";
+  | "secretsmanager-secret"
+  | "kms-custom-key-store"
+  | "hsm-cluster";
 
 export interface KeyRecord {
   keyId: string;
@@ -87,6 +89,8 @@ export interface KeyRecord {
   validTo?: number;
   /** A keyed fingerprint of imported material, so only the same material can be imported again. */
   materialFingerprint?: Buffer;
+  /** The custom key store (cks-…) whose HSM cluster holds the material (Origin AWS_CLOUDHSM). */
+  customKeyStoreId?: string;
 }
 
 export interface ImportTokenRecord {

@@ -214,8 +214,8 @@ export class SqliteRepository implements Repository {
         this.stmt(
           `INSERT INTO kms_keys (key_id, account_id, region, description, key_state, key_spec, key_usage, origin, key_manager,
            policy, creation_date, deletion_date, pending_window_days, rotation_enabled, rotation_period_days,
-           next_rotation_date, on_demand_rotations, current_version)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           next_rotation_date, on_demand_rotations, current_version, custom_key_store_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(
           key.keyId,
           key.accountId,
@@ -235,6 +235,7 @@ export class SqliteRepository implements Repository {
           sqlValue(key.nextRotationDate),
           key.onDemandRotations,
           key.currentVersion,
+          sqlValue(key.customKeyStoreId),
         );
         if (firstVersion) this.insertVersion(firstVersion);
         for (const t of tags)
