@@ -90,7 +90,7 @@ const ORPHAN_AGE_MS = 3_600_000;
 
 export type GeneratedCredentials = { accessKeyId: string; secretAccessKey: string };
 
-async function openStorage(config: Config, log: Logger = consoleLogger()) {
+export async function openStorage(config: Config, log: Logger = consoleLogger()) {
   restrictUmask();
   prepareDataDir(config.dataDir, config.allowOpenDataDir === true, log);
   const backend = config.databaseUrl

@@ -181,6 +181,12 @@ export class ClusterSession {
         if (label !== undefined && !key) continue; // not (yet) in this token
         return await fn(m.token, key);
       } catch (error) {
+        // A value that does not open is the same in every token: no point asking the next.
+        if (error instanceof TokenError && error.code === "DECRYPTION_FAILED") throw error;
+        if (error instanceof TokenError && error.code === "KEY_NOT_FOUND") {
+          if (label !== undefined) m.keys.delete(label);
+          continue;
+        }
         if (await this.healthy(m)) {
           inputError ??= error;
           continue;

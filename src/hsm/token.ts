@@ -405,6 +405,39 @@ export class Token {
     });
   }
 
+  // ---- added on branch h-hsmstore (custom key stores, issue 20 §3) ----------------------------
+  /**
+   * A transport key made from bytes the caller holds: a session object (CKA_TOKEN false, gone
+   * when this Token closes), sensitive, not extractable, able only to wrap and unwrap. keyhold
+   * uses one once per cluster, so that a cluster's wrapping key, generated in one token, reaches
+   * the others without ever being outside a token in the clear (src/hsm/cluster-setup.ts).
+   */
+  async importTransportKey(label: string, id: Buffer, value: Buffer): Promise<KeyRef> {
+    return this.op("import a transport key", async () => {
+      checkLabel(label);
+      if (value.length !== AES_256) throw new TokenError("DEVICE_ERROR", "a transport key is 32 bytes");
+      const handle = await this.withSession("import a transport key", async (session) =>
+        this.pkcs11.C_CreateObject(session, [
+          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+          { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+          { type: pkcs11js.CKA_TOKEN, value: false },
+          { type: pkcs11js.CKA_PRIVATE, value: true },
+          { type: pkcs11js.CKA_SENSITIVE, value: true },
+          { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+          { type: pkcs11js.CKA_ENCRYPT, value: false },
+          { type: pkcs11js.CKA_DECRYPT, value: false },
+          { type: pkcs11js.CKA_WRAP, value: true },
+          { type: pkcs11js.CKA_UNWRAP, value: true },
+          { type: pkcs11js.CKA_LABEL, value: label },
+          { type: pkcs11js.CKA_ID, value: id },
+          { type: pkcs11js.CKA_VALUE, value },
+        ]),
+      );
+      this.handles.set(label, handle);
+      return new TokenKey(label, Buffer.from(id), handle);
+    });
+  }
+
   /** Random bytes from the token's generator. */
   async random(length: number): Promise<Buffer> {
     return this.op("draw random bytes", async () => {
