@@ -5,9 +5,8 @@
  * deletion at the end of the window destroying the key in every token, a restart, and a cluster
  * running on one token and healing when the other comes back. pkcs11-tool checks the tokens.
  */
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -36,37 +35,10 @@ import { ManualClock, DAY_MS } from "../src/clock.js";
 import { createCluster } from "../src/hsm/cluster-setup.js";
 import type { ClusterRecord } from "../src/hsm/clusters.js";
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, tempDir, type TestServer } from "./helpers.js";
-import { requireTool } from "./process.js";
 import { pkcs11Tool, requireSoftHsm, type SoftHsm } from "./softhsm.js";
+import { trustAnchor } from "./trust-anchor.js";
 
 const PIN = "kmsuser-pin-2718";
-
-/** A self-signed CA certificate, as the trust anchor a cluster is initialized with. */
-export function trustAnchor(t: TestContext): string | undefined {
-  if (!requireTool(t, "openssl", "openssl")) return undefined;
-  const dir = tempDir("keyhold-ca-");
-  const made = spawnSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      join(dir, "ca.key"),
-      "-out",
-      join(dir, "ca.crt"),
-      "-subj",
-      "/CN=customerCA",
-      "-days",
-      "30",
-    ],
-    { encoding: "utf8" },
-  );
-  assert.equal(made.status, 0, made.stderr);
-  return readFileSync(join(dir, "ca.crt"), "utf8");
-}
 
 /** The token directory SoftHSM2 keeps for the token with this label. */
 function tokenDirOf(hsm: SoftHsm, label: string): string {
