@@ -24,15 +24,16 @@ export async function checkCustomKeyStoreRequest(
     }
     return undefined;
   }
+  // The store named must exist before anything else about it is judged.
+  const stores = kms.customKeyStores;
+  if (!stores) throw new ServiceError("CustomKeyStoreNotFoundException", `Custom key store ${customKeyStoreId} does not exist.`);
+  await stores.require(call.accountId, call.region, customKeyStoreId);
   if (origin !== "AWS_CLOUDHSM") {
     throw new ServiceError(
       "ValidationException",
       `To create a KMS key in an AWS CloudHSM key store, set Origin to AWS_CLOUDHSM (not ${origin}).`,
     );
   }
-  const stores = kms.customKeyStores;
-  if (!stores) throw new ServiceError("CustomKeyStoreNotFoundException", `Custom key store ${customKeyStoreId} does not exist.`);
-  await stores.require(call.accountId, call.region, customKeyStoreId);
   // AWS: a CloudHSM key store holds symmetric encryption keys only.
   if (keySpec !== "SYMMETRIC_DEFAULT") {
     throw new ServiceError(
