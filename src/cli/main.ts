@@ -9,6 +9,7 @@ import { CLOUDTRAIL_OPERATIONS } from "../cloudtrail/registry.js";
 import { listenFailure, runServer } from "./server.js";
 import { AUDIT_USAGE, runAudit } from "./audit.js";
 import { ACCOUNT_USAGE, runAccount } from "./account.js";
+import { REKEY_USAGE, runRekey } from "./rekey.js";
 import { IAM_OPERATIONS } from "../iam/registry.js";
 import { STS_OPERATIONS } from "../sts/registry.js";
 import { ORGANIZATIONS_OPERATIONS } from "../organizations/registry.js";
@@ -23,6 +24,7 @@ Usage:
   keyhold operations           list the operations this server answers
 ${ACCOUNT_USAGE}
 ${AUDIT_USAGE}
+${REKEY_USAGE}
   keyhold --version            the version
   keyhold --help               this text
 
@@ -68,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "audit") return runAudit(rest);
   if (command === "account") return runAccount(rest);
+  if (command === "rekey") return runRekey(rest);
   if (command !== "server") {
     process.stderr.write(`keyhold: unknown command '${command}'\n\n${USAGE}`);
     return 2;
