@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from "@aws-sdk/client-kms";
 import { kmsClient, tempDir } from "./helpers.js";
 import { spawnServer, type ServerProcess } from "./process.js";
-import { hsmEnv, pinFile, pkcs11Tool, requireSoftHsm, runKeyhold, type SoftHsm } from "./softhsm.js";
+import { hsmEnv, notAModule, pinFile, pkcs11Tool, requireSoftHsm, runKeyhold, type SoftHsm } from "./softhsm.js";
 import { postgresMissing, startPostgres } from "./postgres.js";
 import { Token } from "../src/hsm/token.js";
 import { SoftwareKeyStore } from "../src/keystore/software.js";
@@ -222,7 +222,7 @@ test("root of trust in an HSM", async (t) => {
         { ...hsmEnv(hsm, "kh-a", pinA), KEYHOLD_HSM_MODULE: "/nonexistent/libp11.so" },
         /cannot load the PKCS#11 module \/nonexistent\/libp11\.so/,
       ],
-      [{ ...hsmEnv(hsm, "kh-a", pinA), KEYHOLD_HSM_MODULE: "/usr/lib/x86_64-linux-gnu/libz.so.1" }, /MODULE_NOT_LOADED/],
+      [{ ...hsmEnv(hsm, "kh-a", pinA), KEYHOLD_HSM_MODULE: notAModule() }, /MODULE_NOT_LOADED/],
       [hsmEnv(hsm, "no-such-token", pinA), /token "no-such-token" of PKCS#11 module .* not found .*TOKEN_NOT_FOUND/],
       [
         { ...hsm.env, KEYHOLD_HSM_MODULE: hsm.module, KEYHOLD_HSM_SLOT: String(freeSlot), KEYHOLD_HSM_PIN_FILE: pinA },

@@ -98,3 +98,13 @@ export function runKeyhold(args: string[], env: Record<string, string> = {}): { 
 export function hsmEnv(hsm: SoftHsm, label: string, pinPath: string): Record<string, string> {
   return { ...hsm.env, KEYHOLD_HSM_MODULE: hsm.module, KEYHOLD_HSM_TOKEN_LABEL: label, KEYHOLD_HSM_PIN_FILE: pinPath };
 }
+
+/** A shared library that is not a PKCS#11 module (no C_GetFunctionList): this machine's libz, or a file of junk. */
+export function notAModule(): string {
+  for (const path of ["/usr/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/aarch64-linux-gnu/libz.so.1", "/lib/libz.so.1"]) {
+    if (existsSync(path)) return path;
+  }
+  const junk = join(tempDir("keyhold-junk-"), "libjunk.so");
+  writeFileSync(junk, "not an ELF file");
+  return junk;
+}
