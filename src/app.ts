@@ -27,7 +27,8 @@ import { isS3Request, RestXmlProtocol } from "./http/rest-xml-protocol.js";
 import { S3Service } from "./s3/service.js";
 import { FileObjectStore } from "./s3/object-store.js";
 import { S3_OPERATIONS_BY_NAME, S3_ROUTES, S3_XML_NAMESPACE } from "./s3/registry.js";
-import { SoftwareKeyStore, type KekSource } from "./keystore/software.js";
+import { SoftwareKeyStore } from "./keystore/software.js";
+import { openRootOfTrust } from "./keystore/root-of-trust.js";
 import { KMS_OPERATIONS_BY_NAME, KMS_UNSERVED } from "./kms/registry.js";
 import { KmsScheduler } from "./kms/scheduler.js";
 import { KEY_RESOURCE_TYPE, KmsService } from "./kms/service.js";
@@ -92,12 +93,26 @@ export type GeneratedCredentials = { accessKeyId: string; secretAccessKey: strin
 
 export async function openStorage(config: Config, log: Logger = consoleLogger()) {
   restrictUmask();
-  prepareDataDir(config.dataDir, config.allowOpenDataDir === true, log);
-  const backend = config.databaseUrl
-    ? await PostgresRepository.open(config.databaseUrl)
-    : new SqliteRepository(join(config.dataDir, "keyhold.db"));
-  const repo = new CachedRepository(backend, config.recordCacheSize);
-  const keystore = await SoftwareKeyStore.open(repo, kekSource(config));
+  // The root of trust first: an HSM that cannot be opened stops the start before anything exists.
+  const root = await openRootOfTrust(config);
+  let keystore: SoftwareKeyStore;
+  let repo: CachedRepository;
+  try {
+    prepareDataDir(config.dataDir, config.allowOpenDataDir === true, log);
+    const backend = config.databaseUrl
+      ? await PostgresRepository.open(config.databaseUrl)
+      : new SqliteRepository(join(config.dataDir, "keyhold.db"));
+    repo = new CachedRepository(backend, config.recordCacheSize);
+    try {
+      keystore = await SoftwareKeyStore.open(repo, root.source);
+    } catch (error) {
+      await repo.close();
+      throw error;
+    }
+  } finally {
+    // The token unseals the root key and is not needed again until the next start.
+    await root.close();
+  }
   const directory = new Directory(repo);
   return { repo, keystore, directory, credentials: new Credentials(repo, keystore, directory) };
 }
@@ -126,11 +141,6 @@ export async function initializeDataDir(config: Config, options: StartOptions = 
     await repo.close();
     keystore.close();
   }
-}
-
-function kekSource(config: Config): KekSource {
-  if (config.masterPassphrase !== undefined) return { kind: "passphrase", passphrase: config.masterPassphrase };
-  return { kind: "file", path: config.masterKeyFile ?? join(config.dataDir, "master.key") };
 }
 
 export async function startKeyhold(config: Config, options: StartOptions = {}): Promise<Keyhold> {

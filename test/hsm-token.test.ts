@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Token, TokenError, type TokenErrorCode } from "../src/hsm/token.js";
-import { pkcs11Tool, requireSoftHsm, type SoftHsm } from "./softhsm.js";
+import { notAModule, pkcs11Tool, requireSoftHsm, type SoftHsm } from "./softhsm.js";
 
 const PIN = "user-pin-4711";
 
@@ -47,7 +47,7 @@ test("the PKCS#11 layer against SoftHSM2", async (t) => {
     const noModule = await refused(Token.open({ module: "/nonexistent/libpkcs11.so", tokenLabel: "x" }, PIN), "MODULE_NOT_LOADED");
     assert.match(noModule.message, /cannot load the PKCS#11 module \/nonexistent\/libpkcs11\.so/);
     // A library that is not a PKCS#11 module at all.
-    await refused(Token.open({ module: "/usr/lib/x86_64-linux-gnu/libz.so.1", tokenLabel: "x" }, PIN), "MODULE_NOT_LOADED");
+    await refused(Token.open({ module: notAModule(), tokenLabel: "x" }, PIN), "MODULE_NOT_LOADED");
     const missing = await refused(Token.open({ module: hsm.module, tokenLabel: "no-such-token" }, PIN), "TOKEN_NOT_FOUND");
     assert.match(missing.message, /"tok-main"/, "names the tokens the module shows");
     await refused(Token.open({ module: hsm.module, slot: freeSlot }, PIN), "TOKEN_NOT_INITIALIZED");

@@ -119,6 +119,12 @@ function contract(
       assert.equal(await a.writeSeal(Buffer.from("seal-1")), true);
       assert.equal(await b.writeSeal(Buffer.from("seal-2")), false, "the seal is written once");
       assert.deepEqual(await b.readSeal(), Buffer.from("seal-1"));
+      // A rekey replaces the seal only from the one it read: a second rekey from the old seal loses.
+      assert.equal(await b.replaceSeal(Buffer.from("seal-2"), Buffer.from("seal-3")), false);
+      assert.equal(await a.replaceSeal(Buffer.from("seal-1"), Buffer.from("seal-3")), true);
+      assert.equal(await b.replaceSeal(Buffer.from("seal-1"), Buffer.from("seal-4")), false);
+      assert.deepEqual(await a.readSeal(), Buffer.from("seal-3"));
+      assert.deepEqual(await b.readSeal(), Buffer.from("seal-3"));
     });
 
     test("documents: create once, replace only from the revision read, list by prefix and by ref, delete; grants go with their key", async () => {

@@ -9,7 +9,8 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
-import { tempDir } from "./helpers.js";
+import { fileURLToPath } from "node:url";
+import { ACCOUNT_ID, tempDir } from "./helpers.js";
 import { requireTool } from "./process.js";
 
 export const SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so";
@@ -79,4 +80,31 @@ export function pinFile(pin: string): string {
   const path = join(tempDir("keyhold-pin-"), "pin");
   writeFileSync(path, pin + "\n", { mode: 0o600 });
   return path;
+}
+
+const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+
+/** Runs the keyhold command to its end with only PATH and `env` in its environment. */
+export function runKeyhold(args: string[], env: Record<string, string> = {}): { status: number | null; out: string } {
+  const run = spawnSync(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? "", KEYHOLD_ACCOUNT_ID: ACCOUNT_ID, ...env },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return { status: run.status, out: `${run.stdout ?? ""}${run.stderr ?? ""}` };
+}
+
+/** The server environment for a root of trust in `label` of the test's SoftHSM2. */
+export function hsmEnv(hsm: SoftHsm, label: string, pinPath: string): Record<string, string> {
+  return { ...hsm.env, KEYHOLD_HSM_MODULE: hsm.module, KEYHOLD_HSM_TOKEN_LABEL: label, KEYHOLD_HSM_PIN_FILE: pinPath };
+}
+
+/** A shared library that is not a PKCS#11 module (no C_GetFunctionList): this machine's libz, or a file of junk. */
+export function notAModule(): string {
+  for (const path of ["/usr/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/aarch64-linux-gnu/libz.so.1", "/lib/libz.so.1"]) {
+    if (existsSync(path)) return path;
+  }
+  const junk = join(tempDir("keyhold-junk-"), "libjunk.so");
+  writeFileSync(junk, "not an ELF file");
+  return junk;
 }

@@ -11,6 +11,7 @@ import { AUDIT_USAGE, runAudit } from "./audit.js";
 import { ACCOUNT_USAGE, runAccount } from "./account.js";
 import { HSM_USAGE, runHsm } from "./hsm.js";
 import { CLOUDHSMV2_OPERATIONS } from "../cloudhsmv2/registry.js";
+import { REKEY_USAGE, runRekey } from "./rekey.js";
 import { IAM_OPERATIONS } from "../iam/registry.js";
 import { STS_OPERATIONS } from "../sts/registry.js";
 import { ORGANIZATIONS_OPERATIONS } from "../organizations/registry.js";
@@ -26,6 +27,7 @@ Usage:
 ${ACCOUNT_USAGE}
 ${AUDIT_USAGE}
 ${HSM_USAGE}
+${REKEY_USAGE}
   keyhold --version            the version
   keyhold --help               this text
 
@@ -73,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "audit") return runAudit(rest);
   if (command === "account") return runAccount(rest);
   if (command === "hsm") return runHsm(rest);
+  if (command === "rekey") return runRekey(rest);
   if (command !== "server") {
     process.stderr.write(`keyhold: unknown command '${command}'\n\n${USAGE}`);
     return 2;

@@ -197,6 +197,13 @@ export class PostgresRepository implements Repository {
     );
   }
 
+  async replaceSeal(current: Buffer, next: Buffer): Promise<boolean> {
+    return this.write(
+      async (q) =>
+        (await q("UPDATE keystore_seal SET sealed = $1 WHERE id = 1 AND sealed = $2 RETURNING id", [next, current])).length === 1,
+    );
+  }
+
   async createAccount(a: AccountRecord): Promise<void> {
     await this.write((q) => q("INSERT INTO accounts (account_id, created_at) VALUES ($1, $2)", [a.accountId, a.createdAt]));
   }

@@ -107,6 +107,10 @@ export class SqliteRepository implements Repository {
     return this.stmt("INSERT INTO keystore_seal (id, sealed) VALUES (1, ?) ON CONFLICT DO NOTHING").run(sealed).changes === 1;
   }
 
+  async replaceSeal(current: Buffer, next: Buffer): Promise<boolean> {
+    return this.stmt("UPDATE keystore_seal SET sealed = ? WHERE id = 1 AND sealed = ?").run(next, current).changes === 1;
+  }
+
   async createAccount(a: AccountRecord): Promise<void> {
     this.stmt("INSERT INTO accounts (account_id, created_at) VALUES (?, ?)").run(a.accountId, a.createdAt);
   }
