@@ -37,6 +37,8 @@ import type { ClusterRecord } from "../src/hsm/clusters.js";
 import { ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY, rejects, startTestServer, tempDir, type TestServer } from "./helpers.js";
 import { pkcs11Tool, requireSoftHsm, type SoftHsm } from "./softhsm.js";
 import { trustAnchor } from "./trust-anchor.js";
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { bytesOf, patterned, s3Client } from "./s3.js";
 
 const PIN = "kmsuser-pin-2718";
 
@@ -349,6 +351,20 @@ test("custom key stores on clusters of SoftHSM2 tokens", async (t) => {
     // AWS rotates no key in a custom key store.
     await rejects(() => kms.send(new EnableKeyRotationCommand({ KeyId: keyId })), "UnsupportedOperationException");
     await rejects(() => kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId })), "UnsupportedOperationException");
+  });
+
+  await t.test("S3 SSE-KMS under a key in the custom key store, unchanged", async () => {
+    const s3 = s3Client(server.url);
+    await s3.send(new CreateBucketCommand({ Bucket: "hsm-objects" }));
+    const body = patterned(100_000, 7);
+    const put = await s3.send(
+      new PutObjectCommand({ Bucket: "hsm-objects", Key: "o", Body: body, ServerSideEncryption: "aws:kms", SSEKMSKeyId: keyId }),
+    );
+    assert.equal(put.ServerSideEncryption, "aws:kms");
+    assert.match(put.SSEKMSKeyId ?? "", new RegExp(keyId));
+    const got = await s3.send(new GetObjectCommand({ Bucket: "hsm-objects", Key: "o" }));
+    assert.ok((await bytesOf(got.Body)).equals(body));
+    s3.destroy();
   });
 
   await t.test("disconnected: the key is Unavailable and refused; reconnected: it works again", async () => {

@@ -296,7 +296,13 @@ export class CustomKeyStores {
       id,
       () => new ServiceError("CustomKeyStoreInvalidStateException", `Custom key store ${id} is not CONNECTED.`),
     );
-    const wrapped = await session.generateKey(kmsKeyLabel(keyId), uuidToBytes(keyId));
+    let wrapped: Buffer;
+    try {
+      wrapped = await session.generateKey(kmsKeyLabel(keyId), uuidToBytes(keyId));
+    } catch {
+      // The tokens went away under us: the caller's answer, not a 500.
+      throw new ServiceError("CustomKeyStoreInvalidStateException", `Custom key store ${id}: no token of its cluster could make the key.`);
+    }
     return {
       version: { keyId, version: 1, materialId: randomBytes(32).toString("hex"), wrappedMaterial: wrapped, createdAt: this.clock.now() },
       cluster: store.clusterId,
@@ -312,7 +318,12 @@ export class CustomKeyStores {
 
   async encrypt(key: KeyRecord, plaintext: Buffer, aad: Buffer): Promise<Buffer> {
     const { session } = await this.connected(key.accountId, key.customKeyStoreId!, this.keyRefusal(key));
-    return session.encrypt(kmsKeyLabel(key.keyId), plaintext, aad);
+    try {
+      return await session.encrypt(kmsKeyLabel(key.keyId), plaintext, aad);
+    } catch {
+      // No token can use the key now (gone, or zeroized): the key is unavailable, never a 500.
+      throw this.keyRefusal(key)();
+    }
   }
 
   /** Undefined when the ciphertext does not open (the caller answers InvalidCiphertextException). */
@@ -332,7 +343,11 @@ export class CustomKeyStores {
       id,
       () => new ServiceError("CustomKeyStoreInvalidStateException", `Custom key store ${id} is not CONNECTED.`),
     );
-    return session.random(length);
+    try {
+      return await session.random(length);
+    } catch {
+      throw new ServiceError("CustomKeyStoreInvalidStateException", `Custom key store ${id}: no token of its cluster answered.`);
+    }
   }
 
   /**
