@@ -27,10 +27,13 @@ import { isS3Request, RestXmlProtocol } from "./http/rest-xml-protocol.js";
 import { S3Service } from "./s3/service.js";
 import { FileObjectStore } from "./s3/object-store.js";
 import { S3_OPERATIONS_BY_NAME, S3_ROUTES, S3_XML_NAMESPACE } from "./s3/registry.js";
-import { SoftwareKeyStore, type KekSource } from "./keystore/software.js";
+import { SoftwareKeyStore } from "./keystore/software.js";
+import { openRootOfTrust } from "./keystore/root-of-trust.js";
 import { KMS_OPERATIONS_BY_NAME, KMS_UNSERVED } from "./kms/registry.js";
 import { KmsScheduler } from "./kms/scheduler.js";
 import { KEY_RESOURCE_TYPE, KmsService } from "./kms/service.js";
+import { CustomKeyStores } from "./kms/custom-key-stores/stores.js";
+import { CLOUDHSMV2_TARGET_PREFIX, CLOUDHSMV2_OPERATIONS_BY_NAME } from "./cloudhsmv2/registry.js";
 import { consoleLogger, type Logger } from "./log.js";
 import { prepareDataDir, restrictUmask } from "./data-dir.js";
 import type { Repository } from "./store/repository.js";
@@ -91,14 +94,28 @@ const ORPHAN_AGE_MS = 3_600_000;
 
 export type GeneratedCredentials = { accessKeyId: string; secretAccessKey: string };
 
-async function openStorage(config: Config, log: Logger = consoleLogger()) {
+export async function openStorage(config: Config, log: Logger = consoleLogger()) {
   restrictUmask();
-  prepareDataDir(config.dataDir, config.allowOpenDataDir === true, log);
-  const backend = config.databaseUrl
-    ? await PostgresRepository.open(config.databaseUrl)
-    : new SqliteRepository(join(config.dataDir, "keyhold.db"));
-  const repo = new CachedRepository(backend, config.recordCacheSize);
-  const keystore = await SoftwareKeyStore.open(repo, kekSource(config));
+  // The root of trust first: an HSM that cannot be opened stops the start before anything exists.
+  const root = await openRootOfTrust(config);
+  let keystore: SoftwareKeyStore;
+  let repo: CachedRepository;
+  try {
+    prepareDataDir(config.dataDir, config.allowOpenDataDir === true, log);
+    const backend = config.databaseUrl
+      ? await PostgresRepository.open(config.databaseUrl)
+      : new SqliteRepository(join(config.dataDir, "keyhold.db"));
+    repo = new CachedRepository(backend, config.recordCacheSize);
+    try {
+      keystore = await SoftwareKeyStore.open(repo, root.source);
+    } catch (error) {
+      await repo.close();
+      throw error;
+    }
+  } finally {
+    // The token unseals the root key and is not needed again until the next start.
+    await root.close();
+  }
   const directory = new Directory(repo);
   return { repo, keystore, directory, credentials: new Credentials(repo, keystore, directory) };
 }
@@ -127,11 +144,6 @@ export async function initializeDataDir(config: Config, options: StartOptions = 
     await repo.close();
     keystore.close();
   }
-}
-
-function kekSource(config: Config): KekSource {
-  if (config.masterPassphrase !== undefined) return { kind: "passphrase", passphrase: config.masterPassphrase };
-  return { kind: "file", path: config.masterKeyFile ?? join(config.dataDir, "master.key") };
 }
 
 export async function startKeyhold(config: Config, options: StartOptions = {}): Promise<Keyhold> {
@@ -170,7 +182,17 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     digestIntervalMs: config.auditDigestIntervalMs,
     retentionDays: config.auditRetentionDays,
   });
-  const kms = new KmsService({ repo, keystore, clock, authorizer, usage: audit.store, keyCacheSize: config.keyCacheSize });
+  // Custom key stores (issue 20): sessions on HSM clusters' tokens; tokens that were gone are retried every 5 s.
+  const customKeyStores = new CustomKeyStores(repo, keystore, clock, (m) => log.info(m));
+  const kms = new KmsService({
+    repo,
+    keystore,
+    clock,
+    authorizer,
+    usage: audit.store,
+    keyCacheSize: config.keyCacheSize,
+    customKeyStores,
+  });
   const kmsService: JsonService = {
     targetPrefixes: ["TrentService"],
     signingName: "kms",
@@ -193,6 +215,30 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
           handle: async (call, raw) => {
             await authorizer.require(call, { action: call.action, resource: trailResource(call, raw) });
             return op.handle(cloudTrail, call, raw);
+          },
+        }
+      );
+    },
+  };
+  // cloudhsmv2's DescribeClusters, read-only: the clusters `keyhold hsm cluster create` registered.
+  const cloudHsmService: JsonService = {
+    targetPrefixes: [CLOUDHSMV2_TARGET_PREFIX],
+    signingName: "cloudhsm",
+    internalErrorCode: "CloudHsmInternalFailureException",
+    operation: (name) => {
+      const op = CLOUDHSMV2_OPERATIONS_BY_NAME.get(name);
+      return (
+        op && {
+          readOnly: op.readOnly,
+          handle: async (call, raw) => {
+            try {
+              return await op.handle(kms, call, raw);
+            } catch (error) {
+              // CloudHSM names its validation failures CloudHsmInvalidRequestException.
+              if (error instanceof ServiceError && error.code === "ValidationException")
+                throw new ServiceError("CloudHsmInvalidRequestException", error.message);
+              throw error;
+            }
           },
         }
       );
@@ -312,7 +358,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     observer: audit,
     regions: servedRegions(config.extraRegions),
   });
-  const json = new JsonProtocol([kmsService, cloudTrailService, organizationsService, secretsManagerService]);
+  const json = new JsonProtocol([kmsService, cloudTrailService, organizationsService, secretsManagerService, cloudHsmService]);
   const query = new QueryProtocol(queryServices);
   // AWS JSON requests name their operation in X-Amz-Target; S3's REST requests are signed for s3;
   // Query requests (IAM, STS) name theirs in an Action parameter.
@@ -402,6 +448,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     sweeper = setInterval(sweep, ORPHAN_AGE_MS);
     sweeper.unref();
   }
+  // Every process retries its own sessions' missing tokens (each has its own sessions).
+  customKeyStores.start(5_000);
   if (generated && options.printCredentials) printCredentials(config, generated, port);
 
   return {
@@ -432,6 +480,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       }
       if (sweeper) clearInterval(sweeper);
       await scheduler.stop();
+      await customKeyStores.close();
       await trails.stop();
       await secretsScheduler.stop();
       await audit.close();

@@ -17,6 +17,15 @@ export interface Config {
   rootSecretAccessKey?: string;
   masterKeyFile?: string;
   masterPassphrase?: string;
+  /** A file holding the passphrase (its first line), instead of the passphrase itself. */
+  masterPassphraseFile?: string;
+  /** The root of trust in a PKCS#11 token: the module, the token (label or slot) and its user PIN. */
+  hsmModule?: string;
+  hsmTokenLabel?: string;
+  hsmSlot?: number;
+  hsmPinFile?: string;
+  /** From the environment only: a PIN on the command line is in every `ps` listing. */
+  hsmPin?: string;
   schedulerIntervalMs: number;
   workers: number;
   /** Unwrapped key versions each process keeps (KmsService); records of each kind (CachedRepository). */
@@ -60,6 +69,8 @@ interface Setting {
   help: string;
   default?: string;
   parse?: (value: string) => unknown;
+  /** A secret taken from the environment only; as a flag it is refused (argv is in every `ps` listing). */
+  envOnly?: boolean;
 }
 
 function integer(name: string, min: number, max: number) {
@@ -161,6 +172,51 @@ export const SETTINGS: readonly Setting[] = [
     env: "KEYHOLD_MASTER_PASSPHRASE",
     flag: "--master-passphrase",
     help: "passphrase the root-key seal is derived from with scrypt, instead of a master key file",
+  },
+  {
+    key: "masterPassphraseFile",
+    env: "KEYHOLD_MASTER_PASSPHRASE_FILE",
+    flag: "--master-passphrase-file",
+    help: "file whose first line is that passphrase (keeps it out of the environment and of ps)",
+    parse: (v) => resolve(v),
+  },
+  {
+    key: "hsmModule",
+    env: "KEYHOLD_HSM_MODULE",
+    flag: "--hsm-module",
+    help: "PKCS#11 module (.so) of the HSM that holds the root of trust; the root key is sealed by a non-extractable key in the token",
+    parse: (v) => resolve(v),
+  },
+  {
+    key: "hsmTokenLabel",
+    env: "KEYHOLD_HSM_TOKEN_LABEL",
+    flag: "--hsm-token-label",
+    help: "label of that HSM token (or --hsm-slot)",
+    parse: (v) => {
+      if (Buffer.byteLength(v, "utf8") > 32) throw new ConfigError("an HSM token label is at most 32 bytes (PKCS#11)");
+      return v;
+    },
+  },
+  {
+    key: "hsmSlot",
+    env: "KEYHOLD_HSM_SLOT",
+    flag: "--hsm-slot",
+    help: "slot id of that HSM token, instead of its label",
+    parse: integer("HSM slot", 0, 2 ** 32 - 1),
+  },
+  {
+    key: "hsmPinFile",
+    env: "KEYHOLD_HSM_PIN_FILE",
+    flag: "--hsm-pin-file",
+    help: "file whose first line is the token user's PIN",
+    parse: (v) => resolve(v),
+  },
+  {
+    key: "hsmPin",
+    env: "KEYHOLD_HSM_PIN",
+    flag: "--hsm-pin",
+    envOnly: true,
+    help: "the token user's PIN, instead of --hsm-pin-file (environment only: never a flag, which ps would show)",
   },
   {
     key: "workers",
@@ -335,6 +391,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, args: readonly string[]): Con
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
     const setting = SETTINGS.find((s) => s.flag === flag);
     if (!setting) throw new ConfigError(`unknown option ${flag} (see keyhold server --help)`);
+    // Refused before its value is read: the value is never echoed, and the caller learns at once
+    // that the secret is already in this machine's process list and shell history.
+    if (setting.envOnly) {
+      throw new ConfigError(
+        `${flag} is not taken on the command line, where ps shows it to every user: set ${setting.env}, or use ${flag}-file`,
+      );
+    }
     const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
     if (value === undefined) throw new ConfigError(`option ${flag} needs a value`);
     given.set(setting.key, value);
@@ -359,14 +422,38 @@ export function loadConfig(env: NodeJS.ProcessEnv, args: readonly string[]): Con
       `region '${region}' is not an AWS region; name a real one (us-east-1, eu-west-1, …) or add a private one with KEYHOLD_EXTRA_REGIONS`,
     );
   }
-  if (config.masterKeyFile !== undefined && config.masterPassphrase !== undefined) {
-    throw new ConfigError("set KEYHOLD_MASTER_KEY_FILE or KEYHOLD_MASTER_PASSPHRASE, not both");
-  }
+  checkRootOfTrust(config);
   return config as unknown as Config;
+}
+
+/** One root of trust: a master key file, a passphrase, or an HSM token, each fully named. */
+function checkRootOfTrust(config: Record<string, unknown>): void {
+  const chosen = [
+    config.masterKeyFile !== undefined && "KEYHOLD_MASTER_KEY_FILE",
+    config.masterPassphrase !== undefined && "KEYHOLD_MASTER_PASSPHRASE",
+    config.masterPassphraseFile !== undefined && "KEYHOLD_MASTER_PASSPHRASE_FILE",
+    config.hsmModule !== undefined && "KEYHOLD_HSM_MODULE",
+  ].filter((c): c is string => typeof c === "string");
+  if (chosen.length > 1) throw new ConfigError(`set one root of trust: ${chosen.join(" or ")}, not both`);
+  const hsmPart =
+    config.hsmTokenLabel !== undefined || config.hsmSlot !== undefined || config.hsmPinFile !== undefined || config.hsmPin !== undefined;
+  if (config.hsmModule === undefined) {
+    if (hsmPart) throw new ConfigError("the HSM token and PIN settings need KEYHOLD_HSM_MODULE (--hsm-module)");
+    return;
+  }
+  if ((config.hsmTokenLabel === undefined) === (config.hsmSlot === undefined)) {
+    throw new ConfigError("with KEYHOLD_HSM_MODULE name the token by KEYHOLD_HSM_TOKEN_LABEL or KEYHOLD_HSM_SLOT, one of the two");
+  }
+  if ((config.hsmPinFile === undefined) === (config.hsmPin === undefined)) {
+    throw new ConfigError(
+      "with KEYHOLD_HSM_MODULE give the token user's PIN in KEYHOLD_HSM_PIN_FILE (--hsm-pin-file) or KEYHOLD_HSM_PIN, one of the two",
+    );
+  }
 }
 
 export function settingsHelp(): string {
   return SETTINGS.map(
-    (s) => `  ${(s.flag + " <value>").padEnd(34)} ${s.env.padEnd(32)} ${s.help}${s.default ? ` (default ${s.default})` : ""}`,
+    (s) =>
+      `  ${(s.envOnly ? "(environment only)" : s.flag + " <value>").padEnd(34)} ${s.env.padEnd(32)} ${s.help}${s.default ? ` (default ${s.default})` : ""}`,
   ).join("\n");
 }

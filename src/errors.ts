@@ -49,6 +49,27 @@ export const ERROR_CODES = {
   AlreadyExistsException: { status: 400, message: "The resource already exists." },
   ConflictException: { status: 400, message: "The request conflicts with the resource's state." },
   CustomKeyStoreNotFoundException: { status: 400, message: "The custom key store was not found." },
+  // Custom key stores (CloudHSM-style clusters of PKCS#11 tokens), in the KMS model's names.
+  CustomKeyStoreInvalidStateException: {
+    status: 400,
+    message: "The connection state of the custom key store does not allow this operation.",
+  },
+  CustomKeyStoreNameInUseException: { status: 400, message: "The custom key store name is already in use in this account and Region." },
+  CustomKeyStoreHasCMKsException: { status: 400, message: "The custom key store still has KMS keys; delete them first." },
+  CloudHsmClusterNotFoundException: { status: 400, message: "No HSM cluster with this id is registered in this account." },
+  CloudHsmClusterInUseException: { status: 400, message: "The HSM cluster is already associated with a custom key store." },
+  CloudHsmClusterNotRelatedException: { status: 400, message: "The HSM cluster does not share the original cluster's key lineage." },
+  CloudHsmClusterInvalidConfigurationException: {
+    status: 400,
+    message: "The HSM cluster does not meet the custom key store's requirements.",
+  },
+  IncorrectTrustAnchorException: {
+    status: 400,
+    message: "The trust anchor certificate is not the one the HSM cluster was initialized with.",
+  },
+  // CloudHSM V2 (DescribeClusters, read-only).
+  CloudHsmInvalidRequestException: { status: 400, message: "The request is not valid for CloudHSM." },
+  CloudHsmInternalFailureException: { status: 500, message: "An internal error occurred." },
   DisabledException: { status: 400, message: "The KMS key is disabled." },
   DryRunOperationException: {
     status: 412,

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { CreateGrantCommand, CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from "@aws-sdk/client-kms";
 import { KMS_OPERATIONS } from "../src/kms/registry.js";
+import { CLOUDHSMV2_OPERATIONS } from "../src/cloudhsmv2/registry.js";
 import { IAM_OPERATIONS } from "../src/iam/registry.js";
 import { STS_OPERATIONS } from "../src/sts/registry.js";
 import { CLOUDTRAIL_OPERATIONS } from "../src/cloudtrail/registry.js";
@@ -68,6 +69,7 @@ describe("bounds: every list and map of a request, the encryption context, the a
       sts: STS_OPERATIONS,
       cloudtrail: CLOUDTRAIL_OPERATIONS,
       organizations: ORGANIZATIONS_OPERATIONS,
+      cloudhsmv2: CLOUDHSMV2_OPERATIONS,
     };
     let seen = 0;
     const unbounded: string[] = [];

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { CreateKeyCommand } from "@aws-sdk/client-kms";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { ConfigError, loadConfig, settingsHelp } from "../src/config.js";
 import { startTestServer, tempDir } from "./helpers.js";
 
 describe("settings", () => {
@@ -42,6 +42,29 @@ describe("settings", () => {
     assert.throws(() => loadConfig({}, ["--no-such-flag", "1"]), /unknown option/);
     assert.throws(() => loadConfig({ KEYHOLD_ROOT_ACCESS_KEY_ID: "AKIAAAAAAAAAAAAAAAAA" }, []), /go together/);
     assert.throws(() => loadConfig({ KEYHOLD_MASTER_KEY_FILE: "/k", KEYHOLD_MASTER_PASSPHRASE: "p" }, []), /not both/);
+  });
+
+  it("HSM root of trust: module, token by label or slot, PIN from a file or the environment, never from argv", () => {
+    const hsm = { KEYHOLD_HSM_MODULE: "/lib/p11.so", KEYHOLD_HSM_TOKEN_LABEL: "kh", KEYHOLD_HSM_PIN_FILE: "/run/pin" };
+    const c = loadConfig(hsm, []);
+    assert.deepEqual([c.hsmModule, c.hsmTokenLabel, c.hsmPinFile], ["/lib/p11.so", "kh", "/run/pin"]);
+    const flags = loadConfig({}, ["--hsm-module", "/lib/p11.so", "--hsm-slot", "7", "--hsm-pin-file", "/run/pin"]);
+    assert.equal(flags.hsmSlot, 7);
+    assert.equal(loadConfig({ KEYHOLD_HSM_MODULE: "/m.so", KEYHOLD_HSM_SLOT: "0", KEYHOLD_HSM_PIN: "1234" }, []).hsmPin, "1234");
+    // A PIN on the command line is refused without being echoed.
+    const secret = "pin-on-argv-7731";
+    for (const args of [["--hsm-pin", secret], [`--hsm-pin=${secret}`]]) {
+      assert.throws(
+        () => loadConfig(hsm, args),
+        (e: Error) => e instanceof ConfigError && /ps shows it/.test(e.message) && !e.message.includes(secret),
+      );
+    }
+    assert.throws(() => loadConfig({ ...hsm, KEYHOLD_MASTER_KEY_FILE: "/k" }, []), /one root of trust/);
+    assert.throws(() => loadConfig({ KEYHOLD_HSM_MODULE: "/m.so", KEYHOLD_HSM_PIN: "1" }, []), /TOKEN_LABEL or KEYHOLD_HSM_SLOT/);
+    assert.throws(() => loadConfig({ ...hsm, KEYHOLD_HSM_SLOT: "1" }, []), /one of the two/);
+    assert.throws(() => loadConfig({ KEYHOLD_HSM_MODULE: "/m.so", KEYHOLD_HSM_TOKEN_LABEL: "kh" }, []), /PIN/);
+    assert.throws(() => loadConfig({ KEYHOLD_HSM_TOKEN_LABEL: "kh" }, []), /need KEYHOLD_HSM_MODULE/);
+    assert.match(settingsHelp(), /\(environment only\)\s+KEYHOLD_HSM_PIN /);
   });
 
   it("refuses, in words, a second server on a data directory a running server uses; the next start after a stop works", async () => {

@@ -8,11 +8,17 @@ describe("error registry", () => {
   const codes = Object.keys(ERROR_CODES) as ErrorCode[];
 
   it("holds a closed list of codes, each with a 4xx status (5xx only for internal faults) and a message", () => {
-    assert.equal(codes.length, 122);
+    assert.equal(codes.length, 132);
     for (const code of codes) {
       const { status, message } = ERROR_CODES[code];
       assert.ok(message.length > 10, code);
-      if (code === "KMSInternalException" || code === "InternalFailure" || code === "InternalError" || code === "InternalServiceError")
+      if (
+        code === "KMSInternalException" ||
+        code === "InternalFailure" ||
+        code === "InternalError" ||
+        code === "InternalServiceError" ||
+        code === "CloudHsmInternalFailureException"
+      )
         assert.equal(status, 500);
       else if (code === "NotImplemented") assert.equal(status, 501, "S3's own status for it");
       else if (code === "NotModified") assert.equal(status, 304, "a conditional GET's answer, not an error, though SDKs raise it");

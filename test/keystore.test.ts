@@ -15,6 +15,11 @@ function memorySeal(): SealStorage & { sealed?: Buffer } {
       store.sealed = Buffer.from(b);
       return true;
     },
+    replaceSeal: async (current, next) => {
+      if (!store.sealed?.equals(current)) return false;
+      store.sealed = Buffer.from(next);
+      return true;
+    },
   };
   return store;
 }

@@ -72,6 +72,13 @@ function contract(
         await fn();
       });
 
+    test("a key in a custom key store keeps the store's id", async () => {
+      const k = key({ origin: "AWS_CLOUDHSM", customKeyStoreId: "cks-0123456789abcdef0" });
+      await a.createKey(k, version(k.keyId, 1), []);
+      assert.equal((await b.getKey(k.keyId))?.customKeyStoreId, "cks-0123456789abcdef0");
+      assert.equal((await b.getKey(k.keyId))?.origin, "AWS_CLOUDHSM");
+    });
+
     test("stores and returns keys, versions, aliases and tags as written", async () => {
       const k = key({ rotationEnabled: true, rotationPeriodInDays: 90, nextRotationDate: 1_800_000_000_000 });
       await a.createKey(k, version(k.keyId, 1), [{ TagKey: "t", TagValue: "v" }]);
@@ -82,6 +89,7 @@ function contract(
         expirationModel: undefined,
         validTo: undefined,
         materialFingerprint: undefined,
+        customKeyStoreId: undefined,
       });
       assert.deepEqual(await b.getKeyVersion(k.keyId, 1), { ...version(k.keyId, 1), rotationType: undefined });
       assert.equal(
@@ -111,6 +119,12 @@ function contract(
       assert.equal(await a.writeSeal(Buffer.from("seal-1")), true);
       assert.equal(await b.writeSeal(Buffer.from("seal-2")), false, "the seal is written once");
       assert.deepEqual(await b.readSeal(), Buffer.from("seal-1"));
+      // A rekey replaces the seal only from the one it read: a second rekey from the old seal loses.
+      assert.equal(await b.replaceSeal(Buffer.from("seal-2"), Buffer.from("seal-3")), false);
+      assert.equal(await a.replaceSeal(Buffer.from("seal-1"), Buffer.from("seal-3")), true);
+      assert.equal(await b.replaceSeal(Buffer.from("seal-1"), Buffer.from("seal-4")), false);
+      assert.deepEqual(await a.readSeal(), Buffer.from("seal-3"));
+      assert.deepEqual(await b.readSeal(), Buffer.from("seal-3"));
     });
 
     test("documents: create once, replace only from the revision read, list by prefix and by ref, delete; grants go with their key", async () => {

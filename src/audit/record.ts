@@ -95,6 +95,9 @@ export const NEVER_LOGGED: ReadonlySet<string> = new Set([
   "NewPassword",
   "PrivateKey",
   "Passphrase",
+  // A custom key store's token PIN (CreateCustomKeyStore, UpdateCustomKeyStore): CloudTrail omits it too.
+  "KeyStorePassword",
+  "XksProxyAuthenticationCredential",
 ]);
 
 /**

@@ -10,6 +10,9 @@ import { listenFailure, runServer } from "./server.js";
 import { AUDIT_USAGE, runAudit } from "./audit.js";
 import { ACCOUNT_USAGE, runAccount } from "./account.js";
 import { ROTATION_FUNCTION_USAGE, runRotationFunction } from "./rotation-function.js";
+import { HSM_USAGE, runHsm } from "./hsm.js";
+import { CLOUDHSMV2_OPERATIONS } from "../cloudhsmv2/registry.js";
+import { REKEY_USAGE, runRekey } from "./rekey.js";
 import { IAM_OPERATIONS } from "../iam/registry.js";
 import { STS_OPERATIONS } from "../sts/registry.js";
 import { ORGANIZATIONS_OPERATIONS } from "../organizations/registry.js";
@@ -25,6 +28,8 @@ Usage:
 ${ACCOUNT_USAGE}
 ${ROTATION_FUNCTION_USAGE}
 ${AUDIT_USAGE}
+${HSM_USAGE}
+${REKEY_USAGE}
   keyhold --version            the version
   keyhold --help               this text
 
@@ -61,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
     for (const op of STS_OPERATIONS) process.stdout.write(`sts ${op.name.padEnd(34)} ${op.description}\n`);
     for (const op of ORGANIZATIONS_OPERATIONS) process.stdout.write(`organizations ${op.name.padEnd(24)} ${op.description}\n`);
     for (const op of SECRETSMANAGER_OPERATIONS) process.stdout.write(`secretsmanager ${op.name.padEnd(23)} ${op.description}\n`);
+    for (const op of CLOUDHSMV2_OPERATIONS) process.stdout.write(`cloudhsmv2 ${op.name.padEnd(27)} ${op.description}\n`);
     for (const r of S3_ROUTES) {
       const path = r.target === "service" ? "/" : r.target === "bucket" ? "/<bucket>" : "/<bucket>/<key>";
       const binding = `${r.method} ${path}${r.subresource ? `?${r.subresource}` : ""}${r.header ? ` with ${r.header}` : ""}`;
@@ -71,6 +77,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === "audit") return runAudit(rest);
   if (command === "account") return runAccount(rest);
   if (command === "rotation-function") return runRotationFunction(rest);
+  if (command === "hsm") return runHsm(rest);
+  if (command === "rekey") return runRekey(rest);
   if (command !== "server") {
     process.stderr.write(`keyhold: unknown command '${command}'\n\n${USAGE}`);
     return 2;

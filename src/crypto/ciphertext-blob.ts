@@ -85,3 +85,19 @@ export function openBlob(key: AesKey, blob: Buffer, context: Buffer): Buffer {
   if (!plaintext) throw invalidCiphertext();
   return plaintext;
 }
+
+/**
+ * The same format sealed elsewhere (a key in an HSM token seals inside the token): the header
+ * and the additional authenticated data the sealer must bind, header followed by the encoded
+ * context, exactly as sealBlob binds them. The sealer's IV, ciphertext and tag follow the header.
+ */
+export function blobHeaderAndAad(ref: BlobHeader, context: Buffer): { head: Buffer; aad: Buffer } {
+  const head = header(ref.keyId, ref.keyVersion);
+  return { head, aad: Buffer.concat([head, context]) };
+}
+
+/** A blob's sealed part (IV, ciphertext, tag) and the AAD it was sealed under, for a sealer elsewhere. */
+export function blobSealedPart(blob: Buffer, context: Buffer): { sealed: Buffer; aad: Buffer } {
+  parseBlobHeader(blob);
+  return { sealed: blob.subarray(HEADER_LENGTH), aad: Buffer.concat([blob.subarray(0, HEADER_LENGTH), context]) };
+}

@@ -23,4 +23,10 @@ export interface SealStorage {
   readSeal(): Promise<Buffer | undefined>;
   /** Stores the seal unless one exists; returns false when another node stored one first. */
   writeSeal(sealed: Buffer): Promise<boolean>;
+  /**
+   * Replaces the seal with `next` if it still is `current`, in one statement (one transaction):
+   * a rekey interrupted at any point leaves exactly one of the two. Returns false when the seal
+   * was not `current` (another rekey got there first) and changes nothing then.
+   */
+  replaceSeal(current: Buffer, next: Buffer): Promise<boolean>;
 }

@@ -25,6 +25,6 @@ export async function generateDataKeyPair(kms: KmsService, call: CallContext, in
   const privateKey = spec.generate();
   const publicKey = publicKeyDer(createPrivateKey({ key: privateKey, format: "der", type: "pkcs8" }));
   const { blob, materialId } = await kms.encrypt(key, privateKey, input.EncryptionContext);
-  call.trail.additional = { keyMaterialId: materialId };
+  call.trail.additional = { ...call.trail.additional, keyMaterialId: materialId };
   return { key, privateKey, publicKey, blob, materialId };
 }

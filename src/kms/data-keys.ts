@@ -27,6 +27,6 @@ export async function generateDataKey(kms: KmsService, call: CallContext, input:
   if (input.DryRun) throw new ServiceError("DryRunOperationException");
   const plaintext = randomBytes(input.NumberOfBytes ?? DATA_KEY_SPECS[input.KeySpec!]!);
   const { blob, materialId } = await kms.encrypt(key, plaintext, input.EncryptionContext);
-  call.trail.additional = { keyMaterialId: materialId };
+  call.trail.additional = { ...call.trail.additional, keyMaterialId: materialId };
   return { key, plaintext, blob, materialId };
 }

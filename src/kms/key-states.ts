@@ -20,6 +20,8 @@ type Refusal = { code: ErrorCode; why: string } | undefined;
 
 const PENDING_DELETION: Refusal = { code: "KMSInvalidStateException", why: "is pending deletion" };
 const PENDING_IMPORT: Refusal = { code: "KMSInvalidStateException", why: "is pending import" };
+/** A key whose custom key store is not connected: managed as usual, used by nothing (AWS's key-state table). */
+const UNAVAILABLE: Refusal = { code: "KMSInvalidStateException", why: "is unavailable: its custom key store is not connected" };
 
 const RULES: Record<StateRule, Record<string, Refusal>> = {
   cryptographic: {
@@ -27,21 +29,31 @@ const RULES: Record<StateRule, Record<string, Refusal>> = {
     Disabled: { code: "DisabledException", why: "is disabled" },
     PendingDeletion: PENDING_DELETION,
     PendingImport: PENDING_IMPORT,
+    Unavailable: UNAVAILABLE,
   },
-  any: { Enabled: undefined, Disabled: undefined, PendingDeletion: undefined, PendingImport: undefined },
-  enableDisable: { Enabled: undefined, Disabled: undefined, PendingDeletion: PENDING_DELETION, PendingImport: PENDING_IMPORT },
-  manage: { Enabled: undefined, Disabled: undefined, PendingDeletion: PENDING_DELETION, PendingImport: undefined },
+  any: { Enabled: undefined, Disabled: undefined, PendingDeletion: undefined, PendingImport: undefined, Unavailable: undefined },
+  enableDisable: {
+    Enabled: undefined,
+    Disabled: undefined,
+    PendingDeletion: PENDING_DELETION,
+    PendingImport: PENDING_IMPORT,
+    Unavailable: undefined,
+  },
+  manage: { Enabled: undefined, Disabled: undefined, PendingDeletion: PENDING_DELETION, PendingImport: undefined, Unavailable: undefined },
   cancelDeletion: {
     Enabled: { code: "KMSInvalidStateException", why: "is not pending deletion" },
     Disabled: { code: "KMSInvalidStateException", why: "is not pending deletion" },
     PendingDeletion: undefined,
     PendingImport: { code: "KMSInvalidStateException", why: "is not pending deletion" },
+    Unavailable: { code: "KMSInvalidStateException", why: "is not pending deletion" },
   },
   rotation: {
     Enabled: undefined,
     Disabled: { code: "DisabledException", why: "is disabled" },
     PendingDeletion: PENDING_DELETION,
     PendingImport: { code: "UnsupportedOperationException", why: "has imported key material, which cannot be rotated automatically" },
+    // AWS does not rotate keys in custom key stores, connected or not.
+    Unavailable: { code: "UnsupportedOperationException", why: "is in a custom key store, whose keys cannot be rotated" },
   },
 };
 

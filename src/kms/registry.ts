@@ -46,6 +46,7 @@ import { tagResource } from "./operations/tag-resource.js";
 import { untagResource } from "./operations/untag-resource.js";
 import { updateAlias } from "./operations/update-alias.js";
 import { updateKeyDescription } from "./operations/update-key-description.js";
+import { CUSTOM_KEY_STORE_OPERATIONS } from "./custom-key-stores/registry.js";
 
 export const KMS_OPERATIONS: readonly KmsOperation[] = [
   createKey,
@@ -94,21 +95,15 @@ export const KMS_OPERATIONS: readonly KmsOperation[] = [
   listRetirableGrants,
   retireGrant,
   revokeGrant,
+  ...CUSTOM_KEY_STORE_OPERATIONS,
 ];
 
 export const KMS_OPERATIONS_BY_NAME: ReadonlyMap<string, KmsOperation> = new Map(KMS_OPERATIONS.map((op) => [op.name, op]));
 
-const CUSTOM_KEY_STORES = "Custom key stores (CloudHSM and external key stores) are not supported by this keyhold server.";
 const MULTI_REGION = "Multi-Region keys are not supported by this keyhold server.";
 
 /** KMS operations keyhold does not serve, with the reason a caller is given (UnsupportedOperationException). */
 export const KMS_UNSERVED: ReadonlyMap<string, string> = new Map([
-  ["ConnectCustomKeyStore", CUSTOM_KEY_STORES],
-  ["CreateCustomKeyStore", CUSTOM_KEY_STORES],
-  ["DeleteCustomKeyStore", CUSTOM_KEY_STORES],
-  ["DescribeCustomKeyStores", CUSTOM_KEY_STORES],
-  ["DisconnectCustomKeyStore", CUSTOM_KEY_STORES],
-  ["UpdateCustomKeyStore", CUSTOM_KEY_STORES],
   ["ReplicateKey", MULTI_REGION],
   ["UpdatePrimaryRegion", MULTI_REGION],
 ]);

@@ -67,6 +67,8 @@ export class KmsScheduler {
     this.leader = leader;
     if (!leader) return report;
     for (const key of await this.kms.repo.keysDueForDeletion(now)) {
+      // A key in a custom key store: its material destroyed in every token of the cluster (issue 20).
+      if (key.customKeyStoreId !== undefined) await this.kms.customKeyStores?.destroyKey(key);
       await this.kms.repo.deleteKey(key.keyId);
       this.kms.forgetMaterial(key.keyId);
       report.deleted.push(key.keyId);

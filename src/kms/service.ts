@@ -8,7 +8,7 @@ import type { KeyMetadata } from "@aws-sdk/client-kms";
 import type { CallContext } from "../call.js";
 import { DAY_MS, type Clock } from "../clock.js";
 import { ServiceError } from "../errors.js";
-import { openBlob, parseBlobHeader, sealBlob } from "../crypto/ciphertext-blob.js";
+import { blobHeaderAndAad, blobSealedPart, openBlob, parseBlobHeader, sealBlob } from "../crypto/ciphertext-blob.js";
 import { encodeEncryptionContext, type EncryptionContext } from "../crypto/encryption-context.js";
 import type { KeyStore } from "../keystore/keystore.js";
 import { takeKey } from "../keystore/software.js";
@@ -26,6 +26,7 @@ import { compilePolicy, type CompiledPolicy } from "../iam/policy.js";
 import type { ContextValues } from "../iam/conditions.js";
 import { contextOf, kmsConditions, readsCostlyKeys } from "./conditions.js";
 import { Grants, parseGrantToken, type GrantConstraints } from "./grants.js";
+import type { CustomKeyStores } from "./custom-key-stores/stores.js";
 
 /** Where GetKeyLastUsage reads from: the audit trail. */
 export interface KeyUsageLog {
@@ -42,6 +43,8 @@ export interface KmsDependencies {
   usage?: KeyUsageLog;
   /** Unwrapped key versions kept, the least recently used aging out past it (default KEY_CACHE_SIZE). */
   keyCacheSize?: number;
+  /** Custom key stores: keys whose material is in an HSM cluster (issue 20). */
+  customKeyStores?: CustomKeyStores;
 }
 
 export interface ResolveOptions {
@@ -70,6 +73,7 @@ export class KmsService {
   readonly usage: KeyUsageLog | undefined;
   readonly authorizer: Authorizer;
   readonly grants: Grants;
+  readonly customKeyStores: CustomKeyStores | undefined;
   /**
    * Unwrapped key versions, as KeyObjects only (their bytes live in native memory, freed when the
    * object is collected; the buffer they were made from is zeroed at once, takeKey). The cache is
@@ -85,6 +89,7 @@ export class KmsService {
     this.usage = deps.usage;
     this.authorizer = deps.authorizer;
     this.grants = new Grants(deps.repo);
+    this.customKeyStores = deps.customKeyStores;
     this.materials = new Lru(deps.keyCacheSize ?? KEY_CACHE_SIZE);
   }
 
@@ -135,8 +140,26 @@ export class KmsService {
     }
     // Permission before state: a caller without access learns nothing about the key's state.
     await this.authorize(call, key, action);
-    requireState(options.state, key.keyState, arn);
+    if (key.customKeyStoreId !== undefined) {
+      // CloudTrail names the custom key store of the key a call used (additionalEventData).
+      call.trail.additional = { ...call.trail.additional, customKeyStoreId: key.customKeyStoreId };
+      requireState(options.state, await this.keyState(key), arn);
+    } else {
+      requireState(options.state, key.keyState, arn);
+    }
     return key;
+  }
+
+  // ---- custom key stores (issue 20): keys whose material is in an HSM cluster -----------------
+
+  /**
+   * The key's state as AWS shows it: a key in a custom key store that is not connected is
+   * Unavailable (unless it is pending deletion), and its cryptographic operations are refused.
+   */
+  async keyState(key: KeyRecord): Promise<string> {
+    if (key.customKeyStoreId === undefined || key.keyState === "PendingDeletion") return key.keyState;
+    const connected = (await this.customKeyStores?.isConnected(key.accountId, key.customKeyStoreId)) ?? false;
+    return connected ? key.keyState : "Unavailable";
   }
 
   /**
@@ -264,6 +287,7 @@ export class KmsService {
 
   /** Encrypts under the key's current version. */
   async encrypt(key: KeyRecord, plaintext: Buffer, context: EncryptionContext | undefined): Promise<{ blob: Buffer; materialId: string }> {
+    if (key.customKeyStoreId !== undefined) return this.encryptInCluster(key, plaintext, context);
     const m = await this.material(key.keyId, key.currentVersion);
     if (!m) throw new Error(`key ${key.keyId} has no version ${key.currentVersion}`);
     const blob = sealBlob(m.key, { keyId: key.keyId, keyVersion: key.currentVersion }, plaintext, encodeEncryptionContext(context));
@@ -297,12 +321,32 @@ export class KmsService {
       call.trail.resources.push({ arn: this.arnOf(key), type: KEY_RESOURCE_TYPE });
       await this.authorize(call, key, action);
     }
-    requireState("cryptographic", key.keyState, this.arnOf(key));
+    if (key.customKeyStoreId !== undefined) call.trail.additional = { ...call.trail.additional, customKeyStoreId: key.customKeyStoreId };
+    requireState("cryptographic", key.customKeyStoreId === undefined ? key.keyState : await this.keyState(key), this.arnOf(key));
     if (key.keyUsage !== "ENCRYPT_DECRYPT") throw this.wrongUsage(key, action === "kms:Decrypt" ? "Decrypt" : "ReEncrypt");
     if (dryRun) throw new ServiceError("DryRunOperationException");
+    if (key.customKeyStoreId !== undefined) return this.decryptInCluster(key, blob, header.keyVersion, context);
     const m = await this.material(key.keyId, header.keyVersion);
     if (!m) throw new ServiceError("InvalidCiphertextException");
     return { key, plaintext: openBlob(m.key, blob, encodeEncryptionContext(context)), materialId: m.materialId };
+  }
+
+  /** The same blob format, sealed by the key in the cluster's tokens (docs/hsm.md). */
+  private async encryptInCluster(key: KeyRecord, plaintext: Buffer, context: EncryptionContext | undefined) {
+    const version = await this.repo.getKeyVersion(key.keyId, key.currentVersion);
+    if (!version) throw new Error(`key ${key.keyId} has no version ${key.currentVersion}`);
+    const { head, aad } = blobHeaderAndAad({ keyId: key.keyId, keyVersion: key.currentVersion }, encodeEncryptionContext(context));
+    const sealed = await this.customKeyStores!.encrypt(key, plaintext, aad);
+    return { blob: Buffer.concat([head, sealed]), materialId: version.materialId };
+  }
+
+  private async decryptInCluster(key: KeyRecord, blob: Buffer, keyVersion: number, context: EncryptionContext | undefined) {
+    const version = await this.repo.getKeyVersion(key.keyId, keyVersion);
+    if (!version) throw new ServiceError("InvalidCiphertextException");
+    const { sealed, aad } = blobSealedPart(blob, encodeEncryptionContext(context));
+    const plaintext = await this.customKeyStores!.decrypt(key, sealed, aad);
+    if (!plaintext) throw new ServiceError("InvalidCiphertextException");
+    return { key, plaintext, materialId: version.materialId };
   }
 
   /**
@@ -432,7 +476,17 @@ export class KmsService {
 
   async describe(key: KeyRecord): Promise<KeyMetadata> {
     const current = await this.repo.getKeyVersion(key.keyId, key.currentVersion);
-    return keyMetadata(key, current?.materialId);
+    const metadata = keyMetadata(key, current?.materialId);
+    if (key.customKeyStoreId === undefined) return metadata;
+    // A key in a custom key store names the store and its cluster; Unavailable while it is not connected.
+    const store = await this.customKeyStores?.getDoc(key.accountId, key.customKeyStoreId);
+    const keyState = await this.keyState(key);
+    return {
+      ...metadata,
+      KeyState: keyState as KeyMetadata["KeyState"],
+      CustomKeyStoreId: key.customKeyStoreId,
+      CloudHsmClusterId: store?.store.clusterId,
+    };
   }
 
   newKeyId(): string {

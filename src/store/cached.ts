@@ -124,6 +124,9 @@ export class CachedRepository implements Repository {
   writeSeal(sealed: Buffer): Promise<boolean> {
     return this.inner.writeSeal(sealed);
   }
+  replaceSeal(current: Buffer, next: Buffer): Promise<boolean> {
+    return this.inner.replaceSeal(current, next);
+  }
 
   createAccount(account: AccountRecord): Promise<void> {
     return this.inner.createAccount(account);

@@ -169,4 +169,9 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
     sql: `CREATE UNIQUE INDEX documents_iam_names ON documents (kind, account_id, lower(name))
       WHERE kind IN ('iam-user', 'iam-group', 'iam-role', 'iam-policy');`,
   },
+  {
+    id: 8,
+    name: "KMS keys in a custom key store (an HSM cluster) name it",
+    sql: `ALTER TABLE kms_keys ADD COLUMN custom_key_store_id TEXT;`,
+  },
 ];

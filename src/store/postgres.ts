@@ -197,6 +197,13 @@ export class PostgresRepository implements Repository {
     );
   }
 
+  async replaceSeal(current: Buffer, next: Buffer): Promise<boolean> {
+    return this.write(
+      async (q) =>
+        (await q("UPDATE keystore_seal SET sealed = $1 WHERE id = 1 AND sealed = $2 RETURNING id", [next, current])).length === 1,
+    );
+  }
+
   async createAccount(a: AccountRecord): Promise<void> {
     await this.write((q) => q("INSERT INTO accounts (account_id, created_at) VALUES ($1, $2)", [a.accountId, a.createdAt]));
   }
@@ -312,8 +319,8 @@ export class PostgresRepository implements Repository {
       await q(
         `INSERT INTO kms_keys (key_id, account_id, region, description, key_state, key_spec, key_usage, origin, key_manager,
            policy, creation_date, deletion_date, pending_window_days, rotation_enabled, rotation_period_days,
-           next_rotation_date, on_demand_rotations, current_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+           next_rotation_date, on_demand_rotations, current_version, custom_key_store_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
         [
           key.keyId,
           key.accountId,
@@ -333,6 +340,7 @@ export class PostgresRepository implements Repository {
           value(key.nextRotationDate),
           key.onDemandRotations,
           key.currentVersion,
+          value(key.customKeyStoreId),
         ],
       );
       if (firstVersion) await this.insertVersion(q, firstVersion);

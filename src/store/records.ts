@@ -61,7 +61,9 @@ export type DocumentKind =
   | "s3-upload"
   | "cloudtrail-trail"
   | "secretsmanager-secret"
-  | "secretsmanager-rotation-function";
+  | "secretsmanager-rotation-function"
+  | "kms-custom-key-store"
+  | "hsm-cluster";
 
 export interface KeyRecord {
   keyId: string;
@@ -88,6 +90,8 @@ export interface KeyRecord {
   validTo?: number;
   /** A keyed fingerprint of imported material, so only the same material can be imported again. */
   materialFingerprint?: Buffer;
+  /** The custom key store (cks-…) whose HSM cluster holds the material (Origin AWS_CLOUDHSM). */
+  customKeyStoreId?: string;
 }
 
 export interface ImportTokenRecord {

@@ -22,6 +22,7 @@ export const KEY_COLUMNS: Record<keyof KeyPatch, string> = {
   expirationModel: "expiration_model",
   validTo: "valid_to",
   materialFingerprint: "material_fingerprint",
+  customKeyStoreId: "custom_key_store_id",
 };
 
 function optional(value: unknown): number | undefined {
@@ -51,6 +52,7 @@ export function toKey(r: Row): KeyRecord {
     expirationModel: (r.expiration_model as string | null) ?? undefined,
     validTo: optional(r.valid_to),
     materialFingerprint: (r.material_fingerprint as Buffer | null) ?? undefined,
+    customKeyStoreId: (r.custom_key_store_id as string | null) ?? undefined,
   };
 }
 

@@ -107,6 +107,10 @@ export class SqliteRepository implements Repository {
     return this.stmt("INSERT INTO keystore_seal (id, sealed) VALUES (1, ?) ON CONFLICT DO NOTHING").run(sealed).changes === 1;
   }
 
+  async replaceSeal(current: Buffer, next: Buffer): Promise<boolean> {
+    return this.stmt("UPDATE keystore_seal SET sealed = ? WHERE id = 1 AND sealed = ?").run(next, current).changes === 1;
+  }
+
   async createAccount(a: AccountRecord): Promise<void> {
     this.stmt("INSERT INTO accounts (account_id, created_at) VALUES (?, ?)").run(a.accountId, a.createdAt);
   }
@@ -214,8 +218,8 @@ export class SqliteRepository implements Repository {
         this.stmt(
           `INSERT INTO kms_keys (key_id, account_id, region, description, key_state, key_spec, key_usage, origin, key_manager,
            policy, creation_date, deletion_date, pending_window_days, rotation_enabled, rotation_period_days,
-           next_rotation_date, on_demand_rotations, current_version)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           next_rotation_date, on_demand_rotations, current_version, custom_key_store_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(
           key.keyId,
           key.accountId,
@@ -235,6 +239,7 @@ export class SqliteRepository implements Repository {
           sqlValue(key.nextRotationDate),
           key.onDemandRotations,
           key.currentVersion,
+          sqlValue(key.customKeyStoreId),
         );
         if (firstVersion) this.insertVersion(firstVersion);
         for (const t of tags)

@@ -9,6 +9,7 @@ import { checkKeyPolicy, checkLockout, checkPrincipals, defaultKeyPolicy } from 
 import { Description, Tags } from "../shapes.js";
 import { checkTags } from "../tags.js";
 import type { Tag } from "../../store/records.js";
+import { checkCustomKeyStoreRequest, createKeyInCustomKeyStore } from "../custom-key-stores/create-key.js";
 
 export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
   name: "CreateKey",
@@ -43,14 +44,13 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
     const spec = KEY_SPECS[keySpec];
     if (!spec) throw new ServiceError("UnsupportedOperationException", `KeySpec ${keySpec} is not supported by this keyhold server yet.`);
     const keyUsage = checkKeyUsage(keySpec, spec.kind, spec.usages, input.KeyUsage);
-    if (input.CustomKeyStoreId !== undefined) {
-      throw new ServiceError("CustomKeyStoreNotFoundException", `Custom key store ${input.CustomKeyStoreId} does not exist.`);
-    }
     const origin = input.Origin ?? "AWS_KMS";
+    // Custom key stores (issue 20): the request's checks, before any policy or material work.
+    const customKeyStoreId = await checkCustomKeyStoreRequest(kms, call, input.CustomKeyStoreId, origin, keySpec);
     if (origin === "EXTERNAL" && !importable(keySpec)) {
       throw new ServiceError("UnsupportedOperationException", `Importing key material is not supported for ${keySpec} keys.`);
     }
-    if (origin !== "AWS_KMS" && origin !== "EXTERNAL") {
+    if (origin !== "AWS_KMS" && origin !== "EXTERNAL" && origin !== "AWS_CLOUDHSM") {
       throw new ServiceError(
         "UnsupportedOperationException",
         `Origin ${origin} needs a custom key store, which this keyhold server does not have yet.`,
@@ -82,13 +82,18 @@ export const createKey = defineOperation<CreateKeyRequest, CreateKeyResponse>({
       rotationEnabled: false,
       onDemandRotations: 0,
       currentVersion: origin === "EXTERNAL" ? 0 : 1,
+      customKeyStoreId,
     };
     if (input.Policy !== undefined) {
       await checkPrincipals(kms, compiled);
       await checkLockout(kms, call, compiled, record, input.BypassPolicyLockoutSafetyCheck);
     }
-    const first = origin === "EXTERNAL" ? undefined : kms.newVersion(keyId, keySpec, 1);
-    await kms.repo.createKey(record, first, tags);
+    if (customKeyStoreId !== undefined) {
+      await createKeyInCustomKeyStore(kms, call, record, tags);
+    } else {
+      const first = origin === "EXTERNAL" ? undefined : kms.newVersion(keyId, keySpec, 1);
+      await kms.repo.createKey(record, first, tags);
+    }
     call.trail.resources.push({ arn: kms.arnOf(record), type: KEY_RESOURCE_TYPE });
     return { KeyMetadata: await kms.describe(record) };
   },

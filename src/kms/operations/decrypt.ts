@@ -45,7 +45,7 @@ export const decrypt = defineOperation<DecryptRequest, DecryptResponse>({
       input.DryRun === true,
     );
     const algorithm = kms.requireEncryptionAlgorithm(key, input.EncryptionAlgorithm, "Decrypt");
-    call.trail.additional = { keyMaterialId: materialId };
+    call.trail.additional = { ...call.trail.additional, keyMaterialId: materialId };
     return {
       KeyId: kms.arnOf(key),
       Plaintext: plaintext,

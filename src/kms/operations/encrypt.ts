@@ -19,7 +19,7 @@ export const encrypt = defineOperation<EncryptRequest, EncryptResponse>({
     if (algorithm === "SYMMETRIC_DEFAULT") {
       const sealed = await kms.encrypt(key, plaintext, input.EncryptionContext);
       blob = sealed.blob;
-      call.trail.additional = { keyMaterialId: sealed.materialId };
+      call.trail.additional = { ...call.trail.additional, keyMaterialId: sealed.materialId };
     } else {
       blob = await kms.encryptAsymmetric(key, algorithm, plaintext, input.EncryptionContext);
     }

@@ -13,11 +13,16 @@ export const generateRandom = defineOperation<GenerateRandomRequest, GenerateRan
   async run(kms, call, input) {
     await kms.authorizeAccount(call);
     if (input.NumberOfBytes === undefined) throw new ServiceError("ValidationException", "NumberOfBytes is required.");
-    if (input.CustomKeyStoreId !== undefined) {
-      throw new ServiceError("CustomKeyStoreNotFoundException", `Custom key store ${input.CustomKeyStoreId} does not exist.`);
-    }
     if (input.Recipient !== undefined) {
       throw new ServiceError("UnsupportedOperationException", "Recipient (Nitro Enclaves attestation) is not supported by keyhold.");
+    }
+    if (input.CustomKeyStoreId !== undefined) {
+      // Custom key stores (issue 20): the bytes come from the cluster's token, which must be CONNECTED.
+      const stores = kms.customKeyStores;
+      if (!stores) throw new ServiceError("CustomKeyStoreNotFoundException", `Custom key store ${input.CustomKeyStoreId} does not exist.`);
+      await stores.require(call.accountId, call.region, input.CustomKeyStoreId);
+      call.trail.additional = { customKeyStoreId: input.CustomKeyStoreId };
+      return { Plaintext: await stores.random(call.accountId, input.CustomKeyStoreId, input.NumberOfBytes) };
     }
     return { Plaintext: randomBytes(input.NumberOfBytes) };
   },

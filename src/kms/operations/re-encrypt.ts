@@ -74,7 +74,7 @@ export const reEncrypt = defineOperation<ReEncryptRequest, ReEncryptResponse>({
       } else {
         blob = await kms.encryptAsymmetric(destination, destinationAlgorithm, source.plaintext, input.DestinationEncryptionContext);
       }
-      call.trail.additional = materialIds(source.materialId, materialId);
+      call.trail.additional = { ...call.trail.additional, ...materialIds(source.materialId, materialId) };
       return {
         CiphertextBlob: blob,
         SourceKeyId: kms.arnOf(source.key),
