@@ -178,14 +178,21 @@ test("rekey: file → passphrase → HSM → another HSM token → file, while t
   await t.test("a rekey killed at any point leaves the installation opening with exactly one of the two keys", async () => {
     let current = file2;
     let swapped = 0;
-    for (let i = 0; i < 6; i++) {
+    // How long a whole rekey takes here (node's start included), to spread the kills across it.
+    const began = Date.now();
+    const whole = rekey({ KEYHOLD_MASTER_KEY_FILE: current }, ["--new-master-key-file", join(keys, "whole.key")]);
+    assert.equal(whole.status, 0, whole.out);
+    const span = Date.now() - began;
+    current = join(keys, "whole.key");
+    for (let i = 0; i < 8; i++) {
       const next = join(keys, `interrupted-${i}.key`);
       const child = spawn(process.execPath, [MAIN, "rekey", "--data-dir", dataDir, "--new-master-key-file", next], {
         env: { PATH: process.env.PATH ?? "", KEYHOLD_MASTER_KEY_FILE: current },
         stdio: "ignore",
       });
-      // Killed after a growing delay: early ones die before the swap, later ones after it.
-      await new Promise((resolve) => setTimeout(resolve, 40 * i));
+      // Killed after a growing share of a whole rekey's time: early ones die before the swap, later
+      // ones around or after it. Where each lands varies; the assertion holds wherever it lands.
+      await new Promise((resolve) => setTimeout(resolve, (span * (i + 2)) / 8));
       child.kill("SIGKILL");
       await new Promise((resolve) =>
         child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.once("exit", resolve),
@@ -209,7 +216,7 @@ test("rekey: file → passphrase → HSM → another HSM token → file, while t
         swapped++;
       }
     }
-    t.diagnostic(`${swapped} of 6 killed rekeys had swapped the seal`);
+    t.diagnostic(`${swapped} of 8 killed rekeys had swapped the seal (a whole rekey: ${span} ms)`);
     // Whichever it is, it serves every ciphertext made before.
     server = await start({ KEYHOLD_MASTER_KEY_FILE: current });
     kms = kmsClient(server.url);
