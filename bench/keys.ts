@@ -10,7 +10,7 @@
  * derived once, so the load generator sends bytes as it does for the hot key.
  *
  * One server process (--workers 1), so its RSS is the memory the keys cost; other flags from
- * BENCH_FLAGS (such as "--audit-sync commit").
+ * BENCH_FLAGS (such as "--audit-sync commit"). BENCH_PROFILE=<dir> writes the server's CPU profile there.
  */
 import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -155,7 +155,7 @@ async function measure(count: number): Promise<string> {
       );
     } finally {
       server.child.kill("SIGTERM");
-      await new Promise((res) => setTimeout(res, 500));
+      await new Promise((res) => server.child.once("exit", res));
     }
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
