@@ -207,7 +207,9 @@ export class PostgresAuditStore implements AuditStore {
           [chain, l.seq, value, e.accountId ?? null, e.region ?? null, e.eventTime].forEach((v, j) => cols[16 + j]!.push(v));
         }
       }
-      for (const [arn, { seq, event: e }] of lastUsesOf(linked)) {
+      // In ARN order: nodes whose batches share keys then lock their rows in one order, so two
+      // commits wait for each other instead of deadlocking (which would fail both batches).
+      for (const [arn, { seq, event: e }] of [...lastUsesOf(linked)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         [arn, chain, seq, e.eventId, e.eventName, e.eventTime, e.requestId].forEach((v, j) => cols[22 + j]!.push(v));
       }
       // The primary key (chain, seq) refuses a second writer on this chain.
