@@ -1,7 +1,8 @@
 /**
- * `npm run bench:cluster`: Encrypt 64 B throughput with 1, 2 and 3 keyhold nodes on one
- * throw-away PostgreSQL, the 32 connections spread over the nodes, and `--workers 2` on SQLite
- * for comparison. Reports how it scales on this machine.
+ * `npm run bench:cluster`: Encrypt 64 B throughput with 1, 2 and 3 keyhold nodes (one process
+ * each) on one throw-away PostgreSQL, the 32 connections spread over the nodes, and for comparison
+ * one process and `--workers <cores>` on SQLite with the audit synced as PostgreSQL's commit is
+ * (`--audit-sync commit`: on disk before the response). Reports how it scales on this machine.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
@@ -25,7 +26,7 @@ async function measure(ports: number[]): Promise<{ rps: number; p99: number }> {
 
 async function main(): Promise<void> {
   process.stdout.write(`Encrypt 64 B, ${CONNECTIONS} connections spread over the nodes, ${SECONDS} s, ${availableParallelism()} cores\n\n`);
-  process.stdout.write("| layout | req/s | p99 ms |\n|---|--:|--:|\n");
+  const rows: [string, number, number][] = [];
   const dir = mkdtempSync(join(tmpdir(), "keyhold-bench-cluster-"));
   const pg = await startPostgres();
   try {
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < n; i++) {
         const s = await start(
           KEYHOLD_MAIN,
-          ["server", "--port", "0", "--data-dir", join(dir, `n${n}-${i}`)],
+          ["server", "--port", "0", "--data-dir", join(dir, `n${n}-${i}`), "--workers", "1"],
           {
             ...ROOT_ENV,
             KEYHOLD_DATABASE_URL: db,
@@ -48,19 +49,27 @@ async function main(): Promise<void> {
         ports.push(s.port);
       }
       const r = await measure(ports);
-      process.stdout.write(`| ${n} node${n > 1 ? "s" : ""} on PostgreSQL | ${r.rps.toFixed(0)} | ${r.p99.toFixed(2)} |\n`);
+      rows.push([`${n} node${n > 1 ? "s" : ""} on PostgreSQL`, r.rps, r.p99]);
       for (const c of children) c.kill("SIGTERM");
       await new Promise((res) => setTimeout(res, 500));
     }
-    const w = await start(
-      KEYHOLD_MAIN,
-      ["server", "--port", "0", "--data-dir", join(dir, "workers"), "--workers", "2"],
-      ROOT_ENV,
-      KEYHOLD_READY,
-    );
-    const r = await measure([w.port]);
-    process.stdout.write(`| --workers 2 on SQLite | ${r.rps.toFixed(0)} | ${r.p99.toFixed(2)} |\n`);
-    w.child.kill("SIGTERM");
+    for (const workers of [1, availableParallelism()]) {
+      const w = await start(
+        KEYHOLD_MAIN,
+        ["server", "--port", "0", "--data-dir", join(dir, `sqlite-${workers}`), "--workers", String(workers), "--audit-sync", "commit"],
+        ROOT_ENV,
+        KEYHOLD_READY,
+      );
+      const r = await measure([w.port]);
+      rows.push([workers === 1 ? "1 process on SQLite" : `--workers ${workers} on SQLite`, r.rps, r.p99]);
+      w.child.kill("SIGTERM");
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    // The rows once all are measured: the server logs of the starts would cut the table.
+    const sqlite = rows.find((r) => r[0] === "1 process on SQLite")![1];
+    process.stdout.write("\n| layout | req/s | p99 ms | / 1 process on SQLite |\n|---|--:|--:|--:|\n");
+    for (const [name, rps, p99] of rows)
+      process.stdout.write(`| ${name} | ${rps.toFixed(0)} | ${p99.toFixed(2)} | ${(rps / sqlite).toFixed(2)} |\n`);
   } finally {
     pg.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 /**
  * `npm run bench:cpu [-- <server flags>]`: where the CPU goes. Encrypt 64 B at BENCH_CONNECTIONS
  * (default 32) for BENCH_SECONDS (default 5) against a keyhold server started with the given
- * flags (`--workers 2`, `--audit-sync periodic`, …), then the CPU time each thread of the server
+ * flags (`--workers 2`, `--audit-sync periodic`, …; without flags, the defaults: one worker per
+ * core and `--audit-sync periodic`), then the CPU time each thread of the server
  * and the load generator spent per request served (all requests, whichever worker served them),
  * from /proc/<pid>/task/<tid>/stat (Linux), and how idle the machine was. Threads are named as
  * the kernel knows them ("node" for a process's main thread and its writer, "V8 …" helpers under

@@ -137,7 +137,14 @@ export async function runWrk(host: string, port: number, request: Buffer, connec
   return summary(latencies, Number(m[3]) + Number(m[4]), Number(m[2]) / 1e6);
 }
 
-export async function runLoad(host: string, port: number, request: Buffer, connections: number, seconds: number): Promise<LoadResult> {
+/** `request` is the bytes to send, or a function giving each request's bytes (bench/keys.ts: a random key per request). */
+export async function runLoad(
+  host: string,
+  port: number,
+  request: Buffer | (() => Buffer),
+  connections: number,
+  seconds: number,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   let statusSample = "";
@@ -158,7 +165,7 @@ export async function runLoad(host: string, port: number, request: Buffer, conne
               return;
             }
             sentAt = performance.now();
-            socket.write(request);
+            socket.write(typeof request === "function" ? request() : request);
           };
           socket.on("connect", sendOne);
           socket.on("error", reject);

@@ -2,6 +2,7 @@
  * Every setting is an environment variable and a flag of `keyhold server`; flags win. One table
  * drives parsing, defaults and `keyhold server --help`.
  */
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { AWS_REGIONS, REGION_NAME } from "./regions.js";
 
@@ -222,8 +223,9 @@ export const SETTINGS: readonly Setting[] = [
     key: "workers",
     env: "KEYHOLD_WORKERS",
     flag: "--workers",
-    default: "1",
-    help: "server processes sharing the port and the database (one per core is the fastest)",
+    // One process per core is the fastest layout (docs/performance.md); --workers 1 keeps one.
+    default: String(Math.min(64, availableParallelism())),
+    help: "server processes sharing the port and the database; the default is one per core of this machine",
     parse: integer("workers", 1, 64),
   },
   {
@@ -311,8 +313,11 @@ export const SETTINGS: readonly Setting[] = [
     key: "auditSync",
     env: "KEYHOLD_AUDIT_SYNC",
     flag: "--audit-sync",
-    default: "commit",
-    help: "commit: each audit event is on disk (fsynced) before its response; periodic: in the OS before its response (survives kill -9), on disk within 100 ms",
+    // periodic by default: every response still waits for its event to be written (a crash or
+    // kill -9 of keyhold loses nothing), and only a power loss or kernel crash can take the last
+    // 100 ms, at about 1.5 times commit's throughput (docs/performance.md, "Defaults").
+    default: "periodic",
+    help: "periodic: each audit event is in the OS before its response (survives kill -9 of keyhold) and on disk within 100 ms; commit: on disk (fsynced) before its response (survives power loss), slower",
     parse: matching("audit sync", /^(periodic|commit)$/, "periodic or commit"),
   },
   {

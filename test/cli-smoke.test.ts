@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { tempDir } from "./helpers.js";
 
 const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+import { loadConfig } from "../src/config.js";
 import { awsEnv, requireTool, spawnServer, type ServerProcess } from "./process.js";
 
 describe("AWS CLI and boto3 against a keyhold server process", () => {
@@ -15,7 +16,9 @@ describe("AWS CLI and boto3 against a keyhold server process", () => {
   let dir: string;
   before(async () => {
     dir = tempDir();
-    server = await spawnServer(join(dir, "data"));
+    // As `npm start` runs it: the default number of workers (one per core), not the one process
+    // other tests ask for.
+    server = await spawnServer(join(dir, "data"), { KEYHOLD_WORKERS: String(loadConfig({}, []).workers) });
   });
   after(async () => {
     await server.kill();

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
@@ -13,7 +14,10 @@ describe("settings", () => {
     assert.match(defaults.dataDir, /keyhold-data$/);
     assert.equal(defaults.region, "us-east-1");
     assert.equal(defaults.accountId, "000000000000");
-    assert.equal(defaults.workers, 1);
+    // One worker per core by default, and one process still to be had.
+    assert.equal(defaults.workers, Math.min(64, availableParallelism()));
+    assert.equal(loadConfig({}, ["--workers", "1"]).workers, 1);
+    assert.equal(loadConfig({ KEYHOLD_WORKERS: "1" }, []).workers, 1);
     const c = loadConfig({ KEYHOLD_PORT: "9000", KEYHOLD_DATABASE_URL: "postgres://x@h/db" }, ["--port", "9001", "--workers=2"]);
     assert.equal(c.port, 9001);
     assert.equal(c.workers, 2);

@@ -23,6 +23,9 @@ export async function spawnServer(dataDir: string, extraEnv: Record<string, stri
       KEYHOLD_ACCOUNT_ID: ACCOUNT_ID,
       KEYHOLD_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID,
       KEYHOLD_ROOT_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
+      // One process unless a test asks for workers: tests kill, restart and read the output of
+      // "the server" as one process (the default is one worker per core).
+      KEYHOLD_WORKERS: "1",
       ...extraEnv,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,7 +1,7 @@
 /**
  * The audit trail in the shared PostgreSQL database: every node's chains in one table, so
  * LookupEvents and GetKeyLastUsage on any node see every node's calls. A node appends only to
- * its own chain; each append locks the chain's row, so batches of one chain never interleave.
+ * its own chain (a session lock claims it), on one connection, one group commit after another.
  * PostgreSQL makes a commit durable before it returns (synchronous_commit on, the default).
  */
 import { ConfigError } from "../config.js";
@@ -28,6 +28,25 @@ import {
 
 type Row = Record<string, unknown>;
 
+/** The most events one commit takes; what waits beyond it goes in the next. */
+const MAX_COMMIT_EVENTS = 4096;
+/** The application name of the connection appends commit on (pg_stat_activity shows it). */
+export const WRITER_NAME = "keyhold-audit-writer";
+
+const APPEND_SQL = `WITH
+  events AS (
+    INSERT INTO audit_events (chain, ${EVENT_COLUMNS})
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+      $10::text[], $11::boolean[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]::bytea[])),
+  resources AS (
+    INSERT INTO audit_event_resources (chain, seq, value, account_id, region, event_time)
+    SELECT * FROM unnest($17::text[], $18::bigint[], $19::text[], $20::text[], $21::text[], $22::bigint[]))
+  INSERT INTO audit_key_last_use (arn, chain, seq, event_id, event_name, event_time, request_id)
+  SELECT * FROM unnest($23::text[], $24::text[], $25::bigint[], $26::text[], $27::text[], $28::bigint[], $29::text[])
+  ON CONFLICT (arn) DO UPDATE SET chain = excluded.chain, seq = excluded.seq, event_id = excluded.event_id,
+    event_name = excluded.event_name, event_time = excluded.event_time, request_id = excluded.request_id
+  WHERE audit_key_last_use.event_time <= excluded.event_time`;
+
 const COLUMN: Record<string, string> = {
   EventId: "event_id",
   EventName: "event_name",
@@ -37,7 +56,8 @@ const COLUMN: Record<string, string> = {
 };
 
 export class PostgresAuditStore implements AuditStore {
-  readonly appendsInFlight = 2;
+  /** Appends are merged here into one commit (append), so the trail may send them as they form. */
+  readonly appendsInFlight = 16;
   /** The connection that holds this process's claim on its chain. */
   private claim: pg.Client | undefined;
 
@@ -105,76 +125,144 @@ export class PostgresAuditStore implements AuditStore {
 
   /** This process's chain head, once read: only this process appends to its chain. */
   private head: { seq: number; hash: Buffer } | undefined;
-  /** Appends run one after another, so each starts from the head the previous one left. */
-  private appending: Promise<void> = Promise.resolve();
+  /** Appends waiting for the next commit, and whether one is under way. */
+  private waiting: { events: AuditEvent[]; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private writing = false;
+  /** The connection appends commit on: one, so commits of this chain follow one another. */
+  private writer: pg.Client | undefined;
 
+  /**
+   * Group commit, as the file writer does it: appends that arrive while a commit is under way wait,
+   * and the next commit takes all of them at once (one statement, one transaction, one WAL flush),
+   * so the number of commits per second stays what the disk allows while the events per commit grow
+   * with the load. Each append resolves only once its commit is durable.
+   */
   append(events: AuditEvent[]): Promise<void> {
-    const run = this.appending.then(() => this.appendNow(events));
-    this.appending = run.catch(() => undefined);
-    return run;
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ events, resolve, reject });
+      if (!this.writing) void this.writeWaiting();
+    });
   }
 
-  private async appendNow(events: AuditEvent[]): Promise<void> {
+  private async writeWaiting(): Promise<void> {
+    this.writing = true;
+    while (this.waiting.length > 0) {
+      let n = 0;
+      let events = 0;
+      while (n < this.waiting.length && (n === 0 || events + this.waiting[n]!.events.length <= MAX_COMMIT_EVENTS)) {
+        events += this.waiting[n]!.events.length;
+        n++;
+      }
+      const group = this.waiting.splice(0, n);
+      try {
+        await this.commit(group.flatMap((a) => a.events));
+        for (const a of group) a.resolve();
+      } catch (error) {
+        for (const a of group) a.reject(error as Error);
+      }
+    }
+    this.writing = false;
+  }
+
+  private async writerConnection(): Promise<pg.Client> {
+    if (this.writer) return this.writer;
+    const client = new pg.Client({ connectionString: this.url, application_name: WRITER_NAME });
+    // A connection lost between commits says so here (unhandled, it would end the process); the
+    // next commit opens another.
+    client.on("error", () => {
+      if (this.writer === client) this.writer = undefined;
+    });
+    await client.connect();
+    this.writer = client;
+    return client;
+  }
+
+  /**
+   * One statement inserts the batch's events, their resources and the last use of each key: run
+   * outside BEGIN/COMMIT, it is its own transaction, so the whole batch commits in one round trip
+   * or none of it does. A failed commit leaves the chain as the database has it: the head is read
+   * again before the next batch is linked (a commit whose answer was lost may still have landed, and
+   * the next batch then follows it).
+   */
+  private async commit(events: AuditEvent[]): Promise<void> {
     const chain = this.ownChain;
     if (chain === undefined) throw new Error("this audit store has no chain to append to");
-    const committed = await this.tx(async (q) => {
+    try {
+      const client = await this.writerConnection();
       let start = this.head;
       if (!start) {
-        const row = (await q("SELECT seq, hash FROM audit_events WHERE chain = $1 ORDER BY seq DESC LIMIT 1", [chain]))[0];
+        const row = (await client.query("SELECT seq, hash FROM audit_events WHERE chain = $1 ORDER BY seq DESC LIMIT 1", [chain]))
+          .rows[0] as Row | undefined;
         start = row ? { seq: Number(row.seq), hash: row.hash as Buffer } : { seq: 0, hash: GENESIS_HASH };
       }
       const { linked, head } = linkBatch(events, chain, start);
-      // Column arrays for one INSERT … SELECT FROM unnest(…): the statement text stays the same
-      // whatever the batch size, so PostgreSQL plans it once instead of parsing thousands of parameters.
-      const cols: unknown[][] = Array.from({ length: 16 }, () => []);
+      // Column arrays for INSERT … SELECT FROM unnest(…): the statement text stays the same whatever
+      // the batch size, so PostgreSQL plans it once instead of parsing thousands of parameters.
+      const cols: unknown[][] = Array.from({ length: 16 + 6 + 7 }, () => []);
       for (const l of linked) {
         // bytea travels in the text array as \x-hex, cast back by the statement.
         [chain, ...eventRow(l)].forEach((v, j) => cols[j]!.push(Buffer.isBuffer(v) ? "\\x" + v.toString("hex") : v));
+        const e = l.event;
+        for (const value of new Set(e.resources.flatMap((r) => [r.type, r.arn]))) {
+          [chain, l.seq, value, e.accountId ?? null, e.region ?? null, e.eventTime].forEach((v, j) => cols[16 + j]!.push(v));
+        }
+      }
+      // In ARN order: nodes whose batches share keys then lock their rows in one order, so two
+      // commits wait for each other instead of deadlocking (which would fail both batches).
+      for (const [arn, { seq, event: e }] of [...lastUsesOf(linked)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        [arn, chain, seq, e.eventId, e.eventName, e.eventTime, e.requestId].forEach((v, j) => cols[22 + j]!.push(v));
       }
       // The primary key (chain, seq) refuses a second writer on this chain.
-      await q(
-        `INSERT INTO audit_events (chain, ${EVENT_COLUMNS})
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-           $10::text[], $11::boolean[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]::bytea[])`,
-        cols,
-      );
-      for (const [arn, { seq: s, event: e }] of lastUsesOf(linked)) {
-        await q(
-          `INSERT INTO audit_key_last_use (arn, chain, seq, event_id, event_name, event_time, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (arn) DO UPDATE SET chain = excluded.chain, seq = excluded.seq, event_id = excluded.event_id,
-             event_name = excluded.event_name, event_time = excluded.event_time, request_id = excluded.request_id
-           WHERE audit_key_last_use.event_time <= excluded.event_time`,
-          [arn, chain, s, e.eventId, e.eventName, e.eventTime, e.requestId],
-        );
-      }
-      return head;
-    }).catch((error: unknown) => {
-      this.head = undefined; // read it again next time
+      await client.query(APPEND_SQL, cols);
+      this.head = head;
+    } catch (error) {
+      this.head = undefined;
+      const lost = this.writer;
+      this.writer = undefined;
+      await lost?.end().catch(() => undefined);
       throw error;
-    });
-    this.head = committed;
+    }
   }
 
-  async lookup(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }> {
-    const where = ["account_id = $1", "region = $2"];
+  /** The statement and its parameters for one LookupEvents page (PostgreSQL plans it from the indexes of migration 8). */
+  lookupQuery(q: LookupQuery): { sql: string; args: unknown[] } {
     const args: unknown[] = [q.accountId, q.region];
     const param = (v: unknown) => {
       args.push(v);
       return `$${args.length}`;
     };
+    // A resource lookup reads the side table's index newest first and joins each hit to its event;
+    // the other lookups read an index of audit_events itself. Either way the time range and the
+    // page's cursor apply to the table whose index is read.
+    const byResource = q.attribute?.key === "ResourceName" || q.attribute?.key === "ResourceType";
+    const t = byResource ? "r" : "e";
+    const where = [`${t}.account_id = $1`, `${t}.region = $2`];
     if (q.attribute) {
       const { key, value } = q.attribute;
-      if (key === "ResourceName" || key === "ResourceType") where.push(`strpos(resources, ${param(JSON.stringify(value))}) > 0`);
-      else if (key === "ReadOnly") where.push(`read_only = ${param(value === "true")}`);
-      else where.push(`${COLUMN[key]} = ${param(value)}`);
+      if (byResource) where.push(`r.value = ${param(value)}`);
+      else if (key === "ReadOnly") where.push(`e.read_only = ${param(value === "true")}`);
+      else where.push(`e.${COLUMN[key]} = ${param(value)}`);
     }
-    if (q.startTime !== undefined) where.push(`event_time >= ${param(q.startTime)}`);
-    if (q.endTime !== undefined) where.push(`event_time <= ${param(q.endTime)}`);
-    for (const [chain, seq] of Object.entries(q.before ?? {})) where.push(`NOT (chain = ${param(chain)} AND seq >= ${param(seq)})`);
-    const rows = await this.q(
-      `SELECT * FROM audit_events WHERE ${where.join(" AND ")} ORDER BY event_time DESC, chain DESC, seq DESC LIMIT ${param(q.limit + 1)}`,
+    if (q.startTime !== undefined) where.push(`${t}.event_time >= ${param(q.startTime)}`);
+    if (q.endTime !== undefined) where.push(`${t}.event_time <= ${param(q.endTime)}`);
+    for (const [chain, seq] of Object.entries(q.before ?? {}))
+      where.push(`NOT (${t}.chain = ${param(chain)} AND ${t}.seq >= ${param(seq)})`);
+    const from = byResource ? "audit_event_resources r JOIN audit_events e ON e.chain = r.chain AND e.seq = r.seq" : "audit_events e";
+    return {
+      sql: `SELECT e.* FROM ${from} WHERE ${where.join(" AND ")} ORDER BY ${t}.event_time DESC, ${t}.chain DESC, ${t}.seq DESC LIMIT ${param(q.limit + 1)}`,
       args,
-    );
+    };
+  }
+
+  /** PostgreSQL's plan for a lookup (EXPLAIN), for checking which indexes serve it. */
+  async explainLookup(q: LookupQuery): Promise<string> {
+    const { sql, args } = this.lookupQuery(q);
+    return (await this.q(`EXPLAIN ${sql}`, args)).map((r) => r["QUERY PLAN"] as string).join("\n");
+  }
+
+  async lookup(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }> {
+    const { sql, args } = this.lookupQuery(q);
+    const rows = await this.q(sql, args);
     return mergePage(
       rows.map((r) => ({
         chain: r.chain as string,
@@ -278,6 +366,7 @@ export class PostgresAuditStore implements AuditStore {
         const last = (await q("SELECT max(last_seq) AS seq FROM audit_digests WHERE chain = $1 AND end_time < $2", [chain, cutoff]))[0];
         if (last?.seq === null || last?.seq === undefined) return 0;
         const gone = await q("DELETE FROM audit_events WHERE chain = $1 AND seq <= $2 RETURNING seq", [chain, last.seq]);
+        await q("DELETE FROM audit_event_resources WHERE chain = $1 AND seq <= $2", [chain, last.seq]);
         await q("DELETE FROM audit_digests WHERE chain = $1 AND last_seq <= $2", [chain, last.seq]);
         return gone.length;
       });
@@ -311,6 +400,7 @@ export class PostgresAuditStore implements AuditStore {
 
   async close(): Promise<void> {
     await this.pool.end();
+    await this.writer?.end().catch(() => undefined);
     await this.claim?.end();
   }
 }

@@ -174,4 +174,34 @@ export const POSTGRES_MIGRATIONS: readonly { id: number; name: string; sql: stri
     name: "KMS keys in a custom key store (an HSM cluster) name it",
     sql: `ALTER TABLE kms_keys ADD COLUMN custom_key_store_id TEXT;`,
   },
+  {
+    id: 9,
+    name: "LookupEvents from indexes: one per attribute, newest first within it; resources in a side table",
+    // Each index ends with event_time so a lookup reads its page newest first and stops at the
+    // limit instead of sorting every match. EventId and AccessKeyId lead with the value (rare
+    // values; the access key index also serves GetAccessKeyLastUsed, which spans accounts). A
+    // resource's type and ARN are both lookup values (ResourceName and ResourceType match either,
+    // as the file trail does), one row per distinct value of an event; its key serves retention.
+    sql: `
+      CREATE INDEX audit_events_by_event_id ON audit_events (event_id);
+      CREATE INDEX audit_events_by_access_key ON audit_events (access_key_id, event_time) WHERE access_key_id IS NOT NULL;
+      CREATE INDEX audit_events_by_name ON audit_events (account_id, region, event_name, event_time);
+      CREATE INDEX audit_events_by_username ON audit_events (account_id, region, username, event_time) WHERE username IS NOT NULL;
+      CREATE INDEX audit_events_by_source ON audit_events (account_id, region, event_source, event_time);
+      CREATE INDEX audit_events_by_read_only ON audit_events (account_id, region, read_only, event_time);
+      CREATE TABLE audit_event_resources (
+        chain TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        value TEXT NOT NULL,
+        account_id TEXT,
+        region TEXT,
+        event_time BIGINT NOT NULL,
+        PRIMARY KEY (chain, seq, value)
+      );
+      CREATE INDEX audit_event_resources_by_value ON audit_event_resources (account_id, region, value, event_time);
+      INSERT INTO audit_event_resources (chain, seq, value, account_id, region, event_time)
+        SELECT DISTINCT e.chain, e.seq, v.value, e.account_id, e.region, e.event_time
+        FROM audit_events e, jsonb_array_elements(e.resources::jsonb) AS r(pair), LATERAL (VALUES (r.pair->>0), (r.pair->>1)) AS v(value)
+        WHERE v.value IS NOT NULL;`,
+  },
 ];
