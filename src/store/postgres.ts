@@ -170,6 +170,11 @@ export class PostgresRepository implements Repository {
     return this.leaseAttempt;
   }
 
+  /** Connections of the pool: open, idle, and queries waiting for one (the metrics read it). */
+  poolStats(): { total: number; idle: number; waiting: number } {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
   /** Moves on every notification; while not listening, on every call (nothing may be cached). */
   changeToken(): number {
     return this.listening ? this.token : ++this.token;
