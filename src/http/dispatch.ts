@@ -79,7 +79,7 @@ export interface DispatcherOptions {
   observer?: CallObserver;
   /** The regions served (src/regions.ts); default AWS's. */
   regions?: ReadonlySet<string>;
-  /** Told of every answered call (request log, metrics); must not throw. */
+  /** Told of every answered call (request log, metrics); what it throws is ignored. */
   answered?: (call: AnsweredCall) => void;
 }
 
@@ -159,15 +159,19 @@ export class Dispatcher {
       if (!completed.caller) await this.attributeClaim(req, completed);
     }
     const sent = await this.observe(completed, reply, adapter, route);
-    this.options.answered?.({
-      request: req,
-      completed,
-      served: route?.operation !== undefined,
-      reply: sent,
-      // A call the audit trail could not take was answered InternalFailure whatever it did.
-      errorCode: sent === reply ? (completed.error?.code as ErrorCode | undefined) : "InternalFailure",
-      seconds: (performance.now() - started) / 1000,
-    });
+    try {
+      this.options.answered?.({
+        request: req,
+        completed,
+        served: route?.operation !== undefined,
+        reply: sent,
+        // A call the audit trail could not take was answered InternalFailure whatever it did.
+        errorCode: sent === reply ? (completed.error?.code as ErrorCode | undefined) : "InternalFailure",
+        seconds: (performance.now() - started) / 1000,
+      });
+    } catch {
+      // The call is done and recorded: a log or metrics failure does not change its answer.
+    }
     return sent;
   }
 
