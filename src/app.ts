@@ -34,7 +34,7 @@ import { KmsScheduler } from "./kms/scheduler.js";
 import { KEY_RESOURCE_TYPE, KmsService } from "./kms/service.js";
 import { CustomKeyStores } from "./kms/custom-key-stores/stores.js";
 import { CLOUDHSMV2_TARGET_PREFIX, CLOUDHSMV2_OPERATIONS_BY_NAME } from "./cloudhsmv2/registry.js";
-import { consoleLogger, type Logger } from "./log.js";
+import { configuredLogger, consoleLogger, type Logger } from "./log.js";
 import { prepareDataDir, restrictUmask } from "./data-dir.js";
 import type { Repository } from "./store/repository.js";
 import { SqliteRepository } from "./store/sqlite.js";
@@ -53,7 +53,10 @@ import { RotationFunctions } from "./secretsmanager/rotation/functions.js";
 import { SecretsScheduler } from "./secretsmanager/scheduler.js";
 import { SECRETSMANAGER_OPERATIONS_BY_NAME, SECRETSMANAGER_TARGET_PREFIX, SECRETSMANAGER_UNSERVED } from "./secretsmanager/registry.js";
 import { servedRegions } from "./regions.js";
-import { answerProbe, isProbe } from "./http/probes.js";
+import { answerProbe, isProbe, type ReadinessCheck } from "./http/probes.js";
+import { requestLogEntry } from "./http/request-log.js";
+import { Metrics } from "./metrics/metrics.js";
+import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
 
 export interface Keyhold {
   url: string;
@@ -74,6 +77,11 @@ export interface Keyhold {
   trails: TrailDelivery;
   /** Set when this start initialized the data directory with generated root credentials. */
   generatedRootCredentials?: GeneratedCredentials;
+  /** This process's metrics, when --metrics-port is set; the listener's URL when this process serves it. */
+  metrics?: Metrics;
+  metricsUrl?: string;
+  /** What /_keyhold/readyz (and the metrics listener's /readyz) checks. */
+  readiness: Record<string, ReadinessCheck>;
   /** Stops being ready (/_keyhold/readyz answers 503) while still serving: a balancer drains the node. close() does this first. */
   drain(): void;
   close(): Promise<void>;
@@ -88,6 +96,8 @@ export interface StartOptions {
   scheduler?: boolean;
   /** This process's audit chain: its worker number (default 1). */
   auditChain?: number;
+  /** Serve the metrics listener when --metrics-port is set (default true; a cluster's primary serves it for its workers). */
+  metricsListener?: boolean;
 }
 
 const ORPHAN_AGE_MS = 3_600_000;
@@ -100,9 +110,10 @@ export async function openStorage(config: Config, log: Logger = consoleLogger())
   const root = await openRootOfTrust(config);
   let keystore: SoftwareKeyStore;
   let repo: CachedRepository;
+  let backend: PostgresRepository | SqliteRepository;
   try {
     prepareDataDir(config.dataDir, config.allowOpenDataDir === true, log);
-    const backend = config.databaseUrl
+    backend = config.databaseUrl
       ? await PostgresRepository.open(config.databaseUrl)
       : new SqliteRepository(join(config.dataDir, "keyhold.db"));
     repo = new CachedRepository(backend, config.recordCacheSize);
@@ -117,7 +128,7 @@ export async function openStorage(config: Config, log: Logger = consoleLogger())
     await root.close();
   }
   const directory = new Directory(repo);
-  return { repo, keystore, directory, credentials: new Credentials(repo, keystore, directory) };
+  return { repo, backend, keystore, directory, credentials: new Credentials(repo, keystore, directory) };
 }
 
 /**
@@ -148,8 +159,10 @@ export async function initializeDataDir(config: Config, options: StartOptions = 
 
 export async function startKeyhold(config: Config, options: StartOptions = {}): Promise<Keyhold> {
   const clock = options.clock ?? systemClock;
-  const log = options.log ?? consoleLogger();
-  const { repo, keystore, directory, credentials } = await openStorage(config, log);
+  const log = options.log ?? configuredLogger(config);
+  const { repo, backend, keystore, directory, credentials } = await openStorage(config, log);
+  // Set once everything it reads exists (below); the audit and the dispatcher tell it from then on.
+  let metrics: Metrics | undefined;
   const authorizer = new Authorizer(directory);
 
   let generated: Keyhold["generatedRootCredentials"];
@@ -181,6 +194,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     log,
     digestIntervalMs: config.auditDigestIntervalMs,
     retentionDays: config.auditRetentionDays,
+    onBatch: (events, seconds, ok) => metrics?.auditBatchDone(events, seconds, ok),
   });
   // Custom key stores (issue 20): sessions on HSM clusters' tokens; tokens that were gone are retried every 5 s.
   const customKeyStores = new CustomKeyStores(repo, keystore, clock, (m) => log.info(m));
@@ -357,6 +371,13 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     log,
     observer: audit,
     regions: servedRegions(config.extraRegions),
+    answered:
+      config.metricsPort === undefined && !log.request
+        ? undefined
+        : (call) => {
+            metrics?.answered(call);
+            log.request?.(requestLogEntry(call));
+          },
   });
   const json = new JsonProtocol([kmsService, cloudTrailService, organizationsService, secretsManagerService, cloudHsmService]);
   const query = new QueryProtocol(queryServices);
@@ -366,7 +387,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   // the audit trail's last write failed. The database check rewrites nothing: inserting the sealed
   // root key that is already there takes the write lock and changes no row.
   let draining = false;
-  const readiness = {
+  const readiness: Record<string, ReadinessCheck> = {
     serving: () => (draining ? "draining: this node is shutting down" : undefined),
     database: async () => {
       try {
@@ -451,6 +472,42 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   // Every process retries its own sessions' missing tokens (each has its own sessions).
   customKeyStores.start(5_000);
   if (generated && options.printCredentials) printCredentials(config, generated, port);
+  let metricsListener: MetricsListener | undefined;
+  if (config.metricsPort !== undefined) {
+    const runsScheduler = options.scheduler !== false;
+    metrics = new Metrics({
+      inFlight: () => dispatcher.inFlight,
+      auditQueueDepth: () => audit.queueDepth,
+      lastDigest: () => audit.lastDigest,
+      digests: runsScheduler,
+      now: () => clock.now(),
+      caches: () => {
+        const records = repo.cacheStats();
+        return {
+          keys: records.keys,
+          key_versions: records.versions,
+          key_material: kms.materialCacheStats(),
+          access_keys: records.accessKeys,
+          access_key_secrets: credentials.secretCacheStats(),
+          aliases: records.aliases,
+          policies: records.documents,
+        };
+      },
+      invalidationsReceived: () => repo.invalidationsReceived,
+      kmsScheduler: () => scheduler.done,
+      secretsScheduler: () => secretsScheduler.done,
+      postgresPool: backend instanceof PostgresRepository ? () => backend.poolStats() : undefined,
+    });
+    if (options.metricsListener !== false) {
+      metricsListener = await startMetricsListener(
+        config.metricsHost ?? "127.0.0.1",
+        config.metricsPort,
+        { metrics: () => metrics!.text(), readiness: () => readiness },
+        log,
+      );
+      log.info(`metrics on ${metricsListener.url}/metrics`);
+    }
+  }
 
   return {
     url: `http://${hostForUrl}:${port}`,
@@ -467,6 +524,9 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     audit,
     trails,
     generatedRootCredentials: generated,
+    metrics,
+    metricsUrl: metricsListener?.url,
+    readiness,
     drain() {
       draining = true;
     },
@@ -478,6 +538,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
           s.closeAllConnections();
         });
       }
+      await metricsListener?.close();
       if (sweeper) clearInterval(sweeper);
       await scheduler.stop();
       await customKeyStores.close();

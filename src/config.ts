@@ -5,6 +5,7 @@
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { AWS_REGIONS, REGION_NAME } from "./regions.js";
+import type { LogFormat, LogLevel } from "./log.js";
 
 export interface Config {
   host: string;
@@ -59,6 +60,13 @@ export interface Config {
   maxConnectionsPerSource?: number;
   /** Leave a data directory that others may read as it is (with a warning) instead of making it 0700. */
   allowOpenDataDir?: boolean;
+  /** A separate listener for /metrics (Prometheus), /healthz and /readyz; unset: none. */
+  metricsPort?: number;
+  metricsHost?: string;
+  /** How the log is written: one JSON object a line, or text for a terminal (default: text on a terminal, else JSON). */
+  logFormat?: LogFormat;
+  /** The least severe level written; requests are logged at info. */
+  logLevel?: LogLevel;
 }
 
 export type AuditSync = "commit" | "periodic";
@@ -366,6 +374,35 @@ export const SETTINGS: readonly Setting[] = [
     default: "256",
     help: "open connections one client address may hold; more are closed as they arrive",
     parse: integer("max connections per source", 1, 1_000_000),
+  },
+  {
+    key: "metricsPort",
+    env: "KEYHOLD_METRICS_PORT",
+    flag: "--metrics-port",
+    help: "serve Prometheus metrics at /metrics, and /healthz and /readyz, on this port (0 picks a free one); unset: no metrics listener",
+    parse: integer("metrics port", 0, 65535),
+  },
+  {
+    key: "metricsHost",
+    env: "KEYHOLD_METRICS_HOST",
+    flag: "--metrics-host",
+    default: "127.0.0.1",
+    help: "address the metrics listener listens on (it is unauthenticated: keep it off public networks)",
+  },
+  {
+    key: "logFormat",
+    env: "KEYHOLD_LOG_FORMAT",
+    flag: "--log-format",
+    help: "json: one JSON object a line (for log collectors); text: for a terminal (default: text when stderr is a terminal, else json)",
+    parse: matching("log format", /^(json|text)$/, "json or text"),
+  },
+  {
+    key: "logLevel",
+    env: "KEYHOLD_LOG_LEVEL",
+    flag: "--log-level",
+    default: "info",
+    help: "least severe level logged: debug, info (a line per request), warn, error or silent",
+    parse: matching("log level", /^(debug|info|warn|error|silent)$/, "debug, info, warn, error or silent"),
   },
   {
     key: "s3KeyRotationDays",

@@ -14,6 +14,9 @@ import { join } from "node:path";
 export interface TestPostgres {
   url: string;
   port: number;
+  /** Stops the server, keeping its data, as a crash or a maintenance stop would; `resume` starts it again on the same port. */
+  halt(): void;
+  resume(): void;
   stop(): void;
 }
 
@@ -93,13 +96,17 @@ export async function startPostgres(options: { password?: string } = {}): Promis
   }
   run("initdb", ["-D", data, ...auth, "-U", "keyhold", "--no-sync", "-E", "UTF8"]);
   const port = await freePort();
-  run("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-w", "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, "start"]);
+  const start = () =>
+    run("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-w", "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, "start"]);
+  start();
   return {
     url:
       options.password === undefined
         ? `postgres://keyhold@127.0.0.1:${port}/postgres`
         : `postgres://keyhold:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`,
     port,
+    halt: () => run("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]),
+    resume: start,
     stop() {
       try {
         run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);

@@ -23,6 +23,8 @@ export interface AuditOptions {
   log: Logger;
   digestIntervalMs: number;
   retentionDays: number;
+  /** Told of each batch handed to the store: its size, how long it took to be durable, whether it was. For the metrics. */
+  onBatch?: (events: number, seconds: number, ok: boolean) => void;
 }
 
 export class Audit {
@@ -38,7 +40,7 @@ export class Audit {
     // balancer stops sending calls this node could not record.
     this.trail = new AuditTrail(
       (events) =>
-        store.append(events).then(
+        measured(() => store.append(events), events.length, options.onBatch).then(
           () => {
             this.writeFailure = undefined;
           },
@@ -72,9 +74,19 @@ export class Audit {
     return this.trail.record(buildServiceEvent(action));
   }
 
+  /** Events recorded and not yet handed to the store. */
+  get queueDepth(): number {
+    return this.trail.waiting;
+  }
+
+  /** When this process last completed a digest pass (ms), if it has. */
+  lastDigest: number | undefined;
+
   /** Writes a digest for every chain with new events; returns how many were written. */
-  digest(): Promise<number> {
-    return this.store.digest(this.key, this.options.clock.now());
+  async digest(): Promise<number> {
+    const written = await this.store.digest(this.key, this.options.clock.now());
+    this.lastDigest = this.options.clock.now();
+    return written;
   }
 
   /** Deletes events past the retention period, in whole digest ranges; returns how many. */
@@ -105,4 +117,17 @@ export class Audit {
       await this.store.close();
     }
   }
+}
+
+/** Tells `onBatch` (the metrics) how a batch's append ended and how long it took. */
+function measured(append: () => Promise<void>, events: number, onBatch: AuditOptions["onBatch"]): Promise<void> {
+  if (!onBatch) return append();
+  const started = performance.now();
+  return append().then(
+    () => onBatch(events, (performance.now() - started) / 1000, true),
+    (error: unknown) => {
+      onBatch(events, (performance.now() - started) / 1000, false);
+      throw error;
+    },
+  );
 }

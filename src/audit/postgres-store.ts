@@ -69,6 +69,9 @@ export class PostgresAuditStore implements AuditStore {
 
   static async open(url: string, ownChain?: string): Promise<PostgresAuditStore> {
     const pool = new pg.Pool({ connectionString: url, max: 8 });
+    // An idle connection that PostgreSQL closes (a restart) is an 'error' event, which unheard ends
+    // the process; the pool drops that connection and the next query opens another.
+    pool.on("error", () => undefined);
     await runPostgresMigrations(pool);
     return new PostgresAuditStore(pool, url, ownChain);
   }
@@ -96,6 +99,11 @@ export class PostgresAuditStore implements AuditStore {
       );
     }
     this.claim = claim;
+    // A restart of PostgreSQL ends the claim's session (unheard, its 'error' would end the process);
+    // the chain's primary key still refuses a second writer.
+    claim.on("error", () => {
+      if (this.claim === claim) this.claim = undefined;
+    });
     await this.q("INSERT INTO audit_chains (chain, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING", [this.ownChain, now]);
   }
 

@@ -23,6 +23,11 @@ export class AuditTrail {
     private readonly maxInFlight: number,
   ) {}
 
+  /** Events waiting for a batch to be sent. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
   record(event: AuditEvent): Promise<void> {
     if (this.closed) return Promise.reject(new Error("the audit trail is closed"));
     return new Promise((resolve, reject) => {

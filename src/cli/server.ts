@@ -9,9 +9,9 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { initializeDataDir, printCredentials, startKeyhold } from "../app.js";
 import { ConfigError, type Config } from "../config.js";
-import { consoleLogger } from "../log.js";
-
-const log = consoleLogger();
+import { configuredLogger, type Logger } from "../log.js";
+import { startMetricsListener } from "../metrics/listener.js";
+import { clusterEndpoint, serveWorkerMetrics } from "../metrics/cluster.js";
 
 function onSignals(stop: () => void): void {
   process.once("SIGINT", stop);
@@ -27,12 +27,14 @@ export async function checkPortsFree(config: Config): Promise<void> {
   for (const [port, flag] of [
     [config.port, "--port / KEYHOLD_PORT"],
     [config.tlsPort, "--tls-port / KEYHOLD_TLS_PORT"],
+    [config.metricsPort, "--metrics-port / KEYHOLD_METRICS_PORT"],
   ] as const) {
     if (port === undefined || port === 0) continue;
+    const host = port === config.metricsPort ? (config.metricsHost ?? "127.0.0.1") : config.host;
     await new Promise<void>((resolve, reject) => {
       const probe = createServer();
-      probe.once("error", (error: NodeJS.ErrnoException) => reject(new ConfigError(listenFailure(error, config.host, port, flag))));
-      probe.listen({ port, host: config.host, exclusive: true }, () => probe.close(() => resolve()));
+      probe.once("error", (error: NodeJS.ErrnoException) => reject(new ConfigError(listenFailure(error, host, port, flag))));
+      probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
     });
   }
 }
@@ -51,9 +53,9 @@ function credentialsNote(config: Config): string {
   return existsSync(file) ? `root credentials of account ${config.accountId}: ${file}\n` : "";
 }
 
-async function single(config: Config): Promise<void> {
+async function single(config: Config, log: Logger): Promise<void> {
   await checkPortsFree(config);
-  const keyhold = await startKeyhold(config, { printCredentials: true });
+  const keyhold = await startKeyhold(config, { printCredentials: true, log });
   process.stdout.write(`keyhold listening on ${keyhold.url} (data in ${config.dataDir})\n`);
   if (!keyhold.generatedRootCredentials) process.stdout.write(credentialsNote(config));
   if (keyhold.tlsUrl) process.stdout.write(`keyhold listening on ${keyhold.tlsUrl}${tlsNote(keyhold.caFile)}\n`);
@@ -65,9 +67,10 @@ async function single(config: Config): Promise<void> {
   });
 }
 
-async function worker(config: Config): Promise<void> {
+async function worker(config: Config, log: Logger): Promise<void> {
   const id = Number(process.env.KEYHOLD_WORKER_ID);
-  const keyhold = await startKeyhold(config, { scheduler: id === 1, auditChain: id });
+  const keyhold = await startKeyhold(config, { scheduler: id === 1, auditChain: id, log, metricsListener: false });
+  if (keyhold.metrics) serveWorkerMetrics(keyhold.metrics.registry, keyhold.readiness);
   process.send?.({ listening: keyhold.url, port: keyhold.port, tls: keyhold.tlsUrl, caFile: keyhold.caFile });
   // A worker whose primary is gone (kill -9) stops too, freeing the port for a restart.
   process.on("disconnect", () => process.exit(0));
@@ -79,9 +82,18 @@ async function worker(config: Config): Promise<void> {
   });
 }
 
-async function primary(config: Config): Promise<void> {
+async function primary(config: Config, log: Logger): Promise<void> {
   await checkPortsFree(config);
   const generated = await initializeDataDir(config, { log });
+  if (config.metricsPort !== undefined) {
+    const listener = await startMetricsListener(
+      config.metricsHost ?? "127.0.0.1",
+      config.metricsPort,
+      clusterEndpoint(() => config.workers),
+      log,
+    );
+    log.info(`metrics of all ${config.workers} workers on ${listener.url}/metrics`);
+  }
   let stopping = false;
   let announced = false;
   let ready = 0;
@@ -116,6 +128,7 @@ function tlsNote(caFile: string | undefined): string {
 }
 
 export async function runServer(config: Config): Promise<void> {
-  if (config.workers <= 1) return single(config);
-  return cluster.isPrimary ? primary(config) : worker(config);
+  const log = configuredLogger(config);
+  if (config.workers <= 1) return single(config, log);
+  return cluster.isPrimary ? primary(config, log) : worker(config, log);
 }

@@ -51,6 +51,22 @@ export interface ProtocolAdapter {
   failure(requestId: string, code: ErrorCode, message: string, route: Route | undefined, details?: Readonly<Record<string, string>>): Reply;
 }
 
+/**
+ * A call as it was answered, for the request log and the metrics: told after the audit trail took
+ * it, before the reply is written (a streamed body may still be going out).
+ */
+export interface AnsweredCall {
+  request: SignedRequest;
+  completed: CompletedCall;
+  /** Whether the operation is one of the service's registry (else completed.operation is whatever the client named). */
+  served: boolean;
+  reply: Reply;
+  /** The AWS error code the client got (src/errors.ts), if refused. */
+  errorCode?: ErrorCode;
+  /** From the request's arrival at the dispatcher to its reply. */
+  seconds: number;
+}
+
 /** Told about every call once it is answered; the reply waits for it (the audit trail). */
 export interface CallObserver {
   completed(call: CompletedCall): Promise<void>;
@@ -63,19 +79,31 @@ export interface DispatcherOptions {
   observer?: CallObserver;
   /** The regions served (src/regions.ts); default AWS's. */
   regions?: ReadonlySet<string>;
+  /** Told of every answered call (request log, metrics); what it throws is ignored. */
+  answered?: (call: AnsweredCall) => void;
 }
 
 export class Dispatcher {
+  /** Requests being handled now (read by the metrics at scrape time). */
+  inFlight = 0;
+
   constructor(private readonly options: DispatcherOptions) {}
 
   async handle(req: SignedRequest, adapter: ProtocolAdapter): Promise<Reply> {
-    const reply = await this.dispatch(req, adapter);
+    this.inFlight++;
+    let reply: Reply;
+    try {
+      reply = await this.dispatch(req, adapter);
+    } finally {
+      this.inFlight--;
+    }
     // The Date header is the server's clock: SDKs correct their clock skew from it.
     reply.headers.date = httpDate(this.options.now());
     return reply;
   }
 
   private async dispatch(req: SignedRequest, adapter: ProtocolAdapter): Promise<Reply> {
+    const started = performance.now();
     const time = this.options.now();
     const completed: CompletedCall = {
       requestId: randomUUID(),
@@ -130,7 +158,21 @@ export class Dispatcher {
       }
       if (!completed.caller) await this.attributeClaim(req, completed);
     }
-    return this.observe(completed, reply, adapter, route);
+    const sent = await this.observe(completed, reply, adapter, route);
+    try {
+      this.options.answered?.({
+        request: req,
+        completed,
+        served: route?.operation !== undefined,
+        reply: sent,
+        // A call the audit trail could not take was answered InternalFailure whatever it did.
+        errorCode: sent === reply ? (completed.error?.code as ErrorCode | undefined) : "InternalFailure",
+        seconds: (performance.now() - started) / 1000,
+      });
+    } catch {
+      // The call is done and recorded: a log or metrics failure does not change its answer.
+    }
+    return sent;
   }
 
   /** For a request that failed authentication: whose access key and which region it claimed. */

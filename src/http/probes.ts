@@ -44,12 +44,26 @@ function json(status: number, body: unknown, head: boolean, extra: Record<string
 
 /** Answers a probe request; `checks` are run in order, each named in the reply. */
 export async function answerProbe(req: Pick<SignedRequest, "rawPath" | "method">, checks: Record<string, ReadinessCheck>): Promise<Reply> {
-  const head = req.method === "HEAD";
-  if (req.rawPath !== HEALTH_PATH && req.rawPath !== READY_PATH) {
-    return json(404, { status: "not found", probes: [HEALTH_PATH, READY_PATH] }, head);
-  }
-  if (req.method !== "GET" && !head) return json(405, { status: "method not allowed" }, head, { allow: "GET, HEAD" });
-  if (req.rawPath === HEALTH_PATH) return json(200, { status: "ok" }, head);
+  if (req.rawPath === HEALTH_PATH) return probeReply("health", req.method, checks);
+  if (req.rawPath === READY_PATH) return probeReply("ready", req.method, checks);
+  return json(404, { status: "not found", probes: [HEALTH_PATH, READY_PATH] }, req.method === "HEAD");
+}
+
+/**
+ * The answer of a liveness ("health") or readiness ("ready") probe, wherever it is served: under
+ * /_keyhold/ on the main port, or at /healthz and /readyz on the metrics listener.
+ */
+export async function probeReply(probe: "health" | "ready", method: string, checks: Record<string, ReadinessCheck>): Promise<Reply> {
+  const head = method === "HEAD";
+  if (method !== "GET" && !head) return json(405, { status: "method not allowed" }, head, { allow: "GET, HEAD" });
+  if (probe === "health") return json(200, { status: "ok" }, head);
+  const failed = await readinessFailures(checks);
+  const ready = Object.keys(failed).length === 0;
+  return json(ready ? 200 : 503, ready ? { status: "ready" } : { status: "not ready", failed }, head);
+}
+
+/** Runs the checks in order: the ones that failed, each with why. */
+export async function readinessFailures(checks: Record<string, ReadinessCheck>): Promise<Record<string, string>> {
   const failed: Record<string, string> = {};
   for (const [name, check] of Object.entries(checks)) {
     let why: string | undefined;
@@ -61,6 +75,5 @@ export async function answerProbe(req: Pick<SignedRequest, "rawPath" | "method">
     }
     if (why !== undefined) failed[name] = why;
   }
-  const ready = Object.keys(failed).length === 0;
-  return json(ready ? 200 : 503, ready ? { status: "ready" } : { status: "not ready", failed }, head);
+  return failed;
 }

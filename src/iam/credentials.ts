@@ -12,7 +12,7 @@ import type { AccessKeyRecord } from "../store/records.js";
 import type { IdentityLookup, SigningIdentity } from "../http/sigv4.js";
 import type { Directory, RoleBody, UserBody } from "./directory.js";
 import { rootPrincipal, type Principal } from "./principal.js";
-import { Lru } from "../lru.js";
+import { Lru, type CacheStats } from "../lru.js";
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 export const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
@@ -42,6 +42,11 @@ export class Credentials {
     private readonly keystore: KeyStore,
     private readonly directory: Directory,
   ) {}
+
+  /** Hits, misses and evictions of the unwrapped-secret cache (the metrics read them). */
+  secretCacheStats(): CacheStats {
+    return this.secrets.stats();
+  }
 
   /** Stores a new access key; its secret only wrapped. */
   async addAccessKey(

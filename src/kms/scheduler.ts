@@ -55,7 +55,11 @@ export class KmsScheduler {
 
   private leader = false;
 
+  /** Passes begun and work done since this process started (the metrics read them). */
+  readonly done = { runs: 0, deletions: 0, rotations: 0, expiredMaterial: 0 };
+
   private async pass(): Promise<TickReport> {
+    this.done.runs++;
     const now = this.kms.clock.now();
     const report: TickReport = { deleted: [], rotated: [], expired: [] };
     // Several nodes on one database: only the lease holder does the background work.
@@ -72,6 +76,7 @@ export class KmsScheduler {
       await this.kms.repo.deleteKey(key.keyId);
       this.kms.forgetMaterial(key.keyId);
       report.deleted.push(key.keyId);
+      this.done.deletions++;
       await this.notify({ eventName: "DeleteKey", key, arn: this.kms.arnOf(key) });
       this.log(`deleted key ${this.kms.arnOf(key)} at the end of its ${key.pendingWindowInDays}-day waiting period`);
     }
@@ -84,6 +89,7 @@ export class KmsScheduler {
       });
       this.kms.forgetMaterial(key.keyId);
       report.expired.push(key.keyId);
+      this.done.expiredMaterial++;
       this.log(`deleted the expired imported key material of ${this.kms.arnOf(key)}`);
     }
     for (const key of await this.kms.repo.keysDueForRotation(now)) {
@@ -91,6 +97,7 @@ export class KmsScheduler {
       if (key.keyState !== "Enabled") continue;
       if (await rotateKey(this.kms, key, "AUTOMATIC")) {
         report.rotated.push(key.keyId);
+        this.done.rotations++;
         await this.notify({ eventName: "RotateKey", key, arn: this.kms.arnOf(key) });
         this.log(`rotated key ${this.kms.arnOf(key)} to version ${key.currentVersion + 1}`);
       }

@@ -39,13 +39,18 @@ export class SecretsScheduler {
     return this.running;
   }
 
+  /** Passes begun and secrets purged since this process started (the metrics read them). */
+  readonly done = { runs: 0, purges: 0 };
+
   private async pass(): Promise<string[]> {
+    this.done.runs++;
     if (!(await this.sm.repo.schedulerLease())) return [];
     const purged: string[] = [];
     for (const secret of await this.sm.dueForDeletion(this.sm.clock.now())) {
       // At the revision read: a secret restored meanwhile is left alone.
       if (await this.sm.purge(secret)) {
         purged.push(secret.body.arn);
+        this.done.purges++;
         this.log(`deleted secret ${secret.body.arn} at the end of its recovery window`);
       }
     }

@@ -85,9 +85,13 @@ export class CachedRepository implements Repository {
     const token = this.inner.changeToken();
     if (token !== this.token) {
       this.token = token;
+      this.invalidationsReceived++;
       this.invalidateAll();
     }
   }
+
+  /** Times another process's change (or a lost change feed) emptied these caches. */
+  invalidationsReceived = 0;
 
   documentsVersion(): number {
     this.dropIfChangedElsewhere();

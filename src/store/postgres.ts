@@ -107,6 +107,9 @@ export class PostgresRepository implements Repository {
 
   static async open(url: string): Promise<PostgresRepository> {
     const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // An idle connection that PostgreSQL closes (a restart) is an 'error' event, which unheard ends
+    // the process; the pool drops that connection and the next query opens another.
+    pool.on("error", () => undefined);
     const repo = new PostgresRepository(pool, url);
     await repo.migrate();
     await repo.listen();
@@ -168,6 +171,11 @@ export class PostgresRepository implements Repository {
       this.leaseAttempt = undefined;
     });
     return this.leaseAttempt;
+  }
+
+  /** Connections of the pool: open, idle, and queries waiting for one (the metrics read it). */
+  poolStats(): { total: number; idle: number; waiting: number } {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
   /** Moves on every notification; while not listening, on every call (nothing may be cached). */
