@@ -193,3 +193,25 @@ export function fsyncDirectory(dir: string): void {
     closeSync(fd);
   }
 }
+
+/**
+ * The records at bytes [start, end) of the segment that begins at sequence number `first` (a block
+ * of the trail index: whole lines), in order; none when retention removed the segment.
+ */
+export function linesAt(dir: string, first: number, start: number, end: number): string[] {
+  const fd = openSegment(join(dir, segmentName(first)));
+  if (fd === undefined) return [];
+  try {
+    const data = Buffer.allocUnsafe(end - start);
+    readAt(fd, data, start);
+    const lines: string[] = [];
+    let lineStart = 0;
+    for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10, lineStart)) {
+      lines.push(data.toString("utf8", lineStart, nl));
+      lineStart = nl + 1;
+    }
+    return lines;
+  } finally {
+    closeSync(fd);
+  }
+}
