@@ -7,7 +7,7 @@
 import type Database from "better-sqlite3";
 import { rmSync } from "node:fs";
 import { fieldsOfRecord, type RecordFields } from "./record.js";
-import { eventTimeOf, linesAt, linesNewestFirst, listSegments, sequenceOf } from "./segments.js";
+import { bytesAt, eventTimeOf, linesHolding, linesNewestFirst, listSegments, sequenceOf } from "./segments.js";
 import { candidateBlocks, indexedSeq } from "./trail-index.js";
 import type { AccessKeyUse, LastUse, LookupQuery, StoredEvent } from "./store.js";
 
@@ -94,11 +94,13 @@ export function* lookupChain(dir: string, chain: string, db: Database.Database, 
     if (!take(text, seq)) return found;
   }
   const bounds = { below: before ?? Infinity, from, indexed, longestCallMs: LONGEST_CALL_MS };
+  // The needle most records of a block lack: only the lines holding it are decoded.
+  const needle = Buffer.from(needles.at(-1)!);
   for (const slice of candidateBlocks(db, q, bounds)) {
     for (const block of slice) {
-      const lines = linesAt(dir, block.segment, block.start_offset, block.end_offset);
-      for (let i = lines.length - 1; i >= 0; i--) {
-        const text = lines[i]!;
+      const data = bytesAt(dir, block.segment, block.start_offset, block.end_offset);
+      if (!data) continue;
+      for (const text of linesHolding(data, needle)) {
         const seq = sequenceOf(text);
         if (before !== undefined && seq >= before) continue;
         if (seq < from) break;
