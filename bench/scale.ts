@@ -19,6 +19,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CloudTrailClient, LookupEventsCommand, type LookupEventsCommandInput } from "@aws-sdk/client-cloudtrail";
 import { SqliteAuditStore } from "../src/audit/sqlite-store.js";
 import type { AuditEvent } from "../src/audit/record.js";
@@ -31,6 +32,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const LOOKUPS = Number(process.env.BENCH_LOOKUPS ?? 40);
 const ACCOUNT = "000000000000";
 const STEP_MS = 40;
+const LOOKUP_CLIENTS = fileURLToPath(new URL("./lookup-clients.js", import.meta.url));
 const BATCH = 256;
 
 function log(line: string): void {
@@ -155,17 +157,17 @@ async function measureSize(events: number): Promise<void> {
 
       const request = signedBytes(port, "Encrypt", await encryptBody(port));
       const alone = await runLoad("127.0.0.1", port, await request, 4, SECONDS);
-      let running = true;
-      let lookups = 0;
-      const lookers = Array.from({ length: 4 }, async (_, i) => {
-        while (running) {
-          await client.send(new LookupEventsCommand(queries[(i + lookups) % queries.length]![1]));
-          lookups++;
-        }
+      // The lookup clients start in their own process, then Encrypt is timed while they run.
+      const lookers = spawn(process.execPath, [LOOKUP_CLIENTS, String(port), String(SECONDS + 2), JSON.stringify(queries.map((q) => q[1]))], {
+        stdio: ["ignore", "pipe", "inherit"],
       });
+      let printed = "";
+      lookers.stdout.on("data", (d: Buffer) => (printed += d.toString()));
+      const done = new Promise((r) => lookers.once("exit", r));
+      await new Promise((r) => setTimeout(r, 1000));
       const loaded = await runLoad("127.0.0.1", port, await request, 4, SECONDS);
-      running = false;
-      await Promise.all(lookers);
+      await done;
+      const lookups = Number(printed.trim()) * (SECONDS / (SECONDS + 2));
       log(`\nEncrypt (4 connections): alone ${alone.rps.toFixed(0)} req/s, p99 ${alone.p99ms.toFixed(2)} ms;`);
       log(
         `with four lookup clients (${(lookups / SECONDS).toFixed(0)} lookups/s): ${loaded.rps.toFixed(0)} req/s, p99 ${loaded.p99ms.toFixed(2)} ms (+${(loaded.p99ms - alone.p99ms).toFixed(2)} ms)`,

@@ -18,8 +18,7 @@ export interface LookupRequest {
 }
 
 export type LookupReply =
-  | { id: number; result: { events: StoredEvent[]; cursor?: Record<string, number> } }
-  | { id: number; error: string };
+  { id: number; result: { events: StoredEvent[]; cursor?: Record<string, number> } } | { id: number; error: string };
 
 const { dataDir } = workerData as { dataDir: string };
 const chains = new ChainSet(dataDir);
