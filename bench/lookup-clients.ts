@@ -6,7 +6,11 @@
 import { CloudTrailClient, LookupEventsCommand, type LookupEventsCommandInput } from "@aws-sdk/client-cloudtrail";
 import { ACCESS_KEY_ID, SECRET } from "./servers.js";
 
-const [port, seconds, queries] = [Number(process.argv[2]), Number(process.argv[3]), JSON.parse(process.argv[4]!) as LookupEventsCommandInput[]];
+const [port, seconds, queries] = [
+  Number(process.argv[2]),
+  Number(process.argv[3]),
+  JSON.parse(process.argv[4]!) as LookupEventsCommandInput[],
+];
 const client = new CloudTrailClient({
   endpoint: `http://127.0.0.1:${port}`,
   region: "us-east-1",
@@ -18,7 +22,9 @@ await Promise.all(
   Array.from({ length: 4 }, async (_, i) => {
     while (performance.now() < deadline) {
       const q = queries[(i + lookups) % queries.length]!;
-      await client.send(new LookupEventsCommand({ ...q, StartTime: q.StartTime && new Date(q.StartTime), EndTime: q.EndTime && new Date(q.EndTime) }));
+      await client.send(
+        new LookupEventsCommand({ ...q, StartTime: q.StartTime && new Date(q.StartTime), EndTime: q.EndTime && new Date(q.EndTime) }),
+      );
       lookups++;
     }
   }),

@@ -67,7 +67,7 @@ async function generate(dataDir: string, events: number): Promise<{ landmarks: L
   const began = performance.now();
   let eventId = "";
   let keyArn = "";
-  for (let n = 0; n < events; ) {
+  for (let n = 0; n < events;) {
     const batch: AuditEvent[] = [];
     for (let i = 0; i < BATCH && n < events; i++, n++) {
       const e = trailEvent(shape, n, pick);
@@ -94,7 +94,10 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function timeLookups(client: CloudTrailClient, input: LookupEventsCommandInput): Promise<{ p50: number; p99: number; found: number }> {
+async function timeLookups(
+  client: CloudTrailClient,
+  input: LookupEventsCommandInput,
+): Promise<{ p50: number; p99: number; found: number }> {
   const times: number[] = [];
   let found = 0;
   for (let i = 0; i < LOOKUPS; i++) {
@@ -109,7 +112,9 @@ async function timeLookups(client: CloudTrailClient, input: LookupEventsCommandI
 
 /** Runs a command under /usr/bin/time: seconds and peak RSS in MB. */
 async function measured(args: string[]): Promise<{ seconds: number; rssMb: number; out: string }> {
-  const child = spawn("/usr/bin/time", ["-f", "TIME %e %M", process.execPath, KEYHOLD_MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("/usr/bin/time", ["-f", "TIME %e %M", process.execPath, KEYHOLD_MAIN, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -140,7 +145,10 @@ async function measureSize(events: number): Promise<void> {
     try {
       const queries: [string, LookupEventsCommandInput][] = [
         ["EventId (one event)", { LookupAttributes: [{ AttributeKey: "EventId", AttributeValue: landmarks.eventId }] }],
-        ["EventName ScheduleKeyDeletion (rare)", { LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "ScheduleKeyDeletion" }] }],
+        [
+          "EventName ScheduleKeyDeletion (rare)",
+          { LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "ScheduleKeyDeletion" }] },
+        ],
         ["ResourceName (one key of 2,000)", { LookupAttributes: [{ AttributeKey: "ResourceName", AttributeValue: landmarks.keyArn }] }],
         ["Username app-7 (common)", { LookupAttributes: [{ AttributeKey: "Username", AttributeValue: "app-7" }] }],
         ["time window, 1 h mid-trail", { StartTime: new Date(landmarks.start), EndTime: new Date(landmarks.end) }],
@@ -158,9 +166,13 @@ async function measureSize(events: number): Promise<void> {
       const request = signedBytes(port, "Encrypt", await encryptBody(port));
       const alone = await runLoad("127.0.0.1", port, await request, 4, SECONDS);
       // The lookup clients start in their own process, then Encrypt is timed while they run.
-      const lookers = spawn(process.execPath, [LOOKUP_CLIENTS, String(port), String(SECONDS + 2), JSON.stringify(queries.map((q) => q[1]))], {
-        stdio: ["ignore", "pipe", "inherit"],
-      });
+      const lookers = spawn(
+        process.execPath,
+        [LOOKUP_CLIENTS, String(port), String(SECONDS + 2), JSON.stringify(queries.map((q) => q[1]))],
+        {
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
       let printed = "";
       lookers.stdout.on("data", (d: Buffer) => (printed += d.toString()));
       const done = new Promise((r) => lookers.once("exit", r));
@@ -181,8 +193,12 @@ async function measureSize(events: number): Promise<void> {
     const verified = await measured(["audit", "verify", exportDir]);
     log(`\n| command | seconds | peak RSS MB | µs per event |`);
     log(`|---|---:|---:|---:|`);
-    log(`| audit export | ${exported.seconds.toFixed(1)} | ${exported.rssMb.toFixed(0)} | ${((exported.seconds * 1e6) / events).toFixed(1)} |`);
-    log(`| audit verify | ${verified.seconds.toFixed(1)} | ${verified.rssMb.toFixed(0)} | ${((verified.seconds * 1e6) / events).toFixed(1)} |`);
+    log(
+      `| audit export | ${exported.seconds.toFixed(1)} | ${exported.rssMb.toFixed(0)} | ${((exported.seconds * 1e6) / events).toFixed(1)} |`,
+    );
+    log(
+      `| audit verify | ${verified.seconds.toFixed(1)} | ${verified.rssMb.toFixed(0)} | ${((verified.seconds * 1e6) / events).toFixed(1)} |`,
+    );
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(exportDir, { recursive: true, force: true });

@@ -96,7 +96,7 @@ export function* lookupChain(dir: string, chain: string, db: Database.Database, 
   const bounds = { below: before ?? Infinity, from, indexed, longestCallMs: LONGEST_CALL_MS };
   // The needle most records of a block lack: only the lines holding it are decoded.
   const needle = Buffer.from(needles.at(-1)!);
-  for (const slice of candidateBlocks(db, q, bounds)) {
+  for (const slice of candidateBlocks(dir, db, q, bounds)) {
     for (const block of slice) {
       const data = bytesAt(dir, block.segment, block.start_offset, block.end_offset);
       if (!data) continue;
@@ -185,8 +185,8 @@ export function pruneBefore(db: Database.Database, dir: string, cutoff: number):
       db.prepare("DELETE FROM audit_digests WHERE last_seq <= ?").run(last.seq);
       // The index's blocks whose records are all gone, and what points to them.
       db.prepare("DELETE FROM audit_blocks WHERE last_seq <= ?").run(last.seq);
-      const oldest = db.prepare("SELECT min(first_seq) AS seq FROM audit_blocks").get() as { seq: number | null };
-      db.prepare("DELETE FROM audit_postings WHERE block < ?").run(oldest.seq ?? last.seq + 1);
+      const oldest = db.prepare("SELECT segment FROM audit_blocks ORDER BY first_seq LIMIT 1").get() as { segment: number } | undefined;
+      if (oldest) db.prepare("DELETE FROM audit_postings WHERE segment < ?").run(oldest.segment);
       return last.seq + 1 - from;
     })
     .immediate();

@@ -81,6 +81,11 @@ export const AUDIT_MIGRATIONS: readonly { id: number; name: string; sql: string 
         run_max INTEGER NOT NULL
       );
       CREATE INDEX audit_blocks_run_max ON audit_blocks (run_max, first_seq);
-      CREATE TABLE audit_postings (key INTEGER NOT NULL, block INTEGER NOT NULL, PRIMARY KEY (key, block)) WITHOUT ROWID;`,
+      CREATE TABLE audit_postings (
+        segment INTEGER NOT NULL,
+        key INTEGER NOT NULL,
+        block INTEGER NOT NULL,
+        PRIMARY KEY (segment, key, block)
+      ) WITHOUT ROWID;`,
   },
 ];

@@ -216,7 +216,7 @@ export function bytesAt(dir: string, first: number, start: number, end: number):
  * around it.
  */
 export function* linesHolding(data: Buffer, needle: Buffer): Generator<string> {
-  for (let pos = data.length - 1; pos > 0; ) {
+  for (let pos = data.length - 1; pos > 0;) {
     const at = data.lastIndexOf(needle, pos);
     if (at < 0) return;
     const lineStart = data.lastIndexOf(10, at) + 1;

@@ -53,6 +53,8 @@ export class SqliteAuditStore implements AuditStore {
     const db = (this.writerDb = openAuditDatabase(chainPath(this.dataDir, this.ownChain)));
     db.pragma("busy_timeout = 0");
     db.pragma("synchronous = NORMAL");
+    // The index's inserts go to the newest segment's postings (trail-index.ts): a few MB, kept here.
+    db.pragma("cache_size = -16384");
     const dir = segmentDir(this.dataDir, this.ownChain);
     moveRowsToSegment(db, dir);
     this.writer = new ChainLogWriter({
@@ -210,7 +212,10 @@ function moveRowsToSegment(db: Database.Database, dir: string): void {
  */
 class LookupThread {
   private worker: Worker | undefined;
-  private readonly pending = new Map<number, { resolve: (r: { events: StoredEvent[]; cursor?: Record<string, number> }) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: { events: StoredEvent[]; cursor?: Record<string, number> }) => void; reject: (e: Error) => void }
+  >();
   private next = 0;
 
   constructor(private readonly dataDir: string) {}

@@ -8,9 +8,12 @@
  *   chain, so the blocks a time range can skip at either end are found by one index seek each.
  * - audit_postings: for each attribute value a lookup can ask for (EventId, EventName, ReadOnly,
  *   Username, ResourceName/ResourceType, EventSource, AccessKeyId, and the account and region
- *   every lookup filters on), the blocks holding a record with that value. The value is kept as a
- *   53-bit hash: a collision only makes a lookup read a block it did not need, since every record
- *   read is checked against the query as before.
+ *   every lookup filters on), the blocks holding a record with that value, keyed by segment first.
+ *   The value is kept as a 53-bit hash: a collision only makes a lookup read a block it did not
+ *   need, since every record read is checked against the query as before. Keyed by segment, the
+ *   writer's inserts (random in the value) land in the newest segment's part of the B-tree alone,
+ *   a few MB that stay in the page cache, and retention deletes a range; a lookup seeks once per
+ *   segment.
  *
  * The writer (log-writer.ts) adds the blocks of what it has synced to the chain when it saves the
  * last uses, every 100 ms, in the same transaction, on a connection with synchronous=NORMAL: no
@@ -21,7 +24,7 @@
  */
 import type Database from "better-sqlite3";
 import { fieldsOfRecord } from "./record.js";
-import { linesInOrder, sequenceOf } from "./segments.js";
+import { linesInOrder, listSegments, sequenceOf } from "./segments.js";
 import type { LookupQuery } from "./store.js";
 
 /** Records per block: a lookup reads a whole block (~140 KB) for each block a value is posted in. */
@@ -169,7 +172,7 @@ export class IndexWriter {
     this.block = db.prepare(
       "INSERT OR REPLACE INTO audit_blocks (first_seq, last_seq, segment, start_offset, end_offset, min_time, max_time, run_max) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
-    this.posting = db.prepare("INSERT OR IGNORE INTO audit_postings (key, block) VALUES (?, ?)");
+    this.posting = db.prepare("INSERT OR IGNORE INTO audit_postings (segment, key, block) VALUES (?, ?, ?)");
     this.last = db.prepare("SELECT run_max FROM audit_blocks ORDER BY first_seq DESC LIMIT 1");
     this.mark = db.prepare(
       "INSERT INTO audit_meta (key, value) VALUES ('indexed_seq', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -182,7 +185,7 @@ export class IndexWriter {
     for (const b of batch.blocks) {
       runMax = Math.max(runMax, b.maxTime);
       this.block.run(b.firstSeq, b.lastSeq, b.segment, b.start, b.end, b.minTime, b.maxTime, runMax);
-      for (const k of b.keys) this.posting.run(k, b.firstSeq);
+      for (const k of b.keys) this.posting.run(b.segment, k, b.firstSeq);
     }
     this.mark.run(String(seq));
   }
@@ -247,6 +250,7 @@ export const BLOCKS_PER_SLICE = 64;
  * before StartTime has no later-ending record before it.
  */
 export function* candidateBlocks(
+  dir: string,
   db: Database.Database,
   q: LookupQuery,
   bounds: { below: number; from: number; indexed: number; longestCallMs: number },
@@ -263,25 +267,34 @@ export function* candidateBlocks(
   }
   if (q.startTime !== undefined) {
     const first = db.prepare("SELECT first_seq FROM audit_blocks WHERE run_max >= ? ORDER BY run_max, first_seq LIMIT 1").get(start) as
-      | { first_seq: number }
-      | undefined;
+      { first_seq: number } | undefined;
     if (!first) return;
     from = Math.max(from, first.first_seq);
   }
   const page = db.prepare(
     `SELECT b.first_seq, b.last_seq, b.segment, b.start_offset, b.end_offset
        FROM audit_postings p JOIN audit_blocks b ON b.first_seq = p.block
-      WHERE p.key = ? AND p.block < ? AND p.block >= ? AND b.last_seq <= ? AND b.max_time >= ? AND b.min_time <= ?
+      WHERE p.segment = ? AND p.key = ? AND p.block < ? AND p.block >= ? AND b.last_seq <= ? AND b.max_time >= ? AND b.min_time <= ?
       ORDER BY p.block DESC LIMIT ${BLOCKS_PER_SLICE}`,
   );
   const key = queryKey(q);
   // A block whose records all precede `from` can hold none the lookup wants; one that straddles it can.
-  const lowest = (db.prepare("SELECT max(first_seq) AS seq FROM audit_blocks WHERE first_seq <= ?").get(from) as { seq: number | null }).seq;
+  const lowest = (db.prepare("SELECT max(first_seq) AS seq FROM audit_blocks WHERE first_seq <= ?").get(from) as { seq: number | null })
+    .seq;
   const floor = lowest ?? from;
-  while (below > floor) {
-    const rows = page.all(key, below, floor, bounds.indexed, start === -Infinity ? -Number.MAX_VALUE : start, end === Infinity ? Number.MAX_VALUE : end) as BlockRow[];
-    if (rows.length === 0) return;
-    yield rows;
-    below = rows.at(-1)!.first_seq;
+  const timeFrom = start === -Infinity ? -Number.MAX_VALUE : start;
+  const timeTo = end === Infinity ? Number.MAX_VALUE : end;
+  // Newest segment first; a segment's blocks all begin at or after its first record.
+  const segments = listSegments(dir);
+  for (let i = segments.length - 1; i >= 0 && below > floor; i--) {
+    const segment = segments[i]!.first;
+    if (segment >= below) continue;
+    for (;;) {
+      const rows = page.all(segment, key, below, floor, bounds.indexed, timeFrom, timeTo) as BlockRow[];
+      if (rows.length === 0) break;
+      yield rows;
+      below = rows.at(-1)!.first_seq;
+    }
+    below = Math.min(below, segment);
   }
 }
