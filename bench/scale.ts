@@ -6,7 +6,9 @@
  * written straight through the chain writer keyhold uses (SqliteAuditStore, its segments and its
  * index), in batches, as another chain of that directory (bench/trail.ts: three accounts, root,
  * users and role sessions, mostly KMS calls over 2,000 keys per account), ending now; the server
- * starts again on it, and the bench measures over the SDK:
+ * starts again on it. In process first: the store's lookups through its lookup thread, the scan
+ * each was before the index (for comparison), and the event loop's longest delay while four
+ * lookups run. Then over the SDK:
  * - LookupEvents p50/p99 for a rare attribute (an EventId, a rare EventName, one key's
  *   ResourceName) and a common one (a Username), and for a one-hour time window (first page);
  * - Encrypt p99 (4 connections) alone, then while four clients run lookups back to back;
@@ -16,12 +18,17 @@
  * lookups timed per query.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, statfsSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CloudTrailClient, LookupEventsCommand, type LookupEventsCommandInput } from "@aws-sdk/client-cloudtrail";
+import Database from "better-sqlite3";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { SqliteAuditStore } from "../src/audit/sqlite-store.js";
+import { lookupChain, runToEnd } from "../src/audit/queries.js";
+import { segmentDir } from "../src/audit/segments.js";
+import type { LookupQuery } from "../src/audit/store.js";
 import type { AuditEvent } from "../src/audit/record.js";
 import { runLoad } from "./load.js";
 import { ACCESS_KEY_ID, KEYHOLD_MAIN, KEYHOLD_READY, ROOT_ENV, SECRET, encryptBody, runBench, signedBytes, start } from "./servers.js";
@@ -88,6 +95,86 @@ async function generate(dataDir: string, events: number): Promise<{ landmarks: L
   return { landmarks: { eventId, keyArn, start: mid, end: mid + 3_600_000 }, seconds: (performance.now() - began) / 1000 };
 }
 
+/** The lookups the SDK makes below, as the store receives them. */
+function storeQueries(l: Landmarks): [string, LookupQuery][] {
+  const q = (attribute?: LookupQuery["attribute"], more: Partial<LookupQuery> = {}): LookupQuery => ({
+    accountId: ACCOUNT,
+    region: "us-east-1",
+    attribute,
+    limit: 50,
+    ...more,
+  });
+  return [
+    ["EventId (one event)", q({ key: "EventId", value: l.eventId })],
+    ["EventName ScheduleKeyDeletion (rare)", q({ key: "EventName", value: "ScheduleKeyDeletion" })],
+    ["ResourceName (one key of 2,000)", q({ key: "ResourceName", value: l.keyArn })],
+    ["Username app-7 (common)", q({ key: "Username", value: "app-7" })],
+    ["time window, 1 h mid-trail", q(undefined, { startTime: l.start, endTime: l.end })],
+    ["none (newest 50)", q()],
+  ];
+}
+
+/**
+ * The store's own lookups, without HTTP: through the lookup thread, then the scan every lookup
+ * was before the index (the same code with the index emptied, on a copy of the chain's SQLite
+ * file, on this thread; three runs each). Also the event loop's longest delay while four lookups
+ * run at once, against the same measurement with none.
+ */
+async function inProcess(dataDir: string, landmarks: Landmarks): Promise<void> {
+  const reader = new SqliteAuditStore(dataDir);
+  const copy = join(dataDir, "scan-copy.db");
+  copyFileSync(join(dataDir, "audit", "chain-bench.db"), copy);
+  const scanDb = new Database(copy);
+  scanDb.exec("DELETE FROM audit_blocks; UPDATE audit_meta SET value = '0' WHERE key = 'indexed_seq'");
+  const dir = segmentDir(dataDir, "bench");
+  try {
+    log("In process (`SqliteAuditStore.lookup`, lookup thread) and, for comparison, the scan that was every lookup before:\n");
+    log("| lookup | found | index p50 ms | index p99 ms | scan ms (median of 3) |");
+    log("|---|---:|---:|---:|---:|");
+    await reader.lookup({ accountId: ACCOUNT, region: "us-east-1", limit: 1 });
+    for (const [name, q] of storeQueries(landmarks)) {
+      const times: number[] = [];
+      let found = 0;
+      for (let i = 0; i < LOOKUPS; i++) {
+        const t = performance.now();
+        found = (await reader.lookup(q)).events.length;
+        times.push(performance.now() - t);
+      }
+      times.sort((a, b) => a - b);
+      const scans: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t = performance.now();
+        runToEnd(lookupChain(dir, "bench", scanDb, q));
+        scans.push(performance.now() - t);
+      }
+      scans.sort((a, b) => a - b);
+      log(`| ${name} | ${found} | ${percentile(times, 50).toFixed(1)} | ${percentile(times, 99).toFixed(1)} | ${scans[1]!.toFixed(0)} |`);
+    }
+    const delay = async (busy: boolean): Promise<number> => {
+      const h = monitorEventLoopDelay({ resolution: 1 });
+      h.enable();
+      const until = performance.now() + 2000;
+      const queries = storeQueries(landmarks).map((x) => x[1]);
+      if (busy) {
+        await Promise.all(
+          [0, 1, 2, 3].map(async (i) => {
+            for (let n = i; performance.now() < until; n++) await reader.lookup(queries[n % queries.length]!);
+          }),
+        );
+      } else await new Promise((r) => setTimeout(r, 2000));
+      h.disable();
+      return h.max / 1e6;
+    };
+    const idle = await delay(false);
+    const busy = await delay(true);
+    log(`\nEvent loop delay, longest in 2 s: idle ${idle.toFixed(1)} ms, with four lookups running back to back ${busy.toFixed(1)} ms.\n`);
+  } finally {
+    scanDb.close();
+    rmSync(copy, { force: true });
+    await reader.close();
+  }
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once("exit", r));
   child.kill("SIGTERM");
@@ -135,6 +222,8 @@ async function measureSize(events: number): Promise<void> {
     await stop((await start(KEYHOLD_MAIN, args, ROOT_ENV, KEYHOLD_READY)).child);
     const { landmarks, seconds } = await generate(dataDir, events);
     log(`\n## ${events.toLocaleString("en")} events (generated in ${seconds.toFixed(1)} s)\n`);
+
+    await inProcess(dataDir, landmarks);
 
     const { child, port } = await start(KEYHOLD_MAIN, args, ROOT_ENV, KEYHOLD_READY);
     const client = new CloudTrailClient({
