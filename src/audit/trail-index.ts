@@ -27,8 +27,8 @@ import { fieldsOfRecord } from "./record.js";
 import { linesInOrder, listSegments, sequenceOf } from "./segments.js";
 import type { LookupQuery } from "./store.js";
 
-/** Records per block: a lookup reads a whole block (~140 KB) for each block a value is posted in. */
-export const BLOCK_EVENTS = 128;
+/** Records per block: a lookup reads a whole block (~35 KB) for each block a value is posted in. */
+export const BLOCK_EVENTS = 32;
 
 /** The fields of an event the index keeps (an AuditEvent, or RecordFields read back from a record). */
 export interface IndexedFields {
