@@ -402,6 +402,39 @@ describe("the trail index", () => {
     }
   });
 
+  it("a record is found by the second its record shows: an EndTime inside that second, before the call's own millisecond, finds it", async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const store = new SqliteAuditStore(dataDir, "1", "commit");
+    await store.start(T0);
+    const shape = { ...SHAPE, accounts: [ACCOUNTS[0]!], start: T0 + 750, stepMs: 1000 };
+    const events = Array.from({ length: 10 }, (_, n) => trailEvent(shape, n, () => 0));
+    assert.ok(
+      events.every((e) => e.eventTime % 1000 >= 1),
+      "calls begin after the start of their second",
+    );
+    await store.append(events);
+    await store.close();
+    const reader = new SqliteAuditStore(dataDir);
+    try {
+      const first = events[0]!;
+      const second = Math.floor(first.eventTime / 1000) * 1000;
+      const { events: found } = await reader.lookup({
+        accountId: ACCOUNTS[0]!,
+        region: "us-east-1",
+        startTime: second,
+        endTime: second,
+        limit: 50,
+      });
+      assert.deepEqual(
+        found.map((e) => e.eventId),
+        [first.eventId],
+      );
+    } finally {
+      await reader.close();
+    }
+  });
+
   it("the main thread reads no byte of the trail for a lookup: the lookup thread does", async () => {
     const dataDir = tempDir();
     dirs.push(dataDir);

@@ -131,8 +131,10 @@ export class IndexBatch {
     block.lastSeq = firstSeq + events.length - 1;
     block.end = end;
     for (const e of events) {
-      if (e.eventTime < block.minTime) block.minTime = e.eventTime;
-      if (e.eventTime > block.maxTime) block.maxTime = e.eventTime;
+      // The time the record shows (to the second), which lookups match, not the call's own to the millisecond.
+      const time = Math.floor(e.eventTime / 1000) * 1000;
+      if (time < block.minTime) block.minTime = time;
+      if (time > block.maxTime) block.maxTime = time;
       addKeys(block.keys, e);
     }
   }
