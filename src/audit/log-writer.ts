@@ -13,7 +13,8 @@
  * Nothing but the records is written per event. GetKeyLastUsage and GetAccessKeyLastUsed read the
  * newest use of each key from two small tables of the chain's SQLite file, which this writer
  * brings up to date every 100 ms with what is on disk (`persisted_seq` says up to where), and
- * from the records after that point (sqlite-store.ts). A segment is closed once it passes
+ * from the records after that point (sqlite-store.ts). In the same transaction it adds the
+ * records' blocks to the trail index (trail-index.ts; `indexed_seq`), which LookupEvents reads. A segment is closed once it passes
  * SEGMENT_BYTES and the next one begins; retention deletes whole segments.
  *
  * Should a write or an fdatasync fail, the writer cuts the segment back to its last whole record
@@ -27,7 +28,8 @@ import type { AuditSync } from "../config.js";
 import type { Logger } from "../log.js";
 import { GENESIS_HASH } from "./database.js";
 import { fieldsOfRecord, type AuditEvent, type RecordFields } from "./record.js";
-import { persistedSeq } from "./queries.js";
+import { persistedSeq, retainedFrom } from "./queries.js";
+import { IndexBatch, IndexWriter } from "./trail-index.js";
 import {
   fsyncDirectory,
   linesNewestFirst,
@@ -59,10 +61,11 @@ interface AccessKeyUse {
   region: string | null;
 }
 
-/** The newest use of each KMS key and each access key among some events. */
+/** The newest use of each KMS key and each access key among some events, and their index blocks. */
 class Uses {
   keys = new Map<string, KeyUse>();
   accessKeys = new Map<string, AccessKeyUse>();
+  index = new IndexBatch();
 
   /** Events in sequence order: later ones replace earlier ones. */
   add(e: Omit<AuditEvent, "recordPrefix">, seq: number): void {
@@ -79,10 +82,11 @@ class Uses {
   merge(later: Uses): void {
     for (const [k, v] of later.keys) this.keys.set(k, v);
     for (const [k, v] of later.accessKeys) this.accessKeys.set(k, v);
+    this.index.merge(later.index);
   }
 
   get empty(): boolean {
-    return this.keys.size === 0 && this.accessKeys.size === 0;
+    return this.keys.size === 0 && this.accessKeys.size === 0 && this.index.empty;
   }
 }
 
@@ -99,6 +103,8 @@ export interface ChainLogOptions {
 export class ChainLogWriter {
   private fd = -1;
   private size = 0;
+  /** The newest segment's first sequence number (its name). */
+  private segment = 0;
   private head: { seq: number; hash: Buffer } = { seq: 0, hash: GENESIS_HASH };
   private readonly segmentBytes: number;
   /** Appends waiting for the next fdatasync (commit), and whether one is under way. */
@@ -114,6 +120,7 @@ export class ChainLogWriter {
   private timer: NodeJS.Timeout | undefined;
   private failure: Error | undefined;
   private readonly persistUses: (uses: Uses, seq: number) => void;
+  private readonly index: IndexWriter;
 
   constructor(private readonly options: ChainLogOptions) {
     this.segmentBytes = options.segmentBytes ?? SEGMENT_BYTES;
@@ -131,10 +138,12 @@ export class ChainLogWriter {
     const mark = db.prepare(
       "INSERT INTO audit_meta (key, value) VALUES ('persisted_seq', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     );
+    this.index = new IndexWriter(db);
     this.persistUses = db.transaction((uses: Uses, seq: number) => {
       for (const [arn, u] of uses.keys) keyUse.run(arn, u.seq, u.eventId, u.eventName, u.eventTime, u.requestId);
       for (const [id, u] of uses.accessKeys) accessKeyUse.run(id, u.seq, u.eventTime, u.eventSource, u.region);
       mark.run(String(seq));
+      this.index.write(uses.index, seq);
     });
   }
 
@@ -159,6 +168,7 @@ export class ChainLogWriter {
         );
       }
       this.size = whole.end;
+      this.segment = newest.first;
       // The newest segment may hold no record yet: the head is then the previous segment's last.
       const last = whole.last ?? newestLine(dir)?.text;
       if (last !== undefined) this.head = { seq: sequenceOf(last), hash: hash("sha256", last, "buffer") as unknown as Buffer };
@@ -166,6 +176,9 @@ export class ChainLogWriter {
       this.openSegment(1);
     }
     this.syncedSeq = this.head.seq;
+    // The records the index has not seen: after a crash, the last 100 ms or so.
+    const indexed = this.index.catchUp(dir, this.head.seq, retainedFrom(db));
+    if (indexed > 0) this.options.log?.info(`audit: indexed ${indexed} records of chain ${this.options.chain} the index had not seen`);
     // Uses the last run wrote to its segment but not yet to the tables. Tables ahead of the chain
     // (records a power loss took back after their uses were saved) are rebuilt from the records.
     this.persistedSeq = persistedSeq(db);
@@ -198,6 +211,7 @@ export class ChainLogWriter {
       this.fail(error as Error);
       return Promise.reject(this.failure);
     }
+    this.unsynced.index.add(events, linked[0]!.seq, this.segment, this.size, this.size + bytes.length);
     this.size += bytes.length;
     this.head = head;
     for (const l of linked) this.unsynced.add(l.event, l.seq);
@@ -268,6 +282,7 @@ export class ChainLogWriter {
     const { dir } = this.options;
     this.fd = openSync(join(dir, segmentName(first)), "wx+", 0o600);
     this.size = 0;
+    this.segment = first;
     fsyncDirectory(dir);
   }
 

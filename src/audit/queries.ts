@@ -1,12 +1,14 @@
 /**
  * Reading and pruning one SQLite chain: its records in segment files (segments.ts), its meta,
- * digests and last uses in its SQLite file. Lookups scan the records newest first; a cheap text
+ * digests, last uses and index (trail-index.ts) in its SQLite file. Lookups read the blocks of
+ * records the index points them to, and scan the few records after the index's end; a cheap text
  * test skips most records before one is parsed.
  */
 import type Database from "better-sqlite3";
 import { rmSync } from "node:fs";
 import { fieldsOfRecord, type RecordFields } from "./record.js";
-import { linesNewestFirst, listSegments, sequenceOf } from "./segments.js";
+import { bytesAt, eventTimeOf, linesHolding, linesNewestFirst, listSegments, sequenceOf } from "./segments.js";
+import { candidateBlocks, indexedSeq } from "./trail-index.js";
 import type { AccessKeyUse, LastUse, LookupQuery, StoredEvent } from "./store.js";
 
 /**
@@ -46,21 +48,27 @@ function matches(e: RecordFields, q: LookupQuery): boolean {
   }
 }
 
-export function lookupChain(dir: string, chain: string, q: LookupQuery, from: number): StoredEvent[] {
+/**
+ * A chain's events that a lookup wants, newest first (by sequence number), up to one more than its
+ * limit (so the caller knows whether to give a NextToken). The records after the index's end are
+ * scanned, then the index's blocks (trail-index.ts) that may hold such records are read. A
+ * generator: it yields after each slice of blocks, so that a worker running several lookups
+ * takes turns between them; its return value is the events.
+ */
+export function* lookupChain(dir: string, chain: string, db: Database.Database, q: LookupQuery): Generator<void, StoredEvent[]> {
   // Every wanted record holds these texts (as JSON strings, or within one: the root's Username
   // "root" is in its ARN); most others are passed over unparsed.
   const needles = [JSON.stringify(q.accountId), JSON.stringify(q.region)];
   if (q.attribute && q.attribute.key !== "ReadOnly") needles.push(JSON.stringify(q.attribute.value).slice(1, -1));
   const before = q.before?.[chain];
+  // One snapshot of how far the index goes and where the chain is retained from.
+  const { indexed, from } = db.transaction(() => ({ indexed: indexedSeq(db), from: retainedFrom(db) }))();
   const found: StoredEvent[] = [];
-  for (const { text } of linesNewestFirst(dir, before)) {
-    const seq = sequenceOf(text);
-    if (before !== undefined && seq >= before) continue;
-    if (seq < from) break;
-    if (!needles.every((n) => text.includes(n))) continue;
+  /** Takes a record if the lookup wants it; false once the lookup has its page. */
+  const take = (text: string, seq: number): boolean => {
+    if (!needles.every((n) => text.includes(n))) return true;
     const e = fieldsOfRecord(text);
-    if (q.startTime !== undefined && e.eventTime < q.startTime - LONGEST_CALL_MS) break;
-    if (!matches(e, q)) continue;
+    if (!matches(e, q)) return true;
     found.push({
       chain,
       seq,
@@ -75,9 +83,41 @@ export function lookupChain(dir: string, chain: string, q: LookupQuery, from: nu
       record: text,
       resources: e.resources,
     });
-    if (found.length > q.limit) break;
+    return found.length <= q.limit;
+  };
+  // The records the index does not cover yet: at most the last 100 ms of a running writer.
+  for (const { text } of linesNewestFirst(dir, before)) {
+    const seq = sequenceOf(text);
+    if (seq <= indexed || seq < from) break;
+    if (before !== undefined && seq >= before) continue;
+    if (q.startTime !== undefined && eventTimeOf(text) < q.startTime - LONGEST_CALL_MS) return found;
+    if (!take(text, seq)) return found;
+  }
+  const bounds = { below: before ?? Infinity, from, indexed, longestCallMs: LONGEST_CALL_MS };
+  // The needle most records of a block lack: only the lines holding it are decoded.
+  const needle = Buffer.from(needles.at(-1)!);
+  for (const slice of candidateBlocks(dir, db, q, bounds)) {
+    for (const block of slice) {
+      const data = bytesAt(dir, block.segment, block.start_offset, block.end_offset);
+      if (!data) continue;
+      for (const text of linesHolding(data, needle)) {
+        const seq = sequenceOf(text);
+        if (before !== undefined && seq >= before) continue;
+        if (seq < from) break;
+        if (!take(text, seq)) return found;
+      }
+    }
+    yield;
   }
   return found;
+}
+
+/** Runs a lookup generator to its end on the calling thread (the worker interleaves them instead). */
+export function runToEnd<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
 }
 
 /** Up to which sequence number the chain's last-use tables are saved (the writer keeps them). */
@@ -131,7 +171,7 @@ export function markCreated(db: Database.Database, now: number): void {
  * Deletes events older than `cutoff`, in whole digest ranges only, so what remains starts at a
  * digest whose previousEventHash anchors the chain: still verifiable from the retained start.
  * Readers skip records below `retained_from`; a segment goes once all its records are below it
- * (never the newest, which its writer appends to).
+ * (never the newest, which its writer appends to), and an index block once all its records are.
  */
 export function pruneBefore(db: Database.Database, dir: string, cutoff: number): number {
   const removed = db
@@ -143,6 +183,10 @@ export function pruneBefore(db: Database.Database, dir: string, cutoff: number):
         "INSERT INTO audit_meta (key, value) VALUES ('retained_from', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
       ).run(String(last.seq + 1));
       db.prepare("DELETE FROM audit_digests WHERE last_seq <= ?").run(last.seq);
+      // The index's blocks whose records are all gone, and what points to them.
+      db.prepare("DELETE FROM audit_blocks WHERE last_seq <= ?").run(last.seq);
+      const oldest = db.prepare("SELECT segment FROM audit_blocks ORDER BY first_seq LIMIT 1").get() as { segment: number } | undefined;
+      if (oldest) db.prepare("DELETE FROM audit_postings WHERE segment < ?").run(oldest.segment);
       return last.seq + 1 - from;
     })
     .immediate();

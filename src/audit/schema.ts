@@ -2,7 +2,8 @@
  * An audit chain's SQLite file (audit/chain-N.db, and audit/keys.db for the signing key): apart
  * from keyhold.db, so audit writes never wait on key writes. Since migration 2 the records live in
  * segment files (segments.ts) and audit_events stays empty (a trail written before is moved out
- * of it when its writer starts); the file keeps the chain's meta, digests and last uses.
+ * of it when its writer starts); the file keeps the chain's meta, digests and last uses, and since
+ * migration 3 the trail index (trail-index.ts).
  */
 export const AUDIT_MIGRATIONS: readonly { id: number; name: string; sql: string }[] = [
   {
@@ -64,5 +65,27 @@ export const AUDIT_MIGRATIONS: readonly { id: number; name: string; sql: string 
       );
       ALTER TABLE audit_digests ADD COLUMN end_segment INTEGER;
       ALTER TABLE audit_digests ADD COLUMN end_offset INTEGER;`,
+  },
+  {
+    id: 3,
+    name: "the trail index: blocks of records with their time bounds, and which blocks hold each attribute value",
+    sql: `
+      CREATE TABLE audit_blocks (
+        first_seq INTEGER PRIMARY KEY,
+        last_seq INTEGER NOT NULL,
+        segment INTEGER NOT NULL,
+        start_offset INTEGER NOT NULL,
+        end_offset INTEGER NOT NULL,
+        min_time INTEGER NOT NULL,
+        max_time INTEGER NOT NULL,
+        run_max INTEGER NOT NULL
+      );
+      CREATE INDEX audit_blocks_run_max ON audit_blocks (run_max, first_seq);
+      CREATE TABLE audit_postings (
+        segment INTEGER NOT NULL,
+        key INTEGER NOT NULL,
+        block INTEGER NOT NULL,
+        PRIMARY KEY (segment, key, block)
+      ) WITHOUT ROWID;`,
   },
 ];

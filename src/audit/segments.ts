@@ -193,3 +193,34 @@ export function fsyncDirectory(dir: string): void {
     closeSync(fd);
   }
 }
+
+/**
+ * The bytes [start, end) of the segment that begins at sequence number `first` (a block of the
+ * trail index: whole lines); undefined when retention removed the segment.
+ */
+export function bytesAt(dir: string, first: number, start: number, end: number): Buffer | undefined {
+  const fd = openSegment(join(dir, segmentName(first)));
+  if (fd === undefined) return undefined;
+  try {
+    const data = Buffer.allocUnsafe(end - start);
+    readAt(fd, data, start);
+    return data;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The lines of whole records (`data` ends with a newline) that hold `needle`, last first: only
+ * those lines are decoded. A record's text holds no raw newline, so the needle's line is the one
+ * around it.
+ */
+export function* linesHolding(data: Buffer, needle: Buffer): Generator<string> {
+  for (let pos = data.length - 1; pos > 0;) {
+    const at = data.lastIndexOf(needle, pos);
+    if (at < 0) return;
+    const lineStart = data.lastIndexOf(10, at) + 1;
+    yield data.toString("utf8", lineStart, data.indexOf(10, at));
+    pos = lineStart - 1;
+  }
+}

@@ -12,14 +12,16 @@ import type { KeyStore } from "../keystore/keystore.js";
 import { ChainSet, auditDir, chainPath, keysPath } from "./chains.js";
 import { openAuditDatabase } from "./database.js";
 import { readDigests, writeDigest, type SignedDigest } from "./digest.js";
-import { accessKeyLastUse, keyLastUse, lookupChain, markCreated, pruneBefore, retainedFrom } from "./queries.js";
+import { accessKeyLastUse, keyLastUse, markCreated, pruneBefore, retainedFrom } from "./queries.js";
+import type { LookupReply, LookupRequest } from "./lookup-thread.js";
 import type { AuditEvent } from "./record.js";
 import { loadOrCreateSigningKey, publicKeyPem, type AuditSigningKey } from "./signing-key.js";
 import { ChainLogWriter } from "./log-writer.js";
 import { eventTimeOf, fsyncDirectory, linesInOrder, listSegments, segmentDir, segmentName, sequenceOf } from "./segments.js";
 import type { AuditSync } from "../config.js";
 import type { Logger } from "../log.js";
-import { mergePage, type AccessKeyUse, type AuditStore, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
+import { Worker } from "node:worker_threads";
+import { type AccessKeyUse, type AuditStore, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
 
 export class SqliteAuditStore implements AuditStore {
   readonly appendsInFlight = 16;
@@ -27,6 +29,7 @@ export class SqliteAuditStore implements AuditStore {
   private writer: ChainLogWriter | undefined;
   private writerDb: Database.Database | undefined;
   private claim: Database.Database | undefined;
+  private lookups: LookupThread | undefined;
 
   /** `ownChain`: the chain this process appends to; none for a reader such as `keyhold audit export`. */
   constructor(
@@ -50,6 +53,8 @@ export class SqliteAuditStore implements AuditStore {
     const db = (this.writerDb = openAuditDatabase(chainPath(this.dataDir, this.ownChain)));
     db.pragma("busy_timeout = 0");
     db.pragma("synchronous = NORMAL");
+    // The index's inserts go to the newest segment's postings (trail-index.ts): a few MB, kept here.
+    db.pragma("cache_size = -16384");
     const dir = segmentDir(this.dataDir, this.ownChain);
     moveRowsToSegment(db, dir);
     this.writer = new ChainLogWriter({
@@ -85,11 +90,10 @@ export class SqliteAuditStore implements AuditStore {
     return this.writer.append(events);
   }
 
-  async lookup(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }> {
-    return mergePage(
-      this.chainSet.all().flatMap(({ chain, db }) => lookupChain(segmentDir(this.dataDir, chain), chain, q, retainedFrom(db))),
-      q,
-    );
+  /** Answered by the lookup thread (lookup-thread.ts): the event loop never reads the trail's files for it. */
+  lookup(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }> {
+    this.lookups ??= new LookupThread(this.dataDir);
+    return this.lookups.run(q);
   }
 
   async lastUse(arn: string): Promise<LastUse | undefined> {
@@ -167,6 +171,7 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async close(): Promise<void> {
+    await this.lookups?.close();
     await this.writer?.close();
     this.writerDb?.close();
     this.chainSet.close();
@@ -199,4 +204,57 @@ function moveRowsToSegment(db: Database.Database, dir: string): void {
     fsyncDirectory(dir);
   }
   db.prepare("DELETE FROM audit_events").run();
+}
+
+/**
+ * The main thread's side of the lookup thread: started on the first lookup, it keeps the process
+ * alive only while a lookup is under way, and a thread that dies is started again by the next.
+ */
+class LookupThread {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: { events: StoredEvent[]; cursor?: Record<string, number> }) => void; reject: (e: Error) => void }
+  >();
+  private next = 0;
+
+  constructor(private readonly dataDir: string) {}
+
+  run(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }> {
+    const worker = this.worker ?? this.startWorker();
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) worker.ref();
+      worker.postMessage({ id, q } satisfies LookupRequest);
+    });
+  }
+
+  private startWorker(): Worker {
+    const worker = new Worker(new URL("./lookup-thread.js", import.meta.url), { workerData: { dataDir: this.dataDir } });
+    worker.on("message", (reply: LookupReply) => {
+      const waiting = this.pending.get(reply.id);
+      if (!waiting) return;
+      this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref();
+      if ("error" in reply) waiting.reject(new Error(`audit lookup failed: ${reply.error}`));
+      else waiting.resolve(reply.result);
+    });
+    const gone = (error: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const w of this.pending.values()) w.reject(error);
+      this.pending.clear();
+    };
+    worker.on("error", gone);
+    worker.on("exit", (code) => gone(new Error(`the audit lookup thread exited (${code})`)));
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
 }

@@ -1,0 +1,46 @@
+/**
+ * The worker thread that answers a SQLite trail's lookups (LookupEvents), so that reading the
+ * trail's files never holds up the event loop that serves every other call. It keeps its own
+ * connections to the chains' SQLite files (WAL: it reads while the writer writes). Lookups run
+ * interleaved, a slice of index blocks at a time (trail-index.ts BLOCKS_PER_SLICE), so a lookup
+ * that must read many blocks does not make the others wait for all of them.
+ */
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { parentPort, workerData } from "node:worker_threads";
+import { ChainSet } from "./chains.js";
+import { lookupChain } from "./queries.js";
+import { segmentDir } from "./segments.js";
+import { mergePage, type LookupQuery, type StoredEvent } from "./store.js";
+
+export interface LookupRequest {
+  id: number;
+  q: LookupQuery;
+}
+
+export type LookupReply =
+  { id: number; result: { events: StoredEvent[]; cursor?: Record<string, number> } } | { id: number; error: string };
+
+const { dataDir } = workerData as { dataDir: string };
+const chains = new ChainSet(dataDir);
+
+async function lookup(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }> {
+  const candidates: StoredEvent[] = [];
+  for (const { chain, db } of chains.all()) {
+    const steps = lookupChain(segmentDir(dataDir, chain), chain, db, q);
+    for (let step = steps.next(); ; step = steps.next()) {
+      if (step.done) {
+        candidates.push(...step.value);
+        break;
+      }
+      await nextTurn();
+    }
+  }
+  return mergePage(candidates, q);
+}
+
+parentPort!.on("message", ({ id, q }: LookupRequest) => {
+  lookup(q).then(
+    (result) => parentPort!.postMessage({ id, result } satisfies LookupReply),
+    (error: unknown) => parentPort!.postMessage({ id, error: (error as Error).message ?? String(error) } satisfies LookupReply),
+  );
+});

@@ -1,0 +1,302 @@
+/**
+ * The index of a SQLite chain's records, kept in the chain's SQLite file beside its meta and last
+ * uses (schema.ts, migration 3):
+ *
+ * - audit_blocks: the records in runs ("blocks") of consecutive records of one segment, at most
+ *   BLOCK_EVENTS each, with where they lie in the segment (byte range) and their eventTime bounds.
+ *   `run_max` is the largest max_time of this block and every earlier one: it only grows along the
+ *   chain, so the blocks a time range can skip at either end are found by one index seek each.
+ * - audit_postings: for each attribute value a lookup can ask for (EventId, EventName, ReadOnly,
+ *   Username, ResourceName/ResourceType, EventSource, AccessKeyId, and the account and region
+ *   every lookup filters on), the blocks holding a record with that value, keyed by segment first.
+ *   The value is kept as a 53-bit hash: a collision only makes a lookup read a block it did not
+ *   need, since every record read is checked against the query as before. Keyed by segment, the
+ *   writer's inserts (random in the value) land in the newest segment's part of the B-tree alone,
+ *   a few MB that stay in the page cache, and retention deletes a range; a lookup seeks once per
+ *   segment.
+ *
+ * The writer (log-writer.ts) adds the blocks of what it has synced to the chain when it saves the
+ * last uses, every 100 ms, in the same transaction, on a connection with synchronous=NORMAL: no
+ * commit and no fsync is added to a call. `indexed_seq` (audit_meta) says up to where the index
+ * goes; readers scan the records after it, newest first, as they scanned everything before. A
+ * crash loses at most the index's tail, which the writer rebuilds from the segments when it
+ * starts; an index ahead of the chain (records a power loss took back) is cut back to the chain.
+ */
+import type Database from "better-sqlite3";
+import { fieldsOfRecord } from "./record.js";
+import { linesInOrder, listSegments, sequenceOf } from "./segments.js";
+import type { LookupQuery } from "./store.js";
+
+/** Records per block: a lookup reads a whole block (~35 KB) for each block a value is posted in. */
+export const BLOCK_EVENTS = 32;
+
+/** The fields of an event the index keeps (an AuditEvent, or RecordFields read back from a record). */
+export interface IndexedFields {
+  eventId: string;
+  eventTime: number;
+  accountId?: string;
+  region?: string;
+  eventSource: string;
+  eventName: string;
+  username?: string;
+  accessKeyId?: string;
+  readOnly: boolean;
+  resources: { arn: string; type: string }[];
+}
+
+export interface Block {
+  firstSeq: number;
+  lastSeq: number;
+  /** The segment's first sequence number (its name). */
+  segment: number;
+  start: number;
+  end: number;
+  minTime: number;
+  maxTime: number;
+  keys: Set<number>;
+}
+
+/**
+ * A 53-bit hash of a string (cyrb53: two 32-bit multiply-xor lanes). Not cryptographic, and need
+ * not be: a collision costs a block read, never a wrong answer.
+ */
+function hash53(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+function postingKey(kind: string, value: string): number {
+  return hash53(`${kind}\u0000${value}`);
+}
+
+function accountKey(accountId: string, region: string): number {
+  return postingKey("Account", `${accountId}\u0000${region}`);
+}
+
+/** The posting a lookup follows: its attribute's, or (time range only) its account's and region's. */
+export function queryKey(q: LookupQuery): number {
+  if (!q.attribute) return accountKey(q.accountId, q.region);
+  const { key, value } = q.attribute;
+  switch (key) {
+    // Both match a resource's type or its ARN (queries.ts `matches`), so both follow one posting.
+    case "ResourceName":
+    case "ResourceType":
+      return postingKey("Resource", value);
+    // Any value but "true" asks for the events that are not read-only.
+    case "ReadOnly":
+      return postingKey("ReadOnly", value === "true" ? "true" : "false");
+    default:
+      return postingKey(key, value);
+  }
+}
+
+function addKeys(keys: Set<number>, e: IndexedFields): void {
+  keys.add(postingKey("EventId", e.eventId));
+  keys.add(postingKey("EventName", e.eventName));
+  keys.add(postingKey("EventSource", e.eventSource));
+  keys.add(postingKey("ReadOnly", e.readOnly ? "true" : "false"));
+  if (e.username !== undefined) keys.add(postingKey("Username", e.username));
+  if (e.accessKeyId !== undefined) keys.add(postingKey("AccessKeyId", e.accessKeyId));
+  for (const r of e.resources) {
+    keys.add(postingKey("Resource", r.arn));
+    keys.add(postingKey("Resource", r.type));
+  }
+  if (e.accountId !== undefined && e.region !== undefined) keys.add(accountKey(e.accountId, e.region));
+}
+
+/** Blocks being built from consecutive records, in sequence order. */
+export class IndexBatch {
+  blocks: Block[] = [];
+
+  /**
+   * Adds records `firstSeq`… that lie, one after the other, at [start, end) of `segment`. They
+   * join the last block when they follow it in the same segment and it has room; a batch larger
+   * than BLOCK_EVENTS stays one block (its records' own offsets are not known here).
+   */
+  add(events: IndexedFields[], firstSeq: number, segment: number, start: number, end: number): void {
+    if (events.length === 0) return;
+    let block = this.blocks.at(-1);
+    if (!block || block.segment !== segment || block.end !== start || block.lastSeq + events.length - block.firstSeq + 1 > BLOCK_EVENTS) {
+      block = { firstSeq, lastSeq: firstSeq - 1, segment, start, end, minTime: Infinity, maxTime: -Infinity, keys: new Set() };
+      this.blocks.push(block);
+    }
+    block.lastSeq = firstSeq + events.length - 1;
+    block.end = end;
+    for (const e of events) {
+      // The time the record shows (to the second), which lookups match, not the call's own to the millisecond.
+      const time = Math.floor(e.eventTime / 1000) * 1000;
+      if (time < block.minTime) block.minTime = time;
+      if (time > block.maxTime) block.maxTime = time;
+      addKeys(block.keys, e);
+    }
+  }
+
+  /** Appends a later batch, joining its first block to this one's last where they follow on. */
+  merge(later: IndexBatch): void {
+    for (const b of later.blocks) {
+      const last = this.blocks.at(-1);
+      if (last && last.segment === b.segment && last.end === b.start && b.lastSeq - last.firstSeq + 1 <= BLOCK_EVENTS) {
+        last.lastSeq = b.lastSeq;
+        last.end = b.end;
+        last.minTime = Math.min(last.minTime, b.minTime);
+        last.maxTime = Math.max(last.maxTime, b.maxTime);
+        for (const k of b.keys) last.keys.add(k);
+      } else this.blocks.push(b);
+    }
+  }
+
+  get empty(): boolean {
+    return this.blocks.length === 0;
+  }
+}
+
+export function indexedSeq(db: Database.Database): number {
+  const row = db.prepare("SELECT value FROM audit_meta WHERE key = 'indexed_seq'").get() as { value: string } | undefined;
+  return Number(row?.value ?? 0);
+}
+
+/** Statements that add blocks to a chain's index; `write` runs inside the caller's transaction. */
+export class IndexWriter {
+  private readonly block: Database.Statement;
+  private readonly posting: Database.Statement;
+  private readonly last: Database.Statement;
+  private readonly mark: Database.Statement;
+
+  constructor(private readonly db: Database.Database) {
+    this.block = db.prepare(
+      "INSERT OR REPLACE INTO audit_blocks (first_seq, last_seq, segment, start_offset, end_offset, min_time, max_time, run_max) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.posting = db.prepare("INSERT OR IGNORE INTO audit_postings (segment, key, block) VALUES (?, ?, ?)");
+    this.last = db.prepare("SELECT run_max FROM audit_blocks ORDER BY first_seq DESC LIMIT 1");
+    this.mark = db.prepare(
+      "INSERT INTO audit_meta (key, value) VALUES ('indexed_seq', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    );
+  }
+
+  /** Adds the blocks and says the index goes up to `seq`. */
+  write(batch: IndexBatch, seq: number): void {
+    let runMax = (this.last.get() as { run_max: number } | undefined)?.run_max ?? -Infinity;
+    for (const b of batch.blocks) {
+      runMax = Math.max(runMax, b.maxTime);
+      this.block.run(b.firstSeq, b.lastSeq, b.segment, b.start, b.end, b.minTime, b.maxTime, runMax);
+      for (const k of b.keys) this.posting.run(b.segment, k, b.firstSeq);
+    }
+    this.mark.run(String(seq));
+  }
+
+  /**
+   * At the writer's start: cuts an index ahead of the chain's head back to it, then indexes the
+   * records the index has not seen (after a crash, or a trail written before the index), in
+   * transactions of a few thousand records. Returns how many records it indexed.
+   */
+  catchUp(dir: string, head: number, retainedFrom: number): number {
+    let from = indexedSeq(this.db);
+    if (from > head) {
+      this.db.transaction(() => {
+        this.db.prepare("DELETE FROM audit_blocks WHERE last_seq > ?").run(head);
+        const row = this.db.prepare("SELECT max(last_seq) AS seq FROM audit_blocks").get() as { seq: number | null };
+        this.mark.run(String(row.seq ?? 0));
+      })();
+      // Postings of the blocks removed stay: they can only send a lookup to a block that reads as no match.
+      from = indexedSeq(this.db);
+    }
+    from = Math.max(from + 1, retainedFrom);
+    if (from > head) return 0;
+    let batch = new IndexBatch();
+    let count = 0;
+    const save = (seq: number) => {
+      const b = batch;
+      this.db.transaction(() => this.write(b, seq))();
+      batch = new IndexBatch();
+    };
+    let seq = 0;
+    for (const line of linesInOrder(dir, from)) {
+      seq = sequenceOf(line.text);
+      if (seq < from) continue;
+      if (seq > head) break;
+      const start = line.end - Buffer.byteLength(line.text) - 1;
+      batch.add([fieldsOfRecord(line.text)], seq, line.segment.first, start, line.end);
+      count++;
+      if (count % 8192 === 0) save(seq);
+    }
+    if (count > 0) save(Math.min(seq, head));
+    return count;
+  }
+}
+
+export interface BlockRow {
+  first_seq: number;
+  last_seq: number;
+  segment: number;
+  start_offset: number;
+  end_offset: number;
+}
+
+/** How many blocks a lookup reads between two chances for other lookups in its worker to run. */
+export const BLOCKS_PER_SLICE = 64;
+
+/**
+ * The blocks that may hold records a lookup wants, newest first: posted under its key, below
+ * `below` and at or above `from` (sequence numbers), indexed no further than `indexed`, and
+ * overlapping its time range. A record is stamped with the time its call began and written when
+ * the call ended, and no call lasts longer than `longestCallMs`: so once a block's run_max passes
+ * EndTime by that much, every later block begins after EndTime; and a block whose run_max is
+ * before StartTime has no later-ending record before it.
+ */
+export function* candidateBlocks(
+  dir: string,
+  db: Database.Database,
+  q: LookupQuery,
+  bounds: { below: number; from: number; indexed: number; longestCallMs: number },
+): Generator<BlockRow[]> {
+  let below = Math.min(bounds.below, bounds.indexed + 1);
+  let from = bounds.from;
+  const start = q.startTime === undefined ? -Infinity : Math.floor(q.startTime / 1000) * 1000;
+  const end = q.endTime ?? Infinity;
+  if (q.endTime !== undefined) {
+    const past = db
+      .prepare("SELECT first_seq FROM audit_blocks WHERE run_max > ? ORDER BY run_max, first_seq LIMIT 1")
+      .get(q.endTime + bounds.longestCallMs) as { first_seq: number } | undefined;
+    if (past) below = Math.min(below, past.first_seq + 1);
+  }
+  if (q.startTime !== undefined) {
+    const first = db.prepare("SELECT first_seq FROM audit_blocks WHERE run_max >= ? ORDER BY run_max, first_seq LIMIT 1").get(start) as
+      { first_seq: number } | undefined;
+    if (!first) return;
+    from = Math.max(from, first.first_seq);
+  }
+  const page = db.prepare(
+    `SELECT b.first_seq, b.last_seq, b.segment, b.start_offset, b.end_offset
+       FROM audit_postings p JOIN audit_blocks b ON b.first_seq = p.block
+      WHERE p.segment = ? AND p.key = ? AND p.block < ? AND p.block >= ? AND b.last_seq <= ? AND b.max_time >= ? AND b.min_time <= ?
+      ORDER BY p.block DESC LIMIT ${BLOCKS_PER_SLICE}`,
+  );
+  const key = queryKey(q);
+  // A block whose records all precede `from` can hold none the lookup wants; one that straddles it can.
+  const lowest = (db.prepare("SELECT max(first_seq) AS seq FROM audit_blocks WHERE first_seq <= ?").get(from) as { seq: number | null })
+    .seq;
+  const floor = lowest ?? from;
+  const timeFrom = start === -Infinity ? -Number.MAX_VALUE : start;
+  const timeTo = end === Infinity ? Number.MAX_VALUE : end;
+  // Newest segment first; a segment's blocks all begin at or after its first record.
+  const segments = listSegments(dir);
+  for (let i = segments.length - 1; i >= 0 && below > floor; i--) {
+    const segment = segments[i]!.first;
+    if (segment >= below) continue;
+    for (;;) {
+      const rows = page.all(segment, key, below, floor, bounds.indexed, timeFrom, timeTo) as BlockRow[];
+      if (rows.length === 0) break;
+      yield rows;
+      below = rows.at(-1)!.first_seq;
+    }
+    below = Math.min(below, segment);
+  }
+}
