@@ -9,20 +9,23 @@ import { CLOUDTRAIL_OPERATIONS } from "../cloudtrail/registry.js";
 import { listenFailure, runServer } from "./server.js";
 import { AUDIT_USAGE, runAudit } from "./audit.js";
 import { ACCOUNT_USAGE, runAccount } from "./account.js";
+import { BACKUP_USAGE, runBackup, runRestore } from "./backup.js";
 import { IAM_OPERATIONS } from "../iam/registry.js";
 import { STS_OPERATIONS } from "../sts/registry.js";
 import { ORGANIZATIONS_OPERATIONS } from "../organizations/registry.js";
 import { SECRETSMANAGER_OPERATIONS } from "../secretsmanager/registry.js";
 
-const USAGE = `keyhold — self-hosted encryption and key management that speaks the AWS APIs:
-KMS, IAM and STS, S3 with server-side encryption, CloudTrail audit and Organizations, for the
-AWS SDKs, the AWS CLI and boto3 unchanged (point --endpoint-url at keyhold).
+const USAGE = `keyhold — self-hosted encryption and key management that speaks the AWS APIs: KMS,
+S3 with server-side encryption (SSE-S3, SSE-KMS, SSE-C), IAM and STS, Secrets Manager,
+CloudTrail audit (a signed, verifiable trail) and Organizations, for the AWS SDKs, the AWS CLI
+and boto3 unchanged (point --endpoint-url at keyhold).
 
 Usage:
   keyhold server [options]     start the server (the first start initializes the data directory)
   keyhold operations           list the operations this server answers
 ${ACCOUNT_USAGE}
 ${AUDIT_USAGE}
+${BACKUP_USAGE}
   keyhold --version            the version
   keyhold --help               this text
 
@@ -68,6 +71,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "audit") return runAudit(rest);
   if (command === "account") return runAccount(rest);
+  if (command === "backup") return runBackup(rest);
+  if (command === "restore") return runRestore(rest);
   if (command !== "server") {
     process.stderr.write(`keyhold: unknown command '${command}'\n\n${USAGE}`);
     return 2;
