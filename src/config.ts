@@ -47,6 +47,8 @@ export interface Config {
   idleTimeoutMs?: number;
   minReceiveRate?: number;
   maxConnectionsPerSource?: number;
+  /** Seconds a shutdown (SIGTERM, SIGINT) waits for requests in flight before closing their connections. */
+  shutdownTimeout?: number;
   /** Leave a data directory that others may read as it is (with a warning) instead of making it 0700. */
   allowOpenDataDir?: boolean;
 }
@@ -305,6 +307,14 @@ export const SETTINGS: readonly Setting[] = [
     default: "256",
     help: "open connections one client address may hold; more are closed as they arrive",
     parse: integer("max connections per source", 1, 1_000_000),
+  },
+  {
+    key: "shutdownTimeout",
+    env: "KEYHOLD_SHUTDOWN_TIMEOUT",
+    flag: "--shutdown-timeout",
+    default: "30",
+    help: "seconds a shutdown (SIGTERM, SIGINT) lets requests in flight finish before their connections are closed",
+    parse: integer("shutdown timeout", 0, 3600),
   },
   {
     key: "s3KeyRotationDays",
