@@ -144,7 +144,8 @@ describe("graceful shutdown", () => {
       const exited = exitOf(server);
       server.child.kill("SIGTERM");
       // Once keyhold says it is stopping (it no longer accepts), the upload's body goes on.
-      while (!/SIGTERM: (not ready|stopping)/.test(server.output())) await new Promise((r) => setTimeout(r, 10));
+      while (!/SIGTERM: (not ready|stopping)/.test(server.output()) && server.child.exitCode === null)
+        await new Promise((r) => setTimeout(r, 10));
       release();
       const uploaded = await upload;
       assert.equal(uploaded.$metadata.httpStatusCode, 200, "the upload accepted before SIGTERM is answered");
