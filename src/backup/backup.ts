@@ -43,7 +43,7 @@ import { dirname, join } from "node:path";
 import { listChains } from "../audit/chains.js";
 import { fsyncDirectory, listSegments, segmentDir } from "../audit/segments.js";
 import { ConfigError } from "../config.js";
-import { PRIVATE_DIR, PRIVATE_FILE } from "../data-dir.js";
+import { PRIVATE_DIR, PRIVATE_FILE, restrictUmask } from "../data-dir.js";
 import { hashFile, writeManifest, type ManifestEntry } from "./manifest.js";
 
 /** Files keyhold keeps that are never part of a backup, with the reason the command prints. */
@@ -70,6 +70,8 @@ export interface BackupResult {
 export async function backupDataDir(dataDir: string, out: string): Promise<BackupResult> {
   if (!existsSync(join(dataDir, "keyhold.db")))
     throw new ConfigError(`${dataDir} holds no keyhold database (keyhold.db): nothing to back up`);
+  // Opening a database of a stopped server makes its -wal and -shm files: 0600, as keyhold's own.
+  restrictUmask();
   prepareTarget(out, "backup directory");
   const entries: ManifestEntry[] = [];
   const add = (entry: ManifestEntry) => entries.push(entry);
