@@ -21,7 +21,14 @@ import { OrganizationsService } from "./organizations/service.js";
 import { ORGANIZATIONS_OPERATIONS_BY_NAME, ORGANIZATIONS_TARGET_PREFIX } from "./organizations/registry.js";
 import { ServiceError } from "./errors.js";
 import { STS_OPERATIONS_BY_NAME, STS_VERSION, STS_XML_NAMESPACE } from "./sts/registry.js";
-import { createHttpServer, DEFAULT_LIMITS, type ConnectionLimits, type RequestHandler, type StreamPredicate } from "./http/server.js";
+import {
+  createHttpServer,
+  DEFAULT_LIMITS,
+  drainServer,
+  type ConnectionLimits,
+  type RequestHandler,
+  type StreamPredicate,
+} from "./http/server.js";
 import { loadTls, type TlsFiles } from "./http/tls.js";
 import { isS3Request, RestXmlProtocol } from "./http/rest-xml-protocol.js";
 import { S3Service } from "./s3/service.js";
@@ -84,7 +91,12 @@ export interface Keyhold {
   readiness: Record<string, ReadinessCheck>;
   /** Stops being ready (/_keyhold/readyz answers 503) while still serving: a balancer drains the node. close() does this first. */
   drain(): void;
-  close(): Promise<void>;
+  /**
+   * The graceful stop (SIGTERM): not ready, no new connections, requests in flight answered (for
+   * at most `timeoutMs`, default --shutdown-timeout), then the schedulers stop, the audit trail
+   * is synced and digested, and the database closes.
+   */
+  close(timeoutMs?: number): Promise<void>;
 }
 
 export interface StartOptions {
@@ -530,14 +542,11 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     drain() {
       draining = true;
     },
-    async close() {
+    async close(timeoutMs = (config.shutdownTimeout ?? 30) * 1000) {
       draining = true;
-      for (const s of tlsServer ? [server, tlsServer] : [server]) {
-        await new Promise<void>((resolve) => {
-          s.close(() => resolve());
-          s.closeAllConnections();
-        });
-      }
+      // Every reply sent before this resolves had its audit events written first (the adapters
+      // answer only after the trail took the call), so what a client saw acknowledged is recorded.
+      await Promise.all((tlsServer ? [server, tlsServer] : [server]).map((s) => drainServer(s, timeoutMs)));
       await metricsListener?.close();
       if (sweeper) clearInterval(sweeper);
       await scheduler.stop();

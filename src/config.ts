@@ -58,6 +58,8 @@ export interface Config {
   idleTimeoutMs?: number;
   minReceiveRate?: number;
   maxConnectionsPerSource?: number;
+  /** Seconds a shutdown (SIGTERM, SIGINT) waits for requests in flight before closing their connections. */
+  shutdownTimeout?: number;
   /** Leave a data directory that others may read as it is (with a warning) instead of making it 0700. */
   allowOpenDataDir?: boolean;
   /** A separate listener for /metrics (Prometheus), /healthz and /readyz; unset: none. */
@@ -403,6 +405,14 @@ export const SETTINGS: readonly Setting[] = [
     default: "info",
     help: "least severe level logged: debug, info (a line per request), warn, error or silent",
     parse: matching("log level", /^(debug|info|warn|error|silent)$/, "debug, info, warn, error or silent"),
+  },
+  {
+    key: "shutdownTimeout",
+    env: "KEYHOLD_SHUTDOWN_TIMEOUT",
+    flag: "--shutdown-timeout",
+    default: "30",
+    help: "seconds a shutdown (SIGTERM, SIGINT) lets requests in flight finish before their connections are closed",
+    parse: integer("shutdown timeout", 0, 3600),
   },
   {
     key: "s3KeyRotationDays",

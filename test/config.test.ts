@@ -39,6 +39,14 @@ describe("settings", () => {
     assert.throws(() => loadConfig({ KEYHOLD_MAX_CONNECTIONS_PER_SOURCE: "0" }, []), /max connections per source must be an integer/);
   });
 
+  it("has a shutdown timeout in seconds, 30 unless set, 0 to 3600", () => {
+    assert.equal(loadConfig({}, []).shutdownTimeout, 30);
+    assert.equal(loadConfig({ KEYHOLD_SHUTDOWN_TIMEOUT: "5" }, []).shutdownTimeout, 5);
+    assert.equal(loadConfig({ KEYHOLD_SHUTDOWN_TIMEOUT: "5" }, ["--shutdown-timeout", "0"]).shutdownTimeout, 0);
+    assert.throws(() => loadConfig({ KEYHOLD_SHUTDOWN_TIMEOUT: "3601" }, []), /shutdown timeout must be an integer/);
+    assert.throws(() => loadConfig({}, ["--shutdown-timeout", "soon"]), /shutdown timeout must be an integer/);
+  });
+
   it("refuses bad values with a message naming the setting", () => {
     assert.throws(() => loadConfig({ KEYHOLD_PORT: "http" }, []), ConfigError);
     assert.throws(() => loadConfig({ KEYHOLD_ACCOUNT_ID: "123" }, []), /12 digits/);

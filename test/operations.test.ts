@@ -174,7 +174,13 @@ describe("the keyhold command, as a new user meets it", () => {
     assert.equal(help.status, 0);
     assert.doesNotMatch(help.stdout, /the AWS KMS API/);
     assert.match(help.stdout.split("\n")[0]!, /encryption and key management that speaks the AWS APIs/);
-    assert.match(help.stdout, /S3 with server-side encryption, CloudTrail audit/);
+    // Every service keyhold serves is named, and the operator's commands are listed.
+    const intro = help.stdout.slice(0, help.stdout.indexOf("Usage:")).replace(/\s+/g, " ");
+    for (const part of ["KMS", "S3 with server-side encryption", "IAM and STS", "Secrets Manager", "CloudTrail audit"]) {
+      assert.ok(intro.includes(part), `--help names ${part}: ${intro}`);
+    }
+    assert.match(help.stdout, /keyhold backup --out <dir>/);
+    assert.match(help.stdout, /keyhold restore <dir> --data-dir <new>/);
     assert.match(help.stdout, /keyhold --version/);
   });
 

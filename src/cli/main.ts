@@ -13,14 +13,16 @@ import { ROTATION_FUNCTION_USAGE, runRotationFunction } from "./rotation-functio
 import { HSM_USAGE, runHsm } from "./hsm.js";
 import { CLOUDHSMV2_OPERATIONS } from "../cloudhsmv2/registry.js";
 import { REKEY_USAGE, runRekey } from "./rekey.js";
+import { BACKUP_USAGE, runBackup, runRestore } from "./backup.js";
 import { IAM_OPERATIONS } from "../iam/registry.js";
 import { STS_OPERATIONS } from "../sts/registry.js";
 import { ORGANIZATIONS_OPERATIONS } from "../organizations/registry.js";
 import { SECRETSMANAGER_OPERATIONS } from "../secretsmanager/registry.js";
 
-const USAGE = `keyhold — self-hosted encryption and key management that speaks the AWS APIs:
-KMS, IAM and STS, S3 with server-side encryption, CloudTrail audit and Organizations, for the
-AWS SDKs, the AWS CLI and boto3 unchanged (point --endpoint-url at keyhold).
+const USAGE = `keyhold — self-hosted encryption and key management that speaks the AWS APIs: KMS,
+S3 with server-side encryption (SSE-S3, SSE-KMS, SSE-C), IAM and STS, Secrets Manager,
+CloudTrail audit (a signed, verifiable trail) and Organizations, for the AWS SDKs, the AWS CLI
+and boto3 unchanged (point --endpoint-url at keyhold).
 
 Usage:
   keyhold server [options]     start the server (the first start initializes the data directory)
@@ -30,6 +32,7 @@ ${ROTATION_FUNCTION_USAGE}
 ${AUDIT_USAGE}
 ${HSM_USAGE}
 ${REKEY_USAGE}
+${BACKUP_USAGE}
   keyhold --version            the version
   keyhold --help               this text
 
@@ -79,6 +82,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === "rotation-function") return runRotationFunction(rest);
   if (command === "hsm") return runHsm(rest);
   if (command === "rekey") return runRekey(rest);
+  if (command === "backup") return runBackup(rest);
+  if (command === "restore") return runRestore(rest);
   if (command !== "server") {
     process.stderr.write(`keyhold: unknown command '${command}'\n\n${USAGE}`);
     return 2;

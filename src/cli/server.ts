@@ -7,15 +7,41 @@ import cluster from "node:cluster";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { initializeDataDir, printCredentials, startKeyhold } from "../app.js";
+import { initializeDataDir, printCredentials, startKeyhold, type Keyhold } from "../app.js";
 import { ConfigError, type Config } from "../config.js";
 import { configuredLogger, type Logger } from "../log.js";
 import { startMetricsListener } from "../metrics/listener.js";
 import { clusterEndpoint, serveWorkerMetrics } from "../metrics/cluster.js";
 
-function onSignals(stop: () => void): void {
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+/**
+ * SIGTERM and SIGINT start one graceful stop; another signal while it runs changes nothing (a
+ * terminal's Ctrl-C reaches the workers and the primary, which forwards SIGTERM too). The process
+ * exits 0 once the stop is done, 1 if it failed.
+ */
+function onSignals(stop: (signal: NodeJS.Signals) => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    stop(signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error(`shutdown failed: ${(error as Error)?.stack ?? String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+}
+
+/** The graceful stop of one serving process (see Keyhold.close). */
+function shutdown(keyhold: Keyhold, config: Config, what: string): (signal: NodeJS.Signals) => Promise<void> {
+  return async (signal) => {
+    log.info(`${what}: ${signal}: not ready, finishing requests in flight (up to ${config.shutdownTimeout ?? 30} s)`);
+    await keyhold.close();
+    log.info(`${what}: stopped; audit trail synced and digested, database closed`);
+  };
 }
 
 /**
@@ -59,12 +85,7 @@ async function single(config: Config, log: Logger): Promise<void> {
   process.stdout.write(`keyhold listening on ${keyhold.url} (data in ${config.dataDir})\n`);
   if (!keyhold.generatedRootCredentials) process.stdout.write(credentialsNote(config));
   if (keyhold.tlsUrl) process.stdout.write(`keyhold listening on ${keyhold.tlsUrl}${tlsNote(keyhold.caFile)}\n`);
-  onSignals(() => {
-    keyhold.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
+  onSignals(shutdown(keyhold, config, "keyhold"));
 }
 
 async function worker(config: Config, log: Logger): Promise<void> {
@@ -72,14 +93,9 @@ async function worker(config: Config, log: Logger): Promise<void> {
   const keyhold = await startKeyhold(config, { scheduler: id === 1, auditChain: id, log, metricsListener: false });
   if (keyhold.metrics) serveWorkerMetrics(keyhold.metrics.registry, keyhold.readiness);
   process.send?.({ listening: keyhold.url, port: keyhold.port, tls: keyhold.tlsUrl, caFile: keyhold.caFile });
+  onSignals(shutdown(keyhold, config, `worker ${id}`));
   // A worker whose primary is gone (kill -9) stops too, freeing the port for a restart.
-  process.on("disconnect", () => process.exit(0));
-  onSignals(() => {
-    keyhold.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
+  process.on("disconnect", () => process.emit("SIGTERM", "SIGTERM"));
 }
 
 async function primary(config: Config, log: Logger): Promise<void> {
@@ -114,11 +130,26 @@ async function primary(config: Config, log: Logger): Promise<void> {
     });
   };
   for (let id = 1; id <= config.workers; id++) fork(id);
-  onSignals(() => {
+  // The primary forwards the signal and exits once every worker has finished its own graceful
+  // stop; a worker stuck past its shutdown timeout (and a margin) is not waited for any longer.
+  onSignals(async (signal) => {
     stopping = true;
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill("SIGTERM");
-    setTimeout(() => process.exit(0), 2000).unref();
-    cluster.disconnect(() => process.exit(0));
+    log.info(`keyhold: ${signal}: stopping ${config.workers} workers`);
+    const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead());
+    const exited = workers.map((w) => new Promise<void>((resolve) => w!.once("exit", () => resolve())));
+    for (const w of workers) w!.process.kill("SIGTERM");
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error("workers did not stop within the shutdown timeout")),
+        ((config.shutdownTimeout ?? 30) + 10) * 1000,
+      );
+    });
+    try {
+      await Promise.race([Promise.all(exited), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   });
 }
 

@@ -209,6 +209,9 @@ export function createHttpServer(
   const run = (req: IncomingMessage, res: ServerResponse, request: SignedRequest): void => {
     const reply = (r: Reply) => {
       if (!req.complete) closeAfter(req, r);
+      // Draining: the connection ends with this reply, which says so, so the client opens its
+      // next one elsewhere instead of sending a request into a socket about to close.
+      else if (draining.has(server)) r.headers.connection = "close";
       send(res, r);
     };
     handler(request).then(reply, () => reply(errorReply(randomUUID(), "InternalFailure", 500, "An internal error occurred.")));
@@ -280,6 +283,31 @@ export function createHttpServer(
   server.setTimeout(limits.idleTimeoutMs);
 
   return server;
+}
+
+/** Servers that are shutting down (drainServer). */
+const draining = new WeakSet<Server>();
+
+/**
+ * A graceful stop: the listening socket closes (new connections are refused), idle keep-alive
+ * connections are closed, and each request in flight gets its whole reply, sent with
+ * `Connection: close` so that its connection ends after it. Once `timeoutMs` have passed, the
+ * connections still open are cut. Resolves when the last connection is gone.
+ *
+ * A client whose idle connection is closed at the moment it sends a request on it sees a reset:
+ * that request was never read, so nothing was done (the AWS SDKs retry it). A request keyhold has
+ * read is answered, unless the timeout cuts it.
+ */
+export function drainServer(server: Server, timeoutMs: number): Promise<void> {
+  draining.add(server);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }
 
 /**
