@@ -18,7 +18,7 @@ import { clusterEndpoint, serveWorkerMetrics } from "../metrics/cluster.js";
  * terminal's Ctrl-C reaches the workers and the primary, which forwards SIGTERM too). The process
  * exits 0 once the stop is done, 1 if it failed.
  */
-function onSignals(stop: (signal: NodeJS.Signals) => Promise<void>): void {
+function onSignals(log: Logger, stop: (signal: NodeJS.Signals) => Promise<void>): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -36,7 +36,7 @@ function onSignals(stop: (signal: NodeJS.Signals) => Promise<void>): void {
 }
 
 /** The graceful stop of one serving process (see Keyhold.close). */
-function shutdown(keyhold: Keyhold, config: Config, what: string): (signal: NodeJS.Signals) => Promise<void> {
+function shutdown(keyhold: Keyhold, config: Config, log: Logger, what: string): (signal: NodeJS.Signals) => Promise<void> {
   return async (signal) => {
     log.info(`${what}: ${signal}: not ready, finishing requests in flight (up to ${config.shutdownTimeout ?? 30} s)`);
     await keyhold.close();
@@ -85,7 +85,7 @@ async function single(config: Config, log: Logger): Promise<void> {
   process.stdout.write(`keyhold listening on ${keyhold.url} (data in ${config.dataDir})\n`);
   if (!keyhold.generatedRootCredentials) process.stdout.write(credentialsNote(config));
   if (keyhold.tlsUrl) process.stdout.write(`keyhold listening on ${keyhold.tlsUrl}${tlsNote(keyhold.caFile)}\n`);
-  onSignals(shutdown(keyhold, config, "keyhold"));
+  onSignals(log, shutdown(keyhold, config, log, "keyhold"));
 }
 
 async function worker(config: Config, log: Logger): Promise<void> {
@@ -93,7 +93,7 @@ async function worker(config: Config, log: Logger): Promise<void> {
   const keyhold = await startKeyhold(config, { scheduler: id === 1, auditChain: id, log, metricsListener: false });
   if (keyhold.metrics) serveWorkerMetrics(keyhold.metrics.registry, keyhold.readiness);
   process.send?.({ listening: keyhold.url, port: keyhold.port, tls: keyhold.tlsUrl, caFile: keyhold.caFile });
-  onSignals(shutdown(keyhold, config, `worker ${id}`));
+  onSignals(log, shutdown(keyhold, config, log, `worker ${id}`));
   // A worker whose primary is gone (kill -9) stops too, freeing the port for a restart.
   process.on("disconnect", () => process.emit("SIGTERM", "SIGTERM"));
 }
@@ -132,7 +132,7 @@ async function primary(config: Config, log: Logger): Promise<void> {
   for (let id = 1; id <= config.workers; id++) fork(id);
   // The primary forwards the signal and exits once every worker has finished its own graceful
   // stop; a worker stuck past its shutdown timeout (and a margin) is not waited for any longer.
-  onSignals(async (signal) => {
+  onSignals(log, async (signal) => {
     stopping = true;
     log.info(`keyhold: ${signal}: stopping ${config.workers} workers`);
     const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead());
