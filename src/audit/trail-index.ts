@@ -23,7 +23,7 @@
  * starts; an index ahead of the chain (records a power loss took back) is cut back to the chain.
  */
 import type Database from "better-sqlite3";
-import { fieldsOfRecord } from "./record.js";
+import { fieldsOfRecord, type AuditEvent } from "./record.js";
 import { linesInOrder, listSegments, sequenceOf } from "./segments.js";
 import type { LookupQuery } from "./store.js";
 
@@ -31,18 +31,10 @@ import type { LookupQuery } from "./store.js";
 export const BLOCK_EVENTS = 32;
 
 /** The fields of an event the index keeps (an AuditEvent, or RecordFields read back from a record). */
-export interface IndexedFields {
-  eventId: string;
-  eventTime: number;
-  accountId?: string;
-  region?: string;
-  eventSource: string;
-  eventName: string;
-  username?: string;
-  accessKeyId?: string;
-  readOnly: boolean;
-  resources: { arn: string; type: string }[];
-}
+export type IndexedFields = Pick<
+  AuditEvent,
+  "eventId" | "eventTime" | "accountId" | "region" | "eventSource" | "eventName" | "username" | "accessKeyId" | "readOnly" | "resources"
+>;
 
 export interface Block {
   firstSeq: number;
