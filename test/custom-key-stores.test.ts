@@ -28,9 +28,11 @@ import {
   ScheduleKeyDeletionCommand,
   UpdateCustomKeyStoreCommand,
   type CustomKeyStoresListEntry,
+  KMS,
   type KMSClient,
 } from "@aws-sdk/client-kms";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
+import { buildClient, CommitmentPolicy, KmsKeyringNode } from "@aws-crypto/client-node";
 import { ManualClock, DAY_MS } from "../src/clock.js";
 import { createCluster } from "../src/hsm/cluster-setup.js";
 import type { ClusterRecord } from "../src/hsm/clusters.js";
@@ -365,6 +367,52 @@ test("custom key stores on clusters of SoftHSM2 tokens", async (t) => {
     const got = await s3.send(new GetObjectCommand({ Bucket: "hsm-objects", Key: "o" }));
     assert.ok((await bytesOf(got.Body)).equals(body));
     s3.destroy();
+    // The KMS records S3 writes on the caller's behalf name the custom key store, as CloudTrail's do.
+    const trail = new CloudTrailClient({
+      endpoint: server.url,
+      region: "us-east-1",
+      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+      maxAttempts: 1,
+    });
+    for (const name of ["GenerateDataKey", "Decrypt"]) {
+      const records = (
+        await trail.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: name }] }))
+      )
+        .Events!.map((e) => JSON.parse(e.CloudTrailEvent!))
+        .filter((r) => r.errorCode === undefined && JSON.stringify(r.requestParameters ?? {}).includes("aws:s3:arn"));
+      assert.ok(records.length >= 1, `S3's ${name} is recorded`);
+      for (const r of records) {
+        assert.equal(r.additionalEventData.customKeyStoreId, storeId, `S3's ${name} names the store`);
+        assert.ok(r.additionalEventData.keyMaterialId, `S3's ${name} keeps its key material id`);
+      }
+    }
+    trail.destroy();
+  });
+
+  await t.test("the AWS Encryption SDK under a key in the custom key store, unchanged", async () => {
+    const arn = `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/${keyId}`;
+    const clients: KMS[] = [];
+    const keyring = new KmsKeyringNode({
+      generatorKeyId: arn,
+      clientProvider: (region: string) => {
+        const c = new KMS({
+          endpoint: server.url,
+          region,
+          credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+          maxAttempts: 1,
+        });
+        clients.push(c);
+        return c;
+      },
+    });
+    const { encrypt, decrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+    const plaintext = patterned(200_000, 11);
+    const { result } = await encrypt(keyring, plaintext, { encryptionContext: { tenant: "hsm" } });
+    assert.ok(!result.includes(plaintext.subarray(0, 64)), "the message is encrypted");
+    const { plaintext: back, messageHeader } = await decrypt(keyring, result);
+    assert.ok(Buffer.from(back).equals(plaintext));
+    assert.equal(messageHeader.encryptedDataKeys[0]!.providerInfo, arn);
+    for (const c of clients) c.destroy();
   });
 
   await t.test("disconnected: the key is Unavailable and refused; reconnected: it works again", async () => {

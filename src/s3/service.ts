@@ -646,7 +646,7 @@ export class S3Service {
       const bucketKey = await this.bucketKeyFor(kmsKey, bucket, context);
       // Only a new bucket key is a KMS operation; a cached one saves it, as on S3.
       if (bucketKey.fresh) {
-        kmsCall.trail.additional = { keyMaterialId: bucketKey.materialId! };
+        kmsCall.trail.additional = { ...kmsCall.trail.additional, keyMaterialId: bucketKey.materialId! };
         this.recordKms(call, kmsCall);
       }
       const wrapped = seal(bucketKey.plain, dataKey, Buffer.from(bucketKeyContext(bucket, key), "utf8"));
@@ -656,7 +656,7 @@ export class S3Service {
       };
     }
     const { blob, materialId } = await this.kms.encrypt(kmsKey, dataKey, context);
-    kmsCall.trail.additional = { keyMaterialId: materialId };
+    kmsCall.trail.additional = { ...kmsCall.trail.additional, keyMaterialId: materialId };
     this.recordKms(call, kmsCall);
     return { dataKey, sse: { algorithm: "aws:kms", wrappedKey: blob.toString("base64"), kmsKeyArn, context } };
   }
@@ -725,7 +725,7 @@ export class S3Service {
             this.kms.decrypt(kmsCall, Buffer.from(sse.bucketKey!, "base64"), sse.context, sse.kmsKeyArn),
           ),
         );
-        kmsCall.trail.additional = { keyMaterialId: materialId };
+        kmsCall.trail.additional = { ...kmsCall.trail.additional, keyMaterialId: materialId };
         plain = this.rememberBucketKey(sse.bucketKey, plaintext);
       }
       const opened = openSealed(plain, Buffer.from(sse.wrappedKey, "base64"), Buffer.from(bucketKeyContext(bucket, key), "utf8"));
@@ -735,7 +735,7 @@ export class S3Service {
     const { plaintext, materialId } = await this.storedKey({ call, bucket, key }, "SSE-KMS", () =>
       this.kmsStep(call, kmsCall, true, () => this.kms.decrypt(kmsCall, Buffer.from(sse.wrappedKey, "base64"), sse.context, sse.kmsKeyArn)),
     );
-    kmsCall.trail.additional = { keyMaterialId: materialId };
+    kmsCall.trail.additional = { ...kmsCall.trail.additional, keyMaterialId: materialId };
     return plaintext;
   }
 }

@@ -544,7 +544,7 @@ export class SecretsManagerService {
     try {
       const { blob, materialId } = await this.kms.encrypt(key, dataKey, context);
       kmsCall.trail.input = { KeyId: arn, KeySpec: "AES_256", EncryptionContext: context };
-      kmsCall.trail.additional = { keyMaterialId: materialId };
+      kmsCall.trail.additional = { ...kmsCall.trail.additional, keyMaterialId: materialId };
       this.recordKms(call, kmsCall);
       const sealed = seal(dataKey, value, versionAad(body.arn, versionId));
       return {
@@ -570,7 +570,7 @@ export class SecretsManagerService {
     try {
       const opened = await this.kms.decrypt(kmsCall, Buffer.from(version.wrappedKey, "base64"), context, version.kmsKeyArn);
       dataKey = opened.plaintext;
-      kmsCall.trail.additional = { keyMaterialId: opened.materialId };
+      kmsCall.trail.additional = { ...kmsCall.trail.additional, keyMaterialId: opened.materialId };
     } catch (error) {
       this.kmsFailure(call, kmsCall, error, "DecryptionFailure");
     }
