@@ -16,6 +16,7 @@ import { spawnServer, type ServerProcess } from "./process.js";
 import { hsmEnv, notAModule, pinFile, pkcs11Tool, requireSoftHsm, runKeyhold, type SoftHsm } from "./softhsm.js";
 import { postgresMissing, startPostgres } from "./postgres.js";
 import { Token } from "../src/hsm/token.js";
+import { trustAnchor } from "./trust-anchor.js";
 import { SoftwareKeyStore } from "../src/keystore/software.js";
 
 const PIN_A = "pin-A-5821-secret";
@@ -328,4 +329,54 @@ test("two first starts on one new database: one seal wins, the loser's token key
   assert.equal(second.unwrap(wrapped, "ctx").toString(), "material", "the loser opened the winner's seal");
   const roots = tokenKeys(hsm, "kh-race", PIN_A).filter((b) => /keyhold-root-/.test(b));
   assert.equal(roots.length, 1, "the losing seal's token key was destroyed");
+});
+
+test("zeroizing a cluster whose token holds the root of trust shreds the installation, and a start says so", async (t) => {
+  const hsm = requireSoftHsm(t);
+  if (!hsm) return;
+  const anchor = trustAnchor(t);
+  if (!anchor) return;
+  hsm.token("kh-z", PIN_A);
+  const pin = pinFile(PIN_A);
+  const env = hsmEnv(hsm, "kh-z", pin);
+  const dataDir = join(tempDir(), "data");
+  const server = await spawnServer(dataDir, env);
+  const kms = kmsClient(server.url);
+  const { blob } = await encryptSomething(kms);
+  assert.equal(await decrypts(kms, blob), "made under the HSM root");
+  kms.destroy();
+  await server.kill();
+  assert.equal(tokenKeys(hsm, "kh-z", PIN_A).filter((b) => /keyhold-root-/.test(b)).length, 1);
+
+  const anchorFile = join(tempDir(), "anchor.pem");
+  writeFileSync(anchorFile, anchor);
+  const made = runKeyhold(
+    [
+      "hsm",
+      "cluster",
+      "create",
+      "--module",
+      hsm.module,
+      "--token-label",
+      "kh-z",
+      "--pin-file",
+      pin,
+      "--trust-anchor",
+      anchorFile,
+      "--data-dir",
+      dataDir,
+    ],
+    env,
+  );
+  assert.equal(made.status, 0, made.out);
+  const clusterId = /cluster-[2-7a-z]{11}/.exec(made.out)![0];
+  const zeroized = runKeyhold(["hsm", "zeroize", clusterId, "--pin-file", pin, "--confirm", clusterId, "--data-dir", dataDir], env);
+  assert.equal(zeroized.status, 0, zeroized.out);
+  assert.match(zeroized.out, /root of trust was in this cluster .* cryptographically shredded/);
+  assert.equal(tokenKeys(hsm, "kh-z", PIN_A).filter((b) => /keyhold-root-/.test(b)).length, 0, "the root key is gone from the token");
+
+  const again = runKeyhold(["server", "--port", "0", "--data-dir", dataDir], env);
+  assert.notEqual(again.status, 0, again.out);
+  assert.match(again.out, /cryptographically shredded/);
+  assert.ok(!again.out.includes(PIN_A));
 });

@@ -184,6 +184,11 @@ async function zeroize(args: string[]): Promise<number> {
       }
     }
     if (failed === 0) process.stdout.write(`${clusterId} zeroized: its keys can no longer decrypt anything.\n`);
+    if (results.some((r) => r.rootOfTrust)) {
+      process.stdout.write(
+        "keyhold's root of trust was in this cluster and is destroyed: every key of this installation is cryptographically shredded; it will not start again.\n",
+      );
+    }
     return failed === 0 ? 0 : 1;
   } finally {
     await repo.close();

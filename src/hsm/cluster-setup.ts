@@ -7,6 +7,7 @@
  * wrapping key itself is never outside a token in the clear; the transport key is gone when the
  * sessions close.
  */
+import { ROOT_KEY_LABEL_PREFIX } from "../keystore/seal.js";
 import { randomBytes } from "node:crypto";
 import { Token, type KeyRef, type TokenSpec } from "./token.js";
 import {
@@ -93,20 +94,25 @@ function parseTrustAnchorOrFail(pem: string): void {
 }
 
 /**
- * Zeroization: every object keyhold made in each token of the cluster destroyed. Returns, per
+ * Zeroization: every object keyhold made in each token of the cluster destroyed, keyhold's root of
+ * trust included when a token of the cluster holds it. Returns, per
  * token, how many objects went, or why the token could not be reached.
  */
 export async function zeroizeCluster(
   cluster: ClusterRecord,
   pin: string,
   opener: TokenOpener = (s, p) => Token.open(s, p),
-): Promise<{ token: ClusterToken; destroyed?: number; error?: string }[]> {
-  const out: { token: ClusterToken; destroyed?: number; error?: string }[] = [];
+): Promise<{ token: ClusterToken; destroyed?: number; rootOfTrust?: boolean; error?: string }[]> {
+  const out: { token: ClusterToken; destroyed?: number; rootOfTrust?: boolean; error?: string }[] = [];
   for (const t of cluster.tokens) {
     let token: Token | undefined;
     try {
       token = await opener({ module: cluster.module, ...t } as TokenSpec, pin);
-      out.push({ token: t, destroyed: await token.destroyByLabelPrefix(LABEL_PREFIX) });
+      const destroyed = await token.destroyByLabelPrefix(LABEL_PREFIX);
+      // A token of the cluster that also holds keyhold's root of trust: zeroizing it shreds the
+      // whole installation (the root key's seal opens nowhere else), as the operator asked.
+      const roots = await token.destroyByLabelPrefix(ROOT_KEY_LABEL_PREFIX);
+      out.push({ token: t, destroyed: destroyed + roots, rootOfTrust: roots > 0 });
     } catch (error) {
       out.push({ token: t, error: (error as Error).message });
     } finally {

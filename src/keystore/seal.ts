@@ -125,7 +125,7 @@ export async function unsealRoot(sealed: Buffer, source: KekSource): Promise<Buf
     const key = await hsm(() => source.token.findKey(label), "find the sealing key in");
     if (!key) {
       throw new KeyStoreError(
-        `token "${source.token.label}" holds no key ${label}, the key this installation's root key is sealed with (another token, or the key was destroyed)`,
+        `token "${source.token.label}" holds no key ${label}, the key this installation's root key is sealed with (another token, or the key was destroyed: if it was zeroized, every key of this installation is cryptographically shredded)`,
       );
     }
     try {
