@@ -90,6 +90,11 @@ export class PostgresAuditStore implements AuditStore {
     // data directory) would break the chain's sequence; it is refused here, in words. The claim
     // is a session lock, so it goes with the process, even one killed with -9.
     const claim = new pg.Client({ connectionString: this.url });
+    // A restart of PostgreSQL ends the claim's session (unheard, its 'error' would end the process);
+    // the chain's primary key still refuses a second writer.
+    claim.on("error", () => {
+      if (this.claim === claim) this.claim = undefined;
+    });
     await claim.connect();
     const { rows } = await claim.query("SELECT pg_try_advisory_lock(hashtext($1)) AS claimed", [`keyhold-audit-chain:${this.ownChain}`]);
     if (!(rows[0] as { claimed: boolean }).claimed) {
@@ -99,11 +104,6 @@ export class PostgresAuditStore implements AuditStore {
       );
     }
     this.claim = claim;
-    // A restart of PostgreSQL ends the claim's session (unheard, its 'error' would end the process);
-    // the chain's primary key still refuses a second writer.
-    claim.on("error", () => {
-      if (this.claim === claim) this.claim = undefined;
-    });
     await this.q("INSERT INTO audit_chains (chain, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING", [this.ownChain, now]);
   }
 

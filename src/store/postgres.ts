@@ -46,6 +46,14 @@ class TooManyTags extends Error {}
 /** Runs `fn` in one transaction on one pooled connection: committed whole, or rolled back whole. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (q: Query) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A checked-out connection has no listener of the pool's: PostgreSQL ending it between two
+  // statements (a restart) would be an unheard 'error' that ends the process. Heard here, the
+  // next statement fails instead, and the connection is released as broken, not reused.
+  let lost: Error | undefined;
+  const onError = (error: Error) => {
+    lost = error;
+  };
+  client.on("error", onError);
   try {
     await client.query("BEGIN");
     const result = await fn(async (sql, values) => (await client.query(sql, values)).rows as Row[]);
@@ -53,15 +61,25 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (q: Query) => Promise<
     return result;
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
+    lost ??= error instanceof Error && isConnectionLoss(error) ? error : undefined;
     throw error;
   } finally {
-    client.release();
+    client.removeListener("error", onError);
+    client.release(lost);
   }
+}
+
+/** Errors after which a connection is no use: PostgreSQL or the network ended it. */
+function isConnectionLoss(error: Error): boolean {
+  const code = (error as { code?: string }).code ?? "";
+  return code.startsWith("57P") || code.startsWith("08") || /Connection terminated|ECONNRESET|EPIPE/.test(error.message);
 }
 
 /** Applies the schema migrations once, under an advisory lock, whichever node comes first. */
 export async function runPostgresMigrations(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
+  const onError = () => undefined;
+  client.on("error", onError);
   try {
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
     await client.query(
@@ -82,6 +100,7 @@ export async function runPostgresMigrations(pool: pg.Pool): Promise<void> {
     }
   } finally {
     await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
+    client.removeListener("error", onError);
     client.release();
   }
 }
@@ -149,6 +168,11 @@ export class PostgresRepository implements Repository {
     if (this.leaseHolder) return true;
     this.leaseAttempt ??= (async () => {
       const client = new pg.Client({ connectionString: this.url });
+      const lost = () => {
+        if (this.leaseHolder === client) this.leaseHolder = undefined;
+      };
+      client.on("error", lost);
+      client.on("end", lost);
       try {
         await client.connect();
         const held = (await client.query("SELECT pg_try_advisory_lock($1) AS held", [SCHEDULER_LOCK])).rows[0]?.held === true;
@@ -156,11 +180,6 @@ export class PostgresRepository implements Repository {
           await client.end();
           return false;
         }
-        const lost = () => {
-          if (this.leaseHolder === client) this.leaseHolder = undefined;
-        };
-        client.on("error", lost);
-        client.on("end", lost);
         this.leaseHolder = client;
         return true;
       } catch {
