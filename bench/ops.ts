@@ -1,6 +1,7 @@
 /**
  * `npm run bench:ops`: what operating keyhold costs. Encrypt (64 bytes) against two keyhold
- * processes in the same run, in alternating slices: one bare (no metrics listener, request log off
+ * servers in the same run, in alternating slices, each in the default layout (a worker per core):
+ * one bare (no metrics listener, request log off
  * with --log-level error), one with the metrics listener and the JSON request log on (written to a
  * file, as a log collector would read it). Prints requests/s, p50, p99 and the ratio on/off.
  *
@@ -9,8 +10,8 @@
  * logger that stringifies an object and writes each line on its own would.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { chooseLoadRunner, compareLoads, type LoadResult } from "./load.js";
 import { encryptBody, KEYHOLD_MAIN, KEYHOLD_READY, ROOT_ENV, runBench, signedBytes, startKeyhold } from "./servers.js";
@@ -158,11 +159,32 @@ async function startObserved(): Promise<{ child: ChildProcess; port: number; log
   };
 }
 
-/** CPU seconds (user + system) a process has used, from /proc (Linux): every thread, the audit writer's included. */
+/**
+ * CPU seconds (user + system) a process and its children have used, from /proc (Linux): every
+ * thread, the audit writer's included, and the workers a `keyhold server` forks (one per core by
+ * default), which serve the requests while the process started is their primary.
+ */
 function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return 0; // a worker that ended between the listing and the read
+  }
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  let seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+  for (const child of childrenOf(pid)) seconds += cpuSeconds(child);
+  return seconds;
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
 }
 
 function row(name: string, r: LoadResult): string {
@@ -192,7 +214,9 @@ runBench(async () => {
     process.stdout.write(
       `\nEncrypt 64 B, ${CONNECTIONS} connections, ${SECONDS} s each in 10 alternating slices, load from ${loader.name}\n\n`,
     );
-    process.stdout.write(`| keyhold (1 process)                | req/s   | p50 ms | p99 ms | errors |\n|---|---|---|---|---|\n`);
+    // Both in the default layout: a worker per core (src/config.ts).
+    const layout = `keyhold (${availableParallelism()} workers)`.padEnd(34);
+    process.stdout.write(`| ${layout} | req/s   | p50 ms | p99 ms | errors |\n|---|---|---|---|---|\n`);
     process.stdout.write(`${row("metrics and request log off", off!)}\n${row("metrics listener + JSON request log", on!)}\n`);
     process.stdout.write(`\nratio on/off: ${(on!.rps / off!.rps).toFixed(3)}\n`);
     // CPU per request depends less on what else the machine runs than requests per second do.

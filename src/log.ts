@@ -123,24 +123,62 @@ export function consoleLogger(quiet = false): Logger {
  * still go through JSON.stringify, so no value can break out of its field or the line.
  */
 function requestJson(e: RequestLogEntry): string {
-  let line = `{"time":"${new Date(e.time).toISOString()}","level":"info","msg":"request","requestId":${JSON.stringify(e.requestId)}`;
-  if (e.service !== undefined) line += `,"service":${JSON.stringify(e.service)}`;
-  if (e.operation !== undefined) line += `,"operation":${JSON.stringify(e.operation)}`;
+  let line = `{"time":"${isoTime(e.time)}","level":"info","msg":"request","requestId":${JSON.stringify(e.requestId)}`;
+  if (e.service !== undefined) line += `,"service":${quoted(e.service)}`;
+  if (e.operation !== undefined) line += `,"operation":${quoted(e.operation)}`;
   line += `,"status":${e.status}`;
-  if (e.errorCode !== undefined) line += `,"errorCode":${JSON.stringify(e.errorCode)}`;
+  if (e.errorCode !== undefined) line += `,"errorCode":${quoted(e.errorCode)}`;
   line += `,"latencyMs":${e.latencyMs}`;
-  if (e.callerArn !== undefined) line += `,"callerArn":${JSON.stringify(e.callerArn)}`;
-  if (e.accessKeyId !== undefined) line += `,"accessKeyId":${JSON.stringify(e.accessKeyId)}`;
+  if (e.callerArn !== undefined) line += `,"callerArn":${quoted(e.callerArn)}`;
+  if (e.accessKeyId !== undefined) line += `,"accessKeyId":${quoted(e.accessKeyId)}`;
   if (e.claimedAccessKeyId !== undefined) line += `,"claimedAccessKeyId":${JSON.stringify(e.claimedAccessKeyId)}`;
-  if (e.sourceIp !== undefined) line += `,"sourceIp":${JSON.stringify(e.sourceIp)}`;
+  if (e.sourceIp !== undefined) line += `,"sourceIp":${quoted(e.sourceIp)}`;
   return `${line},"bytesIn":${e.bytesIn},"bytesOut":${e.bytesOut}}\n`;
+}
+
+/**
+ * The JSON text of the strings that recur from one request line to the next (service, operation,
+ * error code, caller, access key, address): a server's callers are few, so each is quoted once and
+ * looked up after. At most QUOTED_MAX are kept; a full table is emptied, so a stream of distinct
+ * values (addresses of many clients) costs what quoting each one would, and no more memory.
+ */
+const QUOTED_MAX = 1024;
+const quotedText = new Map<string, string>();
+
+function quoted(value: string): string {
+  let text = quotedText.get(value);
+  if (text === undefined) {
+    if (quotedText.size >= QUOTED_MAX) quotedText.clear();
+    text = JSON.stringify(value);
+    if (value.length <= 256) quotedText.set(value, text);
+  }
+  return text;
+}
+
+/** `new Date(ms).toISOString()`, its text up to the second made once a second. */
+let isoSecond = NaN;
+let isoPrefix = "";
+
+function isoTime(time: number): string {
+  const ms = Math.trunc(time);
+  if (!(ms >= 0)) return new Date(time).toISOString();
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    const iso = new Date(second * 1000).toISOString();
+    // A date beyond year 9999 (or before 0) has a longer year; not a time a server logs.
+    if (iso.length !== 24) return new Date(ms).toISOString();
+    isoSecond = second;
+    isoPrefix = iso.slice(0, 20);
+  }
+  const milli = ms - second * 1000;
+  return `${isoPrefix}${milli < 10 ? "00" : milli < 100 ? "0" : ""}${milli}Z`;
 }
 
 /** For a terminal: the same fields, the identifiers JSON-quoted so a control character in one cannot fake a line. */
 function requestText(e: RequestLogEntry): string {
   const q = (v: string | undefined) => (v === undefined ? "-" : /^[\w.:/@+=,-]*$/.test(v) ? v : JSON.stringify(v));
   return (
-    `${new Date(e.time).toISOString()} info ${q(e.service)} ${q(e.operation)} ${e.status}${e.errorCode ? ` ${q(e.errorCode)}` : ""}` +
+    `${isoTime(e.time)} info ${q(e.service)} ${q(e.operation)} ${e.status}${e.errorCode ? ` ${q(e.errorCode)}` : ""}` +
     ` ${e.latencyMs}ms req=${q(e.requestId)} caller=${q(e.callerArn)} key=${q(e.accessKeyId ?? e.claimedAccessKeyId)}` +
     ` ip=${q(e.sourceIp)} in=${e.bytesIn} out=${e.bytesOut}\n`
   );

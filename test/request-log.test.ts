@@ -278,3 +278,50 @@ describe("request log settings", () => {
     }
   });
 });
+
+describe("request log lines", () => {
+  it("write each request's time as toISOString does and quote every field as JSON.stringify does, however often a value recurs", () => {
+    let text = "";
+    const log = createLogger({ format: "json", level: "info", write: (t) => (text += t) });
+    // Millisecond values of one, two and three digits, second and year boundaries, a fractional time.
+    const times = [
+      0, 5, 50, 999, 1000, 1_764_000_000_000, 1_764_000_000_007, 1_764_000_000_070.9, 1_764_000_000_999, 1_798_761_599_999,
+      1_798_761_600_000,
+    ];
+    // The same values over and over (the lines reuse their quoted text), then ones JSON must escape.
+    const values = ["arn:aws:iam::111122223333:user/app", 'a"b\\c', "line\nbreak", "\u2028", "é", "arn:aws:iam::111122223333:user/app"];
+    for (const [i, time] of times.entries()) {
+      for (const value of values)
+        log.request!({
+          time,
+          requestId: `r${i}`,
+          service: value,
+          operation: value,
+          status: 200,
+          latencyMs: 1,
+          callerArn: value,
+          accessKeyId: value,
+          sourceIp: value,
+          bytesIn: 1,
+          bytesOut: 2,
+        });
+    }
+    // More distinct values than the quoted-text table keeps.
+    for (let i = 0; i < 3000; i++)
+      log.request!({ time: 1, requestId: "x", sourceIp: `10.0.${i >> 8}.${i & 255}"`, status: 200, latencyMs: 1, bytesIn: 0, bytesOut: 0 });
+    log.flush!();
+    const lines = text
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines.length, times.length * values.length + 3000);
+    for (const [i, time] of times.entries()) {
+      for (const [j, value] of values.entries()) {
+        const line = lines[i * values.length + j]!;
+        assert.equal(line.time, new Date(time).toISOString());
+        for (const field of ["service", "operation", "callerArn", "accessKeyId", "sourceIp"]) assert.equal(line[field], value);
+      }
+    }
+    for (let i = 0; i < 3000; i++) assert.equal(lines[times.length * values.length + i]!.sourceIp, `10.0.${i >> 8}.${i & 255}"`);
+  });
+});

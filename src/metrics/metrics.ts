@@ -2,7 +2,7 @@
  * keyhold's Prometheus metrics, one registry per process. What other modules already count
  * (cache hits, the audit queue, scheduler work, the PostgreSQL pool) is read at scrape time by
  * collect callbacks; what happens per request is counted here, told by the dispatcher once a call
- * is answered (`answered`), at the cost of a Map update and a histogram observation.
+ * is answered (`answered`), at the cost of a Map lookup and a few additions.
  *
  * No label holds a value a client chose or that names something: services are SigV4 signing
  * names keyhold routes, operations come from the service registries (any other name is
@@ -11,7 +11,7 @@
  * request log and the audit trail, never here: as labels they would make a series per key and
  * leak names to whoever can scrape.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type MetricValueWithName } from "prom-client";
 import { ERROR_CODES } from "../errors.js";
 import type { AnsweredCall } from "../http/dispatch.js";
 import { bytesIn, bytesOut } from "../http/request-log.js";
@@ -63,13 +63,85 @@ function statusClass(status: number): string {
   return status >= 500 ? "5xx" : status >= 400 ? "4xx" : status >= 300 ? "3xx" : "2xx";
 }
 
+/** One (service, operation)'s request latencies: a count per bucket of LATENCY_BUCKETS (the last one +Inf), their sum. */
+interface LatencySeries {
+  readonly service: string;
+  readonly operation: string;
+  readonly buckets: Float64Array;
+  sum: number;
+}
+
+/** One label set of keyhold_requests_total, and the latency series of its service and operation. */
+interface RequestSeries {
+  readonly labels: { service: string; operation: string; status: string; code: string };
+  count: number;
+  readonly latency: LatencySeries;
+}
+
+/**
+ * keyhold_request_duration_seconds: a Prometheus histogram kept as plain counts per series and
+ * handed to the registry at scrape time in prom-client's shape (so the text and the cluster
+ * aggregation are prom-client's own). A request costs a bucket search and two additions, where
+ * prom-client's Histogram.observe validates and hashes the label object and looks its bucket up by
+ * a number-to-string property key on every call.
+ */
+class LatencyHistogram {
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+  private readonly series = new Map<string, LatencySeries>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: readonly number[],
+  ) {}
+
+  /** The series of a (service, operation); made on first use (both labels are bounded sets). */
+  of(service: string, operation: string): LatencySeries {
+    const key = `${service}\n${operation}`;
+    let series = this.series.get(key);
+    if (series === undefined) {
+      series = { service, operation, buckets: new Float64Array(this.bounds.length + 1), sum: 0 };
+      this.series.set(key, series);
+    }
+    return series;
+  }
+
+  observe(series: LatencySeries, seconds: number): void {
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && seconds > bounds[i]!) i++;
+    series.buckets[i]!++;
+    series.sum += seconds;
+  }
+
+  /** What prom-client's Registry (its text, its cluster aggregation) reads of a metric. */
+  get(): Promise<{ name: string; help: string; type: "histogram"; aggregator: "sum"; values: MetricValueWithName<string>[] }> {
+    const values: MetricValueWithName<string>[] = [];
+    for (const s of this.series.values()) {
+      let cumulative = 0;
+      for (let i = 0; i <= this.bounds.length; i++) {
+        cumulative += s.buckets[i]!;
+        values.push({
+          labels: { le: i < this.bounds.length ? this.bounds[i]! : "+Inf", service: s.service, operation: s.operation },
+          value: cumulative,
+          metricName: `${this.name}_bucket`,
+        });
+      }
+      values.push({ labels: { service: s.service, operation: s.operation }, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: { service: s.service, operation: s.operation }, value: cumulative, metricName: `${this.name}_count` });
+    }
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
+  }
+}
+
 export class Metrics {
   readonly registry = new Registry();
-  /** Answered requests by label set, as `service\n operation\n status\n code` → count; copied into the counter at scrape. */
-  private readonly requests = new Map<string, number>();
+  /** Answered requests by label set, keyed `service\n operation\n status\n code`; copied into the counter at scrape. */
+  private readonly requests = new Map<string, RequestSeries>();
   private readonly s3In = new Map<EncryptionType, number>();
   private readonly s3Out = new Map<EncryptionType, number>();
-  private readonly latency: Histogram<"service" | "operation">;
+  private readonly latency: LatencyHistogram;
   private readonly auditBatch: Histogram;
   private readonly auditCommit: Histogram;
   private readonly auditWritten: Counter;
@@ -85,19 +157,15 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const [key, n] of requests) {
-          const [service, operation, status, code] = key.split("\n") as [string, string, string, string];
-          this.inc({ service, operation, status, code }, n);
-        }
+        for (const series of requests.values()) this.inc(series.labels, series.count);
       },
     });
-    this.latency = new Histogram({
-      name: "keyhold_request_duration_seconds",
-      help: "Time from a request's arrival (its body read) to its reply, audit record included, by service and operation",
-      labelNames: ["service", "operation"],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    this.latency = new LatencyHistogram(
+      "keyhold_request_duration_seconds",
+      "Time from a request's arrival (its body read) to its reply, audit record included, by service and operation",
+      LATENCY_BUCKETS,
+    );
+    this.registry.registerMetric(this.latency as never);
     new Gauge({
       name: "keyhold_requests_in_flight",
       help: "API requests being handled",
@@ -242,9 +310,15 @@ export class Metrics {
     const service = call.completed.service ?? UNKNOWN_SERVICE;
     const operation = (call.served && call.completed.operation) || UNKNOWN_OPERATION;
     const code = call.errorCode === undefined ? "" : Object.hasOwn(ERROR_CODES, call.errorCode) ? call.errorCode : OTHER_ERROR;
-    const key = `${service}\n${operation}\n${statusClass(call.reply.status)}\n${code}`;
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
-    this.latency.observe({ service, operation }, call.seconds);
+    const status = statusClass(call.reply.status);
+    const key = `${service}\n${operation}\n${status}\n${code}`;
+    let series = this.requests.get(key);
+    if (series === undefined) {
+      series = { labels: { service, operation, status, code }, count: 0, latency: this.latency.of(service, operation) };
+      this.requests.set(key, series);
+    }
+    series.count++;
+    this.latency.observe(series.latency, call.seconds);
     if (service === "s3" && call.reply.status < 300) {
       const encryption = encryptionOf(call.reply.headers);
       this.s3In.set(encryption, (this.s3In.get(encryption) ?? 0) + bytesIn(call));
