@@ -176,7 +176,7 @@ export class SecretsManagerService {
 
   async load(accountId: string, region: string, name: string): Promise<Secret | undefined> {
     const doc = await this.repo.getDocument(KIND, accountId, SecretsManagerService.docName(region, name));
-    return doc && { accountId, doc, body: JSON.parse(doc.body) as SecretBody };
+    return doc && { accountId, doc, body: parsedBody(doc) };
   }
 
   /**
@@ -490,9 +490,27 @@ export class SecretsManagerService {
 
   // ---- encryption ----------------------------------------------------------------------------
 
-  /** A KMS call Secrets Manager makes on the caller's behalf: the caller's identity, kms:ViaService, KMS's own authorization. */
+  /**
+   * A KMS call Secrets Manager makes on the caller's behalf: the caller's identity, kms:ViaService,
+   * KMS's own authorization. Built member by member (every member of CallContext): a spread of the
+   * caller's context was a measurable part of each GetSecretValue.
+   */
   private kmsCall(call: CallContext, action: string, input: Record<string, unknown>): CallContext {
-    return { ...call, action, viaService: "secretsmanager", trail: { input, resources: [] } };
+    return {
+      accountId: call.accountId,
+      region: call.region,
+      accessKeyId: call.accessKeyId,
+      principal: call.principal,
+      sessionPolicies: call.sessionPolicies,
+      time: call.time,
+      sourceIp: call.sourceIp,
+      secureTransport: call.secureTransport,
+      viaService: "secretsmanager",
+      source: call.source,
+      requestId: call.requestId,
+      action,
+      trail: { input, resources: [] },
+    };
   }
 
   /** Puts a KMS call into the trail as a KMS event of its own (invokedBy secretsmanager.amazonaws.com). */
@@ -563,7 +581,7 @@ export class SecretsManagerService {
 
   /** Decrypts a version for the caller, through KMS's Decrypt on the caller's behalf. The plaintext is the caller's to zero. */
   async openVersion(call: CallContext, body: SecretBody, version: StoredVersion): Promise<Buffer> {
-    const context = encryptionContext(body.arn, version.id);
+    const context = versionContext(body.arn, version);
     const kmsCall = this.kmsCall(call, "kms:Decrypt", { KeyId: version.kmsKeyArn, EncryptionContext: context });
     kmsCall.trail.defaults = { encryptionAlgorithm: "SYMMETRIC_DEFAULT" };
     let dataKey: Buffer;
@@ -610,6 +628,47 @@ const ERROR_PREFIX = {
 export function encryptionContext(arn: string, versionId: string): Record<string, string> {
   // Without a prototype, as the decoder makes maps: the trail records its keys as written.
   return Object.assign(Object.create(null) as Record<string, string>, { SecretARN: arn, SecretVersionId: versionId });
+}
+
+/**
+ * A stored version's encryption context, made once per version read (a version of a parsed body
+ * is shared by the reads of that body, parsedBody) and frozen: KMS and the trail only read it.
+ */
+const versionContexts = new WeakMap<StoredVersion, { arn: string; context: Readonly<Record<string, string>> }>();
+
+function versionContext(arn: string, version: StoredVersion): Record<string, string> {
+  const known = versionContexts.get(version);
+  if (known !== undefined && known.arn === arn) return known.context;
+  const context = Object.freeze(encryptionContext(arn, version.id));
+  versionContexts.set(version, { arn, context });
+  return context;
+}
+
+/**
+ * A secret document's body, parsed once per stored revision: the repository's cache hands every
+ * read of a secret the same record until it changes, and GetSecretValue parsed the whole body
+ * (every version, tags, policy) on each. The body is deep-frozen, as every reader must leave it:
+ * a change is made on a copy (structuredClone, or a spread with new members) and saved, so a
+ * write that fails leaves nothing half-changed for the next read, and a change made in place by
+ * mistake throws instead of reaching other requests.
+ */
+const parsedBodies = new WeakMap<DocumentRecord, SecretBody>();
+
+function parsedBody(doc: DocumentRecord): SecretBody {
+  let body = parsedBodies.get(doc);
+  if (body === undefined) {
+    body = deepFreeze(JSON.parse(doc.body) as SecretBody);
+    parsedBodies.set(doc, body);
+  }
+  return body;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
 }
 
 function versionAad(arn: string, versionId: string): Buffer {
