@@ -10,11 +10,11 @@
  * logger that stringifies an object and writes each line on its own would.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { chooseLoadRunner, compareLoads, type LoadResult } from "./load.js";
-import { encryptBody, KEYHOLD_MAIN, KEYHOLD_READY, ROOT_ENV, runBench, signedBytes, startKeyhold } from "./servers.js";
+import { cpuSeconds, encryptBody, KEYHOLD_MAIN, KEYHOLD_READY, ROOT_ENV, runBench, signedBytes, startKeyhold } from "./servers.js";
 import { createLogger, type RequestLogEntry } from "../src/log.js";
 import { Metrics } from "../src/metrics/metrics.js";
 import { requestLogEntry } from "../src/http/request-log.js";
@@ -157,34 +157,6 @@ async function startObserved(): Promise<{ child: ChildProcess; port: number; log
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/**
- * CPU seconds (user + system) a process and its children have used, from /proc (Linux): every
- * thread, the audit writer's included, and the workers a `keyhold server` forks (one per core by
- * default), which serve the requests while the process started is their primary.
- */
-function cpuSeconds(pid: number): number {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return 0; // a worker that ended between the listing and the read
-  }
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  let seconds = (Number(fields[11]) + Number(fields[12])) / 100;
-  for (const child of childrenOf(pid)) seconds += cpuSeconds(child);
-  return seconds;
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-      readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number),
-    );
-  } catch {
-    return [];
-  }
 }
 
 function row(name: string, r: LoadResult): string {

@@ -17,7 +17,17 @@ import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { chooseLoadRunner, compareLoads, type LoadResult } from "./load.js";
-import { ACCESS_KEY_ID, SECRET, SECRETS_MANAGER, runBench, signedBytes, start, startKeyhold, type BenchCredentials } from "./servers.js";
+import {
+  ACCESS_KEY_ID,
+  SECRET,
+  SECRETS_MANAGER,
+  cpuSeconds,
+  runBench,
+  signedBytes,
+  start,
+  startKeyhold,
+  type BenchCredentials,
+} from "./servers.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -113,6 +123,9 @@ async function main(): Promise<void> {
   );
   process.stdout.write("| GetSecretValue             | keyhold | req/s | p50 ms | p99 ms | bare req/s | p50 ms | p99 ms | ratio |\n");
   process.stdout.write("|----------------------------|---------|------:|-------:|-------:|-----------:|-------:|-------:|------:|\n");
+  // CPU per request (every keyhold process, the bare server's one) depends less on what else the
+  // machine runs than requests per second do; printed under the table.
+  const cpuNotes: string[] = [];
   for (const layout of layouts) {
     const keyhold = await startKeyhold(["--workers", String(layout.workers), ...layout.extra]);
     let ceiling: Awaited<ReturnType<typeof start>> | undefined;
@@ -136,16 +149,24 @@ async function main(): Promise<void> {
         const warmUp = Math.min(first ? 4 : 1, SECONDS);
         first = false;
         for (const t of targets) await client.run("127.0.0.1", t.port, t.request, CONNECTIONS, warmUp);
+        const pids = [keyhold.child.pid!, ceiling.child.pid!];
+        const cpuBefore = pids.map(cpuSeconds);
         const [k, b] = await compareLoads(targets, CONNECTIONS, SECONDS, Math.max(1, Math.round(SECONDS)), client.run);
+        const cpu = pids.map((pid, i) => cpuSeconds(pid) - cpuBefore[i]!);
         if (k!.errors > 0) throw new Error(`${s.name}: keyhold answered ${k!.errors} requests with an error`);
         if (b!.errors > 0) throw new Error(`${s.name}: the bare server answered ${b!.errors} requests with an error`);
         process.stdout.write(row(s.name, layout.label, k!, b!) + "\n");
+        cpuNotes.push(
+          `${s.name}, ${layout.label}: server CPU per request keyhold ${((cpu[0]! / k!.requests) * 1e6).toFixed(0)} µs, ` +
+            `bare ${((cpu[1]! / b!.requests) * 1e6).toFixed(0)} µs`,
+        );
       }
     } finally {
       ceiling?.child.kill("SIGTERM");
       await keyhold.stop();
     }
   }
+  process.stdout.write(`\n${cpuNotes.join("\n")}\n`);
 }
 
 runBench(main);

@@ -1,6 +1,6 @@
 /** What the benchmarks share: starting a server process, a keyhold on a fresh data directory, pre-signed request bytes, and how a benchmark runs. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -123,4 +123,32 @@ export function runBench(main: () => Promise<void>): void {
     process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;
   });
+}
+
+/**
+ * CPU seconds (user + system) a process and its children have used, from /proc (Linux): every
+ * thread, the audit writer's included, and the workers a `keyhold server` forks (one per core by
+ * default), which serve the requests while the process started is their primary.
+ */
+export function cpuSeconds(pid: number): number {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return 0; // a worker that ended between the listing and the read
+  }
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  let seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+  for (const child of childrenOf(pid)) seconds += cpuSeconds(child);
+  return seconds;
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
 }

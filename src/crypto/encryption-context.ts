@@ -12,7 +12,24 @@ export type EncryptionContext = Record<string, string>;
 
 const MAX_FIELD = 0xffff;
 
+/**
+ * The encoding of frozen contexts, kept: a context that cannot change (Secrets Manager's of a
+ * stored version, made once per version and read by every GetSecretValue) is encoded once. The
+ * callers only read the bytes (they are copied into the AAD).
+ */
+const frozenEncodings = new WeakMap<EncryptionContext, Buffer>();
+
 export function encodeEncryptionContext(context: EncryptionContext | undefined): Buffer {
+  if (context === undefined || !Object.isFrozen(context)) return encode(context);
+  let known = frozenEncodings.get(context);
+  if (known === undefined) {
+    known = encode(context);
+    frozenEncodings.set(context, known);
+  }
+  return known;
+}
+
+function encode(context: EncryptionContext | undefined): Buffer {
   const keys = context ? Object.keys(context) : [];
   if (keys.length > MAX_FIELD) throw new ServiceError("ValidationException", "The encryption context has too many pairs.");
   if (keys.length > 1) keys.sort(inUtf8Order);
