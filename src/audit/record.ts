@@ -265,7 +265,9 @@ export function buildEvent(call: CompletedCall, delivery?: { recipient: string; 
   if (call.caller && !call.invokedBy) {
     userIdentity = identityText(call.caller);
   } else if (call.caller) {
-    userIdentity = JSON.stringify({ ...identityOf(call.caller), invokedBy: call.invokedBy });
+    // JSON.stringify({ ...identityOf(caller), invokedBy }): the caller's text (made once, never
+    // empty, without an invokedBy of its own) with the member added last.
+    userIdentity = `${identityText(call.caller).slice(0, -1)},"invokedBy":${JSON.stringify(call.invokedBy)}}`;
   } else {
     const unknown: Record<string, unknown> = { type: "Unknown" };
     if (accountId) unknown.accountId = accountId;
