@@ -23,7 +23,9 @@ import {
 import { CreateKeyCommand, ListKeysCommand } from "@aws-sdk/client-kms";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
+import { execFile } from "node:child_process";
 import { ManualClock } from "../src/clock.js";
+import { awsEnv, requireTool } from "./process.js";
 import { ACCESS_KEY_ID, ACCOUNT_ID, rejects, SECRET_ACCESS_KEY, startTestServer, type TestServer } from "./helpers.js";
 import { iamClient, kmsAs, makeUser, policy, stsClient, type Creds } from "./iam.js";
 
@@ -399,6 +401,69 @@ describe("console sign-in: login profiles, password policy, the sign-in endpoint
     await iamClient(server.url, creds).send(new ChangePasswordCommand({ OldPassword: PASSWORD, NewPassword: "Another-pass-4" }));
     everyPassword.push("Another-pass-4");
     assert.equal((await signIn(server.url, { account: ACCOUNT_ID, userName: "gina", password: "Another-pass-4" })).status, 200);
+  });
+
+  it("the AWS CLI: password policy and login profile, then the CLI signing with the sign-in's session", async (t) => {
+    if (!requireTool(t, "aws", "awscli")) return;
+    // Asynchronously: the server runs in this process, and a synchronous spawn would stop it answering.
+    const aws = (env: NodeJS.ProcessEnv, ...args: string[]) =>
+      new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+        execFile("aws", ["--endpoint-url", server.url, "--output", "json", ...args], { env, encoding: "utf8" }, (error, stdout, stderr) =>
+          resolve({ status: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    const ok = async (env: NodeJS.ProcessEnv, ...args: string[]) => {
+      const r = await aws(env, ...args);
+      assert.equal(r.status, 0, `aws ${args.join(" ")}: ${r.stderr}`);
+      return r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, any>) : {};
+    };
+    const root = awsEnv();
+    await ok(
+      root,
+      "iam",
+      "update-account-password-policy",
+      "--minimum-password-length",
+      "14",
+      "--require-numbers",
+      "--allow-users-to-change-password",
+    );
+    const got = (await iam().send(new GetAccountPasswordPolicyCommand({}))).PasswordPolicy!;
+    assert.equal(got.MinimumPasswordLength, 14);
+    assert.equal(got.AllowUsersToChangePassword, true);
+    await iam().send(new CreateUserCommand({ UserName: "henry" }));
+    const weak = await aws(root, "iam", "create-login-profile", "--user-name", "henry", "--password", "Too-short-1");
+    assert.notEqual(weak.status, 0);
+    assert.match(weak.stderr, /\(PasswordPolicyViolation\)/);
+    const cliPassword = "Henry-uses-the-cli-42";
+    everyPassword.push(cliPassword);
+    const created = await ok(
+      root,
+      "iam",
+      "create-login-profile",
+      "--user-name",
+      "henry",
+      "--password",
+      cliPassword,
+      "--password-reset-required",
+    );
+    assert.equal(created.LoginProfile.PasswordResetRequired, true);
+
+    const answer = await signIn(server.url, { account: ACCOUNT_ID, userName: "henry", password: cliPassword });
+    assert.equal(answer.body.passwordResetRequired, true);
+    const c = credsOf(answer);
+    const session = {
+      ...root,
+      AWS_ACCESS_KEY_ID: c.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
+      AWS_SESSION_TOKEN: c.sessionToken,
+    };
+    const newPassword = "Henry-chose-this-one-7";
+    everyPassword.push(newPassword);
+    await ok(session, "iam", "change-password", "--old-password", cliPassword, "--new-password", newPassword);
+    assert.equal((await iam().send(new GetLoginProfileCommand({ UserName: "henry" }))).LoginProfile!.PasswordResetRequired, false);
+    await iam().send(new DeleteLoginProfileCommand({ UserName: "henry" }));
+    await iam().send(new DeleteAccountPasswordPolicyCommand({}));
+    assert.equal((await signIn(server.url, { account: ACCOUNT_ID, userName: "henry", password: newPassword })).status, 401);
   });
 
   it("the endpoint takes only a bounded JSON POST", async () => {
