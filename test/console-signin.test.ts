@@ -315,6 +315,27 @@ describe("console sign-in: login profiles, password policy, the sign-in endpoint
     }
   });
 
+  it("guesses sent all at once are counted as they arrive: no more than the lock allows are checked", async () => {
+    await iam().send(new CreateUserCommand({ UserName: "ivan" }));
+    await iam().send(new CreateLoginProfileCommand({ UserName: "ivan", Password: PASSWORD }));
+    const answers = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => signIn(server.url, { account: ACCOUNT_ID, userName: "ivan", password: `Parallel-guess-${i}` })),
+    );
+    const statuses = answers.map((a) => a.status);
+    assert.ok(
+      statuses.every((s) => s === 401 || s === 429),
+      statuses.join(),
+    );
+    // The 10th to arrive locks the name (and at most 8 are checked at once): never 16 guesses checked.
+    assert.ok(statuses.filter((s) => s === 401).length <= 10, statuses.join());
+    assert.ok(statuses.filter((s) => s === 429).length >= 6, statuses.join());
+    assert.equal((await signIn(server.url, { account: ACCOUNT_ID, userName: "ivan", password: PASSWORD })).status, 429);
+    // An administrator's reset lifts the lock.
+    await iam().send(new UpdateLoginProfileCommand({ UserName: "ivan", Password: "Reset-by-admin-5" }));
+    everyPassword.push("Reset-by-admin-5");
+    assert.equal((await signIn(server.url, { account: ACCOUNT_ID, userName: "ivan", password: "Reset-by-admin-5" })).status, 200);
+  });
+
   it("a password that must be reset gives credentials for ChangePassword only; changing it gives a full session", async () => {
     await makeUser(iam(), "frank", { kms: policy({ Effect: "Allow", Action: "kms:*", Resource: "*" }) });
     await iam().send(new CreateLoginProfileCommand({ UserName: "frank", Password: PASSWORD, PasswordResetRequired: true }));
