@@ -62,6 +62,9 @@ import { SECRETSMANAGER_OPERATIONS_BY_NAME, SECRETSMANAGER_TARGET_PREFIX, SECRET
 import { servedRegions } from "./regions.js";
 import { answerProbe, isProbe, type ReadinessCheck } from "./http/probes.js";
 import { ConsoleFiles, isConsoleRequest } from "./http/console.js";
+import { answerSignIn, SIGNIN_PATH } from "./http/console-signin.js";
+import { ConsoleSignIn } from "./iam/signin.js";
+import { SignInThrottle } from "./iam/signin-throttle.js";
 import { requestLogEntry } from "./http/request-log.js";
 import { Metrics } from "./metrics/metrics.js";
 import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
@@ -284,7 +287,21 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     },
     unserved: SECRETSMANAGER_UNSERVED,
   };
-  const iam = new IamService({ repo, directory, credentials, authorizer, clock, accessKeyUse: audit.store });
+  // Failed console sign-ins (and wrong old passwords given to ChangePassword), counted in this process.
+  const signInThrottle = new SignInThrottle(clock);
+  const iam = new IamService({ repo, directory, credentials, authorizer, clock, accessKeyUse: audit.store, signInThrottle });
+  let consoleUrl = "/console/";
+  const signIn = new ConsoleSignIn({
+    directory,
+    credentials,
+    clock,
+    throttle: signInThrottle,
+    region: config.region,
+    get consoleUrl() {
+      return consoleUrl;
+    },
+    record: (attempt) => audit.consoleLogin(attempt),
+  });
   const sts = new StsService({ directory, credentials, authorizer, clock });
   // Rotation needs IAM's access keys (the built-in access-key rotator) and the trail (RotationStarted/Succeeded/Failed).
   secretsManager.rotation = new RotationRunner(
@@ -425,7 +442,9 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   const consoleFiles = new ConsoleFiles();
   const handler: RequestHandler = (req) =>
     isProbe(req)
-      ? answerProbe(req, readiness)
+      ? req.rawPath === SIGNIN_PATH
+        ? answerSignIn(req, signIn)
+        : answerProbe(req, readiness)
       : isConsoleRequest(req)
         ? Promise.resolve(consoleFiles.answer(req))
         : dispatcher.handle(req, req.headers["x-amz-target"] !== undefined ? json : isS3Request(req) ? rest : query);
@@ -453,6 +472,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   }
   const tlsPort = tlsServer && (tlsServer.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
+  consoleUrl = `http://${hostForUrl}:${port}/console/`;
   if (tlsPort !== undefined) log.info(`HTTPS on port ${tlsPort}${tls?.caFile ? `; clients trust ${tls.caFile} (aws --ca-bundle)` : ""}`);
 
   const scheduler = new KmsScheduler(

@@ -45,6 +45,9 @@ export const ERROR_CODES = {
   MalformedPolicyDocument: { status: 400, message: "The policy document is malformed." },
   LimitExceeded: { status: 409, message: "A limit was exceeded." },
   ConcurrentModification: { status: 409, message: "The entity was changed by another request; try again." },
+  PasswordPolicyViolation: { status: 400, message: "The password does not meet the account password policy." },
+  EntityTemporarilyUnmodifiable: { status: 409, message: "The entity cannot be changed now; try again later." },
+  InvalidUserType: { status: 400, message: "The type of user for the transaction was incorrect." },
   // KMS.
   AlreadyExistsException: { status: 400, message: "The resource already exists." },
   ConflictException: { status: 400, message: "The request conflicts with the resource's state." },

@@ -9,7 +9,14 @@ import type { Clock } from "../clock.js";
 import { DAY_MS } from "../clock.js";
 import type { KeyStore } from "../keystore/keystore.js";
 import type { Logger } from "../log.js";
-import { buildEvents, buildRelatedEvent, buildServiceEvent, type ServiceAction } from "./record.js";
+import {
+  buildConsoleLoginEvent,
+  buildEvents,
+  buildRelatedEvent,
+  buildServiceEvent,
+  type ConsoleLoginAttempt,
+  type ServiceAction,
+} from "./record.js";
 import type { AuditSigningKey } from "./signing-key.js";
 import type { AuditStore } from "./store.js";
 import { AuditTrail } from "./trail.js";
@@ -72,6 +79,11 @@ export class Audit {
   /** Records what the service did by itself, such as deleting a key at the end of its window. */
   serviceEvent(action: ServiceAction): Promise<void> {
     return this.trail.record(buildServiceEvent(action));
+  }
+
+  /** Records a console sign-in attempt (ConsoleLogin); resolves once the event is as durable as any call's. */
+  consoleLogin(attempt: ConsoleLoginAttempt): Promise<void> {
+    return this.trail.record(buildConsoleLoginEvent(attempt));
   }
 
   /** Events recorded and not yet handed to the store. */

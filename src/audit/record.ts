@@ -147,6 +147,14 @@ function identityOf(caller: CallerIdentity): Record<string, unknown> {
     accessKeyId: caller.accessKeyId,
   };
   if (p.type === "IAMUser") identity.userName = p.userName;
+  // An IAM user's console session (temporary credentials): CloudTrail adds when it began.
+  if (p.type === "IAMUser" && p.issuedAt !== undefined) {
+    identity.sessionContext = {
+      sessionIssuer: {},
+      webIdFederationData: {},
+      attributes: { creationDate: isoSeconds(p.issuedAt), mfaAuthenticated: "false" },
+    };
+  }
   if (p.type === "AssumedRole") {
     identity.sessionContext = {
       sessionIssuer: {
@@ -445,3 +453,72 @@ export function buildServiceEvent(action: ServiceAction): AuditEvent {
     recordPrefix: openRecord(userIdentity, record),
   };
 }
+
+/** A console sign-in attempt, as the ConsoleLogin event records it. */
+export interface ConsoleLoginAttempt {
+  time: number;
+  requestId: string;
+  accountId: string;
+  region: string;
+  sourceIp?: string;
+  userAgent?: string;
+  /** The user who signed in or whose password was wrong; undefined for a name that is no user's. */
+  user?: { userName: string; userId: string; arn: string };
+  success: boolean;
+  /** Where the console was to open (CloudTrail's additionalEventData.LoginTo). */
+  loginTo: string;
+}
+
+/**
+ * CloudTrail's ConsoleLogin event (eventSource signin.amazonaws.com, eventType AwsConsoleSignIn):
+ * responseElements.ConsoleLogin says Success or Failure, a failure carries errorMessage "Failed
+ * authentication", and a name that is no user's is written HIDDEN_DUE_TO_SECURITY_REASONS, as
+ * CloudTrail does so that a mistyped password in the user name field is not kept
+ * (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html).
+ * Nothing the caller typed as a password is in it.
+ */
+export function buildConsoleLoginEvent(a: ConsoleLoginAttempt): AuditEvent {
+  const eventId = randomUUID();
+  const eventSource = "signin.amazonaws.com";
+  const identity: Record<string, unknown> = a.user
+    ? { type: "IAMUser", principalId: a.user.userId, arn: a.user.arn, accountId: a.accountId }
+    : { type: "IAMUser", accountId: a.accountId };
+  if (!a.success) identity.accessKeyId = "";
+  identity.userName = a.user?.userName ?? HIDDEN_USER_NAME;
+  const record: Record<string, unknown> = {
+    eventTime: isoSeconds(a.time),
+    eventSource,
+    eventName: "ConsoleLogin",
+    awsRegion: a.region,
+    sourceIPAddress: a.sourceIp ?? null,
+    userAgent: a.userAgent ?? null,
+  };
+  if (!a.success) record.errorMessage = "Failed authentication";
+  record.requestParameters = null;
+  record.responseElements = { ConsoleLogin: a.success ? "Success" : "Failure" };
+  record.requestID = a.requestId;
+  record.eventID = eventId;
+  record.readOnly = false;
+  record.eventType = "AwsConsoleSignIn";
+  record.managementEvent = true;
+  record.recipientAccountId = a.accountId;
+  record.eventCategory = "Management";
+  return {
+    eventId,
+    eventTime: a.time,
+    accountId: a.accountId,
+    region: a.region,
+    eventSource,
+    eventName: "ConsoleLogin",
+    username: identity.userName as string,
+    accessKeyId: a.success ? undefined : "",
+    readOnly: false,
+    requestId: a.requestId,
+    resources: [],
+    usesKeys: false,
+    recordPrefix: openRecord(JSON.stringify(identity), record, { LoginTo: a.loginTo, MobileVersion: "No", MFAUsed: "No" }),
+  };
+}
+
+/** What CloudTrail writes for the user name of a failed sign-in whose name is no user's. */
+export const HIDDEN_USER_NAME = "HIDDEN_DUE_TO_SECURITY_REASONS";

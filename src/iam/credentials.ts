@@ -2,13 +2,14 @@
  * Access keys and who they belong to. Secret access keys are stored only wrapped by the key
  * store; SigV4 verification needs the secret itself, so unwrapped secrets are kept in memory,
  * keyed by the wrapped value (a changed secret or status in the database is seen on the next
- * request). A key of an IAM user works while the user exists; a session's key while its role
- * exists (the same role, not a new one of the same name) and until it expires.
+ * request). A key of an IAM user works while the user exists; a session's key while its role, or
+ * for a user's console session its user, exists (the same one, not a new one of the same name)
+ * and until it expires.
  */
 import { randomBytes } from "node:crypto";
 import type { KeyStore } from "../keystore/keystore.js";
 import type { Repository } from "../store/repository.js";
-import type { AccessKeyRecord } from "../store/records.js";
+import { isRoleSession, type AccessKeyRecord, type RoleSessionRecord } from "../store/records.js";
 import type { IdentityLookup, SigningIdentity } from "../http/sigv4.js";
 import type { Directory, RoleBody, UserBody } from "./directory.js";
 import { rootPrincipal, type Principal } from "./principal.js";
@@ -84,13 +85,15 @@ export class Credentials {
    * must be the one that issued it, not a new one of its name.
    */
   private async ownerOf(record: AccessKeyRecord): Promise<Owner | undefined> {
-    if (record.session) {
-      const role = await this.directory.get("iam-role", record.accountId, record.session.roleName);
-      return role && role.body.roleId === record.session.roleId ? { kind: "role", session: record.session, role: role.body } : undefined;
+    const session = record.session;
+    if (session && isRoleSession(session)) {
+      const role = await this.directory.get("iam-role", record.accountId, session.roleName);
+      return role && role.body.roleId === session.roleId ? { kind: "role", session, role: role.body } : undefined;
     }
-    if (record.userName === undefined) return ROOT;
+    if (record.userName === undefined) return session ? undefined : ROOT;
     const user = await this.directory.get("iam-user", record.accountId, record.userName);
-    return user && { kind: "user", userName: record.userName, user: user.body };
+    if (!user || (session && user.body.userId !== session.userId)) return undefined;
+    return { kind: "user", userName: record.userName, user: user.body, issuedAt: session?.issuedAt };
   }
 
   /**
@@ -121,8 +124,8 @@ export class Credentials {
 
 type Owner =
   | { kind: "root" }
-  | { kind: "user"; userName: string; user: UserBody }
-  | { kind: "role"; session: NonNullable<AccessKeyRecord["session"]>; role: RoleBody };
+  | { kind: "user"; userName: string; user: UserBody; issuedAt?: number }
+  | { kind: "role"; session: RoleSessionRecord; role: RoleBody };
 
 const ROOT: Owner = { kind: "root" };
 
@@ -131,7 +134,15 @@ function principalOf(accountId: string, owner: Owner): Principal {
     case "root":
       return rootPrincipal(accountId);
     case "user":
-      return { type: "IAMUser", accountId, arn: owner.user.arn, principalId: owner.user.userId, userName: owner.userName };
+      return {
+        type: "IAMUser",
+        accountId,
+        arn: owner.user.arn,
+        principalId: owner.user.userId,
+        userName: owner.userName,
+        // A console session's: aws:TokenIssueTime, and the trail's sessionContext.
+        ...(owner.issuedAt !== undefined && { issuedAt: owner.issuedAt }),
+      };
     case "role": {
       const s = owner.session;
       return {

@@ -9,6 +9,7 @@ import type { Repository } from "../store/repository.js";
 import type { DocumentKind, DocumentRecord } from "../store/records.js";
 import type { IdentityPolicies } from "./authorize.js";
 import { compilePolicy, PolicySyntaxError, type CompiledPolicy, type PolicyKind } from "./policy.js";
+import type { PasswordPolicy } from "./passwords.js";
 import type { Principal } from "./principal.js";
 
 export interface Attachments {
@@ -53,12 +54,30 @@ export interface ManagedPolicyBody {
   description?: string;
 }
 
+/** A user's console password (CreateLoginProfile), stored by the user's name. */
+export interface LoginProfileBody {
+  /** The user it belongs to: a new user of the same name does not inherit it. */
+  userId: string;
+  createDate: number;
+  passwordResetRequired: boolean;
+  /** The password's scrypt hash (passwords.ts), and when it was set (MaxPasswordAge counts from then). */
+  hash: string;
+  passwordSetAt: number;
+  /** Hashes of earlier passwords, newest first, as many as PasswordReusePrevention can ask (24). */
+  previous: string[];
+}
+
 export interface Entities {
   "iam-user": UserBody;
   "iam-group": GroupBody;
   "iam-role": RoleBody;
   "iam-policy": ManagedPolicyBody;
+  "iam-login-profile": LoginProfileBody;
+  /** The account's password policy, stored under the name PASSWORD_POLICY. */
+  "iam-password-policy": PasswordPolicy;
 }
+
+export const PASSWORD_POLICY = "account";
 
 export type EntityKind = keyof Entities;
 
@@ -97,6 +116,20 @@ export function checkPolicyDocument(text: string, kind: PolicyKind): CompiledPol
   }
 }
 
+/** NoSuchEntity in IAM's words for each kind of entity. */
+export function notFound(kind: EntityKind, name: string): ServiceError {
+  switch (kind) {
+    case "iam-login-profile":
+      return new ServiceError("NoSuchEntity", `Login Profile for User ${name} cannot be found.`);
+    case "iam-password-policy":
+      return new ServiceError("NoSuchEntity", `The Password Policy with domain name ${name} cannot be found.`);
+    default: {
+      const what = { "iam-user": "user", "iam-group": "group", "iam-role": "role", "iam-policy": "policy" }[kind];
+      return new ServiceError("NoSuchEntity", `The ${what} with name ${name} cannot be found.`);
+    }
+  }
+}
+
 /** Parsed bodies and compiled inline policies, per cached record: one parse per change, not per request. */
 const parsed = new WeakMap<DocumentRecord, object>();
 const compiledInline = new WeakMap<Attachments, CompiledPolicy[]>();
@@ -119,8 +152,7 @@ export class Directory {
   async require<K extends EntityKind>(kind: K, accountId: string, name: string): Promise<Entity<K>> {
     const entity = await this.get(kind, accountId, name);
     if (!entity) {
-      const what = { "iam-user": "user", "iam-group": "group", "iam-role": "role", "iam-policy": "policy" }[kind];
-      throw new ServiceError("NoSuchEntity", `The ${what} with name ${name} cannot be found.`);
+      throw notFound(kind, name);
     }
     return entity;
   }

@@ -2,6 +2,8 @@
 import { createAccessKey, deleteAccessKey, getAccessKeyLastUsed, listAccessKeys, updateAccessKey } from "./operations/access-keys.js";
 import { addUserToGroup, createGroup, deleteGroup, getGroup, removeUserFromGroup } from "./operations/groups.js";
 import { INLINE_POLICY_OPERATIONS } from "./operations/inline-policies.js";
+import { LOGIN_PROFILE_OPERATIONS } from "./operations/login-profiles.js";
+import { PASSWORD_POLICY_OPERATIONS } from "./operations/password-policy.js";
 import {
   ATTACHMENT_OPERATIONS,
   createPolicy,
@@ -44,6 +46,8 @@ export const IAM_OPERATIONS: readonly IamOperation[] = [
   deletePolicy,
   ...INLINE_POLICY_OPERATIONS,
   ...ATTACHMENT_OPERATIONS,
+  ...LOGIN_PROFILE_OPERATIONS,
+  ...PASSWORD_POLICY_OPERATIONS,
 ];
 
 export const IAM_OPERATIONS_BY_NAME = new Map(IAM_OPERATIONS.map((op) => [op.name, op]));

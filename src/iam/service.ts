@@ -9,6 +9,7 @@ import type { Repository } from "../store/repository.js";
 import type { Authorizer } from "./authorizer.js";
 import type { ContextValues } from "./conditions.js";
 import type { Credentials } from "./credentials.js";
+import { SignInThrottle } from "./signin-throttle.js";
 import { iamArn, type Directory, type ManagedPolicyBody, type RoleBody, type UserBody, type GroupBody } from "./directory.js";
 import { defineServiceOperation, type Operation, type OperationSpec } from "../operation.js";
 import { int, list, str, struct } from "../validation/schema.js";
@@ -26,6 +27,8 @@ export interface IamDependencies {
   authorizer: Authorizer;
   clock: Clock;
   accessKeyUse?: AccessKeyUseLog;
+  /** Failed sign-ins per user: ChangePassword counts a wrong old password as one, and refuses while locked. */
+  signInThrottle?: SignInThrottle;
 }
 
 export class IamService {
@@ -35,6 +38,7 @@ export class IamService {
   readonly authorizer: Authorizer;
   readonly clock: Clock;
   readonly accessKeyUse: AccessKeyUseLog | undefined;
+  readonly signInThrottle: SignInThrottle;
 
   constructor(deps: IamDependencies) {
     this.repo = deps.repo;
@@ -43,6 +47,7 @@ export class IamService {
     this.authorizer = deps.authorizer;
     this.clock = deps.clock;
     this.accessKeyUse = deps.accessKeyUse;
+    this.signInThrottle = deps.signInThrottle ?? new SignInThrottle(deps.clock);
   }
 
   /** The caller may perform this call's action on the named resource (identity policies decide; root may). */

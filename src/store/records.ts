@@ -17,20 +17,37 @@ export interface AccessKeyRecord {
   createdAt: number;
   /** The IAM user the key belongs to; undefined for the account's root user. */
   userName?: string;
-  /** Temporary credentials of an assumed-role session (STS). */
+  /** Temporary credentials: of an assumed-role session (STS), or of an IAM user's console session (userName names the user). */
   session?: SessionRecord;
 }
 
-export interface SessionRecord {
-  roleName: string;
-  roleId: string;
-  sessionName: string;
+export type SessionRecord = RoleSessionRecord | UserSessionRecord;
+
+interface SessionBase {
   /** SHA-256 of the session token, hex: the token itself is given to the caller only. */
   tokenHash: string;
   issuedAt: number;
   expiresAt: number;
   /** Session policies (inline and managed), as documents. */
   policies?: string[];
+}
+
+export interface RoleSessionRecord extends SessionBase {
+  roleName: string;
+  roleId: string;
+  sessionName: string;
+}
+
+/**
+ * An IAM user's session from a console sign-in: it acts as the user (the record's userName), and
+ * only while that very user exists (its id, not a new user of the same name).
+ */
+export interface UserSessionRecord extends SessionBase {
+  userId: string;
+}
+
+export function isRoleSession(s: SessionRecord): s is RoleSessionRecord {
+  return (s as Partial<RoleSessionRecord>).roleName !== undefined;
 }
 
 /**
@@ -53,6 +70,8 @@ export type DocumentKind =
   | "iam-group"
   | "iam-role"
   | "iam-policy"
+  | "iam-login-profile"
+  | "iam-password-policy"
   | "kms-grant"
   | "org-account"
   | "org-create-status"

@@ -16,7 +16,15 @@
 import { ServiceError } from "../errors.js";
 
 export type Schema =
-  | { kind: "string"; min?: number; max?: number; pattern?: RegExp; enum?: readonly string[] }
+  | {
+      kind: "string";
+      min?: number;
+      max?: number;
+      pattern?: RegExp;
+      enum?: readonly string[];
+      /** The model's `sensitive` (a password): a message names the member and never repeats the value, as AWS. */
+      sensitive?: boolean;
+    }
   | { kind: "integer"; min?: number; max?: number }
   | { kind: "boolean" }
   | { kind: "timestamp" }
@@ -117,7 +125,7 @@ const SHOWN = 64;
  */
 function valueAt(value: unknown, path: string, keys?: readonly string[]): string {
   if (value === null || value === undefined) return `Value null at '${path}'`;
-  if (Buffer.isBuffer(value)) return `Value at '${path}'`;
+  if (Buffer.isBuffer(value) || value === SENSITIVE) return `Value at '${path}'`;
   const out = { text: "" };
   render(value, out, keys);
   return `Value '${out.text.length > SHOWN ? out.text.slice(0, SHOWN) + "..." : out.text}' at '${path}'`;
@@ -153,6 +161,9 @@ function render(value: unknown, out: { text: string }, keys?: readonly string[])
   }
 }
 
+/** Stands for a sensitive value in a message: "Value at 'password'", never the value. */
+const SENSITIVE = Symbol("sensitive");
+
 function serialization(path: string, expected: string): never {
   throw new ServiceError("SerializationException", `Expected ${expected} at '${path || "body"}'.`);
 }
@@ -187,14 +198,15 @@ function walk(schema: Schema, value: unknown, path: string, problems: string[]):
     }
     case "string": {
       if (typeof value !== "string") serialization(path, "a string");
-      lengthCheck(value.length, schema, value, path, problems);
+      const shown = schema.sensitive === true ? SENSITIVE : value;
+      lengthCheck(value.length, schema, shown, path, problems);
       if (schema.enum && !schema.enum.includes(value)) {
         problems.push(
-          `${valueAt(value, path)} failed to satisfy constraint: Member must satisfy enum value set: [${schema.enum.join(", ")}]`,
+          `${valueAt(shown, path)} failed to satisfy constraint: Member must satisfy enum value set: [${schema.enum.join(", ")}]`,
         );
       } else if (schema.pattern && !schema.pattern.test(value)) {
         problems.push(
-          `${valueAt(value, path)} failed to satisfy constraint: Member must satisfy regular expression pattern: ${schema.pattern.source}`,
+          `${valueAt(shown, path)} failed to satisfy constraint: Member must satisfy regular expression pattern: ${schema.pattern.source}`,
         );
       }
       return value;

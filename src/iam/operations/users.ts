@@ -88,6 +88,7 @@ export const deleteUser = defineIamOperation<DeleteUserRequest, Record<string, n
     await iam.authorizeEntity(call, "iam-user", name);
     const user = await iam.directory.require("iam-user", call.accountId, name);
     const conflict = (what: string) => new ServiceError("DeleteConflict", `Cannot delete entity, must ${what} first.`);
+    if (await iam.directory.get("iam-login-profile", call.accountId, name)) throw conflict("delete login profile");
     if ((await iam.repo.listAccessKeys(call.accountId, name)).length > 0) throw conflict("delete access keys");
     if (Object.keys(user.body.inline).length > 0) throw conflict("delete policies");
     if (user.body.attached.length > 0) throw conflict("detach all policies");
