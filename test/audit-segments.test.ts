@@ -6,14 +6,14 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync, hash } from "node:crypto";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CompletedCall } from "../src/call.js";
 import { buildEvents, buildRelatedEvent, buildServiceEvent, fieldsOfRecord, type AuditEvent } from "../src/audit/record.js";
 import { chainedRecord, EVENT_COLUMNS, eventRow, linkBatch, type StoredEvent } from "../src/audit/store.js";
 import { GENESIS_HASH, openAuditDatabase } from "../src/audit/database.js";
 import { SqliteAuditStore } from "../src/audit/sqlite-store.js";
-import { listSegments, segmentDir } from "../src/audit/segments.js";
+import { listSegments, segmentDir, segmentForward } from "../src/audit/segments.js";
 import { fingerprintOf, type AuditSigningKey } from "../src/audit/signing-key.js";
 import { tempDir } from "./helpers.js";
 
@@ -228,5 +228,31 @@ describe("audit records in segment files", () => {
     const check = openAuditDatabase(join(dataDir, "audit", "chain-1.db"));
     assert.equal((check.prepare("SELECT count(*) AS n FROM audit_events").get() as { n: number }).n, 0);
     check.close();
+  });
+
+  it("reads a segment's lines whole and in order through one reused buffer: lines across reads, longer than a read, a partial last line left out", () => {
+    const dir = tempDir("keyhold-segment-read-");
+    dirs.push(dir);
+    const path = join(dir, "segment");
+    // Around the 1 MiB read: many short lines, lines crossing each read's end, one of 2.5 MiB
+    // (longer than a read: the buffer grows), multi-byte characters, and a last line with no newline.
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) lines.push(`{"n":${i},"pad":"${"x".repeat(i % 997)}","é":"ü€"}`);
+    lines.push("y".repeat(2_621_440));
+    for (let i = 0; i < 2000; i++) lines.push(`{"after":${i},"text":"${"z".repeat((i * 7919) % 1500)}"}`);
+    const text = lines.join("\n") + "\n" + '{"partial":';
+    writeFileSync(path, text);
+    const read = [...segmentForward({ first: 1, path }, 0)];
+    assert.equal(read.length, lines.length);
+    let end = 0;
+    read.forEach((line, i) => {
+      assert.equal(line.text, lines[i]);
+      end += Buffer.byteLength(lines[i]!) + 1;
+      assert.equal(line.end, end);
+    });
+    // From an offset within the file (a line's start), as the writer's recovery reads.
+    const from = read[2999]!.end;
+    const rest = [...segmentForward({ first: 1, path }, from)].map((l) => l.text);
+    assert.deepEqual(rest, lines.slice(3000));
   });
 });

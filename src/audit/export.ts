@@ -18,7 +18,7 @@ export const PUBLIC_KEY_FILE = "keyhold-audit-public-key.pem";
  * so memory stays flat whatever the size of the trail (an hour of a busy server is millions of
  * events; built as one string it passed V8's limit on a string's length near 485,000).
  */
-export const EXPORT_BATCH_RECORDS = 1000;
+export const EXPORT_BATCH_RECORDS = 100;
 
 export interface ExportOptions {
   batchRecords?: number;

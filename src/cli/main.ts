@@ -1,111 +1,35 @@
 #!/usr/bin/env node
 /** The `keyhold` command. */
-import { readFileSync } from "node:fs";
-import { S3_ROUTES } from "../s3/registry.js";
-import { ConfigError, loadConfig, settingsHelp } from "../config.js";
+import { ConfigError } from "../config.js";
 import { KeyStoreError } from "../keystore/software.js";
-import { KMS_OPERATIONS } from "../kms/registry.js";
-import { CLOUDTRAIL_OPERATIONS } from "../cloudtrail/registry.js";
-import { listenFailure, runServer } from "./server.js";
-import { AUDIT_USAGE, runAudit } from "./audit.js";
-import { ACCOUNT_USAGE, runAccount } from "./account.js";
-import { ROTATION_FUNCTION_USAGE, runRotationFunction } from "./rotation-function.js";
-import { HSM_USAGE, runHsm } from "./hsm.js";
-import { CLOUDHSMV2_OPERATIONS } from "../cloudhsmv2/registry.js";
-import { REKEY_USAGE, runRekey } from "./rekey.js";
-import { BACKUP_USAGE, runBackup, runRestore } from "./backup.js";
-import { IAM_OPERATIONS } from "../iam/registry.js";
-import { STS_OPERATIONS } from "../sts/registry.js";
-import { ORGANIZATIONS_OPERATIONS } from "../organizations/registry.js";
-import { SECRETSMANAGER_OPERATIONS } from "../secretsmanager/registry.js";
+import { stopQuietlyOnClosedOutput } from "./output.js";
 
-const USAGE = `keyhold — self-hosted encryption and key management that speaks the AWS APIs: KMS,
-S3 with server-side encryption (SSE-S3, SSE-KMS, SSE-C), IAM and STS, Secrets Manager,
-CloudTrail audit (a signed, verifiable trail) and Organizations, for the AWS SDKs, the AWS CLI
-and boto3 unchanged (point --endpoint-url at keyhold).
-
-Usage:
-  keyhold server [options]     start the server (the first start initializes the data directory)
-  keyhold operations           list the operations this server answers
-${ACCOUNT_USAGE}
-${ROTATION_FUNCTION_USAGE}
-${AUDIT_USAGE}
-${HSM_USAGE}
-${REKEY_USAGE}
-${BACKUP_USAGE}
-  keyhold --version            the version
-  keyhold --help               this text
-
-Server options (each also an environment variable):
-${settingsHelp()}
-`;
-
-/** The version in package.json (dist/src/cli/main.js is three folders below it). */
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
-
+/**
+ * The audit commands load only the audit modules: `audit export` and `audit verify` are meant to
+ * run in constant memory, and the server's modules (every service's operations, the HTTP layer)
+ * were a third of their resident memory. Every other command loads them all (commands.js).
+ */
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  // A reader that goes away (`keyhold operations | head -5`) is an ordinary end, not a crash:
-  // stop writing and leave quietly. The server keeps running when its output is gone.
-  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error;
-    if (command !== "server") process.exit(0);
-  });
-  if (command === "--version" || command === "-v" || command === "version") {
-    process.stdout.write(`keyhold ${version()}\n`);
-    return 0;
+  if (argv[0] === "audit") {
+    stopQuietlyOnClosedOutput(argv[0]);
+    const { runAudit } = await import("./audit.js");
+    return runAudit(argv.slice(1));
   }
-  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (command === "operations") {
-    for (const op of KMS_OPERATIONS) process.stdout.write(`kms ${op.name.padEnd(34)} ${op.description}\n`);
-    for (const op of CLOUDTRAIL_OPERATIONS) process.stdout.write(`cloudtrail ${op.name.padEnd(27)} ${op.description}\n`);
-    for (const op of IAM_OPERATIONS) process.stdout.write(`iam ${op.name.padEnd(34)} ${op.description}\n`);
-    for (const op of STS_OPERATIONS) process.stdout.write(`sts ${op.name.padEnd(34)} ${op.description}\n`);
-    for (const op of ORGANIZATIONS_OPERATIONS) process.stdout.write(`organizations ${op.name.padEnd(24)} ${op.description}\n`);
-    for (const op of SECRETSMANAGER_OPERATIONS) process.stdout.write(`secretsmanager ${op.name.padEnd(23)} ${op.description}\n`);
-    for (const op of CLOUDHSMV2_OPERATIONS) process.stdout.write(`cloudhsmv2 ${op.name.padEnd(27)} ${op.description}\n`);
-    for (const r of S3_ROUTES) {
-      const path = r.target === "service" ? "/" : r.target === "bucket" ? "/<bucket>" : "/<bucket>/<key>";
-      const binding = `${r.method} ${path}${r.subresource ? `?${r.subresource}` : ""}${r.header ? ` with ${r.header}` : ""}`;
-      process.stdout.write(`s3 ${r.name.padEnd(35)} ${binding}\n`);
-    }
-    return 0;
-  }
-  if (command === "audit") return runAudit(rest);
-  if (command === "account") return runAccount(rest);
-  if (command === "rotation-function") return runRotationFunction(rest);
-  if (command === "hsm") return runHsm(rest);
-  if (command === "rekey") return runRekey(rest);
-  if (command === "backup") return runBackup(rest);
-  if (command === "restore") return runRestore(rest);
-  if (command !== "server") {
-    process.stderr.write(`keyhold: unknown command '${command}'\n\n${USAGE}`);
-    return 2;
-  }
-  if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  await runServer(loadConfig(process.env, rest));
-  return -1; // keep running
+  const commands = await import("./commands.js");
+  return commands.main(argv);
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exitCode = code;
   },
-  (error: unknown) => {
+  async (error: unknown) => {
     const errno = error as NodeJS.ErrnoException & { address?: string; port?: number };
     if (error instanceof ConfigError || error instanceof KeyStoreError) {
       process.stderr.write(`keyhold: ${error.message}\n`);
     } else if (errno?.syscall === "listen" && errno.port !== undefined) {
       // Taken between the check and the listen (or a TLS port): still one line.
+      const { listenFailure } = await import("./server.js");
       process.stderr.write(`keyhold: ${listenFailure(errno, errno.address ?? "", errno.port)}\n`);
     } else {
       process.stderr.write(`keyhold: ${(error as Error)?.stack ?? String(error)}\n`);

@@ -56,6 +56,73 @@ export function toKey(r: Row): KeyRecord {
   };
 }
 
+/**
+ * One copy of each text many records repeat (account, region, state, spec, usage, origin,
+ * manager, and the key policy, the same document on most keys): a cache of 100,000 key records
+ * would otherwise hold 100,000 copies of each. Bounded: past SHARED_TEXTS distinct texts it starts
+ * over (texts already shared stay shared).
+ */
+const SHARED_TEXTS = 4096;
+let shared = new Map<string, string>();
+
+export function sharedText(text: string): string {
+  const known = shared.get(text);
+  if (known !== undefined) return known;
+  if (shared.size >= SHARED_TEXTS) shared = new Map();
+  shared.set(text, text);
+  return text;
+}
+
+/**
+ * The columns of a key, in the order toKeyFromValues reads them: a key read by its id (every
+ * request past the record cache) asks for exactly these as an array, not an object per row.
+ */
+export const KEY_SELECT =
+  "key_id, account_id, region, description, key_state, key_spec, key_usage, origin, key_manager, policy, creation_date, " +
+  "deletion_date, pending_window_days, rotation_enabled, rotation_period_days, next_rotation_date, on_demand_rotations, " +
+  "current_version, expiration_model, valid_to, material_fingerprint, custom_key_store_id";
+
+export function toKeyFromValues(v: unknown[]): KeyRecord {
+  return {
+    keyId: v[0] as string,
+    accountId: sharedText(v[1] as string),
+    region: sharedText(v[2] as string),
+    description: v[3] as string,
+    keyState: sharedText(v[4] as string),
+    keySpec: sharedText(v[5] as string),
+    keyUsage: sharedText(v[6] as string),
+    origin: sharedText(v[7] as string),
+    keyManager: sharedText(v[8] as string),
+    policy: sharedText(v[9] as string),
+    creationDate: Number(v[10]),
+    deletionDate: optional(v[11]),
+    pendingWindowInDays: optional(v[12]),
+    rotationEnabled: v[13] === 1 || v[13] === true,
+    rotationPeriodInDays: optional(v[14]),
+    nextRotationDate: optional(v[15]),
+    onDemandRotations: Number(v[16]),
+    currentVersion: Number(v[17]),
+    expirationModel: (v[18] as string | null) ?? undefined,
+    validTo: optional(v[19]),
+    materialFingerprint: (v[20] as Buffer | null) ?? undefined,
+    customKeyStoreId: (v[21] as string | null) ?? undefined,
+  };
+}
+
+/** The columns of a key version, in the order toVersionFromValues reads them. */
+export const VERSION_SELECT = "key_id, version, material_id, wrapped_material, created_at, rotation_type";
+
+export function toVersionFromValues(v: unknown[]): KeyVersionRecord {
+  return {
+    keyId: v[0] as string,
+    version: Number(v[1]),
+    materialId: v[2] as string,
+    wrappedMaterial: v[3] as Buffer,
+    createdAt: Number(v[4]),
+    rotationType: (v[5] as KeyVersionRecord["rotationType"] | null) ?? undefined,
+  };
+}
+
 export function toVersion(r: Row): KeyVersionRecord {
   return {
     keyId: r.key_id as string,

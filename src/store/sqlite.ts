@@ -29,8 +29,12 @@ import {
   toAlias,
   toDocument,
   toImportToken,
+  KEY_SELECT,
   toKey,
+  toKeyFromValues,
   toVersion,
+  toVersionFromValues,
+  VERSION_SELECT,
   type Row,
 } from "./rows.js";
 
@@ -86,6 +90,23 @@ export class SqliteRepository implements Repository {
       this.statements.set(sql, s);
     }
     return s;
+  }
+
+  /**
+   * The reads every request past the record cache makes (a key and a key version by id): rows as
+   * arrays of exactly the columns a record has, no object built per row and no column looked up by name.
+   */
+  private keyByIdStmt: Database.Statement | undefined;
+  private versionByIdStmt: Database.Statement | undefined;
+
+  private keyById(): Database.Statement {
+    return (this.keyByIdStmt ??= this.db.prepare(`SELECT ${KEY_SELECT} FROM kms_keys WHERE key_id = ?`).raw(true));
+  }
+
+  private versionById(): Database.Statement {
+    return (this.versionByIdStmt ??= this.db
+      .prepare(`SELECT ${VERSION_SELECT} FROM kms_key_versions WHERE key_id = ? AND version = ?`)
+      .raw(true));
   }
 
   /** SQLite's data_version: it moves when another connection commits, never for our own commits. */
@@ -255,8 +276,8 @@ export class SqliteRepository implements Repository {
   }
 
   async getKey(keyId: string): Promise<KeyRecord | undefined> {
-    const r = this.stmt("SELECT * FROM kms_keys WHERE key_id = ?").get(keyId) as Row | undefined;
-    return r ? toKey(r) : undefined;
+    const r = this.keyById().get(keyId) as unknown[] | undefined;
+    return r ? toKeyFromValues(r) : undefined;
   }
 
   async listKeys(accountId: string, region: string, after: string | undefined, limit: number): Promise<Page<KeyRecord>> {
@@ -302,8 +323,8 @@ export class SqliteRepository implements Repository {
   }
 
   async getKeyVersion(keyId: string, version: number): Promise<KeyVersionRecord | undefined> {
-    const r = this.stmt("SELECT * FROM kms_key_versions WHERE key_id = ? AND version = ?").get(keyId, version) as Row | undefined;
-    return r ? toVersion(r) : undefined;
+    const r = this.versionById().get(keyId, version) as unknown[] | undefined;
+    return r ? toVersionFromValues(r) : undefined;
   }
 
   async listKeyVersions(keyId: string): Promise<KeyVersionRecord[]> {
