@@ -253,6 +253,13 @@ describe("ACM Private CA", () => {
     const text = openssl("x509", "-in", file("api.pem", passed.pem), "-noout", "-text");
     assert.match(text, /Subject: CN ?= ?from the api/);
     assert.match(text, /DNS:api\.example/);
+    // Ignored, as AWS ignores it, with a template that does not pass it through.
+    const ignored = await issue({
+      CertificateAuthorityArn: root.arn,
+      Csr: csr,
+      ApiPassthrough: { Subject: { CommonName: "from the api" } },
+    });
+    assert.match(openssl("x509", "-in", file("ignored.pem", ignored.pem), "-noout", "-subject"), /CN ?= ?templated/);
   });
 
   it("answers the same certificate to a repeated IdempotencyToken, and distinct serials otherwise", async () => {
@@ -303,9 +310,13 @@ describe("ACM Private CA", () => {
       () => issue({ CertificateAuthorityArn: root.arn, Csr: csr, TemplateArn: `${T}NoSuchTemplate/V1` }),
       "InvalidArgsException",
     );
-    // ApiPassthrough with a template that does not take it.
+    // Times past what X.509 can say.
     await rejects(
-      () => issue({ CertificateAuthorityArn: root.arn, Csr: csr, ApiPassthrough: { Subject: { CommonName: "x" } } }),
+      () => issue({ CertificateAuthorityArn: root.arn, Csr: csr, Validity: { Type: "DAYS", Value: Number.MAX_SAFE_INTEGER } }),
+      "InvalidArgsException",
+    );
+    await rejects(
+      () => issue({ CertificateAuthorityArn: root.arn, Csr: csr, Validity: { Type: "ABSOLUTE", Value: 1e15 } }),
       "InvalidArgsException",
     );
     // ARNs: malformed, and of no CA.

@@ -93,9 +93,7 @@ export async function issueCertificate(
       `The signing algorithm ${request.signingAlgorithm} does not match the certificate authority's key algorithm ${body.configuration.KeyAlgorithm}.`,
     );
   }
-  if (request.apiPassthrough && !tpl.apiPassthrough) {
-    throw new ServiceError("InvalidArgsException", `ApiPassthrough is only honoured by the APIPassthrough templates, not ${tpl.name}.`);
-  }
+  // AWS: ApiPassthrough is ignored unless an APIPassthrough or APICSRPassthrough template is selected.
   const csr = parseCsr(request.csr);
   if (!csr)
     throw new ServiceError(
@@ -191,6 +189,16 @@ function familyOf(keyAlgorithm: string): string {
 
 /** A Validity as a point in time: DAYS/MONTHS/YEARS from now, ABSOLUTE epoch seconds, END_DATE YYYYMMDDHHMMSS. */
 export function absolute(v: Validity, now: number, field: string): Date {
+  const d = pointInTime(v, now, field);
+  // X.509 times end with the year 9999 (GeneralizedTime); anything past it, or no time at all, is refused.
+  if (!(d.getTime() >= 0 && d.getTime() <= MAX_TIME))
+    throw new ServiceError("InvalidArgsException", `The ${field} ${v.Type} ${v.Value} is not a valid time.`);
+  return d;
+}
+
+const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59);
+
+function pointInTime(v: Validity, now: number, field: string): Date {
   const value = v.Value!;
   switch (v.Type) {
     case "DAYS":
