@@ -38,7 +38,8 @@ import {
 } from "@aws-sdk/client-acm-pca";
 import { CreateBucketCommand, GetObjectCommand, PutBucketPolicyCommand, type S3Client } from "@aws-sdk/client-s3";
 import { DAY_MS, ManualClock } from "../src/clock.js";
-import { ACCOUNT_ID, rejects, startTestServer, tempDir, type TestServer } from "./helpers.js";
+import { createAccount } from "../src/app.js";
+import { ACCOUNT_ID, rejects, startTestServer, tempDir, testConfig, type TestServer } from "./helpers.js";
 import { ROOT_CREDS } from "./iam.js";
 import { requireTool } from "./process.js";
 import { bytesOf, s3Client } from "./s3.js";
@@ -382,6 +383,27 @@ describe("ACM Private CA: revocation, CRLs and the CA's life", () => {
     const many = Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: "v" }));
     await rejects(() => pca.send(new TagCertificateAuthorityCommand({ CertificateAuthorityArn: arn, Tags: many })), "TooManyTagsException");
 
+    const otherCreds = await createAccount(testConfig(server.dataDir), "444455556666");
+    const other0 = new ACMPCAClient({
+      endpoint: server.url,
+      region: "us-east-1",
+      credentials: otherCreds,
+      maxAttempts: 1,
+      systemClockOffset: clock.now() - Date.now(),
+    });
+    clients.push(other0);
+    await rejects(
+      () =>
+        other0.send(
+          new IssueCertificateCommand({
+            CertificateAuthorityArn: arn,
+            Csr: csr("cross-denied"),
+            SigningAlgorithm: "SHA256WITHECDSA",
+            Validity: { Type: "DAYS", Value: 1 },
+          }),
+        ),
+      "AccessDeniedException",
+    );
     const policy = JSON.stringify({
       Version: "2012-10-17",
       Statement: [
@@ -397,6 +419,25 @@ describe("ACM Private CA: revocation, CRLs and the CA's life", () => {
     await rejects(() => pca.send(new PutPolicyCommand({ ResourceArn: arn, Policy: "{not json" })), "InvalidPolicyException");
     await pca.send(new PutPolicyCommand({ ResourceArn: arn, Policy: policy }));
     assert.equal((await pca.send(new GetPolicyCommand({ ResourceArn: arn }))).Policy, policy);
+    // Account 444455556666 may now issue from the CA; it could not before, and may not describe it.
+    const other = new ACMPCAClient({
+      endpoint: server.url,
+      region: "us-east-1",
+      credentials: otherCreds,
+      maxAttempts: 1,
+      systemClockOffset: clock.now() - Date.now(),
+    });
+    clients.push(other);
+    const { CertificateArn } = await other.send(
+      new IssueCertificateCommand({
+        CertificateAuthorityArn: arn,
+        Csr: csr("cross-account"),
+        SigningAlgorithm: "SHA256WITHECDSA",
+        Validity: { Type: "DAYS", Value: 1 },
+      }),
+    );
+    assert.ok((await other.send(new GetCertificateCommand({ CertificateAuthorityArn: arn, CertificateArn }))).Certificate);
+    await rejects(() => other.send(new DescribeCertificateAuthorityCommand({ CertificateAuthorityArn: arn })), "AccessDeniedException");
     await pca.send(new DeletePolicyCommand({ ResourceArn: arn }));
     await rejects(() => pca.send(new DeletePolicyCommand({ ResourceArn: arn })), "ResourceNotFoundException");
 
