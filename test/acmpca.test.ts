@@ -248,11 +248,16 @@ describe("ACM Private CA", () => {
       CertificateAuthorityArn: root.arn,
       Csr: csr,
       TemplateArn: `${T}EndEntityCertificate_APIPassthrough/V1`,
-      ApiPassthrough: { Subject: { CommonName: "from the api" }, Extensions: { SubjectAlternativeNames: [{ DnsName: "api.example" }] } },
+      ApiPassthrough: {
+        Subject: { CommonName: "from the api" },
+        Extensions: { SubjectAlternativeNames: [{ DnsName: "api.example" }], KeyUsage: { KeyAgreement: true } },
+      },
     });
     const text = openssl("x509", "-in", file("api.pem", passed.pem), "-noout", "-text");
     assert.match(text, /Subject: CN ?= ?from the api/);
     assert.match(text, /DNS:api\.example/);
+    // The template's key usage wins over the request's, as AWS orders them.
+    assert.match(text, /Key Usage: critical\s+Digital Signature, Key Encipherment\n/);
     // Ignored, as AWS ignores it, with a template that does not pass it through.
     const ignored = await issue({
       CertificateAuthorityArn: root.arn,

@@ -255,8 +255,7 @@ function buildExtensions(
       new x509.BasicConstraints(tpl.ca ? { cA: true, pathLenConstraint: tpl.ca.pathLen } : { cA: false }),
     ),
   );
-  if (!(tpl.apiPassthrough && api?.Extensions?.KeyUsage) || tpl.ca)
-    byOid.set(OID.keyUsage, extension(OID.keyUsage, true, new x509.KeyUsage(tpl.keyUsage)));
+  byOid.set(OID.keyUsage, extension(OID.keyUsage, true, new x509.KeyUsage(tpl.keyUsage)));
   if (tpl.eku) byOid.set(OID.extKeyUsage, extension(OID.extKeyUsage, tpl.eku.critical, new x509.ExtendedKeyUsage(tpl.eku.oids)));
   else if (tpl.ca) byOid.delete(OID.extKeyUsage);
   // The CA's.
