@@ -39,23 +39,11 @@ import {
   RevokedInfo,
   SingleResponse,
 } from "@peculiar/asn1-ocsp";
+import type { CertificateStatusSource } from "./issuer.js";
 import { isOneSequence, subjectAndKey, tlv } from "./ocsp-der.js";
 
-/**
- * Where the responder learns what it answers. The ACM Private CA service implements it
- * (src/acmpca/issuer.ts); tests give fixtures.
- */
-export interface CertificateStatusSource {
-  /** The CA: its certificate (DER), its status (ACTIVE, DISABLED, …) and whether OCSP is enabled; undefined if there is none. */
-  authority(caId: string): Promise<{ arn: string; certificateDer: Buffer; status: string; ocspEnabled: boolean } | undefined>;
-  /** A serial's status, the serial in lower-case hex without leading zero octets. */
-  status(
-    caId: string,
-    serialHex: string,
-  ): Promise<{ status: "good" } | { status: "revoked"; revokedAt: Date; reason: string } | { status: "unknown" }>;
-  /** The delegated OCSP signing certificate of the CA and how to sign with its key (DER signatures, as in X.509). */
-  responder(caId: string): Promise<{ certificateDer: Buffer; sign(tbs: Buffer): Promise<Buffer>; signatureAlgorithmOid: string }>;
-}
+/** Where the responder learns what it answers: the ACM Private CA service implements it (src/acmpca/issuer.ts); tests give fixtures. */
+export type { CertificateStatusSource };
 
 /**
  * A request for one certificate is about 100 bytes, and a signed one carrying its signer's chain
