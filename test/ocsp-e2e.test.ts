@@ -34,7 +34,7 @@ describe("OCSP responder of an ACM Private CA", () => {
   let ocspUrl: string;
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ config: { metricsPort: 0 } });
     pca = new ACMPCAClient({ endpoint: server.url, region: "us-east-1", credentials: ROOT_CREDS, maxAttempts: 1 });
   });
   after(async () => {
@@ -122,5 +122,8 @@ describe("OCSP responder of an ACM Private CA", () => {
     assert.match(out, /leaf\.pem: good/);
     assert.match(out, /OCSP Nonce:/);
     assert.doesNotMatch(out, /WARNING/);
+    // Counted like an API call, under service "ocsp" and the OCSP status.
+    const metrics = await (await fetch(`${server.keyhold.metricsUrl}/metrics`)).text();
+    assert.match(metrics, /^keyhold_requests_total\{service="ocsp",operation="successful",status="2xx",code=""\} 1$/m);
   });
 });
