@@ -284,6 +284,20 @@ describe("OCSP responder", () => {
     ]) {
       assert.equal(responseStatus(await answerOcsp(body, ca.source, ca.id, new Date())), OCSPResponseStatus.malformedRequest);
     }
+    // Every prefix of a valid request, and every single-byte change of its first bytes (tags and lengths), is answered cleanly.
+    for (let n = 0; n < good.length; n++) {
+      assert.equal(
+        responseStatus(await answerOcsp(good.subarray(0, n), ca.source, ca.id, new Date())),
+        OCSPResponseStatus.malformedRequest,
+        `prefix ${n}`,
+      );
+    }
+    for (let i = 0; i < Math.min(good.length, 12); i++) {
+      const changed = Buffer.from(good);
+      changed[i] = changed[i]! ^ 0x41;
+      const status = responseStatus(await answerOcsp(changed, ca.source, ca.id, new Date()));
+      assert.ok([OCSPResponseStatus.malformedRequest, OCSPResponseStatus.unauthorized].includes(status), `byte ${i}: ${status}`);
+    }
     // The same through openssl's eyes, over HTTP.
     const res = await fetch(`${base}/${ca.id}`, {
       method: "POST",
