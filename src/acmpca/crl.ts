@@ -116,7 +116,8 @@ export class CrlPublisher {
     );
   }
 
-  private async put(ca: Authority, bucketName: string, key: string, der: Buffer): Promise<void> {
+  /** Writes an object (a CRL, an audit report) into a keyhold bucket as acm-pca.amazonaws.com, which its policy must allow. */
+  async put(ca: Authority, bucketName: string, key: string, der: Buffer, contentType = "application/pkix-crl"): Promise<void> {
     const bucket = await this.s3.requireBucket(bucketName);
     const call = this.serviceCall(ca.body, ca.accountId, bucket.body.owner, "s3:PutObject");
     await this.s3.authorize(call, "s3:PutObject", bucketName, bucket.body, key, this.conditions(ca.body, ca.accountId));
@@ -136,7 +137,7 @@ export class CrlPublisher {
       size: stored.part.size,
       etag: etagOf(createHash("md5").update(der).digest("hex")),
       lastModified: this.pca.clock.now(),
-      contentType: "application/pkix-crl",
+      contentType,
       headers: {},
       metadata: {},
       parts: [stored.part],

@@ -56,7 +56,9 @@ export const createCertificateAuthority = defineOperation<CreateCertificateAutho
     const tags = (input.Tags ?? []).map((t) => ({ Key: t.Key!, Value: t.Value }));
     if (tags.length > MAX_TAGS) throw new ServiceError("TooManyTagsException", `A certificate authority has at most ${MAX_TAGS} tags.`);
     await pca.authorize(call, "acm-pca:CreateCertificateAuthority", undefined, tags);
-    if (revocation?.CrlConfiguration?.Enabled) await pca.checkCrlBucket(call, revocation);
+    const { arn, id } = pca.newArn(call);
+    // With the CA's own ARN: a bucket policy may name it in aws:SourceArn.
+    if (revocation?.CrlConfiguration?.Enabled) await pca.checkCrlBucket(call, revocation, arn);
 
     const now = pca.clock.now();
     if (input.IdempotencyToken !== undefined) {
@@ -66,7 +68,6 @@ export const createCertificateAuthority = defineOperation<CreateCertificateAutho
         return { CertificateAuthorityArn: earlier };
       }
     }
-    const { arn, id } = pca.newArn(call);
     const { wrappedKey, spki } = await pca.newKey(arn, config.KeyAlgorithm!);
     const csrExtensions: x509.Extension[] = [];
     const ku = config.CsrExtensions?.KeyUsage;

@@ -75,7 +75,7 @@ export const importCertificateAuthorityCertificate = defineOperation<ImportCerti
         throw new ServiceError("InvalidRequestException", "The certificate chain must end with a self-signed root certificate.");
       chainPem = chainDers.map((d) => toPemString(d)).join("");
     }
-    await pca.save(ca, {
+    const saved = await pca.save(ca, {
       ...ca.body,
       status: ca.body.status === "DISABLED" ? "DISABLED" : "ACTIVE",
       lastStateChangeAt: ca.body.status === "ACTIVE" ? ca.body.lastStateChangeAt : now,
@@ -86,6 +86,8 @@ export const importCertificateAuthorityCertificate = defineOperation<ImportCerti
       notAfter: cert.notAfter.getTime(),
       pathLen: cert.pathLen,
     });
+    // The CA's first CRL (empty) is there from activation on, as on AWS.
+    if (saved.body.revocation?.CrlConfiguration?.Enabled) await pca.publishCrlSoon(saved);
     return {};
   },
 });
