@@ -16,6 +16,8 @@ import {
   GetCertificateCommand,
   ImportCertificateAuthorityCertificateCommand,
   IssueCertificateCommand,
+  RevokeCertificateCommand,
+  UpdateCertificateAuthorityCommand,
 } from "@aws-sdk/client-acm-pca";
 import { startTestServer, tempDir, type TestServer } from "./helpers.js";
 import { ROOT_CREDS } from "./iam.js";
@@ -125,5 +127,40 @@ describe("OCSP responder of an ACM Private CA", () => {
     // Counted like an API call, under service "ocsp" and the OCSP status.
     const metrics = await (await fetch(`${server.keyhold.metricsUrl}/metrics`)).text();
     assert.match(metrics, /^keyhold_requests_total\{service="ocsp",operation="successful",status="2xx",code=""\} 1$/m);
+  });
+
+  it("answers revoked, with the time and reason, once RevokeCertificate is done", async (t: TestContext) => {
+    if (!requireTool(t, "openssl", "openssl") || !leafPem) return;
+    const serial = execFileSync("openssl", ["x509", "-in", leafPem, "-noout", "-serial"], { encoding: "utf8" })
+      .trim()
+      .replace(/^serial=/, "")
+      .toLowerCase();
+    const before = Date.now();
+    await pca.send(
+      new RevokeCertificateCommand({
+        CertificateAuthorityArn: caArn,
+        CertificateSerial: serial.match(/../g)!.join(":"),
+        RevocationReason: "KEY_COMPROMISE",
+      }),
+    );
+    const out = await ask();
+    assert.match(out, /Response verify OK/);
+    assert.match(out, /leaf\.pem: revoked/);
+    assert.match(out, /Reason: keyCompromise/);
+    const time = /Revocation Time: (.+ GMT)/.exec(out)?.[1];
+    assert.ok(time, out);
+    assert.ok(Math.abs(Date.parse(time) - before) < 60_000, `revocation time ${time}`);
+  });
+
+  it("answers unauthorized once the CA's OCSP configuration is disabled", async (t: TestContext) => {
+    if (!requireTool(t, "openssl", "openssl") || !leafPem) return;
+    await pca.send(
+      new UpdateCertificateAuthorityCommand({
+        CertificateAuthorityArn: caArn,
+        RevocationConfiguration: { OcspConfiguration: { Enabled: false } },
+      }),
+    );
+    const out = await ask();
+    assert.match(out, /Responder Error: unauthorized \(6\)/);
   });
 });
