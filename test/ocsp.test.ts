@@ -41,6 +41,14 @@ async function openssl(...args: string[]): Promise<{ code: number; out: string }
   }
 }
 
+/** A time as `openssl ocsp -resp_text` prints it: "Dec  7 11:00:00 2026 GMT". */
+function opensslTime(ms: number): string {
+  const d = new Date(ms);
+  const month = d.toUTCString().slice(8, 11);
+  const time = d.toISOString().slice(11, 19);
+  return `${month} ${String(d.getUTCDate()).padStart(2, " ")} ${time} ${d.getUTCFullYear()} GMT`;
+}
+
 function responseStatus(der: Buffer): OCSPResponseStatus {
   return AsnConvert.parse(der, OCSPResponse).responseStatus;
 }
@@ -60,7 +68,8 @@ describe("OCSP responder", () => {
   let base: string;
   const answered: AnsweredCall[] = [];
   const errors: string[] = [];
-  let now = Date.now();
+  /** The responder's clock: the real one unless a test fixes it (to a time near the real one: openssl checks freshness). */
+  let fixedNow: number | undefined;
 
   before(async () => {
     ca = await makeFixtureCa(dir, CA_ID, "ec");
@@ -83,7 +92,7 @@ describe("OCSP responder", () => {
         status: (id, serial) => sources.get(id)!.status(id, serial),
         responder: (id) => sources.get(id)!.responder(id),
       },
-      now: () => now,
+      now: () => fixedNow ?? Date.now(),
       logError: (m) => errors.push(m),
       answered: (call) => answered.push(call),
     });
@@ -121,19 +130,24 @@ describe("OCSP responder", () => {
   }
 
   it("answers good, signed by the delegated responder, with the nonce echoed and thisUpdate/nextUpdate", async (t) => {
-    now = Date.parse("2026-12-07T11:00:00.789Z");
-    const out = await ask(t, ca, "good");
-    if (out === undefined) return;
-    assert.match(out, /OCSP Response Status: successful \(0x0\)/);
-    assert.match(out, /good\.pem: good/);
-    assert.match(out, /Responder Id: [0-9A-F]{40}/);
-    assert.match(out, /OCSP Nonce:/);
-    assert.match(out, /This Update: Dec {2}7 11:00:00 2026 GMT/);
-    assert.match(out, /Next Update: Dec {2}7 12:00:00 2026 GMT/);
-    assert.match(out, /Signature Algorithm: ecdsa-with-SHA256/);
-    assert.match(out, /Subject: CN ?= ?keyhold OCSP responder/);
-    assert.deepEqual(ca.asked.at(-1), "5a01");
-    now = Date.now();
+    const second = Math.floor(Date.now() / 1000) * 1000;
+    fixedNow = second + 789;
+    try {
+      const out = await ask(t, ca, "good");
+      if (out === undefined) return;
+      assert.match(out, /OCSP Response Status: successful \(0x0\)/);
+      assert.match(out, /good\.pem: good/);
+      assert.match(out, /Responder Id: [0-9A-F]{40}/);
+      assert.match(out, /OCSP Nonce:/);
+      // In whole seconds; fresh for an hour.
+      assert.ok(out.includes(`This Update: ${opensslTime(second)}`), out);
+      assert.ok(out.includes(`Next Update: ${opensslTime(second + 3600_000)}`), out);
+      assert.match(out, /Signature Algorithm: ecdsa-with-SHA256/);
+      assert.match(out, /Subject: CN ?= ?keyhold OCSP responder/);
+      assert.deepEqual(ca.asked.at(-1), "5a01");
+    } finally {
+      fixedNow = undefined;
+    }
   });
 
   it("answers revoked with the revocation time and the reason", async (t) => {
@@ -235,14 +249,15 @@ describe("OCSP responder", () => {
   it("answers GET with the request base64 then percent-encoded, or in base64url, and lets caches keep it until nextUpdate", async (t) => {
     const der = await opensslRequest(t, ca, "revoked");
     if (der === undefined) return;
-    now = Date.parse("2026-12-07T11:00:00Z");
+    const second = Math.floor(Date.now() / 1000) * 1000;
+    fixedNow = second;
     try {
       for (const encoded of [encodeURIComponent(der.toString("base64")), der.toString("base64url")]) {
         const res = await fetch(`${base}/${ca.id}/${encoded}`);
         assert.equal(res.status, 200);
         assert.equal(res.headers.get("content-type"), "application/ocsp-response");
         assert.equal(res.headers.get("cache-control"), "max-age=3600, public, no-transform, must-revalidate");
-        assert.equal(res.headers.get("expires"), "Mon, 07 Dec 2026 12:00:00 GMT");
+        assert.equal(res.headers.get("expires"), new Date(second + 3600_000).toUTCString());
         const out = await verifyResponse(ca, "revoked", Buffer.from(await res.arrayBuffer()));
         assert.match(out, /revoked\.pem: revoked/);
         assert.match(out, /Reason: keyCompromise/);
@@ -252,7 +267,7 @@ describe("OCSP responder", () => {
       const res = await fetch(`${base}/${ca.id}/${plain}`);
       await verifyResponse(ca, "revoked", Buffer.from(await res.arrayBuffer()));
     } finally {
-      now = Date.now();
+      fixedNow = undefined;
     }
   });
 
