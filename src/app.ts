@@ -13,7 +13,7 @@ import { Directory } from "./iam/directory.js";
 import { Authorizer } from "./iam/authorizer.js";
 import { JsonProtocol, type JsonService } from "./http/json-protocol.js";
 import { QueryProtocol, type QueryService } from "./http/query-protocol.js";
-import { Dispatcher } from "./http/dispatch.js";
+import { Dispatcher, type AnsweredCall } from "./http/dispatch.js";
 import { IamService } from "./iam/service.js";
 import { IAM_OPERATIONS_BY_NAME, IAM_VERSION, IAM_XML_NAMESPACE } from "./iam/registry.js";
 import { StsService } from "./sts/service.js";
@@ -70,6 +70,7 @@ import { ConsoleFiles, isConsoleRequest } from "./http/console.js";
 import { answerSignIn, SIGNIN_PATH } from "./http/console-signin.js";
 import { ConsoleSignIn } from "./iam/signin.js";
 import { SignInThrottle } from "./iam/signin-throttle.js";
+import { isOcspRequest, ocspHandler } from "./http/ocsp-route.js";
 import { requestLogEntry } from "./http/request-log.js";
 import { Metrics } from "./metrics/metrics.js";
 import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
@@ -419,19 +420,21 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       return op && { readOnly: op.readOnly, handle: (call, raw) => op.handle(s3, call, raw as Record<string, unknown>) };
     },
   });
+  // The request log and the metrics hear of every answered call: API calls and OCSP requests.
+  const answered: ((call: AnsweredCall) => void) | undefined =
+    config.metricsPort === undefined && !log.request
+      ? undefined
+      : (call) => {
+          metrics?.answered(call);
+          log.request?.(requestLogEntry(call));
+        };
   const dispatcher = new Dispatcher({
     lookup: credentials.lookup,
     now: () => clock.now(),
     log,
     observer: audit,
     regions: servedRegions(config.extraRegions),
-    answered:
-      config.metricsPort === undefined && !log.request
-        ? undefined
-        : (call) => {
-            metrics?.answered(call);
-            log.request?.(requestLogEntry(call));
-          },
+    answered,
   });
   const json = new JsonProtocol([
     kmsService,
@@ -469,16 +472,21 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     // startKeyhold returns only once the root key is unsealed (SoftwareKeyStore.open).
     keystore: () => undefined,
   };
+  // OCSP requests (unsigned, for the CAs' certificates' status) come before the probes, whose
+  // /_keyhold/ prefix they share (docs/ocsp.md).
+  const ocsp = ocspHandler({ source: acmPcaIssuer, now: () => clock.now(), logError: (m) => log.error(m), answered });
   // The web console's files (/console/, unsigned GET and HEAD only): before SigV4, like the probes.
   const consoleFiles = new ConsoleFiles();
   const handler: RequestHandler = (req) =>
-    isProbe(req)
-      ? req.rawPath === SIGNIN_PATH
-        ? answerSignIn(req, signIn)
-        : answerProbe(req, readiness)
-      : isConsoleRequest(req)
-        ? Promise.resolve(consoleFiles.answer(req))
-        : dispatcher.handle(req, req.headers["x-amz-target"] !== undefined ? json : isS3Request(req) ? rest : query);
+    isOcspRequest(req)
+      ? ocsp(req)
+      : isProbe(req)
+        ? req.rawPath === SIGNIN_PATH
+          ? answerSignIn(req, signIn)
+          : answerProbe(req, readiness)
+        : isConsoleRequest(req)
+          ? Promise.resolve(consoleFiles.answer(req))
+          : dispatcher.handle(req, req.headers["x-amz-target"] !== undefined ? json : isS3Request(req) ? rest : query);
   // Only an S3 upload streams: rest.streams answers no at once for anything but a PUT, so the
   // KMS hot path (POSTs with X-Amz-Target) pays nothing for this.
   const streams: StreamPredicate = (req) =>
