@@ -19,13 +19,14 @@ import {
 import { CreateBucketCommand, PutBucketEncryptionCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { ManualClock } from "../src/clock.js";
-import { keyDependencies } from "../console/src/data/key-dependencies.js";
-import { countByHour, HOUR_MS } from "../console/src/data/key-usage.js";
-import { eventHistory, serverAttribute } from "../console/src/data/event-history.js";
-import type { DataClients } from "../console/src/data/clients.js";
-import { keyNames, namesKey } from "../console/src/data/key-names.js";
+import type * as Data from "../console/src/data/index.js";
+import type { DataClients } from "../console/src/data/index.js";
 import { ACCOUNT_ID, startTestServer, type TestServer } from "./helpers.js";
 import { iamClient, makeUser, policy, ROOT_CREDS, type Creds } from "./iam.js";
+import { loadConsoleModule } from "./console-modules.js";
+
+const { keyDependencies, countByHour, HOUR_MS, eventHistory, serverAttribute, keyNames, namesKey } =
+  await loadConsoleModule<typeof Data>("console/src/data/index.ts");
 
 /** Clients for every service the console calls, signing as `credentials` at the server's time. */
 function clientsFor(url: string, clock: ManualClock, credentials: Creds = ROOT_CREDS): DataClients {
