@@ -61,6 +61,7 @@ import { SecretsScheduler } from "./secretsmanager/scheduler.js";
 import { SECRETSMANAGER_OPERATIONS_BY_NAME, SECRETSMANAGER_TARGET_PREFIX, SECRETSMANAGER_UNSERVED } from "./secretsmanager/registry.js";
 import { servedRegions } from "./regions.js";
 import { answerProbe, isProbe, type ReadinessCheck } from "./http/probes.js";
+import { ConsoleFiles, isConsoleRequest } from "./http/console.js";
 import { requestLogEntry } from "./http/request-log.js";
 import { Metrics } from "./metrics/metrics.js";
 import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
@@ -420,10 +421,14 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     // startKeyhold returns only once the root key is unsealed (SoftwareKeyStore.open).
     keystore: () => undefined,
   };
+  // The web console's files (/console/, unsigned GET and HEAD only): before SigV4, like the probes.
+  const consoleFiles = new ConsoleFiles();
   const handler: RequestHandler = (req) =>
     isProbe(req)
       ? answerProbe(req, readiness)
-      : dispatcher.handle(req, req.headers["x-amz-target"] !== undefined ? json : isS3Request(req) ? rest : query);
+      : isConsoleRequest(req)
+        ? Promise.resolve(consoleFiles.answer(req))
+        : dispatcher.handle(req, req.headers["x-amz-target"] !== undefined ? json : isS3Request(req) ? rest : query);
   // Only an S3 upload streams: rest.streams answers no at once for anything but a PUT, so the
   // KMS hot path (POSTs with X-Amz-Target) pays nothing for this.
   const streams: StreamPredicate = (req) =>
