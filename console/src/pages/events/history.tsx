@@ -284,28 +284,44 @@ export default function EventHistory({ path }: PageProps) {
           {
             id: "error",
             header: "Error code",
-            cell: (e) => (e.errorCode ? <StatusIndicator type="error">{e.errorCode}</StatusIndicator> : "-"),
+            minWidth: 200,
+            cell: (e) =>
+              e.errorCode ? (
+                <StatusIndicator type="error" wrapText={false}>
+                  {e.errorCode}
+                </StatusIndicator>
+              ) : (
+                "-"
+              ),
           },
           {
             id: "record",
             header: "Event record",
-            minWidth: 260,
-            cell: (e) => (
-              <ExpandableSection headerText="View event" variant="footer">
-                <Box variant="code">
-                  <pre
-                    style={{ margin: 0, maxHeight: 420, overflow: "auto", whiteSpace: "pre-wrap", wordBreak: "break-all" }}
-                    data-testid="event-json"
-                  >
-                    {pretty(e.cloudTrailEvent)}
-                  </pre>
-                </Box>
-              </ExpandableSection>
-            ),
+            minWidth: 420,
+            cell: (e) => <EventRecord record={e.cloudTrailEvent} />,
           },
         ]}
       />
     </SpaceBetween>
+  );
+}
+
+/** The record as JSON, rendered only once expanded (a page holds up to 50 and more on "Load more"). */
+function EventRecord({ record }: { record: string }) {
+  const [expanded, setExpanded] = useState(false);
+  return (
+    <ExpandableSection headerText="View event" variant="footer" expanded={expanded} onChange={({ detail }) => setExpanded(detail.expanded)}>
+      {expanded && (
+        <Box variant="code">
+          <pre
+            style={{ margin: 0, maxHeight: 420, overflow: "auto", whiteSpace: "pre-wrap", wordBreak: "break-all" }}
+            data-testid="event-json"
+          >
+            {pretty(record)}
+          </pre>
+        </Box>
+      )}
+    </ExpandableSection>
   );
 }
 
