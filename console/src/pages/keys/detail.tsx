@@ -1,57 +1,242 @@
-/** One key: its configuration and what depends on it. */
-import { useEffect, useState } from "react";
-import { DescribeKeyCommand, KMSClient, type KeyMetadata } from "@aws-sdk/client-kms";
+/**
+ * One key, as on the AWS console's key page: general configuration, then tabs for the key policy
+ * (default view listing administrators and users, and the JSON view, editable), cryptographic
+ * configuration, tags, key rotation, aliases, grants, the public key (asymmetric keys) and what
+ * depends on the key. Key actions: enable, disable, schedule deletion, cancel deletion.
+ */
+import { useCallback, useEffect, useState } from "react";
+import {
+  DescribeKeyCommand,
+  GetKeyPolicyCommand,
+  KMSClient,
+  ListAliasesCommand,
+  ListResourceTagsCommand,
+  type AliasListEntry,
+  type KeyMetadata,
+  type Tag,
+} from "@aws-sdk/client-kms";
+import Box from "@cloudscape-design/components/box";
+import Button from "@cloudscape-design/components/button";
+import ButtonDropdown from "@cloudscape-design/components/button-dropdown";
 import Container from "@cloudscape-design/components/container";
 import ContentLayout from "@cloudscape-design/components/content-layout";
 import Header from "@cloudscape-design/components/header";
 import KeyValuePairs from "@cloudscape-design/components/key-value-pairs";
+import SpaceBetween from "@cloudscape-design/components/space-between";
 import Spinner from "@cloudscape-design/components/spinner";
+import Table from "@cloudscape-design/components/table";
 import Tabs from "@cloudscape-design/components/tabs";
 import type { PageProps } from "..";
 import { useClient } from "../../aws";
 import { ErrorAlert } from "../../errors";
+import { KeyActionModal, type KeyAction } from "./actions";
 import { KeyDependencies } from "./dependencies";
+import { KeyPolicyTab } from "./policy-tab";
+import { PublicKeyTab } from "./public-key";
+import { RotationTab } from "./rotation";
+import { GrantsTab } from "./grants";
 import { KeyStateIndicator } from "./state";
+
+interface Loaded {
+  key: KeyMetadata;
+  policy: string | undefined;
+  policyError: unknown;
+  aliases: AliasListEntry[];
+  tags: Tag[];
+  tagsError: unknown;
+}
+
+const date = (d: Date | undefined) => (d ? d.toLocaleString() : "-");
 
 export default function KeyDetail({ params }: PageProps) {
   const kms = useClient(KMSClient);
-  const [key, setKey] = useState<KeyMetadata | undefined>(undefined);
+  const [loaded, setLoaded] = useState<Loaded | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
+  const [action, setAction] = useState<KeyAction | undefined>(undefined);
+  const [version, setVersion] = useState(0);
+  const reload = useCallback(() => setVersion((v) => v + 1), []);
+
   useEffect(() => {
     let live = true;
-    kms
-      .send(new DescribeKeyCommand({ KeyId: params.keyId }))
-      .then((out) => live && setKey(out.KeyMetadata))
-      .catch((e: unknown) => live && setError(e));
+    (async () => {
+      const key = (await kms.send(new DescribeKeyCommand({ KeyId: params.keyId }))).KeyMetadata!;
+      // What this caller may not read (a key user is not allowed GetKeyPolicy) is said where it would be shown.
+      const [policy, aliases, tags] = await Promise.allSettled([
+        kms.send(new GetKeyPolicyCommand({ KeyId: key.KeyId, PolicyName: "default" })),
+        kms.send(new ListAliasesCommand({ KeyId: key.KeyId })),
+        kms.send(new ListResourceTagsCommand({ KeyId: key.KeyId })),
+      ]);
+      if (!live) return;
+      setLoaded({
+        key,
+        policy: policy.status === "fulfilled" ? policy.value.Policy : undefined,
+        policyError: policy.status === "rejected" ? policy.reason : undefined,
+        aliases: aliases.status === "fulfilled" ? (aliases.value.Aliases ?? []) : [],
+        tags: tags.status === "fulfilled" ? (tags.value.Tags ?? []) : [],
+        tagsError: tags.status === "rejected" ? tags.reason : undefined,
+      });
+      setError(undefined);
+    })().catch((e: unknown) => live && setError(e));
     return () => {
       live = false;
     };
-  }, [kms, params.keyId]);
-  if (error) return <ErrorAlert error={error} />;
-  if (!key) return <Spinner size="large" />;
+  }, [kms, params.keyId, version]);
+
+  if (error && !loaded) return <ErrorAlert error={error} />;
+  if (!loaded) return <Spinner size="large" />;
+  const { key } = loaded;
+  const state = key.KeyState ?? "";
+  const awsManaged = key.KeyManager === "AWS";
+  const asymmetric =
+    !!key.KeySpec &&
+    (key.KeySpec.startsWith("RSA_") ||
+      key.KeySpec.startsWith("ECC_") ||
+      key.KeySpec.startsWith("ML_DSA_") ||
+      key.KeySpec.startsWith("SM2"));
+  const title = loaded.aliases[0]?.AliasName?.replace(/^alias\//, "") ?? key.KeyId ?? params.keyId ?? "";
+
   return (
-    <ContentLayout header={<Header variant="h1">{key.KeyId}</Header>}>
-      <Tabs
-        tabs={[
-          {
-            id: "general",
-            label: "General configuration",
-            content: (
-              <Container>
-                <KeyValuePairs
-                  columns={3}
+    <ContentLayout
+      header={
+        <Header
+          variant="h1"
+          description={title !== key.KeyId ? key.KeyId : undefined}
+          actions={
+            <SpaceBetween size="xs" direction="horizontal">
+              <Button iconName="refresh" ariaLabel="Refresh" onClick={reload} />
+              {!awsManaged && (
+                <ButtonDropdown
+                  data-testid="key-actions"
                   items={[
-                    { label: "ARN", value: key.Arn },
-                    { label: "Status", value: <KeyStateIndicator state={key.KeyState ?? ""} /> },
-                    { label: "Description", value: key.Description || "-" },
+                    { id: "enable", text: "Enable", disabled: state !== "Disabled" },
+                    { id: "disable", text: "Disable", disabled: state !== "Enabled" },
+                    {
+                      id: "schedule",
+                      text: "Schedule key deletion",
+                      disabled: state === "PendingDeletion" || state === "PendingReplicaDeletion",
+                    },
+                    { id: "cancel", text: "Cancel key deletion", disabled: state !== "PendingDeletion" },
+                  ]}
+                  onItemClick={({ detail }) => setAction(detail.id as KeyAction)}
+                >
+                  Key actions
+                </ButtonDropdown>
+              )}
+            </SpaceBetween>
+          }
+        >
+          {title}
+        </Header>
+      }
+    >
+      <SpaceBetween size="l">
+        <ErrorAlert error={error} />
+        <Container header={<Header variant="h2">General configuration</Header>}>
+          <KeyValuePairs
+            columns={4}
+            items={[
+              { label: "Alias", value: loaded.aliases.map((a) => a.AliasName).join(", ") || "-" },
+              { label: "Status", value: <KeyStateIndicator state={state} /> },
+              { label: "Creation date", value: date(key.CreationDate) },
+              { label: "ARN", value: key.Arn ?? "-" },
+              { label: "Description", value: key.Description || "-" },
+              { label: "Regionality", value: key.MultiRegion ? "Multi-Region" : "Single-Region" },
+              ...(state === "PendingDeletion" ? [{ label: "Scheduled deletion date", value: date(key.DeletionDate) }] : []),
+            ]}
+          />
+        </Container>
+        <Tabs
+          tabs={[
+            {
+              id: "policy",
+              label: "Key policy",
+              content: loaded.policyError ? (
+                <ErrorAlert error={loaded.policyError} header="The key policy could not be read" />
+              ) : (
+                <KeyPolicyTab keyId={key.KeyId!} policy={loaded.policy ?? ""} editable={!awsManaged} onSaved={reload} />
+              ),
+            },
+            {
+              id: "crypto",
+              label: "Cryptographic configuration",
+              content: (
+                <Container>
+                  <KeyValuePairs
+                    columns={3}
+                    items={[
+                      {
+                        label: "Key type",
+                        value: key.KeySpec === "SYMMETRIC_DEFAULT" || key.KeySpec?.startsWith("HMAC_") ? "Symmetric" : "Asymmetric",
+                      },
+                      { label: "Key spec", value: key.KeySpec ?? "-" },
+                      { label: "Key usage", value: key.KeyUsage ?? "-" },
+                      { label: "Origin", value: key.Origin ?? "-" },
+                      { label: "Encryption algorithms", value: key.EncryptionAlgorithms?.join(", ") || "-" },
+                      { label: "Signing algorithms", value: key.SigningAlgorithms?.join(", ") || "-" },
+                      { label: "MAC algorithms", value: key.MacAlgorithms?.join(", ") || "-" },
+                      { label: "Key agreement algorithms", value: key.KeyAgreementAlgorithms?.join(", ") || "-" },
+                      ...(key.CustomKeyStoreId ? [{ label: "Custom key store", value: key.CustomKeyStoreId }] : []),
+                    ]}
+                  />
+                </Container>
+              ),
+            },
+            {
+              id: "tags",
+              label: "Tags",
+              content: (
+                <SpaceBetween size="s">
+                  <ErrorAlert error={loaded.tagsError} header="The tags could not be read" />
+                  <Table<Tag>
+                    header={<Header counter={`(${loaded.tags.length})`}>Tags</Header>}
+                    items={loaded.tags}
+                    empty="No tags."
+                    columnDefinitions={[
+                      { id: "key", header: "Tag key", cell: (t) => t.TagKey },
+                      { id: "value", header: "Tag value", cell: (t) => t.TagValue || "-" },
+                    ]}
+                  />
+                </SpaceBetween>
+              ),
+            },
+            ...(key.KeySpec === "SYMMETRIC_DEFAULT" && key.Origin === "AWS_KMS"
+              ? [{ id: "rotation", label: "Key rotation", content: <RotationTab keyId={key.KeyId!} editable={!awsManaged} /> }]
+              : []),
+            {
+              id: "aliases",
+              label: "Aliases",
+              content: (
+                <Table<AliasListEntry>
+                  header={<Header counter={`(${loaded.aliases.length})`}>Aliases</Header>}
+                  items={loaded.aliases}
+                  empty="No aliases."
+                  columnDefinitions={[
+                    { id: "name", header: "Alias name", cell: (a) => a.AliasName },
+                    { id: "arn", header: "Alias ARN", cell: (a) => a.AliasArn },
+                    { id: "created", header: "Creation date", cell: (a) => date(a.CreationDate) },
                   ]}
                 />
-              </Container>
-            ),
-          },
-          { id: "dependencies", label: "Dependencies", content: <KeyDependencies keyArn={key.Arn ?? ""} /> },
-        ]}
-      />
+              ),
+            },
+            { id: "grants", label: "Grants", content: <GrantsTab keyId={key.KeyId!} /> },
+            ...(asymmetric ? [{ id: "public-key", label: "Public key", content: <PublicKeyTab keyId={key.KeyId!} name={title} /> }] : []),
+            { id: "dependencies", label: "Dependencies", content: <KeyDependencies keyArn={key.Arn ?? ""} /> },
+          ]}
+        />
+        {key.KeyManager === "AWS" && <Box color="text-body-secondary">AWS managed keys are managed by the service that created them.</Box>}
+      </SpaceBetween>
+      {action && (
+        <KeyActionModal
+          action={action}
+          keyId={key.KeyId!}
+          name={title}
+          onClose={() => setAction(undefined)}
+          onDone={() => {
+            setAction(undefined);
+            reload();
+          }}
+        />
+      )}
     </ContentLayout>
   );
 }

@@ -63,7 +63,10 @@ export default function KeysList({ path }: PageProps) {
         }
         if (all.length >= MAX_KEYS) break;
       }
-      if (live) setRows(all);
+      if (live) {
+        setRows(all);
+        performance.mark("keyhold:keys-listed");
+      }
     })().catch((e: unknown) => live && setError(e));
     return () => {
       live = false;
