@@ -20,7 +20,15 @@ import { ACCOUNT_ID, startTestServer, type TestServer } from "./helpers.js";
 import { iamClient, kmsAs, makeUser, policy, ROOT_CREDS } from "./iam.js";
 import { s3Client } from "./s3.js";
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY } from "./helpers.js";
+import type { Page } from "playwright-core";
 import { launchBrowser, openConsole, screenshot, signInWithKeys } from "./console.js";
+
+/** Follows a console route in the page (a hash change: no reload, so the session stays). */
+async function go(page: Page, route: string): Promise<void> {
+  await page.evaluate((r) => {
+    window.location.hash = r;
+  }, route);
+}
 
 const SECRET_VALUE = '{"password":"<b>hunter2</b>"}';
 
@@ -77,7 +85,7 @@ describe("console pages in chromium", () => {
     try {
       const { page, problems } = await openConsole(browser, server.url);
       await signInWithKeys(page, ACCESS_KEY_ID, SECRET_ACCESS_KEY);
-      await page.goto(`${server.url}/console/#/keys/${key.KeyId}`);
+      await go(page, `/keys/${key.KeyId}`);
       await page.getByRole("tab", { name: "Dependencies" }).click();
       const panel = page.locator('[data-testid="key-dependencies"]');
       await panel.locator('[data-testid="dep-buckets"]').getByText("1", { exact: true }).waitFor();
@@ -102,6 +110,15 @@ describe("console pages in chromium", () => {
       await page.getByText("1 day", { exact: true }).click();
       await page.locator('[data-testid="dep-usage-summary"]').waitFor();
       await screenshot(page, "key-dependencies");
+
+      // Before disabling, the dialog says what would become unreadable.
+      await page.getByRole("button", { name: "Key actions" }).click();
+      await page.getByRole("menuitem", { name: "Disable" }).click();
+      const dialog = page.locator('[data-testid="key-action-modal"]');
+      await dialog.getByText("What depends on this key").waitFor();
+      await dialog.locator('[data-testid="dep-objects"]').getByText("2 (of 2 examined)").waitFor();
+      assert.equal(await dialog.locator('[data-testid="dep-secret-versions"]').innerText(), "2 in 1 secrets");
+      await dialog.getByRole("button", { name: "Cancel" }).click();
       assert.deepEqual(problems, []);
     } finally {
       await browser.close();
@@ -114,9 +131,10 @@ describe("console pages in chromium", () => {
     try {
       const { page, problems } = await openConsole(browser, server.url);
       await signInWithKeys(page, ACCESS_KEY_ID, SECRET_ACCESS_KEY);
-      await page.getByRole("link", { name: "Event history" }).first().click();
+      await go(page, "/events");
       const table = page.locator('[data-testid="events-table"]');
-      await table.getByText("CreateKey").first().waitFor();
+      // Newest first: the console's own calls (sign-in, this page) are at the top.
+      await table.getByText("sts.amazonaws.com").first().waitFor();
       await screenshot(page, "event-history");
 
       await page.getByLabel("Event name").fill("DisableKey");
@@ -124,7 +142,7 @@ describe("console pages in chromium", () => {
       await page.getByRole("button", { name: "Apply filters" }).click();
       const errorCell = table.locator('[data-testid="event-error"]');
       await errorCell.getByText("DisableKey").waitFor();
-      await table.getByText("CreateKey").waitFor({ state: "detached" });
+      await table.getByText("sts.amazonaws.com").first().waitFor({ state: "detached" });
       assert.equal(await table.locator("tbody tr").count(), 1);
       await table.getByText("AccessDeniedException").first().waitFor();
       await table.getByText("View event").click();
@@ -163,7 +181,7 @@ describe("console pages in chromium", () => {
     try {
       const { page, problems } = await openConsole(browser, server.url);
       await signInWithKeys(page, ACCESS_KEY_ID, SECRET_ACCESS_KEY);
-      await page.getByRole("link", { name: "Secrets", exact: true }).click();
+      await go(page, "/secrets");
       await page.getByRole("link", { name: "orders/db" }).click();
       const value = page.locator('[data-testid="secret-value"]');
       await value.getByText("Not retrieved.").waitFor();
@@ -177,7 +195,7 @@ describe("console pages in chromium", () => {
       assert.equal(await page.locator("b", { hasText: "hunter2" }).count(), 0);
       assert.equal(await retrievals(), 1);
 
-      await page.getByRole("link", { name: "Secrets", exact: true }).click();
+      await go(page, "/secrets");
       await page.getByRole("link", { name: "orders/db" }).click();
       await value.getByText("Not retrieved.").waitFor();
       assert.equal(await page.getByText("hunter2").count(), 0);
@@ -194,7 +212,7 @@ describe("console pages in chromium", () => {
     try {
       const { page, problems } = await openConsole(browser, server.url);
       await signInWithKeys(page, ACCESS_KEY_ID, SECRET_ACCESS_KEY);
-      await page.getByRole("link", { name: "Buckets" }).first().click();
+      await go(page, "/s3");
       await page.locator('[data-testid="buckets-table"]').getByText("SSE-KMS (alias/orders)").waitFor();
       await page.getByRole("link", { name: "orders-archive" }).click();
       const objects = page.locator('[data-testid="objects-table"]');

@@ -27,28 +27,45 @@ import { keyDependencies, type KeyDependencies as Dependencies, type Section } f
 
 const DAYS = ["1", "3", "7"] as const;
 
-export function KeyDependencies({ keyArn }: { keyArn: string }) {
+/** Loads what depends on a key (again on `reload`'s change, or another period). */
+function useDependencies(keyArn: string, days: number, reload: number) {
   const kms = useClient(KMSClient);
   const s3 = useClient(S3Client, { forcePathStyle: true });
   const secretsManager = useClient(SecretsManagerClient);
   const cloudTrail = useClient(CloudTrailClient);
-  const [days, setDays] = useState<(typeof DAYS)[number]>("7");
   const [deps, setDeps] = useState<Dependencies | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
-  const [reload, setReload] = useState(0);
-
   useEffect(() => {
     if (!keyArn) return undefined;
     let live = true;
     setDeps(undefined);
     setError(undefined);
-    keyDependencies({ kms, s3, secretsManager, cloudTrail }, keyArn, { usage: { days: Number(days) } })
+    keyDependencies({ kms, s3, secretsManager, cloudTrail }, keyArn, { usage: { days } })
       .then((d) => live && setDeps(d))
       .catch((e: unknown) => live && setError(e));
     return () => {
       live = false;
     };
   }, [kms, s3, secretsManager, cloudTrail, keyArn, days, reload]);
+  return { deps, error };
+}
+
+/** The counts alone, for the disable and schedule-deletion dialogs: what would become unreadable. */
+export function KeyDependencySummary({ keyArn }: { keyArn: string }) {
+  const { deps, error } = useDependencies(keyArn, 7, 0);
+  if (error) return <ErrorAlert error={error} />;
+  return (
+    <SpaceBetween size="xs">
+      <Box variant="h4">What depends on this key</Box>
+      {deps ? <Summary deps={deps} /> : <Spinner />}
+    </SpaceBetween>
+  );
+}
+
+export function KeyDependencies({ keyArn }: { keyArn: string }) {
+  const [days, setDays] = useState<(typeof DAYS)[number]>("7");
+  const [reload, setReload] = useState(0);
+  const { deps, error } = useDependencies(keyArn, Number(days), reload);
 
   if (error) return <ErrorAlert error={error} />;
   return (
