@@ -2,7 +2,7 @@
  * One secret: its configuration, its value (fetched only when asked, and forgotten when the page is
  * left or hidden again), its versions with their staging labels, rotation, deletion.
  */
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import {
   CancelRotateSecretCommand,
   DeleteSecretCommand,
@@ -107,13 +107,6 @@ function SecretValue({ id, onChange }: { id: string; onChange(): void }) {
   const [busy, setBusy] = useState(false);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState("");
-  useEffect(
-    () => () => {
-      setValue(undefined);
-      setDraft("");
-    },
-    [],
-  );
   const retrieve = async () => {
     setBusy(true);
     setError(undefined);
