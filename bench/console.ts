@@ -56,7 +56,7 @@ async function main(): Promise<void> {
       await page.getByLabel("Secret access key").fill(SECRET);
       await page.evaluate(() => performance.mark("bench:signin-click"));
       await page.getByRole("button", { name: "Sign in" }).click();
-      await page.getByRole("link", { name: "Customer managed keys" }).click();
+      await page.getByRole("link", { name: "Customer managed keys", exact: true }).first().click();
       const listed = await page
         .waitForFunction(between, ["bench:signin-click", "keyhold:keys-listed"] as [string, string])
         .then((h) => h.jsonValue() as Promise<number>);

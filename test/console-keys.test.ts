@@ -13,7 +13,7 @@ import { DescribeKeyCommand, DisableKeyCommand, EnableKeyCommand, GetKeyPolicyCo
 import type { Browser, Page } from "playwright-core";
 import { ACCOUNT_ID, startTestServer, type TestServer } from "./helpers.js";
 import { iamClient, kmsAs, makeUser, policy, ROOT_CREDS, type Creds } from "./iam.js";
-import { launchBrowser, openConsole, screenshot, signInWithKeys } from "./console.js";
+import { launchBrowser, openConsole, screenshot, sideNavigation, signInWithKeys } from "./console.js";
 
 const ADMIN_ACTIONS = [
   "kms:Create*",
@@ -86,7 +86,7 @@ describe("console: the seed's exercise 5.2 (create a key with administrators and
     browser = await launchBrowser(t);
     if (!browser) return;
     const { page, problems } = await signedInAs(admin);
-    await page.getByRole("link", { name: "Customer managed keys" }).click();
+    await sideNavigation(page, "Customer managed keys");
     await page.getByRole("button", { name: "Create key" }).click();
 
     // Step 1: key type and usage (symmetric, encrypt and decrypt: the defaults).

@@ -10,7 +10,7 @@ import { CreateKeyCommand } from "@aws-sdk/client-kms";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, startTestServer, type TestServer } from "./helpers.js";
 import { bytesOf, s3Client } from "./s3.js";
-import { launchBrowser, openConsole, screenshot, signInWithKeys } from "./console.js";
+import { launchBrowser, openConsole, screenshot, sideNavigation, signInWithKeys } from "./console.js";
 
 interface Raw {
   status: number;
@@ -181,7 +181,7 @@ describe("console: in chromium", () => {
       await page.locator('[data-testid="error-alert"]').getByText("SignatureDoesNotMatch").waitFor();
 
       await signInWithKeys(page, ACCESS_KEY_ID, SECRET_ACCESS_KEY);
-      await page.getByRole("link", { name: "Customer managed keys" }).click();
+      await sideNavigation(page, "Customer managed keys");
       const link = page.getByRole("link", { name: keyId });
       await link.waitFor();
       // The description is shown as text: the markup in it is not interpreted.

@@ -55,10 +55,18 @@ export async function signInWithKeys(page: Page, accessKeyId: string, secretAcce
 
 /** Waits for the shell after a sign-in; throws the sign-in screen's error when it refused. */
 export async function signedIn(page: Page): Promise<void> {
-  const shell = page.getByRole("link", { name: "Customer managed keys" });
+  const shell = page.getByRole("link", { name: "Customer managed keys", exact: true }).first();
   const refused = page.locator('[data-testid="error-alert"]');
   await shell.or(refused).first().waitFor();
   if (await refused.isVisible()) throw new Error(`sign-in refused: ${await refused.innerText()}`);
+}
+
+/**
+ * Follows a link of the side navigation. The home page links to the same pages: the side
+ * navigation's link is the first in the document (AppLayout puts the navigation before the content).
+ */
+export async function sideNavigation(page: Page, title: string): Promise<void> {
+  await page.getByRole("link", { name: title, exact: true }).first().click();
 }
 
 /** Saves a screenshot under docs/console/ when KEYHOLD_SCREENSHOTS=1 (the tests then refresh the committed ones). */
