@@ -32,4 +32,18 @@ export const pages: PageEntry[] = [
   { path: "/aws-managed-keys", title: "AWS managed keys", section: "Key Management Service", load: () => import("./keys/list") },
   { path: "/keys/create", title: "Create key", section: "Key Management Service", nav: false, load: () => import("./keys/create") },
   { path: "/keys/:keyId", title: "Key", section: "Key Management Service", nav: false, load: () => import("./keys/detail") },
+  // Secrets Manager, S3, IAM and CloudTrail (the "pages" part of issue 25).
+  { path: "/secrets", title: "Secrets", section: "Secrets Manager", load: () => import("./secrets/list") },
+  { path: "/secrets/create", title: "Store a new secret", section: "Secrets Manager", nav: false, load: () => import("./secrets/create") },
+  { path: "/secrets/:name", title: "Secret", section: "Secrets Manager", nav: false, load: () => import("./secrets/detail") },
+  { path: "/s3", title: "Buckets", section: "S3", load: () => import("./s3/buckets") },
+  { path: "/s3/:bucket", title: "Bucket", section: "S3", nav: false, load: () => import("./s3/bucket") },
+  { path: "/iam/users", title: "Users", section: "IAM", load: () => import("./iam/users") },
+  { path: "/iam/users/:name", title: "User", section: "IAM", nav: false, load: () => import("./iam/user") },
+  { path: "/iam/groups", title: "User groups", section: "IAM", load: () => import("./iam/groups") },
+  { path: "/iam/groups/:name", title: "User group", section: "IAM", nav: false, load: () => import("./iam/group") },
+  { path: "/iam/roles", title: "Roles", section: "IAM", load: () => import("./iam/roles") },
+  { path: "/iam/roles/:name", title: "Role", section: "IAM", nav: false, load: () => import("./iam/role") },
+  { path: "/iam/policies", title: "Policies", section: "IAM", load: () => import("./iam/policies") },
+  { path: "/events", title: "Event history", section: "CloudTrail", load: () => import("./events/history") },
 ];

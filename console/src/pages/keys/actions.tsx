@@ -12,6 +12,7 @@ import FormField from "@cloudscape-design/components/form-field";
 import Input from "@cloudscape-design/components/input";
 import Modal from "@cloudscape-design/components/modal";
 import SpaceBetween from "@cloudscape-design/components/space-between";
+import { KeyDependencySummary } from "./dependencies";
 import { useClient } from "../../aws";
 import { ErrorAlert } from "../../errors";
 import { useNotify } from "../../flash";
@@ -109,6 +110,7 @@ export function KeyActionModal({
             decrypted meanwhile.
           </Box>
         )}
+        {(action === "disable" || action === "schedule") && <KeyDependencySummary keyArn={keyId} />}
         {action === "enable" && <Box>The key {name} can be used again in cryptographic operations.</Box>}
         {action === "cancel" && <Box>The key {name} is kept, in the Disabled state.</Box>}
         {action === "schedule" && (
