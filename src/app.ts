@@ -64,6 +64,11 @@ import { answerProbe, isProbe, type ReadinessCheck } from "./http/probes.js";
 import { requestLogEntry } from "./http/request-log.js";
 import { Metrics } from "./metrics/metrics.js";
 import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
+import { AcmService, CERTIFICATE_RESOURCE_TYPE } from "./acm/service.js";
+import { ACM_OPERATIONS_BY_NAME, ACM_TARGET_PREFIX, ACM_UNSERVED } from "./acm/registry.js";
+import { AcmScheduler } from "./acm/scheduler.js";
+import type { PrivateCertificateIssuer } from "./acm/issuer.js";
+import { AcmTls } from "./acm/tls.js";
 
 export interface Keyhold {
   url: string;
@@ -79,6 +84,9 @@ export interface Keyhold {
   secretsManager: SecretsManagerService;
   /** Purges secrets at the end of their recovery window. */
   secretsScheduler: SecretsScheduler;
+  acm: AcmService;
+  /** Renews ACM's private certificates before they expire. */
+  acmScheduler: AcmScheduler;
   audit: Audit;
   /** CloudTrail trails' delivery of log and digest files to S3; `tick` delivers now. */
   trails: TrailDelivery;
@@ -110,6 +118,8 @@ export interface StartOptions {
   auditChain?: number;
   /** Serve the metrics listener when --metrics-port is set (default true; a cluster's primary serves it for its workers). */
   metricsListener?: boolean;
+  /** Issues ACM's private certificates (keyhold's private CA; tests may give their own). */
+  certificateIssuer?: PrivateCertificateIssuer;
 }
 
 const ORPHAN_AGE_MS = 3_600_000;
@@ -159,7 +169,7 @@ export async function initializeDataDir(config: Config, options: StartOptions = 
       await auditStore.close();
     }
     // So is the HTTPS certificate, if keyhold is to make one.
-    if (config.tlsPort !== undefined)
+    if (config.tlsPort !== undefined && config.tlsCertificateArn === undefined)
       await loadTls({ dataDir: config.dataDir, host: config.host, certFile: config.tlsCert, keyFile: config.tlsKey });
     if (await repo.getAccount(config.accountId)) return undefined;
     return await initialize(config, repo, credentials, clock, options.log ?? consoleLogger());
@@ -283,6 +293,17 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     },
     unserved: SECRETSMANAGER_UNSERVED,
   };
+  const acm = new AcmService({ repo, keystore, authorizer, clock, issuer: options.certificateIssuer });
+  const acmService: JsonService = {
+    targetPrefixes: [ACM_TARGET_PREFIX],
+    signingName: "acm",
+    internalErrorCode: "InternalFailure",
+    operation: (name) => {
+      const op = ACM_OPERATIONS_BY_NAME.get(name);
+      return op && { readOnly: op.readOnly, handle: (call, raw) => op.handle(acm, call, raw) };
+    },
+    unserved: ACM_UNSERVED,
+  };
   const iam = new IamService({ repo, directory, credentials, authorizer, clock, accessKeyUse: audit.store });
   const sts = new StsService({ directory, credentials, authorizer, clock });
   // Rotation needs IAM's access keys (the built-in access-key rotator) and the trail (RotationStarted/Succeeded/Failed).
@@ -391,7 +412,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
             log.request?.(requestLogEntry(call));
           },
   });
-  const json = new JsonProtocol([kmsService, cloudTrailService, organizationsService, secretsManagerService, cloudHsmService]);
+  const json = new JsonProtocol([kmsService, cloudTrailService, organizationsService, secretsManagerService, cloudHsmService, acmService]);
   const query = new QueryProtocol(queryServices);
   // AWS JSON requests name their operation in X-Amz-Target; S3's REST requests are signed for s3;
   // Query requests (IAM, STS) name theirs in an Action parameter.
@@ -441,9 +462,15 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   const port = (server.address() as AddressInfo).port;
   let tlsServer: Server | undefined;
   let tls: TlsFiles | undefined;
+  let acmTls: AcmTls | undefined;
   if (config.tlsPort !== undefined) {
-    tls = await loadTls({ dataDir: config.dataDir, host: config.host, certFile: config.tlsCert, keyFile: config.tlsKey });
+    if (config.tlsCertificateArn !== undefined) {
+      // An ACM certificate of keyhold's own account: followed when it is renewed or re-imported.
+      acmTls = new AcmTls(acm, config.tlsCertificateArn, config.accountId, config.region, (m) => log.info(m));
+      tls = await acmTls.identity();
+    } else tls = await loadTls({ dataDir: config.dataDir, host: config.host, certFile: config.tlsCert, keyFile: config.tlsKey });
     tlsServer = createHttpServer(handler, streams, tls, limits);
+    acmTls?.serve(tlsServer as unknown as import("node:tls").Server, config.schedulerIntervalMs);
     await listen(tlsServer, config.tlsPort, config.host);
   }
   const tlsPort = tlsServer && (tlsServer.address() as AddressInfo).port;
@@ -464,12 +491,29 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       }),
   );
   const secretsScheduler = new SecretsScheduler(secretsManager, (m) => log.info(m));
+  const acmScheduler = new AcmScheduler(
+    acm,
+    (m) => log.info(m),
+    (e) =>
+      void audit
+        .serviceEvent({
+          time: clock.now(),
+          eventSource: "acm.amazonaws.com",
+          eventName: "RenewCertificate",
+          accountId: e.accountId,
+          region: e.region,
+          resource: { arn: e.arn, type: CERTIFICATE_RESOURCE_TYPE },
+          details: e.ok ? { renewalStatus: "SUCCESS" } : { renewalStatus: "FAILED", renewalStatusReason: e.reason ?? "OTHER" },
+        })
+        .catch((error: unknown) => log.error(`recording a certificate renewal failed: ${(error as Error)?.message ?? String(error)}`)),
+  );
   // Files no S3 object refers to (a crash between a write and its commit) are removed hourly,
   // once they are an hour old, by the process that runs the scheduler.
   let sweeper: NodeJS.Timeout | undefined;
   if (options.scheduler !== false) {
     scheduler.start(config.schedulerIntervalMs);
     secretsScheduler.start(config.schedulerIntervalMs);
+    acmScheduler.start(config.schedulerIntervalMs);
     audit.startDigests();
     trails.start(config.trailDeliveryIntervalMs ?? 300_000);
     const sweep = () => {
@@ -533,6 +577,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     scheduler,
     secretsManager,
     secretsScheduler,
+    acm,
+    acmScheduler,
     audit,
     trails,
     generatedRootCredentials: generated,
@@ -553,6 +599,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       await customKeyStores.close();
       await trails.stop();
       await secretsScheduler.stop();
+      await acmScheduler.stop();
+      acmTls?.close();
       await audit.close();
       await repo.close();
       keystore.close();

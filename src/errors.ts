@@ -186,6 +186,12 @@ export const ERROR_CODES = {
   EncryptionFailure: { status: 400, message: "Secrets Manager can't encrypt the protected secret text using the provided KMS key." },
   PublicPolicyException: { status: 400, message: "The resource policy has public access and BlockPublicPolicy is set." },
   InternalServiceError: { status: 500, message: "An error occurred on the server side." },
+  // ACM (ResourceNotFoundException, InvalidParameterException, ConflictException and InvalidArnException are shared above).
+  ResourceInUseException: { status: 400, message: "The certificate is in use by another resource and cannot be deleted." },
+  RequestInProgressException: { status: 400, message: "The certificate request is in progress and the certificate is not available yet." },
+  InvalidTagException: { status: 400, message: "One or both of the values that make up the key-value pair is not valid." },
+  TooManyTagsException: { status: 400, message: "The request contains too many tags: a certificate holds at most 50." },
+  InvalidArgsException: { status: 400, message: "One or more of the request's arguments is not valid." },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -63,7 +63,9 @@ export type DocumentKind =
   | "secretsmanager-secret"
   | "secretsmanager-rotation-function"
   | "kms-custom-key-store"
-  | "hsm-cluster";
+  | "hsm-cluster"
+  | "acm-certificate"
+  | "acm-account";
 
 export interface KeyRecord {
   keyId: string;
