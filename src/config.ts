@@ -352,7 +352,11 @@ export const SETTINGS: readonly Setting[] = [
     env: "KEYHOLD_TLS_CERTIFICATE_ARN",
     flag: "--tls-certificate-arn",
     help: "serve HTTPS with this ACM certificate of keyhold's own account (and region), switching without a restart when it is renewed or re-imported",
-    parse: matching("ACM certificate ARN", /^arn:aws:acm:[a-z0-9-]{1,32}:\d{12}:certificate\/[0-9a-f-]{36}$/, "arn:aws:acm:<region>:<account>:certificate/<id>"),
+    parse: matching(
+      "ACM certificate ARN",
+      /^arn:aws:acm:[a-z0-9-]{1,32}:\d{12}:certificate\/[0-9a-f-]{36}$/,
+      "arn:aws:acm:<region>:<account>:certificate/<id>",
+    ),
   },
   {
     key: "headersTimeoutMs",

@@ -225,7 +225,8 @@ export class AcmService {
 
   /** The certificate's private key, unwrapped into a KeyObject only (the DER is zeroed at once). */
   privateKey(body: CertificateBody): KeyObject {
-    if (!body.wrappedKey || !body.keyRef) throw new ServiceError("RequestInProgressException", `Certificate ${body.arn} has no private key.`);
+    if (!body.wrappedKey || !body.keyRef)
+      throw new ServiceError("RequestInProgressException", `Certificate ${body.arn} has no private key.`);
     const der = this.keystore.unwrap(Buffer.from(body.wrappedKey, "base64"), AcmService.keyContext(body.arn, body.keyRef));
     try {
       return createPrivateKey({ key: der, format: "der", type: "pkcs8" });
@@ -253,7 +254,9 @@ export class AcmService {
       name: `CN=${names.domainName}`,
       keys,
       signingAlgorithm: KEY_ALGORITHMS[body.keyAlgorithm].sign,
-      extensions: [new lib.SubjectAlternativeNameExtension(names.subjectAlternativeNames.map((value) => ({ type: "dns" as const, value })))],
+      extensions: [
+        new lib.SubjectAlternativeNameExtension(names.subjectAlternativeNames.map((value) => ({ type: "dns" as const, value }))),
+      ],
     });
     let issued;
     try {
@@ -317,7 +320,12 @@ export class AcmService {
     return { config: doc ? (JSON.parse(doc.body) as AccountConfiguration) : { daysBeforeExpiry: 45 }, doc };
   }
 
-  async putAccountConfiguration(accountId: string, region: string, config: AccountConfiguration, doc: DocumentRecord | undefined): Promise<void> {
+  async putAccountConfiguration(
+    accountId: string,
+    region: string,
+    config: AccountConfiguration,
+    doc: DocumentRecord | undefined,
+  ): Promise<void> {
     const next: DocumentRecord = {
       kind: ACCOUNT_KIND,
       accountId,

@@ -73,7 +73,9 @@ export class AcmTls {
       this.log(`HTTPS now serves certificate ${this.arn} serial ${body.facts?.serial ?? "?"}`);
       return true;
     } catch (error) {
-      this.log(`switching HTTPS to the new certificate ${this.arn} failed, still serving the old one: ${(error as Error)?.message ?? String(error)}`);
+      this.log(
+        `switching HTTPS to the new certificate ${this.arn} failed, still serving the old one: ${(error as Error)?.message ?? String(error)}`,
+      );
       return false;
     }
   }

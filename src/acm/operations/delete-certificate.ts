@@ -13,7 +13,10 @@ export const deleteCertificate = defineOperation<DeleteCertificateRequest, Recor
     const cert = await acm.require(call, input.CertificateArn!, "acm:DeleteCertificate");
     const users = acm.inUseBy(cert.body.arn);
     if (users.length)
-      throw new ServiceError("ResourceInUseException", `Certificate ${cert.body.arn} is in use by ${users.join(", ")} and cannot be deleted.`);
+      throw new ServiceError(
+        "ResourceInUseException",
+        `Certificate ${cert.body.arn} is in use by ${users.join(", ")} and cannot be deleted.`,
+      );
     if (!(await acm.delete(cert)))
       throw new ServiceError("ConflictException", "The certificate was changed by another request at the same time; try again.");
     return {};

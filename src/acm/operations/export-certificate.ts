@@ -15,7 +15,8 @@ export const exportCertificate = defineOperation<ExportCertificateRequest, Expor
     const cert = await acm.require(call, input.CertificateArn!, "acm:ExportCertificate");
     const body = cert.body;
     // ACM exports the certificates it issued from a private CA; an imported certificate's key was the importer's already.
-    if (body.type !== "PRIVATE") throw new ServiceError("ValidationException", `Certificate ARN: ${body.arn} is not a private certificate.`);
+    if (body.type !== "PRIVATE")
+      throw new ServiceError("ValidationException", `Certificate ARN: ${body.arn} is not a private certificate.`);
     if (body.status !== "ISSUED" || !body.certificatePem)
       throw new ServiceError("RequestInProgressException", `Certificate ${body.arn} is ${body.status}: it has not been issued.`);
     const passphrase = Buffer.from(input.Passphrase!);

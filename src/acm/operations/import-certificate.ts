@@ -39,27 +39,40 @@ export const importCertificate = defineOperation<ImportCertificateRequest, Impor
     const chainDer = input.CertificateChain ? pemCertificates(Buffer.from(input.CertificateChain).toString("latin1")) : [];
     if (input.CertificateChain && chainDer.length === 0)
       throw new ServiceError("ValidationException", "The certificate chain does not hold a PEM-encoded certificate.");
-    if (chainDer.length > MAX_CHAIN) throw new ServiceError("ValidationException", `A certificate chain holds at most ${MAX_CHAIN} certificates.`);
+    if (chainDer.length > MAX_CHAIN)
+      throw new ServiceError("ValidationException", `A certificate chain holds at most ${MAX_CHAIN} certificates.`);
     const chain = chainDer.map((d, i) => parseCertificate(d, `certificate ${i + 1} of the chain`));
     if (cert.issuer.trim() === "") throw new ServiceError("ValidationException", "The certificate's Issuer field is empty.");
     const now = acm.clock.now();
     if (Date.parse(cert.validFrom) > now || Date.parse(cert.validTo) < now)
-      throw new ServiceError("ValidationException", "The certificate is not valid now: the current time must be between its Not Before and Not After.");
+      throw new ServiceError(
+        "ValidationException",
+        "The certificate is not valid now: the current time must be between its Not Before and Not After.",
+      );
     const keyAlgorithm = keyAlgorithmOf(cert.publicKey);
-    if (!keyAlgorithm) throw new ServiceError("ValidationException", "The certificate's key algorithm is not one ACM supports (RSA 1024–4096, EC P-256, P-384, P-521).");
+    if (!keyAlgorithm)
+      throw new ServiceError(
+        "ValidationException",
+        "The certificate's key algorithm is not one ACM supports (RSA 1024–4096, EC P-256, P-384, P-521).",
+      );
     checkChain(cert, chain);
     const key = parseImportedPrivateKey(Buffer.from(input.PrivateKey!));
-    if (!keysMatch(key, cert.publicKey)) throw new ServiceError("ValidationException", "The private key does not match the public key in the certificate.");
+    if (!keysMatch(key, cert.publicKey))
+      throw new ServiceError("ValidationException", "The private key does not match the public key in the certificate.");
     const facts = await certificateFacts(certs[0]!);
     const chainPem = chain.length ? chain.map((c) => c.toString()).join("") : undefined;
     const certificatePem = cert.toString();
 
     if (input.CertificateArn !== undefined) {
       // Re-import: the same ARN, tags and associations; a new certificate and key.
-      if (input.Tags?.length) throw new ServiceError("InvalidParameterException", "Tags cannot be applied when re-importing a certificate.");
+      if (input.Tags?.length)
+        throw new ServiceError("InvalidParameterException", "Tags cannot be applied when re-importing a certificate.");
       const existing = await acm.require(call, input.CertificateArn, "acm:ImportCertificate");
       if (existing.body.type !== "IMPORTED")
-        throw new ServiceError("ValidationException", `Certificate ${input.CertificateArn} was not imported; only imported certificates can be re-imported.`);
+        throw new ServiceError(
+          "ValidationException",
+          `Certificate ${input.CertificateArn} was not imported; only imported certificates can be re-imported.`,
+        );
       const body: CertificateBody = {
         ...existing.body,
         status: "ISSUED",
@@ -77,7 +90,8 @@ export const importCertificate = defineOperation<ImportCertificateRequest, Impor
     const tags = checkTags(input.Tags ?? []);
     const arn = acm.newArn(call);
     await acm.authorizer.require(call, { action: "acm:ImportCertificate", resource: arn, resourceAccount: call.accountId });
-    if (tags.length) await acm.authorizer.require(call, { action: "acm:AddTagsToCertificate", resource: arn, resourceAccount: call.accountId });
+    if (tags.length)
+      await acm.authorizer.require(call, { action: "acm:AddTagsToCertificate", resource: arn, resourceAccount: call.accountId });
     await acm.create(call, {
       arn,
       region: call.region,

@@ -45,7 +45,8 @@ export const listCertificates = defineOperation<ListCertificatesRequest, ListCer
       }
       if (inc.extendedKeyUsage?.length) {
         const have = (b.facts?.extendedKeyUsages ?? []).map((e) => e.Name);
-        if (!inc.extendedKeyUsage.some((u) => (u === "NONE" ? have.length === 0 : u === "ANY" ? have.length > 0 : have.includes(u)))) return false;
+        if (!inc.extendedKeyUsage.some((u) => (u === "NONE" ? have.length === 0 : u === "ANY" ? have.length > 0 : have.includes(u))))
+          return false;
       }
       return true;
     };

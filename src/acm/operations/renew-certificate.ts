@@ -12,9 +12,15 @@ export const renewCertificate = defineOperation<RenewCertificateRequest, Record<
   async run(acm, call, input) {
     const cert = await acm.require(call, input.CertificateArn!, "acm:RenewCertificate");
     if (cert.body.type !== "PRIVATE")
-      throw new ServiceError("ValidationException", `Certificate ${cert.body.arn} is not a private certificate: only private certificates are renewed by ACM.`);
+      throw new ServiceError(
+        "ValidationException",
+        `Certificate ${cert.body.arn} is not a private certificate: only private certificates are renewed by ACM.`,
+      );
     if (cert.body.status !== "ISSUED")
-      throw new ServiceError("RequestInProgressException", `Certificate ${cert.body.arn} is ${cert.body.status}: it is not eligible for renewal.`);
+      throw new ServiceError(
+        "RequestInProgressException",
+        `Certificate ${cert.body.arn} is ${cert.body.status}: it is not eligible for renewal.`,
+      );
     await acm.renew(call, cert);
     return {};
   },

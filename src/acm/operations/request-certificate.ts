@@ -16,7 +16,10 @@ export const requestCertificate = defineOperation<RequestCertificateRequest, Req
       ValidationMethod: enumOf(["EMAIL", "DNS", "HTTP"]),
       SubjectAlternativeNames: list(DomainName, { min: 1, max: 100 }),
       IdempotencyToken,
-      DomainValidationOptions: list(struct({ DomainName, ValidationDomain: DomainName }, ["DomainName", "ValidationDomain"]), { min: 1, max: 100 }),
+      DomainValidationOptions: list(struct({ DomainName, ValidationDomain: DomainName }, ["DomainName", "ValidationDomain"]), {
+        min: 1,
+        max: 100,
+      }),
       Options: struct({
         CertificateTransparencyLoggingPreference: enumOf(["ENABLED", "DISABLED"]),
         Export: enumOf(["ENABLED", "DISABLED"]),
@@ -35,14 +38,19 @@ export const requestCertificate = defineOperation<RequestCertificateRequest, Req
         "keyhold issues private certificates only: it cannot validate that you control a domain (DNS, email or HTTP validation), " +
           "so a public certificate cannot be requested. Name a keyhold private CA in CertificateAuthorityArn.",
       );
-    if (input.ManagedBy !== undefined) throw new ServiceError("InvalidParameterException", "keyhold has no CloudFront to manage certificates.");
+    if (input.ManagedBy !== undefined)
+      throw new ServiceError("InvalidParameterException", "keyhold has no CloudFront to manage certificates.");
     const keyAlgorithm = (input.KeyAlgorithm ?? "RSA_2048") as KeyAlgorithm;
     if (!KEY_ALGORITHMS[keyAlgorithm].requestable)
-      throw new ServiceError("ValidationException", `KeyAlgorithm ${keyAlgorithm} cannot be requested: use RSA_2048, EC_prime256v1 or EC_secp384r1.`);
+      throw new ServiceError(
+        "ValidationException",
+        `KeyAlgorithm ${keyAlgorithm} cannot be requested: use RSA_2048, EC_prime256v1 or EC_secp384r1.`,
+      );
     const domainName = input.DomainName!;
     const names = [domainName, ...(input.SubjectAlternativeNames ?? []).filter((n) => n !== domainName)];
     const unique = [...new Set(names.map((n) => n.toLowerCase()))];
-    if (unique.length !== names.length) throw new ServiceError("InvalidParameterException", "The SubjectAlternativeNames name a domain twice.");
+    if (unique.length !== names.length)
+      throw new ServiceError("InvalidParameterException", "The SubjectAlternativeNames name a domain twice.");
     if (names.length > 100) throw new ServiceError("InvalidParameterException", "A certificate holds at most 100 domain names.");
     const tags = checkTags(input.Tags ?? []);
     await acm.authorizer.require(call, { action: "acm:RequestCertificate", resource: "*" });
@@ -67,7 +75,10 @@ export const requestCertificate = defineOperation<RequestCertificateRequest, Req
       certificateAuthorityArn: input.CertificateAuthorityArn,
       requested: { domainName, subjectAlternativeNames: names },
       idempotencyToken: input.IdempotencyToken,
-      options: { CertificateTransparencyLoggingPreference: input.Options?.CertificateTransparencyLoggingPreference ?? "ENABLED", Export: "ENABLED" },
+      options: {
+        CertificateTransparencyLoggingPreference: input.Options?.CertificateTransparencyLoggingPreference ?? "ENABLED",
+        Export: "ENABLED",
+      },
     };
     // Issued before anything is stored: a crash in between leaves nothing half-made.
     const issued = await acm.issue(call, body);
