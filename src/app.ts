@@ -6,6 +6,7 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import type { Server as TlsServer } from "node:tls";
 import { systemClock, type Clock } from "./clock.js";
 import { ConfigError, type Config } from "./config.js";
 import { Credentials, generateAccessKeyId, generateSecretAccessKey } from "./iam/credentials.js";
@@ -457,20 +458,30 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     minReceiveRate: config.minReceiveRate ?? DEFAULT_LIMITS.minReceiveRate,
     maxConnectionsPerSource: config.maxConnectionsPerSource ?? DEFAULT_LIMITS.maxConnectionsPerSource,
   };
-  const server = createHttpServer(handler, streams, undefined, limits);
-  await listen(server, config.port, config.host);
-  const port = (server.address() as AddressInfo).port;
-  let tlsServer: Server | undefined;
   let tls: TlsFiles | undefined;
   let acmTls: AcmTls | undefined;
   if (config.tlsPort !== undefined) {
     if (config.tlsCertificateArn !== undefined) {
-      // An ACM certificate of keyhold's own account: followed when it is renewed or re-imported.
-      acmTls = new AcmTls(acm, config.tlsCertificateArn, config.accountId, config.region, (m) => log.info(m));
-      tls = await acmTls.identity();
+      // An ACM certificate of keyhold's own account, followed when it is renewed or re-imported.
+      // Read before anything listens: a certificate that cannot be served stops the start cleanly.
+      try {
+        acmTls = new AcmTls(acm, config.tlsCertificateArn, config.accountId, config.region, (m) => log.info(m));
+        tls = await acmTls.identity();
+      } catch (error) {
+        await audit.close();
+        await repo.close();
+        keystore.close();
+        throw error;
+      }
     } else tls = await loadTls({ dataDir: config.dataDir, host: config.host, certFile: config.tlsCert, keyFile: config.tlsKey });
+  }
+  const server = createHttpServer(handler, streams, undefined, limits);
+  await listen(server, config.port, config.host);
+  const port = (server.address() as AddressInfo).port;
+  let tlsServer: Server | undefined;
+  if (config.tlsPort !== undefined) {
     tlsServer = createHttpServer(handler, streams, tls, limits);
-    acmTls?.serve(tlsServer as unknown as import("node:tls").Server, config.schedulerIntervalMs);
+    acmTls?.serve(tlsServer as unknown as TlsServer, config.schedulerIntervalMs);
     await listen(tlsServer, config.tlsPort, config.host);
   }
   const tlsPort = tlsServer && (tlsServer.address() as AddressInfo).port;
@@ -552,6 +563,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       invalidationsReceived: () => repo.invalidationsReceived,
       kmsScheduler: () => scheduler.done,
       secretsScheduler: () => secretsScheduler.done,
+      acmScheduler: () => acmScheduler.done,
       postgresPool: backend instanceof PostgresRepository ? () => backend.poolStats() : undefined,
     });
     if (options.metricsListener !== false) {
