@@ -61,6 +61,11 @@ import { RotationFunctions } from "./secretsmanager/rotation/functions.js";
 import { SecretsScheduler } from "./secretsmanager/scheduler.js";
 import { SECRETSMANAGER_OPERATIONS_BY_NAME, SECRETSMANAGER_TARGET_PREFIX, SECRETSMANAGER_UNSERVED } from "./secretsmanager/registry.js";
 import { servedRegions } from "./regions.js";
+import { AcmPcaService } from "./acmpca/service.js";
+import { AcmPcaIssuer } from "./acmpca/issuer.js";
+import { CrlPublisher } from "./acmpca/crl.js";
+import { AcmPcaScheduler } from "./acmpca/scheduler.js";
+import { ACMPCA_OPERATIONS_BY_NAME, ACMPCA_SIGNING_NAME, ACMPCA_TARGET_PREFIX, ACMPCA_UNSERVED } from "./acmpca/registry.js";
 import { answerProbe, isProbe, type ReadinessCheck } from "./http/probes.js";
 import { requestLogEntry } from "./http/request-log.js";
 import { Metrics } from "./metrics/metrics.js";
@@ -85,6 +90,11 @@ export interface Keyhold {
   secretsManager: SecretsManagerService;
   /** Purges secrets at the end of their recovery window. */
   secretsScheduler: SecretsScheduler;
+  /** ACM Private CA, and what ACM and the OCSP responder use of it. */
+  acmPca: AcmPcaService;
+  acmPcaIssuer: AcmPcaIssuer;
+  /** Refreshes CRLs before they expire and deletes CAs at the end of their restoration period. */
+  acmPcaScheduler: AcmPcaScheduler;
   acm: AcmService;
   /** Renews ACM's private certificates before they expire. */
   acmScheduler: AcmScheduler;
@@ -294,7 +304,20 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     },
     unserved: SECRETSMANAGER_UNSERVED,
   };
-  const acm = new AcmService({ repo, keystore, authorizer, clock, issuer: options.certificateIssuer });
+  const acmPca = new AcmPcaService({ repo, keystore, authorizer, clock });
+  acmPca.log = (m) => log.info(m);
+  const acmPcaIssuer = new AcmPcaIssuer(acmPca);
+  const acmPcaService: JsonService = {
+    targetPrefixes: [ACMPCA_TARGET_PREFIX],
+    signingName: ACMPCA_SIGNING_NAME,
+    internalErrorCode: "InternalFailure",
+    operation: (name) => {
+      const op = ACMPCA_OPERATIONS_BY_NAME.get(name);
+      return op && { readOnly: op.readOnly, handle: (call, raw) => op.handle(acmPca, call, raw) };
+    },
+    unserved: ACMPCA_UNSERVED,
+  };
+  const acm = new AcmService({ repo, keystore, authorizer, clock, issuer: options.certificateIssuer ?? acmPcaIssuer });
   const acmService: JsonService = {
     targetPrefixes: [ACM_TARGET_PREFIX],
     signingName: "acm",
@@ -379,6 +402,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     log,
     recordServiceEvent: (action) => audit.serviceEvent(action),
   });
+  acmPca.crls = new CrlPublisher(acmPca, s3);
   const remote =
     config.trailS3Endpoint === undefined
       ? undefined
@@ -413,7 +437,15 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
             log.request?.(requestLogEntry(call));
           },
   });
-  const json = new JsonProtocol([kmsService, cloudTrailService, organizationsService, secretsManagerService, cloudHsmService, acmService]);
+  const json = new JsonProtocol([
+    kmsService,
+    cloudTrailService,
+    organizationsService,
+    secretsManagerService,
+    cloudHsmService,
+    acmPcaService,
+    acmService,
+  ]);
   const query = new QueryProtocol(queryServices);
   // AWS JSON requests name their operation in X-Amz-Target; S3's REST requests are signed for s3;
   // Query requests (IAM, STS) name theirs in an Action parameter.
@@ -486,6 +518,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   }
   const tlsPort = tlsServer && (tlsServer.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
+  // The URL certificates carry for the CRL (path-style S3) and the OCSP responder: this endpoint.
+  acmPca.endpoint = `http://${hostForUrl}:${port}`;
   if (tlsPort !== undefined) log.info(`HTTPS on port ${tlsPort}${tls?.caFile ? `; clients trust ${tls.caFile} (aws --ca-bundle)` : ""}`);
 
   const scheduler = new KmsScheduler(
@@ -502,6 +536,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       }),
   );
   const secretsScheduler = new SecretsScheduler(secretsManager, (m) => log.info(m));
+  const acmPcaScheduler = new AcmPcaScheduler(acmPca, (m) => log.info(m));
   const acmScheduler = new AcmScheduler(
     acm,
     (m) => log.info(m),
@@ -524,6 +559,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   if (options.scheduler !== false) {
     scheduler.start(config.schedulerIntervalMs);
     secretsScheduler.start(config.schedulerIntervalMs);
+    acmPcaScheduler.start(config.schedulerIntervalMs);
     acmScheduler.start(config.schedulerIntervalMs);
     audit.startDigests();
     trails.start(config.trailDeliveryIntervalMs ?? 300_000);
@@ -589,6 +625,9 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     scheduler,
     secretsManager,
     secretsScheduler,
+    acmPca,
+    acmPcaIssuer,
+    acmPcaScheduler,
     acm,
     acmScheduler,
     audit,
@@ -611,6 +650,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       await customKeyStores.close();
       await trails.stop();
       await secretsScheduler.stop();
+      await acmPcaScheduler.stop();
       await acmScheduler.stop();
       acmTls?.close();
       await audit.close();

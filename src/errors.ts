@@ -186,12 +186,27 @@ export const ERROR_CODES = {
   EncryptionFailure: { status: 400, message: "Secrets Manager can't encrypt the protected secret text using the provided KMS key." },
   PublicPolicyException: { status: 400, message: "The resource policy has public access and BlockPublicPolicy is set." },
   InternalServiceError: { status: 500, message: "An error occurred on the server side." },
-  // ACM (ResourceNotFoundException, InvalidParameterException, ConflictException and InvalidArnException are shared above).
+  // ACM Private CA.
+  CertificateMismatchException: { status: 400, message: "The certificate's public key does not match the certificate authority's." },
+  ConcurrentModificationException: { status: 400, message: "A previous update to the resource has not completed; try again." },
+  InvalidArgsException: { status: 400, message: "One or more of the specified arguments is not valid." },
+  InvalidPolicyException: { status: 400, message: "The resource policy is not valid." },
+  InvalidStateException: { status: 400, message: "The state of the certificate authority does not allow this operation." },
+  InvalidTagException: { status: 400, message: "The tag associated with the CA is not valid." },
+  LockoutPreventedException: {
+    status: 400,
+    message: "The current action was prevented because it would lock the caller out from performing subsequent actions.",
+  },
+  MalformedCSRException: { status: 400, message: "The certificate signing request is invalid." },
+  MalformedCertificateException: { status: 400, message: "One or more fields in the certificate are invalid." },
+  PermissionAlreadyExistsException: { status: 400, message: "The designated permission has already been given to the user." },
+  RequestAlreadyProcessedException: { status: 400, message: "Your request has already been completed." },
+  RequestFailedException: { status: 400, message: "The request has failed for an unspecified reason." },
+  RequestInProgressException: { status: 400, message: "Your request is already in progress." },
+  TooManyTagsException: { status: 400, message: "You can associate up to 50 tags with a private CA." },
+  // ACM (it shares ResourceNotFoundException, InvalidParameterException, InvalidArnException, InvalidArgsException,
+  // InvalidTagException, TooManyTagsException and RequestInProgressException with the services above).
   ResourceInUseException: { status: 400, message: "The certificate is in use by another resource and cannot be deleted." },
-  RequestInProgressException: { status: 400, message: "The certificate request is in progress and the certificate is not available yet." },
-  InvalidTagException: { status: 400, message: "One or both of the values that make up the key-value pair is not valid." },
-  TooManyTagsException: { status: 400, message: "The request contains too many tags: a certificate holds at most 50." },
-  InvalidArgsException: { status: 400, message: "One or more of the request's arguments is not valid." },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -26,6 +26,7 @@ import { IAM_OPERATIONS_BY_NAME } from "../src/iam/registry.js";
 import { STS_OPERATIONS_BY_NAME } from "../src/sts/registry.js";
 import { SECRETSMANAGER_OPERATIONS_BY_NAME } from "../src/secretsmanager/registry.js";
 import { ACM_OPERATIONS_BY_NAME } from "../src/acm/registry.js";
+import { ACMPCA_OPERATIONS_BY_NAME } from "../src/acmpca/registry.js";
 import { CLOUDTRAIL_OPERATIONS_BY_NAME } from "../src/cloudtrail/registry.js";
 import { ORGANIZATIONS_OPERATIONS_BY_NAME } from "../src/organizations/registry.js";
 
@@ -238,12 +239,13 @@ describe("metrics listener", () => {
       STS_OPERATIONS_BY_NAME,
       SECRETSMANAGER_OPERATIONS_BY_NAME,
       ACM_OPERATIONS_BY_NAME,
+      ACMPCA_OPERATIONS_BY_NAME,
       CLOUDTRAIL_OPERATIONS_BY_NAME,
       ORGANIZATIONS_OPERATIONS_BY_NAME,
     ] as ReadonlyMap<string, unknown>[])
       for (const name of registry.keys()) operations.add(name);
     const allowed: Record<string, ReadonlySet<string>> = {
-      service: new Set(["kms", "s3", "iam", "sts", "secretsmanager", "acm", "cloudtrail", "organizations", "unknown"]),
+      service: new Set(["kms", "s3", "iam", "sts", "secretsmanager", "acm", "cloudtrail", "organizations", "acm-pca", "unknown"]),
       operation: operations,
       status: new Set(["2xx", "3xx", "4xx", "5xx"]),
       code: new Set(["", "other", ...Object.keys(ERROR_CODES)]),

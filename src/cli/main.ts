@@ -19,6 +19,7 @@ import { STS_OPERATIONS } from "../sts/registry.js";
 import { ORGANIZATIONS_OPERATIONS } from "../organizations/registry.js";
 import { SECRETSMANAGER_OPERATIONS } from "../secretsmanager/registry.js";
 import { ACM_OPERATIONS } from "../acm/registry.js";
+import { ACMPCA_OPERATIONS } from "../acmpca/registry.js";
 
 const USAGE = `keyhold — self-hosted encryption and key management that speaks the AWS APIs: KMS,
 S3 with server-side encryption (SSE-S3, SSE-KMS, SSE-C), IAM and STS, Secrets Manager,
@@ -70,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
     for (const op of STS_OPERATIONS) process.stdout.write(`sts ${op.name.padEnd(34)} ${op.description}\n`);
     for (const op of ORGANIZATIONS_OPERATIONS) process.stdout.write(`organizations ${op.name.padEnd(24)} ${op.description}\n`);
     for (const op of SECRETSMANAGER_OPERATIONS) process.stdout.write(`secretsmanager ${op.name.padEnd(23)} ${op.description}\n`);
+    for (const op of ACMPCA_OPERATIONS) process.stdout.write(`acm-pca ${op.name.padEnd(30)} ${op.description}\n`);
     for (const op of CLOUDHSMV2_OPERATIONS) process.stdout.write(`cloudhsmv2 ${op.name.padEnd(27)} ${op.description}\n`);
     for (const op of ACM_OPERATIONS) process.stdout.write(`acm ${op.name.padEnd(34)} ${op.description}\n`);
     for (const r of S3_ROUTES) {

@@ -64,6 +64,8 @@ export type DocumentKind =
   | "secretsmanager-rotation-function"
   | "kms-custom-key-store"
   | "hsm-cluster"
+  | "acmpca-authority"
+  | "acmpca-certificate"
   | "acm-certificate"
   | "acm-account";
 
