@@ -6,6 +6,7 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import type { Server as TlsServer } from "node:tls";
 import { systemClock, type Clock } from "./clock.js";
 import { ConfigError, type Config } from "./config.js";
 import { Credentials, generateAccessKeyId, generateSecretAccessKey } from "./iam/credentials.js";
@@ -74,6 +75,11 @@ import { isOcspRequest, ocspHandler } from "./http/ocsp-route.js";
 import { requestLogEntry } from "./http/request-log.js";
 import { Metrics } from "./metrics/metrics.js";
 import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
+import { AcmService, CERTIFICATE_RESOURCE_TYPE } from "./acm/service.js";
+import { ACM_OPERATIONS_BY_NAME, ACM_TARGET_PREFIX, ACM_UNSERVED } from "./acm/registry.js";
+import { AcmScheduler } from "./acm/scheduler.js";
+import type { PrivateCertificateIssuer } from "./acm/issuer.js";
+import { AcmTls } from "./acm/tls.js";
 
 export interface Keyhold {
   url: string;
@@ -94,6 +100,9 @@ export interface Keyhold {
   acmPcaIssuer: AcmPcaIssuer;
   /** Refreshes CRLs before they expire and deletes CAs at the end of their restoration period. */
   acmPcaScheduler: AcmPcaScheduler;
+  acm: AcmService;
+  /** Renews ACM's private certificates before they expire. */
+  acmScheduler: AcmScheduler;
   audit: Audit;
   /** CloudTrail trails' delivery of log and digest files to S3; `tick` delivers now. */
   trails: TrailDelivery;
@@ -125,6 +134,8 @@ export interface StartOptions {
   auditChain?: number;
   /** Serve the metrics listener when --metrics-port is set (default true; a cluster's primary serves it for its workers). */
   metricsListener?: boolean;
+  /** Issues ACM's private certificates (keyhold's private CA; tests may give their own). */
+  certificateIssuer?: PrivateCertificateIssuer;
 }
 
 const ORPHAN_AGE_MS = 3_600_000;
@@ -174,7 +185,7 @@ export async function initializeDataDir(config: Config, options: StartOptions = 
       await auditStore.close();
     }
     // So is the HTTPS certificate, if keyhold is to make one.
-    if (config.tlsPort !== undefined)
+    if (config.tlsPort !== undefined && config.tlsCertificateArn === undefined)
       await loadTls({ dataDir: config.dataDir, host: config.host, certFile: config.tlsCert, keyFile: config.tlsKey });
     if (await repo.getAccount(config.accountId)) return undefined;
     return await initialize(config, repo, credentials, clock, options.log ?? consoleLogger());
@@ -326,6 +337,17 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     },
     unserved: ACMPCA_UNSERVED,
   };
+  const acm = new AcmService({ repo, keystore, authorizer, clock, issuer: options.certificateIssuer ?? acmPcaIssuer });
+  const acmService: JsonService = {
+    targetPrefixes: [ACM_TARGET_PREFIX],
+    signingName: "acm",
+    internalErrorCode: "InternalFailure",
+    operation: (name) => {
+      const op = ACM_OPERATIONS_BY_NAME.get(name);
+      return op && { readOnly: op.readOnly, handle: (call, raw) => op.handle(acm, call, raw) };
+    },
+    unserved: ACM_UNSERVED,
+  };
   const sts = new StsService({ directory, credentials, authorizer, clock });
   // Rotation needs IAM's access keys (the built-in access-key rotator) and the trail (RotationStarted/Succeeded/Failed).
   secretsManager.rotation = new RotationRunner(
@@ -443,6 +465,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     secretsManagerService,
     cloudHsmService,
     acmPcaService,
+    acmService,
   ]);
   const query = new QueryProtocol(queryServices);
   // AWS JSON requests name their operation in X-Amz-Target; S3's REST requests are signed for s3;
@@ -499,14 +522,30 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     minReceiveRate: config.minReceiveRate ?? DEFAULT_LIMITS.minReceiveRate,
     maxConnectionsPerSource: config.maxConnectionsPerSource ?? DEFAULT_LIMITS.maxConnectionsPerSource,
   };
+  let tls: TlsFiles | undefined;
+  let acmTls: AcmTls | undefined;
+  if (config.tlsPort !== undefined) {
+    if (config.tlsCertificateArn !== undefined) {
+      // An ACM certificate of keyhold's own account, followed when it is renewed or re-imported.
+      // Read before anything listens: a certificate that cannot be served stops the start cleanly.
+      try {
+        acmTls = new AcmTls(acm, config.tlsCertificateArn, config.accountId, config.region, (m) => log.info(m));
+        tls = await acmTls.identity();
+      } catch (error) {
+        await audit.close();
+        await repo.close();
+        keystore.close();
+        throw error;
+      }
+    } else tls = await loadTls({ dataDir: config.dataDir, host: config.host, certFile: config.tlsCert, keyFile: config.tlsKey });
+  }
   const server = createHttpServer(handler, streams, undefined, limits);
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
   let tlsServer: Server | undefined;
-  let tls: TlsFiles | undefined;
   if (config.tlsPort !== undefined) {
-    tls = await loadTls({ dataDir: config.dataDir, host: config.host, certFile: config.tlsCert, keyFile: config.tlsKey });
     tlsServer = createHttpServer(handler, streams, tls, limits);
+    acmTls?.serve(tlsServer as unknown as TlsServer, config.schedulerIntervalMs);
     await listen(tlsServer, config.tlsPort, config.host);
   }
   const tlsPort = tlsServer && (tlsServer.address() as AddressInfo).port;
@@ -531,6 +570,22 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   );
   const secretsScheduler = new SecretsScheduler(secretsManager, (m) => log.info(m));
   const acmPcaScheduler = new AcmPcaScheduler(acmPca, (m) => log.info(m));
+  const acmScheduler = new AcmScheduler(
+    acm,
+    (m) => log.info(m),
+    (e) =>
+      void audit
+        .serviceEvent({
+          time: clock.now(),
+          eventSource: "acm.amazonaws.com",
+          eventName: "RenewCertificate",
+          accountId: e.accountId,
+          region: e.region,
+          resource: { arn: e.arn, type: CERTIFICATE_RESOURCE_TYPE },
+          details: e.ok ? { renewalStatus: "SUCCESS" } : { renewalStatus: "FAILED", renewalStatusReason: e.reason ?? "OTHER" },
+        })
+        .catch((error: unknown) => log.error(`recording a certificate renewal failed: ${(error as Error)?.message ?? String(error)}`)),
+  );
   // Files no S3 object refers to (a crash between a write and its commit) are removed hourly,
   // once they are an hour old, by the process that runs the scheduler.
   let sweeper: NodeJS.Timeout | undefined;
@@ -538,6 +593,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     scheduler.start(config.schedulerIntervalMs);
     secretsScheduler.start(config.schedulerIntervalMs);
     acmPcaScheduler.start(config.schedulerIntervalMs);
+    acmScheduler.start(config.schedulerIntervalMs);
     audit.startDigests();
     trails.start(config.trailDeliveryIntervalMs ?? 300_000);
     const sweep = () => {
@@ -576,6 +632,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       invalidationsReceived: () => repo.invalidationsReceived,
       kmsScheduler: () => scheduler.done,
       secretsScheduler: () => secretsScheduler.done,
+      acmScheduler: () => acmScheduler.done,
       postgresPool: backend instanceof PostgresRepository ? () => backend.poolStats() : undefined,
     });
     if (options.metricsListener !== false) {
@@ -604,6 +661,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     acmPca,
     acmPcaIssuer,
     acmPcaScheduler,
+    acm,
+    acmScheduler,
     audit,
     trails,
     generatedRootCredentials: generated,
@@ -625,6 +684,8 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       await trails.stop();
       await secretsScheduler.stop();
       await acmPcaScheduler.stop();
+      await acmScheduler.stop();
+      acmTls?.close();
       await audit.close();
       await repo.close();
       keystore.close();

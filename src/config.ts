@@ -53,6 +53,8 @@ export interface Config {
   tlsPort?: number;
   tlsCert?: string;
   tlsKey?: string;
+  /** An ACM certificate of keyhold's own account to serve HTTPS with, followed when it is renewed or re-imported. */
+  tlsCertificateArn?: string;
   /** Connection limits (src/http/server.ts ConnectionLimits); defaults there when unset. */
   headersTimeoutMs?: number;
   idleTimeoutMs?: number;
@@ -346,6 +348,17 @@ export const SETTINGS: readonly Setting[] = [
   },
   { key: "tlsKey", env: "KEYHOLD_TLS_KEY", flag: "--tls-key", help: "PEM private key of --tls-cert", parse: (v) => resolve(v) },
   {
+    key: "tlsCertificateArn",
+    env: "KEYHOLD_TLS_CERTIFICATE_ARN",
+    flag: "--tls-certificate-arn",
+    help: "serve HTTPS with this ACM certificate of keyhold's own account (and region), switching without a restart when it is renewed or re-imported",
+    parse: matching(
+      "ACM certificate ARN",
+      /^arn:aws:acm:[a-z0-9-]{1,32}:\d{12}:certificate\/[0-9a-f-]{36}$/,
+      "arn:aws:acm:<region>:<account>:certificate/<id>",
+    ),
+  },
+  {
     key: "headersTimeoutMs",
     env: "KEYHOLD_HEADERS_TIMEOUT_MS",
     flag: "--headers-timeout-ms",
@@ -462,6 +475,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, args: readonly string[]): Con
   }
   if ((config.rootAccessKeyId === undefined) !== (config.rootSecretAccessKey === undefined)) {
     throw new ConfigError("KEYHOLD_ROOT_ACCESS_KEY_ID and KEYHOLD_ROOT_SECRET_ACCESS_KEY go together");
+  }
+  if (config.tlsCertificateArn !== undefined && (config.tlsCert !== undefined || config.tlsKey !== undefined)) {
+    throw new ConfigError("set one HTTPS certificate: --tls-certificate-arn or --tls-cert/--tls-key, not both");
   }
   const remote = [config.trailS3Endpoint, config.trailS3AccessKeyId, config.trailS3SecretAccessKey];
   if (remote.some((v) => v !== undefined) && remote.some((v) => v === undefined)) {

@@ -207,6 +207,9 @@ export const ERROR_CODES = {
   RequestFailedException: { status: 400, message: "The request has failed for an unspecified reason." },
   RequestInProgressException: { status: 400, message: "Your request is already in progress." },
   TooManyTagsException: { status: 400, message: "You can associate up to 50 tags with a private CA." },
+  // ACM (it shares ResourceNotFoundException, InvalidParameterException, InvalidArnException, InvalidArgsException,
+  // InvalidTagException, TooManyTagsException and RequestInProgressException with the services above).
+  ResourceInUseException: { status: 400, message: "The certificate is in use by another resource and cannot be deleted." },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KMSClient, type KMSClientConfig } from "@aws-sdk/client-kms";
-import { startKeyhold, type Keyhold } from "../src/app.js";
+import { startKeyhold, type Keyhold, type StartOptions } from "../src/app.js";
 import type { Clock } from "../src/clock.js";
 import type { Config } from "../src/config.js";
 
@@ -62,10 +62,13 @@ export function testConfig(dataDir: string, extra: Partial<Config> = {}): Config
   };
 }
 
-export async function startTestServer(options: { clock?: Clock; config?: Partial<Config>; dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { clock?: Clock; config?: Partial<Config>; dataDir?: string; start?: Partial<StartOptions> } = {},
+): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
   const logs: string[] = [];
   const keyhold = await startKeyhold(testConfig(dataDir, options.config), {
+    ...options.start,
     clock: options.clock,
     log: { info: (m) => logs.push(m), error: (m) => logs.push(m) },
   });

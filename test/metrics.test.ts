@@ -25,6 +25,7 @@ import { S3_OPERATIONS_BY_NAME } from "../src/s3/registry.js";
 import { IAM_OPERATIONS_BY_NAME } from "../src/iam/registry.js";
 import { STS_OPERATIONS_BY_NAME } from "../src/sts/registry.js";
 import { SECRETSMANAGER_OPERATIONS_BY_NAME } from "../src/secretsmanager/registry.js";
+import { ACM_OPERATIONS_BY_NAME } from "../src/acm/registry.js";
 import { ACMPCA_OPERATIONS_BY_NAME } from "../src/acmpca/registry.js";
 import { CLOUDTRAIL_OPERATIONS_BY_NAME } from "../src/cloudtrail/registry.js";
 import { ORGANIZATIONS_OPERATIONS_BY_NAME } from "../src/organizations/registry.js";
@@ -237,20 +238,21 @@ describe("metrics listener", () => {
       IAM_OPERATIONS_BY_NAME,
       STS_OPERATIONS_BY_NAME,
       SECRETSMANAGER_OPERATIONS_BY_NAME,
+      ACM_OPERATIONS_BY_NAME,
       ACMPCA_OPERATIONS_BY_NAME,
       CLOUDTRAIL_OPERATIONS_BY_NAME,
       ORGANIZATIONS_OPERATIONS_BY_NAME,
     ] as ReadonlyMap<string, unknown>[])
       for (const name of registry.keys()) operations.add(name);
     const allowed: Record<string, ReadonlySet<string>> = {
-      service: new Set(["kms", "s3", "iam", "sts", "secretsmanager", "cloudtrail", "organizations", "acm-pca", "unknown"]),
+      service: new Set(["kms", "s3", "iam", "sts", "secretsmanager", "acm", "cloudtrail", "organizations", "acm-pca", "unknown"]),
       operation: operations,
       status: new Set(["2xx", "3xx", "4xx", "5xx"]),
       code: new Set(["", "other", ...Object.keys(ERROR_CODES)]),
       cache: new Set(["keys", "key_versions", "key_material", "access_keys", "access_key_secrets", "aliases", "policies"]),
       encryption: new Set(["sse_s3", "sse_kms", "sse_kms_dsse", "sse_c", "none"]),
-      scheduler: new Set(["kms", "secretsmanager"]),
-      work: new Set(["rotation", "deletion", "expired_material", "secret_purge"]),
+      scheduler: new Set(["kms", "secretsmanager", "acm"]),
+      work: new Set(["rotation", "deletion", "expired_material", "secret_purge", "certificate_renewal"]),
       state: new Set(["total", "idle", "waiting"]),
     };
     const seen = new Map<string, Set<string>>();

@@ -20,6 +20,7 @@ import { STS_OPERATIONS } from "../sts/registry.js";
 import { ORGANIZATIONS_OPERATIONS } from "../organizations/registry.js";
 import { SECRETSMANAGER_OPERATIONS } from "../secretsmanager/registry.js";
 import { ACMPCA_OPERATIONS } from "../acmpca/registry.js";
+import { ACM_OPERATIONS } from "../acm/registry.js";
 import { stopQuietlyOnClosedOutput } from "./output.js";
 
 const USAGE = `keyhold — self-hosted encryption and key management that speaks the AWS APIs: KMS,
@@ -69,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const op of SECRETSMANAGER_OPERATIONS) process.stdout.write(`secretsmanager ${op.name.padEnd(23)} ${op.description}\n`);
     for (const op of ACMPCA_OPERATIONS) process.stdout.write(`acm-pca ${op.name.padEnd(30)} ${op.description}\n`);
     for (const op of CLOUDHSMV2_OPERATIONS) process.stdout.write(`cloudhsmv2 ${op.name.padEnd(27)} ${op.description}\n`);
+    for (const op of ACM_OPERATIONS) process.stdout.write(`acm ${op.name.padEnd(34)} ${op.description}\n`);
     for (const r of S3_ROUTES) {
       const path = r.target === "service" ? "/" : r.target === "bucket" ? "/<bucket>" : "/<bucket>/<key>";
       const binding = `${r.method} ${path}${r.subresource ? `?${r.subresource}` : ""}${r.header ? ` with ${r.header}` : ""}`;

@@ -34,6 +34,8 @@ export interface MetricSources {
   invalidationsReceived(): number;
   kmsScheduler(): { runs: number; deletions: number; rotations: number; expiredMaterial: number };
   secretsScheduler(): { runs: number; purges: number };
+  /** ACM's managed renewal (absent: not counted). */
+  acmScheduler?(): { runs: number; renewals: number };
   postgresPool?(): { total: number; idle: number; waiting: number };
 }
 
@@ -254,11 +256,12 @@ export class Metrics {
         this.reset();
         this.inc({ scheduler: "kms" }, sources.kmsScheduler().runs);
         this.inc({ scheduler: "secretsmanager" }, sources.secretsScheduler().runs);
+        if (sources.acmScheduler) this.inc({ scheduler: "acm" }, sources.acmScheduler().runs);
       },
     });
     new Counter({
       name: "keyhold_scheduler_work_total",
-      help: "Work the background scheduler did: key rotations, key deletions, expired imported material deleted, secrets purged",
+      help: "Work the background scheduler did: key rotations, key deletions, expired imported material deleted, secrets purged, certificates renewed",
       labelNames: ["work"],
       registers,
       collect() {
@@ -268,6 +271,7 @@ export class Metrics {
         this.inc({ work: "deletion" }, kms.deletions);
         this.inc({ work: "expired_material" }, kms.expiredMaterial);
         this.inc({ work: "secret_purge" }, sources.secretsScheduler().purges);
+        if (sources.acmScheduler) this.inc({ work: "certificate_renewal" }, sources.acmScheduler().renewals);
       },
     });
     const s3In = this.s3In;

@@ -84,7 +84,9 @@ export type DocumentKind =
   | "kms-custom-key-store"
   | "hsm-cluster"
   | "acmpca-authority"
-  | "acmpca-certificate";
+  | "acmpca-certificate"
+  | "acm-certificate"
+  | "acm-account";
 
 export interface KeyRecord {
   keyId: string;
