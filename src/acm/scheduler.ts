@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { CallContext } from "../call.js";
 import type { AcmService, Certificate } from "./service.js";
+import { PeriodicPass } from "../periodic.js";
 
 export interface RenewalEvent {
   arn: string;
@@ -16,9 +17,7 @@ export interface RenewalEvent {
   reason?: string;
 }
 
-export class AcmScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<string[]> | undefined;
+export class AcmScheduler extends PeriodicPass<string[]> {
   /** Passes begun and certificates renewed since this process started (the metrics read them). */
   readonly done = { runs: 0, renewals: 0 };
 
@@ -26,32 +25,11 @@ export class AcmScheduler {
     private readonly acm: AcmService,
     private readonly log: (message: string) => void = () => {},
     private readonly record: (event: RenewalEvent) => void = () => {},
-  ) {}
-
-  start(intervalMs: number): void {
-    const run = () => {
-      this.tick().catch((error: unknown) => this.log(`acm scheduler tick failed: ${(error as Error).stack ?? String(error)}`));
-    };
-    this.timer = setInterval(run, intervalMs);
-    this.timer.unref();
-    run();
+  ) {
+    super("acm scheduler", log);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  /** Runs one pass; answers the ARNs of the certificates renewed. */
-  tick(): Promise<string[]> {
-    this.running ??= this.pass().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
-  }
-
-  private async pass(): Promise<string[]> {
+  protected async pass(): Promise<string[]> {
     this.done.runs++;
     if (!(await this.acm.repo.schedulerLease())) return [];
     const renewed: string[] = [];

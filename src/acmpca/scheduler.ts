@@ -5,41 +5,20 @@
  * call after moving an injected clock.
  */
 import type { AcmPcaService } from "./service.js";
+import { PeriodicPass } from "../periodic.js";
 
-export class AcmPcaScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<{ crls: number; deleted: string[] }> | undefined;
+export class AcmPcaScheduler extends PeriodicPass<{ crls: number; deleted: string[] }> {
   /** Passes begun since this process started. */
   readonly done = { runs: 0, crls: 0, deletions: 0 };
 
   constructor(
     private readonly pca: AcmPcaService,
     private readonly log: (message: string) => void = () => {},
-  ) {}
-
-  start(intervalMs: number): void {
-    const run = () => {
-      this.tick().catch((error: unknown) => this.log(`acm-pca scheduler tick failed: ${(error as Error).stack ?? String(error)}`));
-    };
-    this.timer = setInterval(run, intervalMs);
-    this.timer.unref();
-    run();
+  ) {
+    super("acm-pca scheduler", log);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  tick(): Promise<{ crls: number; deleted: string[] }> {
-    this.running ??= this.pass().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
-  }
-
-  private async pass(): Promise<{ crls: number; deleted: string[] }> {
+  protected async pass(): Promise<{ crls: number; deleted: string[] }> {
     this.done.runs++;
     if (!(await this.pca.repo.schedulerLease())) return { crls: 0, deleted: [] };
     const accounts = (await this.pca.repo.listAccounts()).map((a) => a.accountId);

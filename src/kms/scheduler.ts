@@ -6,6 +6,7 @@
 import type { KeyRecord } from "../store/records.js";
 import { rotateKey } from "./rotation.js";
 import type { KmsService } from "./service.js";
+import { PeriodicPass } from "../periodic.js";
 
 export interface KeyServiceEvent {
   eventName: "DeleteKey" | "RotateKey";
@@ -19,38 +20,14 @@ export interface TickReport {
   expired: string[];
 }
 
-export class KmsScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<TickReport> | undefined;
-
+export class KmsScheduler extends PeriodicPass<TickReport> {
   constructor(
     private readonly kms: KmsService,
     private readonly log: (message: string) => void = () => {},
     /** Told of each deletion and rotation, for the audit trail (CloudTrail's DeleteKey and RotateKey service events). */
     private readonly notify: (event: KeyServiceEvent) => Promise<void> = async () => {},
-  ) {}
-
-  start(intervalMs: number): void {
-    const run = () => {
-      this.tick().catch((error: unknown) => this.log(`scheduler tick failed: ${(error as Error).stack ?? String(error)}`));
-    };
-    this.timer = setInterval(run, intervalMs);
-    this.timer.unref();
-    run(); // a first pass at start: due work waits no longer than it must, and the lease is taken
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  /** Runs one pass; overlapping calls share the pass in progress. */
-  tick(): Promise<TickReport> {
-    this.running ??= this.pass().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+  ) {
+    super("scheduler", log);
   }
 
   private leader = false;
@@ -58,7 +35,7 @@ export class KmsScheduler {
   /** Passes begun and work done since this process started (the metrics read them). */
   readonly done = { runs: 0, deletions: 0, rotations: 0, expiredMaterial: 0 };
 
-  private async pass(): Promise<TickReport> {
+  protected async pass(): Promise<TickReport> {
     this.done.runs++;
     const now = this.kms.clock.now();
     const report: TickReport = { deleted: [], rotated: [], expired: [] };

@@ -6,43 +6,20 @@
  * moving an injected clock.
  */
 import { CURRENT, PENDING, type SecretsManagerService } from "./service.js";
+import { PeriodicPass } from "../periodic.js";
 
-export class SecretsScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<string[]> | undefined;
-
+export class SecretsScheduler extends PeriodicPass<string[]> {
   constructor(
     private readonly sm: SecretsManagerService,
     private readonly log: (message: string) => void = () => {},
-  ) {}
-
-  start(intervalMs: number): void {
-    const run = () => {
-      this.tick().catch((error: unknown) => this.log(`secrets scheduler tick failed: ${(error as Error).stack ?? String(error)}`));
-    };
-    this.timer = setInterval(run, intervalMs);
-    this.timer.unref();
-    run();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  /** Runs one pass; answers the ARNs of the secrets purged. */
-  tick(): Promise<string[]> {
-    this.running ??= this.pass().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+  ) {
+    super("secrets scheduler", log);
   }
 
   /** Passes begun and secrets purged since this process started (the metrics read them). */
   readonly done = { runs: 0, purges: 0 };
 
-  private async pass(): Promise<string[]> {
+  protected async pass(): Promise<string[]> {
     this.done.runs++;
     if (!(await this.sm.repo.schedulerLease())) return [];
     const purged: string[] = [];
