@@ -28,6 +28,7 @@ import {
   drainServer,
   type ConnectionLimits,
   type RequestHandler,
+  type ServerAnswered,
   type StreamPredicate,
 } from "./http/server.js";
 import { loadTls, type TlsFiles } from "./http/tls.js";
@@ -539,12 +540,18 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       }
     } else tls = await loadTls({ dataDir: config.dataDir, host: config.host, certFile: config.tlsCert, keyFile: config.tlsKey });
   }
-  const server = createHttpServer(handler, streams, undefined, limits);
+  // Replies the HTTP layer makes itself (a body over the bound, a handler that threw) are logged
+  // and counted like the dispatcher's.
+  const serverAnswered: ServerAnswered = (call, error) => {
+    if (error !== undefined) log.error(`request ${call.completed.requestId} failed: ${(error as Error)?.stack ?? String(error)}`);
+    answered?.(call);
+  };
+  const server = createHttpServer(handler, streams, undefined, limits, serverAnswered);
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
   let tlsServer: Server | undefined;
   if (config.tlsPort !== undefined) {
-    tlsServer = createHttpServer(handler, streams, tls, limits);
+    tlsServer = createHttpServer(handler, streams, tls, limits, serverAnswered);
     acmTls?.serve(tlsServer as unknown as TlsServer, config.schedulerIntervalMs);
     await listen(tlsServer, config.tlsPort, config.host);
   }

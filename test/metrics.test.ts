@@ -128,6 +128,22 @@ describe("metrics listener", () => {
     assert.ok(value(samples, "nodejs_heap_size_used_bytes") > 0);
   });
 
+  it("counts a body refused for its size (413), which no service read, under service and operation unknown", async () => {
+    const big = JSON.stringify({ KeyId: "alias/x", Plaintext: Buffer.alloc(2 * 1024 * 1024).toString("base64") });
+    const before = value(
+      (await scrape(base)).samples,
+      "keyhold_requests_total",
+      requests("unknown", "unknown", "4xx", "RequestEntityTooLargeException"),
+    );
+    const res = await call(server.url, "TrentService.Encrypt", big);
+    assert.equal(res.status, 413);
+    const { samples } = await scrape(base);
+    assert.equal(
+      value(samples, "keyhold_requests_total", requests("unknown", "unknown", "4xx", "RequestEntityTooLargeException")),
+      before + 1,
+    );
+  });
+
   it("counts S3 body bytes each way by the object's encryption", async () => {
     const s3 = s3Client(server.url);
     try {

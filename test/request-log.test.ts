@@ -243,6 +243,23 @@ describe("request log (JSON)", () => {
     assert.equal(line.callerArn, undefined);
     assert.ok(!server.text().includes("not-the-secret"));
   });
+  it("logs a body refused for its size (413) with the request id the client saw, though no service read it", async () => {
+    const before = server.text().length;
+    const big = JSON.stringify({ KeyId: "alias/x", Plaintext: Buffer.alloc(2 * 1024 * 1024).toString("base64") });
+    const res = await call(server.keyhold.url, "TrentService.Encrypt", big);
+    assert.equal(res.status, 413);
+    const line = server
+      .text()
+      .slice(before)
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Line)
+      .find((l) => l.requestId === res.headers["x-amzn-requestid"]);
+    assert.ok(line, "the 413 has a request line");
+    assert.equal(line.status, 413);
+    assert.equal(line.errorCode, "RequestEntityTooLargeException");
+    assert.equal(line.service, undefined);
+  });
 });
 
 describe("request log settings", () => {

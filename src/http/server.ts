@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from "node:https";
 import { randomUUID } from "node:crypto";
 import { isIPv4, isIPv6, type Socket } from "node:net";
-import type { Reply } from "./dispatch.js";
+import type { AnsweredCall, Reply } from "./dispatch.js";
 import { errorReply } from "./json-protocol.js";
 import type { SignedRequest } from "./sigv4.js";
 
@@ -33,9 +33,36 @@ function send(res: ServerResponse, reply: Reply): void {
   reply.stream.pipe(res);
 }
 
-function tooLarge(req: IncomingMessage, res: ServerResponse): void {
-  const reply = errorReply(randomUUID(), "RequestEntityTooLargeException", 413, `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
+/**
+ * Told of a reply the server makes itself, without the handler: a body over the bound (413), or a
+ * handler that failed (500, with its error). The request log and the metrics count these too.
+ */
+export type ServerAnswered = (call: AnsweredCall, error?: unknown) => void;
+
+/** The record of a reply the server made itself: no service or operation was ever read from the request. */
+function serverCall(
+  req: IncomingMessage,
+  request: SignedRequest,
+  reply: Reply,
+  requestId: string,
+  code: AnsweredCall["errorCode"],
+  started: number,
+): AnsweredCall {
+  return {
+    request,
+    completed: { requestId, time: Date.now(), readOnly: false, sourceIp: req.socket.remoteAddress, trail: { resources: [] } },
+    served: false,
+    reply,
+    errorCode: code,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+function tooLarge(req: IncomingMessage, res: ServerResponse, secure: boolean, started: number, answered?: ServerAnswered): void {
+  const requestId = randomUUID();
+  const reply = errorReply(requestId, "RequestEntityTooLargeException", 413, `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
   closeAfter(req, reply);
+  answered?.(serverCall(req, requestOf(req, Buffer.alloc(0), secure), reply, requestId, "RequestEntityTooLargeException", started));
   send(res, reply);
 }
 
@@ -203,6 +230,7 @@ export function createHttpServer(
   streams: StreamPredicate = () => false,
   tls?: TlsIdentity,
   limits: ConnectionLimits = DEFAULT_LIMITS,
+  answered?: ServerAnswered,
 ): Server {
   const secure = tls !== undefined;
   /** Hands a request to the handler and sends its reply (a bare 500 if the handler itself failed). */
@@ -214,7 +242,16 @@ export function createHttpServer(
       else if (draining.has(server)) r.headers.connection = "close";
       send(res, r);
     };
-    handler(request).then(reply, () => reply(errorReply(randomUUID(), "InternalFailure", 500, "An internal error occurred.")));
+    const started = performance.now();
+    handler(request).then(reply, (error: unknown) => {
+      const requestId = randomUUID();
+      const r = errorReply(requestId, "InternalFailure", 500, "An internal error occurred.");
+      try {
+        answered?.(serverCall(req, request, r, requestId, "InternalFailure", started), error);
+      } finally {
+        reply(r);
+      }
+    });
   };
   const watch = new BodyWatch(limits);
   /** `expectsContinue`: the client sent `Expect: 100-continue` and waits for it before its body. */
@@ -235,9 +272,10 @@ export function createHttpServer(
       run(req, res, requestOf(req, Buffer.alloc(0), secure, req));
       return;
     }
+    const started = performance.now();
     const declared = Number(req.headers["content-length"] ?? 0);
     if (declared > MAX_BODY_BYTES) {
-      tooLarge(req, res);
+      tooLarge(req, res, secure, started, answered);
       return;
     }
     // A buffered body is always read whole (at most 1 MiB), from now on.
@@ -252,7 +290,7 @@ export function createHttpServer(
       if (size > MAX_BODY_BYTES) {
         refused = true;
         watch.delete(req);
-        tooLarge(req, res);
+        tooLarge(req, res, secure, started, answered);
         return;
       }
       chunks.push(chunk);
