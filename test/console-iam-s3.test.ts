@@ -125,7 +125,10 @@ describe("console IAM and S3 pages, and the change-password sign-in step, in chr
       await page.locator('[data-testid="user-groups"]').getByText("readers", { exact: true }).waitFor();
 
       await page.getByRole("tab", { name: "Permissions" }).click();
-      await page.getByLabel("Policy ARN").fill(policyArn);
+      // Chosen from the account's customer managed policies by typing part of its name.
+      await page.getByLabel("Policy ARN").fill("ReadOrd");
+      await page.getByRole("option", { name: /ReadOrders/ }).click();
+      assert.equal(await page.getByLabel("Policy ARN").inputValue(), policyArn);
       await page.getByRole("button", { name: "Attach" }).click();
       await page.locator('[data-testid="attached-policies"]').getByText("ReadOrders", { exact: true }).waitFor();
       assert.deepEqual(problems, []);
