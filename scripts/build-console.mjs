@@ -62,6 +62,7 @@ const cssText = css.outputFiles.find((f) => f.path.endsWith(".css"))?.contents ?
 const cssName = `assets/console-${createHash("sha256").update(cssText).digest("hex").slice(0, 12)}.css`;
 writeFileSync(join(out, cssName), cssText);
 
+if (process.env.CONSOLE_METAFILE) writeFileSync(process.env.CONSOLE_METAFILE, JSON.stringify(result.metafile));
 const outputs = Object.entries(result.metafile.outputs);
 const entry = outputs.find(([, o]) => o.entryPoint !== undefined && o.entryPoint.endsWith("main.tsx"));
 if (!entry) throw new Error("esbuild produced no entry for console/src/main.tsx");

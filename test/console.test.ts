@@ -8,7 +8,10 @@ import { gunzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { CreateKeyCommand } from "@aws-sdk/client-kms";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, startTestServer, type TestServer } from "./helpers.js";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ConsoleFiles } from "../src/http/console.js";
+import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, startTestServer, tempDir, type TestServer } from "./helpers.js";
 import { bytesOf, s3Client } from "./s3.js";
 import { launchBrowser, openConsole, screenshot, sideNavigation, signInWithKeys } from "./console.js";
 
@@ -152,6 +155,53 @@ describe("console: serving", () => {
     const put = await raw(server.url, "/console/index.html", { method: "PUT" });
     assert.equal(put.status, 403);
     assert.equal(put.headers["content-security-policy"], undefined);
+  });
+});
+
+describe("console: only the built console is served", () => {
+  test("index.html and assets/ are; dist/console/src/… (what the root tsc writes), other files and symbolic links are not", () => {
+    const root = tempDir("keyhold-console-");
+    mkdirSync(join(root, "assets", "fonts"), { recursive: true });
+    mkdirSync(join(root, "src", "data"), { recursive: true });
+    writeFileSync(join(root, "index.html"), "<!doctype html><div id=root></div>");
+    writeFileSync(join(root, "assets", "main-ABC.js"), "export {};");
+    writeFileSync(join(root, "assets", "fonts", "f-1.woff2"), "font");
+    writeFileSync(join(root, "src", "data", "index.js"), "export * from './clients.js';");
+    writeFileSync(join(root, "src", "data", "index.js.map"), "{}");
+    writeFileSync(join(root, "notes.txt"), "not built by the console build");
+    writeFileSync(join(root, "main-ABC.js"), "export {};");
+    symlinkSync(join(root, "src"), join(root, "assets", "src"));
+    const files = new ConsoleFiles(root);
+    const get = (path: string) => files.answer({ method: "GET", rawPath: path, headers: {} });
+    assert.equal(get("/console/").status, 200);
+    assert.equal(get("/console/index.html").status, 200);
+    assert.equal(get("/console/assets/main-ABC.js").status, 200);
+    assert.equal(get("/console/assets/fonts/f-1.woff2").status, 200);
+    for (const path of [
+      "/console/src/data/index.js",
+      "/console/src/data/index.js.map",
+      "/console/notes.txt",
+      "/console/main-ABC.js",
+      "/console/assets/src/data/index.js",
+    ]) {
+      const reply = get(path);
+      assert.equal(reply.status, 404, path);
+      assert.doesNotMatch(reply.body.toString(), /export/, path);
+    }
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test("on a running keyhold: /console/src/… is 404 whether or not tsc wrote it after the build", async () => {
+    const server = await startTestServer();
+    try {
+      for (const path of ["/console/src/data/index.js", "/console/src/data/clients.js", "/console/src/data/index.js.map"]) {
+        const reply = await raw(server.url, path);
+        assert.equal(reply.status, 404, path);
+        assert.equal(reply.headers["content-type"], "text/plain; charset=utf-8", path);
+      }
+    } finally {
+      await server.stop();
+    }
   });
 });
 

@@ -3,9 +3,16 @@
  * call), or as an IAM user with a console password, which keyhold exchanges for temporary
  * credentials at POST /_keyhold/console/signin. Nothing typed here is stored anywhere but in the
  * session's memory.
+ *
+ * A user whose password must be changed (its login profile's PasswordResetRequired, or a password
+ * past the account policy's MaxPasswordAge) is taken to the change-password form: the old password
+ * and a new one are sent to the same endpoint, which changes the password (the account's password
+ * policy applies) and answers with a normal session.
+ *
+ * The STS client is loaded only when it is first needed (or when the browser is idle after the
+ * form is shown): the first page carries no AWS SDK.
  */
 import { useEffect, useState, type FormEvent } from "react";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import Box from "@cloudscape-design/components/box";
 import Button from "@cloudscape-design/components/button";
 import Container from "@cloudscape-design/components/container";
@@ -23,6 +30,7 @@ const SIGNIN_PATH = "/_keyhold/console/signin";
 
 /** Who the credentials belong to, as STS says; throws AWS's error when they are not accepted. */
 async function identify(credentials: Credentials, region: string): Promise<Session> {
+  const { GetCallerIdentityCommand, STSClient } = await loadSts();
   const sts = new STSClient(clientConfig(credentials, region));
   try {
     const who = await sts.send(new GetCallerIdentityCommand({}));
@@ -31,6 +39,15 @@ async function identify(credentials: Credentials, region: string): Promise<Sessi
   } finally {
     sts.destroy();
   }
+}
+
+const loadSts = () => import("@aws-sdk/client-sts");
+
+/** Loads the STS client (and the SDK's core, which every page shares) once the browser is idle. */
+function prefetchSdk(): void {
+  const load = () => void loadSts().catch(() => undefined);
+  if (typeof window.requestIdleCallback === "function") window.requestIdleCallback(load, { timeout: 3000 });
+  else setTimeout(load, 500);
 }
 
 class SignInRefused extends Error {
@@ -51,11 +68,12 @@ async function passwordSignIn(
   account: string,
   userName: string,
   password: string,
+  newPassword?: string,
 ): Promise<{ credentials: Credentials; passwordResetRequired: boolean }> {
   const response = await fetch(SIGNIN_PATH, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ account, userName, password }),
+    body: JSON.stringify(newPassword === undefined ? { account, userName, password } : { account, userName, password, newPassword }),
     credentials: "omit",
     cache: "no-store",
   });
@@ -89,6 +107,8 @@ export function SignIn({ onSignedIn }: { onSignedIn(session: Session): void }) {
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
+  /** Set when the password was right but must be changed: the change-password form is shown. */
+  const [mustChange, setMustChange] = useState<{ account: string; userName: string; region: string } | undefined>(undefined);
 
   async function submit(event?: FormEvent) {
     event?.preventDefault();
@@ -102,8 +122,10 @@ export function SignIn({ onSignedIn }: { onSignedIn(session: Session): void }) {
       } else {
         const signedIn = await passwordSignIn(account.trim(), userName.trim(), password);
         setPassword("");
-        // A password that must be changed still signs in: IAM ChangePassword is the next call.
-        onSignedIn(await identify(signedIn.credentials, region.trim()));
+        // The restricted session (ChangePassword only) is not kept: the change-password form
+        // signs in again with the old password and the new one.
+        if (signedIn.passwordResetRequired) setMustChange({ account: account.trim(), userName: userName.trim(), region: region.trim() });
+        else onSignedIn(await identify(signedIn.credentials, region.trim()));
       }
     } catch (e) {
       setError(e);
@@ -115,7 +137,20 @@ export function SignIn({ onSignedIn }: { onSignedIn(session: Session): void }) {
   // The sign-in form is on screen and answers input: bench/console.ts reads this mark.
   useEffect(() => {
     performance.mark("keyhold:signin-interactive");
+    prefetchSdk();
   }, []);
+
+  if (mustChange)
+    return (
+      <ChangePassword
+        {...mustChange}
+        onChanged={onSignedIn}
+        onCancel={() => {
+          setMustChange(undefined);
+          setError(undefined);
+        }}
+      />
+    );
 
   const submitButton = (
     <Button variant="primary" loading={busy} formAction="submit" data-testid="signin-submit">
@@ -213,6 +248,119 @@ export function SignIn({ onSignedIn }: { onSignedIn(session: Session): void }) {
                 />
                 <FormField label="Region">
                   <Input value={region} onChange={({ detail }) => setRegion(detail.value)} name="region" />
+                </FormField>
+              </SpaceBetween>
+            </Container>
+          </Form>
+        </form>
+      </div>
+    </Box>
+  );
+}
+
+/** IAM's passwordType: 1–128 characters of tab, newline, carriage return and U+0020–U+00FF. */
+const PASSWORD = /^[\t\n\r\u0020-\u00FF]{1,128}$/;
+
+/**
+ * The AWS console's "Change password" sign-in step: the old password again, the new one twice.
+ * The endpoint checks the old password, applies the account's password policy to the new one
+ * (its refusal is shown in its words) and answers with a full session.
+ */
+function ChangePassword({
+  account,
+  userName,
+  region,
+  onChanged,
+  onCancel,
+}: {
+  account: string;
+  userName: string;
+  region: string;
+  onChanged(session: Session): void;
+  onCancel(): void;
+}) {
+  const [oldPassword, setOldPassword] = useState("");
+  const [newPassword, setNewPassword] = useState("");
+  const [retyped, setRetyped] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+  const newError =
+    newPassword && !PASSWORD.test(newPassword)
+      ? "1–128 characters (tab, line breaks and U+0020–U+00FF)"
+      : newPassword && newPassword === oldPassword
+        ? "The new password must differ from the old one."
+        : undefined;
+  const retypeError = retyped && retyped !== newPassword ? "The passwords do not match." : undefined;
+  const ready = !!oldPassword && !!newPassword && retyped === newPassword && !newError && !busy;
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!ready) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      const signedIn = await passwordSignIn(account, userName, oldPassword, newPassword);
+      setOldPassword("");
+      setNewPassword("");
+      setRetyped("");
+      onChanged(await identify(signedIn.credentials, region));
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Box padding={{ top: "xxxl", horizontal: "l" }}>
+      <div style={{ maxWidth: 520, margin: "0 auto" }} data-testid="change-password">
+        <form onSubmit={(e) => void submit(e)}>
+          <Form
+            header={
+              <Header variant="h1" description={`${userName} in account ${account} must choose a new password before continuing.`}>
+                Change password
+              </Header>
+            }
+            actions={
+              <SpaceBetween size="xs" direction="horizontal">
+                <Button formAction="none" variant="link" onClick={onCancel}>
+                  Cancel
+                </Button>
+                <Button variant="primary" loading={busy} disabled={!ready} formAction="submit">
+                  Confirm password change
+                </Button>
+              </SpaceBetween>
+            }
+          >
+            <Container>
+              <SpaceBetween size="m">
+                <ErrorAlert error={error} header="Password not changed" />
+                <FormField label="Old password">
+                  <Input
+                    value={oldPassword}
+                    onChange={({ detail }) => setOldPassword(detail.value)}
+                    type="password"
+                    name="oldPassword"
+                    autoComplete="current-password"
+                  />
+                </FormField>
+                <FormField label="New password" errorText={newError}>
+                  <Input
+                    value={newPassword}
+                    onChange={({ detail }) => setNewPassword(detail.value)}
+                    type="password"
+                    name="newPassword"
+                    autoComplete="new-password"
+                  />
+                </FormField>
+                <FormField label="Retype new password" errorText={retypeError}>
+                  <Input
+                    value={retyped}
+                    onChange={({ detail }) => setRetyped(detail.value)}
+                    type="password"
+                    name="retypedPassword"
+                    autoComplete="new-password"
+                  />
                 </FormField>
               </SpaceBetween>
             </Container>

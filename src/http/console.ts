@@ -10,7 +10,9 @@
  *
  * Files are looked up in a table made from a listing of the directory, never by joining the
  * request's path onto it: no path, encoded or not, can name a file outside it, a dotfile or a
- * symbolic link.
+ * symbolic link. Only what scripts/build-console.mjs writes is listed: index.html and the files
+ * under assets/. Whatever else is in the directory is not served: the root `tsc` writes the
+ * console's data modules compiled for the tests into dist/console/src/ when it runs after the build.
  *
  * Every reply carries a Content-Security-Policy that allows only the console's own scripts and
  * styles (Cloudscape sets element styles through the CSSOM, which style-src does not govern; its
@@ -155,7 +157,15 @@ function fileName(rawName: string): string | undefined {
   return name;
 }
 
-/** Every regular file under root, by its path relative to root ('/'-separated). */
+/** The built console's files: index.html and what is under assets/ (see servedName). */
+const SERVED_DIRECTORY = "assets";
+
+/** Whether a file of the console's directory is the built console's: index.html or under assets/. */
+function servedName(name: string): boolean {
+  return name === "index.html" || name.startsWith(`${SERVED_DIRECTORY}/`);
+}
+
+/** Every regular file of the built console under root (servedName), by its path relative to root ('/'-separated). */
 function listFiles(root: string): Map<string, ConsoleFile> {
   const files = new Map<string, ConsoleFile>();
   const walk = (dir: string, prefix: string) => {
@@ -170,8 +180,9 @@ function listFiles(root: string): Map<string, ConsoleFile> {
       const path = join(dir, entry);
       const stat = lstatSync(path);
       const name = prefix + entry;
-      if (stat.isDirectory()) walk(path, `${name}/`);
-      else if (stat.isFile()) {
+      if (stat.isDirectory()) {
+        if (prefix !== "" || entry === SERVED_DIRECTORY) walk(path, `${name}/`);
+      } else if (stat.isFile() && servedName(name)) {
         const body = readFileSync(path);
         files.set(name, {
           body,

@@ -1,6 +1,6 @@
 /** Every IAM operation keyhold serves, in one table. The wire name is each operation's `name`. */
 import { createAccessKey, deleteAccessKey, getAccessKeyLastUsed, listAccessKeys, updateAccessKey } from "./operations/access-keys.js";
-import { addUserToGroup, createGroup, deleteGroup, getGroup, removeUserFromGroup } from "./operations/groups.js";
+import { addUserToGroup, createGroup, deleteGroup, getGroup, listGroups, removeUserFromGroup } from "./operations/groups.js";
 import { INLINE_POLICY_OPERATIONS } from "./operations/inline-policies.js";
 import { LOGIN_PROFILE_OPERATIONS } from "./operations/login-profiles.js";
 import { PASSWORD_POLICY_OPERATIONS } from "./operations/password-policy.js";
@@ -30,6 +30,7 @@ export const IAM_OPERATIONS: readonly IamOperation[] = [
   getAccessKeyLastUsed,
   createGroup,
   getGroup,
+  listGroups,
   deleteGroup,
   addUserToGroup,
   removeUserFromGroup,

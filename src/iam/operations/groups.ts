@@ -1,4 +1,4 @@
-/** IAM groups: CreateGroup, GetGroup, DeleteGroup, AddUserToGroup, RemoveUserFromGroup. */
+/** IAM groups: CreateGroup, GetGroup, ListGroups, DeleteGroup, AddUserToGroup, RemoveUserFromGroup. */
 import type {
   AddUserToGroupRequest,
   CreateGroupRequest,
@@ -6,6 +6,8 @@ import type {
   DeleteGroupRequest,
   GetGroupRequest,
   GetGroupResponse,
+  ListGroupsRequest,
+  ListGroupsResponse,
   RemoveUserFromGroupRequest,
 } from "@aws-sdk/client-iam";
 import { ServiceError } from "../../errors.js";
@@ -20,6 +22,7 @@ import {
   MaxItems,
   pageOf,
   Path,
+  PathPrefix,
   QUOTAS,
   UserName,
   userShape,
@@ -53,6 +56,19 @@ export const getGroup = defineIamOperation<GetGroupRequest, GetGroupResponse>({
     const members = (await iam.directory.list("iam-user", call.accountId)).filter((u) => u.body.groups.includes(input.GroupName!));
     const { page, IsTruncated, Marker } = pageOf(members, (u) => u.name, input.Marker, input.MaxItems);
     return { Group: groupShape(input.GroupName!, group.body), Users: page.map((u) => userShape(u.name, u.body)), IsTruncated, Marker };
+  },
+});
+
+export const listGroups = defineIamOperation<ListGroupsRequest, ListGroupsResponse>({
+  name: "ListGroups",
+  description: "List the account's IAM groups whose path starts with a prefix, by name.",
+  readOnly: true,
+  input: struct({ PathPrefix, Marker, MaxItems }),
+  async run(iam, call, input) {
+    await iam.authorize(call, "*");
+    const groups = (await iam.directory.list("iam-group", call.accountId)).filter((g) => g.body.path.startsWith(input.PathPrefix ?? "/"));
+    const { page, IsTruncated, Marker } = pageOf(groups, (g) => g.name, input.Marker, input.MaxItems);
+    return { Groups: page.map((g) => groupShape(g.name, g.body)), IsTruncated, Marker };
   },
 });
 

@@ -22,7 +22,7 @@ import { useClient } from "../../aws";
 import { ErrorAlert } from "../../errors";
 import { routeQuery } from "../../router";
 import type { PageProps } from "..";
-import { eventHistory, type EventFilters, type HistoryEvent } from "../../data/index";
+import { eventHistory, type EventFilters, type HistoryEvent } from "../../data/event-history";
 
 const READ_ONLY: SelectProps.Option[] = [
   { value: "any", label: "Read and write events" },

@@ -1,44 +1,66 @@
 /**
- * IAM groups: create one, open one by name. keyhold does not serve ListGroups yet, so the groups
- * listed are those its users belong to (ListUsers, ListGroupsForUser), at most for 200 users.
+ * IAM groups: every group of the account (ListGroups, as the AWS console's "User groups" page),
+ * with its number of members (GetGroup, for the groups on the page shown); create a group.
  */
 import { useState } from "react";
-import { CreateGroupCommand, IAMClient, ListGroupsForUserCommand, ListUsersCommand } from "@aws-sdk/client-iam";
+import { CreateGroupCommand, GetGroupCommand, IAMClient, paginateListGroups, type Group } from "@aws-sdk/client-iam";
 import Button from "@cloudscape-design/components/button";
 import FormField from "@cloudscape-design/components/form-field";
 import Header from "@cloudscape-design/components/header";
 import Input from "@cloudscape-design/components/input";
 import Link from "@cloudscape-design/components/link";
+import Pagination from "@cloudscape-design/components/pagination";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Table from "@cloudscape-design/components/table";
 import { describeError, useClient } from "../../aws";
 import { ErrorAlert } from "../../errors";
 import { useNotify } from "../../flash";
 import { followLink, href, navigate } from "../../router";
-import { mapLimited } from "../../data/index";
-import { useLoad } from "../shared/use-load";
-import { IAM_NAME } from "./users";
+import { mapLimited } from "../../data/clients";
+import { useLoad, when } from "../shared/use-load";
 
-interface Row {
-  name: string;
-  members: string[];
-}
+/** IAM's group names: 1–128 of letters, digits and +=,.@_- (the service model). */
+export const GROUP_NAME = /^[\w+=,.@-]{1,128}$/;
+/** At most this many groups are listed (IAM's quota is 300 per account). */
+const MAX = 5_000;
+const PAGE_SIZE = 25;
 
 export default function Groups() {
   const iam = useClient(IAMClient);
   const notify = useNotify();
   const groups = useLoad(async () => {
-    const users = (await iam.send(new ListUsersCommand({ MaxItems: 200 }))).Users ?? [];
-    const byGroup = new Map<string, string[]>();
-    await mapLimited(users, 6, async (u) => {
-      for (const g of (await iam.send(new ListGroupsForUserCommand({ UserName: u.UserName }))).Groups ?? [])
-        byGroup.set(g.GroupName!, [...(byGroup.get(g.GroupName!) ?? []), u.UserName!]);
-    });
-    return [...byGroup].map(([name, members]): Row => ({ name, members: members.sort() })).sort((a, b) => a.name.localeCompare(b.name));
+    const all: Group[] = [];
+    for await (const page of paginateListGroups({ client: iam }, {})) {
+      all.push(...(page.Groups ?? []));
+      if (all.length >= MAX) break;
+    }
+    return all;
   }, [iam]);
+  const [pageIndex, setPageIndex] = useState(1);
+  const shown = (groups.value ?? []).slice((pageIndex - 1) * PAGE_SIZE, pageIndex * PAGE_SIZE);
+  const shownKey = shown.map((g) => g.GroupName).join("\n");
+  // Members of the groups on the page only: one GetGroup each, a few at a time.
+  const members = useLoad(async () => {
+    const counts = new Map<string, string>();
+    await mapLimited(shown, 6, async (g) => {
+      try {
+        let n = 0;
+        let Marker: string | undefined;
+        do {
+          const out = await iam.send(new GetGroupCommand({ GroupName: g.GroupName, Marker }));
+          n += out.Users?.length ?? 0;
+          Marker = out.IsTruncated ? out.Marker : undefined;
+        } while (Marker !== undefined);
+        counts.set(g.GroupName!, String(n));
+      } catch (e) {
+        counts.set(g.GroupName!, describeError(e).code);
+      }
+    });
+    return counts;
+  }, [iam, shownKey]);
   const [name, setName] = useState("");
   const [refusal, setRefusal] = useState<string | undefined>(undefined);
-  const nameError = name && !IAM_NAME.test(name) ? "1–64 letters, digits and +=,.@_-" : undefined;
+  const nameError = name && !GROUP_NAME.test(name) ? "1–128 letters, digits and +=,.@_-" : undefined;
   const create = async () => {
     setRefusal(undefined);
     try {
@@ -50,18 +72,23 @@ export default function Groups() {
       setRefusal(`${code}: ${message}`);
     }
   };
+  const pagesCount = Math.max(1, Math.ceil((groups.value?.length ?? 0) / PAGE_SIZE));
   return (
     <SpaceBetween size="m">
       <ErrorAlert error={groups.error} />
-      <Table<Row>
+      <Table<Group>
         data-testid="groups-table"
         variant="full-page"
         loading={groups.loading && !groups.value}
-        items={groups.value ?? []}
-        trackBy="name"
-        empty="No user is in a group."
+        items={shown}
+        trackBy="GroupName"
+        empty="No groups."
         header={
-          <Header variant="awsui-h1-sticky" description="Groups with members. Create a group, or open one by name.">
+          <Header
+            variant="awsui-h1-sticky"
+            counter={groups.value ? `(${groups.value.length})` : undefined}
+            actions={<Button iconName="refresh" ariaLabel="Refresh" onClick={groups.reload} />}
+          >
             User groups
           </Header>
         }
@@ -79,23 +106,29 @@ export default function Groups() {
               <Button variant="primary" disabled={!name || !!nameError}>
                 Create group
               </Button>
-              <Button formAction="none" disabled={!name || !!nameError} onClick={() => navigate(`/iam/groups/${encodeURIComponent(name)}`)}>
-                Open group
-              </Button>
             </SpaceBetween>
           </form>
+        }
+        pagination={
+          <Pagination
+            currentPageIndex={Math.min(pageIndex, pagesCount)}
+            pagesCount={pagesCount}
+            onChange={({ detail }) => setPageIndex(detail.currentPageIndex)}
+          />
         }
         columnDefinitions={[
           {
             id: "name",
-            header: "Group",
+            header: "Group name",
             cell: (g) => (
-              <Link href={href(`/iam/groups/${encodeURIComponent(g.name)}`)} onFollow={followLink}>
-                {g.name}
+              <Link href={href(`/iam/groups/${encodeURIComponent(g.GroupName ?? "")}`)} onFollow={followLink}>
+                {g.GroupName}
               </Link>
             ),
           },
-          { id: "members", header: "Members", cell: (g) => g.members.join(", ") },
+          { id: "users", header: "Users", cell: (g) => members.value?.get(g.GroupName!) ?? "…" },
+          { id: "path", header: "Path", cell: (g) => g.Path ?? "/" },
+          { id: "created", header: "Created", cell: (g) => when(g.CreateDate) },
         ]}
       />
     </SpaceBetween>

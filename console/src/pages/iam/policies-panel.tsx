@@ -1,6 +1,7 @@
 /**
  * The policies of a user, group or role: inline policies (view, add or replace, delete) and
- * attached managed policies (attach, detach). Policy text is validated as JSON before it is sent;
+ * attached managed policies (attach one chosen from the account's customer managed policies, or
+ * by ARN; detach). Policy text is validated as JSON before it is sent;
  * IAM then checks the rest (MalformedPolicyDocument) and its message is shown.
  */
 import { useState } from "react";
@@ -27,8 +28,10 @@ import {
   PutGroupPolicyCommand,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
+  paginateListPolicies,
   type AttachedPolicy,
 } from "@aws-sdk/client-iam";
+import Autosuggest from "@cloudscape-design/components/autosuggest";
 import Box from "@cloudscape-design/components/box";
 import Button from "@cloudscape-design/components/button";
 import Container from "@cloudscape-design/components/container";
@@ -111,6 +114,9 @@ export function policyDocumentProblem(text: string): string | undefined {
   return undefined;
 }
 
+/** At most this many customer managed policies are offered to attach (IAM's quota is 1,500 per account). */
+const MAX_POLICIES = 1_500;
+
 const EXAMPLE = JSON.stringify(
   { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["kms:DescribeKey"], Resource: "*" }] },
   null,
@@ -125,6 +131,15 @@ export function PoliciesPanel({ kind, name }: { kind: Holder; name: string }) {
     const out = (await iam.send(c.list() as never)) as { PolicyNames?: string[] };
     return out.PolicyNames ?? [];
   }, [iam, kind, name]);
+  // The account's customer managed policies, offered when attaching one (any ARN may still be typed).
+  const choices = useLoad(async () => {
+    const all: { value: string; label: string; description: string }[] = [];
+    for await (const page of paginateListPolicies({ client: iam }, { Scope: "Local" })) {
+      for (const p of page.Policies ?? []) all.push({ value: p.Arn!, label: p.PolicyName!, description: p.Arn! });
+      if (all.length >= MAX_POLICIES) break;
+    }
+    return all;
+  }, [iam]);
   const attached = useLoad(async () => {
     const out = (await iam.send(c.attached() as never)) as { AttachedPolicies?: AttachedPolicy[] };
     return out.AttachedPolicies ?? [];
@@ -229,12 +244,21 @@ export function PoliciesPanel({ kind, name }: { kind: Holder; name: string }) {
             variant="h2"
             actions={
               <SpaceBetween size="xs" direction="horizontal">
-                <Input
-                  value={arn}
-                  onChange={({ detail }) => setArn(detail.value)}
-                  placeholder="arn:aws:iam::…:policy/…"
-                  ariaLabel="Policy ARN"
-                />
+                <div style={{ minWidth: 320 }}>
+                  <Autosuggest
+                    value={arn}
+                    onChange={({ detail }) => setArn(detail.value)}
+                    options={(choices.value ?? []).filter((o) => !(attached.value ?? []).some((a) => a.PolicyArn === o.value))}
+                    filteringType="auto"
+                    statusType={choices.loading ? "loading" : choices.error ? "error" : "finished"}
+                    loadingText="Loading policies"
+                    errorText="The policies could not be listed: type an ARN."
+                    enteredTextLabel={(text) => `Use: ${text}`}
+                    empty="No customer managed policy."
+                    placeholder="A policy name or arn:aws:iam::…:policy/…"
+                    ariaLabel="Policy ARN"
+                  />
+                </div>
                 <Button disabled={!arn} onClick={() => void run(() => iam.send(c.attach(arn) as never), "Policy attached.")}>
                   Attach
                 </Button>

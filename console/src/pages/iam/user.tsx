@@ -1,4 +1,4 @@
-/** One IAM user: groups, access keys (the secret shown once, when created), policies. */
+/** One IAM user: console password and access keys (the secret shown once, when created), groups, policies. */
 import { useState } from "react";
 import {
   AddUserToGroupCommand,
@@ -9,6 +9,7 @@ import {
   IAMClient,
   ListAccessKeysCommand,
   ListGroupsForUserCommand,
+  paginateListGroups,
   RemoveUserFromGroupCommand,
   UpdateAccessKeyCommand,
   type AccessKeyMetadata,
@@ -20,8 +21,8 @@ import Button from "@cloudscape-design/components/button";
 import Container from "@cloudscape-design/components/container";
 import ContentLayout from "@cloudscape-design/components/content-layout";
 import Header from "@cloudscape-design/components/header";
-import Input from "@cloudscape-design/components/input";
 import KeyValuePairs from "@cloudscape-design/components/key-value-pairs";
+import Select from "@cloudscape-design/components/select";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Table from "@cloudscape-design/components/table";
 import Tabs from "@cloudscape-design/components/tabs";
@@ -31,6 +32,7 @@ import { ErrorAlert } from "../../errors";
 import { useNotify } from "../../flash";
 import { navigate } from "../../router";
 import { useLoad, when } from "../shared/use-load";
+import { LoginProfilePanel } from "./login-profile";
 import { PoliciesPanel } from "./policies-panel";
 
 export default function UserPage({ params }: PageProps) {
@@ -70,7 +72,16 @@ export default function UserPage({ params }: PageProps) {
         </Container>
         <Tabs
           tabs={[
-            { id: "keys", label: "Access keys", content: <AccessKeys name={name} /> },
+            {
+              id: "credentials",
+              label: "Security credentials",
+              content: (
+                <SpaceBetween size="l">
+                  <LoginProfilePanel name={name} />
+                  <AccessKeys name={name} />
+                </SpaceBetween>
+              ),
+            },
             { id: "groups", label: "Groups", content: <Groups name={name} /> },
             { id: "policies", label: "Permissions", content: <PoliciesPanel kind="User" name={name} /> },
           ]}
@@ -172,23 +183,38 @@ function AccessKeys({ name }: { name: string }) {
   );
 }
 
+/** At most this many groups are offered to add the user to (IAM's quota is 300 per account). */
+const MAX_GROUPS = 1_000;
+
 function Groups({ name }: { name: string }) {
   const iam = useClient(IAMClient);
   const groups = useLoad(async () => (await iam.send(new ListGroupsForUserCommand({ UserName: name }))).Groups ?? [], [iam, name]);
+  // The account's groups, to choose from (ListGroups).
+  const all = useLoad(async () => {
+    const names: string[] = [];
+    for await (const page of paginateListGroups({ client: iam }, {})) {
+      names.push(...(page.Groups ?? []).map((g) => g.GroupName!));
+      if (names.length >= MAX_GROUPS) break;
+    }
+    return names;
+  }, [iam]);
   const [group, setGroup] = useState("");
   const [error, setError] = useState<unknown>(undefined);
   const run = async (what: () => Promise<unknown>) => {
     setError(undefined);
     try {
       await what();
+      setGroup("");
       groups.reload();
     } catch (e) {
       setError(e);
     }
   };
+  const member = new Set((groups.value ?? []).map((g) => g.GroupName));
+  const options = (all.value ?? []).filter((g) => !member.has(g)).map((g) => ({ value: g, label: g }));
   return (
     <SpaceBetween size="m">
-      <ErrorAlert error={groups.error ?? error} />
+      <ErrorAlert error={groups.error ?? all.error ?? error} />
       <Table<Group>
         data-testid="user-groups"
         variant="container"
@@ -201,7 +227,18 @@ function Groups({ name }: { name: string }) {
             variant="h2"
             actions={
               <SpaceBetween size="xs" direction="horizontal">
-                <Input value={group} onChange={({ detail }) => setGroup(detail.value)} placeholder="Group name" ariaLabel="Group name" />
+                <div style={{ minWidth: 240 }}>
+                  <Select
+                    selectedOption={group ? { value: group, label: group } : null}
+                    onChange={({ detail }) => setGroup(detail.selectedOption.value ?? "")}
+                    options={options}
+                    filteringType="auto"
+                    placeholder="Choose a group"
+                    empty={all.loading ? "Loading groups…" : "No other group."}
+                    ariaLabel="Group to add to"
+                    data-testid="group-select"
+                  />
+                </div>
                 <Button
                   disabled={!group}
                   onClick={() => void run(() => iam.send(new AddUserToGroupCommand({ UserName: name, GroupName: group })))}

@@ -38,7 +38,7 @@ import type { PageProps } from "..";
 import { describeError, useClient } from "../../aws";
 import { ErrorAlert } from "../../errors";
 import { useNotify } from "../../flash";
-import { mapLimited } from "../../data/index";
+import { mapLimited } from "../../data/clients";
 import { useLoad, when } from "../shared/use-load";
 import { KeySelect } from "../secrets/key-select";
 import { encryptionText, objectEncryption } from "./encryption";

@@ -12,7 +12,7 @@ import { describeError, useClient } from "../../aws";
 import { ErrorAlert } from "../../errors";
 import { useNotify } from "../../flash";
 import { followLink, href } from "../../router";
-import { mapLimited } from "../../data/index";
+import { mapLimited } from "../../data/clients";
 import { useLoad, when } from "../shared/use-load";
 import { encryptionText } from "./encryption";
 
