@@ -10,7 +10,8 @@ import "./code-editor.css";
 export interface CodeEditorProps {
   value: string;
   onChange(value: string): void;
-  ariaLabel: string;
+  /** The textarea's name when no FormField label names it (a label named by controlId takes precedence). */
+  ariaLabel?: string;
   /** The id FormField gives its control (so its label names this textarea). */
   controlId?: string;
   /** The 1-based line to mark as wrong. */
@@ -41,7 +42,7 @@ export function CodeEditor({ value, onChange, ariaLabel, controlId, errorLine, m
         autoComplete="off"
         autoCorrect="off"
         wrap="off"
-        aria-label={ariaLabel}
+        aria-label={controlId === undefined ? ariaLabel : undefined}
         aria-invalid={errorLine !== undefined}
         onChange={(e) => onChange(e.target.value)}
         onScroll={(e) => {

@@ -51,7 +51,12 @@ interface Loaded {
 
 const date = (d: Date | undefined) => (d ? d.toLocaleString() : "-");
 
-export default function KeyDetail({ params }: PageProps) {
+/** A page per key: opening another key (the same route) starts afresh, on its first tab, without the last key's data. */
+export default function KeyDetail(props: PageProps) {
+  return <KeyPage key={props.params.keyId} {...props} />;
+}
+
+function KeyPage({ params }: PageProps) {
   const kms = useClient(KMSClient);
   const [loaded, setLoaded] = useState<Loaded | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
