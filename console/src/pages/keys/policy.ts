@@ -6,7 +6,7 @@
  * let users attach grants for AWS services ("Allow attachment of persistent resources").
  * https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
  */
-import { jsonSyntaxError } from "./json-syntax";
+import { jsonSyntaxError } from "./json-syntax.js";
 
 export type KeyUsageChoice = "ENCRYPT_DECRYPT" | "SIGN_VERIFY" | "GENERATE_VERIFY_MAC" | "KEY_AGREEMENT";
 
