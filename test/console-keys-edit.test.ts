@@ -30,7 +30,7 @@ import {
 import type { Browser, Page } from "playwright-core";
 import { ACCOUNT_ID, startTestServer, type TestServer } from "./helpers.js";
 import { iamClient, kmsAs, makeUser, policy, ROOT_CREDS, type Creds } from "./iam.js";
-import { launchBrowser, openConsole, sideNavigation, signInWithKeys } from "./console.js";
+import { launchBrowser, openConsole, screenshot, sideNavigation, signInWithKeys } from "./console.js";
 
 /** What KMS answers `send` with, as the SDK sees it: the error's name and message. */
 async function refusal(send: () => Promise<unknown>): Promise<{ name: string; message: string }> {
@@ -76,6 +76,10 @@ describe("console: editing a key on its page, rotation and grants, the wizard's 
   }
 
   async function openKey(keyId: string): Promise<void> {
+    // The last test's notifications are dismissed, so that this test's screenshots show only its own.
+    // Last to first: a dismissed one leaves, and the ones before it keep their places.
+    const dismiss = page.getByRole("button", { name: "Dismiss" });
+    for (let i = (await dismiss.count()) - 1; i >= 0; i--) await dismiss.nth(i).click();
     await page.evaluate((hash) => (window.location.hash = hash), `/keys/${keyId}`);
     await page.getByRole("button", { name: "Key actions" }).waitFor();
   }
@@ -147,6 +151,7 @@ describe("console: editing a key on its page, rotation and grants, the wizard's 
     await editor.getByRole("button", { name: "Add tag" }).click();
     await keys.last().fill("owner");
     await values.last().fill("alice");
+    await screenshot(page, "key-tags-edit");
     await editor.getByRole("button", { name: "Save changes" }).click();
     await tags.getByText("alice", { exact: true }).waitFor();
     assert.deepEqual(await tagsOf(keyId), { env: "prod", owner: "alice" });
@@ -215,6 +220,7 @@ describe("console: editing a key on its page, rotation and grants, the wizard's 
     await page.getByText(`The policy is not valid JSON: line 4, column ${column}:`).waitFor();
     assert.equal(await page.getByRole("button", { name: "Save changes" }).isDisabled(), true);
     assert.equal(await page.locator(".kh-code-number-error").innerText(), "4");
+    await screenshot(page, "key-policy-edit");
 
     // Valid JSON that KMS refuses: a principal that does not exist.
     const withUnknown = JSON.stringify(
