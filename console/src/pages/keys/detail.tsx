@@ -1,8 +1,9 @@
 /**
- * One key, as on the AWS console's key page: general configuration, then tabs for the key policy
- * (default view listing administrators and users, and the JSON view, editable), cryptographic
- * configuration, tags, key rotation, aliases, grants, the public key (asymmetric keys) and what
- * depends on the key. Key actions: enable, disable, schedule deletion, cancel deletion.
+ * One key, as on the AWS console's key page: general configuration (description editable), then
+ * tabs for the key policy (default view listing administrators and users, and the JSON view,
+ * editable), cryptographic configuration, tags (editable), key rotation, aliases (create, delete),
+ * the multi-Region configuration of a multi-Region key, grants, the public key (asymmetric keys)
+ * and what depends on the key. Key actions: enable, disable, schedule deletion, cancel deletion.
  */
 import { useCallback, useEffect, useState } from "react";
 import {
