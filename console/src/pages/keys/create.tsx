@@ -27,7 +27,9 @@ import { ErrorAlert } from "../../errors";
 import { useNotify } from "../../flash";
 import { navigate } from "../../router";
 import { useSession } from "../../session";
-import { defaultKeyPolicy, policyProblem, type KeyUsageChoice } from "./policy";
+import { CodeEditor } from "./code-editor";
+import { jsonSyntaxError } from "./json-syntax";
+import { defaultKeyPolicy, NOT_JSON, policyProblem, type KeyUsageChoice } from "./policy";
 import { PrincipalPicker, usePrincipals } from "./principals";
 
 type KeyType = "symmetric" | "asymmetric";
@@ -97,6 +99,7 @@ export default function CreateKey() {
   const [usage, setUsage] = useState<KeyUsageChoice>("ENCRYPT_DECRYPT");
   const [spec, setSpec] = useState("SYMMETRIC_DEFAULT");
   const [origin, setOrigin] = useState<OriginType>("AWS_KMS");
+  const [multiRegion, setMultiRegion] = useState(false);
   const [alias, setAlias] = useState("");
   const [description, setDescription] = useState("");
   const [tags, setTags] = useState<Tag[]>([]);
@@ -164,6 +167,7 @@ export default function CreateKey() {
           Description: description || undefined,
           Tags: tags.length ? tags.map((t) => ({ TagKey: t.key, TagValue: t.value })) : undefined,
           Policy: policy,
+          MultiRegion: multiRegion || undefined,
         }),
       );
       const keyId = created.KeyMetadata!.KeyId!;
@@ -248,24 +252,44 @@ export default function CreateKey() {
                     />
                   </FormField>
                 )}
-                {symmetric && usage === "ENCRYPT_DECRYPT" && (
-                  <ExpandableSection headerText="Advanced options">
-                    <FormField label="Key material origin">
+                <ExpandableSection headerText="Advanced options">
+                  <SpaceBetween size="l">
+                    {symmetric && usage === "ENCRYPT_DECRYPT" && (
+                      <FormField label="Key material origin">
+                        <RadioGroup
+                          value={origin}
+                          onChange={({ detail }) => setOrigin(detail.value as OriginType)}
+                          items={[
+                            { value: "AWS_KMS", label: "KMS", description: "keyhold generates the key material." },
+                            {
+                              value: "EXTERNAL",
+                              label: "External (import key material)",
+                              description: "You import the key material (ImportKeyMaterial).",
+                            },
+                          ]}
+                        />
+                      </FormField>
+                    )}
+                    <FormField label="Regionality">
                       <RadioGroup
-                        value={origin}
-                        onChange={({ detail }) => setOrigin(detail.value as OriginType)}
+                        value={multiRegion ? "multi" : "single"}
+                        onChange={({ detail }) => setMultiRegion(detail.value === "multi")}
                         items={[
-                          { value: "AWS_KMS", label: "KMS", description: "keyhold generates the key material." },
                           {
-                            value: "EXTERNAL",
-                            label: "External (import key material)",
-                            description: "You import the key material (ImportKeyMaterial).",
+                            value: "single",
+                            label: "Single-Region key",
+                            description: "Never allow this key to be shared across multiple Regions.",
+                          },
+                          {
+                            value: "multi",
+                            label: "Multi-Region key",
+                            description: "Allow this key to be replicated into other Regions.",
                           },
                         ]}
                       />
                     </FormField>
-                  </ExpandableSection>
-                )}
+                  </SpaceBetween>
+                </ExpandableSection>
               </SpaceBetween>
             </Container>
           ),
@@ -419,6 +443,7 @@ export default function CreateKey() {
                     { label: "Key spec", value: spec },
                     { label: "Key usage", value: USAGE_LABELS[usage].label },
                     { label: "Origin", value: origin === "EXTERNAL" ? "External" : "KMS" },
+                    { label: "Regionality", value: multiRegion ? "Multi-Region" : "Single-Region" },
                   ]}
                 />
               </Container>
@@ -452,13 +477,13 @@ export default function CreateKey() {
                   </Header>
                 }
               >
-                <FormField stretch errorText={policyProblem(policy)} label="Policy document (JSON)">
-                  <Textarea
+                <FormField stretch controlId="create-key-policy" errorText={policyProblem(policy)} label="Policy document (JSON)">
+                  <CodeEditor
+                    controlId="create-key-policy"
                     value={policy}
-                    rows={Math.min(40, policy.split("\n").length + 1)}
-                    spellcheck={false}
-                    onChange={({ detail }) => setEditedPolicy(detail.value)}
+                    onChange={setEditedPolicy}
                     ariaLabel="Key policy"
+                    errorLine={problems[4]?.startsWith(NOT_JSON) ? jsonSyntaxError(policy)?.line : undefined}
                   />
                 </FormField>
               </Container>

@@ -1,8 +1,9 @@
 /**
- * One key, as on the AWS console's key page: general configuration, then tabs for the key policy
- * (default view listing administrators and users, and the JSON view, editable), cryptographic
- * configuration, tags, key rotation, aliases, grants, the public key (asymmetric keys) and what
- * depends on the key. Key actions: enable, disable, schedule deletion, cancel deletion.
+ * One key, as on the AWS console's key page: general configuration (description editable), then
+ * tabs for the key policy (default view listing administrators and users, and the JSON view,
+ * editable), cryptographic configuration, tags (editable), key rotation, aliases (create, delete),
+ * the multi-Region configuration of a multi-Region key, grants, the public key (asymmetric keys)
+ * and what depends on the key. Key actions: enable, disable, schedule deletion, cancel deletion.
  */
 import { useCallback, useEffect, useState } from "react";
 import {
@@ -24,7 +25,6 @@ import Header from "@cloudscape-design/components/header";
 import KeyValuePairs from "@cloudscape-design/components/key-value-pairs";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Spinner from "@cloudscape-design/components/spinner";
-import Table from "@cloudscape-design/components/table";
 import Tabs from "@cloudscape-design/components/tabs";
 import type { PageProps } from "..";
 import { useClient } from "../../aws";
@@ -36,6 +36,10 @@ import { PublicKeyTab } from "./public-key";
 import { RotationTab } from "./rotation";
 import { GrantsTab } from "./grants";
 import { KeyStateIndicator } from "./state";
+import { TagsTab } from "./tags-tab";
+import { AliasesTab } from "./aliases-tab";
+import { DescriptionModal } from "./description-modal";
+import { RegionalityTab } from "./regionality";
 
 interface Loaded {
   key: KeyMetadata;
@@ -48,12 +52,18 @@ interface Loaded {
 
 const date = (d: Date | undefined) => (d ? d.toLocaleString() : "-");
 
-export default function KeyDetail({ params }: PageProps) {
+/** A page per key: opening another key (the same route) starts afresh, on its first tab, without the last key's data. */
+export default function KeyDetail(props: PageProps) {
+  return <KeyPage key={props.params.keyId} {...props} />;
+}
+
+function KeyPage({ params }: PageProps) {
   const kms = useClient(KMSClient);
   const [loaded, setLoaded] = useState<Loaded | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const [action, setAction] = useState<KeyAction | undefined>(undefined);
   const [version, setVersion] = useState(0);
+  const [editingDescription, setEditingDescription] = useState(false);
   const reload = useCallback(() => setVersion((v) => v + 1), []);
 
   useEffect(() => {
@@ -131,7 +141,13 @@ export default function KeyDetail({ params }: PageProps) {
     >
       <SpaceBetween size="l">
         <ErrorAlert error={error} />
-        <Container header={<Header variant="h2">General configuration</Header>}>
+        <Container
+          header={
+            <Header variant="h2" actions={!awsManaged && <Button onClick={() => setEditingDescription(true)}>Edit description</Button>}>
+              General configuration
+            </Header>
+          }
+        >
           <KeyValuePairs
             columns={4}
             items={[
@@ -139,7 +155,7 @@ export default function KeyDetail({ params }: PageProps) {
               { label: "Status", value: <KeyStateIndicator state={state} /> },
               { label: "Creation date", value: date(key.CreationDate) },
               { label: "ARN", value: key.Arn ?? "-" },
-              { label: "Description", value: key.Description || "-" },
+              { label: "Description", value: <span data-testid="key-description">{key.Description || "-"}</span> },
               { label: "Regionality", value: key.MultiRegion ? "Multi-Region" : "Single-Region" },
               ...(state === "PendingDeletion" ? [{ label: "Scheduled deletion date", value: date(key.DeletionDate) }] : []),
             ]}
@@ -187,15 +203,7 @@ export default function KeyDetail({ params }: PageProps) {
               content: (
                 <SpaceBetween size="s">
                   <ErrorAlert error={loaded.tagsError} header="The tags could not be read" />
-                  <Table<Tag>
-                    header={<Header counter={`(${loaded.tags.length})`}>Tags</Header>}
-                    items={loaded.tags}
-                    empty="No tags."
-                    columnDefinitions={[
-                      { id: "key", header: "Tag key", cell: (t) => t.TagKey },
-                      { id: "value", header: "Tag value", cell: (t) => t.TagValue || "-" },
-                    ]}
-                  />
+                  {!loaded.tagsError && <TagsTab keyId={key.KeyId!} tags={loaded.tags} editable={!awsManaged} onSaved={reload} />}
                 </SpaceBetween>
               ),
             },
@@ -205,19 +213,9 @@ export default function KeyDetail({ params }: PageProps) {
             {
               id: "aliases",
               label: "Aliases",
-              content: (
-                <Table<AliasListEntry>
-                  header={<Header counter={`(${loaded.aliases.length})`}>Aliases</Header>}
-                  items={loaded.aliases}
-                  empty="No aliases."
-                  columnDefinitions={[
-                    { id: "name", header: "Alias name", cell: (a) => a.AliasName },
-                    { id: "arn", header: "Alias ARN", cell: (a) => a.AliasArn },
-                    { id: "created", header: "Creation date", cell: (a) => date(a.CreationDate) },
-                  ]}
-                />
-              ),
+              content: <AliasesTab keyId={key.KeyId!} aliases={loaded.aliases} editable={!awsManaged} onSaved={reload} />,
             },
+            ...(key.MultiRegion ? [{ id: "regionality", label: "Regionality", content: <RegionalityTab keyMetadata={key} /> }] : []),
             { id: "grants", label: "Grants", content: <GrantsTab keyId={key.KeyId!} /> },
             ...(asymmetric ? [{ id: "public-key", label: "Public key", content: <PublicKeyTab keyId={key.KeyId!} name={title} /> }] : []),
             { id: "dependencies", label: "Dependencies", content: <KeyDependencies keyArn={key.Arn ?? ""} /> },
@@ -225,6 +223,17 @@ export default function KeyDetail({ params }: PageProps) {
         />
         {key.KeyManager === "AWS" && <Box color="text-body-secondary">AWS managed keys are managed by the service that created them.</Box>}
       </SpaceBetween>
+      {editingDescription && (
+        <DescriptionModal
+          keyId={key.KeyId!}
+          description={key.Description ?? ""}
+          onClose={() => setEditingDescription(false)}
+          onSaved={() => {
+            setEditingDescription(false);
+            reload();
+          }}
+        />
+      )}
       {action && (
         <KeyActionModal
           action={action}

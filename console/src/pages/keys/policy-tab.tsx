@@ -8,12 +8,13 @@ import FormField from "@cloudscape-design/components/form-field";
 import Header from "@cloudscape-design/components/header";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Table from "@cloudscape-design/components/table";
-import Textarea from "@cloudscape-design/components/textarea";
 import { useClient } from "../../aws";
 import { ErrorAlert } from "../../errors";
 import { useNotify } from "../../flash";
 import { useSession } from "../../session";
-import { policyProblem, summarizePolicy } from "./policy";
+import { CodeEditor } from "./code-editor";
+import { jsonSyntaxError } from "./json-syntax";
+import { NOT_JSON, policyProblem, summarizePolicy } from "./policy";
 
 function pretty(text: string): string {
   try {
@@ -122,13 +123,19 @@ export function KeyPolicyTab({ keyId, policy, editable, onSaved }: { keyId: stri
             <pre>{pretty(policy)}</pre>
           </Box>
         ) : (
-          <FormField stretch errorText={problem} label="Policy document (JSON)">
-            <Textarea
+          <FormField
+            stretch
+            controlId="key-policy-editor"
+            errorText={problem}
+            label="Policy document (JSON)"
+            description="KMS checks the policy when you save it: a statement it refuses is shown with its message."
+          >
+            <CodeEditor
+              controlId="key-policy-editor"
               value={draft}
-              rows={Math.min(40, draft.split("\n").length + 1)}
-              spellcheck={false}
-              onChange={({ detail }) => setDraft(detail.value)}
+              onChange={setDraft}
               ariaLabel="Key policy"
+              errorLine={problem?.startsWith(NOT_JSON) ? jsonSyntaxError(draft)?.line : undefined}
             />
           </FormField>
         )}

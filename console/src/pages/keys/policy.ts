@@ -6,6 +6,7 @@
  * let users attach grants for AWS services ("Allow attachment of persistent resources").
  * https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
  */
+import { jsonSyntaxError } from "./json-syntax.js";
 
 export type KeyUsageChoice = "ENCRYPT_DECRYPT" | "SIGN_VERIFY" | "GENERATE_VERIFY_MAC" | "KEY_AGREEMENT";
 
@@ -106,6 +107,9 @@ export function defaultKeyPolicy(c: PolicyChoices): string {
   return JSON.stringify({ Id: "key-consolepolicy-3", Version: "2012-10-17", Statement: statements }, null, 4);
 }
 
+/** How policyProblem's message for a syntax error begins. */
+export const NOT_JSON = "The policy is not valid JSON";
+
 /** Key policies are at most 32 KiB (KMS PutKeyPolicy's bound). */
 export const MAX_POLICY_BYTES = 32_768;
 
@@ -116,12 +120,9 @@ export const MAX_POLICY_BYTES = 32_768;
  */
 export function policyProblem(text: string): string | undefined {
   if (new TextEncoder().encode(text).length > MAX_POLICY_BYTES) return `The policy is longer than ${MAX_POLICY_BYTES} bytes.`;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    return `The policy is not valid JSON: ${(e as Error).message}`;
-  }
+  const syntax = jsonSyntaxError(text);
+  if (syntax) return `${NOT_JSON}: line ${syntax.line}, column ${syntax.column}: ${syntax.message}.`;
+  const doc: unknown = JSON.parse(text);
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return "The policy must be a JSON object.";
   const statements = (doc as { Statement?: unknown }).Statement;
   const list = Array.isArray(statements) ? statements : statements === undefined ? [] : [statements];
