@@ -10,6 +10,7 @@
  * key policy with kms:ViaService, the key's state), and two audit events (GetSecretValue and the
  * KMS Decrypt it made). The layouts and BENCH_SECONDS, BENCH_CONNECTIONS and BENCH_LAYOUT are
  * those of bench/kms.ts; keyhold and the bare server are measured in alternating slices.
+ * BENCH_PROFILE=<dir> writes a CPU profile of each keyhold process there (`node --cpu-prof`).
  */
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -32,6 +33,7 @@ import {
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const LAYOUT = process.env.BENCH_LAYOUT;
+const PROFILE = process.env.BENCH_PROFILE;
 
 /** A database secret in the shape AWS's RDS integration writes (about 150 bytes). */
 const VALUE = JSON.stringify({
@@ -127,7 +129,10 @@ async function main(): Promise<void> {
   // machine runs than requests per second do; printed under the table.
   const cpuNotes: string[] = [];
   for (const layout of layouts) {
-    const keyhold = await startKeyhold(["--workers", String(layout.workers), ...layout.extra]);
+    const keyhold = await startKeyhold(
+      ["--workers", String(layout.workers), ...layout.extra],
+      PROFILE ? ["--cpu-prof", "--cpu-prof-dir", PROFILE] : [],
+    );
     let ceiling: Awaited<ReturnType<typeof start>> | undefined;
     try {
       const list = await scenarios(keyhold.port);

@@ -87,10 +87,16 @@ export interface KeyholdProcess {
   stop(): Promise<void>;
 }
 
-/** `keyhold server` with these flags on a fresh temporary data directory. */
-export async function startKeyhold(flags: string[] = []): Promise<KeyholdProcess> {
+/** `keyhold server` with these flags on a fresh temporary data directory (node flags such as `--cpu-prof` in `nodeArgs`). */
+export async function startKeyhold(flags: string[] = [], nodeArgs: string[] = []): Promise<KeyholdProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "keyhold-bench-"));
-  const { child, port } = await start(KEYHOLD_MAIN, ["server", "--port", "0", "--data-dir", dataDir, ...flags], ROOT_ENV, KEYHOLD_READY);
+  const { child, port } = await start(
+    KEYHOLD_MAIN,
+    ["server", "--port", "0", "--data-dir", dataDir, ...flags],
+    ROOT_ENV,
+    KEYHOLD_READY,
+    nodeArgs,
+  );
   return {
     child,
     port,

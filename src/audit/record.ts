@@ -283,32 +283,27 @@ export function buildEvent(call: CompletedCall, delivery?: { recipient: string; 
     userIdentity = JSON.stringify(unknown);
   }
   // Members in CloudTrail's order (eventVersion and userIdentity first, see openRecord); errorCode
-  // and errorMessage only on failure.
-  const record: Record<string, unknown> = {
-    eventTime: isoSeconds(call.time),
-    eventSource,
-    eventName,
-    awsRegion: call.region ?? null,
-    sourceIPAddress: call.sourceIp ?? null,
-    userAgent: call.userAgent ?? null,
-  };
+  // and errorMessage only on failure. Written member by member, as JSON.stringify of the same
+  // object would write them: the strings that recur from call to call are quoted once (quoted),
+  // and only what the call carries (its parameters, its answer, its resources) is stringified.
+  let body =
+    `"eventTime":"${isoSeconds(call.time)}","eventSource":${quoted(eventSource)},"eventName":${quoted(eventName)}` +
+    `,"awsRegion":${quotedOrNull(call.region)},"sourceIPAddress":${quotedOrNull(call.sourceIp)},"userAgent":${quotedOrNull(call.userAgent)}`;
   if (call.error) {
-    record.errorCode = call.error.code;
     const message = call.error.message;
-    record.errorMessage = message.length > MAX_ERROR_MESSAGE ? message.slice(0, MAX_ERROR_MESSAGE) + "..." : message;
+    body += `,"errorCode":${JSON.stringify(call.error.code)},"errorMessage":${JSON.stringify(
+      message.length > MAX_ERROR_MESSAGE ? message.slice(0, MAX_ERROR_MESSAGE) + "..." : message,
+    )}`;
   }
-  record.requestParameters = call.trail.input === undefined ? null : withDefaults(redact(call.trail.input), call.trail.defaults);
+  const parameters = call.trail.input === undefined ? null : withDefaults(redact(call.trail.input), call.trail.defaults);
   const answerRecorded = !call.error && (!call.readOnly || call.trail.recordsAnswer === true);
-  record.responseElements = answerRecorded ? withDefaults(redact(call.output), call.trail.answered) : null;
-  record.requestID = call.requestId;
-  if (delivery) record.sharedEventID = delivery.sharedEventId;
-  record.eventID = eventId;
-  record.readOnly = call.readOnly;
-  record.resources = call.trail.resources.map((r) => ({ accountId: accountOfArn(r.arn) ?? accountId, type: r.type, ARN: r.arn }));
-  record.eventType = "AwsApiCall";
-  record.managementEvent = true;
-  record.recipientAccountId = recipient ?? null;
-  record.eventCategory = "Management";
+  const answer = answerRecorded ? withDefaults(redact(call.output), call.trail.answered) : null;
+  body += `,"requestParameters":${boundedJson(parameters)},"responseElements":${boundedJson(answer)}`;
+  body += `,"requestID":${JSON.stringify(call.requestId)}`;
+  if (delivery) body += `,"sharedEventID":"${delivery.sharedEventId}"`;
+  body += `,"eventID":"${eventId}","readOnly":${call.readOnly ? "true" : "false"}`;
+  body += `,"resources":${JSON.stringify(call.trail.resources.map((r) => ({ accountId: accountOfArn(r.arn) ?? accountId, type: r.type, ARN: r.arn })))}`;
+  body += `,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":${quotedOrNull(recipient)},"eventCategory":"Management"`;
   return {
     eventId,
     eventTime: call.time,
@@ -324,7 +319,7 @@ export function buildEvent(call: CompletedCall, delivery?: { recipient: string; 
     resources: call.trail.resources,
     // The key owner's copy of a cross-account call does not count the use a second time.
     usesKeys: !call.error && call.service === "kms" && KEY_USAGE_EVENTS.has(eventName) && recipient === accountId,
-    recordPrefix: openRecord(userIdentity, record, call.trail.additional),
+    recordPrefix: recordPrefix(userIdentity, body, call.trail.additional),
   };
 }
 
@@ -339,17 +334,60 @@ function withDefaults(parameters: unknown, defaults: Record<string, string> | un
 }
 
 /**
+ * The JSON text of requestParameters or responseElements, or CloudTrail's {"omitted": true,
+ * "originalSize": <bytes>} in its place when it is over MAX_RECORDED_FIELD_BYTES.
+ */
+function boundedJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? "null";
+  // A UTF-8 byte is at most 3 per UTF-16 unit: below this length the field is within its bound.
+  if (text.length <= MAX_RECORDED_FIELD_BYTES / 3) return text;
+  const size = Buffer.byteLength(text, "utf8");
+  return size > MAX_RECORDED_FIELD_BYTES ? `{"omitted":true,"originalSize":${size}}` : text;
+}
+
+/**
+ * The JSON text of the strings that recur from one record to the next (service, operation, region,
+ * address, user agent, account): quoted once and looked up after. At most QUOTED_MAX are kept, of
+ * QUOTED_LENGTH characters at most; a full table is emptied, so a stream of distinct values costs
+ * what quoting each one would, and no more memory.
+ */
+const QUOTED_MAX = 1024;
+const QUOTED_LENGTH = 256;
+const quotedTexts = new Map<string, string>();
+
+function quoted(value: string): string {
+  let text = quotedTexts.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    if (value.length <= QUOTED_LENGTH) {
+      if (quotedTexts.size >= QUOTED_MAX) quotedTexts.clear();
+      quotedTexts.set(value, text);
+    }
+  }
+  return text;
+}
+
+function quotedOrNull(value: string | undefined): string {
+  return value === undefined ? "null" : quoted(value);
+}
+
+/** A record's text open inside its additionalEventData (see openRecord), its other members given as JSON text. */
+function recordPrefix(userIdentity: string, members: string, additional?: Record<string, string>): string {
+  const extra = additional ? JSON.stringify(additional).slice(1, -1) : "";
+  return `{"eventVersion":"${EVENT_VERSION}","userIdentity":${userIdentity},${members},"additionalEventData":{${extra ? extra + "," : ""}`;
+}
+
+/**
  * A record's JSON text left open inside its additionalEventData (see AuditEvent.recordPrefix):
  * eventVersion, the caller's identity (JSON text), the other members, and the members the
  * operation gave additionalEventData.
  */
 function openRecord(userIdentity: string, record: Record<string, unknown>, additional?: Record<string, string>): string {
-  const members = additional ? JSON.stringify(additional).slice(1, -1) : "";
   let body = JSON.stringify(record);
   // A UTF-8 byte is at most 3 per UTF-16 unit, so below this length no field can be over its
   // bound, and the usual record (a KB or two) is serialized once.
   if (body.length > MAX_RECORDED_FIELD_BYTES / 3 && omitOversized(record)) body = JSON.stringify(record);
-  return `{"eventVersion":"${EVENT_VERSION}","userIdentity":${userIdentity},${body.slice(1, -1)},"additionalEventData":{${members ? members + "," : ""}`;
+  return recordPrefix(userIdentity, body.slice(1, -1), additional);
 }
 
 /** Replaces requestParameters and responseElements over MAX_RECORDED_FIELD_BYTES; true if it did. */

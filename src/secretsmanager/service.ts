@@ -12,7 +12,7 @@ import { DAY_MS, type Clock } from "../clock.js";
 import { ServiceError } from "../errors.js";
 import { accessDenied, type Authorizer } from "../iam/authorizer.js";
 import { ContextValues, type ConditionValue } from "../iam/conditions.js";
-import { compilePolicy } from "../iam/policy.js";
+import { compilePolicy, type CompiledPolicy } from "../iam/policy.js";
 import { keyArn } from "../kms/arns.js";
 import type { KmsService } from "../kms/service.js";
 import type { Repository } from "../store/repository.js";
@@ -246,7 +246,7 @@ export class SecretsManagerService {
       action,
       resource: secret.body.arn,
       resourceAccount: secret.accountId,
-      resourcePolicy: secret.body.policy ? compilePolicy(secret.body.policy, "resource") : undefined,
+      resourcePolicy: resourcePolicyOf(secret.body),
       context: () => this.context(call, secret.body, secretId, conditions),
     });
     if (!decision.allowed) throw accessDenied(call, action, secret.body.arn, decision.reason);
@@ -594,7 +594,7 @@ export class SecretsManagerService {
     }
     this.recordKms(call, kmsCall);
     try {
-      const value = openSealed(dataKey, Buffer.from(version.sealed, "base64"), versionAad(body.arn, version.id));
+      const value = openSealed(dataKey, Buffer.from(version.sealed, "base64"), storedVersionAad(body.arn, version));
       if (!value) throw new ServiceError("DecryptionFailure", "The stored secret value failed its integrity check.");
       return value;
     } finally {
@@ -669,6 +669,33 @@ function deepFreeze<T>(value: T): T {
     for (const member of Object.values(value)) deepFreeze(member);
   }
   return value;
+}
+
+/**
+ * A secret's resource policy, compiled: once per stored revision (a frozen body, see parsedBody),
+ * where compilePolicy's own cache would join and hash the policy's whole text on every request.
+ */
+const resourcePolicies = new WeakMap<SecretBody, CompiledPolicy>();
+
+function resourcePolicyOf(body: SecretBody): CompiledPolicy | undefined {
+  if (!body.policy) return undefined;
+  let compiled = resourcePolicies.get(body);
+  if (compiled === undefined) {
+    compiled = compilePolicy(body.policy, "resource");
+    if (Object.isFrozen(body)) resourcePolicies.set(body, compiled);
+  }
+  return compiled;
+}
+
+/** A stored version's AAD (its secret's ARN and its id), encoded once per version read. */
+const versionAads = new WeakMap<StoredVersion, { arn: string; aad: Buffer }>();
+
+function storedVersionAad(arn: string, version: StoredVersion): Buffer {
+  const known = versionAads.get(version);
+  if (known !== undefined && known.arn === arn) return known.aad;
+  const aad = versionAad(arn, version.id);
+  if (Object.isFrozen(version)) versionAads.set(version, { arn, aad });
+  return aad;
 }
 
 function versionAad(arn: string, versionId: string): Buffer {
