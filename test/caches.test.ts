@@ -187,7 +187,7 @@ describe("caches past their size keep their hot entries", () => {
 
   it("sizes are settings: KEYHOLD_KEY_CACHE_SIZE and KEYHOLD_RECORD_CACHE_SIZE, with flags and bounds", () => {
     const defaults = loadConfig({}, []);
-    assert.deepEqual([defaults.keyCacheSize, defaults.recordCacheSize], [10_000, 50_000]);
+    assert.deepEqual([defaults.keyCacheSize, defaults.recordCacheSize], [100_000, 100_000]);
     const c = loadConfig({ KEYHOLD_KEY_CACHE_SIZE: "200000" }, ["--record-cache-size=1000000"]);
     assert.deepEqual([c.keyCacheSize, c.recordCacheSize], [200_000, 1_000_000]);
     assert.throws(() => loadConfig({ KEYHOLD_KEY_CACHE_SIZE: "0" }, []), /key cache size must be an integer/);

@@ -72,7 +72,7 @@ export interface CachedMaterial {
 }
 
 /** Unwrapped key versions kept by default (KEYHOLD_KEY_CACHE_SIZE). */
-export const KEY_CACHE_SIZE = 10_000;
+export const KEY_CACHE_SIZE = 100_000;
 export const KEY_RESOURCE_TYPE = "AWS::KMS::Key";
 
 export class KmsService {

@@ -25,7 +25,7 @@ import type {
 } from "./records.js";
 
 /** Records of each kind kept by default (KEYHOLD_RECORD_CACHE_SIZE). */
-export const RECORD_CACHE_SIZE = 50_000;
+export const RECORD_CACHE_SIZE = 100_000;
 
 /**
  * Key versions kept at most: fewer than the other records, because the requests that use a key's
