@@ -185,9 +185,43 @@ describe("caches past their size keep their hot entries", () => {
     }
   });
 
+  it("a key-material hit reads no version record until a change to the cached records (here or in another process) makes it read it again", async () => {
+    const server = await startTestServer();
+    try {
+      const kms = server.client();
+      const repo = server.keyhold.repo as CachedRepository;
+      const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      const plaintext = Buffer.from("hot coal");
+      const encrypt = async () => (await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }))).CiphertextBlob!;
+      const blobs = [await encrypt()];
+      const reads = () => {
+        const v = repo.cacheStats().versions;
+        return v.hits + v.misses;
+      };
+      const versionsBefore = reads();
+      const materialBefore = server.keyhold.kms.materialCacheStats();
+      for (let i = 0; i < 5; i++) blobs.push(await encrypt());
+      assert.equal(reads(), versionsBefore, "hits of the material cache read no version record");
+      // What another process's change does (seen through the change token): every cached record dropped.
+      repo.invalidateAll();
+      blobs.push(await encrypt());
+      assert.equal(reads(), versionsBefore + 1, "after the records changed, the version is read once again");
+      blobs.push(await encrypt());
+      assert.equal(reads(), versionsBefore + 1);
+      const materialAfter = server.keyhold.kms.materialCacheStats();
+      assert.equal(materialAfter.misses, materialBefore.misses, "the same material is not unwrapped again");
+      assert.equal(materialAfter.hits - materialBefore.hits, 7);
+      for (const blob of blobs) {
+        assert.deepEqual(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!), plaintext);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
   it("sizes are settings: KEYHOLD_KEY_CACHE_SIZE and KEYHOLD_RECORD_CACHE_SIZE, with flags and bounds", () => {
     const defaults = loadConfig({}, []);
-    assert.deepEqual([defaults.keyCacheSize, defaults.recordCacheSize], [10_000, 50_000]);
+    assert.deepEqual([defaults.keyCacheSize, defaults.recordCacheSize], [100_000, 100_000]);
     const c = loadConfig({ KEYHOLD_KEY_CACHE_SIZE: "200000" }, ["--record-cache-size=1000000"]);
     assert.deepEqual([c.keyCacheSize, c.recordCacheSize], [200_000, 1_000_000]);
     assert.throws(() => loadConfig({ KEYHOLD_KEY_CACHE_SIZE: "0" }, []), /key cache size must be an integer/);

@@ -42,7 +42,10 @@ const keyIdBytes = new Lru<string, Buffer>(10_000);
 function bytesOfKeyId(keyId: string): Buffer {
   let bytes = keyIdBytes.get(keyId);
   if (!bytes) {
-    bytes = uuidToBytes(keyId);
+    // A buffer of its own: a 16-byte slice of Node's shared 8 KB pool (what Buffer.from(hex) gives)
+    // would keep its whole pool block alive for as long as it is cached, 8 KB a key.
+    bytes = Buffer.alloc(16);
+    uuidToBytes(keyId).copy(bytes);
     keyIdBytes.set(keyId, bytes);
   }
   return bytes;

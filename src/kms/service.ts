@@ -14,6 +14,7 @@ import type { KeyStore } from "../keystore/keystore.js";
 import { takeKey } from "../keystore/software.js";
 import { oaepDecrypt, oaepEncrypt, oaepMaxPlaintext, takePrivateKey } from "../crypto/asymmetric.js";
 import type { Repository } from "../store/repository.js";
+import { cacheGeneration } from "../store/cached.js";
 import { Lru, type CacheStats } from "../lru.js";
 import type { KeyRecord, KeyVersionRecord } from "../store/records.js";
 import { aliasArn, keyArn, parseKeyReference } from "./arns.js";
@@ -62,8 +63,16 @@ export interface ResolveOptions {
   crossAccount?: boolean;
 }
 
+/** An unwrapped key version, as the material cache keeps it. */
+export interface CachedMaterial {
+  readonly key: KeyObject;
+  readonly materialId: string;
+  /** The repository's cache generation when the version was last read (-1: read it every time). */
+  generation: number;
+}
+
 /** Unwrapped key versions kept by default (KEYHOLD_KEY_CACHE_SIZE). */
-export const KEY_CACHE_SIZE = 10_000;
+export const KEY_CACHE_SIZE = 100_000;
 export const KEY_RESOURCE_TYPE = "AWS::KMS::Key";
 
 export class KmsService {
@@ -80,7 +89,7 @@ export class KmsService {
    * the only long-lived holder of them: an entry it drops is left to the collector. A version's
    * material never changes, so the cache cannot go stale.
    */
-  private readonly materials: Lru<string, KeyObject>;
+  private readonly materials: Lru<string, CachedMaterial>;
 
   constructor(deps: KmsDependencies) {
     this.repo = deps.repo;
@@ -264,21 +273,36 @@ export class KmsService {
     }
   }
 
-  /** The key version's material as a KeyObject: a secret key, or the private key of a pair. */
-  async material(keyId: string, version: number): Promise<{ key: KeyObject; materialId: string } | undefined> {
+  /**
+   * The key version's material as a KeyObject (a secret key, or the private key of a pair) with
+   * the version's materialId. A cached entry is served without reading the version record while
+   * no record this process caches has changed since it was loaded (the repository's cache
+   * generation): its version can only have been deleted or replaced by a change that moved it.
+   * Otherwise the version is read again, and an entry whose version is gone, or holds other
+   * material, is dropped.
+   */
+  async material(keyId: string, version: number): Promise<CachedMaterial | undefined> {
     const cacheKey = `${keyId}/${version}`;
+    const generation = cacheGeneration(this.repo) ?? -1;
+    const cached = this.materials.get(cacheKey);
+    if (cached !== undefined && cached.generation === generation && generation !== -1) return cached;
     const record = await this.repo.getKeyVersion(keyId, version);
-    if (!record) return undefined;
-    let key = this.materials.get(cacheKey);
-    if (!key) {
-      const owner = await this.repo.getKey(keyId);
-      const bytes = this.keystore.unwrap(record.wrappedMaterial, materialContext(keyId, version));
-      // Symmetric, HMAC and ML-DSA material is raw bytes (ML-DSA's is the seed); key pairs are PKCS#8.
-      const kind = KEY_SPECS[owner?.keySpec ?? ""]?.kind;
-      key = kind === "aes" || kind === "hmac" || kind === "mldsa" ? takeKey(bytes) : takePrivateKey(bytes);
-      this.materials.set(cacheKey, key);
+    if (!record) {
+      if (cached !== undefined) this.materials.delete(cacheKey);
+      return undefined;
     }
-    return { key, materialId: record.materialId };
+    if (cached !== undefined && cached.materialId === record.materialId) {
+      cached.generation = generation;
+      return cached;
+    }
+    const owner = await this.repo.getKey(keyId);
+    const bytes = this.keystore.unwrap(record.wrappedMaterial, materialContext(keyId, version));
+    // Symmetric, HMAC and ML-DSA material is raw bytes (ML-DSA's is the seed); key pairs are PKCS#8.
+    const kind = KEY_SPECS[owner?.keySpec ?? ""]?.kind;
+    const key = kind === "aes" || kind === "hmac" || kind === "mldsa" ? takeKey(bytes) : takePrivateKey(bytes);
+    const entry: CachedMaterial = { key, materialId: record.materialId, generation };
+    this.materials.set(cacheKey, entry);
+    return entry;
   }
 
   forgetMaterial(keyId: string): void {

@@ -25,7 +25,24 @@ import type {
 } from "./records.js";
 
 /** Records of each kind kept by default (KEYHOLD_RECORD_CACHE_SIZE). */
-export const RECORD_CACHE_SIZE = 50_000;
+export const RECORD_CACHE_SIZE = 100_000;
+
+/**
+ * Key versions kept at most: fewer than the other records, because the requests that use a key's
+ * material do not read its version record while the material is cached (KmsService keeps the
+ * version's materialId beside it). Only a miss of that cache, DescribeKey and the like read it.
+ */
+export const VERSION_CACHE_SIZE = 10_000;
+
+/**
+ * A number that moves whenever a record this process may have cached was changed or dropped (by
+ * this process or, seen through the change token, by another): a cache built on records read
+ * before (KmsService's key material) trusts them while it stays the same. Undefined for a
+ * repository without this cache, whose every read is fresh.
+ */
+export function cacheGeneration(repo: Repository): number | undefined {
+  return repo instanceof CachedRepository ? repo.generation() : undefined;
+}
 
 async function through<T>(
   repo: CachedRepository,
@@ -52,16 +69,17 @@ export class CachedRepository implements Repository {
 
   private token: number;
   private checkedThisTurn = false;
+  private generationCount = 0;
   private documentsChanged = 0;
 
-  /** `size`: records of each kind kept, the least recently used aging out past it. */
+  /** `size`: records of each kind kept (key versions: at most VERSION_CACHE_SIZE), the least recently used aging out past it. */
   constructor(
     private readonly inner: Repository,
     size = RECORD_CACHE_SIZE,
   ) {
     this.kind = inner.kind;
     this.keys = new Lru(size);
-    this.versions = new Lru(size);
+    this.versions = new Lru(Math.min(size, VERSION_CACHE_SIZE));
     this.accessKeys = new Lru(size);
     this.aliases = new Lru(size);
     this.documents = new Lru(size);
@@ -98,7 +116,19 @@ export class CachedRepository implements Repository {
     return this.documentsChanged;
   }
 
+  /** See cacheGeneration. */
+  generation(): number {
+    this.dropIfChangedElsewhere();
+    return this.generationCount;
+  }
+
+  private versionsChanged(keyId: string): void {
+    this.generationCount++;
+    this.versions.deleteWhere((k) => k.startsWith(keyId + "/"));
+  }
+
   invalidateAll(): void {
+    this.generationCount++;
     this.documentsChanged++;
     this.keys.clear();
     this.versions.clear();
@@ -226,7 +256,7 @@ export class CachedRepository implements Repository {
       await this.inner.deleteKey(keyId);
     } finally {
       this.keys.delete(keyId);
-      this.versions.deleteWhere((k) => k.startsWith(keyId + "/"));
+      this.versionsChanged(keyId);
       this.aliases.clear();
     }
   }
@@ -297,7 +327,7 @@ export class CachedRepository implements Repository {
       await this.inner.importKeyMaterial(version, patch);
     } finally {
       this.keys.delete(version.keyId);
-      this.versions.deleteWhere((k) => k.startsWith(version.keyId + "/"));
+      this.versionsChanged(version.keyId);
     }
   }
   async deleteKeyMaterial(keyId: string, patch: KeyPatch): Promise<void> {
@@ -305,7 +335,7 @@ export class CachedRepository implements Repository {
       await this.inner.deleteKeyMaterial(keyId, patch);
     } finally {
       this.keys.delete(keyId);
-      this.versions.deleteWhere((k) => k.startsWith(keyId + "/"));
+      this.versionsChanged(keyId);
     }
   }
   keysWithExpiredMaterial(now: number): Promise<KeyRecord[]> {
