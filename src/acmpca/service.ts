@@ -6,7 +6,7 @@
  * KeyObject in memory, and signing through the same code as KMS's Sign (crypto/asymmetric.ts).
  * docs/private-ca.md.
  */
-import { generateKeyPair, randomBytes, randomUUID, type KeyObject } from "node:crypto";
+import { createSecretKey, generateKeyPair, randomBytes, randomUUID, type KeyObject } from "node:crypto";
 import { promisify } from "node:util";
 import type { CallContext } from "../call.js";
 import type { Clock } from "../clock.js";
@@ -17,6 +17,7 @@ import { compilePolicy } from "../iam/policy.js";
 import type { KeyStore } from "../keystore/keystore.js";
 import { Lru } from "../lru.js";
 import { publicKeyDer, signMessage, takePrivateKey } from "../crypto/asymmetric.js";
+import { isMlDsa, mlDsaPublicKeyDer, mlDsaSign, newMlDsaSeed } from "../crypto/ml-dsa.js";
 import type { Repository } from "../store/repository.js";
 import type { DocumentRecord } from "../store/records.js";
 import { SIGNING_ALGORITHMS, type Signer } from "./x509.js";
@@ -30,14 +31,21 @@ export const MAX_TAGS = 50;
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
-/** KeyAlgorithm → how node:crypto makes the pair, and the SigningAlgorithm family it signs with. */
-export const KEY_ALGORITHMS: Readonly<Record<string, { family: "RSA" | "EC"; generate: () => Promise<KeyObject> }>> = Object.freeze({
+/**
+ * KeyAlgorithm → the SigningAlgorithm family it signs with, and how node:crypto makes the pair
+ * (ML-DSA: none; its key is a 32-byte seed, src/crypto/ml-dsa.ts, and its family is its own
+ * parameter set, so ML_DSA_65 signs only with ML_DSA_65).
+ */
+export const KEY_ALGORITHMS: Readonly<Record<string, { family: string; generate?: () => Promise<KeyObject> }>> = Object.freeze({
   RSA_2048: { family: "RSA", generate: () => rsa(2048) },
   RSA_3072: { family: "RSA", generate: () => rsa(3072) },
   RSA_4096: { family: "RSA", generate: () => rsa(4096) },
   EC_prime256v1: { family: "EC", generate: () => ec("prime256v1") },
   EC_secp384r1: { family: "EC", generate: () => ec("secp384r1") },
   EC_secp521r1: { family: "EC", generate: () => ec("secp521r1") },
+  ML_DSA_44: { family: "ML_DSA_44" },
+  ML_DSA_65: { family: "ML_DSA_65" },
+  ML_DSA_87: { family: "ML_DSA_87" },
 });
 
 async function rsa(modulusLength: number): Promise<KeyObject> {
@@ -285,8 +293,19 @@ export class AcmPcaService {
 
   /** A fresh key pair for a CA: the private key wrapped for storage (and zeroed), the public key in the clear. */
   async newKey(arn: string, keyAlgorithm: string): Promise<{ wrappedKey: string; spki: Buffer }> {
-    const spec = KEY_ALGORITHMS[keyAlgorithm]!;
-    const privateKey = await spec.generate();
+    if (isMlDsa(keyAlgorithm)) {
+      // The seed is the key: wrapped like PKCS#8 is, and its KeyObject derives the pair.
+      const seed = newMlDsaSeed();
+      try {
+        return {
+          wrappedKey: this.keystore.wrap(seed, keyContext(arn)).toString("base64"),
+          spki: mlDsaPublicKeyDer(keyAlgorithm, createSecretKey(seed)),
+        };
+      } finally {
+        seed.fill(0);
+      }
+    }
+    const privateKey = await KEY_ALGORITHMS[keyAlgorithm]!.generate!();
     const pkcs8 = privateKey.export({ type: "pkcs8", format: "der" });
     try {
       return { wrappedKey: this.keystore.wrap(pkcs8, keyContext(arn)).toString("base64"), spki: publicKeyDer(privateKey) };
@@ -298,7 +317,11 @@ export class AcmPcaService {
   private privateKey(body: AuthorityBody): KeyObject {
     let key = this.keys.get(body.arn);
     if (!key) {
-      key = takePrivateKey(this.keystore.unwrap(Buffer.from(body.wrappedKey, "base64"), keyContext(body.arn)));
+      const material = this.keystore.unwrap(Buffer.from(body.wrappedKey, "base64"), keyContext(body.arn));
+      if (isMlDsa(body.configuration.KeyAlgorithm)) {
+        key = createSecretKey(material);
+        material.fill(0);
+      } else key = takePrivateKey(material);
       this.keys.set(body.arn, key);
     }
     return key;
@@ -310,6 +333,9 @@ export class AcmPcaService {
 
   /** Signs with the CA's key and its SigningAlgorithm (or `algorithm`), through the code KMS's Sign uses. */
   signer(body: AuthorityBody, algorithm: string = body.configuration.SigningAlgorithm): Signer {
+    const keyAlgorithm = body.configuration.KeyAlgorithm;
+    // RFC 9881: pure ML-DSA, empty context, over the DER to be signed.
+    if (isMlDsa(keyAlgorithm)) return (tbs) => mlDsaSign(keyAlgorithm, this.privateKey(body), tbs, false);
     const kmsAlgorithm = SIGNING_ALGORITHMS[algorithm]!.kms;
     return (tbs) => signMessage(kmsAlgorithm, this.privateKey(body), tbs);
   }

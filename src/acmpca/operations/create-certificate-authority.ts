@@ -35,7 +35,7 @@ export const createCertificateAuthority = defineOperation<CreateCertificateAutho
     if (!keySpec) {
       throw new ServiceError(
         "InvalidArgsException",
-        `KeyAlgorithm ${config.KeyAlgorithm} is not supported by this keyhold server (RSA_2048, RSA_3072, RSA_4096, EC_prime256v1, EC_secp384r1 and EC_secp521r1 are; ML-DSA CAs are not yet: docs/private-ca.md).`,
+        `KeyAlgorithm ${config.KeyAlgorithm} is not supported by this keyhold server (RSA_2048, RSA_3072, RSA_4096, EC_prime256v1, EC_secp384r1, EC_secp521r1 and ML_DSA_44/65/87 are: docs/private-ca.md).`,
       );
     }
     if (SIGNING_ALGORITHMS[config.SigningAlgorithm!]?.family !== keySpec.family) {
