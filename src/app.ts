@@ -62,6 +62,7 @@ import { SecretsScheduler } from "./secretsmanager/scheduler.js";
 import { SECRETSMANAGER_OPERATIONS_BY_NAME, SECRETSMANAGER_TARGET_PREFIX, SECRETSMANAGER_UNSERVED } from "./secretsmanager/registry.js";
 import { servedRegions } from "./regions.js";
 import { AcmPcaService } from "./acmpca/service.js";
+import { openHsmCaKeys } from "./acmpca/hsm-keys.js";
 import { AcmPcaIssuer } from "./acmpca/issuer.js";
 import { CrlPublisher } from "./acmpca/crl.js";
 import { AcmPcaScheduler } from "./acmpca/scheduler.js";
@@ -324,7 +325,9 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     },
     record: (attempt) => audit.consoleLogin(attempt),
   });
-  const acmPca = new AcmPcaService({ repo, keystore, authorizer, clock });
+  // With an HSM as root of trust, private CA keys of the level 3 standard are generated and used in it (docs/private-ca.md).
+  const hsmKeys = config.hsmModule !== undefined ? await openHsmCaKeys(config) : undefined;
+  const acmPca = new AcmPcaService({ repo, keystore, authorizer, clock, hsmKeys });
   acmPca.log = (m) => log.info(m);
   const acmPcaIssuer = new AcmPcaIssuer(acmPca);
   const acmPcaService: JsonService = {
@@ -685,6 +688,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       await secretsScheduler.stop();
       await acmPcaScheduler.stop();
       await acmScheduler.stop();
+      await hsmKeys?.close();
       acmTls?.close();
       await audit.close();
       await repo.close();

@@ -22,6 +22,7 @@ import type { Repository } from "../store/repository.js";
 import type { DocumentRecord } from "../store/records.js";
 import { SIGNING_ALGORITHMS, type Signer } from "./x509.js";
 import type { CrlPublisher } from "./crl.js";
+import { noHsm, type HsmCaKeys, type HsmKeyRef } from "./hsm-keys.js";
 
 export const CA_RESOURCE_TYPE = "AWS::ACMPCA::CertificateAuthority";
 export const CA_KIND = "acmpca-authority";
@@ -80,8 +81,10 @@ export interface AuthorityBody {
   revocation?: RevocationConfig;
   usageMode: string;
   keyStorageSecurityStandard: string;
-  /** The private key (PKCS#8), wrapped by the key store under the CA's ARN; base64. */
+  /** The private key (PKCS#8; ML-DSA: its seed), wrapped by the key store under the CA's ARN; base64. Empty when the key is in the HSM. */
   wrappedKey: string;
+  /** The key pair generated in keyhold's HSM (FIPS_140_2_LEVEL_3_OR_HIGHER with an HSM configured): where it is there. */
+  hsmKey?: HsmKeyRef;
   /** Its public key, DER SubjectPublicKeyInfo, base64. */
   spki: string;
   csrPem: string;
@@ -149,6 +152,8 @@ export interface AcmPcaDeps {
   keystore: KeyStore;
   authorizer: Authorizer;
   clock: Clock;
+  /** keyhold's HSM, when one is configured: CA keys of the FIPS 140-2 level 3 standard are generated and used there. */
+  hsmKeys?: HsmCaKeys;
 }
 
 const ARN = /^arn:aws:acm-pca:([a-z0-9-]+):(\d{12}):certificate-authority\/([0-9a-f-]{36})$/;
@@ -159,6 +164,7 @@ export class AcmPcaService {
   readonly keystore: KeyStore;
   readonly authorizer: Authorizer;
   readonly clock: Clock;
+  readonly hsmKeys?: HsmCaKeys;
   /** keyhold's own endpoint (http://host:port), for the OCSP URL and CRL URL certificates carry; set once listening. */
   endpoint = "http://127.0.0.1:8420";
   /** Writes CRLs into keyhold's S3 (set by app.ts once S3 exists). */
@@ -171,6 +177,7 @@ export class AcmPcaService {
     this.keystore = deps.keystore;
     this.authorizer = deps.authorizer;
     this.clock = deps.clock;
+    this.hsmKeys = deps.hsmKeys;
   }
 
   newArn(call: CallContext): { arn: string; id: string } {
@@ -292,6 +299,28 @@ export class AcmPcaService {
   // ---- the CA's key ------------------------------------------------------------------------
 
   /** A fresh key pair for a CA: the private key wrapped for storage (and zeroed), the public key in the clear. */
+  /**
+   * Where the key goes: in keyhold's HSM for the FIPS 140-2 level 3 standard (AWS's default) when
+   * an HSM is configured and its mechanisms make the key algorithm (RSA, EC); else in software,
+   * wrapped under the key hierarchy (whose root key the HSM seals, when there is one).
+   */
+  keyInHsm(keyAlgorithm: string, standard: string): boolean {
+    return this.hsmKeys !== undefined && standard === "FIPS_140_2_LEVEL_3_OR_HIGHER" && this.hsmKeys.supports(keyAlgorithm);
+  }
+
+  /** A key pair generated in the HSM for the CA `id`. */
+  async newHsmKey(id: string, keyAlgorithm: string): Promise<{ hsmKey: HsmKeyRef; spki: Buffer }> {
+    const { ref, spki } = await this.hsmKeys!.generate(id, keyAlgorithm);
+    return { hsmKey: ref, spki };
+  }
+
+  /** Destroys a CA's key in the HSM (after a failed create, or once the CA is purged). */
+  async destroyHsmKey(body: AuthorityBody): Promise<void> {
+    if (!body.hsmKey) return;
+    if (!this.hsmKeys) throw noHsm(body.arn);
+    await this.hsmKeys.destroy(body.hsmKey);
+  }
+
   async newKey(arn: string, keyAlgorithm: string): Promise<{ wrappedKey: string; spki: Buffer }> {
     if (isMlDsa(keyAlgorithm)) {
       // The seed is the key: wrapped like PKCS#8 is, and its KeyObject derives the pair.
@@ -333,6 +362,10 @@ export class AcmPcaService {
 
   /** Signs with the CA's key and its SigningAlgorithm (or `algorithm`), through the code KMS's Sign uses. */
   signer(body: AuthorityBody, algorithm: string = body.configuration.SigningAlgorithm): Signer {
+    if (body.hsmKey) {
+      if (!this.hsmKeys) throw noHsm(body.arn);
+      return this.hsmKeys.signer(body.hsmKey, algorithm);
+    }
     const keyAlgorithm = body.configuration.KeyAlgorithm;
     // RFC 9881: pure ML-DSA, empty context, over the DER to be signed.
     if (isMlDsa(keyAlgorithm)) return (tbs) => mlDsaSign(keyAlgorithm, this.privateKey(body), tbs, false);
@@ -372,6 +405,13 @@ export class AcmPcaService {
           if (!(await this.repo.deleteDocument(CA_KIND, accountId, ca.body.id, ca.doc.revision))) continue;
           this.forgetKey(ca.body.arn);
           await this.deleteCertificates(accountId, ca.body.id);
+          if (ca.body.hsmKey) {
+            try {
+              await this.destroyHsmKey(ca.body);
+            } catch (error) {
+              this.log(`destroying the HSM key of ${ca.body.arn} failed: ${(error as Error)?.message ?? String(error)}`);
+            }
+          }
           purged.push(ca.body.arn);
         }
         if (!page.next) break;
