@@ -11,7 +11,6 @@ import pkcs11js from "pkcs11js";
 import { ServiceError } from "../errors.js";
 import { TokenError, type SigningKeyAlgorithm, type Token } from "../hsm/token.js";
 import type { Signer } from "./x509.js";
-import { openRootOfTrust, type RootOfTrustSettings } from "../keystore/root-of-trust.js";
 
 /** The CA key algorithms a PKCS#11 v2.40 token generates (ML-DSA has no mechanism there). */
 const ALGORITHMS: Readonly<Record<string, SigningKeyAlgorithm>> = Object.freeze({
@@ -37,16 +36,6 @@ const MECHANISMS: Readonly<Record<string, { mechanism: number; digest?: string }
 export interface HsmKeyRef {
   label: string;
   id: string;
-}
-
-/** Opens keyhold's HSM (the root of trust's token, its own session pool) for CA keys. */
-export async function openHsmCaKeys(settings: RootOfTrustSettings): Promise<HsmCaKeys> {
-  const root = await openRootOfTrust(settings);
-  if (root.source.kind !== "pkcs11") {
-    await root.close();
-    throw new Error("CA keys in an HSM need --hsm-module");
-  }
-  return new HsmCaKeys(root.source.token);
 }
 
 export class HsmCaKeys {
