@@ -63,6 +63,7 @@ import { SecretsScheduler } from "./secretsmanager/scheduler.js";
 import { SECRETSMANAGER_OPERATIONS_BY_NAME, SECRETSMANAGER_TARGET_PREFIX, SECRETSMANAGER_UNSERVED } from "./secretsmanager/registry.js";
 import { servedRegions } from "./regions.js";
 import { AcmPcaService } from "./acmpca/service.js";
+import { HsmCaKeys } from "./acmpca/hsm-keys.js";
 import { AcmPcaIssuer } from "./acmpca/issuer.js";
 import { CrlPublisher } from "./acmpca/crl.js";
 import { AcmPcaScheduler } from "./acmpca/scheduler.js";
@@ -143,12 +144,13 @@ const ORPHAN_AGE_MS = 3_600_000;
 
 export type GeneratedCredentials = { accessKeyId: string; secretAccessKey: string };
 
-export async function openStorage(config: Config, log: Logger = consoleLogger()) {
+export async function openStorage(config: Config, log: Logger = consoleLogger(), options: { keepHsmToken?: boolean } = {}) {
   restrictUmask();
   // The root of trust first: an HSM that cannot be opened stops the start before anything exists.
   const root = await openRootOfTrust(config);
   let keystore: SoftwareKeyStore;
   let repo: CachedRepository;
+  let keep = false;
   let backend: PostgresRepository | SqliteRepository;
   try {
     prepareDataDir(config.dataDir, config.allowOpenDataDir === true, log);
@@ -162,12 +164,14 @@ export async function openStorage(config: Config, log: Logger = consoleLogger())
       await repo.close();
       throw error;
     }
+    keep = options.keepHsmToken === true && root.source.kind === "pkcs11";
   } finally {
-    // The token unseals the root key and is not needed again until the next start.
-    await root.close();
+    // The token unseals the root key; a server keeps it open for private CA keys (docs/private-ca.md).
+    if (!keep) await root.close();
   }
+  const hsmToken = keep && root.source.kind === "pkcs11" ? root.source.token : undefined;
   const directory = new Directory(repo);
-  return { repo, backend, keystore, directory, credentials: new Credentials(repo, keystore, directory) };
+  return { repo, backend, keystore, directory, credentials: new Credentials(repo, keystore, directory), hsmToken };
 }
 
 /**
@@ -199,7 +203,7 @@ export async function initializeDataDir(config: Config, options: StartOptions = 
 export async function startKeyhold(config: Config, options: StartOptions = {}): Promise<Keyhold> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? configuredLogger(config);
-  const { repo, backend, keystore, directory, credentials } = await openStorage(config, log);
+  const { repo, backend, keystore, directory, credentials, hsmToken } = await openStorage(config, log, { keepHsmToken: true });
   // Set once everything it reads exists (below); the audit and the dispatcher tell it from then on.
   let metrics: Metrics | undefined;
   const authorizer = new Authorizer(directory);
@@ -325,7 +329,9 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
     },
     record: (attempt) => audit.consoleLogin(attempt),
   });
-  const acmPca = new AcmPcaService({ repo, keystore, authorizer, clock });
+  // With an HSM as root of trust, private CA keys of the level 3 standard are generated and used in it (docs/private-ca.md).
+  const hsmKeys = hsmToken && new HsmCaKeys(hsmToken);
+  const acmPca = new AcmPcaService({ repo, keystore, authorizer, clock, hsmKeys });
   acmPca.log = (m) => log.info(m);
   const acmPcaIssuer = new AcmPcaIssuer(acmPca);
   const acmPcaService: JsonService = {
@@ -692,6 +698,7 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
       await secretsScheduler.stop();
       await acmPcaScheduler.stop();
       await acmScheduler.stop();
+      await hsmKeys?.close();
       acmTls?.close();
       await audit.close();
       await repo.close();

@@ -339,7 +339,11 @@ describe("ACM Private CA", () => {
     );
     // Key algorithms keyhold does not offer, and pairs that do not match.
     await rejects(
-      () => pca.send(new CreateCertificateAuthorityCommand(caInput("ROOT", "ML_DSA_65", "ML_DSA_65", "pq"))),
+      () => pca.send(new CreateCertificateAuthorityCommand(caInput("ROOT", "SM2", "SM3WITHSM2", "sm2"))),
+      "InvalidArgsException",
+    );
+    await rejects(
+      () => pca.send(new CreateCertificateAuthorityCommand(caInput("ROOT", "ML_DSA_65", "SHA256WITHECDSA", "pq mismatch"))),
       "InvalidArgsException",
     );
     await rejects(

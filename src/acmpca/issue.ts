@@ -11,6 +11,7 @@ import type { CallContext } from "../call.js";
 import { DAY_MS } from "../clock.js";
 import { ServiceError } from "../errors.js";
 import { type AcmPcaService, type Authority, type CertificateBody, normalizeSerial } from "./service.js";
+import { isMlDsaSpki, ML_DSA_KEY_USAGE_MASK } from "./ml-dsa.js";
 import { EKU, KEY_USAGE_BITS, template as templateOf, type Template } from "./templates.js";
 import {
   certificateFacts,
@@ -255,7 +256,8 @@ function buildExtensions(
       new x509.BasicConstraints(tpl.ca ? { cA: true, pathLenConstraint: tpl.ca.pathLen } : { cA: false }),
     ),
   );
-  byOid.set(OID.keyUsage, extension(OID.keyUsage, true, new x509.KeyUsage(tpl.keyUsage)));
+  const keyUsage = isMlDsaSpki(spkiDer) ? tpl.keyUsage & ML_DSA_KEY_USAGE_MASK : tpl.keyUsage;
+  byOid.set(OID.keyUsage, extension(OID.keyUsage, true, new x509.KeyUsage(keyUsage)));
   if (tpl.eku) byOid.set(OID.extKeyUsage, extension(OID.extKeyUsage, tpl.eku.critical, new x509.ExtendedKeyUsage(tpl.eku.oids)));
   else if (tpl.ca) byOid.delete(OID.extKeyUsage);
   // The CA's.

@@ -1,9 +1,10 @@
 /** The CA's delegated OCSP signing certificate (RFC 6960 §4.2.2.2), made on demand and kept in memory by the issuer. */
-import { generateKeyPair, type KeyObject } from "node:crypto";
+import { createSecretKey, generateKeyPair, type KeyObject } from "node:crypto";
 import { promisify } from "node:util";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import * as x509 from "@peculiar/asn1-x509";
 import { publicKeyDer, signMessage } from "../crypto/asymmetric.js";
+import { isMlDsa, mlDsaPublicKeyDer, mlDsaSign, newMlDsaSeed } from "../crypto/ml-dsa.js";
 import type { AcmPcaService, Authority } from "./service.js";
 import { EKU, KEY_USAGE_BITS } from "./templates.js";
 import {
@@ -27,16 +28,12 @@ export async function makeResponder(
   ca: Authority,
 ): Promise<{ certificateDer: Buffer; sign(tbs: Buffer): Buffer; renewAt: number }> {
   const body = ca.body;
-  const family = body.configuration.KeyAlgorithm.startsWith("RSA") ? "RSA" : "EC";
-  const key: KeyObject =
-    family === "RSA"
-      ? (await generateKeyPairAsync("rsa", { modulusLength: 2048 })).privateKey
-      : (await generateKeyPairAsync("ec", { namedCurve: curveOf(body.configuration.KeyAlgorithm) })).privateKey;
+  const keyAlgorithm = body.configuration.KeyAlgorithm;
+  const { spki, sign } = await responderKey(keyAlgorithm, body.configuration.SigningAlgorithm);
   const caCert = certificateFacts(Buffer.from(body.certificate!, "base64"))!;
   const now = pca.clock.now();
   const notBefore = new Date(now - HOUR_MS);
   const notAfter = new Date(Math.min(now + 24 * HOUR_MS, caCert.notAfter.getTime()));
-  const spki = publicKeyDer(key);
   const der = await signCertificate(
     {
       serial: pca.newSerial(),
@@ -61,8 +58,22 @@ export async function makeResponder(
     },
     pca.signer(body),
   );
-  const kmsAlgorithm = SIGNING_ALGORITHMS[body.configuration.SigningAlgorithm]!.kms;
-  return { certificateDer: der, sign: (tbs) => signMessage(kmsAlgorithm, key, tbs), renewAt: now + 12 * HOUR_MS };
+  return { certificateDer: der, sign, renewAt: now + 12 * HOUR_MS };
+}
+
+/** The responder's own key pair, of the CA's key algorithm (an ML-DSA CA's responder signs with the same parameter set). */
+async function responderKey(keyAlgorithm: string, signingAlgorithm: string): Promise<{ spki: Buffer; sign(tbs: Buffer): Buffer }> {
+  if (isMlDsa(keyAlgorithm)) {
+    const material = newMlDsaSeed();
+    const seed = createSecretKey(material);
+    material.fill(0);
+    return { spki: mlDsaPublicKeyDer(keyAlgorithm, seed), sign: (tbs) => mlDsaSign(keyAlgorithm, seed, tbs, false) };
+  }
+  const key: KeyObject = keyAlgorithm.startsWith("RSA")
+    ? (await generateKeyPairAsync("rsa", { modulusLength: 2048 })).privateKey
+    : (await generateKeyPairAsync("ec", { namedCurve: curveOf(keyAlgorithm) })).privateKey;
+  const kmsAlgorithm = SIGNING_ALGORITHMS[signingAlgorithm]!.kms;
+  return { spki: publicKeyDer(key), sign: (tbs) => signMessage(kmsAlgorithm, key, tbs) };
 }
 
 function curveOf(keyAlgorithm: string): string {

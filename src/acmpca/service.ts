@@ -6,7 +6,7 @@
  * KeyObject in memory, and signing through the same code as KMS's Sign (crypto/asymmetric.ts).
  * docs/private-ca.md.
  */
-import { generateKeyPair, randomBytes, randomUUID, type KeyObject } from "node:crypto";
+import { createSecretKey, generateKeyPair, randomBytes, randomUUID, type KeyObject } from "node:crypto";
 import { promisify } from "node:util";
 import type { CallContext } from "../call.js";
 import type { Clock } from "../clock.js";
@@ -17,10 +17,12 @@ import { compilePolicy } from "../iam/policy.js";
 import type { KeyStore } from "../keystore/keystore.js";
 import { Lru } from "../lru.js";
 import { publicKeyDer, signMessage, takePrivateKey } from "../crypto/asymmetric.js";
+import { isMlDsa, mlDsaPublicKeyDer, mlDsaSign, newMlDsaSeed } from "../crypto/ml-dsa.js";
 import type { Repository } from "../store/repository.js";
 import type { DocumentRecord } from "../store/records.js";
 import { SIGNING_ALGORITHMS, type Signer } from "./x509.js";
 import type { CrlPublisher } from "./crl.js";
+import { noHsm, type HsmCaKeys, type HsmKeyRef } from "./hsm-keys.js";
 
 export const CA_RESOURCE_TYPE = "AWS::ACMPCA::CertificateAuthority";
 export const CA_KIND = "acmpca-authority";
@@ -30,14 +32,21 @@ export const MAX_TAGS = 50;
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
-/** KeyAlgorithm → how node:crypto makes the pair, and the SigningAlgorithm family it signs with. */
-export const KEY_ALGORITHMS: Readonly<Record<string, { family: "RSA" | "EC"; generate: () => Promise<KeyObject> }>> = Object.freeze({
+/**
+ * KeyAlgorithm → the SigningAlgorithm family it signs with, and how node:crypto makes the pair
+ * (ML-DSA: none; its key is a 32-byte seed, src/crypto/ml-dsa.ts, and its family is its own
+ * parameter set, so ML_DSA_65 signs only with ML_DSA_65).
+ */
+export const KEY_ALGORITHMS: Readonly<Record<string, { family: string; generate?: () => Promise<KeyObject> }>> = Object.freeze({
   RSA_2048: { family: "RSA", generate: () => rsa(2048) },
   RSA_3072: { family: "RSA", generate: () => rsa(3072) },
   RSA_4096: { family: "RSA", generate: () => rsa(4096) },
   EC_prime256v1: { family: "EC", generate: () => ec("prime256v1") },
   EC_secp384r1: { family: "EC", generate: () => ec("secp384r1") },
   EC_secp521r1: { family: "EC", generate: () => ec("secp521r1") },
+  ML_DSA_44: { family: "ML_DSA_44" },
+  ML_DSA_65: { family: "ML_DSA_65" },
+  ML_DSA_87: { family: "ML_DSA_87" },
 });
 
 async function rsa(modulusLength: number): Promise<KeyObject> {
@@ -72,8 +81,10 @@ export interface AuthorityBody {
   revocation?: RevocationConfig;
   usageMode: string;
   keyStorageSecurityStandard: string;
-  /** The private key (PKCS#8), wrapped by the key store under the CA's ARN; base64. */
+  /** The private key (PKCS#8; ML-DSA: its seed), wrapped by the key store under the CA's ARN; base64. Empty when the key is in the HSM. */
   wrappedKey: string;
+  /** The key pair generated in keyhold's HSM (FIPS_140_2_LEVEL_3_OR_HIGHER with an HSM configured): where it is there. */
+  hsmKey?: HsmKeyRef;
   /** Its public key, DER SubjectPublicKeyInfo, base64. */
   spki: string;
   csrPem: string;
@@ -141,6 +152,8 @@ export interface AcmPcaDeps {
   keystore: KeyStore;
   authorizer: Authorizer;
   clock: Clock;
+  /** keyhold's HSM, when one is configured: CA keys of the FIPS 140-2 level 3 standard are generated and used there. */
+  hsmKeys?: HsmCaKeys;
 }
 
 const ARN = /^arn:aws:acm-pca:([a-z0-9-]+):(\d{12}):certificate-authority\/([0-9a-f-]{36})$/;
@@ -151,6 +164,7 @@ export class AcmPcaService {
   readonly keystore: KeyStore;
   readonly authorizer: Authorizer;
   readonly clock: Clock;
+  readonly hsmKeys?: HsmCaKeys;
   /** keyhold's own endpoint (http://host:port), for the OCSP URL and CRL URL certificates carry; set once listening. */
   endpoint = "http://127.0.0.1:8420";
   /** Writes CRLs into keyhold's S3 (set by app.ts once S3 exists). */
@@ -163,6 +177,7 @@ export class AcmPcaService {
     this.keystore = deps.keystore;
     this.authorizer = deps.authorizer;
     this.clock = deps.clock;
+    this.hsmKeys = deps.hsmKeys;
   }
 
   newArn(call: CallContext): { arn: string; id: string } {
@@ -284,9 +299,42 @@ export class AcmPcaService {
   // ---- the CA's key ------------------------------------------------------------------------
 
   /** A fresh key pair for a CA: the private key wrapped for storage (and zeroed), the public key in the clear. */
+  /**
+   * Where the key goes: in keyhold's HSM for the FIPS 140-2 level 3 standard (AWS's default) when
+   * an HSM is configured and its mechanisms make the key algorithm (RSA, EC); else in software,
+   * wrapped under the key hierarchy (whose root key the HSM seals, when there is one).
+   */
+  keyInHsm(keyAlgorithm: string, standard: string): boolean {
+    return this.hsmKeys !== undefined && standard === "FIPS_140_2_LEVEL_3_OR_HIGHER" && this.hsmKeys.supports(keyAlgorithm);
+  }
+
+  /** A key pair generated in the HSM for the CA `id`. */
+  async newHsmKey(id: string, keyAlgorithm: string): Promise<{ hsmKey: HsmKeyRef; spki: Buffer }> {
+    const { ref, spki } = await this.hsmKeys!.generate(id, keyAlgorithm);
+    return { hsmKey: ref, spki };
+  }
+
+  /** Destroys a CA's key in the HSM (after a failed create, or once the CA is purged). */
+  async destroyHsmKey(body: AuthorityBody): Promise<void> {
+    if (!body.hsmKey) return;
+    if (!this.hsmKeys) throw noHsm(body.arn);
+    await this.hsmKeys.destroy(body.hsmKey);
+  }
+
   async newKey(arn: string, keyAlgorithm: string): Promise<{ wrappedKey: string; spki: Buffer }> {
-    const spec = KEY_ALGORITHMS[keyAlgorithm]!;
-    const privateKey = await spec.generate();
+    if (isMlDsa(keyAlgorithm)) {
+      // The seed is the key: wrapped like PKCS#8 is, and its KeyObject derives the pair.
+      const seed = newMlDsaSeed();
+      try {
+        return {
+          wrappedKey: this.keystore.wrap(seed, keyContext(arn)).toString("base64"),
+          spki: mlDsaPublicKeyDer(keyAlgorithm, createSecretKey(seed)),
+        };
+      } finally {
+        seed.fill(0);
+      }
+    }
+    const privateKey = await KEY_ALGORITHMS[keyAlgorithm]!.generate!();
     const pkcs8 = privateKey.export({ type: "pkcs8", format: "der" });
     try {
       return { wrappedKey: this.keystore.wrap(pkcs8, keyContext(arn)).toString("base64"), spki: publicKeyDer(privateKey) };
@@ -298,7 +346,11 @@ export class AcmPcaService {
   private privateKey(body: AuthorityBody): KeyObject {
     let key = this.keys.get(body.arn);
     if (!key) {
-      key = takePrivateKey(this.keystore.unwrap(Buffer.from(body.wrappedKey, "base64"), keyContext(body.arn)));
+      const material = this.keystore.unwrap(Buffer.from(body.wrappedKey, "base64"), keyContext(body.arn));
+      if (isMlDsa(body.configuration.KeyAlgorithm)) {
+        key = createSecretKey(material);
+        material.fill(0);
+      } else key = takePrivateKey(material);
       this.keys.set(body.arn, key);
     }
     return key;
@@ -310,6 +362,13 @@ export class AcmPcaService {
 
   /** Signs with the CA's key and its SigningAlgorithm (or `algorithm`), through the code KMS's Sign uses. */
   signer(body: AuthorityBody, algorithm: string = body.configuration.SigningAlgorithm): Signer {
+    if (body.hsmKey) {
+      if (!this.hsmKeys) throw noHsm(body.arn);
+      return this.hsmKeys.signer(body.hsmKey, algorithm);
+    }
+    const keyAlgorithm = body.configuration.KeyAlgorithm;
+    // RFC 9881: pure ML-DSA, empty context, over the DER to be signed.
+    if (isMlDsa(keyAlgorithm)) return (tbs) => mlDsaSign(keyAlgorithm, this.privateKey(body), tbs, false);
     const kmsAlgorithm = SIGNING_ALGORITHMS[algorithm]!.kms;
     return (tbs) => signMessage(kmsAlgorithm, this.privateKey(body), tbs);
   }
@@ -346,6 +405,13 @@ export class AcmPcaService {
           if (!(await this.repo.deleteDocument(CA_KIND, accountId, ca.body.id, ca.doc.revision))) continue;
           this.forgetKey(ca.body.arn);
           await this.deleteCertificates(accountId, ca.body.id);
+          if (ca.body.hsmKey) {
+            try {
+              await this.destroyHsmKey(ca.body);
+            } catch (error) {
+              this.log(`destroying the HSM key of ${ca.body.arn} failed: ${(error as Error)?.message ?? String(error)}`);
+            }
+          }
           purged.push(ca.body.arn);
         }
         if (!page.next) break;

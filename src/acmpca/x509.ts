@@ -27,6 +27,7 @@ import {
 } from "@peculiar/asn1-x509";
 import * as asn1x509 from "@peculiar/asn1-x509";
 import { CertificationRequest, CertificationRequestInfo, Attributes } from "@peculiar/asn1-csr";
+import { ML_DSA_SIGNING_ALGORITHMS, mlDsaIssued, subjectKeyIdOf, verifyMlDsa } from "./ml-dsa.js";
 
 export const OID = {
   basicConstraints: "2.5.29.19",
@@ -90,8 +91,9 @@ export function nameDer(name: Name): Buffer {
 }
 
 /** The signature algorithms of the model, mapped to the KMS signing algorithm that computes them and the X.509 AlgorithmIdentifier. */
-export const SIGNING_ALGORITHMS: Readonly<Record<string, { family: "RSA" | "EC"; kms: string; oid: string; nullParams: boolean }>> =
+export const SIGNING_ALGORITHMS: Readonly<Record<string, { family: string; kms: string; oid: string; nullParams: boolean }>> =
   Object.freeze({
+    ...ML_DSA_SIGNING_ALGORITHMS,
     SHA256WITHRSA: { family: "RSA", kms: "RSASSA_PKCS1_V1_5_SHA_256", oid: "1.2.840.113549.1.1.11", nullParams: true },
     SHA384WITHRSA: { family: "RSA", kms: "RSASSA_PKCS1_V1_5_SHA_384", oid: "1.2.840.113549.1.1.12", nullParams: true },
     SHA512WITHRSA: { family: "RSA", kms: "RSASSA_PKCS1_V1_5_SHA_512", oid: "1.2.840.113549.1.1.13", nullParams: true },
@@ -187,7 +189,8 @@ export interface ParsedCsr {
   subject: Name;
   subjectDer: Buffer;
   spkiDer: Buffer;
-  publicKey: KeyObject;
+  /** undefined for an ML-DSA key, which node:crypto's OpenSSL 3.0 does not know. */
+  publicKey?: KeyObject;
   /** The extensions the CSR asks for (its extensionRequest attribute). */
   extensions: Extension[];
 }
@@ -212,11 +215,13 @@ export function parseCsr(input: Buffer): ParsedCsr | undefined {
     const csr = AsnConvert.parse(der, CertificationRequest);
     const info = csr.certificationRequestInfo;
     const spkiDer = Buffer.from(AsnConvert.serialize(info.subjectPKInfo));
-    const publicKey = createPublicKey({ key: spkiDer, format: "der", type: "spki" });
+    if (!csr.certificationRequestInfoRaw) return undefined;
+    const signed = Buffer.from(csr.certificationRequestInfoRaw);
+    const mlDsa = verifyMlDsa(spkiDer, csr.signatureAlgorithm.algorithm, signed, Buffer.from(csr.signature));
+    if (mlDsa === false) return undefined;
+    const publicKey = mlDsa ? undefined : createPublicKey({ key: spkiDer, format: "der", type: "spki" });
     const hash = CSR_SIGNATURES[csr.signatureAlgorithm.algorithm];
-    if (hash === undefined || !csr.certificationRequestInfoRaw) return undefined;
-    const ok = nodeVerify(hash, Buffer.from(csr.certificationRequestInfoRaw), publicKey, Buffer.from(csr.signature));
-    if (!ok) return undefined;
+    if (publicKey && (hash === undefined || !nodeVerify(hash, signed, publicKey, Buffer.from(csr.signature)))) return undefined;
     const extensions: Extension[] = [];
     for (const attribute of info.attributes) {
       if (attribute.type !== OID.extensionRequest) continue;
@@ -305,6 +310,17 @@ export function certificateFacts(der: Buffer): CertificateFacts | undefined {
     };
   } catch {
     return undefined;
+  }
+}
+
+/** Whether `parent` issued `child`: names, key identifiers and signature (ML-DSA through ./ml-dsa.ts, the rest through OpenSSL). */
+export function issuedBy(child: CertificateFacts, parent: CertificateFacts): boolean {
+  const mlDsa = mlDsaIssued(child.der, parent.spkiDer, subjectKeyIdOf(parent.der));
+  if (mlDsa !== undefined) return mlDsa && child.issuerDer.equals(parent.subjectDer);
+  try {
+    return child.x509.checkIssued(parent.x509) && child.x509.verify(parent.x509.publicKey);
+  } catch {
+    return false;
   }
 }
 

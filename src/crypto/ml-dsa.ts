@@ -5,7 +5,7 @@
  * the NIST OIDs (id-ml-dsa-44/65/87, 2.16.840.1.101.3.4.3.17–19), as AWS KMS returns them.
  */
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from "@noble/post-quantum/ml-dsa.js";
-import type { KeyObject } from "node:crypto";
+import { randomBytes, type KeyObject } from "node:crypto";
 
 const PARAMS = {
   ML_DSA_44: { impl: ml_dsa44, oidLastArc: 17 },
@@ -62,6 +62,32 @@ export function mlDsaSign(spec: MlDsaSpec, seed: KeyObject, message: Buffer, ext
   const { impl } = PARAMS[spec];
   const { secretKey } = pairOf(spec, seed);
   return Buffer.from(externalMu ? impl.internal.sign(message, secretKey, { externalMu: true }) : impl.sign(message, secretKey));
+}
+
+/** The OID of an ML-DSA parameter set (RFC 9881 id-ml-dsa-44/65/87), and back. */
+export function mlDsaOid(spec: MlDsaSpec): string {
+  return `2.16.840.1.101.3.4.3.${PARAMS[spec].oidLastArc}`;
+}
+
+export function mlDsaSpecOfOid(oid: string): MlDsaSpec | undefined {
+  for (const spec of Object.keys(PARAMS) as MlDsaSpec[]) if (mlDsaOid(spec) === oid) return spec;
+  return undefined;
+}
+
+/** A fresh 32-byte seed ξ: what a key pair of any parameter set derives from. */
+export function newMlDsaSeed(): Buffer {
+  return randomBytes(32);
+}
+
+/** Pure ML-DSA verification (empty context) with a raw public key, as RFC 9881 signs certificates; false on any malformed input. */
+export function mlDsaVerifyWithPublicKey(spec: MlDsaSpec, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  const { impl } = PARAMS[spec];
+  if (publicKey.length !== impl.lengths.publicKey || signature.length !== impl.lengths.signature) return false;
+  try {
+    return impl.verify(signature, message, publicKey);
+  } catch {
+    return false;
+  }
 }
 
 export function mlDsaVerify(spec: MlDsaSpec, seed: KeyObject, message: Buffer, signature: Buffer, externalMu: boolean): boolean {

@@ -16,7 +16,7 @@
  *   initialized with CKF_OS_LOCKING_OK since those threads call it concurrently.
  * - Errors are one of five codes a person can act on; a PIN is never part of a message.
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, createPublicKey, randomBytes, timingSafeEqual } from "node:crypto";
 import pkcs11js from "pkcs11js";
 
 export interface TokenSpec {
@@ -438,6 +438,131 @@ export class Token {
     });
   }
 
+  // ---- added on branch h-pcakeys (private CA keys in the token, issue 24) ----------------------
+  /**
+   * Generates a signing key pair inside the token (the private CA's key): the private key a token
+   * object, private, sensitive, never extractable, able only to sign; the public key a token
+   * object beside it with the same label and CKA_ID. Returns the private key and the public key as
+   * DER SubjectPublicKeyInfo.
+   */
+  async generateSigningKeyPair(label: string, id: Buffer, algorithm: SigningKeyAlgorithm): Promise<{ key: KeyRef; spki: Buffer }> {
+    return this.op("generate a key pair", async () => {
+      checkLabel(label);
+      const common = [
+        { type: pkcs11js.CKA_TOKEN, value: true },
+        { type: pkcs11js.CKA_LABEL, value: label },
+        { type: pkcs11js.CKA_ID, value: id },
+      ];
+      const publicTemplate = [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
+        ...common,
+        { type: pkcs11js.CKA_VERIFY, value: true },
+        { type: pkcs11js.CKA_ENCRYPT, value: false },
+        { type: pkcs11js.CKA_WRAP, value: false },
+        ...(algorithm.kind === "rsa"
+          ? [
+              { type: pkcs11js.CKA_MODULUS_BITS, value: algorithm.bits },
+              { type: pkcs11js.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+            ]
+          : [{ type: pkcs11js.CKA_EC_PARAMS, value: EC_CURVES[algorithm.curve].params }]),
+      ];
+      const privateTemplate = [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+        ...common,
+        { type: pkcs11js.CKA_PRIVATE, value: true },
+        { type: pkcs11js.CKA_SENSITIVE, value: true },
+        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+        { type: pkcs11js.CKA_SIGN, value: true },
+        { type: pkcs11js.CKA_DECRYPT, value: false },
+        { type: pkcs11js.CKA_UNWRAP, value: false },
+        { type: pkcs11js.CKA_DERIVE, value: false },
+      ];
+      const mechanism = algorithm.kind === "rsa" ? pkcs11js.CKM_RSA_PKCS_KEY_PAIR_GEN : pkcs11js.CKM_EC_KEY_PAIR_GEN;
+      const { spki, privateKey } = await this.withSession("generate a key pair", async (session) => {
+        const pair = await this.pkcs11.C_GenerateKeyPairAsync(session, { mechanism }, publicTemplate, privateTemplate);
+        const jwk =
+          algorithm.kind === "rsa"
+            ? rsaJwk(
+                this.pkcs11.C_GetAttributeValue(session, pair.publicKey, [
+                  { type: pkcs11js.CKA_MODULUS },
+                  { type: pkcs11js.CKA_PUBLIC_EXPONENT },
+                ]),
+              )
+            : ecJwk(algorithm.curve, this.pkcs11.C_GetAttributeValue(session, pair.publicKey, [{ type: pkcs11js.CKA_EC_POINT }]));
+        return { spki: createPublicKey({ key: jwk, format: "jwk" }).export({ type: "spki", format: "der" }), privateKey: pair.privateKey };
+      });
+      this.privateHandles.set(label, privateKey);
+      return { key: new TokenKey(label, Buffer.from(id), privateKey), spki };
+    });
+  }
+
+  /** Signs `data` with a private key of the token (CKM_SHA256_RSA_PKCS, CKM_ECDSA over a digest, …); the raw signature the mechanism gives. */
+  async sign(key: KeyRef, mechanism: number, data: Buffer): Promise<Buffer> {
+    return this.op("sign", async () => {
+      const handle = await this.resolvePrivate(key, "sign");
+      try {
+        return await this.withSession("sign", async (session) => {
+          this.pkcs11.C_SignInit(session, { mechanism }, handle);
+          return this.pkcs11.C_SignAsync(session, data, Buffer.alloc(SIGNATURE_MAX));
+        });
+      } catch (error) {
+        this.privateHandles.delete(key.label);
+        throw error;
+      }
+    });
+  }
+
+  /** Whether the token holds the private key `label` (and CKA_ID `id`). */
+  async hasPrivateKey(key: KeyRef): Promise<boolean> {
+    return this.op("find a key", async () => {
+      try {
+        await this.resolvePrivate(key, "find a key");
+        return true;
+      } catch (error) {
+        if (error instanceof TokenError && error.code === "KEY_NOT_FOUND") return false;
+        throw error;
+      }
+    });
+  }
+
+  /** Destroys the key pair (private and public objects) labelled `label`; returns how many objects. */
+  async destroyKeyPair(label: string): Promise<number> {
+    return this.op("destroy a key pair", async () => {
+      checkLabel(label);
+      this.privateHandles.delete(label);
+      return this.withSession("destroy a key pair", async (session) => {
+        let destroyed = 0;
+        for (const cls of [pkcs11js.CKO_PRIVATE_KEY, pkcs11js.CKO_PUBLIC_KEY]) {
+          for (const handle of findObjects(this.pkcs11, session, [
+            { type: pkcs11js.CKA_CLASS, value: cls },
+            { type: pkcs11js.CKA_LABEL, value: label },
+          ])) {
+            this.pkcs11.C_DestroyObject(session, handle);
+            destroyed++;
+          }
+        }
+        return destroyed;
+      });
+    });
+  }
+
+  private readonly privateHandles = new Map<string, Handle>();
+
+  private async resolvePrivate(key: KeyRef, what: string): Promise<Handle> {
+    const cached = this.privateHandles.get(key.label);
+    if (cached) return cached;
+    const found = await this.withSession(what, async (session) =>
+      findObjects(this.pkcs11, session, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+        { type: pkcs11js.CKA_LABEL, value: key.label },
+        { type: pkcs11js.CKA_ID, value: key.id },
+      ]),
+    );
+    if (found.length !== 1) throw new TokenError("KEY_NOT_FOUND", `cannot ${what}: the key "${key.label}" is not in token "${this.label}"`);
+    this.privateHandles.set(key.label, found[0]!);
+    return found[0]!;
+  }
+
   /** Random bytes from the token's generator. */
   async random(length: number): Promise<Buffer> {
     return this.op("draw random bytes", async () => {
@@ -521,6 +646,33 @@ export class Token {
     this.handles.set(key.label, found[0]!);
     return found[0]!;
   }
+}
+
+/** A signing key pair the token generates: RSA of a modulus size, or EC on a NIST curve. */
+export type SigningKeyAlgorithm = { kind: "rsa"; bits: 2048 | 3072 | 4096 } | { kind: "ec"; curve: "P-256" | "P-384" | "P-521" };
+
+/** The named curves: CKA_EC_PARAMS (the DER of the curve's OID) and the length of a coordinate. */
+const EC_CURVES = {
+  "P-256": { params: Buffer.from("06082a8648ce3d030107", "hex"), size: 32 },
+  "P-384": { params: Buffer.from("06052b81040022", "hex"), size: 48 },
+  "P-521": { params: Buffer.from("06052b81040023", "hex"), size: 66 },
+} as const;
+
+/** Enough for an RSA-4096 signature (512 bytes) or a P-521 r|s (132). */
+const SIGNATURE_MAX = 1024;
+
+function rsaJwk(attrs: Array<{ value?: unknown }>) {
+  const [modulus, exponent] = attrs.map((a) => a.value as Buffer);
+  return { kty: "RSA", n: modulus!.toString("base64url"), e: exponent!.toString("base64url") };
+}
+
+/** CKA_EC_POINT is the DER OCTET STRING of the uncompressed point (some modules give the bare point). */
+function ecJwk(curve: keyof typeof EC_CURVES, attrs: Array<{ value?: unknown }>) {
+  const size = EC_CURVES[curve].size;
+  let point = attrs[0]!.value as Buffer;
+  if (point.length !== 1 + 2 * size) point = point.subarray(point.length - (1 + 2 * size));
+  if (point[0] !== 0x04) throw new TokenError("DEVICE_ERROR", "the token returned an EC public key that is not an uncompressed point");
+  return { kty: "EC", crv: curve, x: point.subarray(1, 1 + size).toString("base64url"), y: point.subarray(1 + size).toString("base64url") };
 }
 
 function keyAttributes(label: string, id: Buffer, extractable: boolean) {

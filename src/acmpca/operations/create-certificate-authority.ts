@@ -4,6 +4,7 @@ import { enumOf, struct } from "../../validation/schema.js";
 import * as x509 from "@peculiar/asn1-x509";
 import { defineOperation } from "../operation.js";
 import { checkRevocation } from "../revocation.js";
+import type { HsmKeyRef } from "../hsm-keys.js";
 import { KEY_ALGORITHMS, MAX_TAGS, toPemString, type AuthorityBody } from "../service.js";
 import { CertificateAuthorityConfiguration, IdempotencyToken, RevocationConfiguration, Tags } from "../shapes.js";
 import { extension, OID, SIGNING_ALGORITHMS, signCsr, subjectName, type Asn1Subject } from "../x509.js";
@@ -35,7 +36,7 @@ export const createCertificateAuthority = defineOperation<CreateCertificateAutho
     if (!keySpec) {
       throw new ServiceError(
         "InvalidArgsException",
-        `KeyAlgorithm ${config.KeyAlgorithm} is not supported by this keyhold server (RSA_2048, RSA_3072, RSA_4096, EC_prime256v1, EC_secp384r1 and EC_secp521r1 are; ML-DSA CAs are not yet: docs/private-ca.md).`,
+        `KeyAlgorithm ${config.KeyAlgorithm} is not supported by this keyhold server (RSA_2048, RSA_3072, RSA_4096, EC_prime256v1, EC_secp384r1, EC_secp521r1 and ML_DSA_44/65/87 are: docs/private-ca.md).`,
       );
     }
     if (SIGNING_ALGORITHMS[config.SigningAlgorithm!]?.family !== keySpec.family) {
@@ -68,7 +69,13 @@ export const createCertificateAuthority = defineOperation<CreateCertificateAutho
         return { CertificateAuthorityArn: earlier };
       }
     }
-    const { wrappedKey, spki } = await pca.newKey(arn, config.KeyAlgorithm!);
+    const standard = input.KeyStorageSecurityStandard ?? "FIPS_140_2_LEVEL_3_OR_HIGHER";
+    const { wrappedKey, spki, hsmKey }: { wrappedKey: string; spki: Buffer; hsmKey?: HsmKeyRef } = pca.keyInHsm(
+      config.KeyAlgorithm!,
+      standard,
+    )
+      ? { wrappedKey: "", ...(await pca.newHsmKey(id, config.KeyAlgorithm!)) }
+      : await pca.newKey(arn, config.KeyAlgorithm!);
     const csrExtensions: x509.Extension[] = [];
     const ku = config.CsrExtensions?.KeyUsage;
     if (ku) csrExtensions.push(...apiExtensions({ KeyUsage: ku as Record<string, boolean> }));
@@ -99,8 +106,9 @@ export const createCertificateAuthority = defineOperation<CreateCertificateAutho
       configuration: config as AuthorityBody["configuration"],
       revocation,
       usageMode: input.UsageMode ?? "GENERAL_PURPOSE",
-      keyStorageSecurityStandard: input.KeyStorageSecurityStandard ?? "FIPS_140_2_LEVEL_3_OR_HIGHER",
+      keyStorageSecurityStandard: standard,
       wrappedKey,
+      hsmKey,
       spki: spki.toString("base64"),
       csrPem: "",
       tags,
@@ -108,9 +116,15 @@ export const createCertificateAuthority = defineOperation<CreateCertificateAutho
       idempotency: input.IdempotencyToken === undefined ? undefined : { token: input.IdempotencyToken, at: now },
       crlNumber: 0,
     };
-    const csr = await signCsr(subject, spki, config.SigningAlgorithm!, csrExtensions, pca.signer(body));
-    body.csrPem = toPemString(csr, "CERTIFICATE REQUEST");
-    if (!(await pca.create(call.accountId, body))) throw new Error(`certificate authority id ${id} collided`);
+    try {
+      const csr = await signCsr(subject, spki, config.SigningAlgorithm!, csrExtensions, pca.signer(body));
+      body.csrPem = toPemString(csr, "CERTIFICATE REQUEST");
+      if (!(await pca.create(call.accountId, body))) throw new Error(`certificate authority id ${id} collided`);
+    } catch (error) {
+      // Nothing half-made: a key generated in the HSM for a CA that was not stored goes again.
+      await pca.destroyHsmKey(body).catch(() => undefined);
+      throw error;
+    }
     pca.trailResource(call, arn);
     return { CertificateAuthorityArn: arn };
   },

@@ -4,7 +4,8 @@ import { blob, struct } from "../../validation/schema.js";
 import { defineOperation } from "../operation.js";
 import { toPemString } from "../service.js";
 import { Arn } from "../shapes.js";
-import { certificateFacts, pemCertificates, pemOrDer, type CertificateFacts } from "../x509.js";
+import { certificateFacts, issuedBy, pemCertificates, pemOrDer, type CertificateFacts } from "../x509.js";
+import { mlDsaIssued, subjectKeyIdOf } from "../ml-dsa.js";
 
 /**
  * As AWS checks an imported CA certificate: it is a CA certificate for this CA's key, valid now;
@@ -64,7 +65,7 @@ export const importCertificateAuthorityCertificate = defineOperation<ImportCerti
       for (let i = 0; i + 1 < links.length; i++) {
         const child = links[i]!;
         const parent = links[i + 1]!;
-        if (!parent.isCa || !child.x509.checkIssued(parent.x509) || !child.x509.verify(parent.x509.publicKey)) {
+        if (!parent.isCa || !issuedBy(child, parent)) {
           throw new ServiceError(
             "InvalidRequestException",
             `The certificate chain is not valid: certificate ${i} is not signed by the one after it.`,
@@ -93,5 +94,6 @@ export const importCertificateAuthorityCertificate = defineOperation<ImportCerti
 });
 
 function selfSigned(c: CertificateFacts): boolean {
-  return c.subjectDer.equals(c.issuerDer) && c.x509.verify(c.x509.publicKey);
+  if (!c.subjectDer.equals(c.issuerDer)) return false;
+  return mlDsaIssued(c.der, c.spkiDer, subjectKeyIdOf(c.der)) ?? c.x509.verify(c.x509.publicKey);
 }
