@@ -48,6 +48,26 @@ describe("group commit of documents", () => {
     assert.equal(group.commits, 2);
   });
 
+  it("keeps a group open while the turns after it bring more writes; with no wait allowed each turn commits its own", async () => {
+    const waiting = new DocumentGroupCommit(repo, 64, 60_000);
+    // Each write in a turn of its own, each turn scheduled by the one before: one group.
+    const chained = (group: DocumentGroupCommit, names: string[]) =>
+      new Promise<boolean[]>((resolve) => {
+        const out: Promise<boolean>[] = [];
+        const next = (i: number) => {
+          if (i === names.length) return resolve(Promise.all(out));
+          out.push(group.put(doc(names[i]!), "new"));
+          setImmediate(() => next(i + 1));
+        };
+        next(0);
+      });
+    assert.deepEqual(await chained(waiting, ["k1", "k2", "k3"]), [true, true, true]);
+    assert.equal(waiting.commits, 1);
+    const eager = new DocumentGroupCommit(repo, 64, 0);
+    assert.deepEqual(await chained(eager, ["m1", "m2", "m3"]), [true, true, true]);
+    assert.equal(eager.commits, 3);
+  });
+
   it("commits a group at once when it reaches its bound", async () => {
     const group = new DocumentGroupCommit(repo, 2);
     const results = await Promise.all(["d", "e", "f", "g", "h"].map((n) => group.put(doc(n), "new")));
