@@ -9,7 +9,7 @@
  * authorization, storing the certificate durably before answering, and the audit event.
  * BENCH_SECONDS (default 5) and BENCH_CONNECTIONS (default 8) set the load.
  */
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import * as x509 from "@peculiar/asn1-x509";
 import {
@@ -48,11 +48,24 @@ function leafCsr(): Buffer {
   ]);
 }
 
+/** A serial as keyhold makes it: 16 random bytes, positive, first byte non-zero. */
+function serial(): Buffer {
+  const s = randomBytes(16);
+  s[0] = (s[0]! & 0x7f) | 0x01;
+  return s;
+}
+
 /** The bare side: what IssueCertificate computes, with nothing around it. */
 async function bare(csrDer: Buffer, seconds: number): Promise<number> {
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
   const caSpki = publicKeyDer(privateKey);
   const issuer = subjectName({ CommonName: "bench root" });
+  // What belongs to the CA is made once, as keyhold makes it once per CA.
+  const aki = extension(
+    OID.authorityKeyIdentifier,
+    false,
+    new x509.AuthorityKeyIdentifier({ keyIdentifier: new x509.KeyIdentifier(toArrayBuffer(keyIdentifier(caSpki))) }),
+  );
   const sign = (tbs: Buffer) => signMessage("ECDSA_SHA_256", privateKey, tbs);
   let n = 0;
   const end = Date.now() + seconds * 1000;
@@ -62,7 +75,7 @@ async function bare(csrDer: Buffer, seconds: number): Promise<number> {
     const san = csr.extensions.find((e) => e.extnID === OID.subjectAltName)!;
     await signCertificate(
       {
-        serial: Buffer.from([0x11, ...Array.from({ length: 15 }, () => (Math.random() * 256) | 0)]),
+        serial: serial(),
         signingAlgorithm: "SHA256WITHECDSA",
         issuer,
         subject: csr.subject,
@@ -72,11 +85,7 @@ async function bare(csrDer: Buffer, seconds: number): Promise<number> {
         extensions: [
           extension(OID.basicConstraints, true, new x509.BasicConstraints({ cA: false })),
           extension(OID.subjectKeyIdentifier, false, new x509.SubjectKeyIdentifier(toArrayBuffer(keyIdentifier(csr.spkiDer)))),
-          extension(
-            OID.authorityKeyIdentifier,
-            false,
-            new x509.AuthorityKeyIdentifier({ keyIdentifier: new x509.KeyIdentifier(toArrayBuffer(keyIdentifier(caSpki))) }),
-          ),
+          aki,
           extension(OID.keyUsage, true, new x509.KeyUsage(5)),
           extension(OID.extKeyUsage, false, new x509.ExtendedKeyUsage(["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"])),
           san,

@@ -178,6 +178,41 @@ function contract(
       assert.equal(await b.getDocument("kms-grant", account, `${k.keyId}/g1`), undefined, "a key's grants are destroyed with it");
     });
 
+    test("putDocuments: several writes in one commit, each with putDocument's result; a failing one makes none", async () => {
+      const account = `2${randomUUID().replace(/\D/g, "").slice(0, 11).padEnd(11, "0")}`;
+      const doc = (name: string, revision: number, body: string) =>
+        ({ kind: "acmpca-certificate", accountId: account, name, ref: undefined, body, revision, createdAt: 7 }) as const;
+      assert.equal(await a.putDocument(doc("taken", 1, '{"v":1}'), "new"), true);
+      assert.deepEqual(
+        await a.putDocuments([
+          { doc: doc("one", 1, '{"n":1}'), expectedRevision: "new" },
+          { doc: doc("taken", 1, '{"v":"other"}'), expectedRevision: "new" },
+          { doc: doc("two", 1, '{"n":2}'), expectedRevision: "new" },
+          { doc: doc("taken", 2, '{"v":2}'), expectedRevision: 1 },
+          { doc: doc("taken", 3, '{"v":"stale"}'), expectedRevision: 1 },
+        ]),
+        [true, false, true, true, false],
+      );
+      assert.deepEqual(
+        (await b.listDocuments("acmpca-certificate", account, "", undefined, 10)).items.map((d) => [d.name, d.body]),
+        [
+          ["one", '{"n":1}'],
+          ["taken", '{"v":2}'],
+          ["two", '{"n":2}'],
+        ],
+        "the other connection sees every write made, and only those",
+      );
+      // A write the database refuses (body NOT NULL) fails the whole group: the writes before it are not made.
+      await assert.rejects(
+        a.putDocuments([
+          { doc: doc("three", 1, "{}"), expectedRevision: "new" },
+          { doc: { ...doc("four", 1, "{}"), body: null as unknown as string }, expectedRevision: "new" },
+        ]),
+      );
+      assert.equal(await b.getDocument("acmpca-certificate", account, "three"), undefined);
+      assert.deepEqual(await a.putDocuments([]), []);
+    });
+
     test("access keys of users and sessions: listed per user, status changes, deleted", async () => {
       const account = `2${randomUUID().replace(/\D/g, "").slice(0, 11).padEnd(11, "0")}`;
       await a.createAccount({ accountId: account, createdAt: 1 });

@@ -10,7 +10,8 @@ import * as x509 from "@peculiar/asn1-x509";
 import type { CallContext } from "../call.js";
 import { DAY_MS } from "../clock.js";
 import { ServiceError } from "../errors.js";
-import { type AcmPcaService, type Authority, type CertificateBody, normalizeSerial } from "./service.js";
+import { Lru } from "../lru.js";
+import { type AcmPcaService, type Authority, type AuthorityBody, type CertificateBody, normalizeSerial } from "./service.js";
 import { isMlDsaSpki, ML_DSA_KEY_USAGE_MASK } from "./ml-dsa.js";
 import { EKU, KEY_USAGE_BITS, template as templateOf, type Template } from "./templates.js";
 import {
@@ -158,10 +159,10 @@ export async function issueCertificate(
     );
   }
 
-  const issuerCert = tpl.root ? undefined : certificateFacts(Buffer.from(body.certificate!, "base64"));
+  const issuerFacts = tpl.root ? undefined : issuerOf(pca, body);
   const subject = tpl.apiPassthrough && request.apiPassthrough?.Subject ? subjectName(request.apiPassthrough.Subject) : csr.subject;
-  const issuer = issuerCert ? AsnConvert.parse(issuerCert.subjectDer, x509.Name) : subject;
-  const extensions = buildExtensions(pca, ca, tpl, csr.extensions, csr.spkiDer, request.apiPassthrough, issuerCert?.spkiDer);
+  const issuer = issuerFacts ? issuerFacts.name : subject;
+  const extensions = buildExtensions(pca, ca, tpl, csr.extensions, csr.spkiDer, request.apiPassthrough, issuerFacts?.aki);
 
   const serial = pca.newSerial();
   const serialHex = normalizeSerial(serial.toString("hex"))!;
@@ -182,6 +183,34 @@ export async function issueCertificate(
   };
   if (!(await pca.storeCertificate(ca.accountId, body, cert))) throw new Error(`serial ${serialHex} collided`);
   return cert;
+}
+
+/** What a CA's certificate gives every certificate it issues: the issuer name and the authority key identifier. */
+interface IssuerFacts {
+  /** The CA certificate (base64 DER) these were read from: a new certificate (a renewal, an import) reads them again. */
+  certificate: string;
+  name: x509.Name;
+  aki: x509.Extension;
+}
+
+/** Per service, per CA ARN: read from the CA certificate once rather than on every issue (a parse of the whole certificate). */
+const issuers = new WeakMap<AcmPcaService, Lru<string, IssuerFacts>>();
+
+function issuerOf(pca: AcmPcaService, body: AuthorityBody): IssuerFacts {
+  let cache = issuers.get(pca);
+  if (!cache) issuers.set(pca, (cache = new Lru(1000)));
+  const cached = cache.get(body.arn);
+  if (cached && cached.certificate === body.certificate) return cached;
+  const facts = certificateFacts(Buffer.from(body.certificate!, "base64"));
+  if (!facts) throw new Error(`the certificate of ${body.arn} does not parse`);
+  const keyId = new x509.KeyIdentifier(toArrayBuffer(keyIdentifier(facts.spkiDer)));
+  const made: IssuerFacts = {
+    certificate: body.certificate!,
+    name: AsnConvert.parse(facts.subjectDer, x509.Name),
+    aki: extension(OID.authorityKeyIdentifier, false, new x509.AuthorityKeyIdentifier({ keyIdentifier: keyId })),
+  };
+  cache.set(body.arn, made);
+  return made;
 }
 
 function familyOf(keyAlgorithm: string): string {
@@ -242,7 +271,7 @@ function buildExtensions(
   csrExtensions: x509.Extension[],
   spkiDer: Buffer,
   api: ApiPassthrough | undefined,
-  issuerSpki: Buffer | undefined,
+  aki: x509.Extension | undefined,
 ): x509.Extension[] {
   const byOid = new Map<string, x509.Extension>();
   for (const e of csrExtensions) if (tpl.csrPassthrough || e.extnID === OID.subjectAltName) byOid.set(e.extnID, e);
@@ -265,12 +294,8 @@ function buildExtensions(
     OID.subjectKeyIdentifier,
     extension(OID.subjectKeyIdentifier, false, new x509.SubjectKeyIdentifier(toArrayBuffer(keyIdentifier(spkiDer)))),
   );
-  if (tpl.fromIssuer && issuerSpki) {
-    const keyId = new x509.KeyIdentifier(toArrayBuffer(keyIdentifier(issuerSpki)));
-    byOid.set(
-      OID.authorityKeyIdentifier,
-      extension(OID.authorityKeyIdentifier, false, new x509.AuthorityKeyIdentifier({ keyIdentifier: keyId })),
-    );
+  if (tpl.fromIssuer && aki) {
+    byOid.set(OID.authorityKeyIdentifier, aki);
     const crl = ca.body.revocation?.CrlConfiguration;
     if (crl?.Enabled && crl.CrlDistributionPointExtensionConfiguration?.OmitExtension !== true) {
       const point = new x509.DistributionPoint({

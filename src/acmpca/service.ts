@@ -18,6 +18,7 @@ import type { KeyStore } from "../keystore/keystore.js";
 import { Lru } from "../lru.js";
 import { publicKeyDer, signMessage, takePrivateKey } from "../crypto/asymmetric.js";
 import { isMlDsa, mlDsaPublicKeyDer, mlDsaSign, newMlDsaSeed } from "../crypto/ml-dsa.js";
+import { DocumentGroupCommit } from "../store/group-commit.js";
 import type { Repository } from "../store/repository.js";
 import type { DocumentRecord } from "../store/records.js";
 import { SIGNING_ALGORITHMS, type Signer } from "./x509.js";
@@ -171,6 +172,7 @@ export class AcmPcaService {
   crls?: CrlPublisher;
   log: (message: string) => void = () => undefined;
   private readonly keys = new Lru<string, KeyObject>(1000);
+  readonly certificateWrites: DocumentGroupCommit;
 
   constructor(deps: AcmPcaDeps) {
     this.repo = deps.repo;
@@ -178,6 +180,7 @@ export class AcmPcaService {
     this.authorizer = deps.authorizer;
     this.clock = deps.clock;
     this.hsmKeys = deps.hsmKeys;
+    this.certificateWrites = new DocumentGroupCommit(deps.repo);
   }
 
   newArn(call: CallContext): { arn: string; id: string } {
@@ -460,8 +463,12 @@ export class AcmPcaService {
     return `${caArn}/certificate/${serialHex}`;
   }
 
+  /**
+   * Stores an issued certificate, durably before it resolves; the certificates issued in the same
+   * turn of the event loop share one commit (src/store/group-commit.ts).
+   */
   async storeCertificate(accountId: string, ca: AuthorityBody, body: CertificateBody): Promise<boolean> {
-    return this.repo.putDocument(
+    return this.certificateWrites.put(
       {
         kind: CERT_KIND,
         accountId,

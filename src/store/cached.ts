@@ -10,7 +10,7 @@
  * Cached records are frozen: callers share them and must not change them.
  */
 import { Lru, type CacheStats } from "../lru.js";
-import type { KeyPatch, Repository } from "./repository.js";
+import type { DocumentWrite, KeyPatch, Repository } from "./repository.js";
 import type {
   AccessKeyRecord,
   AccountRecord,
@@ -209,6 +209,14 @@ export class CachedRepository implements Repository {
       return await this.inner.putDocument(doc, expectedRevision);
     } finally {
       this.documents.delete(`${doc.kind}/${doc.accountId}/${doc.name}`);
+      this.documentsChanged++;
+    }
+  }
+  async putDocuments(writes: readonly DocumentWrite[]): Promise<boolean[]> {
+    try {
+      return await this.inner.putDocuments(writes);
+    } finally {
+      for (const { doc } of writes) this.documents.delete(`${doc.kind}/${doc.accountId}/${doc.name}`);
       this.documentsChanged++;
     }
   }

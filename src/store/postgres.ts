@@ -5,7 +5,7 @@
  * connection is lost, the token moves on every read until it is back, so caches cannot go stale.
  */
 import pg from "pg";
-import type { KeyPatch, Repository } from "./repository.js";
+import type { DocumentWrite, KeyPatch, Repository } from "./repository.js";
 import type {
   AccessKeyRecord,
   AccountRecord,
@@ -306,22 +306,32 @@ export class PostgresRepository implements Repository {
   }
 
   async putDocument(doc: DocumentRecord, expectedRevision: number | "new"): Promise<boolean> {
+    return this.write((q) => this.writeDocument(q, doc, expectedRevision));
+  }
+
+  async putDocuments(writes: readonly DocumentWrite[]): Promise<boolean[]> {
     return this.write(async (q) => {
-      if (expectedRevision === "new") {
-        const rows = await q(
-          `INSERT INTO documents (kind, account_id, name, ref, body, revision, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT DO NOTHING RETURNING name`,
-          documentValues(doc),
-        );
-        return rows.length === 1;
-      }
+      const out: boolean[] = [];
+      for (const w of writes) out.push(await this.writeDocument(q, w.doc, w.expectedRevision));
+      return out;
+    });
+  }
+
+  private async writeDocument(q: Query, doc: DocumentRecord, expectedRevision: number | "new"): Promise<boolean> {
+    if (expectedRevision === "new") {
       const rows = await q(
-        `UPDATE documents SET ref = $1, body = $2, revision = $3 WHERE kind = $4 AND account_id = $5 AND name = $6 AND revision = $7
-         RETURNING name`,
-        [doc.ref ?? null, doc.body, doc.revision, doc.kind, doc.accountId, doc.name, expectedRevision],
+        `INSERT INTO documents (kind, account_id, name, ref, body, revision, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT DO NOTHING RETURNING name`,
+        documentValues(doc),
       );
       return rows.length === 1;
-    });
+    }
+    const rows = await q(
+      `UPDATE documents SET ref = $1, body = $2, revision = $3 WHERE kind = $4 AND account_id = $5 AND name = $6 AND revision = $7
+       RETURNING name`,
+      [doc.ref ?? null, doc.body, doc.revision, doc.kind, doc.accountId, doc.name, expectedRevision],
+    );
+    return rows.length === 1;
   }
 
   async deleteDocument(kind: DocumentKind, accountId: string, name: string, expectedRevision?: number): Promise<boolean> {

@@ -17,6 +17,12 @@ import type {
   Tag,
 } from "./records.js";
 
+/** One write of putDocuments: what putDocument takes. */
+export interface DocumentWrite {
+  doc: DocumentRecord;
+  expectedRevision: number | "new";
+}
+
 export type KeyPatch = Partial<Omit<KeyRecord, "keyId" | "accountId" | "region" | "creationDate">>;
 
 export interface Repository extends SealStorage {
@@ -66,6 +72,12 @@ export interface Repository extends SealStorage {
    * (false when its stored revision is no longer `expectedRevision`).
    */
   putDocument(doc: DocumentRecord, expectedRevision: number | "new"): Promise<boolean>;
+  /**
+   * Several putDocument as one atomic change, one commit (one sync to disk for them all, where a
+   * busy writer would pay one each): each one's result in order, as putDocument's. When the change
+   * fails none of them is made.
+   */
+  putDocuments(writes: readonly DocumentWrite[]): Promise<boolean[]>;
   /** Deletes the document (only at `expectedRevision`, when given); whether it did. */
   deleteDocument(kind: DocumentKind, accountId: string, name: string, expectedRevision?: number): Promise<boolean>;
 

@@ -6,7 +6,7 @@
 import Database from "better-sqlite3";
 import { privateDatabase, privateDir } from "../data-dir.js";
 import { dirname } from "node:path";
-import type { KeyPatch, Repository } from "./repository.js";
+import type { DocumentWrite, KeyPatch, Repository } from "./repository.js";
 import type {
   AccessKeyRecord,
   AccountRecord,
@@ -199,6 +199,14 @@ export class SqliteRepository implements Repository {
   }
 
   async putDocument(doc: DocumentRecord, expectedRevision: number | "new"): Promise<boolean> {
+    return this.writeDocument(doc, expectedRevision);
+  }
+
+  async putDocuments(writes: readonly DocumentWrite[]): Promise<boolean[]> {
+    return this.db.transaction(() => writes.map((w) => this.writeDocument(w.doc, w.expectedRevision)))();
+  }
+
+  private writeDocument(doc: DocumentRecord, expectedRevision: number | "new"): boolean {
     if (expectedRevision === "new") {
       return (
         this.stmt(
