@@ -482,4 +482,33 @@ describe("the trail index", () => {
       await store.close();
     }
   });
+
+  it("the lookup thread runs at a lower CPU priority than the event loop (Linux: its own nice value)", async (t) => {
+    if (process.platform !== "linux") return t.skip("a thread's own nice value is Linux's");
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const store = new SqliteAuditStore(dataDir, "1", "commit");
+    await store.start(T0);
+    const niceOf = (tid: string): number => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      // Fields after the command's closing parenthesis: state is field 3, nice field 19.
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+    };
+    const threads = () => new Map(fs.readdirSync("/proc/self/task").map((tid) => [tid, niceOf(tid)]));
+    try {
+      await fill(store, 0, 50, random(5));
+      const before = threads();
+      await store.lookup({ accountId: ACCOUNTS[0]!, region: "us-east-1", limit: 5 });
+      const started = [...threads()].filter(([tid]) => !before.has(tid));
+      // The event loop's own (0, or what the test runner was started at).
+      const loop = niceOf(String(process.pid));
+      assert.ok(started.length > 0, "the first lookup starts the lookup thread");
+      assert.ok(
+        started.some(([, nice]) => nice === Math.max(10, loop)),
+        `a new thread at nice 10 beside an event loop at ${loop}: ${JSON.stringify(started)}`,
+      );
+    } finally {
+      await store.close();
+    }
+  });
 });
