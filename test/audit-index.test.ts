@@ -20,7 +20,7 @@ import { mergePage, type LookupKey, type LookupQuery, type StoredEvent } from ".
 import { openAuditDatabase } from "../src/audit/database.js";
 import { SqliteAuditStore } from "../src/audit/sqlite-store.js";
 import { listSegments, segmentDir } from "../src/audit/segments.js";
-import { indexedSeq } from "../src/audit/trail-index.js";
+import { BLOCK_EVENTS, indexedSeq } from "../src/audit/trail-index.js";
 import { fingerprintOf, type AuditSigningKey } from "../src/audit/signing-key.js";
 import { tempDir } from "./helpers.js";
 import { trailEvent, type TrailShape } from "../bench/trail.js";
@@ -162,11 +162,12 @@ function random(seed: number): () => number {
 }
 
 /** Appends `count` events to a store in batches of 1–40, as concurrent calls arrive. */
-async function fill(store: SqliteAuditStore, from: number, count: number, pick: () => number): Promise<AuditEvent[]> {
+/** Appends `count` events in batches of 1 to `largest` (as the writer groups concurrent calls). */
+async function fill(store: SqliteAuditStore, from: number, count: number, pick: () => number, largest = 40): Promise<AuditEvent[]> {
   const all: AuditEvent[] = [];
   for (let n = from; n < from + count;) {
     const batch: AuditEvent[] = [];
-    const size = Math.min(1 + Math.floor(pick() * 40), from + count - n);
+    const size = Math.min(1 + Math.floor(pick() * largest), from + count - n);
     for (let i = 0; i < size; i++, n++) batch.push(trailEvent(SHAPE, n, pick));
     await store.append(batch);
     all.push(...batch);
@@ -204,7 +205,8 @@ describe("the trail index", () => {
     const two = new SqliteAuditStore(dataDir, "2", "periodic", undefined, { segmentBytes: 48 * 1024 });
     await one.start(T0);
     await two.start(T0);
-    await fill(one, 0, 1500, pick);
+    // Batches up to 100 events: each still indexed in blocks of BLOCK_EVENTS records at most.
+    await fill(one, 0, 1500, pick, 100);
     await fill(two, 1500, 700, pick);
     await one.close();
     await two.close();
@@ -216,6 +218,8 @@ describe("the trail index", () => {
       assert.equal(indexedSeq(db), 1500, "a closed writer leaves its whole chain indexed");
       const blocks = (db.prepare("SELECT count(*) AS n FROM audit_blocks").get() as { n: number }).n;
       assert.ok(blocks > 10 && blocks < 1500, `${blocks} blocks`);
+      const largest = (db.prepare("SELECT max(last_seq - first_seq + 1) AS n FROM audit_blocks").get() as { n: number }).n;
+      assert.equal(largest, BLOCK_EVENTS, "no block holds more than BLOCK_EVENTS records, whatever the batch");
       const whole = await assertSameAnswers(dataDir, ["1", "2"], reader, 11);
       assert.ok(whole > 150, `${whole} queries`);
 
