@@ -20,7 +20,7 @@ import { mergePage, type LookupKey, type LookupQuery, type StoredEvent } from ".
 import { openAuditDatabase } from "../src/audit/database.js";
 import { SqliteAuditStore } from "../src/audit/sqlite-store.js";
 import { listSegments, segmentDir } from "../src/audit/segments.js";
-import { indexedSeq } from "../src/audit/trail-index.js";
+import { BLOCK_EVENTS, indexedSeq } from "../src/audit/trail-index.js";
 import { fingerprintOf, type AuditSigningKey } from "../src/audit/signing-key.js";
 import { tempDir } from "./helpers.js";
 import { trailEvent, type TrailShape } from "../bench/trail.js";
@@ -162,11 +162,12 @@ function random(seed: number): () => number {
 }
 
 /** Appends `count` events to a store in batches of 1–40, as concurrent calls arrive. */
-async function fill(store: SqliteAuditStore, from: number, count: number, pick: () => number): Promise<AuditEvent[]> {
+/** Appends `count` events in batches of 1 to `largest` (as the writer groups concurrent calls). */
+async function fill(store: SqliteAuditStore, from: number, count: number, pick: () => number, largest = 40): Promise<AuditEvent[]> {
   const all: AuditEvent[] = [];
   for (let n = from; n < from + count;) {
     const batch: AuditEvent[] = [];
-    const size = Math.min(1 + Math.floor(pick() * 40), from + count - n);
+    const size = Math.min(1 + Math.floor(pick() * largest), from + count - n);
     for (let i = 0; i < size; i++, n++) batch.push(trailEvent(SHAPE, n, pick));
     await store.append(batch);
     all.push(...batch);
@@ -204,7 +205,8 @@ describe("the trail index", () => {
     const two = new SqliteAuditStore(dataDir, "2", "periodic", undefined, { segmentBytes: 48 * 1024 });
     await one.start(T0);
     await two.start(T0);
-    await fill(one, 0, 1500, pick);
+    // Batches up to 100 events: each still indexed in blocks of BLOCK_EVENTS records at most.
+    await fill(one, 0, 1500, pick, 100);
     await fill(two, 1500, 700, pick);
     await one.close();
     await two.close();
@@ -216,6 +218,8 @@ describe("the trail index", () => {
       assert.equal(indexedSeq(db), 1500, "a closed writer leaves its whole chain indexed");
       const blocks = (db.prepare("SELECT count(*) AS n FROM audit_blocks").get() as { n: number }).n;
       assert.ok(blocks > 10 && blocks < 1500, `${blocks} blocks`);
+      const largest = (db.prepare("SELECT max(last_seq - first_seq + 1) AS n FROM audit_blocks").get() as { n: number }).n;
+      assert.equal(largest, BLOCK_EVENTS, "no block holds more than BLOCK_EVENTS records, whatever the batch");
       const whole = await assertSameAnswers(dataDir, ["1", "2"], reader, 11);
       assert.ok(whole > 150, `${whole} queries`);
 
@@ -478,6 +482,35 @@ describe("the trail index", () => {
         fs.openSync = openSync;
         syncBuiltinESMExports();
       }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("the lookup thread runs at a lower CPU priority than the event loop (Linux: its own nice value)", async (t) => {
+    if (process.platform !== "linux") return t.skip("a thread's own nice value is Linux's");
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const store = new SqliteAuditStore(dataDir, "1", "commit");
+    await store.start(T0);
+    const niceOf = (tid: string): number => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      // Fields after the command's closing parenthesis: state is field 3, nice field 19.
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+    };
+    const threads = () => new Map(fs.readdirSync("/proc/self/task").map((tid) => [tid, niceOf(tid)]));
+    try {
+      await fill(store, 0, 50, random(5));
+      const before = threads();
+      await store.lookup({ accountId: ACCOUNTS[0]!, region: "us-east-1", limit: 5 });
+      const started = [...threads()].filter(([tid]) => !before.has(tid));
+      // The event loop's own (0, or what the test runner was started at).
+      const loop = niceOf(String(process.pid));
+      assert.ok(started.length > 0, "the first lookup starts the lookup thread");
+      assert.ok(
+        started.some(([, nice]) => nice === Math.max(10, loop)),
+        `a new thread at nice 10 beside an event loop at ${loop}: ${JSON.stringify(started)}`,
+      );
     } finally {
       await store.close();
     }

@@ -211,7 +211,11 @@ export class ChainLogWriter {
       this.fail(error as Error);
       return Promise.reject(this.failure);
     }
-    this.unsynced.index.add(events, linked[0]!.seq, this.segment, this.size, this.size + bytes.length);
+    // Where each record ends in the segment, so that the index's blocks stay BLOCK_EVENTS records at most.
+    const ends: number[] = [];
+    let end = this.size;
+    for (const l of linked) ends.push((end += Buffer.byteLength(l.text) + 1));
+    this.unsynced.index.add(events, linked[0]!.seq, this.segment, this.size, ends);
     this.size += bytes.length;
     this.head = head;
     for (const l of linked) this.unsynced.add(l.event, l.seq);

@@ -3,8 +3,11 @@
  * trail's files never holds up the event loop that serves every other call. It keeps its own
  * connections to the chains' SQLite files (WAL: it reads while the writer writes). Lookups run
  * interleaved, a slice of index blocks at a time (trail-index.ts BLOCKS_PER_SLICE), so a lookup
- * that must read many blocks does not make the others wait for all of them.
+ * that must read many blocks does not make the others wait for all of them. The thread runs at a
+ * lower CPU priority than the event loop (below).
  */
+import { readlinkSync } from "node:fs";
+import { constants, setPriority } from "node:os";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { parentPort, workerData } from "node:worker_threads";
 import { ChainSet } from "./chains.js";
@@ -22,6 +25,24 @@ export type LookupReply =
 
 const { dataDir } = workerData as { dataDir: string };
 const chains = new ChainSet(dataDir);
+
+/**
+ * On Linux a thread has a nice value of its own: this one's is lowered (PRIORITY_BELOW_NORMAL), so
+ * that when lookups and calls compete for the CPU, the scheduler gives the event loop that serves
+ * the calls its turn first; lookups still have every idle cycle. Elsewhere (no /proc/thread-self)
+ * the thread keeps the process's priority.
+ */
+export function lowerThreadPriority(): boolean {
+  try {
+    const tid = Number(/task\/(\d+)$/.exec(readlinkSync("/proc/thread-self"))?.[1]);
+    if (!Number.isInteger(tid) || tid <= 0) return false;
+    setPriority(tid, constants.priority.PRIORITY_BELOW_NORMAL);
+    return true;
+  } catch {
+    return false;
+  }
+}
+lowerThreadPriority();
 
 async function lookup(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }> {
   const candidates: StoredEvent[] = [];

@@ -27,7 +27,7 @@ import { fieldsOfRecord, type AuditEvent } from "./record.js";
 import { linesInOrder, listSegments, sequenceOf } from "./segments.js";
 import type { LookupQuery } from "./store.js";
 
-/** Records per block: a lookup reads a whole block (~35 KB) for each block a value is posted in. */
+/** Records per block, at most: a lookup reads a whole block (~35 KB) for each block a value is posted in. */
 export const BLOCK_EVENTS = 32;
 
 /** The fields of an event the index keeps (an AuditEvent, or RecordFields read back from a record). */
@@ -109,20 +109,24 @@ export class IndexBatch {
   blocks: Block[] = [];
 
   /**
-   * Adds records `firstSeq`… that lie, one after the other, at [start, end) of `segment`. They
-   * join the last block when they follow it in the same segment and it has room; a batch larger
-   * than BLOCK_EVENTS stays one block (its records' own offsets are not known here).
+   * Adds records `firstSeq`… that lie, one after the other, in `segment` from byte `start` on,
+   * record i ending at `ends[i]`. Each joins the last block when it follows it in the same segment
+   * and the block has room, or begins the next: a block never holds more than BLOCK_EVENTS records,
+   * however large the writer's batch (a batch of 256 was one block of ~300 KB, which a lookup for a
+   * rare value read whole for each record it wanted).
    */
-  add(events: IndexedFields[], firstSeq: number, segment: number, start: number, end: number): void {
-    if (events.length === 0) return;
+  add(events: IndexedFields[], firstSeq: number, segment: number, start: number, ends: number[]): void {
     let block = this.blocks.at(-1);
-    if (!block || block.segment !== segment || block.end !== start || block.lastSeq + events.length - block.firstSeq + 1 > BLOCK_EVENTS) {
-      block = { firstSeq, lastSeq: firstSeq - 1, segment, start, end, minTime: Infinity, maxTime: -Infinity, keys: new Set() };
-      this.blocks.push(block);
-    }
-    block.lastSeq = firstSeq + events.length - 1;
-    block.end = end;
-    for (const e of events) {
+    let at = start;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const seq = firstSeq + i;
+      if (!block || block.segment !== segment || block.end !== at || block.lastSeq - block.firstSeq + 1 >= BLOCK_EVENTS) {
+        block = { firstSeq: seq, lastSeq: seq - 1, segment, start: at, end: at, minTime: Infinity, maxTime: -Infinity, keys: new Set() };
+        this.blocks.push(block);
+      }
+      block.lastSeq = seq;
+      block.end = at = ends[i]!;
       // The time the record shows (to the second), which lookups match, not the call's own to the millisecond.
       const time = Math.floor(e.eventTime / 1000) * 1000;
       if (time < block.minTime) block.minTime = time;
@@ -215,7 +219,7 @@ export class IndexWriter {
       if (seq < from) continue;
       if (seq > head) break;
       const start = line.end - Buffer.byteLength(line.text) - 1;
-      batch.add([fieldsOfRecord(line.text)], seq, line.segment.first, start, line.end);
+      batch.add([fieldsOfRecord(line.text)], seq, line.segment.first, start, [line.end]);
       count++;
       if (count % 8192 === 0) save(seq);
     }
