@@ -594,8 +594,12 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   const tlsPort = tlsServer && (tlsServer.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
   consoleUrl = `http://${hostForUrl}:${port}/console/`;
-  // The URL certificates carry for the CRL (path-style S3) and the OCSP responder: this endpoint.
-  acmPca.endpoint = `http://${hostForUrl}:${port}`;
+  // The URL certificates carry for the CRL (path-style S3) and the OCSP responder: --public-url, else this endpoint.
+  acmPca.endpoint = config.publicUrl ?? `http://${hostForUrl}:${port}`;
+  if (config.publicUrl === undefined && (config.host === "0.0.0.0" || config.host === "::"))
+    log.info(
+      `certificates keyhold's CAs issue name ${acmPca.endpoint} for their CRL and OCSP URLs: set --public-url to the URL clients reach keyhold at`,
+    );
   if (tlsPort !== undefined) log.info(`HTTPS on port ${tlsPort}${tls?.caFile ? `; clients trust ${tls.caFile} (aws --ca-bundle)` : ""}`);
 
   const scheduler = new KmsScheduler(

@@ -14,19 +14,31 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import type { TLSSocket } from "node:tls";
-import { ACMClient, DescribeCertificateCommand, GetCertificateCommand, ListCertificatesCommand } from "@aws-sdk/client-acm";
+import {
+  ACMClient,
+  DescribeCertificateCommand,
+  GetCertificateCommand,
+  ListCertificatesCommand,
+  RequestCertificateCommand,
+} from "@aws-sdk/client-acm";
 import {
   ACMPCAClient,
+  CreateCertificateAuthorityCommand,
   DescribeCertificateAuthorityCommand,
+  GetCertificateAuthorityCsrCommand,
+  GetCertificateCommand as GetPcaCertificateCommand,
+  ImportCertificateAuthorityCertificateCommand,
+  IssueCertificateCommand,
   GetCertificateAuthorityCertificateCommand,
   ListCertificateAuthoritiesCommand,
 } from "@aws-sdk/client-acm-pca";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { DAY_MS, ManualClock } from "../src/clock.js";
+import { ConfigError, loadConfig } from "../src/config.js";
 import { startTestServer, tempDir } from "./helpers.js";
 import { ROOT_CREDS } from "./iam.js";
 import { makeCa, makeLeaf } from "./acm-pki.js";
-import { requireTool } from "./process.js";
+import { requireTool, spawnServer } from "./process.js";
 
 const run = promisify(execFile);
 const clients = (url: string, clock?: ManualClock) => {
@@ -221,6 +233,87 @@ describe("keyhold's own HTTPS from its local private CA", () => {
       c.pca.destroy();
       c.trail.destroy();
       await server.stop();
+    }
+  });
+});
+
+describe("--public-url", () => {
+  it("is read from the flag or KEYHOLD_PUBLIC_URL, without a trailing slash; a URL with a path or another scheme is refused", () => {
+    assert.equal(loadConfig({}, ["--public-url", "http://pki.example.test:8080/"]).publicUrl, "http://pki.example.test:8080");
+    assert.equal(loadConfig({ KEYHOLD_PUBLIC_URL: "https://[::1]:8443" }, []).publicUrl, "https://[::1]:8443");
+    assert.equal(loadConfig({}, []).publicUrl, undefined);
+    for (const bad of ["http://pki.example.test/ocsp", "ftp://pki.example.test", "pki.example.test", `http://${"a".repeat(300)}`])
+      assert.throws(() => loadConfig({}, ["--public-url", bad]), ConfigError, bad);
+  });
+
+  it("is the OCSP URL certificates carry", async () => {
+    const server = await startTestServer({ config: { publicUrl: "http://pki.example.test:8080" } });
+    const c = clients(server.url);
+    try {
+      const { CertificateAuthorityArn: caArn } = await c.pca.send(
+        new CreateCertificateAuthorityCommand({
+          CertificateAuthorityType: "ROOT",
+          CertificateAuthorityConfiguration: {
+            KeyAlgorithm: "EC_prime256v1",
+            SigningAlgorithm: "SHA256WITHECDSA",
+            Subject: { CommonName: "public url test root" },
+          },
+          RevocationConfiguration: { OcspConfiguration: { Enabled: true } },
+        }),
+      );
+      const { Csr } = await c.pca.send(new GetCertificateAuthorityCsrCommand({ CertificateAuthorityArn: caArn }));
+      const { CertificateArn } = await c.pca.send(
+        new IssueCertificateCommand({
+          CertificateAuthorityArn: caArn,
+          Csr: Buffer.from(Csr!),
+          SigningAlgorithm: "SHA256WITHECDSA",
+          TemplateArn: "arn:aws:acm-pca:::template/RootCACertificate/V1",
+          Validity: { Type: "YEARS", Value: 5 },
+        }),
+      );
+      const root = await c.pca.send(new GetPcaCertificateCommand({ CertificateAuthorityArn: caArn, CertificateArn }));
+      await c.pca.send(
+        new ImportCertificateAuthorityCertificateCommand({ CertificateAuthorityArn: caArn, Certificate: Buffer.from(root.Certificate!) }),
+      );
+      const { CertificateArn: arn } = await c.acm.send(
+        new RequestCertificateCommand({ DomainName: "svc.example.test", CertificateAuthorityArn: caArn, KeyAlgorithm: "EC_prime256v1" }),
+      );
+      const pem = (await c.acm.send(new GetCertificateCommand({ CertificateArn: arn }))).Certificate!;
+      const caId = caArn!.split("/").pop();
+      assert.match(new X509Certificate(pem).infoAccess!, new RegExp(`OCSP - URI:http://pki\\.example\\.test:8080/_keyhold/ocsp/${caId}`));
+    } finally {
+      c.acm.destroy();
+      c.pca.destroy();
+      c.trail.destroy();
+      await server.stop();
+    }
+  });
+});
+
+describe("keyhold's own HTTPS with --workers", () => {
+  it("the primary makes one CA and one certificate before the workers start; every worker serves it", async (t) => {
+    if (!requireTool(t, "curl", "curl")) return;
+    const dataDir = tempDir();
+    const server = await spawnServer(dataDir, { KEYHOLD_TLS_PORT: "0", KEYHOLD_WORKERS: "2" });
+    const c = clients(server.url);
+    try {
+      assert.equal(server.caFile, join(dataDir, "tls", "ca.pem"));
+      const cas = (await c.pca.send(new ListCertificateAuthoritiesCommand({}))).CertificateAuthorities!;
+      assert.equal(cas.length, 1);
+      const certs = (await c.acm.send(new ListCertificatesCommand({ Includes: { keyTypes: ["EC_prime256v1"] } }))).CertificateSummaryList!;
+      assert.equal(certs.length, 1);
+      const serial = hex(
+        (await c.acm.send(new DescribeCertificateCommand({ CertificateArn: certs[0]!.CertificateArn }))).Certificate!.Serial!,
+      );
+      const ca = readFileSync(server.caFile!, "utf8");
+      // Fresh connections, spread over the workers, all get the one certificate.
+      for (let i = 0; i < 6; i++) assert.equal(hex((await served(server.tlsUrl!, ca)).serial), serial);
+      assert.equal(await curl(server.caFile!, server.tlsUrl!), "200");
+    } finally {
+      c.acm.destroy();
+      c.pca.destroy();
+      c.trail.destroy();
+      await server.kill();
     }
   });
 });
