@@ -65,6 +65,9 @@ export interface CertificateBody {
   options?: { CertificateTransparencyLoggingPreference?: string; Export?: string };
   exported?: boolean;
   failureReason?: string;
+  /** RevokeCertificate: when, and ACM's reason. */
+  revokedAt?: number;
+  revocationReason?: string;
   renewal?: { status: "PENDING_AUTO_RENEWAL" | "SUCCESS" | "FAILED"; updatedAt: number; reason?: string };
 }
 
