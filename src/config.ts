@@ -345,7 +345,7 @@ export const SETTINGS: readonly Setting[] = [
     key: "tlsCert",
     env: "KEYHOLD_TLS_CERT",
     flag: "--tls-cert",
-    help: "PEM certificate chain for HTTPS (default: <data-dir>/tls/server.pem, made with its CA <data-dir>/tls/ca.pem)",
+    help: "PEM certificate chain for HTTPS (default: an ACM certificate from keyhold's own private CA, made at first start; clients trust <data-dir>/tls/ca.pem)",
     parse: (v) => resolve(v),
   },
   { key: "tlsKey", env: "KEYHOLD_TLS_KEY", flag: "--tls-key", help: "PEM private key of --tls-cert", parse: (v) => resolve(v) },
