@@ -12,6 +12,7 @@ import {
   RequestCertificateCommand,
   RevokeCertificateCommand,
   SearchCertificatesCommand,
+  UpdateCertificateOptionsCommand,
   type CertificateFilterStatement,
 } from "@aws-sdk/client-acm";
 import {
@@ -250,5 +251,40 @@ describe("ACM RevokeCertificate and SearchCertificates", () => {
     assert.equal(r.CertificateMetadata!.AcmCertificateMetadata!.Status, "REVOKED");
     assert.ok(r.CertificateMetadata!.AcmCertificateMetadata!.RevokedAt instanceof Date);
     assert.equal(r.CertificateMetadata!.AcmCertificateMetadata!.Type, "PRIVATE");
+  });
+
+  it("UpdateCertificateOptions keeps the CT preference; Export cannot change; a revoked certificate's options do not change", async () => {
+    await acm.send(
+      new UpdateCertificateOptionsCommand({ CertificateArn: a, Options: { CertificateTransparencyLoggingPreference: "DISABLED" } }),
+    );
+    const d = (await acm.send(new DescribeCertificateCommand({ CertificateArn: a }))).Certificate!;
+    assert.equal(d.Options?.CertificateTransparencyLoggingPreference, "DISABLED");
+    assert.equal(d.Options?.Export, "ENABLED");
+    await rejects(
+      () => acm.send(new UpdateCertificateOptionsCommand({ CertificateArn: a, Options: { Export: "DISABLED" } })),
+      "InvalidStateException",
+    );
+    await rejects(
+      () =>
+        acm.send(
+          new UpdateCertificateOptionsCommand({ CertificateArn: b, Options: { CertificateTransparencyLoggingPreference: "ENABLED" } }),
+        ),
+      "InvalidStateException",
+    );
+    await rejects(
+      () =>
+        acm.send(
+          new UpdateCertificateOptionsCommand({
+            CertificateArn: a.replace(/[0-9a-f]{12}$/, "000000000000"),
+            Options: { CertificateTransparencyLoggingPreference: "ENABLED" },
+          }),
+        ),
+      "ResourceNotFoundException",
+    );
+    assert.equal(
+      (await acm.send(new DescribeCertificateCommand({ CertificateArn: a }))).Certificate!.Options
+        ?.CertificateTransparencyLoggingPreference,
+      "DISABLED",
+    );
   });
 });
