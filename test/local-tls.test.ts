@@ -174,7 +174,7 @@ describe("keyhold's own HTTPS from its local private CA", () => {
     }
   });
 
-  it("a failed renewal is audited as FAILED with the reason, and the listener keeps the certificate it has", async () => {
+  it("a failed renewal (no permission for ACM; a disabled CA) is audited as FAILED with the reason, and the listener keeps the certificate it has", async () => {
     const dataDir = tempDir();
     const clock = new ManualClock(Date.now() - 340 * DAY_MS);
     const server = await startTestServer({ dataDir, clock, config: { tlsPort: 0 } });
@@ -183,24 +183,46 @@ describe("keyhold's own HTTPS from its local private CA", () => {
     try {
       const caArn = (await c.acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate!.CertificateAuthorityArn!;
       const before = await served(server.keyhold.tlsUrl!, readFileSync(server.keyhold.caFile!, "utf8"));
-      // The CA disabled: it cannot issue the renewal.
-      const { UpdateCertificateAuthorityCommand } = await import("@aws-sdk/client-acm-pca");
-      await c.pca.send(new UpdateCertificateAuthorityCommand({ CertificateAuthorityArn: caArn, Status: "DISABLED" }));
+      const { DeletePermissionCommand, CreatePermissionCommand, UpdateCertificateAuthorityCommand } =
+        await import("@aws-sdk/client-acm-pca");
+      const renewalEvents = async () =>
+        (
+          await c.trail.send(
+            new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "RenewCertificate" }] }),
+          )
+        ).Events!.map((e) => JSON.parse(e.CloudTrailEvent!) as Record<string, any>);
+      // Without the CA's permission for acm.amazonaws.com, ACM may not renew (as on AWS).
+      await c.pca.send(new DeletePermissionCommand({ CertificateAuthorityArn: caArn, Principal: "acm.amazonaws.com" }));
       clock.set(Date.now());
       assert.deepEqual(await server.keyhold.acmScheduler.tick(), []);
       c = clients(server.url, clock);
-      const d = (await c.acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate!;
+      let d = (await c.acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate!;
       assert.equal(d.RenewalSummary?.RenewalStatus, "FAILED");
-      assert.equal(hex((await served(server.keyhold.tlsUrl!, readFileSync(server.keyhold.caFile!, "utf8"))).serial), hex(before.serial));
-      const events = (
-        await c.trail.send(
-          new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "RenewCertificate" }] }),
-        )
-      ).Events!.map((e) => JSON.parse(e.CloudTrailEvent!) as Record<string, any>);
+      assert.equal(d.RenewalSummary?.RenewalStatusReason, "PCA_ACCESS_DENIED");
+      let events = await renewalEvents();
       assert.equal(events.length, 1);
       assert.equal(events[0]!.eventType, "AwsServiceEvent");
       assert.equal(events[0]!.serviceEventDetails.renewalStatus, "FAILED");
-      assert.equal(events[0]!.serviceEventDetails.renewalStatusReason, "PCA_INVALID_STATE");
+      assert.equal(events[0]!.serviceEventDetails.renewalStatusReason, "PCA_ACCESS_DENIED");
+
+      // The permission back but the CA disabled: it cannot issue the renewal either.
+      await c.pca.send(
+        new CreatePermissionCommand({
+          CertificateAuthorityArn: caArn,
+          Principal: "acm.amazonaws.com",
+          Actions: ["IssueCertificate", "GetCertificate", "ListPermissions"],
+        }),
+      );
+      await c.pca.send(new UpdateCertificateAuthorityCommand({ CertificateAuthorityArn: caArn, Status: "DISABLED" }));
+      assert.deepEqual(await server.keyhold.acmScheduler.tick(), []);
+      d = (await c.acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate!;
+      assert.equal(d.RenewalSummary?.RenewalStatus, "FAILED");
+      assert.equal(d.RenewalSummary?.RenewalStatusReason, "PCA_INVALID_STATE");
+      // The listener keeps the certificate it has.
+      assert.equal(hex((await served(server.keyhold.tlsUrl!, readFileSync(server.keyhold.caFile!, "utf8"))).serial), hex(before.serial));
+      events = await renewalEvents();
+      assert.equal(events.length, 2);
+      assert.deepEqual(events.map((e) => e.serviceEventDetails.renewalStatusReason).sort(), ["PCA_ACCESS_DENIED", "PCA_INVALID_STATE"]);
       assert.equal(
         (await c.pca.send(new DescribeCertificateAuthorityCommand({ CertificateAuthorityArn: caArn }))).CertificateAuthority!.Status,
         "DISABLED",
