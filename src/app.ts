@@ -82,6 +82,7 @@ import { ACM_OPERATIONS_BY_NAME, ACM_TARGET_PREFIX, ACM_UNSERVED } from "./acm/r
 import { AcmScheduler } from "./acm/scheduler.js";
 import type { PrivateCertificateIssuer } from "./acm/issuer.js";
 import { AcmTls } from "./acm/tls.js";
+import { ensureLocalTls, hasLegacyTls, type LocalTlsDeps } from "./acm/local-tls.js";
 
 export interface Keyhold {
   url: string;
@@ -179,7 +180,7 @@ export async function openStorage(config: Config, log: Logger = consoleLogger(),
  * start. The primary of `--workers N` calls this once before forking, so workers never race it.
  */
 export async function initializeDataDir(config: Config, options: StartOptions = {}): Promise<GeneratedCredentials | undefined> {
-  const { repo, keystore, credentials } = await openStorage(config, options.log ?? consoleLogger());
+  const { repo, keystore, credentials, directory } = await openStorage(config, options.log ?? consoleLogger());
   const clock = options.clock ?? systemClock;
   try {
     // The audit signing key is made here too, so that workers starting together find one.
@@ -189,15 +190,41 @@ export async function initializeDataDir(config: Config, options: StartOptions = 
     } finally {
       await auditStore.close();
     }
-    // So is the HTTPS certificate, if keyhold is to make one.
-    if (config.tlsPort !== undefined && config.tlsCertificateArn === undefined)
-      await loadTls({ dataDir: config.dataDir, host: config.host, certFile: config.tlsCert, keyFile: config.tlsKey });
-    if (await repo.getAccount(config.accountId)) return undefined;
-    return await initialize(config, repo, credentials, clock, options.log ?? consoleLogger());
+    // So is the HTTPS certificate, if keyhold is to make one (its first account must exist first).
+    let generated: GeneratedCredentials | undefined;
+    if (!(await repo.getAccount(config.accountId)))
+      generated = await initialize(config, repo, credentials, clock, options.log ?? consoleLogger());
+    if (makesOwnTls(config)) {
+      const authorizer = new Authorizer(directory);
+      const pca = new AcmPcaService({ repo, keystore, authorizer, clock });
+      const acm = new AcmService({ repo, keystore, authorizer, clock, issuer: new AcmPcaIssuer(pca) });
+      const log = options.log ?? consoleLogger();
+      // Made before the workers start; recorded in the log here (the workers' audit trails are not open yet).
+      await ensureLocalTls(config.dataDir, config.host, {
+        pca,
+        acm,
+        accountId: config.accountId,
+        region: config.region,
+        clock,
+        log: (m) => log.info(m),
+      });
+    }
+    return generated;
   } finally {
     await repo.close();
     keystore.close();
   }
+}
+
+/** Whether keyhold serves HTTPS with a certificate of its own local CA: --tls-port with no certificate named and no files of an earlier keyhold. */
+function makesOwnTls(config: Config): boolean {
+  return (
+    config.tlsPort !== undefined &&
+    config.tlsCertificateArn === undefined &&
+    config.tlsCert === undefined &&
+    config.tlsKey === undefined &&
+    !hasLegacyTls(config.dataDir)
+  );
 }
 
 export async function startKeyhold(config: Config, options: StartOptions = {}): Promise<Keyhold> {
@@ -532,19 +559,35 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   let tls: TlsFiles | undefined;
   let acmTls: AcmTls | undefined;
   if (config.tlsPort !== undefined) {
-    if (config.tlsCertificateArn !== undefined) {
-      // An ACM certificate of keyhold's own account, followed when it is renewed or re-imported.
-      // Read before anything listens: a certificate that cannot be served stops the start cleanly.
-      try {
+    // An ACM certificate of keyhold's own account (named, or made at first start from keyhold's
+    // local private CA), followed when it is renewed or re-imported; or certificate files.
+    // Read before anything listens: a certificate that cannot be served stops the start cleanly.
+    try {
+      if (config.tlsCertificateArn !== undefined) {
         acmTls = new AcmTls(acm, config.tlsCertificateArn, config.accountId, config.region, (m) => log.info(m));
         tls = await acmTls.identity();
-      } catch (error) {
-        await audit.close();
-        await repo.close();
-        keystore.close();
-        throw error;
-      }
-    } else tls = await loadTls({ dataDir: config.dataDir, host: config.host, certFile: config.tlsCert, keyFile: config.tlsKey });
+      } else if (makesOwnTls(config)) {
+        const local = await ensureLocalTls(config.dataDir, config.host, {
+          pca: acmPca,
+          acm,
+          accountId: config.accountId,
+          region: config.region,
+          clock,
+          log: (m) => log.info(m),
+          record: (event) =>
+            void audit
+              .serviceEvent(event)
+              .catch((error: unknown) => log.error(`recording ${event.eventName} failed: ${(error as Error)?.message ?? String(error)}`)),
+        } satisfies LocalTlsDeps);
+        acmTls = new AcmTls(acm, local.certificateArn, config.accountId, config.region, (m) => log.info(m), "made at first start");
+        tls = { ...(await acmTls.identity()), caFile: local.caFile };
+      } else tls = loadTls({ dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey });
+    } catch (error) {
+      await audit.close();
+      await repo.close();
+      keystore.close();
+      throw error;
+    }
   }
   // Replies the HTTP layer makes itself (a body over the bound, a handler that threw) are logged
   // and counted like the dispatcher's.
@@ -564,8 +607,12 @@ export async function startKeyhold(config: Config, options: StartOptions = {}): 
   const tlsPort = tlsServer && (tlsServer.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
   consoleUrl = `http://${hostForUrl}:${port}/console/`;
-  // The URL certificates carry for the CRL (path-style S3) and the OCSP responder: this endpoint.
-  acmPca.endpoint = `http://${hostForUrl}:${port}`;
+  // The URL certificates carry for the CRL (path-style S3) and the OCSP responder: --public-url, else this endpoint.
+  acmPca.endpoint = config.publicUrl ?? `http://${hostForUrl}:${port}`;
+  if (config.publicUrl === undefined && (config.host === "0.0.0.0" || config.host === "::"))
+    log.info(
+      `certificates keyhold's CAs issue name ${acmPca.endpoint} for their CRL and OCSP URLs: set --public-url to the URL clients reach keyhold at`,
+    );
   if (tlsPort !== undefined) log.info(`HTTPS on port ${tlsPort}${tls?.caFile ? `; clients trust ${tls.caFile} (aws --ca-bundle)` : ""}`);
 
   const scheduler = new KmsScheduler(

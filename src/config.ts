@@ -55,6 +55,8 @@ export interface Config {
   tlsKey?: string;
   /** An ACM certificate of keyhold's own account to serve HTTPS with, followed when it is renewed or re-imported. */
   tlsCertificateArn?: string;
+  /** The URL clients reach keyhold at (http://host:port, no path): the CRL and OCSP URLs written into certificates. */
+  publicUrl?: string;
   /** Connection limits (src/http/server.ts ConnectionLimits); defaults there when unset. */
   headersTimeoutMs?: number;
   idleTimeoutMs?: number;
@@ -343,7 +345,7 @@ export const SETTINGS: readonly Setting[] = [
     key: "tlsCert",
     env: "KEYHOLD_TLS_CERT",
     flag: "--tls-cert",
-    help: "PEM certificate chain for HTTPS (default: <data-dir>/tls/server.pem, made with its CA <data-dir>/tls/ca.pem)",
+    help: "PEM certificate chain for HTTPS (default: an ACM certificate from keyhold's own private CA, made at first start; clients trust <data-dir>/tls/ca.pem)",
     parse: (v) => resolve(v),
   },
   { key: "tlsKey", env: "KEYHOLD_TLS_KEY", flag: "--tls-key", help: "PEM private key of --tls-cert", parse: (v) => resolve(v) },
@@ -357,6 +359,14 @@ export const SETTINGS: readonly Setting[] = [
       /^arn:aws:acm:[a-z0-9-]{1,32}:\d{12}:certificate\/[0-9a-f-]{36}$/,
       "arn:aws:acm:<region>:<account>:certificate/<id>",
     ),
+  },
+  {
+    key: "publicUrl",
+    env: "KEYHOLD_PUBLIC_URL",
+    flag: "--public-url",
+    help: "the URL clients reach this keyhold at (http://pki.example.com:8420), written into certificates as the CRL and OCSP URLs (default: http://<host>:<port>)",
+    parse: (v) =>
+      matching("public URL", /^https?:\/\/[A-Za-z0-9.:[\]-]{1,253}\/?$/, "an http:// or https:// URL with no path")(v).replace(/\/$/, ""),
   },
   {
     key: "headersTimeoutMs",

@@ -46,6 +46,8 @@ export function certificateDetail(body: CertificateBody, now: number, inUseBy: s
     KeyUsages: f?.keyUsages.map((Name) => ({ Name: Name as never })),
     ExtendedKeyUsages: f?.extendedKeyUsages.map((e) => ({ Name: e.Name as never, OID: e.OID })),
     CertificateAuthorityArn: body.certificateAuthorityArn,
+    RevokedAt: date(body.revokedAt),
+    RevocationReason: body.revocationReason as CertificateDetail["RevocationReason"],
     RenewalEligibility: body.type === "PRIVATE" && body.status === "ISSUED" ? "ELIGIBLE" : "INELIGIBLE",
     Options: {
       CertificateTransparencyLoggingPreference: (body.options?.CertificateTransparencyLoggingPreference ?? "ENABLED") as "ENABLED",

@@ -13,6 +13,9 @@ import { putAccountConfiguration } from "./operations/put-account-configuration.
 import { removeTagsFromCertificate } from "./operations/remove-tags-from-certificate.js";
 import { renewCertificate } from "./operations/renew-certificate.js";
 import { requestCertificate } from "./operations/request-certificate.js";
+import { revokeCertificate } from "./operations/revoke-certificate.js";
+import { searchCertificates } from "./operations/search-certificates.js";
+import { updateCertificateOptions } from "./operations/update-certificate-options.js";
 
 /** AWS JSON 1.1: X-Amz-Target is CertificateManager.<Operation>; requests are signed for acm. */
 export const ACM_TARGET_PREFIX = "CertificateManager";
@@ -31,6 +34,9 @@ export const ACM_OPERATIONS: readonly AcmOperation[] = [
   listTagsForCertificate,
   getAccountConfiguration,
   putAccountConfiguration,
+  revokeCertificate,
+  searchCertificates,
+  updateCertificateOptions,
 ];
 
 export const ACM_OPERATIONS_BY_NAME: ReadonlyMap<string, AcmOperation> = new Map(ACM_OPERATIONS.map((op) => [op.name, op]));
@@ -38,7 +44,4 @@ export const ACM_OPERATIONS_BY_NAME: ReadonlyMap<string, AcmOperation> = new Map
 /** ACM operations keyhold does not serve, with the reason a caller is given. */
 export const ACM_UNSERVED: ReadonlyMap<string, string> = new Map([
   ["ResendValidationEmail", "keyhold issues private certificates only; there is no domain validation email to resend."],
-  ["UpdateCertificateOptions", "keyhold logs no certificates to Certificate Transparency; there is no option to change."],
-  ["RevokeCertificate", "Revoke a private certificate through its private CA (acm-pca RevokeCertificate)."],
-  ["SearchCertificates", "Use ListCertificates with its filters."],
 ]);

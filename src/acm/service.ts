@@ -58,11 +58,16 @@ export interface CertificateBody {
   tags: Tag[];
   /** RequestCertificate: the CA, the names asked for, the token, the options. */
   certificateAuthorityArn?: string;
-  requested?: { domainName: string; subjectAlternativeNames: string[] };
+  requested?: { domainName: string; subjectAlternativeNames: string[]; ipAddresses?: string[] };
+  /** The private CA template to issue with (keyhold's own HTTPS certificate: EndEntityServerAuthCertificate); the CA's default else. */
+  templateArn?: string;
   idempotencyToken?: string;
   options?: { CertificateTransparencyLoggingPreference?: string; Export?: string };
   exported?: boolean;
   failureReason?: string;
+  /** RevokeCertificate: when, and ACM's reason. */
+  revokedAt?: number;
+  revocationReason?: string;
   renewal?: { status: "PENDING_AUTO_RENEWAL" | "SUCCESS" | "FAILED"; updatedAt: number; reason?: string };
 }
 
@@ -255,7 +260,10 @@ export class AcmService {
       keys,
       signingAlgorithm: KEY_ALGORITHMS[body.keyAlgorithm].sign,
       extensions: [
-        new lib.SubjectAlternativeNameExtension(names.subjectAlternativeNames.map((value) => ({ type: "dns" as const, value }))),
+        new lib.SubjectAlternativeNameExtension([
+          ...names.subjectAlternativeNames.map((value) => ({ type: "dns" as const, value })),
+          ...(names.ipAddresses ?? []).map((value) => ({ type: "ip" as const, value })),
+        ]),
       ],
     });
     let issued;
@@ -264,6 +272,7 @@ export class AcmService {
         certificateAuthorityArn: body.certificateAuthorityArn!,
         csrDer: Buffer.from(csr.rawData),
         validityDays: PRIVATE_VALIDITY_DAYS,
+        templateArn: body.templateArn,
       });
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;

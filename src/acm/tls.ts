@@ -25,15 +25,17 @@ export class AcmTls {
     accountId: string,
     region: string,
     private readonly log: (message: string) => void,
+    /** How the certificate was chosen, for messages and InUseBy. */
+    private readonly origin = "--tls-certificate-arn",
   ) {
     const parsed = AcmService.parseArn(arn);
     if (parsed.accountId !== accountId || parsed.region !== region)
-      throw new ConfigError(`--tls-certificate-arn must name a certificate of keyhold's own account ${accountId} in ${region}`);
+      throw new ConfigError(`${origin} must name a certificate of keyhold's own account ${accountId} in ${region}`);
     this.id = parsed.id;
     this.accountId = accountId;
     this.region = region;
     // What uses the certificate: DescribeCertificate's InUseBy; DeleteCertificate refuses while it does.
-    acm.inUseBy = (a) => (a === this.arn ? ["keyhold HTTPS listener (--tls-certificate-arn)"] : []);
+    acm.inUseBy = (a) => (a === this.arn ? [`keyhold HTTPS listener (${origin})`] : []);
   }
 
   private readonly accountId: string;
@@ -42,10 +44,10 @@ export class AcmTls {
   /** The certificate (with its chain) and key to serve now; a start with a certificate that cannot be served stops. */
   async identity(): Promise<TlsIdentity & { keyRef: string }> {
     const cert = await this.acm.load(this.accountId, this.region, this.id);
-    if (!cert) throw new ConfigError(`--tls-certificate-arn: no certificate ${this.arn} in account ${this.accountId}`);
+    if (!cert) throw new ConfigError(`${this.origin}: no certificate ${this.arn} in account ${this.accountId}`);
     const body = cert.body;
     if (body.status !== "ISSUED" || !body.certificatePem || !body.keyRef)
-      throw new ConfigError(`--tls-certificate-arn: certificate ${this.arn} is ${body.status}, not issued`);
+      throw new ConfigError(`${this.origin}: certificate ${this.arn} is ${body.status}, not issued`);
     const key = this.acm.privateKey(body).export({ type: "pkcs8", format: "pem" }) as string;
     this.served = body.keyRef;
     return { cert: body.certificatePem + (body.chainPem ?? ""), key, keyRef: body.keyRef };

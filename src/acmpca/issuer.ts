@@ -43,7 +43,7 @@ export class AcmPcaIssuer implements PrivateCertificateIssuer, CertificateStatus
     call: CallContext,
     request: { certificateAuthorityArn: string; csrDer: Buffer; validityDays: number; templateArn?: string },
   ): Promise<{ certificatePem: string; chainPem: string; serialHex: string; notBefore: Date; notAfter: Date }> {
-    const ca = await this.pca.require(call, request.certificateAuthorityArn, "acm-pca:IssueCertificate");
+    const ca = await this.requireForIssue(call, request.certificateAuthorityArn);
     const algorithm = ca.body.configuration.SigningAlgorithm;
     const cert = await issueCertificate(this.pca, call, ca, {
       csr: request.csrDer,
@@ -58,6 +58,30 @@ export class AcmPcaIssuer implements PrivateCertificateIssuer, CertificateStatus
       notBefore: new Date(cert.notBefore),
       notAfter: new Date(cert.notAfter),
     };
+  }
+
+  /**
+   * The CA, once the caller may issue from it: ACM's own managed renewal (the service principal
+   * acm.amazonaws.com acting in the certificate's account) by the CA's permission for ACM
+   * (CreatePermission with IssueCertificate, for that account), as on AWS; anyone else by policy.
+   */
+  private async requireForIssue(call: CallContext, arn: string) {
+    if (call.principal.type !== "AWSService" || call.principal.principalId !== "acm.amazonaws.com")
+      return this.pca.require(call, arn, "acm-pca:IssueCertificate");
+    const ca = await this.pca.find(call, arn);
+    this.pca.trailResource(call, ca.body.arn);
+    const allowed = ca.body.permissions.some(
+      (p) =>
+        p.principal === "acm.amazonaws.com" &&
+        (p.sourceAccount ?? ca.accountId) === call.accountId &&
+        p.actions.includes("IssueCertificate"),
+    );
+    if (!allowed)
+      throw new ServiceError(
+        "AccessDeniedException",
+        `acm.amazonaws.com has no permission to issue from ${ca.body.arn} for account ${call.accountId} (CreatePermission).`,
+      );
+    return ca;
   }
 
   async revoke(call: CallContext, request: { certificateAuthorityArn: string; serialHex: string; reason: string }): Promise<void> {
