@@ -96,6 +96,28 @@ async function passwordSignIn(
   };
 }
 
+/** A password or secret key field: typed as a password, named for the browser's password manager. */
+function SecretField(props: {
+  label: string;
+  errorText?: string;
+  value: string;
+  onChange(value: string): void;
+  name: string;
+  autoComplete: string;
+}) {
+  return (
+    <FormField label={props.label} errorText={props.errorText}>
+      <Input
+        value={props.value}
+        onChange={({ detail }) => props.onChange(detail.value)}
+        type="password"
+        name={props.name}
+        autoComplete={props.autoComplete}
+      />
+    </FormField>
+  );
+}
+
 export function SignIn({ onSignedIn }: { onSignedIn(session: Session): void }) {
   const [tab, setTab] = useState("password");
   const [region, setRegion] = useState("us-east-1");
@@ -199,15 +221,13 @@ export function SignIn({ onSignedIn }: { onSignedIn(session: Session): void }) {
                               autoComplete="username"
                             />
                           </FormField>
-                          <FormField label="Password">
-                            <Input
-                              value={password}
-                              onChange={({ detail }) => setPassword(detail.value)}
-                              type="password"
-                              name="password"
-                              autoComplete="current-password"
-                            />
-                          </FormField>
+                          <SecretField
+                            label="Password"
+                            value={password}
+                            onChange={setPassword}
+                            name="password"
+                            autoComplete="current-password"
+                          />
                         </SpaceBetween>
                       ),
                     },
@@ -224,15 +244,13 @@ export function SignIn({ onSignedIn }: { onSignedIn(session: Session): void }) {
                               autoComplete="off"
                             />
                           </FormField>
-                          <FormField label="Secret access key">
-                            <Input
-                              value={secretAccessKey}
-                              onChange={({ detail }) => setSecretAccessKey(detail.value)}
-                              type="password"
-                              name="secretAccessKey"
-                              autoComplete="off"
-                            />
-                          </FormField>
+                          <SecretField
+                            label="Secret access key"
+                            value={secretAccessKey}
+                            onChange={setSecretAccessKey}
+                            name="secretAccessKey"
+                            autoComplete="off"
+                          />
                           <FormField label="Session token" description="Only for temporary credentials." secondaryControl={null}>
                             <Input
                               value={sessionToken}
@@ -335,33 +353,29 @@ function ChangePassword({
             <Container>
               <SpaceBetween size="m">
                 <ErrorAlert error={error} header="Password not changed" />
-                <FormField label="Old password">
-                  <Input
-                    value={oldPassword}
-                    onChange={({ detail }) => setOldPassword(detail.value)}
-                    type="password"
-                    name="oldPassword"
-                    autoComplete="current-password"
-                  />
-                </FormField>
-                <FormField label="New password" errorText={newError}>
-                  <Input
-                    value={newPassword}
-                    onChange={({ detail }) => setNewPassword(detail.value)}
-                    type="password"
-                    name="newPassword"
-                    autoComplete="new-password"
-                  />
-                </FormField>
-                <FormField label="Retype new password" errorText={retypeError}>
-                  <Input
-                    value={retyped}
-                    onChange={({ detail }) => setRetyped(detail.value)}
-                    type="password"
-                    name="retypedPassword"
-                    autoComplete="new-password"
-                  />
-                </FormField>
+                <SecretField
+                  label="Old password"
+                  value={oldPassword}
+                  onChange={setOldPassword}
+                  name="oldPassword"
+                  autoComplete="current-password"
+                />
+                <SecretField
+                  label="New password"
+                  errorText={newError}
+                  value={newPassword}
+                  onChange={setNewPassword}
+                  name="newPassword"
+                  autoComplete="new-password"
+                />
+                <SecretField
+                  label="Retype new password"
+                  errorText={retypeError}
+                  value={retyped}
+                  onChange={setRetyped}
+                  name="retypedPassword"
+                  autoComplete="new-password"
+                />
               </SpaceBetween>
             </Container>
           </Form>
