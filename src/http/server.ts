@@ -234,7 +234,7 @@ export function createHttpServer(
 ): Server {
   const secure = tls !== undefined;
   /** Hands a request to the handler and sends its reply (a bare 500 if the handler itself failed). */
-  const run = (req: IncomingMessage, res: ServerResponse, request: SignedRequest): void => {
+  const run = (req: IncomingMessage, res: ServerResponse, request: SignedRequest, started: number): void => {
     const reply = (r: Reply) => {
       if (!req.complete) closeAfter(req, r);
       // Draining: the connection ends with this reply, which says so, so the client opens its
@@ -242,7 +242,6 @@ export function createHttpServer(
       else if (draining.has(server)) r.headers.connection = "close";
       send(res, r);
     };
-    const started = performance.now();
     handler(request).then(reply, (error: unknown) => {
       const requestId = randomUUID();
       const r = errorReply(requestId, "InternalFailure", 500, "An internal error occurred.");
@@ -258,6 +257,7 @@ export function createHttpServer(
   const listener = (req: IncomingMessage, res: ServerResponse, expectsContinue = false) => {
     // Replies carry their own Date header, from the server's (injectable) clock; see send().
     res.sendDate = false;
+    const started = performance.now();
     req.on("error", () => {
       watch.delete(req);
       res.destroy();
@@ -269,10 +269,9 @@ export function createHttpServer(
         if (expectsContinue) res.writeContinue();
         if (!req.complete) watch.add(req);
       });
-      run(req, res, requestOf(req, Buffer.alloc(0), secure, req));
+      run(req, res, requestOf(req, Buffer.alloc(0), secure, req), started);
       return;
     }
-    const started = performance.now();
     const declared = Number(req.headers["content-length"] ?? 0);
     if (declared > MAX_BODY_BYTES) {
       tooLarge(req, res, secure, started, answered);
@@ -298,7 +297,7 @@ export function createHttpServer(
     req.on("end", () => {
       watch.delete(req);
       if (refused) return;
-      run(req, res, requestOf(req, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), secure));
+      run(req, res, requestOf(req, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), secure), started);
     });
   };
   // Sockets buffer up to 1 MiB before a writer waits: a streamed object goes out in large writes.
