@@ -10,16 +10,12 @@
  * BENCH_SECONDS (default 5) and BENCH_CONNECTIONS (default 8) set the load.
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as x509 from "@peculiar/asn1-x509";
-import {
-  ACMPCAClient,
-  CreateCertificateAuthorityCommand,
-  GetCertificateAuthorityCsrCommand,
-  GetCertificateCommand,
-  ImportCertificateAuthorityCertificateCommand,
-  IssueCertificateCommand,
-} from "@aws-sdk/client-acm-pca";
+import { ACMPCAClient } from "@aws-sdk/client-acm-pca";
+import { activateCa, caInput, opensslCsr } from "../test/pca-fixture.js";
 import { chooseLoadRunner } from "./load.js";
 import { ACCESS_KEY_ID, SECRET, runBench, signedBytes, startKeyhold } from "./servers.js";
 import { publicKeyDer, signMessage } from "../src/crypto/asymmetric.js";
@@ -27,26 +23,6 @@ import { extension, keyIdentifier, OID, parseCsr, signCertificate, subjectName, 
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
-
-function leafCsr(): Buffer {
-  return execFileSync("openssl", [
-    "req",
-    "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    "/dev/null",
-    "-subj",
-    "/CN=bench.internal",
-    "-addext",
-    "subjectAltName=DNS:bench.internal",
-    "-outform",
-    "DER",
-  ]);
-}
 
 /** A serial as keyhold makes it: 16 random bytes, positive, first byte non-zero. */
 function serial(): Buffer {
@@ -99,36 +75,15 @@ async function bare(csrDer: Buffer, seconds: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const csr = leafCsr();
+  const keyDir = mkdtempSync(join(tmpdir(), "keyhold-bench-pca-"));
+  const csr = opensslCsr(keyDir, "bench", { subject: "/CN=bench.internal", san: "DNS:bench.internal", outform: "DER" });
+  rmSync(keyDir, { recursive: true });
   const keyhold = await startKeyhold(["--workers", "1"]);
   try {
     const endpoint = `http://127.0.0.1:${keyhold.port}`;
     const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET };
     const pca = new ACMPCAClient({ endpoint, region: "us-east-1", credentials });
-    const { CertificateAuthorityArn: arn } = await pca.send(
-      new CreateCertificateAuthorityCommand({
-        CertificateAuthorityType: "ROOT",
-        CertificateAuthorityConfiguration: {
-          KeyAlgorithm: "EC_prime256v1",
-          SigningAlgorithm: "SHA256WITHECDSA",
-          Subject: { CommonName: "bench root" },
-        },
-      }),
-    );
-    const { Csr } = await pca.send(new GetCertificateAuthorityCsrCommand({ CertificateAuthorityArn: arn }));
-    const { CertificateArn } = await pca.send(
-      new IssueCertificateCommand({
-        CertificateAuthorityArn: arn,
-        Csr: Buffer.from(Csr!),
-        SigningAlgorithm: "SHA256WITHECDSA",
-        TemplateArn: "arn:aws:acm-pca:::template/RootCACertificate/V1",
-        Validity: { Type: "YEARS", Value: 5 },
-      }),
-    );
-    const { Certificate } = await pca.send(new GetCertificateCommand({ CertificateAuthorityArn: arn, CertificateArn }));
-    await pca.send(
-      new ImportCertificateAuthorityCertificateCommand({ CertificateAuthorityArn: arn, Certificate: Buffer.from(Certificate!) }),
-    );
+    const { arn } = await activateCa(pca, caInput("ROOT", "EC_prime256v1", "SHA256WITHECDSA", "bench root"));
     pca.destroy();
     const body = JSON.stringify({
       CertificateAuthorityArn: arn,

@@ -11,14 +11,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import {
-  ACMPCAClient,
-  CreateCertificateAuthorityCommand,
-  GetCertificateAuthorityCsrCommand,
-  GetCertificateCommand as GetPcaCertificateCommand,
-  ImportCertificateAuthorityCertificateCommand,
-  IssueCertificateCommand,
-} from "@aws-sdk/client-acm-pca";
+import { ACMPCAClient } from "@aws-sdk/client-acm-pca";
 import {
   ACMClient,
   DescribeCertificateCommand,
@@ -30,8 +23,7 @@ import {
 import { startTestServer, tempDir, type TestServer } from "./helpers.js";
 import { iamClient, makeUser, policy, ROOT_CREDS, type Creds } from "./iam.js";
 import { requireTool } from "./process.js";
-
-const T = "arn:aws:acm-pca:::template/";
+import { activateCa, caInput } from "./pca-fixture.js";
 
 describe("ACM certificates from keyhold's private CA", () => {
   let server: TestServer;
@@ -52,35 +44,13 @@ describe("ACM certificates from keyhold's private CA", () => {
 
   /** A CA made active: a root signs its own CSR; a subordinate's is signed by `parent`. */
   async function activeCa(cn: string, parent?: string): Promise<{ arn: string; pem: string }> {
-    const { CertificateAuthorityArn: arn } = await pca.send(
-      new CreateCertificateAuthorityCommand({
-        CertificateAuthorityType: parent ? "SUBORDINATE" : "ROOT",
-        CertificateAuthorityConfiguration: {
-          KeyAlgorithm: "EC_prime256v1",
-          SigningAlgorithm: "SHA256WITHECDSA",
-          Subject: { CommonName: cn },
-        },
-      }),
+    const type = parent ? "SUBORDINATE" : "ROOT";
+    const ca = await activateCa(
+      pca,
+      caInput(type, "EC_prime256v1", "SHA256WITHECDSA", cn),
+      parent ? { arn: parent, signing: "SHA256WITHECDSA" } : undefined,
     );
-    const { Csr } = await pca.send(new GetCertificateAuthorityCsrCommand({ CertificateAuthorityArn: arn }));
-    const { CertificateArn } = await pca.send(
-      new IssueCertificateCommand({
-        CertificateAuthorityArn: parent ?? arn,
-        Csr: Buffer.from(Csr!),
-        SigningAlgorithm: "SHA256WITHECDSA",
-        TemplateArn: parent ? `${T}SubordinateCACertificate_PathLen0/V1` : `${T}RootCACertificate/V1`,
-        Validity: { Type: "YEARS", Value: parent ? 5 : 10 },
-      }),
-    );
-    const got = await pca.send(new GetPcaCertificateCommand({ CertificateAuthorityArn: parent ?? arn, CertificateArn }));
-    await pca.send(
-      new ImportCertificateAuthorityCertificateCommand({
-        CertificateAuthorityArn: arn,
-        Certificate: Buffer.from(got.Certificate!),
-        CertificateChain: got.CertificateChain ? Buffer.from(got.CertificateChain) : undefined,
-      }),
-    );
-    return { arn: arn!, pem: got.Certificate! };
+    return { arn: ca.arn, pem: ca.certificate };
   }
 
   it("requests, verifies with openssl, renews under the same ARN and exports a certificate issued by a subordinate CA", async (t) => {

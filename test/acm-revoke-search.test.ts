@@ -15,18 +15,12 @@ import {
   UpdateCertificateOptionsCommand,
   type CertificateFilterStatement,
 } from "@aws-sdk/client-acm";
-import {
-  ACMPCAClient,
-  CreateCertificateAuthorityCommand,
-  GetCertificateAuthorityCsrCommand,
-  GetCertificateCommand,
-  ImportCertificateAuthorityCertificateCommand,
-  IssueCertificateCommand,
-} from "@aws-sdk/client-acm-pca";
+import { ACMPCAClient } from "@aws-sdk/client-acm-pca";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { rejects, startTestServer, type TestServer } from "./helpers.js";
 import { ROOT_CREDS } from "./iam.js";
 import { makeCa, makeLeaf } from "./acm-pki.js";
+import { activateCa, caInput } from "./pca-fixture.js";
 
 const options = (url: string) => ({ endpoint: url, region: "us-east-1", credentials: ROOT_CREDS, maxAttempts: 1 });
 
@@ -43,31 +37,12 @@ describe("ACM RevokeCertificate and SearchCertificates", () => {
     server = await startTestServer();
     acm = new ACMClient(options(server.url));
     pca = new ACMPCAClient(options(server.url));
-    ({ CertificateAuthorityArn: caArn } = (await pca.send(
-      new CreateCertificateAuthorityCommand({
-        CertificateAuthorityType: "ROOT",
-        CertificateAuthorityConfiguration: {
-          KeyAlgorithm: "EC_prime256v1",
-          SigningAlgorithm: "SHA256WITHECDSA",
-          Subject: { CommonName: "revoke search root", Country: "US" },
-        },
+    ({ arn: caArn } = await activateCa(
+      pca,
+      caInput("ROOT", "EC_prime256v1", "SHA256WITHECDSA", "revoke search root", {
         RevocationConfiguration: { OcspConfiguration: { Enabled: true } },
       }),
-    )) as { CertificateAuthorityArn: string });
-    const { Csr } = await pca.send(new GetCertificateAuthorityCsrCommand({ CertificateAuthorityArn: caArn }));
-    const { CertificateArn } = await pca.send(
-      new IssueCertificateCommand({
-        CertificateAuthorityArn: caArn,
-        Csr: Buffer.from(Csr!),
-        SigningAlgorithm: "SHA256WITHECDSA",
-        TemplateArn: "arn:aws:acm-pca:::template/RootCACertificate/V1",
-        Validity: { Type: "YEARS", Value: 5 },
-      }),
-    );
-    const root = await pca.send(new GetCertificateCommand({ CertificateAuthorityArn: caArn, CertificateArn }));
-    await pca.send(
-      new ImportCertificateAuthorityCertificateCommand({ CertificateAuthorityArn: caArn, Certificate: Buffer.from(root.Certificate!) }),
-    );
+    ));
     a = (
       await acm.send(
         new RequestCertificateCommand({ DomainName: "a.example.test", CertificateAuthorityArn: caArn, KeyAlgorithm: "EC_prime256v1" }),

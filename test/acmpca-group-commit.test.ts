@@ -6,22 +6,15 @@
  */
 import { after, describe, it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
-import {
-  ACMPCAClient,
-  CreateCertificateAuthorityCommand,
-  GetCertificateAuthorityCsrCommand,
-  GetCertificateCommand,
-  ImportCertificateAuthorityCertificateCommand,
-  IssueCertificateCommand,
-} from "@aws-sdk/client-acm-pca";
+import { ACMPCAClient, GetCertificateCommand, IssueCertificateCommand } from "@aws-sdk/client-acm-pca";
 import { DocumentGroupCommit } from "../src/store/group-commit.js";
 import type { DocumentRecord } from "../src/store/records.js";
 import { SqliteRepository } from "../src/store/sqlite.js";
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, tempDir } from "./helpers.js";
 import { requireTool, spawnServer } from "./process.js";
+import { activateCa, caInput, opensslCsr } from "./pca-fixture.js";
 
 const doc = (name: string, body = "{}"): DocumentRecord => ({
   kind: "acmpca-certificate",
@@ -97,47 +90,8 @@ describe("IssueCertificate with group commit", () => {
     let server = await spawnServer(dataDir);
     let pca = new ACMPCAClient({ endpoint: server.url, region: "us-east-1", credentials, maxAttempts: 1 });
     try {
-      const { CertificateAuthorityArn: arn } = await pca.send(
-        new CreateCertificateAuthorityCommand({
-          CertificateAuthorityType: "ROOT",
-          CertificateAuthorityConfiguration: {
-            KeyAlgorithm: "EC_prime256v1",
-            SigningAlgorithm: "SHA256WITHECDSA",
-            Subject: { CommonName: "group commit root" },
-          },
-        }),
-      );
-      const { Csr } = await pca.send(new GetCertificateAuthorityCsrCommand({ CertificateAuthorityArn: arn }));
-      const root = await pca.send(
-        new IssueCertificateCommand({
-          CertificateAuthorityArn: arn,
-          Csr: Buffer.from(Csr!),
-          SigningAlgorithm: "SHA256WITHECDSA",
-          TemplateArn: "arn:aws:acm-pca:::template/RootCACertificate/V1",
-          Validity: { Type: "YEARS", Value: 1 },
-        }),
-      );
-      const { Certificate } = await pca.send(
-        new GetCertificateCommand({ CertificateAuthorityArn: arn, CertificateArn: root.CertificateArn }),
-      );
-      await pca.send(
-        new ImportCertificateAuthorityCertificateCommand({ CertificateAuthorityArn: arn, Certificate: Buffer.from(Certificate!) }),
-      );
-      const csr = execFileSync("openssl", [
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "/dev/null",
-        "-subj",
-        "/CN=durable.internal",
-        "-outform",
-        "DER",
-      ]);
+      const { arn, certificate } = await activateCa(pca, caInput("ROOT", "EC_prime256v1", "SHA256WITHECDSA", "group commit root"));
+      const csr = opensslCsr(tempDir(), "durable", { subject: "/CN=durable.internal", outform: "DER" });
       // Concurrent requests, so their certificates share commits; the server dies the moment the last answer is in.
       const issued = await Promise.all(
         Array.from({ length: 12 }, () =>
@@ -163,7 +117,7 @@ describe("IssueCertificate with group commit", () => {
         const cert = new X509Certificate(got.Certificate!);
         assert.equal(cert.serialNumber.toLowerCase().replace(/^0+/, ""), certificateArn.split("/").pop());
         assert.equal(cert.subject, "CN=durable.internal");
-        assert.ok(cert.verify(new X509Certificate(Certificate!).publicKey), "signed by the root");
+        assert.ok(cert.verify(new X509Certificate(certificate).publicKey), "signed by the root");
       }
     } finally {
       pca.destroy();

@@ -10,20 +10,14 @@ import { execFileSync } from "node:child_process";
 import { randomUUID, verify, X509Certificate } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  ACMPCAClient,
-  CreateCertificateAuthorityCommand,
-  GetCertificateAuthorityCsrCommand,
-  GetCertificateCommand,
-  ImportCertificateAuthorityCertificateCommand,
-  IssueCertificateCommand,
-} from "@aws-sdk/client-acm-pca";
+import { ACMPCAClient } from "@aws-sdk/client-acm-pca";
 import { GetUserCommand } from "@aws-sdk/client-iam";
 import type { CallContext } from "../src/call.js";
 import type { Principal } from "../src/iam/principal.js";
 import { ACCOUNT_ID, startTestServer, tempDir, type TestServer } from "./helpers.js";
 import { iamClient, makeUser, policy, ROOT_CREDS } from "./iam.js";
 import { requireTool } from "./process.js";
+import { activateCa, caInput, opensslCsr } from "./pca-fixture.js";
 
 let server: TestServer;
 let pca: ACMPCAClient;
@@ -58,33 +52,15 @@ describe("PrivateCertificateIssuer and CertificateStatusSource", () => {
     server = await startTestServer();
     pca = new ACMPCAClient({ endpoint: server.url, region: "us-east-1", credentials: ROOT_CREDS, maxAttempts: 1 });
     dir = tempDir("keyhold-pca-issuer-");
-    const { CertificateAuthorityArn } = await pca.send(
-      new CreateCertificateAuthorityCommand({
-        CertificateAuthorityType: "ROOT",
-        CertificateAuthorityConfiguration: {
-          KeyAlgorithm: "EC_prime256v1",
-          SigningAlgorithm: "SHA256WITHECDSA",
-          Subject: { CommonName: "issuer seam root" },
-        },
+    const ca = await activateCa(
+      pca,
+      caInput("ROOT", "EC_prime256v1", "SHA256WITHECDSA", "issuer seam root", {
         RevocationConfiguration: { OcspConfiguration: { Enabled: true } },
       }),
     );
-    caArn = CertificateAuthorityArn!;
-    caId = caArn.split("/").pop()!;
-    const { Csr } = await pca.send(new GetCertificateAuthorityCsrCommand({ CertificateAuthorityArn: caArn }));
-    const { CertificateArn } = await pca.send(
-      new IssueCertificateCommand({
-        CertificateAuthorityArn: caArn,
-        Csr: Buffer.from(Csr!),
-        SigningAlgorithm: "SHA256WITHECDSA",
-        TemplateArn: "arn:aws:acm-pca:::template/RootCACertificate/V1",
-        Validity: { Type: "YEARS", Value: 5 },
-      }),
-    );
-    const { Certificate } = await pca.send(new GetCertificateCommand({ CertificateAuthorityArn: caArn, CertificateArn }));
-    await pca.send(
-      new ImportCertificateAuthorityCertificateCommand({ CertificateAuthorityArn: caArn, Certificate: Buffer.from(Certificate!) }),
-    );
+    caArn = ca.arn;
+    caId = ca.id;
+    const Certificate = ca.certificate;
     caPath = join(dir, "ca.pem");
     writeFileSync(caPath, Certificate!);
   });
@@ -95,22 +71,7 @@ describe("PrivateCertificateIssuer and CertificateStatusSource", () => {
 
   it("issues for the caller with the CA's signing algorithm; status follows revocation", async (t: TestContext) => {
     if (!requireTool(t, "openssl", "openssl")) return;
-    openssl(
-      "req",
-      "-new",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      join(dir, "svc.key"),
-      "-subj",
-      "/CN=svc.internal",
-      "-addext",
-      "subjectAltName=DNS:svc.internal",
-      "-out",
-      join(dir, "svc.csr"),
-    );
-    const csrDer = execFileSync("openssl", ["req", "-in", join(dir, "svc.csr"), "-outform", "DER"]);
+    const csrDer = opensslCsr(dir, "svc", { newkey: "rsa:2048", subject: "/CN=svc.internal", san: "DNS:svc.internal", outform: "DER" });
     const issuer = server.keyhold.acmPcaIssuer;
     const issued = await issuer.issue(call(ROOT, "acm-pca:IssueCertificate"), { certificateAuthorityArn: caArn, csrDer, validityDays: 13 });
     const leaf = join(dir, "svc.pem");

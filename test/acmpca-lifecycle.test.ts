@@ -20,10 +20,8 @@ import {
   DeletePolicyCommand,
   DescribeCertificateAuthorityAuditReportCommand,
   DescribeCertificateAuthorityCommand,
-  GetCertificateAuthorityCsrCommand,
   GetCertificateCommand,
   GetPolicyCommand,
-  ImportCertificateAuthorityCertificateCommand,
   IssueCertificateCommand,
   ListPermissionsCommand,
   ListTagsCommand,
@@ -43,8 +41,8 @@ import { ACCOUNT_ID, rejects, startTestServer, tempDir, testConfig, type TestSer
 import { ROOT_CREDS } from "./iam.js";
 import { requireTool } from "./process.js";
 import { bytesOf, s3Client } from "./s3.js";
+import { activateCa, caInput, opensslCsr } from "./pca-fixture.js";
 
-const T = "arn:aws:acm-pca:::template/";
 const BUCKET = "pca-crls";
 
 let clock: ManualClock;
@@ -85,22 +83,7 @@ function file(name: string, content: string | Buffer): string {
   return p;
 }
 function csr(name: string): Buffer {
-  openssl(
-    "req",
-    "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    join(dir, `${name}.key`),
-    "-subj",
-    `/CN=${name}`,
-    "-out",
-    join(dir, `${name}.csr`),
-  );
-  return execFileSync("openssl", ["req", "-in", join(dir, `${name}.csr`), "-outform", "DER"]);
+  return opensslCsr(dir, name, { subject: `/CN=${name}`, outform: "DER" });
 }
 
 /** The bucket policy AWS documents for CRLs: acm-pca.amazonaws.com may put objects and read the bucket's ACL and location. */
@@ -120,33 +103,11 @@ function crlBucketPolicy(bucket: string): string {
 }
 
 async function activeRoot(revocation?: RevocationConfiguration) {
-  const pca = pcaClient();
-  const { CertificateAuthorityArn: arn } = await pca.send(
-    new CreateCertificateAuthorityCommand({
-      CertificateAuthorityType: "ROOT",
-      CertificateAuthorityConfiguration: {
-        KeyAlgorithm: "EC_prime256v1",
-        SigningAlgorithm: "SHA256WITHECDSA",
-        Subject: { CommonName: "lifecycle root" },
-      },
-      RevocationConfiguration: revocation,
-    }),
+  const ca = await activateCa(
+    pcaClient(),
+    caInput("ROOT", "EC_prime256v1", "SHA256WITHECDSA", "lifecycle root", { RevocationConfiguration: revocation }),
   );
-  const { Csr } = await pca.send(new GetCertificateAuthorityCsrCommand({ CertificateAuthorityArn: arn }));
-  const { CertificateArn } = await pca.send(
-    new IssueCertificateCommand({
-      CertificateAuthorityArn: arn,
-      Csr: Buffer.from(Csr!),
-      SigningAlgorithm: "SHA256WITHECDSA",
-      TemplateArn: `${T}RootCACertificate/V1`,
-      Validity: { Type: "YEARS", Value: 10 },
-    }),
-  );
-  const { Certificate } = await pca.send(new GetCertificateCommand({ CertificateAuthorityArn: arn, CertificateArn }));
-  await pca.send(
-    new ImportCertificateAuthorityCertificateCommand({ CertificateAuthorityArn: arn, Certificate: Buffer.from(Certificate!) }),
-  );
-  return { arn: arn!, id: arn!.split("/").pop()!, pem: Certificate! };
+  return { arn: ca.arn, id: ca.id, pem: ca.certificate };
 }
 
 async function issueLeaf(arn: string, name: string) {

@@ -46,8 +46,8 @@ import {
   opensslKnowsMlDsa,
   type Level,
 } from "./ml-dsa-judge.js";
+import { activateCa, caInput, opensslCsr, TEMPLATE as T, type CaIssuer } from "./pca-fixture.js";
 
-const T = "arn:aws:acm-pca:::template/";
 const BUCKET = "pq-crls";
 
 let server: TestServer;
@@ -61,53 +61,19 @@ function file(name: string, text: string | Buffer): string {
   return p;
 }
 
-function caInput(type: "ROOT" | "SUBORDINATE", key: string, signing: string, cn: string): CreateCertificateAuthorityCommandInput {
-  return {
-    CertificateAuthorityType: type,
-    CertificateAuthorityConfiguration: {
-      KeyAlgorithm: key as never,
-      SigningAlgorithm: signing as never,
-      Subject: { CommonName: cn, Organization: "keyhold tests", Country: "US" },
-    },
-  };
-}
-
 async function getCert(caArn: string, certArn: string) {
   return pca.send(new GetCertificateCommand({ CertificateAuthorityArn: caArn, CertificateArn: certArn }));
 }
 
 /** Creates an ML-DSA CA, checks its CSR with the judge, has it signed (root: by itself) and imports it. */
-async function activeCa(
+function activeCa(
   type: "ROOT" | "SUBORDINATE",
   level: Level,
   cn: string,
-  parent?: { arn: string; signing: string; template: string },
+  parent?: CaIssuer,
   extra: Partial<CreateCertificateAuthorityCommandInput> = {},
 ) {
-  const { CertificateAuthorityArn: arn } = await pca.send(
-    new CreateCertificateAuthorityCommand({ ...caInput(type, level, level, cn), ...extra }),
-  );
-  const { Csr } = await pca.send(new GetCertificateAuthorityCsrCommand({ CertificateAuthorityArn: arn }));
-  assert.equal(judgeCsr(Csr!), level);
-  const issuer = parent ?? { arn: arn!, signing: level, template: `${T}RootCACertificate/V1` };
-  const { CertificateArn } = await pca.send(
-    new IssueCertificateCommand({
-      CertificateAuthorityArn: issuer.arn,
-      Csr: Buffer.from(Csr!),
-      SigningAlgorithm: issuer.signing as never,
-      TemplateArn: issuer.template,
-      Validity: { Type: "YEARS", Value: type === "ROOT" ? 10 : 5 },
-    }),
-  );
-  const got = await getCert(issuer.arn, CertificateArn!);
-  await pca.send(
-    new ImportCertificateAuthorityCertificateCommand({
-      CertificateAuthorityArn: arn,
-      Certificate: Buffer.from(got.Certificate!),
-      CertificateChain: got.CertificateChain ? Buffer.from(got.CertificateChain) : undefined,
-    }),
-  );
-  return { arn: arn!, id: arn!.split("/").pop()!, certificate: got.Certificate!, chain: got.CertificateChain };
+  return activateCa(pca, caInput(type, level, level, cn, extra), parent, (csr) => assert.equal(judgeCsr(csr), level));
 }
 
 /** A PKCS#10 request for a fresh ML-DSA-44 key, signed by it (what `openssl req` 3.5 would make). */
@@ -137,12 +103,6 @@ function mlDsaCsr(cn: string, tamper = false): Buffer {
       }),
     ),
   );
-}
-
-function opensslCsr(name: string, newkey: string): Buffer {
-  const args = ["req", "-new", "-newkey", newkey, "-nodes", "-keyout", join(dir, `${name}.key`), "-subj", `/CN=${name}.example.com`];
-  if (newkey === "ec") args.splice(4, 0, "-pkeyopt", "ec_paramgen_curve:P-256");
-  return execFileSync("openssl", [...args, "-outform", "PEM"], { stdio: ["pipe", "pipe", "pipe"] });
 }
 
 async function issueLeaf(caArn: string, level: Level, csr: Buffer, template = "EndEntityCertificate/V1") {
@@ -266,9 +226,9 @@ describe("ML-DSA private CAs", () => {
     assert.equal(keyUsageOf(certOf(pq.pem).cert), 1, "digitalSignature only");
 
     if (!requireTool(t, "openssl", "openssl")) return;
-    const ec = await issueLeaf(sub.arn, "ML_DSA_65", opensslCsr("ec-leaf", "ec"), "EndEntityServerAuthCertificate/V1");
+    const ec = await issueLeaf(sub.arn, "ML_DSA_65", opensslCsr(dir, "ec-leaf"), "EndEntityServerAuthCertificate/V1");
     judgeIssued(ec.pem, sub.certificate);
-    const rsa = await issueLeaf(sub.arn, "ML_DSA_65", opensslCsr("rsa-leaf", "rsa:2048"));
+    const rsa = await issueLeaf(sub.arn, "ML_DSA_65", opensslCsr(dir, "rsa-leaf", { newkey: "rsa:2048" }));
     judgeIssued(rsa.pem, sub.certificate);
     assert.equal(keyUsageOf(certOf(rsa.pem).cert), 1 | 4, "an RSA leaf keeps the template's keyEncipherment");
     // OpenSSL 3.0 still reads the classical leaf: its key and its extensions.

@@ -18,15 +18,14 @@ import {
   ImportCertificateAuthorityCertificateCommand,
   IssueCertificateCommand,
   ListCertificateAuthoritiesCommand,
-  type CreateCertificateAuthorityCommandInput,
   type IssueCertificateCommandInput,
 } from "@aws-sdk/client-acm-pca";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { ACCOUNT_ID, rejects, startTestServer, tempDir, type TestServer } from "./helpers.js";
 import { iamClient, makeUser, policy, ROOT_CREDS } from "./iam.js";
 import { requireTool } from "./process.js";
+import { activateCa, caInput, opensslCsr, TEMPLATE as T, type CaIssuer } from "./pca-fixture.js";
 
-const T = "arn:aws:acm-pca:::template/";
 const ARN = new RegExp(`^arn:aws:acm-pca:us-east-1:${ACCOUNT_ID}:certificate-authority/[0-9a-f-]{36}$`);
 
 let server: TestServer;
@@ -44,66 +43,13 @@ function file(name: string, text: string): string {
 }
 
 /** A key and CSR made by openssl: `-newkey ec` (P-256) or `rsa:2048`. */
-function opensslCsr(name: string, newkey: string, subject: string, san?: string): Buffer {
-  const args = [
-    "req",
-    "-new",
-    "-newkey",
-    newkey,
-    "-nodes",
-    "-keyout",
-    join(dir, `${name}.key`),
-    "-subj",
-    subject,
-    "-out",
-    join(dir, `${name}.csr`),
-  ];
-  if (newkey === "ec") args.splice(4, 0, "-pkeyopt", "ec_paramgen_curve:P-256");
-  if (san) args.push("-addext", `subjectAltName=${san}`);
-  openssl(...args);
-  return Buffer.from(openssl("req", "-in", join(dir, `${name}.csr`), "-outform", "PEM"));
-}
-
-function caInput(type: "ROOT" | "SUBORDINATE", key: string, signing: string, cn: string): CreateCertificateAuthorityCommandInput {
-  return {
-    CertificateAuthorityType: type,
-    CertificateAuthorityConfiguration: {
-      KeyAlgorithm: key as never,
-      SigningAlgorithm: signing as never,
-      Subject: { CommonName: cn, Organization: "keyhold tests", Country: "US" },
-    },
-  };
+function csrOf(name: string, newkey: string, subject: string, san?: string): Buffer {
+  return opensslCsr(dir, name, { newkey, subject, san });
 }
 
 /** A CA made active: a root signs its own CSR (RootCACertificate/V1); a subordinate's is signed by `parent`. */
-async function activeCa(
-  type: "ROOT" | "SUBORDINATE",
-  key: string,
-  signing: string,
-  cn: string,
-  parent?: { arn: string; signing: string; template: string },
-) {
-  const { CertificateAuthorityArn: arn } = await pca.send(new CreateCertificateAuthorityCommand(caInput(type, key, signing, cn)));
-  const { Csr } = await pca.send(new GetCertificateAuthorityCsrCommand({ CertificateAuthorityArn: arn }));
-  const issuer = parent ?? { arn: arn!, signing, template: `${T}RootCACertificate/V1` };
-  const { CertificateArn } = await pca.send(
-    new IssueCertificateCommand({
-      CertificateAuthorityArn: issuer.arn,
-      Csr: Buffer.from(Csr!),
-      SigningAlgorithm: issuer.signing as never,
-      TemplateArn: issuer.template,
-      Validity: { Type: "YEARS", Value: type === "ROOT" ? 10 : 5 },
-    }),
-  );
-  const got = await pca.send(new GetCertificateCommand({ CertificateAuthorityArn: issuer.arn, CertificateArn }));
-  await pca.send(
-    new ImportCertificateAuthorityCertificateCommand({
-      CertificateAuthorityArn: arn,
-      Certificate: Buffer.from(got.Certificate!),
-      CertificateChain: got.CertificateChain ? Buffer.from(got.CertificateChain) : undefined,
-    }),
-  );
-  return { arn: arn!, certificate: got.Certificate!, chain: got.CertificateChain };
+function activeCa(type: "ROOT" | "SUBORDINATE", key: string, signing: string, cn: string, parent?: CaIssuer) {
+  return activateCa(pca, caInput(type, key, signing, cn), parent);
 }
 
 async function issue(input: Partial<IssueCertificateCommandInput> & { CertificateAuthorityArn: string; Csr: Uint8Array }) {
@@ -151,7 +97,7 @@ describe("ACM Private CA", () => {
     // Not yet: no certificate to give, nothing to issue but its own root certificate.
     await rejects(() => pca.send(new GetCertificateAuthorityCertificateCommand({ CertificateAuthorityArn })), "InvalidStateException");
     await rejects(
-      () => issue({ CertificateAuthorityArn: CertificateAuthorityArn!, Csr: opensslCsr("early", "ec", "/CN=early") }),
+      () => issue({ CertificateAuthorityArn: CertificateAuthorityArn!, Csr: csrOf("early", "ec", "/CN=early") }),
       "InvalidStateException",
     );
   });
@@ -185,7 +131,7 @@ describe("ACM Private CA", () => {
     // RSA issuing CA → EC leaf, the default template (EndEntityCertificate/V1), SANs from the CSR.
     const leaf = await issue({
       CertificateAuthorityArn: sub.arn,
-      Csr: opensslCsr("leaf", "ec", "/CN=service.internal", "DNS:service.internal,DNS:*.service.internal,IP:10.0.0.7"),
+      Csr: csrOf("leaf", "ec", "/CN=service.internal", "DNS:service.internal,DNS:*.service.internal,IP:10.0.0.7"),
       SigningAlgorithm: "SHA256WITHRSA",
     });
     assert.ok(leaf.arn.startsWith(`${sub.arn}/certificate/`));
@@ -216,7 +162,7 @@ describe("ACM Private CA", () => {
     // EC root → RSA leaf directly; an RSA-key CSR with the client-auth template.
     const client = await issue({
       CertificateAuthorityArn: root.arn,
-      Csr: opensslCsr("client", "rsa:2048", "/CN=client one"),
+      Csr: csrOf("client", "rsa:2048", "/CN=client one"),
       TemplateArn: `${T}EndEntityClientAuthCertificate/V1`,
     });
     assert.match(openssl("verify", "-CAfile", file("root.pem", root.certificate), file("client.pem", client.pem)), /OK/);
@@ -231,7 +177,7 @@ describe("ACM Private CA", () => {
 
   it("issues each template with its extensions", async (t: TestContext) => {
     if (!requireTool(t, "openssl", "openssl")) return;
-    const csr = opensslCsr("tpl", "ec", "/CN=templated");
+    const csr = csrOf("tpl", "ec", "/CN=templated");
     const expect: Record<string, RegExp[]> = {
       "EndEntityServerAuthCertificate/V1": [/TLS Web Server Authentication/, /CA:FALSE/],
       "CodeSigningCertificate/V1": [/Extended Key Usage: critical\s+Code Signing/],
@@ -268,7 +214,7 @@ describe("ACM Private CA", () => {
   });
 
   it("answers the same certificate to a repeated IdempotencyToken, and distinct serials otherwise", async () => {
-    const csr = opensslCsr("idem", "ec", "/CN=idem");
+    const csr = csrOf("idem", "ec", "/CN=idem");
     const a = await issue({ CertificateAuthorityArn: root.arn, Csr: csr, IdempotencyToken: "token-1" });
     const b = await issue({ CertificateAuthorityArn: root.arn, Csr: csr, IdempotencyToken: "token-1" });
     const c = await issue({ CertificateAuthorityArn: root.arn, Csr: csr, IdempotencyToken: "token-2" });
@@ -278,9 +224,9 @@ describe("ACM Private CA", () => {
   });
 
   it("refuses what AWS refuses, issuing nothing", async () => {
-    const csr = opensslCsr("refused", "ec", "/CN=refused");
+    const csr = csrOf("refused", "ec", "/CN=refused");
     // A CSR whose signature does not verify.
-    const der = execFileSync("openssl", ["req", "-in", join(dir, "refused.csr"), "-outform", "DER"]);
+    const der = opensslCsr(dir, "refused-der", { subject: "/CN=refused", outform: "DER" });
     der[der.length - 5] ^= 0x01;
     await rejects(() => issue({ CertificateAuthorityArn: root.arn, Csr: der }), "MalformedCSRException");
     await rejects(() => issue({ CertificateAuthorityArn: root.arn, Csr: Buffer.from("not a csr") }), "MalformedCSRException");
@@ -416,7 +362,7 @@ describe("ACM Private CA", () => {
           limited.send(
             new IssueCertificateCommand({
               CertificateAuthorityArn: root.arn,
-              Csr: opensslCsr("denied", "ec", "/CN=denied"),
+              Csr: csrOf("denied", "ec", "/CN=denied"),
               SigningAlgorithm: "SHA256WITHECDSA",
               Validity: { Type: "DAYS", Value: 1 },
             }),

@@ -8,17 +8,14 @@
  */
 import { after, before, describe, it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   ACMPCAClient,
-  CreateCertificateAuthorityCommand,
   DeleteCertificateAuthorityCommand,
   DescribeCertificateAuthorityCommand,
-  GetCertificateAuthorityCsrCommand,
   GetCertificateCommand,
-  ImportCertificateAuthorityCertificateCommand,
   IssueCertificateCommand,
   UpdateCertificateAuthorityCommand,
   type CreateCertificateAuthorityCommandInput,
@@ -29,8 +26,8 @@ import { ROOT_CREDS } from "./iam.js";
 import { requireTool } from "./process.js";
 import { pinFile, pkcs11Tool, requireSoftHsm, type SoftHsm } from "./softhsm.js";
 import { judgeIssued } from "./ml-dsa-judge.js";
+import { activateCa, caInput, opensslCsr, type CaIssuer } from "./pca-fixture.js";
 
-const T = "arn:aws:acm-pca:::template/";
 const PIN = "pin-pca-7731-secret";
 const LABEL = "kh-pca";
 
@@ -74,73 +71,19 @@ async function stop(): Promise<void> {
   await server.stop();
 }
 
-function caInput(
-  type: "ROOT" | "SUBORDINATE",
-  key: string,
-  signing: string,
-  cn: string,
-  standard?: string,
-): CreateCertificateAuthorityCommandInput {
-  return {
-    CertificateAuthorityType: type,
-    KeyStorageSecurityStandard: standard as never,
-    CertificateAuthorityConfiguration: {
-      KeyAlgorithm: key as never,
-      SigningAlgorithm: signing as never,
-      Subject: { CommonName: cn, Organization: "keyhold tests", Country: "US" },
-    },
-  };
+function caOf(type: "ROOT" | "SUBORDINATE", key: string, signing: string, cn: string, standard?: string) {
+  return caInput(type, key, signing, cn, { KeyStorageSecurityStandard: standard as never });
 }
 
-async function activeCa(input: CreateCertificateAuthorityCommandInput, parent?: { arn: string; signing: string }) {
-  const { CertificateAuthorityArn: arn } = await pca.send(new CreateCertificateAuthorityCommand(input));
-  const { Csr } = await pca.send(new GetCertificateAuthorityCsrCommand({ CertificateAuthorityArn: arn }));
-  const signing = input.CertificateAuthorityConfiguration!.SigningAlgorithm!;
-  const issuer = parent ?? { arn: arn!, signing };
-  const { CertificateArn } = await pca.send(
-    new IssueCertificateCommand({
-      CertificateAuthorityArn: issuer.arn,
-      Csr: Buffer.from(Csr!),
-      SigningAlgorithm: issuer.signing as never,
-      TemplateArn: parent ? `${T}SubordinateCACertificate_PathLen0/V1` : `${T}RootCACertificate/V1`,
-      Validity: { Type: "YEARS", Value: parent ? 5 : 10 },
-    }),
-  );
-  const got = await pca.send(new GetCertificateCommand({ CertificateAuthorityArn: issuer.arn, CertificateArn }));
-  await pca.send(
-    new ImportCertificateAuthorityCertificateCommand({
-      CertificateAuthorityArn: arn,
-      Certificate: Buffer.from(got.Certificate!),
-      CertificateChain: got.CertificateChain ? Buffer.from(got.CertificateChain) : undefined,
-    }),
-  );
-  return { arn: arn!, id: arn!.split("/").pop()!, certificate: got.Certificate!, csr: Csr! };
+function activeCa(input: CreateCertificateAuthorityCommandInput, parent?: CaIssuer) {
+  return activateCa(pca, input, parent);
 }
 
 async function issueLeaf(caArn: string, signing: string, name: string): Promise<string> {
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-new",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      join(dir, `${name}.key`),
-      "-subj",
-      `/CN=${name}.example.com`,
-      "-out",
-      join(dir, `${name}.csr`),
-    ],
-    { stdio: "pipe" },
-  );
   const { CertificateArn } = await pca.send(
     new IssueCertificateCommand({
       CertificateAuthorityArn: caArn,
-      Csr: execFileSync("openssl", ["req", "-in", join(dir, `${name}.csr`), "-outform", "PEM"]),
+      Csr: opensslCsr(dir, name),
       SigningAlgorithm: signing as never,
       Validity: { Type: "DAYS", Value: 30 },
     }),
@@ -182,8 +125,8 @@ describe("private CA keys in the HSM", () => {
 
   it("generates a level 3 CA's key in the token, never extractable, and signs a chain there that openssl verifies", async (t: TestContext) => {
     if (!hsm || !requireTool(t, "openssl", "openssl")) return;
-    root = await activeCa(caInput("ROOT", "EC_prime256v1", "SHA256WITHECDSA", "hsm root"));
-    sub = await activeCa(caInput("SUBORDINATE", "RSA_2048", "SHA256WITHRSA", "hsm sub", "FIPS_140_2_LEVEL_3_OR_HIGHER"), {
+    root = await activeCa(caOf("ROOT", "EC_prime256v1", "SHA256WITHECDSA", "hsm root"));
+    sub = await activeCa(caOf("SUBORDINATE", "RSA_2048", "SHA256WITHRSA", "hsm sub", "FIPS_140_2_LEVEL_3_OR_HIGHER"), {
       arn: root.arn,
       signing: "SHA256WITHECDSA",
     });
@@ -217,8 +160,8 @@ describe("private CA keys in the HSM", () => {
   it("keeps a LEVEL_2 CA's key and an ML-DSA CA's key in software, wrapped under the hierarchy", async () => {
     if (!hsm) return;
     const before = privateKeys().length;
-    const level2 = await activeCa(caInput("ROOT", "EC_secp384r1", "SHA384WITHECDSA", "software root", "FIPS_140_2_LEVEL_2_OR_HIGHER"));
-    const pq = await activeCa(caInput("ROOT", "ML_DSA_65", "ML_DSA_65", "pq root"));
+    const level2 = await activeCa(caOf("ROOT", "EC_secp384r1", "SHA384WITHECDSA", "software root", "FIPS_140_2_LEVEL_2_OR_HIGHER"));
+    const pq = await activeCa(caOf("ROOT", "ML_DSA_65", "ML_DSA_65", "pq root"));
     judgeIssued(pq.certificate, pq.certificate);
     assert.equal(privateKeys().length, before, "no new key in the token");
     for (const ca of [level2, pq]) {

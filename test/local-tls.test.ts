@@ -23,12 +23,7 @@ import {
 } from "@aws-sdk/client-acm";
 import {
   ACMPCAClient,
-  CreateCertificateAuthorityCommand,
   DescribeCertificateAuthorityCommand,
-  GetCertificateAuthorityCsrCommand,
-  GetCertificateCommand as GetPcaCertificateCommand,
-  ImportCertificateAuthorityCertificateCommand,
-  IssueCertificateCommand,
   GetCertificateAuthorityCertificateCommand,
   ListCertificateAuthoritiesCommand,
 } from "@aws-sdk/client-acm-pca";
@@ -39,6 +34,7 @@ import { startTestServer, tempDir } from "./helpers.js";
 import { ROOT_CREDS } from "./iam.js";
 import { makeCa, makeLeaf } from "./acm-pki.js";
 import { requireTool, spawnServer } from "./process.js";
+import { activateCa, caInput } from "./pca-fixture.js";
 
 const run = promisify(execFile);
 const clients = (url: string, clock?: ManualClock) => {
@@ -272,30 +268,11 @@ describe("--public-url", () => {
     const server = await startTestServer({ config: { publicUrl: "http://pki.example.test:8080" } });
     const c = clients(server.url);
     try {
-      const { CertificateAuthorityArn: caArn } = await c.pca.send(
-        new CreateCertificateAuthorityCommand({
-          CertificateAuthorityType: "ROOT",
-          CertificateAuthorityConfiguration: {
-            KeyAlgorithm: "EC_prime256v1",
-            SigningAlgorithm: "SHA256WITHECDSA",
-            Subject: { CommonName: "public url test root" },
-          },
+      const { arn: caArn } = await activateCa(
+        c.pca,
+        caInput("ROOT", "EC_prime256v1", "SHA256WITHECDSA", "public url test root", {
           RevocationConfiguration: { OcspConfiguration: { Enabled: true } },
         }),
-      );
-      const { Csr } = await c.pca.send(new GetCertificateAuthorityCsrCommand({ CertificateAuthorityArn: caArn }));
-      const { CertificateArn } = await c.pca.send(
-        new IssueCertificateCommand({
-          CertificateAuthorityArn: caArn,
-          Csr: Buffer.from(Csr!),
-          SigningAlgorithm: "SHA256WITHECDSA",
-          TemplateArn: "arn:aws:acm-pca:::template/RootCACertificate/V1",
-          Validity: { Type: "YEARS", Value: 5 },
-        }),
-      );
-      const root = await c.pca.send(new GetPcaCertificateCommand({ CertificateAuthorityArn: caArn, CertificateArn }));
-      await c.pca.send(
-        new ImportCertificateAuthorityCertificateCommand({ CertificateAuthorityArn: caArn, Certificate: Buffer.from(root.Certificate!) }),
       );
       const { CertificateArn: arn } = await c.acm.send(
         new RequestCertificateCommand({ DomainName: "svc.example.test", CertificateAuthorityArn: caArn, KeyAlgorithm: "EC_prime256v1" }),

@@ -11,10 +11,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import {
   ACMPCAClient,
-  CreateCertificateAuthorityCommand,
-  GetCertificateAuthorityCsrCommand,
   GetCertificateCommand,
-  ImportCertificateAuthorityCertificateCommand,
   IssueCertificateCommand,
   RevokeCertificateCommand,
   UpdateCertificateAuthorityCommand,
@@ -22,6 +19,7 @@ import {
 import { startTestServer, tempDir, type TestServer } from "./helpers.js";
 import { ROOT_CREDS } from "./iam.js";
 import { requireTool } from "./process.js";
+import { activateCa, caInput, opensslCsr } from "./pca-fixture.js";
 
 const run = promisify(execFile);
 const T = "arn:aws:acm-pca:::template/";
@@ -61,49 +59,17 @@ describe("OCSP responder of an ACM Private CA", () => {
 
   it("answers good for a certificate the CA issued, at the URL in its AIA extension", async (t: TestContext) => {
     if (!requireTool(t, "openssl", "openssl")) return;
-    const { CertificateAuthorityArn } = await pca.send(
-      new CreateCertificateAuthorityCommand({
-        CertificateAuthorityType: "ROOT",
-        CertificateAuthorityConfiguration: {
-          KeyAlgorithm: "EC_prime256v1",
-          SigningAlgorithm: "SHA256WITHECDSA",
-          Subject: { CommonName: "keyhold OCSP root", Organization: "keyhold tests", Country: "US" },
-        },
+    const root = await activateCa(
+      pca,
+      caInput("ROOT", "EC_prime256v1", "SHA256WITHECDSA", "keyhold OCSP root", {
         RevocationConfiguration: { OcspConfiguration: { Enabled: true } },
       }),
     );
-    caArn = CertificateAuthorityArn!;
-    const { Csr } = await pca.send(new GetCertificateAuthorityCsrCommand({ CertificateAuthorityArn: caArn }));
-    const root = await pca.send(
-      new IssueCertificateCommand({
-        CertificateAuthorityArn: caArn,
-        Csr: Buffer.from(Csr!),
-        SigningAlgorithm: "SHA256WITHECDSA",
-        TemplateArn: `${T}RootCACertificate/V1`,
-        Validity: { Type: "YEARS", Value: 10 },
-      }),
-    );
-    const rootCert = await pca.send(new GetCertificateCommand({ CertificateAuthorityArn: caArn, CertificateArn: root.CertificateArn }));
-    await pca.send(
-      new ImportCertificateAuthorityCertificateCommand({ CertificateAuthorityArn: caArn, Certificate: Buffer.from(rootCert.Certificate!) }),
-    );
+    caArn = root.arn;
     caPem = join(dir, "ca.pem");
-    writeFileSync(caPem, rootCert.Certificate! + "\n");
+    writeFileSync(caPem, root.certificate + "\n");
 
-    const key = join(dir, "leaf.key");
-    const csr = execFileSync("openssl", [
-      "req",
-      "-new",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      key,
-      "-subj",
-      "/CN=service.internal",
-    ]);
+    const csr = opensslCsr(dir, "leaf", { subject: "/CN=service.internal" });
     const leaf = await pca.send(
       new IssueCertificateCommand({
         CertificateAuthorityArn: caArn,
