@@ -1,7 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from "@aws-sdk/client-kms";
+import { createSecretKey, randomBytes } from "node:crypto";
 import { Lru } from "../src/lru.js";
+import { MaterialCache } from "../src/kms/material-cache.js";
 import { CachedRepository } from "../src/store/cached.js";
 import type { Repository } from "../src/store/repository.js";
 import type { KeyRecord } from "../src/store/records.js";
@@ -132,6 +134,112 @@ function countingRepository(): { repo: Repository; reads: () => number } {
   };
   return { repo: inner as unknown as Repository, reads: () => reads };
 }
+
+describe("the key-material cache's slots (src/kms/material-cache.ts)", () => {
+  const lent = (cache: MaterialCache, keyId: string, version: number) => {
+    const slot = cache.peek(keyId, version);
+    return slot < 0 ? undefined : Buffer.from(cache.lend(slot) as Buffer);
+  };
+
+  it("zeroes a version's raw material when it ages out, is replaced, forgotten or cleared", () => {
+    const cache = new MaterialCache(3);
+    const material = (n: number) => Buffer.alloc(32, n);
+    // Views lent while each version was cached (which callers must not keep: here, to look at the slab).
+    const views = new Map<string, Buffer>();
+    const put = (keyId: string, version: number, n: number) => {
+      const slot = cache.put(keyId, version, `m-${keyId}-${version}`, 0, material(n));
+      views.set(`${keyId}/${version}`, cache.lend(slot) as Buffer);
+    };
+    put("a", 1, 1);
+    put("b", 1, 2);
+    put("c", 1, 3);
+    assert.deepEqual(lent(cache, "a", 1), material(1));
+    assert.ok(cache.find("a", 1) >= 0, "a is read: it gets a second chance");
+    put("d", 1, 4); // full: the hand passes a (used, spared) and ages out b
+    assert.equal(cache.peek("b", 1), -1);
+    // b's slot was zeroed and given to d: nothing of b is left in the slab.
+    assert.deepEqual(views.get("b/1"), material(4), "d took b's slot");
+    assert.deepEqual(lent(cache, "a", 1), material(1));
+    assert.deepEqual(lent(cache, "d", 1), material(4));
+    cache.remove(cache.peek("d", 1));
+    assert.deepEqual(views.get("d/1"), Buffer.alloc(32), "removed material is zeroed");
+    put("d", 1, 4);
+    put("a", 1, 9); // replaced
+    assert.deepEqual(lent(cache, "a", 1), material(9));
+    cache.forget("c");
+    assert.deepEqual(views.get("c/1"), Buffer.alloc(32), "forgotten material is zeroed");
+    assert.equal(cache.peek("c", 1), -1);
+    const remaining = [views.get("a/1")!, views.get("d/1")!];
+    // The views above are now the current slots of a and d (b's and c's slots were reused or freed).
+    cache.clear();
+    for (const view of remaining) assert.deepEqual(view, Buffer.alloc(32), "cleared material is zeroed");
+    assert.deepEqual(cache.stats(), { capacity: 3, size: 0, hits: 1, misses: 0, evictions: 1 });
+  });
+
+  it("keeps a key's versions apart, each with its materialId; KeyObjects for other material; forget drops them all", () => {
+    const cache = new MaterialCache(10);
+    const v1 = randomBytes(32);
+    const v2 = randomBytes(32);
+    const hmac = createSecretKey(randomBytes(48));
+    cache.put("k", 1, "m1", 5, Buffer.from(v1));
+    cache.put("k", 2, "m2", 6, Buffer.from(v2));
+    cache.put("h", 1, "mh", 7, hmac);
+    assert.deepEqual(lent(cache, "k", 1), v1);
+    assert.deepEqual(lent(cache, "k", 2), v2);
+    assert.equal(cache.lend(cache.find("h", 1)), hmac);
+    assert.deepEqual(
+      [cache.materialId(cache.peek("k", 1)), cache.materialId(cache.peek("k", 2)), cache.generation(cache.peek("k", 2))],
+      ["m1", "m2", 6],
+    );
+    assert.equal(cache.find("k", 3), -1);
+    cache.remove(cache.peek("k", 2));
+    assert.deepEqual(lent(cache, "k", 1), v1, "the other version stays");
+    cache.put("k", 3, "m3", 0, Buffer.from(v2));
+    cache.forget("k");
+    assert.deepEqual([cache.peek("k", 1), cache.peek("k", 3), cache.size], [-1, -1, 1]);
+    assert.throws(() => cache.put("x", 1, "m", 0, Buffer.alloc(16)), /32 bytes/);
+    assert.throws(() => new MaterialCache(0), /at least one entry/);
+  });
+
+  it("over 20,000 random finds and puts: at most its capacity, each version's own bytes, hot versions never aged out", () => {
+    const capacity = 50;
+    const cache = new MaterialCache(capacity);
+    const values = new Map<string, number>();
+    const hot = ["h1", "h2", "h3", "h4", "h5"];
+    for (const [n, keyId] of hot.entries()) cache.put(keyId, 1, `${keyId}/1`, 0, Buffer.alloc(32, 200 + n));
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return (seed >>> 16) % n;
+    };
+    let finds = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const keyId = `k${random(120)}`;
+      const version = 1 + random(2);
+      finds++;
+      if (cache.find(keyId, version) < 0) {
+        cache.put(keyId, version, `${keyId}/${version}`, 0, Buffer.alloc(32, i & 127));
+        values.set(`${keyId}/${version}`, i & 127);
+      }
+      const slot = cache.peek(keyId, version);
+      assert.deepEqual(cache.lend(slot), Buffer.alloc(32, values.get(`${keyId}/${version}`)!));
+      assert.equal(cache.materialId(slot), `${keyId}/${version}`);
+      // The hot versions are read between every two misses: the hand always finds them marked.
+      for (const [n, h] of hot.entries()) {
+        finds++;
+        const at = cache.find(h, 1);
+        assert.ok(at >= 0, `step ${i}: hot ${h} aged out`);
+        assert.deepEqual(cache.lend(at), Buffer.alloc(32, 200 + n));
+      }
+      assert.ok(cache.size <= capacity);
+    }
+    const stats = cache.stats();
+    assert.equal(stats.size, capacity);
+    assert.equal(stats.hits + stats.misses, finds);
+    assert.equal(stats.evictions, stats.misses - (capacity - hot.length));
+    assert.ok(stats.evictions > 1000, `${stats.evictions} evictions`);
+  });
+});
 
 describe("caches past their size keep their hot entries", () => {
   it("the record cache: a hot set smaller than the cache stays while ten times the cache's size of cold keys streams through", async () => {

@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createDecipheriv } from "node:crypto";
-import { openBlob, parseBlobHeader, sealBlob } from "../src/crypto/ciphertext-blob.js";
+import { bytesToUuid, openBlob, parseBlobHeader, sealBlob, uuidToBytes } from "../src/crypto/ciphertext-blob.js";
 import { encodeEncryptionContext } from "../src/crypto/encryption-context.js";
 import { ServiceError } from "../src/errors.js";
 
@@ -53,6 +53,22 @@ describe("ciphertext blob format v1", () => {
       assert.equal(plain.toString(), "keyhold");
     });
   }
+
+  it("writes a key id's 16 bytes, and refuses anything but a lowercase UUID", () => {
+    const keyId = "0123abcd-4567-89ef-fedc-ba9876543210";
+    assert.deepEqual(uuidToBytes(keyId), Buffer.from(keyId.replace(/-/g, ""), "hex"));
+    assert.equal(bytesToUuid(uuidToBytes(keyId)), keyId);
+    for (const bad of [
+      "0123ABCD-4567-89ef-fedc-ba9876543210",
+      "0123abcd-4567-89ef-fedc-ba987654321",
+      "0123abcd-4567-89ef-fedc-ba98765432100",
+      "0123abcd+4567-89ef-fedc-ba9876543210",
+      "0123abcd-4567-89ef-fedc-ba987654321g",
+      "0123abcd4-567-89ef-fedc-ba9876543210",
+    ]) {
+      assert.throws(() => uuidToBytes(bad), /not a key id/, bad);
+    }
+  });
 
   it("rejects every prefix of a valid blob, and a wrong version byte, with InvalidCiphertextException", () => {
     const blob = Buffer.from(VECTORS[1]!.blobHex, "hex");

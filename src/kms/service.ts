@@ -3,11 +3,12 @@
  * key states, and the symmetric cryptography on key versions (material unwrapped by the key
  * store, cached as KeyObjects, never written anywhere unwrapped).
  */
-import { randomBytes, randomUUID, type KeyObject } from "node:crypto";
+import { createSecretKey, randomBytes, randomUUID, type KeyObject } from "node:crypto";
 import type { KeyMetadata } from "@aws-sdk/client-kms";
 import type { CallContext } from "../call.js";
 import { DAY_MS, type Clock } from "../clock.js";
 import { ServiceError } from "../errors.js";
+import type { AesKey } from "../crypto/aes-gcm.js";
 import { blobHeaderAndAad, blobSealedPart, openBlob, parseBlobHeader, sealBlob } from "../crypto/ciphertext-blob.js";
 import { encodeEncryptionContext, type EncryptionContext } from "../crypto/encryption-context.js";
 import type { KeyStore } from "../keystore/keystore.js";
@@ -15,7 +16,8 @@ import { takeKey } from "../keystore/software.js";
 import { oaepDecrypt, oaepEncrypt, oaepMaxPlaintext, takePrivateKey } from "../crypto/asymmetric.js";
 import type { Repository } from "../store/repository.js";
 import { cacheGeneration } from "../store/cached.js";
-import { Lru, type CacheStats } from "../lru.js";
+import type { CacheStats } from "../lru.js";
+import { MaterialCache } from "./material-cache.js";
 import type { KeyRecord, KeyVersionRecord } from "../store/records.js";
 import { aliasArn, keyArn, parseKeyReference } from "./arns.js";
 import { algorithmsOf, KEY_SPECS } from "./key-specs.js";
@@ -63,14 +65,6 @@ export interface ResolveOptions {
   crossAccount?: boolean;
 }
 
-/** An unwrapped key version, as the material cache keeps it. */
-export interface CachedMaterial {
-  readonly key: KeyObject;
-  readonly materialId: string;
-  /** The repository's cache generation when the version was last read (-1: read it every time). */
-  generation: number;
-}
-
 /** Unwrapped key versions kept by default (KEYHOLD_KEY_CACHE_SIZE). */
 export const KEY_CACHE_SIZE = 100_000;
 export const KEY_RESOURCE_TYPE = "AWS::KMS::Key";
@@ -84,12 +78,11 @@ export class KmsService {
   readonly grants: Grants;
   readonly customKeyStores: CustomKeyStores | undefined;
   /**
-   * Unwrapped key versions, as KeyObjects only (their bytes live in native memory, freed when the
-   * object is collected; the buffer they were made from is zeroed at once, takeKey). The cache is
-   * the only long-lived holder of them: an entry it drops is left to the collector. A version's
-   * material never changes, so the cache cannot go stale.
+   * Unwrapped key versions (src/kms/material-cache.ts): AES-256 material in the cache's own slab,
+   * zeroed when it ages out, lent to synchronous code only (withMaterial); other material as
+   * KeyObjects. A version's material never changes, so the cache cannot go stale.
    */
-  private readonly materials: Lru<string, CachedMaterial>;
+  private readonly materials: MaterialCache;
 
   constructor(deps: KmsDependencies) {
     this.repo = deps.repo;
@@ -99,7 +92,7 @@ export class KmsService {
     this.authorizer = deps.authorizer;
     this.grants = new Grants(deps.repo);
     this.customKeyStores = deps.customKeyStores;
-    this.materials = new Lru(deps.keyCacheSize ?? KEY_CACHE_SIZE);
+    this.materials = new MaterialCache(deps.keyCacheSize ?? KEY_CACHE_SIZE);
   }
 
   /** Hits, misses and evictions of the unwrapped-material cache. */
@@ -274,48 +267,67 @@ export class KmsService {
   }
 
   /**
-   * The key version's material as a KeyObject (a secret key, or the private key of a pair) with
-   * the version's materialId. A cached entry is served without reading the version record while
-   * no record this process caches has changed since it was loaded (the repository's cache
-   * generation): its version can only have been deleted or replaced by a change that moved it.
-   * Otherwise the version is read again, and an entry whose version is gone, or holds other
-   * material, is dropped.
+   * Lends the key version's material to `use` with the version's materialId: a view of its raw
+   * bytes (AES-256) or its KeyObject (key pairs, HMAC keys). `use` runs synchronously and must not
+   * keep a raw view: the cache zeroes and reuses the slot once it ages out, which may happen at the
+   * next await. Undefined when the version does not exist.
+   *
+   * A cached entry is served without reading the version record while no record this process
+   * caches has changed since it was loaded (the repository's cache generation): its version can
+   * only have been deleted or replaced by a change that moved it. Otherwise the version is read
+   * again, and an entry whose version is gone, or holds other material, is dropped.
    */
-  async material(keyId: string, version: number): Promise<CachedMaterial | undefined> {
-    const cacheKey = `${keyId}/${version}`;
+  async withMaterial<T>(keyId: string, version: number, use: (key: AesKey | KeyObject, materialId: string) => T): Promise<T | undefined> {
     const generation = cacheGeneration(this.repo) ?? -1;
-    const cached = this.materials.get(cacheKey);
-    if (cached !== undefined && cached.generation === generation && generation !== -1) return cached;
+    const hit = this.materials.find(keyId, version);
+    if (hit >= 0 && generation !== -1 && this.materials.generation(hit) === generation) {
+      return use(this.materials.lend(hit), this.materials.materialId(hit));
+    }
     const record = await this.repo.getKeyVersion(keyId, version);
+    // The slot may have aged out or been replaced during the read: look again.
+    let slot = this.materials.peek(keyId, version);
     if (!record) {
-      if (cached !== undefined) this.materials.delete(cacheKey);
+      if (slot >= 0) this.materials.remove(slot);
       return undefined;
     }
-    if (cached !== undefined && cached.materialId === record.materialId) {
-      cached.generation = generation;
-      return cached;
+    if (slot >= 0 && this.materials.materialId(slot) === record.materialId) {
+      this.materials.setGeneration(slot, generation);
+      return use(this.materials.lend(slot), record.materialId);
     }
     const owner = await this.repo.getKey(keyId);
     const bytes = this.keystore.unwrap(record.wrappedMaterial, materialContext(keyId, version));
     // Symmetric, HMAC and ML-DSA material is raw bytes (ML-DSA's is the seed); key pairs are PKCS#8.
+    // AES-256 material goes to the cache's slab; the rest is held as KeyObjects.
     const kind = KEY_SPECS[owner?.keySpec ?? ""]?.kind;
-    const key = kind === "aes" || kind === "hmac" || kind === "mldsa" ? takeKey(bytes) : takePrivateKey(bytes);
-    const entry: CachedMaterial = { key, materialId: record.materialId, generation };
-    this.materials.set(cacheKey, entry);
-    return entry;
+    try {
+      const material =
+        kind === "aes" && bytes.length === 32
+          ? bytes
+          : kind === "aes" || kind === "hmac" || kind === "mldsa"
+            ? takeKey(bytes)
+            : takePrivateKey(bytes);
+      // The caller's key id string (its key record's) is the index's key: no copy per entry.
+      slot = this.materials.put(keyId, version, record.materialId, generation, material);
+    } finally {
+      bytes.fill(0);
+    }
+    return use(this.materials.lend(slot), record.materialId);
   }
 
   forgetMaterial(keyId: string): void {
-    this.materials.deleteWhere((k) => k.startsWith(keyId + "/"));
+    this.materials.forget(keyId);
   }
 
   /** Encrypts under the key's current version. */
   async encrypt(key: KeyRecord, plaintext: Buffer, context: EncryptionContext | undefined): Promise<{ blob: Buffer; materialId: string }> {
     if (key.customKeyStoreId !== undefined) return this.encryptInCluster(key, plaintext, context);
-    const m = await this.material(key.keyId, key.currentVersion);
-    if (!m) throw new Error(`key ${key.keyId} has no version ${key.currentVersion}`);
-    const blob = sealBlob(m.key, { keyId: key.keyId, keyVersion: key.currentVersion }, plaintext, encodeEncryptionContext(context));
-    return { blob, materialId: m.materialId };
+    const aad = encodeEncryptionContext(context);
+    const sealed = await this.withMaterial(key.keyId, key.currentVersion, (material, materialId) => ({
+      blob: sealBlob(material, { keyId: key.keyId, keyVersion: key.currentVersion }, plaintext, aad),
+      materialId,
+    }));
+    if (!sealed) throw new Error(`key ${key.keyId} has no version ${key.currentVersion}`);
+    return sealed;
   }
 
   /**
@@ -350,9 +362,14 @@ export class KmsService {
     if (key.keyUsage !== "ENCRYPT_DECRYPT") throw this.wrongUsage(key, action === "kms:Decrypt" ? "Decrypt" : "ReEncrypt");
     if (dryRun) throw new ServiceError("DryRunOperationException");
     if (key.customKeyStoreId !== undefined) return this.decryptInCluster(key, blob, header.keyVersion, context);
-    const m = await this.material(key.keyId, header.keyVersion);
-    if (!m) throw new ServiceError("InvalidCiphertextException");
-    return { key, plaintext: openBlob(m.key, blob, encodeEncryptionContext(context)), materialId: m.materialId };
+    const aad = encodeEncryptionContext(context);
+    const opened = await this.withMaterial(key.keyId, header.keyVersion, (material, materialId) => ({
+      key,
+      plaintext: openBlob(material, blob, aad),
+      materialId,
+    }));
+    if (!opened) throw new ServiceError("InvalidCiphertextException");
+    return opened;
   }
 
   /** The same blob format, sealed by the key in the cluster's tokens (docs/hsm.md). */
@@ -387,13 +404,14 @@ export class KmsService {
     }
     const key = await this.repo.getKey(header.keyId);
     if (!key || key.accountId !== owner) return undefined;
-    const m = await this.material(key.keyId, header.keyVersion);
-    if (!m) return undefined;
-    try {
-      return openBlob(m.key, blob, encodeEncryptionContext(context));
-    } catch {
-      return undefined;
-    }
+    const aad = encodeEncryptionContext(context);
+    return this.withMaterial(key.keyId, header.keyVersion, (material) => {
+      try {
+        return openBlob(material, blob, aad);
+      } catch {
+        return undefined;
+      }
+    });
   }
 
   /**
@@ -493,9 +511,12 @@ export class KmsService {
 
   /** The private key (or secret key) of a key that has a single version: asymmetric and HMAC keys. */
   async singleKey(key: KeyRecord): Promise<KeyObject> {
-    const m = await this.material(key.keyId, key.currentVersion);
+    // A raw (AES) key lent by the cache is copied into a KeyObject of its own: the caller may keep it.
+    const m = await this.withMaterial(key.keyId, key.currentVersion, (material) =>
+      Buffer.isBuffer(material) ? createSecretKey(material) : material,
+    );
     if (!m) throw new Error(`key ${key.keyId} has no version ${key.currentVersion}`);
-    return m.key;
+    return m;
   }
 
   async describe(key: KeyRecord): Promise<KeyMetadata> {
