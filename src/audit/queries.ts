@@ -8,7 +8,7 @@ import type Database from "better-sqlite3";
 import { rmSync } from "node:fs";
 import { fieldsOfRecord, type RecordFields } from "./record.js";
 import { SegmentReader, eventTimeOf, linesHolding, linesNewestFirst, listSegments, sequenceOf } from "./segments.js";
-import { candidateBlocks, indexedSeq } from "./trail-index.js";
+import { candidateBlocks, indexedSeq, prepared } from "./trail-index.js";
 import type { AccessKeyUse, LastUse, LookupQuery, StoredEvent } from "./store.js";
 
 /**
@@ -18,7 +18,7 @@ import type { AccessKeyUse, LastUse, LookupQuery, StoredEvent } from "./store.js
 const LONGEST_CALL_MS = 15 * 60_000;
 
 export function retainedFrom(db: Database.Database): number {
-  const row = db.prepare("SELECT value FROM audit_meta WHERE key = 'retained_from'").get() as { value: string } | undefined;
+  const row = prepared(db, "SELECT value FROM audit_meta WHERE key = 'retained_from'").get() as { value: string } | undefined;
   return Number(row?.value ?? 1);
 }
 
