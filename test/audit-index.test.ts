@@ -20,7 +20,7 @@ import { mergePage, type LookupKey, type LookupQuery, type StoredEvent } from ".
 import { openAuditDatabase } from "../src/audit/database.js";
 import { SqliteAuditStore } from "../src/audit/sqlite-store.js";
 import { listSegments, segmentDir } from "../src/audit/segments.js";
-import { BLOCK_EVENTS, indexedSeq } from "../src/audit/trail-index.js";
+import { BLOCK_EVENTS, candidateBlocks, indexedSeq } from "../src/audit/trail-index.js";
 import { fingerprintOf, type AuditSigningKey } from "../src/audit/signing-key.js";
 import { tempDir } from "./helpers.js";
 import { trailEvent, type TrailShape } from "../bench/trail.js";
@@ -484,6 +484,83 @@ describe("the trail index", () => {
       }
     } finally {
       await store.close();
+    }
+  });
+
+  it("keys are within an account and region: a lookup reads only blocks where its own account has the value; an index of the earlier format is rebuilt when the writer starts", async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const pick = random(23);
+    const store = new SqliteAuditStore(dataDir, "1", "commit", undefined, { segmentBytes: 64 * 1024 });
+    await store.start(T0);
+    await fill(store, 0, 1200, pick);
+    await store.close();
+    const dir = segmentDir(dataDir, "1");
+    const records = allRecords(dataDir, ["1"]);
+    const bySeq = new Map(records.map((r) => [r.fields.seq, r.fields]));
+    /** For every candidate block of `q`, whether one of its records is one `q` wants. */
+    const blocksWanted = (db: Database.Database, q: LookupQuery): boolean[] => {
+      const bounds = { below: Infinity, from: 1, indexed: indexedSeq(db), longestCallMs: 15 * 60_000 };
+      const out: boolean[] = [];
+      for (const slice of candidateBlocks(dir, db, q, bounds)) {
+        for (const b of slice) {
+          let any = false;
+          for (let seq = b.first_seq; seq <= b.last_seq; seq++) any ||= wanted(bySeq.get(seq)!, q);
+          out.push(any);
+        }
+      }
+      return out;
+    };
+    // Values both accounts have (EventName, Username, EventSource, ReadOnly) asked for in each:
+    // with keys shared by the accounts, a block where only the other account has the value was read.
+    /** How many blocks the lookups below read; throws if one reads a block that holds none it wants. */
+    const onlyBlocksWanted = (db: Database.Database): number => {
+      let blocks = 0;
+      for (const accountId of ACCOUNTS) {
+        for (const attribute of [
+          { key: "EventName", value: "Sign" },
+          { key: "EventName", value: "CreateKey" },
+          { key: "Username", value: "app-2" },
+          { key: "EventSource", value: "s3.amazonaws.com" },
+          { key: "ReadOnly", value: "false" },
+        ] as const) {
+          const q: LookupQuery = { accountId, region: "us-east-1", attribute, limit: 50 };
+          const found = blocksWanted(db, q);
+          assert.ok(found.length > 0, JSON.stringify(q));
+          assert.ok(
+            found.every(Boolean),
+            `${JSON.stringify(q)}: ${found.filter((x) => !x).length} of ${found.length} blocks hold none it wants`,
+          );
+          blocks += found.length;
+        }
+        assert.deepEqual(blocksWanted(db, { accountId, region: "eu-west-1", limit: 50 }), [], "no block of another region");
+      }
+      return blocks;
+    };
+    const db = openAuditDatabase(chainPath(dataDir, "1"));
+    assert.ok(onlyBlocksWanted(db) > 100);
+
+    // The index as migration 3 left it (keys without the account): migration 4 empties it and
+    // the writer rebuilds it from the segments when it starts.
+    db.prepare("DELETE FROM schema_migrations WHERE id = 4").run();
+    db.prepare("INSERT INTO audit_postings (segment, key, block) VALUES (1, 12345, 1)").run();
+    db.close();
+    const restarted = new SqliteAuditStore(dataDir, "1", "commit");
+    await restarted.start(T0);
+    await restarted.close();
+    const after = openAuditDatabase(chainPath(dataDir, "1"));
+    try {
+      assert.equal(indexedSeq(after), 1200, "the whole chain indexed again");
+      assert.equal((after.prepare("SELECT count(*) AS n FROM audit_postings WHERE key = 12345").get() as { n: number }).n, 0);
+      assert.ok(onlyBlocksWanted(after) > 100);
+    } finally {
+      after.close();
+    }
+    const reader = new SqliteAuditStore(dataDir);
+    try {
+      await assertSameAnswers(dataDir, ["1"], reader, 29);
+    } finally {
+      await reader.close();
     }
   });
 

@@ -29,7 +29,7 @@ import type { Logger } from "../log.js";
 import { GENESIS_HASH } from "./database.js";
 import { fieldsOfRecord, type AuditEvent, type RecordFields } from "./record.js";
 import { persistedSeq, retainedFrom } from "./queries.js";
-import { IndexBatch, IndexWriter } from "./trail-index.js";
+import { IndexBatch, IndexWriter, indexedSeq } from "./trail-index.js";
 import {
   fsyncDirectory,
   linesNewestFirst,
@@ -176,9 +176,20 @@ export class ChainLogWriter {
       this.openSegment(1);
     }
     this.syncedSeq = this.head.seq;
-    // The records the index has not seen: after a crash, the last 100 ms or so.
+    // The records the index has not seen: after a crash, the last 100 ms or so; after an upgrade
+    // that changed the index (schema.ts migration 4), the whole chain.
+    const behind = this.head.seq - Math.max(indexedSeq(db), retainedFrom(db) - 1);
+    if (behind > 100_000) {
+      this.options.log?.info(
+        `audit: indexing ${behind} records of chain ${this.options.chain} (the index is new or behind; about a minute per million records)`,
+      );
+    }
+    const began = performance.now();
     const indexed = this.index.catchUp(dir, this.head.seq, retainedFrom(db));
-    if (indexed > 0) this.options.log?.info(`audit: indexed ${indexed} records of chain ${this.options.chain} the index had not seen`);
+    if (indexed > 0) {
+      const seconds = ((performance.now() - began) / 1000).toFixed(1);
+      this.options.log?.info(`audit: indexed ${indexed} records of chain ${this.options.chain} the index had not seen (${seconds} s)`);
+    }
     // Uses the last run wrote to its segment but not yet to the tables. Tables ahead of the chain
     // (records a power loss took back after their uses were saved) are rebuilt from the records.
     this.persistedSeq = persistedSeq(db);

@@ -7,8 +7,8 @@
 import type Database from "better-sqlite3";
 import { rmSync } from "node:fs";
 import { fieldsOfRecord, type RecordFields } from "./record.js";
-import { bytesAt, eventTimeOf, linesHolding, linesNewestFirst, listSegments, sequenceOf } from "./segments.js";
-import { candidateBlocks, indexedSeq } from "./trail-index.js";
+import { SegmentReader, eventTimeOf, linesHolding, linesNewestFirst, listSegments, sequenceOf } from "./segments.js";
+import { candidateBlocks, indexedSeq, prepared } from "./trail-index.js";
 import type { AccessKeyUse, LastUse, LookupQuery, StoredEvent } from "./store.js";
 
 /**
@@ -18,7 +18,7 @@ import type { AccessKeyUse, LastUse, LookupQuery, StoredEvent } from "./store.js
 const LONGEST_CALL_MS = 15 * 60_000;
 
 export function retainedFrom(db: Database.Database): number {
-  const row = db.prepare("SELECT value FROM audit_meta WHERE key = 'retained_from'").get() as { value: string } | undefined;
+  const row = prepared(db, "SELECT value FROM audit_meta WHERE key = 'retained_from'").get() as { value: string } | undefined;
   return Number(row?.value ?? 1);
 }
 
@@ -96,20 +96,25 @@ export function* lookupChain(dir: string, chain: string, db: Database.Database, 
   const bounds = { below: before ?? Infinity, from, indexed, longestCallMs: LONGEST_CALL_MS };
   // The needle most records of a block lack: only the lines holding it are decoded.
   const needle = Buffer.from(needles.at(-1)!);
-  for (const slice of candidateBlocks(dir, db, q, bounds)) {
-    for (const block of slice) {
-      const data = bytesAt(dir, block.segment, block.start_offset, block.end_offset);
-      if (!data) continue;
-      for (const text of linesHolding(data, needle)) {
-        const seq = sequenceOf(text);
-        if (before !== undefined && seq >= before) continue;
-        if (seq < from) break;
-        if (!take(text, seq)) return found;
+  const reader = new SegmentReader(dir);
+  try {
+    for (const slice of candidateBlocks(dir, db, q, bounds)) {
+      for (const block of slice) {
+        const data = reader.read(block.segment, block.start_offset, block.end_offset);
+        if (!data) continue;
+        for (const text of linesHolding(data, needle)) {
+          const seq = sequenceOf(text);
+          if (before !== undefined && seq >= before) continue;
+          if (seq < from) break;
+          if (!take(text, seq)) return found;
+        }
       }
+      yield;
     }
-    yield;
+    return found;
+  } finally {
+    reader.close();
   }
-  return found;
 }
 
 /** Runs a lookup generator to its end on the calling thread (the worker interleaves them instead). */

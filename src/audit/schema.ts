@@ -3,7 +3,7 @@
  * from keyhold.db, so audit writes never wait on key writes. Since migration 2 the records live in
  * segment files (segments.ts) and audit_events stays empty (a trail written before is moved out
  * of it when its writer starts); the file keeps the chain's meta, digests and last uses, and since
- * migration 3 the trail index (trail-index.ts).
+ * migration 3 the trail index (trail-index.ts), keyed within an account and region since migration 4.
  */
 export const AUDIT_MIGRATIONS: readonly { id: number; name: string; sql: string }[] = [
   {
@@ -70,6 +70,34 @@ export const AUDIT_MIGRATIONS: readonly { id: number; name: string; sql: string 
     id: 3,
     name: "the trail index: blocks of records with their time bounds, and which blocks hold each attribute value",
     sql: `
+      CREATE TABLE audit_blocks (
+        first_seq INTEGER PRIMARY KEY,
+        last_seq INTEGER NOT NULL,
+        segment INTEGER NOT NULL,
+        start_offset INTEGER NOT NULL,
+        end_offset INTEGER NOT NULL,
+        min_time INTEGER NOT NULL,
+        max_time INTEGER NOT NULL,
+        run_max INTEGER NOT NULL
+      );
+      CREATE INDEX audit_blocks_run_max ON audit_blocks (run_max, first_seq);
+      CREATE TABLE audit_postings (
+        segment INTEGER NOT NULL,
+        key INTEGER NOT NULL,
+        block INTEGER NOT NULL,
+        PRIMARY KEY (segment, key, block)
+      ) WITHOUT ROWID;`,
+  },
+  {
+    id: 4,
+    name: "the trail index's keys within an account and region: the index is emptied, and its writer rebuilds it from the segments",
+    // The blocks go too: rebuilt from the first record, a block's run_max must not start from the
+    // last block's. The writer's catch-up (trail-index.ts IndexWriter.catchUp) rebuilds both when
+    // it starts; until then lookups scan the records the index does not cover, as before it.
+    sql: `
+      DROP TABLE audit_postings;
+      DROP TABLE audit_blocks;
+      DELETE FROM audit_meta WHERE key = 'indexed_seq';
       CREATE TABLE audit_blocks (
         first_seq INTEGER PRIMARY KEY,
         last_seq INTEGER NOT NULL,

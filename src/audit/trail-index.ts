@@ -7,10 +7,13 @@
  *   `run_max` is the largest max_time of this block and every earlier one: it only grows along the
  *   chain, so the blocks a time range can skip at either end are found by one index seek each.
  * - audit_postings: for each attribute value a lookup can ask for (EventId, EventName, ReadOnly,
- *   Username, ResourceName/ResourceType, EventSource, AccessKeyId, and the account and region
- *   every lookup filters on), the blocks holding a record with that value, keyed by segment first.
- *   The value is kept as a 53-bit hash: a collision only makes a lookup read a block it did not
- *   need, since every record read is checked against the query as before. Keyed by segment, the
+ *   Username, ResourceName/ResourceType, EventSource, AccessKeyId), within the account and region
+ *   every lookup filters on, and for the account and region alone (a lookup by time), the blocks
+ *   holding a record with that value, keyed by segment first. A key is a 53-bit hash of the kind,
+ *   the value, the account and the region: a collision only makes a lookup read a block it did not
+ *   need, since every record read is checked against the query as before. With the account in the
+ *   key, a block where another account made the call a lookup asks for is not read (migration 4:
+ *   three times fewer blocks for a rare EventName on a trail of three accounts). Keyed by segment, the
  *   writer's inserts (random in the value) land in the newest segment's part of the B-tree alone,
  *   a few MB that stay in the page cache, and retention deletes a range; a lookup seeks once per
  *   segment.
@@ -65,43 +68,51 @@ function hash53(text: string): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
-function postingKey(kind: string, value: string): number {
-  return hash53(`${kind}\u0000${value}`);
+/** A value's key within an account and region (`scope`, from scopeOf). */
+function postingKey(scope: string, kind: string, value: string): number {
+  return hash53(`${scope}\u0000${kind}\u0000${value}`);
 }
 
-function accountKey(accountId: string, region: string): number {
-  return postingKey("Account", `${accountId}\u0000${region}`);
+function scopeOf(accountId: string, region: string): string {
+  return `${accountId}\u0000${region}`;
 }
 
 /** The posting a lookup follows: its attribute's, or (time range only) its account's and region's. */
 export function queryKey(q: LookupQuery): number {
-  if (!q.attribute) return accountKey(q.accountId, q.region);
+  const scope = scopeOf(q.accountId, q.region);
+  if (!q.attribute) return postingKey(scope, "Account", "");
   const { key, value } = q.attribute;
   switch (key) {
     // Both match a resource's type or its ARN (queries.ts `matches`), so both follow one posting.
     case "ResourceName":
     case "ResourceType":
-      return postingKey("Resource", value);
+      return postingKey(scope, "Resource", value);
     // Any value but "true" asks for the events that are not read-only.
     case "ReadOnly":
-      return postingKey("ReadOnly", value === "true" ? "true" : "false");
+      return postingKey(scope, "ReadOnly", value === "true" ? "true" : "false");
     default:
-      return postingKey(key, value);
+      return postingKey(scope, key, value);
   }
 }
 
+/**
+ * A record's keys. One without an account or a region is posted under none: every lookup asks for
+ * an account and a region (queries.ts `matches`), so no lookup wants it.
+ */
 function addKeys(keys: Set<number>, e: IndexedFields): void {
-  keys.add(postingKey("EventId", e.eventId));
-  keys.add(postingKey("EventName", e.eventName));
-  keys.add(postingKey("EventSource", e.eventSource));
-  keys.add(postingKey("ReadOnly", e.readOnly ? "true" : "false"));
-  if (e.username !== undefined) keys.add(postingKey("Username", e.username));
-  if (e.accessKeyId !== undefined) keys.add(postingKey("AccessKeyId", e.accessKeyId));
+  if (e.accountId === undefined || e.region === undefined) return;
+  const scope = scopeOf(e.accountId, e.region);
+  keys.add(postingKey(scope, "Account", ""));
+  keys.add(postingKey(scope, "EventId", e.eventId));
+  keys.add(postingKey(scope, "EventName", e.eventName));
+  keys.add(postingKey(scope, "EventSource", e.eventSource));
+  keys.add(postingKey(scope, "ReadOnly", e.readOnly ? "true" : "false"));
+  if (e.username !== undefined) keys.add(postingKey(scope, "Username", e.username));
+  if (e.accessKeyId !== undefined) keys.add(postingKey(scope, "AccessKeyId", e.accessKeyId));
   for (const r of e.resources) {
-    keys.add(postingKey("Resource", r.arn));
-    keys.add(postingKey("Resource", r.type));
+    keys.add(postingKey(scope, "Resource", r.arn));
+    keys.add(postingKey(scope, "Resource", r.type));
   }
-  if (e.accountId !== undefined && e.region !== undefined) keys.add(accountKey(e.accountId, e.region));
 }
 
 /** Blocks being built from consecutive records, in sequence order. */
@@ -154,15 +165,33 @@ export class IndexBatch {
   }
 }
 
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+/** `db.prepare(sql)`, kept per connection: preparing a lookup's statements was a seventh of a lookup for one event. */
+export function prepared(db: Database.Database, sql: string): Database.Statement {
+  let mine = statements.get(db);
+  if (!mine) statements.set(db, (mine = new Map()));
+  let statement = mine.get(sql);
+  if (!statement) mine.set(sql, (statement = db.prepare(sql)));
+  return statement;
+}
+
 export function indexedSeq(db: Database.Database): number {
-  const row = db.prepare("SELECT value FROM audit_meta WHERE key = 'indexed_seq'").get() as { value: string } | undefined;
+  const row = prepared(db, "SELECT value FROM audit_meta WHERE key = 'indexed_seq'").get() as { value: string } | undefined;
   return Number(row?.value ?? 0);
 }
+
+/** Postings added by one INSERT statement. */
+const POSTINGS_PER_INSERT = 128;
+
+/** Records indexed in one transaction when the index catches up with a chain (at most one segment's). */
+const CATCH_UP_RECORDS = 32_768;
 
 /** Statements that add blocks to a chain's index; `write` runs inside the caller's transaction. */
 export class IndexWriter {
   private readonly block: Database.Statement;
   private readonly posting: Database.Statement;
+  private readonly postings: Database.Statement;
   private readonly last: Database.Statement;
   private readonly mark: Database.Statement;
 
@@ -171,27 +200,41 @@ export class IndexWriter {
       "INSERT OR REPLACE INTO audit_blocks (first_seq, last_seq, segment, start_offset, end_offset, min_time, max_time, run_max) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.posting = db.prepare("INSERT OR IGNORE INTO audit_postings (segment, key, block) VALUES (?, ?, ?)");
+    this.postings = db.prepare(
+      `INSERT OR IGNORE INTO audit_postings (segment, key, block) VALUES ${Array(POSTINGS_PER_INSERT).fill("(?, ?, ?)").join(", ")}`,
+    );
     this.last = db.prepare("SELECT run_max FROM audit_blocks ORDER BY first_seq DESC LIMIT 1");
     this.mark = db.prepare(
       "INSERT INTO audit_meta (key, value) VALUES ('indexed_seq', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     );
   }
 
-  /** Adds the blocks and says the index goes up to `seq`. */
+  /**
+   * Adds the blocks and says the index goes up to `seq`. The postings go in POSTINGS_PER_INSERT
+   * rows a statement: one call per row was a third of rebuilding an index from the segments.
+   */
   write(batch: IndexBatch, seq: number): void {
     let runMax = (this.last.get() as { run_max: number } | undefined)?.run_max ?? -Infinity;
+    const values: number[] = [];
     for (const b of batch.blocks) {
       runMax = Math.max(runMax, b.maxTime);
       this.block.run(b.firstSeq, b.lastSeq, b.segment, b.start, b.end, b.minTime, b.maxTime, runMax);
-      for (const k of b.keys) this.posting.run(b.segment, k, b.firstSeq);
+      for (const key of b.keys) {
+        values.push(b.segment, key, b.firstSeq);
+        if (values.length === 3 * POSTINGS_PER_INSERT) {
+          this.postings.run(values);
+          values.length = 0;
+        }
+      }
     }
+    for (let i = 0; i < values.length; i += 3) this.posting.run(values[i], values[i + 1], values[i + 2]);
     this.mark.run(String(seq));
   }
 
   /**
    * At the writer's start: cuts an index ahead of the chain's head back to it, then indexes the
-   * records the index has not seen (after a crash, or a trail written before the index), in
-   * transactions of a few thousand records. Returns how many records it indexed.
+   * records the index has not seen (after a crash, or a trail written before the index), in a
+   * transaction per segment (CATCH_UP_RECORDS records at most). Returns how many records it indexed.
    */
   catchUp(dir: string, head: number, retainedFrom: number): number {
     let from = indexedSeq(this.db);
@@ -208,22 +251,29 @@ export class IndexWriter {
     if (from > head) return 0;
     let batch = new IndexBatch();
     let count = 0;
+    let pending = 0;
+    let segment = -1;
     const save = (seq: number) => {
       const b = batch;
       this.db.transaction(() => this.write(b, seq))();
       batch = new IndexBatch();
+      pending = 0;
     };
     let seq = 0;
     for (const line of linesInOrder(dir, from)) {
-      seq = sequenceOf(line.text);
-      if (seq < from) continue;
-      if (seq > head) break;
+      const next = sequenceOf(line.text);
+      if (next < from) continue;
+      if (next > head) break;
+      // A transaction per segment (or CATCH_UP_RECORDS of one).
+      if (pending > 0 && (line.segment.first !== segment || pending >= CATCH_UP_RECORDS)) save(seq);
+      seq = next;
+      segment = line.segment.first;
       const start = line.end - Buffer.byteLength(line.text) - 1;
-      batch.add([fieldsOfRecord(line.text)], seq, line.segment.first, start, [line.end]);
+      batch.add([fieldsOfRecord(line.text)], seq, segment, start, [line.end]);
       count++;
-      if (count % 8192 === 0) save(seq);
+      pending++;
     }
-    if (count > 0) save(Math.min(seq, head));
+    if (pending > 0) save(seq);
     return count;
   }
 }
@@ -238,6 +288,13 @@ export interface BlockRow {
 
 /** How many blocks a lookup reads between two chances for other lookups in its worker to run. */
 export const BLOCKS_PER_SLICE = 64;
+
+/**
+ * The most segments one query asks at once. Their postings of the value are sorted together: a
+ * value missing from the newer segments and common in the older ones costs one sort of up to
+ * this many segments' blocks (~1,700 each at 64 MB a segment).
+ */
+const SEGMENTS_PER_SEEK = 16;
 
 /**
  * The blocks that may hold records a lookup wants, newest first: posted under its key, below
@@ -258,41 +315,56 @@ export function* candidateBlocks(
   const start = q.startTime === undefined ? -Infinity : Math.floor(q.startTime / 1000) * 1000;
   const end = q.endTime ?? Infinity;
   if (q.endTime !== undefined) {
-    const past = db
-      .prepare("SELECT first_seq FROM audit_blocks WHERE run_max > ? ORDER BY run_max, first_seq LIMIT 1")
-      .get(q.endTime + bounds.longestCallMs) as { first_seq: number } | undefined;
+    const past = prepared(db, "SELECT first_seq FROM audit_blocks WHERE run_max > ? ORDER BY run_max, first_seq LIMIT 1").get(
+      q.endTime + bounds.longestCallMs,
+    ) as { first_seq: number } | undefined;
     if (past) below = Math.min(below, past.first_seq + 1);
   }
   if (q.startTime !== undefined) {
-    const first = db.prepare("SELECT first_seq FROM audit_blocks WHERE run_max >= ? ORDER BY run_max, first_seq LIMIT 1").get(start) as
+    const first = prepared(db, "SELECT first_seq FROM audit_blocks WHERE run_max >= ? ORDER BY run_max, first_seq LIMIT 1").get(start) as
       { first_seq: number } | undefined;
     if (!first) return;
     from = Math.max(from, first.first_seq);
   }
-  const page = db.prepare(
-    `SELECT b.first_seq, b.last_seq, b.segment, b.start_offset, b.end_offset
-       FROM audit_postings p JOIN audit_blocks b ON b.first_seq = p.block
-      WHERE p.segment = ? AND p.key = ? AND p.block < ? AND p.block >= ? AND b.last_seq <= ? AND b.max_time >= ? AND b.min_time <= ?
-      ORDER BY p.block DESC LIMIT ${BLOCKS_PER_SLICE}`,
-  );
+  // One statement per number of segments asked at once (1, 2, 4, … SEGMENTS_PER_SEEK).
+  const page = (segments: number): Database.Statement =>
+    prepared(
+      db,
+
+      `SELECT b.first_seq, b.last_seq, b.segment, b.start_offset, b.end_offset
+           FROM audit_postings p JOIN audit_blocks b ON b.first_seq = p.block
+          WHERE p.segment IN (${Array(segments).fill("?").join(", ")}) AND p.key = ? AND p.block < ? AND p.block >= ?
+            AND b.last_seq <= ? AND b.max_time >= ? AND b.min_time <= ?
+          ORDER BY p.block DESC LIMIT ${BLOCKS_PER_SLICE}`,
+    );
   const key = queryKey(q);
   // A block whose records all precede `from` can hold none the lookup wants; one that straddles it can.
-  const lowest = (db.prepare("SELECT max(first_seq) AS seq FROM audit_blocks WHERE first_seq <= ?").get(from) as { seq: number | null })
+  const lowest = (prepared(db, "SELECT max(first_seq) AS seq FROM audit_blocks WHERE first_seq <= ?").get(from) as { seq: number | null })
     .seq;
   const floor = lowest ?? from;
   const timeFrom = start === -Infinity ? -Number.MAX_VALUE : start;
   const timeTo = end === Infinity ? Number.MAX_VALUE : end;
-  // Newest segment first; a segment's blocks all begin at or after its first record.
+  // Newest segment first; a segment's blocks all begin at or after its first record. A value
+  // missing from a segment is asked of twice as many at once next time, up to SEGMENTS_PER_SEEK:
+  // a lookup for one event (an EventId) made one query per segment, 173 at 10M events.
   const segments = listSegments(dir);
-  for (let i = segments.length - 1; i >= 0 && below > floor; i--) {
-    const segment = segments[i]!.first;
-    if (segment >= below) continue;
+  let group = 1;
+  for (let i = segments.length - 1; i >= 0 && below > floor;) {
+    const asked: number[] = [];
+    for (; i >= 0 && asked.length < group; i--) if (segments[i]!.first < below) asked.push(segments[i]!.first);
+    if (asked.length === 0) break;
+    const statement = page(asked.length);
+    let found = 0;
     for (;;) {
-      const rows = page.all(segment, key, below, floor, bounds.indexed, timeFrom, timeTo) as BlockRow[];
-      if (rows.length === 0) break;
-      yield rows;
-      below = rows.at(-1)!.first_seq;
+      const rows = statement.all(...asked, key, below, floor, bounds.indexed, timeFrom, timeTo) as BlockRow[];
+      if (rows.length > 0) {
+        found += rows.length;
+        yield rows;
+        below = rows.at(-1)!.first_seq;
+      }
+      if (rows.length < BLOCKS_PER_SLICE) break;
     }
-    below = Math.min(below, segment);
+    below = Math.min(below, asked.at(-1)!);
+    group = found === 0 ? Math.min(group * 2, SEGMENTS_PER_SEEK) : 1;
   }
 }
