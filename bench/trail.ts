@@ -166,7 +166,7 @@ export async function writeTrail(store: AuditStore, shape: TrailShape, events: n
     }
     // Lets the writer's 100 ms timer save the index as the server's would.
     if (n % (batchSize * 16) === 0) await new Promise((r) => setImmediate(r));
-    if (n % 1_000_000 === 0) options.onProgress?.(n);
+    if (Math.floor(n / 1_000_000) > Math.floor((n - batch.length) / 1_000_000) || n === events) options.onProgress?.(n);
   }
   if (options.digests) digests += await store.digest(options.digests.key, last, options.digests.chain);
   return digests;
