@@ -220,8 +220,21 @@ describe("a generated trail with digests (bench/trail.ts writeTrail)", () => {
       const shape = { accounts: ["000000000000", "111122223333"], users: 5, keys: 20, start, stepMs: 1000 };
       const digests = await writeTrail(store, shape, 3000, { batch: 50, digests: { key, chain: "bench" } });
       assert.ok(digests >= 49 && digests <= 51, `${digests} digests`);
-      const exported = await exportTrail(store, out);
+      // As a running server would, the store signs another digest while the events are exported:
+      // it covers events the export does not have, and stays out of it.
+      let reads = 0;
+      const live = Object.assign(Object.create(store) as SqliteAuditStore, {
+        digests: async (chain: string) => {
+          const signed = await store.digests(chain);
+          if (reads++ === 0 || chain !== "bench") return signed;
+          const last = signed.at(-1)!;
+          const later = { ...last.digest, firstSequence: 3001, lastSequence: 3050, previousDigestSignature: last.digestSignature };
+          return [...signed, { digest: later, digestSignature: last.digestSignature }];
+        },
+      });
+      const exported = await exportTrail(live, out);
       assert.deepEqual(exported, { files: 2, events: 3000, digests });
+      assert.ok(reads >= 2);
 
       const ok = await verifyExport(out, publicKeyPem);
       assert.deepEqual(ok.problems, []);
