@@ -29,8 +29,8 @@ export const EXPORT_GARBAGE_BYTES = 8 * 1024 * 1024;
  * nothing else: every 10,000 events, when more than EXPORT_GARBAGE_BYTES of array buffers are
  * held, one full collection (a few ms on its ~20 MB heap) frees them.
  */
-export function garbageBound(limit = EXPORT_GARBAGE_BYTES): (events: number) => void {
-  let collect = (globalThis as { gc?: () => void }).gc;
+export function garbageBound(limit = EXPORT_GARBAGE_BYTES, collector?: () => void): (events: number) => void {
+  let collect = collector ?? (globalThis as { gc?: () => void }).gc;
   if (!collect) {
     setFlagsFromString("--expose-gc");
     collect = runInNewContext("gc") as () => void;
