@@ -221,7 +221,8 @@ describe("a generated trail with digests (bench/trail.ts writeTrail)", () => {
       const digests = await writeTrail(store, shape, 3000, { batch: 50, digests: { key, chain: "bench" } });
       assert.ok(digests >= 49 && digests <= 51, `${digests} digests`);
       // As a running server would, the store signs another digest while the events are exported:
-      // it covers events the export does not have, and stays out of it.
+      // it covers events the export does not have, and stays out of it (the digests are read once,
+      // before the events).
       let reads = 0;
       const live = Object.assign(Object.create(store) as SqliteAuditStore, {
         digests: async (chain: string) => {
@@ -234,7 +235,6 @@ describe("a generated trail with digests (bench/trail.ts writeTrail)", () => {
       });
       const exported = await exportTrail(live, out);
       assert.deepEqual(exported, { files: 2, events: 3000, digests });
-      assert.ok(reads >= 2);
 
       const ok = await verifyExport(out, publicKeyPem);
       assert.deepEqual(ok.problems, []);

@@ -103,22 +103,17 @@ export async function exportTrail(
 ): Promise<{ files: number; events: number; digests: number }> {
   const total = { files: 0, events: 0, digests: 0 };
   const chains = await store.chains();
-  // The digests (one a minute of a server's life) are not kept while the events are written: read
-  // here for the count, and again after each chain's events for their files, keeping only those
-  // signed before the events were read (a running server signs on: a later digest could sign
-  // events the export does not have).
+  const digestsOf = new Map<string, Awaited<ReturnType<AuditStore["digests"]>>>();
   let expected = 0;
-  const signedUpTo = new Map<string, number>();
   for (const chain of chains) {
     const digests = await store.digests(chain);
+    digestsOf.set(chain, digests);
     const [first, last] = [digests[0]?.digest, digests.at(-1)?.digest];
     if (first && last) expected += last.lastSequence - first.firstSequence + 1;
-    signedUpTo.set(chain, last?.lastSequence ?? 0);
   }
   for (const chain of chains) {
     const r = await exportChain(store, chain, join(out, "events", `chain-${chain}`), total.events, expected, options);
-    const upTo = signedUpTo.get(chain)!;
-    const digests = (await store.digests(chain)).filter((d) => d.digest.lastSequence <= upTo);
+    const digests = digestsOf.get(chain)!;
     const digestsDir = join(out, "digests", `chain-${chain}`);
     digests.forEach((d, i) => write(join(digestsDir, `keyhold_digest_${String(i + 1).padStart(8, "0")}.json`), JSON.stringify(d)));
     total.files += r.files;
