@@ -7,6 +7,8 @@
  */
 import type { CallerIdentity, CompletedCall } from "../src/call.js";
 import { buildEvent, type AuditEvent } from "../src/audit/record.js";
+import type { AuditSigningKey } from "../src/audit/signing-key.js";
+import type { AuditStore } from "../src/audit/store.js";
 
 export interface TrailShape {
   accounts: string[];
@@ -119,4 +121,53 @@ export function trailEvent(shape: TrailShape, n: number, pick: () => number): Au
     error: denied ? { code: "AccessDeniedException", message: "not authorized" } : undefined,
   };
   return buildEvent(call);
+}
+
+export interface WriteTrailOptions {
+  /** Events appended at once (the writer's batch, as concurrent calls give it). */
+  batch?: number;
+  /**
+   * Signs digests of the chain as a server does every `digestIntervalMs` (its default, 60 s) of the
+   * trail's own time, and one at the end (a server's shutdown): `keyhold audit verify` then checks
+   * the digest chain and every digest's boundary, as on a real trail. Without it, no digest.
+   */
+  digests?: { key: AuditSigningKey; chain: string; intervalMs?: number };
+  /** Seeds the generator's numbers (same seed, same trail). */
+  seed?: number;
+  /** Each event before it is appended (the bench keeps landmarks). */
+  onEvent?: (event: AuditEvent, n: number) => void;
+  onProgress?: (events: number) => void;
+}
+
+/**
+ * Appends `events` events of `shape` to the store's own chain, through the writer keyhold records
+ * calls with, and signs its digests. Returns the number of digests written.
+ */
+export async function writeTrail(store: AuditStore, shape: TrailShape, events: number, options: WriteTrailOptions = {}): Promise<number> {
+  const batchSize = options.batch ?? 256;
+  const interval = options.digests?.intervalMs ?? 60_000;
+  let s = options.seed ?? 42;
+  const pick = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+  let nextDigest = shape.start + interval;
+  let digests = 0;
+  let last = shape.start;
+  for (let n = 0; n < events;) {
+    const batch: AuditEvent[] = [];
+    for (let i = 0; i < batchSize && n < events; i++, n++) {
+      const e = trailEvent(shape, n, pick);
+      options.onEvent?.(e, n);
+      batch.push(e);
+    }
+    await store.append(batch);
+    last = Math.max(last, shape.start + (n - 1) * shape.stepMs);
+    if (options.digests && last >= nextDigest) {
+      digests += await store.digest(options.digests.key, last, options.digests.chain);
+      nextDigest = last - ((last - shape.start) % interval) + interval;
+    }
+    // Lets the writer's 100 ms timer save the index as the server's would.
+    if (n % (batchSize * 16) === 0) await new Promise((r) => setImmediate(r));
+    if (Math.floor(n / 1_000_000) > Math.floor((n - batch.length) / 1_000_000) || n === events) options.onProgress?.(n);
+  }
+  if (options.digests) digests += await store.digest(options.digests.key, last, options.digests.chain);
+  return digests;
 }

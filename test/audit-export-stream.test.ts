@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { hash } from "node:crypto";
+import { generateKeyPairSync, hash } from "node:crypto";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { GENESIS_HASH } from "../src/audit/database.js";
@@ -11,6 +11,10 @@ import { NotARecordsFile, RecordsScanner } from "../src/audit/records-reader.js"
 import { chainedRecord, type AuditStore } from "../src/audit/store.js";
 import { MAX_PROBLEMS, verifyExport } from "../src/audit/verify.js";
 import { progressLine } from "../src/cli/progress.js";
+import { garbageBound } from "../src/cli/audit.js";
+import { fingerprintOf, type AuditSigningKey } from "../src/audit/signing-key.js";
+import { SqliteAuditStore } from "../src/audit/sqlite-store.js";
+import { writeTrail } from "../bench/trail.js";
 import { tempDir } from "./helpers.js";
 
 const HOUR = 3_600_000;
@@ -198,5 +202,97 @@ describe("streaming audit export and verify", () => {
     assert.equal(written.length, 2);
     assert.match(written[0]!, /exporting: 25%, 50,000 events, 25,000\/s, 6s left/);
     assert.equal(written[1], "\r\x1b[K");
+  });
+});
+
+describe("a generated trail with digests (bench/trail.ts writeTrail)", () => {
+  it("is signed as a server signs it: export and verify check every digest, and a tampered event or a removed digest is refused", async () => {
+    const dataDir = tempDir("keyhold-trail-digests-");
+    const out = tempDir("keyhold-trail-digests-out-");
+    const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const publicKeyPem = publicKey.export({ type: "spki", format: "pem" }).toString();
+    const key: AuditSigningKey = { fingerprint: fingerprintOf(publicKeyPem), publicKeyPem, privateKey };
+    const store = new SqliteAuditStore(dataDir, "bench", "periodic");
+    try {
+      const start = Date.UTC(2026, 11, 7, 1, 30);
+      await store.start(start);
+      // 3,000 events a second apart: 50 minutes in two hours, a digest per minute of it (batches of 50).
+      const shape = { accounts: ["000000000000", "111122223333"], users: 5, keys: 20, start, stepMs: 1000 };
+      const digests = await writeTrail(store, shape, 3000, { batch: 50, digests: { key, chain: "bench" } });
+      assert.ok(digests >= 49 && digests <= 51, `${digests} digests`);
+      // As a running server would, the store signs another digest while the events are exported:
+      // it covers events the export does not have, and stays out of it (the digests are read once,
+      // before the events).
+      let reads = 0;
+      const live = Object.assign(Object.create(store) as SqliteAuditStore, {
+        digests: async (chain: string) => {
+          const signed = await store.digests(chain);
+          if (reads++ === 0 || chain !== "bench") return signed;
+          const last = signed.at(-1)!;
+          const later = { ...last.digest, firstSequence: 3001, lastSequence: 3050, previousDigestSignature: last.digestSignature };
+          return [...signed, { digest: later, digestSignature: last.digestSignature }];
+        },
+      });
+      const exported = await exportTrail(live, out);
+      assert.deepEqual(exported, { files: 2, events: 3000, digests });
+
+      const ok = await verifyExport(out, publicKeyPem);
+      assert.deepEqual(ok.problems, []);
+      assert.deepEqual([ok.events, ok.digests, ok.unsignedTail], [3000, digests, 0]);
+
+      // An event altered in the second file: its successor's link, and the digest covering it, say so.
+      const files = filesUnder(join(out, "events"));
+      const second = files[1]!;
+      const original = readFileSync(second);
+      const text = gunzipSync(original).toString("utf8");
+      const at = text.indexOf('"eventName":"Encrypt"', text.length / 2);
+      writeFileSync(second, gzipSync(text.slice(0, at) + '"eventName":"Decrypt"' + text.slice(at + '"eventName":"Encrypt"'.length)));
+      const tampered = await verifyExport(out, publicKeyPem);
+      assert.equal(tampered.ok, false);
+      assert.match(tampered.problems[0]!, /was altered: its hash no longer matches the link/);
+      writeFileSync(second, original);
+
+      // A digest removed from the middle of the digest chain.
+      const digestFiles = filesUnder(join(out, "digests"));
+      rmSync(digestFiles[10]!);
+      const removed = await verifyExport(out, publicKeyPem);
+      assert.equal(removed.ok, false);
+      assert.match(removed.problems.join("\n"), /does not follow the digest before it: a digest was removed, inserted or reordered/);
+    } finally {
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("audit export's garbage bound", () => {
+  it("collects every 10,000 events, and only when more array buffers than its limit are held", () => {
+    let collections = 0;
+    const bound = garbageBound(8 * 1024 * 1024, () => collections++);
+    let held: Buffer[] | undefined = Array.from({ length: 40 }, () => Buffer.alloc(1024 * 1024, 1));
+    assert.ok(process.memoryUsage().arrayBuffers >= 40 * 1024 * 1024);
+    bound(5_000); // checked every 10,000 events only
+    assert.equal(collections, 0);
+    bound(10_000);
+    assert.equal(collections, 1);
+    held = undefined;
+    assert.equal(held, undefined);
+    const none = garbageBound(Number.MAX_SAFE_INTEGER, () => collections++);
+    none(10_000);
+    assert.equal(collections, 1);
+  });
+
+  it("its collection frees the array buffers no longer used", async () => {
+    const bound = garbageBound(8 * 1024 * 1024);
+    let held: Buffer[] | undefined = Array.from({ length: 40 }, () => Buffer.alloc(1024 * 1024, 1));
+    assert.ok(process.memoryUsage().arrayBuffers >= 40 * 1024 * 1024);
+    held = undefined;
+    bound(10_000);
+    assert.equal(held, undefined);
+    // V8 releases the buffers' memory on a background thread after the collection: a loaded
+    // machine may take a moment. Without a collection they stay (nothing else allocates here).
+    for (let i = 0; i < 100 && process.memoryUsage().arrayBuffers >= 8 * 1024 * 1024; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(process.memoryUsage().arrayBuffers < 8 * 1024 * 1024, `${process.memoryUsage().arrayBuffers} bytes of array buffers`);
   });
 });

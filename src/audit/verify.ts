@@ -101,31 +101,42 @@ async function verifyChain(
     if (problems.length < MAX_PROBLEMS) problems.push(text);
     else unsaid++;
   };
-  const digests: { file: string; signed: SignedDigest }[] = [];
-  for (const file of filesUnder(digestsDir, ".json")) {
-    try {
-      digests.push({ file, signed: JSON.parse(readFileSync(file, "utf8")) as SignedDigest });
-    } catch {
-      problem(`digest file ${file} is not readable JSON`);
-    }
-  }
+  // Digests are read one at a time as the events reach them, each checked against the one before
+  // (a server writes one a minute: a year's trail has half a million, never all held at once).
+  const digestFiles = filesUnder(digestsDir, ".json");
+  let nextDigest = 0;
   let previous: SignedDigest | undefined;
-  for (const { file, signed } of digests) {
-    if (!verifyDigest(signed, publicKeyPem)) problem(`digest ${file} was altered: its signature does not verify`);
-    if (previous) {
-      if (signed.digest.previousDigestSignature !== previous.digestSignature) {
-        problem(`digest ${file} does not follow the digest before it: a digest was removed, inserted or reordered`);
-      } else if (signed.digest.firstSequence !== previous.digest.lastSequence + 1) {
-        problem(`digest ${file} does not start where the digest before it ended`);
+  let digestCount = 0;
+  const readDigest = (): { file: string; signed: SignedDigest } | undefined => {
+    while (nextDigest < digestFiles.length) {
+      const file = digestFiles[nextDigest++]!;
+      let signed: SignedDigest;
+      try {
+        signed = JSON.parse(readFileSync(file, "utf8")) as SignedDigest;
+      } catch {
+        problem(`digest file ${file} is not readable JSON`);
+        continue;
       }
+      digestCount++;
+      if (!verifyDigest(signed, publicKeyPem)) problem(`digest ${file} was altered: its signature does not verify`);
+      if (previous) {
+        if (signed.digest.previousDigestSignature !== previous.digestSignature) {
+          problem(`digest ${file} does not follow the digest before it: a digest was removed, inserted or reordered`);
+        } else if (signed.digest.firstSequence !== previous.digest.lastSequence + 1) {
+          problem(`digest ${file} does not start where the digest before it ended`);
+        }
+      }
+      previous = signed;
+      return { file, signed };
     }
-    previous = signed;
-  }
-  const boundaries = new Map(digests.map((d) => [d.signed.digest.lastSequence, d]));
+    return undefined;
+  };
+  /** The digest the next events are checked against: the first whose range ends at or after them. */
+  let current = readDigest();
+  const firstDigest = current?.signed.digest;
 
-  let expected: number | undefined = digests[0]?.signed.digest.firstSequence;
-  let link: string | undefined =
-    digests[0]?.signed.digest.previousEventHash ?? (expected === undefined ? undefined : GENESIS_HASH.toString("hex"));
+  let expected: number | undefined = firstDigest?.firstSequence;
+  let link: string | undefined = firstDigest?.previousEventHash ?? (expected === undefined ? undefined : GENESIS_HASH.toString("hex"));
   let lastId = "(start)";
   let events = 0;
   let lastSigned = 0;
@@ -151,12 +162,14 @@ async function verifyChain(
     }
     const text = JSON.stringify(record);
     link = hash("sha256", text, "hex");
-    const boundary = boundaries.get(seq);
-    if (boundary) {
-      if (boundary.signed.digest.lastEventHash !== link) {
-        problem(`event ${id} (sequence ${seq}) does not match the signed digest ${boundary.file}: altered`);
+    // Digests whose range ended before this event (their last event is missing: said above) are passed.
+    while (current && current.signed.digest.lastSequence < seq) current = readDigest();
+    if (current && current.signed.digest.lastSequence === seq) {
+      if (current.signed.digest.lastEventHash !== link) {
+        problem(`event ${id} (sequence ${seq}) does not match the signed digest ${current.file}: altered`);
       }
       lastSigned = seq;
+      current = readDigest();
     }
     expected = seq + 1;
     lastId = id;
@@ -179,7 +192,9 @@ async function verifyChain(
       problem(`event file ${file} is not a readable gzip of {"Records": [...]}`);
     }
   }
-  const lastDigest = digests[digests.length - 1]?.signed.digest;
+  // Digests past the last event: checked all the same (signature, chain), then the last one's range.
+  while (current) current = readDigest();
+  const lastDigest = previous?.digest;
   if (lastDigest && lastSeq < lastDigest.lastSequence) {
     problem(`the events up to sequence ${lastDigest.lastSequence} that the last digest signs end at ${lastSeq}: removed`);
   }
@@ -187,8 +202,8 @@ async function verifyChain(
   return {
     ok: problems.length === 0,
     events,
-    digests: digests.length,
-    unsignedTail: lastSigned > 0 || digests.length > 0 ? Math.max(0, lastSeq - lastSigned) : events,
+    digests: digestCount,
+    unsignedTail: lastSigned > 0 || digestCount > 0 ? Math.max(0, lastSeq - lastSigned) : events,
     problems,
   };
 }
