@@ -5,6 +5,26 @@
  * of it when its writer starts); the file keeps the chain's meta, digests and last uses, and since
  * migration 3 the trail index (trail-index.ts), keyed within an account and region since migration 4.
  */
+/** The trail index's tables, as migration 3 made them and migration 4 makes them again. */
+const INDEX_TABLES = `
+      CREATE TABLE audit_blocks (
+        first_seq INTEGER PRIMARY KEY,
+        last_seq INTEGER NOT NULL,
+        segment INTEGER NOT NULL,
+        start_offset INTEGER NOT NULL,
+        end_offset INTEGER NOT NULL,
+        min_time INTEGER NOT NULL,
+        max_time INTEGER NOT NULL,
+        run_max INTEGER NOT NULL
+      );
+      CREATE INDEX audit_blocks_run_max ON audit_blocks (run_max, first_seq);
+      CREATE TABLE audit_postings (
+        segment INTEGER NOT NULL,
+        key INTEGER NOT NULL,
+        block INTEGER NOT NULL,
+        PRIMARY KEY (segment, key, block)
+      ) WITHOUT ROWID;`;
+
 export const AUDIT_MIGRATIONS: readonly { id: number; name: string; sql: string }[] = [
   {
     id: 1,
@@ -69,24 +89,7 @@ export const AUDIT_MIGRATIONS: readonly { id: number; name: string; sql: string 
   {
     id: 3,
     name: "the trail index: blocks of records with their time bounds, and which blocks hold each attribute value",
-    sql: `
-      CREATE TABLE audit_blocks (
-        first_seq INTEGER PRIMARY KEY,
-        last_seq INTEGER NOT NULL,
-        segment INTEGER NOT NULL,
-        start_offset INTEGER NOT NULL,
-        end_offset INTEGER NOT NULL,
-        min_time INTEGER NOT NULL,
-        max_time INTEGER NOT NULL,
-        run_max INTEGER NOT NULL
-      );
-      CREATE INDEX audit_blocks_run_max ON audit_blocks (run_max, first_seq);
-      CREATE TABLE audit_postings (
-        segment INTEGER NOT NULL,
-        key INTEGER NOT NULL,
-        block INTEGER NOT NULL,
-        PRIMARY KEY (segment, key, block)
-      ) WITHOUT ROWID;`,
+    sql: INDEX_TABLES,
   },
   {
     id: 4,
@@ -98,22 +101,6 @@ export const AUDIT_MIGRATIONS: readonly { id: number; name: string; sql: string 
       DROP TABLE audit_postings;
       DROP TABLE audit_blocks;
       DELETE FROM audit_meta WHERE key = 'indexed_seq';
-      CREATE TABLE audit_blocks (
-        first_seq INTEGER PRIMARY KEY,
-        last_seq INTEGER NOT NULL,
-        segment INTEGER NOT NULL,
-        start_offset INTEGER NOT NULL,
-        end_offset INTEGER NOT NULL,
-        min_time INTEGER NOT NULL,
-        max_time INTEGER NOT NULL,
-        run_max INTEGER NOT NULL
-      );
-      CREATE INDEX audit_blocks_run_max ON audit_blocks (run_max, first_seq);
-      CREATE TABLE audit_postings (
-        segment INTEGER NOT NULL,
-        key INTEGER NOT NULL,
-        block INTEGER NOT NULL,
-        PRIMARY KEY (segment, key, block)
-      ) WITHOUT ROWID;`,
+      ${INDEX_TABLES}`,
   },
 ];
