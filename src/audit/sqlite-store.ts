@@ -12,7 +12,8 @@ import type { KeyStore } from "../keystore/keystore.js";
 import { ChainSet, auditDir, chainPath, keysPath } from "./chains.js";
 import { openAuditDatabase } from "./database.js";
 import { readDigests, writeDigest, type SignedDigest } from "./digest.js";
-import { accessKeyLastUse, keyLastUse, markCreated, pruneBefore, retainedFrom } from "./queries.js";
+import { accessKeyLastUse, foldKeyUses, keyLastUse, keyUsesFolded, markCreated, prunableTo, pruneBefore, retainedFrom } from "./queries.js";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { LookupReply, LookupRequest } from "./lookup-thread.js";
 import type { AuditEvent } from "./record.js";
 import { loadOrCreateSigningKey, publicKeyPem, type AuditSigningKey } from "./signing-key.js";
@@ -128,8 +129,16 @@ export class SqliteAuditStore implements AuditStore {
     return targets.filter(({ chain, db }) => writeDigest(db, segmentDir(this.dataDir, chain), key, now) !== undefined).length;
   }
 
+  /** First the uses of keys in what goes are folded into their table, a slice per turn of the event loop. */
   async prune(cutoff: number): Promise<number> {
-    return this.chainSet.all().reduce((n, { chain, db }) => n + pruneBefore(db, segmentDir(this.dataDir, chain), cutoff), 0);
+    let removed = 0;
+    for (const { chain, db } of this.chainSet.all()) {
+      const dir = segmentDir(this.dataDir, chain);
+      const upTo = prunableTo(db, cutoff);
+      if (upTo > keyUsesFolded(db)) for (const steps = foldKeyUses(dir, db, upTo); !steps.next().done;) await nextTurn();
+      removed += pruneBefore(db, dir, cutoff);
+    }
+    return removed;
   }
 
   async chains(): Promise<string[]> {
