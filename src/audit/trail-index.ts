@@ -16,10 +16,11 @@
  *   three times fewer blocks for a rare EventName on a trail of three accounts). Keyed by segment, the
  *   writer's inserts (random in the value) land in the newest segment's part of the B-tree alone,
  *   a few MB that stay in the page cache, and retention deletes a range; a lookup seeks once per
- *   segment.
+ *   segment. Each use of a key (a successful cryptographic call) is posted under the key's ARN as
+ *   well (keyUseKey), which GetKeyLastUsage follows (queries.ts keyLastUse).
  *
  * The writer (log-writer.ts) adds the blocks of what it has synced to the chain when it saves the
- * last uses, every 100 ms, in the same transaction, on a connection with synchronous=NORMAL: no
+ * access keys' last uses, every 100 ms, in the same transaction, on a connection with synchronous=NORMAL: no
  * commit and no fsync is added to a call. `indexed_seq` (audit_meta) says up to where the index
  * goes; readers scan the records after it, newest first, as they scanned everything before. A
  * crash loses at most the index's tail, which the writer rebuilds from the segments when it
