@@ -11,7 +11,7 @@ import { ConfigError } from "../config.js";
 import type { KeyStore } from "../keystore/keystore.js";
 import { ChainSet, auditDir, chainPath, keysPath } from "./chains.js";
 import { openAuditDatabase } from "./database.js";
-import { readDigests, writeDigest, type SignedDigest } from "./digest.js";
+import { digestSpan, readDigests, writeDigest, type SignedDigest } from "./digest.js";
 import { accessKeyLastUse, foldKeyUses, keyLastUse, keyUsesFolded, markCreated, prunableTo, pruneBefore, retainedFrom } from "./queries.js";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { LookupReply, LookupRequest } from "./lookup-thread.js";
@@ -152,8 +152,12 @@ export class SqliteAuditStore implements AuditStore {
     }
   }
 
-  async digests(chain: string): Promise<SignedDigest[]> {
-    return readDigests(this.chainSet.get(chain));
+  async digestSpan(chain: string): Promise<{ first: number; last: number } | undefined> {
+    return digestSpan(this.chainSet.get(chain));
+  }
+
+  async *digests(chain: string, through?: number): AsyncIterable<SignedDigest> {
+    yield* readDigests(this.chainSet.get(chain), through);
   }
 
   /**
