@@ -158,6 +158,34 @@ describe("GetKeyLastUsage on a SQLite trail", () => {
     }
   });
 
+  it("a fold of more keys than it holds at once writes them in several passes, each key's last use once", async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const t0 = Date.UTC(2026, 0, 1);
+    const store = new SqliteAuditStore(dataDir, "1", "periodic");
+    await store.start(t0);
+    try {
+      const key = signingKey();
+      const keys = 12_345;
+      for (let i = 0; i < keys; i += 500) {
+        await store.append(Array.from({ length: Math.min(500, keys - i) }, (_, j) => event(i + j, `old-${i + j}`, t0 + 1000)));
+      }
+      await store.append([event(7, "old-7-again", t0 + 2000)]);
+      assert.equal(await store.digest(key, t0 + 100_000), 1);
+      await store.append([event(keys, "new", t0 + 200_000)]);
+      assert.equal(await store.digest(key, t0 + 300_000), 1);
+      assert.equal(await store.prune(t0 + 150_000), keys + 1);
+      const rows = tableRows(dataDir);
+      assert.equal(rows.length, keys);
+      assert.equal(new Set(rows.map((r) => r.arn)).size, keys);
+      assert.equal(rows.find((r) => r.arn === arn(7))?.request_id, "old-7-again");
+      for (const i of [0, 9_999, 10_000, keys - 1]) assert.equal((await store.lastUse(arn(i)))?.requestId, `old-${i}`);
+      assert.equal((await store.lastUse(arn(keys)))?.requestId, "new");
+    } finally {
+      await store.close();
+    }
+  });
+
   it("a trail whose writer kept every key's use in the table keeps them; a use a power loss took back leaves the table", async () => {
     const dataDir = tempDir();
     dirs.push(dataDir);

@@ -209,8 +209,10 @@ export function keyLastUse(dir: string, db: Database.Database, arn: string): Las
 /** Records read, or keys written, between two turns of the event loop while a fold runs. */
 const FOLD_SLICE = 2048;
 
-/** Keys whose last use a fold holds in memory at most before it writes them to the table. */
-const FOLD_KEYS = 50_000;
+/** Keys whose last use a fold holds in memory at most (~200 B each) before it writes them to the table. */
+const FOLD_KEYS = 10_000;
+
+type FoldedUse = Pick<RecordFields, "seq" | "eventId" | "eventName" | "eventTime" | "requestId">;
 
 /**
  * Before retention removes records up to `upTo`, the last use of each key among them goes to
@@ -230,13 +232,13 @@ export function* foldKeyUses(dir: string, db: Database.Database, upTo: number): 
   const mark = db.prepare(
     "INSERT INTO audit_meta (key, value) VALUES ('key_uses_folded', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
   );
-  const writeSlice = db.transaction((uses: RecordFields[], arns: string[], end: number | undefined) => {
+  const writeSlice = db.transaction((uses: FoldedUse[], arns: string[], end: number | undefined) => {
     for (let i = 0; i < arns.length; i++)
       save.run(arns[i], uses[i]!.seq, uses[i]!.eventId, uses[i]!.eventName, uses[i]!.eventTime, uses[i]!.requestId);
     if (end !== undefined) mark.run(String(end));
   });
   /** Writes the uses read so far, then says the table goes up to `end`. */
-  function* write(uses: Map<string, RecordFields>, end: number): Generator<void> {
+  function* write(uses: Map<string, FoldedUse>, end: number): Generator<void> {
     const arns = [...uses.keys()].sort();
     for (let at = 0; at < arns.length || at === 0; at += FOLD_SLICE) {
       const slice = arns.slice(at, at + FOLD_SLICE);
@@ -249,7 +251,7 @@ export function* foldKeyUses(dir: string, db: Database.Database, upTo: number): 
     }
   }
   const folded = keyUsesFolded(db);
-  let uses = new Map<string, RecordFields>();
+  let uses = new Map<string, FoldedUse>();
   let seq = folded;
   let read = 0;
   for (const { text } of linesInOrder(dir, folded + 1)) {
@@ -260,7 +262,10 @@ export function* foldKeyUses(dir: string, db: Database.Database, upTo: number): 
     // Only KMS's calls use keys: a record of another service is not parsed.
     if (text.includes("kms.amazonaws.com")) {
       const e = fieldsOfRecord(text);
-      if (e.usesKeys) for (const r of e.resources) uses.set(r.arn, e);
+      if (e.usesKeys) {
+        const use = { seq: e.seq, eventId: e.eventId, eventName: e.eventName, eventTime: e.eventTime, requestId: e.requestId };
+        for (const r of e.resources) uses.set(r.arn, use);
+      }
     }
     if (uses.size >= FOLD_KEYS) {
       yield* write(uses, seq);
