@@ -173,7 +173,7 @@ async function inProcess(dataDir: string, landmarks: Landmarks): Promise<void> {
       );
     }
     // GetKeyLastUsage's read: the records after the index, the newest block posted for the key's uses.
-    log("\nGetKeyLastUsage's read (`SqliteAuditStore.lastUse`, on the event loop):\n");
+    log("\nGetKeyLastUsage's read (`SqliteAuditStore.lastUse`, lookup thread):\n");
     log("| key | found | p50 ms | p99 ms |");
     log("|---|---|---:|---:|");
     const unused = `arn:aws:kms:us-east-1:${ACCOUNT}:key/00000000-0000-4000-8000-000000000000`;
