@@ -8,7 +8,8 @@
  * users and role sessions, mostly KMS calls over 2,000 keys per account), ending now; the server
  * starts again on it. In process first: the store's lookups through its lookup thread, the scan
  * each was before the index (for comparison), and the event loop's longest delay while four
- * lookups run (and the CPU per lookup, which a loaded machine's waiting does not inflate). Then over the SDK:
+ * lookups run (and the CPU per lookup, which a loaded machine's waiting does not inflate), and
+ * GetKeyLastUsage's read of the trail. Then over the SDK:
  * - LookupEvents p50/p99 for a rare attribute (an EventId, a rare EventName, one key's
  *   ResourceName) and a common one (a Username), and for a one-hour time window (first page);
  * - Encrypt p99 (4 connections) alone, then while four clients (a process of their own, at nice 10)
@@ -170,6 +171,25 @@ async function inProcess(dataDir: string, landmarks: Landmarks): Promise<void> {
       log(
         `| ${name} | ${found} | ${percentile(times, 50).toFixed(1)} | ${percentile(times, 99).toFixed(1)} | ${cpuMs.toFixed(1)} | ${scans.length ? percentile(scans, 50).toFixed(0) : "-"} |`,
       );
+    }
+    // GetKeyLastUsage's read: the records after the index, the newest block posted for the key's uses.
+    log("\nGetKeyLastUsage's read (`SqliteAuditStore.lastUse`, lookup thread):\n");
+    log("| key | found | p50 ms | p99 ms |");
+    log("|---|---|---:|---:|");
+    const unused = `arn:aws:kms:us-east-1:${ACCOUNT}:key/00000000-0000-4000-8000-000000000000`;
+    for (const [name, arn] of [
+      ["one key of 2,000", landmarks.keyArn],
+      ["a key never used", unused],
+    ] as const) {
+      const times: number[] = [];
+      let found: string | undefined;
+      for (let i = 0; i < LOOKUPS; i++) {
+        const t = performance.now();
+        found = (await reader.lastUse(arn))?.eventName;
+        times.push(performance.now() - t);
+      }
+      times.sort((a, b) => a - b);
+      log(`| ${name} | ${found ?? "none"} | ${percentile(times, 50).toFixed(2)} | ${percentile(times, 99).toFixed(2)} |`);
     }
     const delay = async (busy: boolean): Promise<number> => {
       const h = monitorEventLoopDelay({ resolution: 1 });

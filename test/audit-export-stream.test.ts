@@ -5,7 +5,8 @@ import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync 
 import { generateKeyPairSync, hash } from "node:crypto";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { GENESIS_HASH } from "../src/audit/database.js";
+import { GENESIS_HASH, openAuditDatabase } from "../src/audit/database.js";
+import { DIGESTS_PER_PAGE, digestSpan, readDigests } from "../src/audit/digest.js";
 import { exportTrail } from "../src/audit/export.js";
 import { NotARecordsFile, RecordsScanner } from "../src/audit/records-reader.js";
 import { chainedRecord, type AuditStore } from "../src/audit/store.js";
@@ -15,7 +16,7 @@ import { garbageBound } from "../src/cli/audit.js";
 import { fingerprintOf, type AuditSigningKey } from "../src/audit/signing-key.js";
 import { SqliteAuditStore } from "../src/audit/sqlite-store.js";
 import { writeTrail } from "../bench/trail.js";
-import { tempDir } from "./helpers.js";
+import { collect, tempDir } from "./helpers.js";
 
 const HOUR = 3_600_000;
 const START = Date.UTC(2026, 11, 7, 1, 30);
@@ -25,7 +26,8 @@ function generatedTrail(n: number, onPull: (pulled: number) => void = () => {}):
   const made: string[] = [];
   const store = {
     chains: async () => ["1"],
-    digests: async () => [],
+    digestSpan: async () => undefined,
+    async *digests() {},
     publicKeyPem: async () => undefined,
     async *records(chain: string) {
       let previous: Buffer = GENESIS_HASH;
@@ -220,21 +222,21 @@ describe("a generated trail with digests (bench/trail.ts writeTrail)", () => {
       const shape = { accounts: ["000000000000", "111122223333"], users: 5, keys: 20, start, stepMs: 1000 };
       const digests = await writeTrail(store, shape, 3000, { batch: 50, digests: { key, chain: "bench" } });
       assert.ok(digests >= 49 && digests <= 51, `${digests} digests`);
-      // As a running server would, the store signs another digest while the events are exported:
-      // it covers events the export does not have, and stays out of it (the digests are read once,
-      // before the events).
-      let reads = 0;
-      const live = Object.assign(Object.create(store) as SqliteAuditStore, {
-        digests: async (chain: string) => {
-          const signed = await store.digests(chain);
-          if (reads++ === 0 || chain !== "bench") return signed;
-          const last = signed.at(-1)!;
-          const later = { ...last.digest, firstSequence: 3001, lastSequence: 3050, previousDigestSignature: last.digestSignature };
-          return [...signed, { digest: later, digestSignature: last.digestSignature }];
+      // As a running server would, the store takes more calls and signs another digest while the
+      // events are exported: it covers events the export does not have, and stays out of it (the
+      // digests are exported up to where they ended when the export began).
+      let later: Promise<number> | undefined;
+      const exported = await exportTrail(store, out, {
+        batchRecords: 500,
+        onProgress: () => {
+          later ??= writeTrail(store, { ...shape, start: start + 3_000_000 }, 50, { batch: 50, seed: 7 }).then(() =>
+            store.digest(key, start + 3_100_000, "bench"),
+          );
         },
       });
-      const exported = await exportTrail(live, out);
+      assert.equal(await later, 1, "a digest was signed during the export");
       assert.deepEqual(exported, { files: 2, events: 3000, digests });
+      assert.equal((await collect(store.digests("bench"))).length, digests + 1);
 
       const ok = await verifyExport(out, publicKeyPem);
       assert.deepEqual(ok.problems, []);
@@ -294,5 +296,46 @@ describe("audit export's garbage bound", () => {
     // machine may take a moment. Without a collection they stay (nothing else allocates here).
     for (let i = 0; i < 100 && process.memoryUsage().arrayBuffers >= 8 * 1024 * 1024; i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(process.memoryUsage().arrayBuffers < 8 * 1024 * 1024, `${process.memoryUsage().arrayBuffers} bytes of array buffers`);
+  });
+});
+
+describe("a chain's digests", () => {
+  it("are read a page at a time, in the order they were signed, up to the one ending where the caller says", () => {
+    const dir = tempDir("keyhold-digest-pages-");
+    const db = openAuditDatabase(join(dir, "chain-1.db"));
+    try {
+      const count = 2 * DIGESTS_PER_PAGE + 345;
+      const insert = db.prepare(
+        "INSERT INTO audit_digests (first_seq, last_seq, start_time, end_time, body, signature) VALUES (?, ?, ?, ?, ?, ?)",
+      );
+      db.transaction(() => {
+        for (let i = 0; i < count; i++)
+          insert.run(i * 10 + 1, i * 10 + 10, i, i + 1, JSON.stringify({ firstSequence: i * 10 + 1 }), `s${i}`);
+      })();
+      let pages = 0;
+      const all = db.prepare.bind(db);
+      const counting = Object.assign(Object.create(db) as typeof db, {
+        prepare: (sql: string) => {
+          const statement = all(sql);
+          return Object.assign(Object.create(statement) as typeof statement, {
+            all: (...args: unknown[]) => (pages++, statement.all(...args)),
+          });
+        },
+      });
+      const read = [...readDigests(counting)];
+      assert.equal(read.length, count);
+      assert.deepEqual(
+        read.map((d) => d.digestSignature),
+        Array.from({ length: count }, (_, i) => `s${i}`),
+      );
+      assert.equal(pages, 3);
+      assert.deepEqual(digestSpan(db), { first: 1, last: count * 10 });
+      const upTo = [...readDigests(db, 15_000)];
+      assert.equal(upTo.length, 1500);
+      assert.equal(upTo.at(-1)!.digest.firstSequence, 14_991);
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

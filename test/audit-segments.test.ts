@@ -15,7 +15,7 @@ import { GENESIS_HASH, openAuditDatabase } from "../src/audit/database.js";
 import { SqliteAuditStore } from "../src/audit/sqlite-store.js";
 import { listSegments, segmentDir, segmentForward } from "../src/audit/segments.js";
 import { fingerprintOf, type AuditSigningKey } from "../src/audit/signing-key.js";
-import { tempDir } from "./helpers.js";
+import { collect, tempDir } from "./helpers.js";
 
 const A = "111122223333";
 const B = "444455556666";
@@ -159,7 +159,7 @@ describe("audit records in segment files", () => {
       assert.equal(await store.digest(key, t0 + 100_000), 1);
       for (let n = 41; n <= 50; n++) await store.append([encryptEvent(n, t0 + 200_000 + n)]);
       assert.equal(await store.digest(key, t0 + 300_000), 1);
-      const digests = await store.digests("1");
+      const digests = await collect(store.digests("1"));
       assert.deepEqual(
         digests.map((d) => [d.digest.firstSequence, d.digest.lastSequence]),
         [
@@ -180,7 +180,7 @@ describe("audit records in segment files", () => {
       assert.ok(after.length < before.length, "whole segments were deleted");
       assert.ok(after[0]!.first <= 41 && (after[1]?.first ?? Infinity) > 41, "the segment holding the retained start stays");
       // The retained start is anchored by its digest: it names the hash the first retained record links to.
-      const [kept] = await store.digests("1");
+      const [kept] = await collect(store.digests("1"));
       assert.equal(kept!.digest.previousEventHash, fieldsOfRecord(records[0]!).previousHash);
       assert.equal(kept!.digest.lastEventHash, hash("sha256", records.at(-1)!, "hex"));
       assert.deepEqual(

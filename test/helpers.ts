@@ -33,6 +33,13 @@ process.on("exit", () => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 });
 
+/** Everything an async iterable yields, in order. */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
 export function tempDir(prefix = "keyhold-test-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   made.add(dir);

@@ -116,9 +116,26 @@ function firstLineFrom(dir: string, from: number, segment?: number, offset?: num
   return undefined;
 }
 
-export function readDigests(db: Database.Database): SignedDigest[] {
-  return (db.prepare("SELECT body, signature FROM audit_digests ORDER BY id").all() as { body: string; signature: string }[]).map((r) => ({
-    digest: JSON.parse(r.body) as Digest,
-    digestSignature: r.signature,
-  }));
+/** Digests read from the database at once, at most. */
+export const DIGESTS_PER_PAGE = 1000;
+
+/** A chain's digests in the order they were signed, DIGESTS_PER_PAGE rows a query, up to the one ending at `through`. */
+export function* readDigests(db: Database.Database, through = Number.MAX_SAFE_INTEGER): Generator<SignedDigest> {
+  const page = db.prepare(
+    `SELECT id, body, signature FROM audit_digests WHERE id > ? AND last_seq <= ? ORDER BY id LIMIT ${DIGESTS_PER_PAGE}`,
+  );
+  for (let after = 0; ;) {
+    const rows = page.all(after, through) as { id: number; body: string; signature: string }[];
+    for (const r of rows) yield { digest: JSON.parse(r.body) as Digest, digestSignature: r.signature };
+    if (rows.length < DIGESTS_PER_PAGE) return;
+    after = rows.at(-1)!.id;
+  }
+}
+
+export function digestSpan(db: Database.Database): { first: number; last: number } | undefined {
+  const row = db.prepare("SELECT min(first_seq) AS first, max(last_seq) AS last FROM audit_digests").get() as {
+    first: number | null;
+    last: number | null;
+  };
+  return row.first === null || row.last === null ? undefined : { first: row.first, last: row.last };
 }

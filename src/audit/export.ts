@@ -103,22 +103,28 @@ export async function exportTrail(
 ): Promise<{ files: number; events: number; digests: number }> {
   const total = { files: 0, events: 0, digests: 0 };
   const chains = await store.chains();
-  const digestsOf = new Map<string, Awaited<ReturnType<AuditStore["digests"]>>>();
+  // What the digests cover when the export begins: a digest signed while it runs covers events it
+  // may not have, and stays out.
+  const spans = new Map<string, { first: number; last: number } | undefined>();
   let expected = 0;
   for (const chain of chains) {
-    const digests = await store.digests(chain);
-    digestsOf.set(chain, digests);
-    const [first, last] = [digests[0]?.digest, digests.at(-1)?.digest];
-    if (first && last) expected += last.lastSequence - first.firstSequence + 1;
+    const span = await store.digestSpan(chain);
+    spans.set(chain, span);
+    if (span) expected += span.last - span.first + 1;
   }
   for (const chain of chains) {
     const r = await exportChain(store, chain, join(out, "events", `chain-${chain}`), total.events, expected, options);
-    const digests = digestsOf.get(chain)!;
+    const span = spans.get(chain);
     const digestsDir = join(out, "digests", `chain-${chain}`);
-    digests.forEach((d, i) => write(join(digestsDir, `keyhold_digest_${String(i + 1).padStart(8, "0")}.json`), JSON.stringify(d)));
+    let n = 0;
+    if (span) {
+      for await (const d of store.digests(chain, span.last)) {
+        write(join(digestsDir, `keyhold_digest_${String(++n).padStart(8, "0")}.json`), JSON.stringify(d));
+      }
+    }
     total.files += r.files;
     total.events += r.events;
-    total.digests += digests.length;
+    total.digests += n;
   }
   const pem = await store.publicKeyPem();
   if (pem) write(join(out, PUBLIC_KEY_FILE), pem);

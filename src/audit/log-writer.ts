@@ -10,12 +10,15 @@
  * - periodic: the append resolves at once, and the segment is fdatasynced every 100 ms when
  *   there were appends: a power loss can take the last 100 ms, a crash of keyhold nothing.
  *
- * Nothing but the records is written per event. GetKeyLastUsage and GetAccessKeyLastUsed read the
- * newest use of each key from two small tables of the chain's SQLite file, which this writer
- * brings up to date every 100 ms with what is on disk (`persisted_seq` says up to where), and
- * from the records after that point (sqlite-store.ts). In the same transaction it adds the
- * records' blocks to the trail index (trail-index.ts; `indexed_seq`), which LookupEvents reads. A segment is closed once it passes
- * SEGMENT_BYTES and the next one begins; retention deletes whole segments.
+ * Nothing but the records is written per event. Every 100 ms, in one transaction of the chain's
+ * SQLite file, this writer adds what is on disk to the trail index (trail-index.ts; `indexed_seq`
+ * says up to where), which LookupEvents reads and which posts each use of a key for
+ * GetKeyLastUsage, and brings the small table of each access key's last use up to date
+ * (`persisted_seq`) for GetAccessKeyLastUsed; readers scan the records after that point
+ * (queries.ts). Per key nothing is saved: a table of each key's last use, rewritten at random
+ * places of a B-tree as calls used random keys among 100,000, was a fifth of the CPU of such
+ * calls. A segment is closed once it passes SEGMENT_BYTES and the next one begins; retention
+ * deletes whole segments.
  *
  * Should a write or an fdatasync fail, the writer cuts the segment back to its last whole record
  * and fails every append from then on (the callers get a 500), rather than acknowledge calls the
@@ -28,7 +31,7 @@ import type { AuditSync } from "../config.js";
 import type { Logger } from "../log.js";
 import { GENESIS_HASH } from "./database.js";
 import { fieldsOfRecord, type AuditEvent, type RecordFields } from "./record.js";
-import { persistedSeq, retainedFrom } from "./queries.js";
+import { freezeKeyUsesFolded, keyUsesFolded, persistedSeq, retainedFrom } from "./queries.js";
 import { IndexBatch, IndexWriter, indexedSeq } from "./trail-index.js";
 import {
   fsyncDirectory,
@@ -46,14 +49,6 @@ import { hash } from "node:crypto";
 export const SEGMENT_BYTES = 64 * 1024 * 1024;
 const SYNC_INTERVAL_MS = 100;
 
-interface KeyUse {
-  seq: number;
-  eventId: string;
-  eventName: string;
-  eventTime: number;
-  requestId: string;
-}
-
 interface AccessKeyUse {
   seq: number;
   eventTime: number;
@@ -63,16 +58,11 @@ interface AccessKeyUse {
 
 /** The newest use of each KMS key and each access key among some events, and their index blocks. */
 class Uses {
-  keys = new Map<string, KeyUse>();
   accessKeys = new Map<string, AccessKeyUse>();
   index = new IndexBatch();
 
   /** Events in sequence order: later ones replace earlier ones. */
   add(e: Omit<AuditEvent, "recordPrefix">, seq: number): void {
-    if (e.usesKeys) {
-      for (const r of e.resources)
-        this.keys.set(r.arn, { seq, eventId: e.eventId, eventName: e.eventName, eventTime: e.eventTime, requestId: e.requestId });
-    }
     // Only a call whose signature checked out (it has a username) uses its access key.
     if (e.accessKeyId !== undefined && e.username !== undefined) {
       this.accessKeys.set(e.accessKeyId, { seq, eventTime: e.eventTime, eventSource: e.eventSource, region: e.region ?? null });
@@ -80,13 +70,12 @@ class Uses {
   }
 
   merge(later: Uses): void {
-    for (const [k, v] of later.keys) this.keys.set(k, v);
     for (const [k, v] of later.accessKeys) this.accessKeys.set(k, v);
     this.index.merge(later.index);
   }
 
   get empty(): boolean {
-    return this.keys.size === 0 && this.accessKeys.size === 0 && this.index.empty;
+    return this.accessKeys.size === 0 && this.index.empty;
   }
 }
 
@@ -125,11 +114,6 @@ export class ChainLogWriter {
   constructor(private readonly options: ChainLogOptions) {
     this.segmentBytes = options.segmentBytes ?? SEGMENT_BYTES;
     const { db } = options;
-    const keyUse = db.prepare(
-      `INSERT INTO audit_key_last_use (arn, seq, event_id, event_name, event_time, request_id) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (arn) DO UPDATE SET seq = excluded.seq, event_id = excluded.event_id, event_name = excluded.event_name,
-         event_time = excluded.event_time, request_id = excluded.request_id`,
-    );
     const accessKeyUse = db.prepare(
       `INSERT INTO audit_access_key_last_use (access_key_id, seq, event_time, event_source, region) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (access_key_id) DO UPDATE SET seq = excluded.seq, event_time = excluded.event_time,
@@ -140,7 +124,6 @@ export class ChainLogWriter {
     );
     this.index = new IndexWriter(db);
     this.persistUses = db.transaction((uses: Uses, seq: number) => {
-      for (const [arn, u] of uses.keys) keyUse.run(arn, u.seq, u.eventId, u.eventName, u.eventTime, u.requestId);
       for (const [id, u] of uses.accessKeys) accessKeyUse.run(id, u.seq, u.eventTime, u.eventSource, u.region);
       mark.run(String(seq));
       this.index.write(uses.index, seq);
@@ -151,6 +134,8 @@ export class ChainLogWriter {
   start(): void {
     const { dir, db } = this.options;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // From here on persisted_seq covers access keys alone; the table of key uses ends where it was.
+    freezeKeyUsesFolded(db);
     const segments = listSegments(dir);
     const newest = segments.at(-1);
     if (newest) {
@@ -190,12 +175,17 @@ export class ChainLogWriter {
       const seconds = ((performance.now() - began) / 1000).toFixed(1);
       this.options.log?.info(`audit: indexed ${indexed} records of chain ${this.options.chain} the index had not seen (${seconds} s)`);
     }
-    // Uses the last run wrote to its segment but not yet to the tables. Tables ahead of the chain
-    // (records a power loss took back after their uses were saved) are rebuilt from the records.
+    // Access keys used in what the last run wrote to its segment but not yet to their table. A
+    // table ahead of the chain (records a power loss took back after their uses were saved) is
+    // rebuilt from the records; a key's use from such a record leaves the table of key uses.
     this.persistedSeq = persistedSeq(db);
     if (this.persistedSeq > this.head.seq) {
-      db.exec("DELETE FROM audit_key_last_use; DELETE FROM audit_access_key_last_use; DELETE FROM audit_meta WHERE key = 'persisted_seq'");
+      db.exec("DELETE FROM audit_access_key_last_use; DELETE FROM audit_meta WHERE key = 'persisted_seq'");
       this.persistedSeq = 0;
+    }
+    if (keyUsesFolded(db) > this.head.seq) {
+      db.prepare("DELETE FROM audit_key_last_use WHERE seq > ?").run(this.head.seq);
+      db.prepare("UPDATE audit_meta SET value = ? WHERE key = 'key_uses_folded'").run(String(this.head.seq));
     }
     const missed: RecordFields[] = [];
     for (const line of linesNewestFirst(dir)) {

@@ -1,6 +1,7 @@
 /**
- * The worker thread that answers a SQLite trail's lookups (LookupEvents), so that reading the
- * trail's files never holds up the event loop that serves every other call. It keeps its own
+ * The worker thread that answers a SQLite trail's lookups (LookupEvents) and reads a key's last
+ * use (GetKeyLastUsage), so that reading the trail's files never holds up the event loop that
+ * serves every other call. It keeps its own
  * connections to the chains' SQLite files (WAL: it reads while the writer writes). Lookups run
  * interleaved, a slice of index blocks at a time (trail-index.ts BLOCKS_PER_SLICE), so a lookup
  * that must read many blocks does not make the others wait for all of them. The thread runs at a
@@ -11,17 +12,16 @@ import { constants, setPriority } from "node:os";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { parentPort, workerData } from "node:worker_threads";
 import { ChainSet } from "./chains.js";
-import { lookupChain } from "./queries.js";
+import { keyLastUse, lookupChain } from "./queries.js";
 import { segmentDir } from "./segments.js";
-import { mergePage, type LookupQuery, type StoredEvent } from "./store.js";
+import { mergePage, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
 
-export interface LookupRequest {
-  id: number;
-  q: LookupQuery;
-}
+export type LookupPage = { events: StoredEvent[]; cursor?: Record<string, number> };
 
-export type LookupReply =
-  { id: number; result: { events: StoredEvent[]; cursor?: Record<string, number> } } | { id: number; error: string };
+/** A lookup, or the key whose last use is asked for. */
+export type LookupRequest = { id: number; q: LookupQuery } | { id: number; lastUse: string };
+
+export type LookupReply = { id: number; result: LookupPage | LastUse | undefined } | { id: number; error: string };
 
 const { dataDir } = workerData as { dataDir: string };
 const chains = new ChainSet(dataDir);
@@ -44,7 +44,7 @@ export function lowerThreadPriority(): boolean {
 }
 lowerThreadPriority();
 
-async function lookup(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }> {
+async function lookup(q: LookupQuery): Promise<LookupPage> {
   const candidates: StoredEvent[] = [];
   for (const { chain, db } of chains.all()) {
     const steps = lookupChain(segmentDir(dataDir, chain), chain, db, q);
@@ -59,8 +59,19 @@ async function lookup(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?:
   return mergePage(candidates, q);
 }
 
-parentPort!.on("message", ({ id, q }: LookupRequest) => {
-  lookup(q).then(
+/** Of each chain's newest use of the key, the newest. */
+async function lastUse(arn: string): Promise<LastUse | undefined> {
+  let best: LastUse | undefined;
+  for (const { chain, db } of chains.all()) {
+    const found = keyLastUse(segmentDir(dataDir, chain), db, arn);
+    if (found && (!best || found.eventTime > best.eventTime)) best = found;
+  }
+  return best;
+}
+
+parentPort!.on("message", (request: LookupRequest) => {
+  const { id } = request;
+  ("q" in request ? lookup(request.q) : lastUse(request.lastUse)).then(
     (result) => parentPort!.postMessage({ id, result } satisfies LookupReply),
     (error: unknown) => parentPort!.postMessage({ id, error: (error as Error).message ?? String(error) } satisfies LookupReply),
   );

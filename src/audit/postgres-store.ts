@@ -8,7 +8,7 @@ import { ConfigError } from "../config.js";
 import pg from "pg";
 import type { KeyStore } from "../keystore/keystore.js";
 import { inTransaction, runPostgresMigrations, type Query } from "../store/postgres.js";
-import type { Digest, SignedDigest } from "./digest.js";
+import { DIGESTS_PER_PAGE, type Digest, type SignedDigest } from "./digest.js";
 import { GENESIS_HASH } from "./database.js";
 import type { AuditEvent } from "./record.js";
 import { newSigningKey, openSigningKey, type AuditSigningKey } from "./signing-key.js";
@@ -399,11 +399,21 @@ export class PostgresAuditStore implements AuditStore {
     }
   }
 
-  async digests(chain: string): Promise<SignedDigest[]> {
-    return (await this.q("SELECT body, signature FROM audit_digests WHERE chain = $1 ORDER BY id", [chain])).map((r) => ({
-      digest: JSON.parse(r.body as string) as Digest,
-      digestSignature: r.signature as string,
-    }));
+  async digestSpan(chain: string): Promise<{ first: number; last: number } | undefined> {
+    const row = (await this.q("SELECT min(first_seq) AS first, max(last_seq) AS last FROM audit_digests WHERE chain = $1", [chain]))[0];
+    return row?.first == null || row.last == null ? undefined : { first: Number(row.first), last: Number(row.last) };
+  }
+
+  async *digests(chain: string, through = Number.MAX_SAFE_INTEGER): AsyncIterable<SignedDigest> {
+    for (let after = 0; ;) {
+      const rows = await this.q(
+        `SELECT id, body, signature FROM audit_digests WHERE chain = $1 AND id > $2 AND last_seq <= $3 ORDER BY id LIMIT ${DIGESTS_PER_PAGE}`,
+        [chain, after, through],
+      );
+      for (const r of rows) yield { digest: JSON.parse(r.body as string) as Digest, digestSignature: r.signature as string };
+      if (rows.length < DIGESTS_PER_PAGE) return;
+      after = Number(rows.at(-1)!.id);
+    }
   }
 
   async close(): Promise<void> {

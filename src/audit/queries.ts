@@ -7,8 +7,8 @@
 import type Database from "better-sqlite3";
 import { rmSync } from "node:fs";
 import { fieldsOfRecord, type RecordFields } from "./record.js";
-import { SegmentReader, eventTimeOf, linesHolding, linesNewestFirst, listSegments, sequenceOf } from "./segments.js";
-import { candidateBlocks, indexedSeq, prepared } from "./trail-index.js";
+import { SegmentReader, eventTimeOf, linesHolding, linesInOrder, linesNewestFirst, listSegments, sequenceOf } from "./segments.js";
+import { candidateBlocks, indexedSeq, keyUseKey, prepared } from "./trail-index.js";
 import type { AccessKeyUse, LastUse, LookupQuery, StoredEvent } from "./store.js";
 
 /**
@@ -125,25 +125,36 @@ export function runToEnd<T>(steps: Generator<void, T>): T {
   }
 }
 
-/** Up to which sequence number the chain's last-use tables are saved (the writer keeps them). */
+/** Up to which sequence number the chain's access-key last-use table is saved (the writer keeps it). */
 export function persistedSeq(db: Database.Database): number {
   const row = db.prepare("SELECT value FROM audit_meta WHERE key = 'persisted_seq'").get() as { value: string } | undefined;
   return Number(row?.value ?? 0);
 }
 
 /**
- * The newest record after the chain's persisted last uses that passes `test`; `needle` is a text
- * every such record holds. The writer saves the last uses every 100 ms, so this reads little.
+ * Up to which sequence number audit_key_last_use holds each key's last use. Before the index held
+ * the uses of keys, the writer kept the table up to persisted_seq (its value when that writer first
+ * started again is kept as this); since, only retention adds to it (foldKeyUses).
  */
-function newestUnpersisted(
-  dir: string,
-  db: Database.Database,
-  needle: string,
-  test: (e: RecordFields) => boolean,
-): RecordFields | undefined {
-  const persisted = persistedSeq(db);
+export function keyUsesFolded(db: Database.Database): number {
+  const row = db
+    .prepare("SELECT value FROM audit_meta WHERE key IN ('key_uses_folded', 'persisted_seq') ORDER BY key = 'key_uses_folded' DESC LIMIT 1")
+    .get() as { value: string } | undefined;
+  return Number(row?.value ?? 0);
+}
+
+/** Freezes where the table of key uses ends (keyUsesFolded), once: the writer calls it when it starts. */
+export function freezeKeyUsesFolded(db: Database.Database): void {
+  db.prepare("INSERT OR IGNORE INTO audit_meta (key, value) VALUES ('key_uses_folded', ?)").run(String(keyUsesFolded(db)));
+}
+
+/**
+ * The newest record after `after` that passes `test`; `needle` is a text every such record holds.
+ * The writer saves the index and the access keys' last uses every 100 ms, so this reads little.
+ */
+function newestAfter(dir: string, after: number, needle: string, test: (e: RecordFields) => boolean): RecordFields | undefined {
   for (const { text } of linesNewestFirst(dir)) {
-    if (sequenceOf(text) <= persisted) return undefined;
+    if (sequenceOf(text) <= after) return undefined;
     if (!text.includes(needle)) continue;
     const e = fieldsOfRecord(text);
     if (test(e)) return e;
@@ -151,16 +162,126 @@ function newestUnpersisted(
   return undefined;
 }
 
+/** Whether a record is a use of the key `arn` (a successful cryptographic operation with it). */
+const usesKey = (arn: string) => (e: RecordFields) => e.usesKeys && e.resources.some((r) => r.arn === arn);
+
+/**
+ * The newest use of a key in the chain: in the records after the index's end, else in the newest
+ * block the index posts the key's uses in (trail-index.ts keyUseKey), else in the table of uses
+ * that retention removed from the trail (foldKeyUses; a trail indexed before the index held uses
+ * has them there up to where it was then). Whichever of the last two is later in the chain.
+ */
 export function keyLastUse(dir: string, db: Database.Database, arn: string): LastUse | undefined {
-  const e = newestUnpersisted(dir, db, JSON.stringify(arn), (e) => e.usesKeys && e.resources.some((r) => r.arn === arn));
-  if (e) return { eventId: e.eventId, eventName: e.eventName, eventTime: e.eventTime, requestId: e.requestId };
-  const row = db.prepare("SELECT event_id, event_name, event_time, request_id FROM audit_key_last_use WHERE arn = ?").get(arn) as
-    { event_id: string; event_name: string; event_time: number; request_id: string } | undefined;
+  const { indexed, from } = db.transaction(() => ({ indexed: indexedSeq(db), from: retainedFrom(db) }))();
+  const needle = JSON.stringify(arn);
+  const isUse = usesKey(arn);
+  const use = (e: RecordFields): LastUse => ({
+    eventId: e.eventId,
+    eventName: e.eventName,
+    eventTime: e.eventTime,
+    requestId: e.requestId,
+  });
+  const tail = newestAfter(dir, Math.max(indexed, from - 1), needle, isUse);
+  if (tail) return use(tail);
+  const row = prepared(db, "SELECT seq, event_id, event_name, event_time, request_id FROM audit_key_last_use WHERE arn = ?").get(arn) as
+    { seq: number; event_id: string; event_name: string; event_time: number; request_id: string } | undefined;
+  const bounds = { below: Infinity, from: Math.max(from, (row?.seq ?? 0) + 1), indexed, longestCallMs: LONGEST_CALL_MS };
+  const reader = new SegmentReader(dir);
+  try {
+    const q = { accountId: "", region: "", limit: 1 };
+    for (const slice of candidateBlocks(dir, db, q, bounds, keyUseKey(arn))) {
+      for (const block of slice) {
+        const data = reader.read(block.segment, block.start_offset, block.end_offset);
+        if (!data) continue;
+        for (const text of linesHolding(data, Buffer.from(needle))) {
+          if (sequenceOf(text) < bounds.from) break;
+          const e = fieldsOfRecord(text);
+          if (isUse(e)) return use(e);
+        }
+      }
+    }
+  } finally {
+    reader.close();
+  }
   return row && { eventId: row.event_id, eventName: row.event_name, eventTime: Number(row.event_time), requestId: row.request_id };
 }
 
+/** Records read, or keys written, between two turns of the event loop while a fold runs. */
+const FOLD_SLICE = 2048;
+
+/** Keys whose last use a fold holds in memory at most (~200 B each) before it writes them to the table. */
+const FOLD_KEYS = 10_000;
+
+type FoldedUse = Pick<RecordFields, "seq" | "eventId" | "eventName" | "eventTime" | "requestId">;
+
+/**
+ * Before retention removes records up to `upTo`, the last use of each key among them goes to
+ * audit_key_last_use (keyUsesFolded says up to where it holds them), so GetKeyLastUsage still finds
+ * a key's use older than the retained trail. Reads the records after the table's end and writes
+ * the table in key order, a slice at a time: a generator, whose caller yields the event loop
+ * between slices. Writing a key again is harmless (a use replaces only an earlier one), so the end
+ * moves only once everything before it is written. Returns where the table ends now.
+ */
+export function* foldKeyUses(dir: string, db: Database.Database, upTo: number): Generator<void, number> {
+  const save = db.prepare(
+    `INSERT INTO audit_key_last_use (arn, seq, event_id, event_name, event_time, request_id) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (arn) DO UPDATE SET seq = excluded.seq, event_id = excluded.event_id, event_name = excluded.event_name,
+       event_time = excluded.event_time, request_id = excluded.request_id
+     WHERE excluded.seq > audit_key_last_use.seq`,
+  );
+  const mark = db.prepare(
+    "INSERT INTO audit_meta (key, value) VALUES ('key_uses_folded', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  );
+  const writeSlice = db.transaction((uses: FoldedUse[], arns: string[], end: number | undefined) => {
+    for (let i = 0; i < arns.length; i++)
+      save.run(arns[i], uses[i]!.seq, uses[i]!.eventId, uses[i]!.eventName, uses[i]!.eventTime, uses[i]!.requestId);
+    if (end !== undefined) mark.run(String(end));
+  });
+  /** Writes the uses read so far, then says the table goes up to `end`. */
+  function* write(uses: Map<string, FoldedUse>, end: number): Generator<void> {
+    const arns = [...uses.keys()].sort();
+    for (let at = 0; at < arns.length || at === 0; at += FOLD_SLICE) {
+      const slice = arns.slice(at, at + FOLD_SLICE);
+      writeSlice(
+        slice.map((arn) => uses.get(arn)!),
+        slice,
+        at + FOLD_SLICE >= arns.length ? end : undefined,
+      );
+      yield;
+    }
+  }
+  const folded = keyUsesFolded(db);
+  let uses = new Map<string, FoldedUse>();
+  let seq = folded;
+  let read = 0;
+  for (const { text } of linesInOrder(dir, folded + 1)) {
+    const next = sequenceOf(text);
+    if (next <= folded) continue;
+    if (next > upTo) break;
+    seq = next;
+    // Only KMS's calls use keys: a record of another service is not parsed.
+    if (text.includes("kms.amazonaws.com")) {
+      const e = fieldsOfRecord(text);
+      if (e.usesKeys) {
+        const use = { seq: e.seq, eventId: e.eventId, eventName: e.eventName, eventTime: e.eventTime, requestId: e.requestId };
+        for (const r of e.resources) uses.set(r.arn, use);
+      }
+    }
+    if (uses.size >= FOLD_KEYS) {
+      yield* write(uses, seq);
+      uses = new Map();
+    }
+    if (++read % FOLD_SLICE === 0) yield;
+  }
+  // Records retention removed before (below the retained start) have nothing left to read.
+  const end = Math.max(seq, Math.min(upTo, retainedFrom(db) - 1));
+  yield* write(uses, end);
+  return end;
+}
+
 export function accessKeyLastUse(dir: string, db: Database.Database, accessKeyId: string): AccessKeyUse | undefined {
-  const e = newestUnpersisted(dir, db, JSON.stringify(accessKeyId), (e) => e.accessKeyId === accessKeyId && e.username !== undefined);
+  const test = (e: RecordFields) => e.accessKeyId === accessKeyId && e.username !== undefined;
+  const e = newestAfter(dir, persistedSeq(db), JSON.stringify(accessKeyId), test);
   if (e) return { eventTime: e.eventTime, eventSource: e.eventSource, region: e.region };
   const row = db
     .prepare("SELECT event_time, event_source, region FROM audit_access_key_last_use WHERE access_key_id = ?")
@@ -172,6 +293,12 @@ export function markCreated(db: Database.Database, now: number): void {
   db.prepare("INSERT OR IGNORE INTO audit_meta (key, value) VALUES ('created_at', ?)").run(String(now));
 }
 
+/** The last record retention may remove: the end of the last digest range wholly before `cutoff`; 0 for none. */
+export function prunableTo(db: Database.Database, cutoff: number): number {
+  const last = db.prepare("SELECT max(last_seq) AS seq FROM audit_digests WHERE end_time < ?").get(cutoff) as { seq: number | null };
+  return last.seq ?? 0;
+}
+
 /**
  * Deletes events older than `cutoff`, in whole digest ranges only, so what remains starts at a
  * digest whose previousEventHash anchors the chain: still verifiable from the retained start.
@@ -181,7 +308,10 @@ export function markCreated(db: Database.Database, now: number): void {
 export function pruneBefore(db: Database.Database, dir: string, cutoff: number): number {
   const removed = db
     .transaction(() => {
-      const last = db.prepare("SELECT max(last_seq) AS seq FROM audit_digests WHERE end_time < ?").get(cutoff) as { seq: number | null };
+      // Never past the uses of keys folded into their table (foldKeyUses runs first).
+      const last = db
+        .prepare("SELECT max(last_seq) AS seq FROM audit_digests WHERE end_time < ? AND last_seq <= ?")
+        .get(cutoff, keyUsesFolded(db)) as { seq: number | null };
       const from = retainedFrom(db);
       if (last.seq === null || last.seq < from) return 0;
       db.prepare(

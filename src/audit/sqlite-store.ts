@@ -11,9 +11,10 @@ import { ConfigError } from "../config.js";
 import type { KeyStore } from "../keystore/keystore.js";
 import { ChainSet, auditDir, chainPath, keysPath } from "./chains.js";
 import { openAuditDatabase } from "./database.js";
-import { readDigests, writeDigest, type SignedDigest } from "./digest.js";
-import { accessKeyLastUse, keyLastUse, markCreated, pruneBefore, retainedFrom } from "./queries.js";
-import type { LookupReply, LookupRequest } from "./lookup-thread.js";
+import { digestSpan, readDigests, writeDigest, type SignedDigest } from "./digest.js";
+import { accessKeyLastUse, foldKeyUses, keyUsesFolded, markCreated, prunableTo, pruneBefore, retainedFrom } from "./queries.js";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import type { LookupPage, LookupReply, LookupRequest } from "./lookup-thread.js";
 import type { AuditEvent } from "./record.js";
 import { loadOrCreateSigningKey, publicKeyPem, type AuditSigningKey } from "./signing-key.js";
 import { ChainLogWriter } from "./log-writer.js";
@@ -96,8 +97,10 @@ export class SqliteAuditStore implements AuditStore {
     return this.lookups.run(q);
   }
 
-  async lastUse(arn: string): Promise<LastUse | undefined> {
-    return this.newest((dir, db) => keyLastUse(dir, db, arn));
+  /** Read by the lookup thread too: the newest block posted for the key, found by a seek per group of segments. */
+  lastUse(arn: string): Promise<LastUse | undefined> {
+    this.lookups ??= new LookupThread(this.dataDir);
+    return this.lookups.lastUse(arn);
   }
 
   async accessKeyLastUse(accessKeyId: string): Promise<AccessKeyUse | undefined> {
@@ -128,8 +131,16 @@ export class SqliteAuditStore implements AuditStore {
     return targets.filter(({ chain, db }) => writeDigest(db, segmentDir(this.dataDir, chain), key, now) !== undefined).length;
   }
 
+  /** First the uses of keys in what goes are folded into their table, a slice per turn of the event loop. */
   async prune(cutoff: number): Promise<number> {
-    return this.chainSet.all().reduce((n, { chain, db }) => n + pruneBefore(db, segmentDir(this.dataDir, chain), cutoff), 0);
+    let removed = 0;
+    for (const { chain, db } of this.chainSet.all()) {
+      const dir = segmentDir(this.dataDir, chain);
+      const upTo = prunableTo(db, cutoff);
+      if (upTo > keyUsesFolded(db)) for (const steps = foldKeyUses(dir, db, upTo); !steps.next().done;) await nextTurn();
+      removed += pruneBefore(db, dir, cutoff);
+    }
+    return removed;
   }
 
   async chains(): Promise<string[]> {
@@ -143,8 +154,12 @@ export class SqliteAuditStore implements AuditStore {
     }
   }
 
-  async digests(chain: string): Promise<SignedDigest[]> {
-    return readDigests(this.chainSet.get(chain));
+  async digestSpan(chain: string): Promise<{ first: number; last: number } | undefined> {
+    return digestSpan(this.chainSet.get(chain));
+  }
+
+  async *digests(chain: string, through?: number): AsyncIterable<SignedDigest> {
+    yield* readDigests(this.chainSet.get(chain), through);
   }
 
   /**
@@ -212,21 +227,25 @@ function moveRowsToSegment(db: Database.Database, dir: string): void {
  */
 class LookupThread {
   private worker: Worker | undefined;
-  private readonly pending = new Map<
-    number,
-    { resolve: (r: { events: StoredEvent[]; cursor?: Record<string, number> }) => void; reject: (e: Error) => void }
-  >();
+  private readonly pending = new Map<number, { resolve: (r: LookupPage | LastUse | undefined) => void; reject: (e: Error) => void }>();
   private next = 0;
 
   constructor(private readonly dataDir: string) {}
 
-  run(q: LookupQuery): Promise<{ events: StoredEvent[]; cursor?: Record<string, number> }> {
+  run(q: LookupQuery): Promise<LookupPage> {
+    return this.ask({ id: this.next++, q }) as Promise<LookupPage>;
+  }
+
+  lastUse(arn: string): Promise<LastUse | undefined> {
+    return this.ask({ id: this.next++, lastUse: arn }) as Promise<LastUse | undefined>;
+  }
+
+  private ask(request: LookupRequest): Promise<LookupPage | LastUse | undefined> {
     const worker = this.worker ?? this.startWorker();
-    const id = this.next++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(request.id, { resolve, reject });
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, q } satisfies LookupRequest);
+      worker.postMessage(request);
     });
   }
 

@@ -80,7 +80,13 @@ export interface AuditStore {
   chains(): Promise<string[]>;
   /** The chain's retained records in sequence order, from sequence number `from` (default: the first). */
   records(chain: string, from?: number): AsyncIterable<{ time: number; record: string }>;
-  digests(chain: string): Promise<SignedDigest[]>;
+  /** The sequence numbers the chain's digests cover: the first digest's first, the last one's last. */
+  digestSpan(chain: string): Promise<{ first: number; last: number } | undefined>;
+  /**
+   * The chain's digests in the order they were signed, read a page at a time (a server signs one a
+   * minute: over half a million a year), up to the one that ends at `through` when given.
+   */
+  digests(chain: string, through?: number): AsyncIterable<SignedDigest>;
   close(): Promise<void>;
 }
 

@@ -16,10 +16,11 @@
  *   three times fewer blocks for a rare EventName on a trail of three accounts). Keyed by segment, the
  *   writer's inserts (random in the value) land in the newest segment's part of the B-tree alone,
  *   a few MB that stay in the page cache, and retention deletes a range; a lookup seeks once per
- *   segment.
+ *   segment. Each use of a key (a successful cryptographic call) is posted under the key's ARN as
+ *   well (keyUseKey), which GetKeyLastUsage follows (queries.ts keyLastUse).
  *
  * The writer (log-writer.ts) adds the blocks of what it has synced to the chain when it saves the
- * last uses, every 100 ms, in the same transaction, on a connection with synchronous=NORMAL: no
+ * access keys' last uses, every 100 ms, in the same transaction, on a connection with synchronous=NORMAL: no
  * commit and no fsync is added to a call. `indexed_seq` (audit_meta) says up to where the index
  * goes; readers scan the records after it, newest first, as they scanned everything before. A
  * crash loses at most the index's tail, which the writer rebuilds from the segments when it
@@ -36,7 +37,17 @@ export const BLOCK_EVENTS = 32;
 /** The fields of an event the index keeps (an AuditEvent, or RecordFields read back from a record). */
 export type IndexedFields = Pick<
   AuditEvent,
-  "eventId" | "eventTime" | "accountId" | "region" | "eventSource" | "eventName" | "username" | "accessKeyId" | "readOnly" | "resources"
+  | "eventId"
+  | "eventTime"
+  | "accountId"
+  | "region"
+  | "eventSource"
+  | "eventName"
+  | "username"
+  | "accessKeyId"
+  | "readOnly"
+  | "resources"
+  | "usesKeys"
 >;
 
 export interface Block {
@@ -77,6 +88,14 @@ function scopeOf(accountId: string, region: string): string {
   return `${accountId}\u0000${region}`;
 }
 
+/**
+ * The posting of a key's uses (a successful cryptographic operation with it, which GetKeyLastUsage
+ * reports): by the key's ARN alone, which names its account and region.
+ */
+export function keyUseKey(arn: string): number {
+  return postingKey("", "KeyUse", arn);
+}
+
 /** The posting a lookup follows: its attribute's, or (time range only) its account's and region's. */
 export function queryKey(q: LookupQuery): number {
   const scope = scopeOf(q.accountId, q.region);
@@ -96,10 +115,12 @@ export function queryKey(q: LookupQuery): number {
 }
 
 /**
- * A record's keys. One without an account or a region is posted under none: every lookup asks for
- * an account and a region (queries.ts `matches`), so no lookup wants it.
+ * A record's keys: its uses of keys, and its attributes within its account and region. One
+ * without an account or a region has no attribute posted: every lookup asks for an account and a
+ * region (queries.ts `matches`), so no lookup wants it.
  */
 function addKeys(keys: Set<number>, e: IndexedFields): void {
+  if (e.usesKeys) for (const r of e.resources) keys.add(keyUseKey(r.arn));
   if (e.accountId === undefined || e.region === undefined) return;
   const scope = scopeOf(e.accountId, e.region);
   keys.add(postingKey(scope, "Account", ""));
@@ -309,6 +330,7 @@ export function* candidateBlocks(
   db: Database.Database,
   q: LookupQuery,
   bounds: { below: number; from: number; indexed: number; longestCallMs: number },
+  key = queryKey(q),
 ): Generator<BlockRow[]> {
   let below = Math.min(bounds.below, bounds.indexed + 1);
   let from = bounds.from;
@@ -337,7 +359,6 @@ export function* candidateBlocks(
             AND b.last_seq <= ? AND b.max_time >= ? AND b.min_time <= ?
           ORDER BY p.block DESC LIMIT ${BLOCKS_PER_SLICE}`,
     );
-  const key = queryKey(q);
   // A block whose records all precede `from` can hold none the lookup wants; one that straddles it can.
   const lowest = (prepared(db, "SELECT max(first_seq) AS seq FROM audit_blocks WHERE first_seq <= ?").get(from) as { seq: number | null })
     .seq;
