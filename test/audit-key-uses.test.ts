@@ -13,7 +13,9 @@ import type { CompletedCall } from "../src/call.js";
 import { buildEvents, type AuditEvent } from "../src/audit/record.js";
 import { openAuditDatabase } from "../src/audit/database.js";
 import { SqliteAuditStore } from "../src/audit/sqlite-store.js";
-import { keyUsesFolded } from "../src/audit/queries.js";
+import { ChainLogWriter } from "../src/audit/log-writer.js";
+import { foldKeyUses, keyLastUse, keyUsesFolded, prunableTo, pruneBefore, runToEnd } from "../src/audit/queries.js";
+import { keyUseKey } from "../src/audit/trail-index.js";
 import { listSegments, segmentDir } from "../src/audit/segments.js";
 import { fingerprintOf, type AuditSigningKey } from "../src/audit/signing-key.js";
 import { tempDir } from "./helpers.js";
@@ -234,10 +236,126 @@ describe("GetKeyLastUsage on a SQLite trail", () => {
       assert.equal(await store.lastUse(arn(9)), undefined, "the lost record's use is gone");
       assert.equal((await store.lastUse(arn(8)))?.requestId, "before-8");
       assert.equal((await store.lastUse(arn(3)))?.requestId, "later-3");
+      // The table was made again from the retained records: their uses, and key 8's from before.
       assert.deepEqual(
         tableRows(dataDir).map((r) => r.arn),
-        [arn(8)],
+        [arn(1), arn(2), arn(3), arn(8)],
       );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("retention finishing while GetKeyLastUsage reads still gives the key's use: the table is read again when the index has none", async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const t0 = Date.UTC(2026, 0, 1);
+    const store = new SqliteAuditStore(dataDir, "1", "commit", undefined, { segmentBytes: 8 * 1024 });
+    await store.start(t0);
+    const key = signingKey();
+    await store.append([event(1, "old-1", t0 + 1000)]);
+    for (let n = 0; n < 40; n++) await store.append([event(4, `old-4-${n}`, t0 + 5000 + n)]);
+    await store.digest(key, t0 + 100_000);
+    await store.append([event(5, "new-5", t0 + 200_000)]);
+    await store.digest(key, t0 + 300_000);
+    await store.close();
+    const dir = segmentDir(dataDir, "1");
+    const path = join(dataDir, "audit", "chain-1.db");
+    const pruner = openAuditDatabase(path);
+    const reader = openAuditDatabase(path);
+    try {
+      // Retention runs to its end (fold, then the records go) after the reader has read the table
+      // and before it asks the index: as it may while a reader's search goes over many segments.
+      let pruned = 0;
+      const prepare = reader.prepare.bind(reader);
+      const racing = Object.assign(Object.create(reader) as typeof reader, {
+        prepare: (sql: string) => {
+          if (pruned === 0 && sql.includes("FROM audit_postings")) {
+            runToEnd(foldKeyUses(dir, pruner, prunableTo(pruner, t0 + 150_000)));
+            pruned = pruneBefore(pruner, dir, t0 + 150_000);
+          }
+          return prepare(sql);
+        },
+      });
+      assert.equal(keyLastUse(dir, racing, arn(1))?.requestId, "old-1");
+      assert.equal(pruned, 41, "the records went while it read");
+    } finally {
+      pruner.close();
+      reader.close();
+    }
+  });
+
+  it("a trail from before whose index went past its saved uses (a crash between the two) gets those uses in the table", async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const t0 = Date.UTC(2026, 0, 1);
+    let store = new SqliteAuditStore(dataDir, "1", "commit");
+    await store.start(t0);
+    await store.append([event(1, "use-1", t0 + 1000)]);
+    await store.append([event(2, "use-2", t0 + 2000)]);
+    await store.close();
+    // As the earlier version could leave it: records 1-2 indexed without postings of their uses,
+    // the table saved up to 1 only.
+    const db = openAuditDatabase(join(dataDir, "audit", "chain-1.db"));
+    for (const i of [1, 2]) db.prepare("DELETE FROM audit_postings WHERE key = ?").run(keyUseKey(arn(i)));
+    db.exec("DELETE FROM audit_meta WHERE key = 'key_uses_folded'");
+    db.prepare("UPDATE audit_meta SET value = '1' WHERE key = 'persisted_seq'").run();
+    db.prepare(
+      "INSERT INTO audit_key_last_use (arn, seq, event_id, event_name, event_time, request_id) VALUES (?, 1, 'e1', 'Encrypt', ?, 'use-1')",
+    ).run(arn(1), t0 + 1000);
+    db.close();
+    store = new SqliteAuditStore(dataDir, "1", "commit");
+    await store.start(t0 + 10_000);
+    try {
+      assert.equal((await store.lastUse(arn(1)))?.requestId, "use-1");
+      assert.equal((await store.lastUse(arn(2)))?.requestId, "use-2");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a writer starts while another connection holds the chain's write lock (retention at work): a normal start writes nothing of its own", async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const t0 = Date.UTC(2026, 0, 1);
+    const store = new SqliteAuditStore(dataDir, "1", "commit");
+    await store.start(t0);
+    await store.append([event(1, "r1", t0 + 1000)]);
+    await store.close();
+    // The writer's own connection, as the store opens it: it never waits for a lock.
+    const db = openAuditDatabase(join(dataDir, "audit", "chain-1.db"));
+    db.pragma("busy_timeout = 0");
+    const other = openAuditDatabase(join(dataDir, "audit", "chain-1.db"));
+    other.exec("BEGIN IMMEDIATE");
+    const writer = new ChainLogWriter({ dir: segmentDir(dataDir, "1"), chain: "1", db, sync: "commit" });
+    try {
+      writer.start();
+      await writer.append([event(1, "r2", t0 + 2000)]); // and it takes calls
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+      await writer.close();
+      db.close();
+    }
+  });
+
+  it("two retention passes asked at once are one: the second joins the first", async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const t0 = Date.UTC(2026, 0, 1);
+    const store = new SqliteAuditStore(dataDir, "1", "periodic");
+    await store.start(t0);
+    try {
+      const key = signingKey();
+      for (let i = 0; i < 20_000; i += 500) {
+        await store.append(Array.from({ length: 500 }, (_, j) => event((i + j) % 3, `r${i + j}`, t0 + 1000)));
+      }
+      await store.digest(key, t0 + 100_000);
+      await store.append([event(9, "new", t0 + 200_000)]);
+      await store.digest(key, t0 + 300_000);
+      assert.deepEqual(await Promise.all([store.prune(t0 + 150_000), store.prune(t0 + 150_000)]), [20_000, 20_000]);
+      assert.equal(await store.prune(t0 + 150_000), 0);
+      assert.equal((await store.lastUse(arn(2)))?.requestId, "r19997");
     } finally {
       await store.close();
     }

@@ -31,7 +31,7 @@ import type { AuditSync } from "../config.js";
 import type { Logger } from "../log.js";
 import { GENESIS_HASH } from "./database.js";
 import { fieldsOfRecord, type AuditEvent, type RecordFields } from "./record.js";
-import { freezeKeyUsesFolded, keyUsesFolded, persistedSeq, retainedFrom } from "./queries.js";
+import { persistedSeq, retainedFrom, settleKeyUses } from "./queries.js";
 import { IndexBatch, IndexWriter, indexedSeq } from "./trail-index.js";
 import {
   fsyncDirectory,
@@ -134,8 +134,6 @@ export class ChainLogWriter {
   start(): void {
     const { dir, db } = this.options;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // From here on persisted_seq covers access keys alone; the table of key uses ends where it was.
-    freezeKeyUsesFolded(db);
     const segments = listSegments(dir);
     const newest = segments.at(-1);
     if (newest) {
@@ -161,6 +159,15 @@ export class ChainLogWriter {
       this.openSegment(1);
     }
     this.syncedSeq = this.head.seq;
+    // From here on persisted_seq covers access keys alone (queries.ts settleKeyUses). Waiting for
+    // the lock if the process that runs retention holds it, not failing the start.
+    const busy = db.pragma("busy_timeout", { simple: true }) as number;
+    db.pragma("busy_timeout = 10000");
+    try {
+      settleKeyUses(dir, db, this.head.seq);
+    } finally {
+      db.pragma(`busy_timeout = ${busy}`);
+    }
     // The records the index has not seen: after a crash, the last 100 ms or so; after an upgrade
     // that changed the index (schema.ts migration 4), the whole chain.
     const behind = this.head.seq - Math.max(indexedSeq(db), retainedFrom(db) - 1);
@@ -182,10 +189,6 @@ export class ChainLogWriter {
     if (this.persistedSeq > this.head.seq) {
       db.exec("DELETE FROM audit_access_key_last_use; DELETE FROM audit_meta WHERE key = 'persisted_seq'");
       this.persistedSeq = 0;
-    }
-    if (keyUsesFolded(db) > this.head.seq) {
-      db.prepare("DELETE FROM audit_key_last_use WHERE seq > ?").run(this.head.seq);
-      db.prepare("UPDATE audit_meta SET value = ? WHERE key = 'key_uses_folded'").run(String(this.head.seq));
     }
     const missed: RecordFields[] = [];
     for (const line of linesNewestFirst(dir)) {

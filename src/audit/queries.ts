@@ -143,9 +143,36 @@ export function keyUsesFolded(db: Database.Database): number {
   return Number(row?.value ?? 0);
 }
 
-/** Freezes where the table of key uses ends (keyUsesFolded), once: the writer calls it when it starts. */
-export function freezeKeyUsesFolded(db: Database.Database): void {
-  db.prepare("INSERT OR IGNORE INTO audit_meta (key, value) VALUES ('key_uses_folded', ?)").run(String(keyUsesFolded(db)));
+function markKeyUsesFolded(db: Database.Database, seq: number): void {
+  prepared(
+    db,
+    "INSERT INTO audit_meta (key, value) VALUES ('key_uses_folded', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  ).run(String(seq));
+}
+
+/**
+ * What a chain's writer does with the table of key uses when it starts, the chain's head known:
+ * - on a trail from before the index held uses, it fixes where the table ends (keyUsesFolded) at
+ *   persisted_seq, and folds in the uses of records the index took after it (that version saved
+ *   the index first and the uses next: a crash between the two leaves them in neither);
+ * - a table ahead of the chain (uses of records a power loss took back) loses those rows and is
+ *   made again from the retained records, since a row taken back may have replaced an earlier use
+ *   that a trail from before has nowhere else. Rare, and as long as reading the trail once.
+ */
+export function settleKeyUses(dir: string, db: Database.Database, head: number): void {
+  if (prepared(db, "SELECT 1 FROM audit_meta WHERE key = 'key_uses_folded'").get() === undefined) {
+    const persisted = persistedSeq(db);
+    markKeyUsesFolded(db, persisted);
+    const indexed = Math.min(indexedSeq(db), head);
+    if (indexed > persisted) runToEnd(foldKeyUses(dir, db, indexed));
+  }
+  if (keyUsesFolded(db) > head) {
+    db.transaction(() => {
+      db.prepare("DELETE FROM audit_key_last_use WHERE seq > ?").run(head);
+      markKeyUsesFolded(db, retainedFrom(db) - 1);
+    })();
+    runToEnd(foldKeyUses(dir, db, head));
+  }
 }
 
 /**
@@ -160,6 +187,14 @@ function newestAfter(dir: string, after: number, needle: string, test: (e: Recor
     if (test(e)) return e;
   }
   return undefined;
+}
+
+function lastUseRow(
+  db: Database.Database,
+  arn: string,
+): { seq: number; event_id: string; event_name: string; event_time: number; request_id: string } | undefined {
+  return prepared(db, "SELECT seq, event_id, event_name, event_time, request_id FROM audit_key_last_use WHERE arn = ?").get(arn) as
+    { seq: number; event_id: string; event_name: string; event_time: number; request_id: string } | undefined;
 }
 
 /** Whether a record is a use of the key `arn` (a successful cryptographic operation with it). */
@@ -183,8 +218,7 @@ export function keyLastUse(dir: string, db: Database.Database, arn: string): Las
   });
   const tail = newestAfter(dir, Math.max(indexed, from - 1), needle, isUse);
   if (tail) return use(tail);
-  const row = prepared(db, "SELECT seq, event_id, event_name, event_time, request_id FROM audit_key_last_use WHERE arn = ?").get(arn) as
-    { seq: number; event_id: string; event_name: string; event_time: number; request_id: string } | undefined;
+  const row = lastUseRow(db, arn);
   const bounds = { below: Infinity, from: Math.max(from, (row?.seq ?? 0) + 1), indexed, longestCallMs: LONGEST_CALL_MS };
   const reader = new SegmentReader(dir);
   try {
@@ -203,7 +237,12 @@ export function keyLastUse(dir: string, db: Database.Database, arn: string): Las
   } finally {
     reader.close();
   }
-  return row && { eventId: row.event_id, eventName: row.event_name, eventTime: Number(row.event_time), requestId: row.request_id };
+  // Retention may have folded the key's last use into the table and removed its records while
+  // this looked for them: the row is read again (the fold commits it before the records go).
+  const folded = row ?? lastUseRow(db, arn);
+  return (
+    folded && { eventId: folded.event_id, eventName: folded.event_name, eventTime: Number(folded.event_time), requestId: folded.request_id }
+  );
 }
 
 /** Records read, or keys written, between two turns of the event loop while a fold runs. */
@@ -229,13 +268,10 @@ export function* foldKeyUses(dir: string, db: Database.Database, upTo: number): 
        event_time = excluded.event_time, request_id = excluded.request_id
      WHERE excluded.seq > audit_key_last_use.seq`,
   );
-  const mark = db.prepare(
-    "INSERT INTO audit_meta (key, value) VALUES ('key_uses_folded', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-  );
   const writeSlice = db.transaction((uses: FoldedUse[], arns: string[], end: number | undefined) => {
     for (let i = 0; i < arns.length; i++)
       save.run(arns[i], uses[i]!.seq, uses[i]!.eventId, uses[i]!.eventName, uses[i]!.eventTime, uses[i]!.requestId);
-    if (end !== undefined) mark.run(String(end));
+    if (end !== undefined) markKeyUsesFolded(db, end);
   });
   /** Writes the uses read so far, then says the table goes up to `end`. */
   function* write(uses: Map<string, FoldedUse>, end: number): Generator<void> {
@@ -256,8 +292,10 @@ export function* foldKeyUses(dir: string, db: Database.Database, upTo: number): 
   let read = 0;
   for (const { text } of linesInOrder(dir, folded + 1)) {
     const next = sequenceOf(text);
-    if (next <= folded) continue;
     if (next > upTo) break;
+    // The lines before the table's end in its segment are passed over, a slice a turn as well.
+    if (++read % FOLD_SLICE === 0) yield;
+    if (next <= folded) continue;
     seq = next;
     // Only KMS's calls use keys: a record of another service is not parsed.
     if (text.includes("kms.amazonaws.com")) {
@@ -271,7 +309,6 @@ export function* foldKeyUses(dir: string, db: Database.Database, upTo: number): 
       yield* write(uses, seq);
       uses = new Map();
     }
-    if (++read % FOLD_SLICE === 0) yield;
   }
   // Records retention removed before (below the retained start) have nothing left to read.
   const end = Math.max(seq, Math.min(upTo, retainedFrom(db) - 1));

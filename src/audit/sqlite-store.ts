@@ -31,6 +31,7 @@ export class SqliteAuditStore implements AuditStore {
   private writerDb: Database.Database | undefined;
   private claim: Database.Database | undefined;
   private lookups: LookupThread | undefined;
+  private pruning: Promise<number> | undefined;
 
   /** `ownChain`: the chain this process appends to; none for a reader such as `keyhold audit export`. */
   constructor(
@@ -132,7 +133,13 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   /** First the uses of keys in what goes are folded into their table, a slice per turn of the event loop. */
-  async prune(cutoff: number): Promise<number> {
+  prune(cutoff: number): Promise<number> {
+    // One pass at a time: a pass still folding when the next is due (a long stretch of the trail
+    // leaving at once) is joined, not run twice.
+    return (this.pruning ??= this.pruneAll(cutoff).finally(() => (this.pruning = undefined)));
+  }
+
+  private async pruneAll(cutoff: number): Promise<number> {
     let removed = 0;
     for (const { chain, db } of this.chainSet.all()) {
       const dir = segmentDir(this.dataDir, chain);
