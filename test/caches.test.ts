@@ -201,6 +201,26 @@ describe("the key-material cache's slots (src/kms/material-cache.ts)", () => {
     assert.throws(() => new MaterialCache(0), /at least one entry/);
   });
 
+  it("keeps a 64-hex-character materialId as bytes in the slot, any other as given, and wipes both with the slot", () => {
+    const cache = new MaterialCache(2);
+    const hex = randomBytes(32).toString("hex");
+    const a = cache.put("a", 1, hex, 0, randomBytes(32));
+    const b = cache.put("b", 1, hex.toUpperCase(), 0, createSecretKey(randomBytes(32)));
+    assert.equal(cache.materialId(a), hex);
+    assert.equal(cache.materialId(b), hex.toUpperCase(), "not lowercase hex: kept as it is");
+    cache.remove(b);
+    const c = cache.put("c", 1, "f".repeat(64), 0, createSecretKey(randomBytes(32)));
+    assert.equal(c, b, "b's slot is reused");
+    assert.equal(cache.materialId(c), "f".repeat(64));
+    cache.remove(c);
+    assert.equal(cache.put("d", 1, "m-d", 0, randomBytes(32)), b);
+    assert.equal(cache.materialId(b), "m-d");
+    cache.put("e", 1, "0".repeat(64), 0, randomBytes(32)); // full: a ages out, e takes its slot
+    assert.equal(cache.peek("a", 1), -1);
+    assert.equal(cache.materialId(cache.peek("e", 1)), "0".repeat(64));
+    assert.equal(cache.materialId(cache.peek("d", 1)), "m-d");
+  });
+
   it("over 20,000 random finds and puts: at most its capacity, each version's own bytes, hot versions never aged out", () => {
     const capacity = 50;
     const cache = new MaterialCache(capacity);
