@@ -12,6 +12,8 @@
  *
  * One server process (--workers 1), so its RSS is the memory the keys cost; other flags from
  * BENCH_FLAGS (such as "--audit-sync commit"). BENCH_PROFILE=<dir> writes the server's CPU profile there.
+ * The server runs with keyhold's node flags (SERVER_NODE_FLAGS, see servers.ts start) and those in
+ * BENCH_NODE_ARGS after them (such as "--max-semi-space-size=2", which then wins).
  */
 import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -32,6 +34,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const COUNTS = (process.env.BENCH_KEYS ?? "1000,10000,100000").split(",").map(Number);
 const FLAGS = (process.env.BENCH_FLAGS ?? "").split(" ").filter((f) => f !== "");
 const PROFILE = process.env.BENCH_PROFILE;
+/** More node flags for the server process: its environment is not this one's, so NODE_OPTIONS does not reach it. */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((f) => f !== "");
 const ACCOUNT = "000000000000";
 const REGION = "us-east-1";
 
@@ -143,7 +147,7 @@ async function measure(count: number): Promise<string> {
       ["server", "--port", "0", "--data-dir", dataDir, "--workers", "1", ...FLAGS],
       ROOT_ENV,
       KEYHOLD_READY,
-      PROFILE ? ["--cpu-prof", "--cpu-prof-dir", PROFILE] : [],
+      [...NODE_ARGS, ...(PROFILE ? ["--cpu-prof", "--cpu-prof-dir", PROFILE] : [])],
     );
     try {
       const sign = signer(server.port);

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Hash } from "@smithy/hash-node";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { SERVER_NODE_FLAGS } from "../src/cli/server.js";
 
 export const ACCESS_KEY_ID = "AKIABENCHKEYHOLD0001";
 export const SECRET = "bench/secret/keyhold/000000000000000000000";
@@ -15,6 +16,16 @@ export const KEYHOLD_MAIN = fileURLToPath(new URL("../src/cli/main.js", import.m
 export const ROOT_ENV = { KEYHOLD_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID, KEYHOLD_ROOT_SECRET_ACCESS_KEY: SECRET };
 export const KEYHOLD_READY = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
 
+/**
+ * The node flags a keyhold server starts with (SERVER_NODE_FLAGS: the bin's shebang, `npm start`,
+ * the workers of --workers), so a benchmark measures what users run. BENCH_SERVER_NODE_FLAGS
+ * replaces them ("" for none), to measure a change of them.
+ */
+const KEYHOLD_NODE_FLAGS =
+  process.env.BENCH_SERVER_NODE_FLAGS !== undefined
+    ? process.env.BENCH_SERVER_NODE_FLAGS.split(" ").filter((f) => f !== "")
+    : [...SERVER_NODE_FLAGS];
+
 export function start(
   script: string,
   args: string[],
@@ -22,7 +33,8 @@ export function start(
   ready: RegExp,
   nodeArgs: string[] = [],
 ): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
+  const flags = script === KEYHOLD_MAIN ? [...KEYHOLD_NODE_FLAGS, ...nodeArgs] : nodeArgs;
+  const child = spawn(process.execPath, [...flags, script, ...args], {
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });

@@ -201,6 +201,26 @@ describe("the key-material cache's slots (src/kms/material-cache.ts)", () => {
     assert.throws(() => new MaterialCache(0), /at least one entry/);
   });
 
+  it("keeps a 64-hex-character materialId as bytes in the slot, any other as given, and wipes both with the slot", () => {
+    const cache = new MaterialCache(2);
+    const hex = randomBytes(32).toString("hex");
+    const a = cache.put("a", 1, hex, 0, randomBytes(32));
+    const b = cache.put("b", 1, hex.toUpperCase(), 0, createSecretKey(randomBytes(32)));
+    assert.equal(cache.materialId(a), hex);
+    assert.equal(cache.materialId(b), hex.toUpperCase(), "not lowercase hex: kept as it is");
+    cache.remove(b);
+    const c = cache.put("c", 1, "f".repeat(64), 0, createSecretKey(randomBytes(32)));
+    assert.equal(c, b, "b's slot is reused");
+    assert.equal(cache.materialId(c), "f".repeat(64));
+    cache.remove(c);
+    assert.equal(cache.put("d", 1, "m-d", 0, randomBytes(32)), b);
+    assert.equal(cache.materialId(b), "m-d");
+    cache.put("e", 1, "0".repeat(64), 0, randomBytes(32)); // full: a ages out, e takes its slot
+    assert.equal(cache.peek("a", 1), -1);
+    assert.equal(cache.materialId(cache.peek("e", 1)), "0".repeat(64));
+    assert.equal(cache.materialId(cache.peek("d", 1)), "m-d");
+  });
+
   it("over 20,000 random finds and puts: at most its capacity, each version's own bytes, hot versions never aged out", () => {
     const capacity = 50;
     const cache = new MaterialCache(capacity);
@@ -325,6 +345,54 @@ describe("caches past their size keep their hot entries", () => {
     } finally {
       await server.stop();
     }
+  });
+
+  it("unwrapping a version reads it past the record cache: Encrypt on new keys leaves the version cache untouched", async () => {
+    const server = await startTestServer();
+    try {
+      const kms = server.client();
+      const repo = server.keyhold.repo as CachedRepository;
+      const keys: string[] = [];
+      for (let i = 0; i < 5; i++) keys.push((await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!);
+      repo.invalidateAll(); // CreateKey's response read each new version through the cache
+      const versions = repo.cacheStats().versions;
+      assert.equal(versions.size, 0);
+      const material = server.keyhold.kms.materialCacheStats();
+      const plaintext = Buffer.from("hot coal");
+      const blobs: Uint8Array[] = [];
+      for (const keyId of keys) blobs.push((await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }))).CiphertextBlob!);
+      assert.equal(server.keyhold.kms.materialCacheStats().misses - material.misses, keys.length, "each key's material was unwrapped");
+      assert.deepEqual(repo.cacheStats().versions, versions, "no version record went into the cache");
+      for (const blob of blobs) {
+        assert.deepEqual(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!), plaintext);
+      }
+      // The version cache still serves what reads a version for itself.
+      assert.ok((await repo.getKeyVersion(keys[0]!, 1)) !== undefined);
+      assert.equal(repo.cacheStats().versions.size, 1);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("the record cache keeps a key under the record's own keyId only when it is the text asked for", async () => {
+    let reads = 0;
+    // A repository that finds keys whatever the case of the id asked for, and answers with its own.
+    const inner = {
+      kind: "case-blind",
+      changeToken: () => 0,
+      getKey: async (keyId: string) => {
+        reads++;
+        return { keyId: keyId.toLowerCase(), accountId: "000000000000", region: "us-east-1" } as unknown as KeyRecord;
+      },
+    } as unknown as Repository;
+    const cached = new CachedRepository(inner, 10);
+    const record = await cached.getKey(["k-", "a"].join(""));
+    assert.ok(Object.isFrozen(record));
+    assert.equal(await cached.getKey("k-a"), record, "found by an equal string");
+    const upper = await cached.getKey("K-A");
+    assert.equal(await cached.getKey("K-A"), upper, "kept under the id asked for, not the record's");
+    assert.equal(reads, 2);
+    assert.equal(cached.cacheStats().keys.size, 2);
   });
 
   it("sizes are settings: KEYHOLD_KEY_CACHE_SIZE and KEYHOLD_RECORD_CACHE_SIZE, with flags and bounds", () => {

@@ -2,7 +2,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Agent } from "node:http";
-import { rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, EncryptCommand, type KMSClient } from "@aws-sdk/client-kms";
@@ -22,6 +22,7 @@ import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, kmsClient, tempDir } from "./helpers.
 
 const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 import { spawnServer, type ServerProcess } from "./process.js";
+import { SERVER_NODE_FLAGS, workerExecArgv } from "../src/cli/server.js";
 import { iamClient, makeUser, policy, type Creds } from "./iam.js";
 
 /** A client that opens a new connection per request, so requests spread over the workers. */
@@ -58,8 +59,17 @@ describe("several worker processes on one database", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("starts two workers behind one port", () => {
+  it("starts two workers behind one port, each with keyhold's node flags", () => {
     assert.match(server.output(), /with 2 workers/);
+    const pid = server.child.pid!;
+    const workers = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean),
+    );
+    assert.equal(workers.length, 2);
+    for (const worker of workers) {
+      const argv = readFileSync(`/proc/${worker}/cmdline`, "utf8").split("\0");
+      for (const flag of SERVER_NODE_FLAGS) assert.ok(argv.includes(flag), `worker ${worker}: ${argv.join(" ")}`);
+    }
   });
 
   it("a key disabled through one worker is refused by every worker at once, and usable again once enabled", async () => {
@@ -139,5 +149,25 @@ describe("several worker processes on one database", () => {
       user.destroy();
       iam.destroy();
     }
+  });
+});
+
+describe("the node flags a server process starts with (SERVER_NODE_FLAGS)", () => {
+  it("are in the bin's shebang and in npm start", () => {
+    const shebang = readFileSync(MAIN, "utf8").split("\n")[0]!;
+    assert.deepEqual(shebang.split(" ").slice(2), ["node", ...SERVER_NODE_FLAGS]);
+    assert.equal(shebang.split(" ").slice(0, 2).join(" "), "#!/usr/bin/env -S");
+    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    assert.equal(pkg.scripts.start, `node ${SERVER_NODE_FLAGS.join(" ")} dist/src/cli/main.js server`);
+  });
+
+  it("are given to workers before the primary's own flags, unless the primary was given a value of its own", () => {
+    assert.deepEqual(workerExecArgv([], undefined), [...SERVER_NODE_FLAGS]);
+    assert.deepEqual(workerExecArgv(["--enable-source-maps"], ""), [...SERVER_NODE_FLAGS, "--enable-source-maps"]);
+    assert.deepEqual(workerExecArgv(["--max-semi-space-size=2"], undefined), ["--max-semi-space-size=2"]);
+    assert.deepEqual(workerExecArgv(["--max_semi_space_size=4"], undefined), ["--max_semi_space_size=4"]);
+    assert.deepEqual(workerExecArgv([], "--max-old-space-size=512 --max-semi-space-size=16"), []);
   });
 });

@@ -1,5 +1,8 @@
-#!/usr/bin/env node
-/** The `keyhold` command. */
+#!/usr/bin/env -S node --max-semi-space-size=8
+/**
+ * The `keyhold` command. The shebang gives the process SERVER_NODE_FLAGS (src/cli/server.ts; a
+ * test checks they agree): they must be node's own flags, set before V8 starts.
+ */
 import { ConfigError } from "../config.js";
 import { KeyStoreError } from "../keystore/software.js";
 import { stopQuietlyOnClosedOutput } from "./output.js";

@@ -14,6 +14,25 @@ import { startMetricsListener } from "../metrics/listener.js";
 import { clusterEndpoint, serveWorkerMetrics } from "../metrics/cluster.js";
 
 /**
+ * The node flags a keyhold server process runs with: the bin's shebang (src/cli/main.ts) and
+ * `npm start` give them to the process, and a primary of --workers to its workers. V8 fixes the
+ * young generation's size when the process starts, so it cannot be set from here. The default
+ * semi-space (16 MB, two of them) was 32 MB of a server's memory that holds 100,000 keys in its
+ * caches, 8 MB fewer per semi-space than at 8 (bench/keys.ts; docs/settings.md).
+ */
+export const SERVER_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=8"];
+
+/**
+ * The flags a worker is forked with: SERVER_NODE_FLAGS, unless the primary was given its own
+ * value of the same flag (on its command line or in NODE_OPTIONS), then the primary's own flags.
+ */
+export function workerExecArgv(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
+  // V8 reads --max_semi_space_size as --max-semi-space-size.
+  const given = [...execArgv, ...(nodeOptions ?? "").split(/\s+/)].map((flag) => flag.split("=")[0]!.replace(/_/g, "-"));
+  return [...SERVER_NODE_FLAGS.filter((flag) => !given.includes(flag.split("=")[0]!)), ...execArgv];
+}
+
+/**
  * SIGTERM and SIGINT start one graceful stop; another signal while it runs changes nothing (a
  * terminal's Ctrl-C reaches the workers and the primary, which forwards SIGTERM too). The process
  * exits 0 once the stop is done, 1 if it failed.
@@ -110,6 +129,7 @@ async function primary(config: Config, log: Logger): Promise<void> {
     );
     log.info(`metrics of all ${config.workers} workers on ${listener.url}/metrics`);
   }
+  cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
   let stopping = false;
   let announced = false;
   let ready = 0;

@@ -6,8 +6,10 @@
  * (a `keyId/version` string, an entry object, a KeyObject's wrapper and ~430 bytes of native data
  * freed only by a full GC). Here a version is one slot: its AES-256 material is 32 bytes of one
  * slab of key material (chunks allocated for this cache alone, never Node's shared pool), its
- * key id, version, materialId and CLOCK mark sit in parallel arrays, and a Map from the key id (the
- * key record's own string) to the slot finds it; a key's other cached versions are chained from it.
+ * materialId the 32 bytes after it in the slab (not a string of 64 hex characters: 80 bytes of
+ * heap a key, made into a string again on each use), its key id, version and CLOCK mark sit in
+ * parallel arrays, and a Map from the key id (the key record's own string) to the slot finds it; a
+ * key's other cached versions are chained from it.
  * Material of other kinds (key pairs, HMAC keys) is kept as a KeyObject in its slot.
  *
  * Raw material is lent, never handed out: `lend` gives a view of the slot that the caller must use
@@ -18,7 +20,11 @@ import type { KeyObject } from "node:crypto";
 import type { CacheStats } from "../lru.js";
 
 const RAW_LENGTH = 32;
-/** Slots per chunk of the slab: 128 KiB of material, allocated when the first of its slots is used. */
+/** A slot in the slab: its material, then its materialId's bytes. */
+const SLOT_BYTES = 2 * RAW_LENGTH;
+/** A materialId kept as bytes: AWS's KeyMaterialId, 64 lowercase hex characters (others are kept as they are). */
+const HEX_ID = /^[0-9a-f]{64}$/;
+/** Slots per chunk of the slab: 256 KiB, allocated when the first of its slots is used. */
 const CHUNK_SHIFT = 12;
 const CHUNK_SLOTS = 1 << CHUNK_SHIFT;
 
@@ -28,7 +34,9 @@ export type Slot = number;
 export class MaterialCache {
   private readonly index = new Map<string, Slot>();
   private readonly keyIds: (string | undefined)[] = [];
-  private readonly materialIds: string[] = [];
+  /** 1 where the slot's materialId is in the slab; else it is in otherIds. */
+  private readonly hexIds: Uint8Array;
+  private readonly otherIds = new Map<Slot, string>();
   private readonly objects: (KeyObject | undefined)[] = [];
   private readonly versions: Int32Array;
   private readonly next: Int32Array;
@@ -49,6 +57,7 @@ export class MaterialCache {
     this.versions = new Int32Array(capacity);
     this.next = new Int32Array(capacity);
     this.used = new Uint8Array(capacity);
+    this.hexIds = new Uint8Array(capacity);
     this.generations = new Float64Array(capacity);
   }
 
@@ -79,7 +88,9 @@ export class MaterialCache {
   }
 
   materialId(slot: Slot): string {
-    return this.materialIds[slot]!;
+    if (this.hexIds[slot] === 0) return this.otherIds.get(slot)!;
+    const at = (slot & (CHUNK_SLOTS - 1)) * SLOT_BYTES + RAW_LENGTH;
+    return this.chunks[slot >> CHUNK_SHIFT]!.toString("hex", at, at + RAW_LENGTH);
   }
 
   generation(slot: Slot): number {
@@ -97,7 +108,7 @@ export class MaterialCache {
   lend(slot: Slot): KeyObject | Buffer {
     const object = this.objects[slot];
     if (object !== undefined) return object;
-    const at = (slot & (CHUNK_SLOTS - 1)) * RAW_LENGTH;
+    const at = (slot & (CHUNK_SLOTS - 1)) * SLOT_BYTES;
     return this.chunks[slot >> CHUNK_SHIFT]!.subarray(at, at + RAW_LENGTH);
   }
 
@@ -111,13 +122,20 @@ export class MaterialCache {
     if (Buffer.isBuffer(material) && material.length !== RAW_LENGTH) throw new Error(`raw key material is ${RAW_LENGTH} bytes`);
     const slot = this.take();
     this.keyIds[slot] = keyId;
-    this.materialIds[slot] = materialId;
     this.versions[slot] = version;
     this.generations[slot] = generation;
     this.used[slot] = 0;
+    const chunk = this.chunk(slot);
+    const at = (slot & (CHUNK_SLOTS - 1)) * SLOT_BYTES;
+    if (HEX_ID.test(materialId)) {
+      chunk.write(materialId, at + RAW_LENGTH, RAW_LENGTH, "hex");
+      this.hexIds[slot] = 1;
+    } else {
+      this.otherIds.set(slot, materialId);
+    }
     if (Buffer.isBuffer(material)) {
       this.objects[slot] = undefined;
-      material.copy(this.chunk(slot), (slot & (CHUNK_SLOTS - 1)) * RAW_LENGTH);
+      material.copy(chunk, at);
     } else {
       this.objects[slot] = material;
     }
@@ -171,13 +189,14 @@ export class MaterialCache {
 
   private wipe(slot: Slot): void {
     this.keyIds[slot] = undefined;
-    this.materialIds[slot] = "";
     this.objects[slot] = undefined;
     this.used[slot] = 0;
+    this.hexIds[slot] = 0;
+    this.otherIds.delete(slot);
     const chunk = this.chunks[slot >> CHUNK_SHIFT];
     if (chunk !== undefined) {
-      const at = (slot & (CHUNK_SLOTS - 1)) * RAW_LENGTH;
-      chunk.fill(0, at, at + RAW_LENGTH);
+      const at = (slot & (CHUNK_SLOTS - 1)) * SLOT_BYTES;
+      chunk.fill(0, at, at + SLOT_BYTES);
     }
   }
 
@@ -207,7 +226,7 @@ export class MaterialCache {
     if (chunk === undefined) {
       const slots = Math.min(CHUNK_SLOTS, this.capacity - n * CHUNK_SLOTS);
       // Its own memory, zero-filled: never a slice of Node's shared pool.
-      chunk = Buffer.alloc(slots * RAW_LENGTH);
+      chunk = Buffer.alloc(slots * SLOT_BYTES);
       this.chunks[n] = chunk;
     }
     return chunk;

@@ -15,7 +15,7 @@ import type { KeyStore } from "../keystore/keystore.js";
 import { takeKey } from "../keystore/software.js";
 import { oaepDecrypt, oaepEncrypt, oaepMaxPlaintext, takePrivateKey } from "../crypto/asymmetric.js";
 import type { Repository } from "../store/repository.js";
-import { cacheGeneration } from "../store/cached.js";
+import { cacheGeneration, readKeyVersion } from "../store/cached.js";
 import type { CacheStats } from "../lru.js";
 import { MaterialCache } from "./material-cache.js";
 import type { KeyRecord, KeyVersionRecord } from "../store/records.js";
@@ -283,7 +283,9 @@ export class KmsService {
     if (hit >= 0 && generation !== -1 && this.materials.generation(hit) === generation) {
       return use(this.materials.lend(hit), this.materials.materialId(hit));
     }
-    const record = await this.repo.getKeyVersion(keyId, version);
+    // A version about to be unwrapped is read past the repository's cache (readKeyVersion): the
+    // material cache keeps its materialId. One whose entry is only checked again is read through it.
+    const record = hit >= 0 ? await this.repo.getKeyVersion(keyId, version) : await readKeyVersion(this.repo, keyId, version);
     // The slot may have aged out or been replaced during the read: look again.
     let slot = this.materials.peek(keyId, version);
     if (!record) {
