@@ -12,7 +12,7 @@ import { constants, setPriority } from "node:os";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { parentPort, workerData } from "node:worker_threads";
 import { ChainSet } from "./chains.js";
-import { keyLastUse, lookupChain } from "./queries.js";
+import { keyLastUse, lookupChain, newestInChains } from "./queries.js";
 import { segmentDir } from "./segments.js";
 import { mergePage, type LastUse, type LookupQuery, type StoredEvent } from "./store.js";
 
@@ -59,14 +59,8 @@ async function lookup(q: LookupQuery): Promise<LookupPage> {
   return mergePage(candidates, q);
 }
 
-/** Of each chain's newest use of the key, the newest. */
 async function lastUse(arn: string): Promise<LastUse | undefined> {
-  let best: LastUse | undefined;
-  for (const { chain, db } of chains.all()) {
-    const found = keyLastUse(segmentDir(dataDir, chain), db, arn);
-    if (found && (!best || found.eventTime > best.eventTime)) best = found;
-  }
-  return best;
+  return newestInChains(dataDir, chains, (dir, db) => keyLastUse(dir, db, arn));
 }
 
 parentPort!.on("message", (request: LookupRequest) => {

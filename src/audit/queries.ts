@@ -7,9 +7,19 @@
 import type Database from "better-sqlite3";
 import { rmSync } from "node:fs";
 import { fieldsOfRecord, type RecordFields } from "./record.js";
-import { SegmentReader, eventTimeOf, linesHolding, linesInOrder, linesNewestFirst, listSegments, sequenceOf } from "./segments.js";
+import {
+  SegmentReader,
+  eventTimeOf,
+  linesHolding,
+  linesInOrder,
+  linesNewestFirst,
+  listSegments,
+  segmentDir,
+  sequenceOf,
+} from "./segments.js";
 import { candidateBlocks, indexedSeq, keyUseKey, prepared } from "./trail-index.js";
 import type { AccessKeyUse, LastUse, LookupQuery, StoredEvent } from "./store.js";
+import type { ChainSet } from "./chains.js";
 
 /**
  * How much older than a lookup's StartTime a record may be and still be followed by a record the
@@ -189,12 +199,27 @@ function newestAfter(dir: string, after: number, needle: string, test: (e: Recor
   return undefined;
 }
 
-function lastUseRow(
-  db: Database.Database,
-  arn: string,
-): { seq: number; event_id: string; event_name: string; event_time: number; request_id: string } | undefined {
-  return prepared(db, "SELECT seq, event_id, event_name, event_time, request_id FROM audit_key_last_use WHERE arn = ?").get(arn) as
+/** Of what one query finds in each chain of a data directory (one at most per chain), the newest. */
+export function newestInChains<R extends { eventTime: number }>(
+  dataDir: string,
+  chains: ChainSet,
+  find: (dir: string, db: Database.Database) => R | undefined,
+): R | undefined {
+  let best: R | undefined;
+  for (const { chain, db } of chains.all()) {
+    const found = find(segmentDir(dataDir, chain), db);
+    if (found && (!best || found.eventTime > best.eventTime)) best = found;
+  }
+  return best;
+}
+
+/** A key's row of audit_key_last_use: its use, and where in the chain it was. */
+function lastUseRow(db: Database.Database, arn: string): (LastUse & { seq: number }) | undefined {
+  const row = prepared(db, "SELECT seq, event_id, event_name, event_time, request_id FROM audit_key_last_use WHERE arn = ?").get(arn) as
     { seq: number; event_id: string; event_name: string; event_time: number; request_id: string } | undefined;
+  return (
+    row && { seq: row.seq, eventId: row.event_id, eventName: row.event_name, eventTime: Number(row.event_time), requestId: row.request_id }
+  );
 }
 
 /** Whether a record is a use of the key `arn` (a successful cryptographic operation with it). */
@@ -209,8 +234,9 @@ const usesKey = (arn: string) => (e: RecordFields) => e.usesKeys && e.resources.
 export function keyLastUse(dir: string, db: Database.Database, arn: string): LastUse | undefined {
   const { indexed, from } = db.transaction(() => ({ indexed: indexedSeq(db), from: retainedFrom(db) }))();
   const needle = JSON.stringify(arn);
+  const needleBytes = Buffer.from(needle);
   const isUse = usesKey(arn);
-  const use = (e: RecordFields): LastUse => ({
+  const use = (e: LastUse): LastUse => ({
     eventId: e.eventId,
     eventName: e.eventName,
     eventTime: e.eventTime,
@@ -227,7 +253,7 @@ export function keyLastUse(dir: string, db: Database.Database, arn: string): Las
       for (const block of slice) {
         const data = reader.read(block.segment, block.start_offset, block.end_offset);
         if (!data) continue;
-        for (const text of linesHolding(data, Buffer.from(needle))) {
+        for (const text of linesHolding(data, needleBytes)) {
           if (sequenceOf(text) < bounds.from) break;
           const e = fieldsOfRecord(text);
           if (isUse(e)) return use(e);
@@ -240,9 +266,7 @@ export function keyLastUse(dir: string, db: Database.Database, arn: string): Las
   // Retention may have folded the key's last use into the table and removed its records while
   // this looked for them: the row is read again (the fold commits it before the records go).
   const folded = row ?? lastUseRow(db, arn);
-  return (
-    folded && { eventId: folded.event_id, eventName: folded.event_name, eventTime: Number(folded.event_time), requestId: folded.request_id }
-  );
+  return folded && use(folded);
 }
 
 /** Records read, or keys written, between two turns of the event loop while a fold runs. */

@@ -12,7 +12,16 @@ import type { KeyStore } from "../keystore/keystore.js";
 import { ChainSet, auditDir, chainPath, keysPath } from "./chains.js";
 import { openAuditDatabase } from "./database.js";
 import { digestSpan, readDigests, writeDigest, type SignedDigest } from "./digest.js";
-import { accessKeyLastUse, foldKeyUses, keyUsesFolded, markCreated, prunableTo, pruneBefore, retainedFrom } from "./queries.js";
+import {
+  accessKeyLastUse,
+  newestInChains,
+  foldKeyUses,
+  keyUsesFolded,
+  markCreated,
+  prunableTo,
+  pruneBefore,
+  retainedFrom,
+} from "./queries.js";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { LookupPage, LookupReply, LookupRequest } from "./lookup-thread.js";
 import type { AuditEvent } from "./record.js";
@@ -105,17 +114,7 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async accessKeyLastUse(accessKeyId: string): Promise<AccessKeyUse | undefined> {
-    return this.newest((dir, db) => accessKeyLastUse(dir, db, accessKeyId));
-  }
-
-  /** Of what one query finds in each chain (one at most per chain), the newest. */
-  private newest<R extends { eventTime: number }>(find: (dir: string, db: Database.Database) => R | undefined): R | undefined {
-    let best: R | undefined;
-    for (const { chain, db } of this.chainSet.all()) {
-      const found = find(segmentDir(this.dataDir, chain), db);
-      if (found && (!best || found.eventTime > best.eventTime)) best = found;
-    }
-    return best;
+    return newestInChains(this.dataDir, this.chainSet, (dir, db) => accessKeyLastUse(dir, db, accessKeyId));
   }
 
   async trackingStart(): Promise<number | undefined> {
